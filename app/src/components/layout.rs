@@ -1,0 +1,56 @@
+//! The frame around every page: skip link, header with product name, navigation and the global
+//! search box, and the main landmark the routes render into.
+
+use crate::components::search_box::SearchBox;
+use leptos::prelude::*;
+use leptos_router::hooks::use_location;
+
+#[component]
+pub fn Layout(children: Children) -> impl IntoView {
+    let location = use_location();
+    let pathname = location.pathname;
+    // `/catalog-errors` starts with `/catalog`, so compare segments rather than prefixes.
+    let in_catalog = move || {
+        let p = pathname.get();
+        p == "/" || p == "/catalog" || p.starts_with("/catalog/")
+    };
+    let in_errors = move || pathname.get() == "/catalog-errors";
+    let current = |active: bool| active.then_some("page");
+
+    view! {
+        <a class="skip-link" href="#main">
+            "Skip to content"
+        </a>
+        <header class="site-header">
+            <div class="site-header-inner">
+                <a class="brand" href="/catalog">
+                    <svg class="brand-mark" viewBox="0 0 16 16" width="20" height="20" aria-hidden="true" focusable="false">
+                        <rect width="16" height="16" rx="4" fill="currentColor"></rect>
+                        <path
+                            d="M4.5 3.5h4a2.25 2.25 0 0 1 0 4.5h-4zM4.5 8h4.75a2.25 2.25 0 0 1 0 4.5H4.5z"
+                            fill="none"
+                            stroke="var(--brand-contrast)"
+                            stroke-width="1.5"
+                        ></path>
+                    </svg>
+                    <span>"Backlot"</span>
+                </a>
+                <nav class="site-nav" aria-label="Main">
+                    <a href="/catalog" aria-current=move || current(in_catalog())>
+                        "Catalog"
+                    </a>
+                    <a href="/catalog-errors" aria-current=move || current(in_errors())>
+                        "Errors"
+                    </a>
+                </nav>
+                <SearchBox/>
+            </div>
+        </header>
+        <main id="main" class="site-main" tabindex="-1">
+            {children()}
+        </main>
+        <footer class="site-footer">
+            <p>"Backlot · a Backstage-compatible software catalog"</p>
+        </footer>
+    }
+}

@@ -1,0 +1,9 @@
+//! Reusable pieces of the UI: page layout, search box, relations graph, problem lists and
+//! small building blocks shared by the pages.
+
+pub mod common;
+pub mod entity_parts;
+pub mod graph;
+pub mod layout;
+pub mod problems;
+pub mod search_box;

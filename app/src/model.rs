@@ -1,0 +1,239 @@
+//! Types shared by the browser and the server: what pages show and what server functions return.
+//!
+//! They are plain data (serde only). The server builds them from its catalog snapshot; the UI
+//! renders them. Nothing here knows about storage.
+
+use serde::{Deserialize, Serialize};
+
+/// A reference to an entity, always fully qualified (`kind:namespace/name`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct EntityRef {
+    /// Kind as written in the descriptor (e.g. `Component`); compare case-insensitively.
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+}
+
+impl EntityRef {
+    pub fn new(kind: impl Into<String>, namespace: impl Into<String>, name: impl Into<String>) -> Self {
+        Self { kind: kind.into(), namespace: namespace.into(), name: name.into() }
+    }
+
+    /// `component:default/foo`, lower-cased kind as Backstage prints references.
+    pub fn to_ref_string(&self) -> String {
+        format!("{}:{}/{}", self.kind.to_ascii_lowercase(), self.namespace, self.name)
+    }
+
+    /// The entity page: `/catalog/{namespace}/{kind}/{name}` with the kind in lower case.
+    pub fn href(&self) -> String {
+        format!("/catalog/{}/{}/{}", self.namespace, self.kind.to_ascii_lowercase(), self.name)
+    }
+
+    /// Short form for display: `name` in the default namespace, `namespace/name` otherwise.
+    pub fn display(&self) -> String {
+        if self.namespace == "default" {
+            self.name.clone()
+        } else {
+            format!("{}/{}", self.namespace, self.name)
+        }
+    }
+}
+
+/// One row of the catalog table, one search hit, one item in a list of owned entities.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EntitySummary {
+    pub entity_ref: EntityRef,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    /// `spec.type`
+    pub spec_type: Option<String>,
+    pub lifecycle: Option<String>,
+    pub owner: Option<EntityRef>,
+    pub system: Option<EntityRef>,
+    pub tags: Vec<String>,
+    /// Number of processing errors on the entity (dangling references, unreadable files…).
+    pub error_count: usize,
+}
+
+/// The catalog page's state; every field round-trips through the URL query string.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CatalogQuery {
+    /// Kind in lower case, e.g. `component`; `None` means every kind.
+    pub kind: Option<String>,
+    pub types: Vec<String>,
+    /// Owner references as strings (`group:default/team-a`).
+    pub owners: Vec<String>,
+    pub lifecycles: Vec<String>,
+    pub tags: Vec<String>,
+    pub namespaces: Vec<String>,
+    /// System references as strings (`system:default/audio`).
+    pub systems: Vec<String>,
+    /// Free text over name, title, description and tags.
+    pub text: Option<String>,
+    /// `name` (default), `kind`, `type`, `owner`, `lifecycle`; prefix `-` for descending.
+    pub sort: Option<String>,
+    /// Zero-based page number.
+    pub page: usize,
+    /// Rows per page; the server caps it.
+    pub page_size: usize,
+}
+
+/// A value of a filter with the number of entities that have it (given the other filters).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FacetCount {
+    pub value: String,
+    pub count: usize,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CatalogFacets {
+    pub kinds: Vec<FacetCount>,
+    pub types: Vec<FacetCount>,
+    pub owners: Vec<FacetCount>,
+    pub lifecycles: Vec<FacetCount>,
+    pub tags: Vec<FacetCount>,
+    pub namespaces: Vec<FacetCount>,
+    pub systems: Vec<FacetCount>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CatalogPage {
+    pub items: Vec<EntitySummary>,
+    /// Entities matching the query, across all pages.
+    pub total: usize,
+    pub facets: CatalogFacets,
+}
+
+/// A relation seen from the entity that carries it (`ownedBy` → `group:default/team-a`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RelationView {
+    /// Backstage relation type, e.g. `ownedBy`, `hasPart`, `dependsOn`.
+    pub relation_type: String,
+    pub target: EntityRef,
+    /// Title of the target when it exists in the catalog; `None` for a dangling reference.
+    pub target_title: Option<String>,
+    pub target_exists: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// A problem found while reading or processing an entity or a location.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProblemView {
+    pub severity: Severity,
+    pub message: String,
+    /// File the problem was found in, when known.
+    pub file: Option<String>,
+    /// Zero-based index of the YAML document in that file.
+    pub document: Option<usize>,
+    /// One-based line.
+    pub line: Option<usize>,
+    /// Dotted path of the field, e.g. `spec.owner`.
+    pub field: Option<String>,
+}
+
+/// Where an entity was read from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SourceView {
+    /// `file:/abs/path/catalog-info.yaml` as in `backstage.io/managed-by-location`.
+    pub location: String,
+    /// Location the entity was registered through (`backstage.io/managed-by-origin-location`).
+    pub origin_location: Option<String>,
+    pub document: Option<usize>,
+    pub line: Option<usize>,
+}
+
+/// A link from `metadata.links`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LinkView {
+    pub url: String,
+    pub title: Option<String>,
+    pub icon: Option<String>,
+}
+
+/// Everything the entity page needs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EntityDetail {
+    pub summary: EntitySummary,
+    pub api_version: String,
+    pub uid: Option<String>,
+    pub links: Vec<LinkView>,
+    /// Sorted by key.
+    pub labels: Vec<(String, String)>,
+    /// Sorted by key.
+    pub annotations: Vec<(String, String)>,
+    /// All relations, sorted by type then target.
+    pub relations: Vec<RelationView>,
+    /// Errors first, then warnings.
+    pub problems: Vec<ProblemView>,
+    pub source: Option<SourceView>,
+    /// The whole stitched entity as served by the REST API (for the "raw" view).
+    pub raw_json: String,
+    /// `spec.definition` of an API entity, resolved, when there is one.
+    pub api_definition: Option<String>,
+    /// For `Group` and `User`: profile display name, email and picture URL.
+    pub profile: Option<ProfileView>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ProfileView {
+    pub display_name: Option<String>,
+    pub email: Option<String>,
+    pub picture: Option<String>,
+}
+
+/// The group page: the group, its people and everything it owns.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GroupDetail {
+    pub group: EntityDetail,
+    pub parent: Option<EntitySummary>,
+    pub children: Vec<EntitySummary>,
+    pub members: Vec<EntitySummary>,
+    /// Owned entities grouped by kind (kind as written, sorted), each list sorted by name.
+    pub owned: Vec<(String, Vec<EntitySummary>)>,
+}
+
+/// The user page: the user, their groups and what those groups own.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UserDetail {
+    pub user: EntityDetail,
+    pub groups: Vec<EntitySummary>,
+    /// Entities owned by the user directly or by one of their groups, grouped by kind.
+    pub owned: Vec<(String, Vec<EntitySummary>)>,
+}
+
+/// A location and how its last refresh went.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LocationStatus {
+    pub id: String,
+    /// `file`, `url`, …
+    pub location_type: String,
+    pub target: String,
+    pub entity_count: usize,
+    /// RFC 3339.
+    pub last_refresh: Option<String>,
+    pub problems: Vec<ProblemView>,
+}
+
+/// The catalog-errors page.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ProblemsReport {
+    /// Locations that have at least one problem.
+    pub locations: Vec<LocationStatus>,
+    /// Entities that have at least one problem, with their problems.
+    pub entities: Vec<(EntitySummary, Vec<ProblemView>)>,
+}
+
+/// The graph on the entity page: nodes around one entity, edges with relation types.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RelationGraph {
+    pub center: Option<EntityRef>,
+    pub nodes: Vec<EntitySummary>,
+    /// (from index, to index, relation type) into `nodes`; only one direction of each pair.
+    pub edges: Vec<(usize, usize, String)>,
+}

@@ -1,0 +1,485 @@
+//! The catalog, `/catalog` (and `/`): kind tabs, filter sidebar, text filter, sortable table and
+//! pagination, all driven by the URL.
+//!
+//! Without JavaScript the filters are one GET form (checkboxes and an Apply button) and every
+//! other control is a link. Once hydrated, ticking a box submits the form at once and the router
+//! navigates without a reload.
+
+use crate::api::list_catalog;
+use crate::components::common::{ErrorBadge, ErrorNotice, IconSearch, Loading};
+use crate::format::{count, kind_label, kind_plural};
+use crate::model::{CatalogPage as CatalogData, CatalogQuery, EntityRef, EntitySummary, FacetCount};
+use crate::query::{
+    catalog_href, catalog_query_from_pairs, sort_state, toggle_facet, with_kind, with_page, with_sort, Facet,
+};
+use leptos::ev;
+use leptos::prelude::*;
+use leptos::web_sys;
+use leptos_meta::Title;
+use leptos_router::components::Form;
+use leptos_router::hooks::use_query_map;
+use leptos_router::params::ParamsMap;
+
+/// Facet values shown before the rest folds away under "Show more".
+const FACET_VISIBLE: usize = 8;
+/// Below this width the filter panel starts folded (once hydrated).
+const NARROW: f64 = 800.0;
+
+const QUERY_KEYS: [&str; 10] = [
+    "kind", "type", "owner", "lifecycle", "tag", "namespace", "system", "q", "sort", "page",
+];
+
+/// The catalog query in the router's query map.
+pub fn query_from_params(map: &ParamsMap) -> CatalogQuery {
+    catalog_query_from_pairs(
+        QUERY_KEYS
+            .iter()
+            .flat_map(|k| map.get_all(k).unwrap_or_default().into_iter().map(move |v| (*k, v))),
+    )
+}
+
+/// `group:default/team-a` → `team-a`; anything that is not a reference stays as it is.
+fn ref_string_display(s: &str) -> String {
+    parse_ref(s).map(|r| r.display()).unwrap_or_else(|| s.to_string())
+}
+
+fn parse_ref(s: &str) -> Option<EntityRef> {
+    let (kind, rest) = s.split_once(':')?;
+    let (namespace, name) = rest.split_once('/')?;
+    Some(EntityRef::new(kind, namespace, name))
+}
+
+#[component]
+pub fn CatalogPage() -> impl IntoView {
+    let query_map = use_query_map();
+    let query = Memo::new(move |_| query_map.with(query_from_params));
+    let data = Resource::new(move || query.get(), list_catalog);
+    // Whether the filter panel is unfolded; narrow screens fold it once hydrated.
+    let filters_open = RwSignal::new(true);
+    Effect::new(move |_| {
+        let width = window().inner_width().ok().and_then(|w| w.as_f64()).unwrap_or(NARROW + 1.0);
+        if width < NARROW {
+            filters_open.set(false);
+        }
+    });
+    let title = move || {
+        query.with(|q| match &q.kind {
+            Some(kind) => format!("Backlot — {}", kind_plural(kind)),
+            None => "Backlot — Catalog".to_string(),
+        })
+    };
+    view! {
+        <Title text=title/>
+        <Transition fallback=|| view! { <Loading/> }>
+            {move || {
+                let q = query.get();
+                Suspend::new(async move {
+                    match data.await {
+                        Ok(page) => view! { <CatalogView q page filters_open/> }.into_any(),
+                        Err(e) => view! { <ErrorNotice message=e.to_string()/> }.into_any(),
+                    }
+                })
+            }}
+        </Transition>
+    }
+}
+
+#[component]
+fn CatalogView(q: CatalogQuery, page: CatalogData, filters_open: RwSignal<bool>) -> impl IntoView {
+    let heading = q.kind.as_deref().map(kind_plural).unwrap_or_else(|| "All entities".to_string());
+    let total = page.total;
+    let facets = page.facets;
+    let kinds = facets.kinds.clone();
+    let active_filters = ActiveFilters(&q);
+    view! {
+        <div class="page-header">
+            <h1>{heading}</h1>
+            <p class="muted">{format!("{} {}", count(total), if total == 1 { "entity" } else { "entities" })}</p>
+        </div>
+        <KindTabs q=q.clone() kinds/>
+        <Form method="get" action="/catalog">
+            {q.kind.clone().map(|k| view! { <input type="hidden" name="kind" value=k/> })}
+            {q.sort.clone().map(|s| view! { <input type="hidden" name="sort" value=s/> })}
+            <div class="catalog-layout">
+                <details
+                    class="filters"
+                    open=move || filters_open.get()
+                    on:toggle=move |ev: ev::Event| {
+                        let open = event_target::<web_sys::HtmlDetailsElement>(&ev).open();
+                        if open != filters_open.get_untracked() {
+                            filters_open.set(open);
+                        }
+                    }
+                >
+                    <summary class="filters-summary">"Filters"</summary>
+                    <div class="filters-body">
+                        {Facet::ALL
+                            .into_iter()
+                            .map(|facet| {
+                                let counts = match facet {
+                                    Facet::Type => facets.types.clone(),
+                                    Facet::Owner => facets.owners.clone(),
+                                    Facet::Lifecycle => facets.lifecycles.clone(),
+                                    Facet::Tag => facets.tags.clone(),
+                                    Facet::Namespace => facets.namespaces.clone(),
+                                    Facet::System => facets.systems.clone(),
+                                };
+                                view! { <FacetGroup facet counts selected=facet.values(&q).clone()/> }
+                            })
+                            .collect_view()}
+                        <button type="submit" class="button no-js-only">
+                            "Apply filters"
+                        </button>
+                    </div>
+                </details>
+                <div class="catalog-main">
+                    <div class="toolbar">
+                        <div class="text-filter">
+                            <label class="visually-hidden" for="catalog-text">
+                                "Filter by text"
+                            </label>
+                            <span class="text-filter-icon">
+                                <IconSearch/>
+                            </span>
+                            <input
+                                id="catalog-text"
+                                type="search"
+                                name="q"
+                                placeholder="Filter by name, title, description or tag"
+                                value=q.text.clone()
+                                prop:value=q.text.clone().unwrap_or_default()
+                            />
+                        </div>
+                        <button type="submit" class="button">
+                            "Filter"
+                        </button>
+                    </div>
+                    {active_filters}
+                    {if page.items.is_empty() {
+                        let cleared = catalog_href(&with_kind(&CatalogQuery::default(), q.kind.as_deref()));
+                        view! {
+                            <div class="empty-state">
+                                <p>"No entities match these filters."</p>
+                                <a class="button" href=cleared>
+                                    "Clear filters"
+                                </a>
+                            </div>
+                        }
+                            .into_any()
+                    } else {
+                        view! { <CatalogTable q=q.clone() items=page.items/> }.into_any()
+                    }}
+                    <Pagination q=q.clone() total/>
+                </div>
+            </div>
+        </Form>
+    }
+}
+
+/// Kind tabs with counts (given the other filters).
+#[component]
+fn KindTabs(q: CatalogQuery, kinds: Vec<FacetCount>) -> impl IntoView {
+    let all: usize = kinds.iter().map(|k| k.count).sum();
+    let current = q.kind.clone();
+    let all_href = catalog_href(&with_kind(&q, None));
+    view! {
+        <nav class="kind-tabs" aria-label="Kinds">
+            <a href=all_href aria-current=current.is_none().then_some("page")>
+                "All "
+                <span class="count">{count(all)}</span>
+            </a>
+            {kinds
+                .into_iter()
+                .map(|k| {
+                    let lower = k.value.to_ascii_lowercase();
+                    let href = catalog_href(&with_kind(&q, Some(&lower)));
+                    let is_current = current.as_deref() == Some(lower.as_str());
+                    view! {
+                        <a href=href aria-current=is_current.then_some("page")>
+                            {kind_plural(&k.value)}
+                            " "
+                            <span class="count">{count(k.count)}</span>
+                        </a>
+                    }
+                })
+                .collect_view()}
+        </nav>
+    }
+}
+
+/// One filter: a fieldset of checkboxes with counts. Ticking one submits the form when hydrated.
+#[component]
+fn FacetGroup(facet: Facet, counts: Vec<FacetCount>, selected: Vec<String>) -> impl IntoView {
+    // Selected values without matches still show, so they can be unticked.
+    let mut values = counts;
+    for s in &selected {
+        if !values.iter().any(|v| &v.value == s) {
+            values.push(FacetCount {
+                value: s.clone(),
+                count: 0,
+            });
+        }
+    }
+    if values.is_empty() {
+        return None;
+    }
+    // Ticked values first, then by count.
+    values.sort_by(|a, b| {
+        let sa = selected.contains(&a.value);
+        let sb = selected.contains(&b.value);
+        sb.cmp(&sa).then(b.count.cmp(&a.count)).then(a.value.cmp(&b.value))
+    });
+    let key = facet.key();
+    let is_ref = matches!(facet, Facet::Owner | Facet::System);
+    let item = move |v: FacetCount| {
+        let checked = selected.contains(&v.value);
+        let label = if is_ref {
+            ref_string_display(&v.value)
+        } else {
+            v.value.clone()
+        };
+        view! {
+            <li>
+                <label class="check" title=v.value.clone()>
+                    <input
+                        type="checkbox"
+                        name=key
+                        value=v.value.clone()
+                        checked=checked
+                        prop:checked=checked
+                        on:change=submit_form
+                    />
+                    <span class="check-label">{label}</span>
+                    <span class="count">{count(v.count)}</span>
+                </label>
+            </li>
+        }
+    };
+    let rest: Vec<FacetCount> = values.split_off(values.len().min(FACET_VISIBLE));
+    let more = rest.len();
+    let item_rest = item.clone();
+    Some(view! {
+        <fieldset class="facet">
+            <legend>{facet.label()}</legend>
+            <ul>{values.into_iter().map(item).collect_view()}</ul>
+            {(more > 0)
+                .then(|| {
+                    view! {
+                        <details class="facet-more">
+                            <summary>{format!("Show {more} more")}</summary>
+                            <ul>{rest.into_iter().map(item_rest).collect_view()}</ul>
+                        </details>
+                    }
+                })}
+        </fieldset>
+    })
+}
+
+/// Submits the form a checkbox belongs to (the router then navigates).
+fn submit_form(ev: ev::Event) {
+    let input = event_target::<web_sys::HtmlInputElement>(&ev);
+    if let Some(form) = input.form() {
+        let _ = form.request_submit();
+    }
+}
+
+/// Chips for the filters in effect, each a link that removes it.
+#[allow(non_snake_case)]
+fn ActiveFilters(q: &CatalogQuery) -> Option<impl IntoView> {
+    let mut chips: Vec<(String, String)> = Vec::new();
+    for facet in Facet::ALL {
+        for v in facet.values(q) {
+            let shown = if matches!(facet, Facet::Owner | Facet::System) {
+                ref_string_display(v)
+            } else {
+                v.clone()
+            };
+            chips.push((format!("{}: {shown}", facet.label()), catalog_href(&toggle_facet(q, facet, v))));
+        }
+    }
+    if let Some(text) = &q.text {
+        let without = CatalogQuery {
+            text: None,
+            page: 0,
+            ..q.clone()
+        };
+        chips.push((format!("Text: “{text}”"), catalog_href(&without)));
+    }
+    if chips.is_empty() {
+        return None;
+    }
+    let clear = catalog_href(&with_kind(&CatalogQuery::default(), q.kind.as_deref()));
+    Some(view! {
+        <ul class="active-filters" aria-label="Active filters">
+            {chips
+                .into_iter()
+                .map(|(label, href)| {
+                    let aria = format!("Remove filter {label}");
+                    view! {
+                        <li>
+                            <a class="chip chip-removable" href=href aria-label=aria>
+                                {label}
+                                <span aria-hidden="true">"×"</span>
+                            </a>
+                        </li>
+                    }
+                })
+                .collect_view()}
+            <li>
+                <a class="clear-filters" href=clear>
+                    "Clear all"
+                </a>
+            </li>
+        </ul>
+    })
+}
+
+/// A column header that sorts when clicked.
+fn sort_header(q: &CatalogQuery, column: &'static str, label: &'static str) -> impl IntoView {
+    let state = sort_state(q, column);
+    let aria = match state {
+        Some(true) => "ascending",
+        Some(false) => "descending",
+        None => "none",
+    };
+    let arrow = match state {
+        Some(true) => "↑",
+        Some(false) => "↓",
+        None => "↕",
+    };
+    let href = catalog_href(&with_sort(q, column));
+    view! {
+        <th scope="col" aria-sort=aria>
+            <a class="sort" class:sorted=state.is_some() href=href>
+                {label}
+                <span class="sort-arrow" aria-hidden="true">{arrow}</span>
+            </a>
+        </th>
+    }
+}
+
+#[component]
+fn CatalogTable(q: CatalogQuery, items: Vec<EntitySummary>) -> impl IntoView {
+    view! {
+        <div class="table-scroll">
+            <table class="catalog-table">
+                <thead>
+                    <tr>
+                        {sort_header(&q, "name", "Name")}
+                        {sort_header(&q, "kind", "Kind")}
+                        {sort_header(&q, "type", "Type")}
+                        {sort_header(&q, "owner", "Owner")}
+                        <th scope="col">"System"</th>
+                        {sort_header(&q, "lifecycle", "Lifecycle")}
+                        <th scope="col">"Tags"</th>
+                        <th scope="col">"Description"</th>
+                    </tr>
+                </thead>
+                <tbody>{items.into_iter().map(|s| view! { <CatalogRow s/> }).collect_view()}</tbody>
+            </table>
+        </div>
+    }
+}
+
+#[component]
+fn CatalogRow(s: EntitySummary) -> impl IntoView {
+    let href = s.entity_ref.href();
+    let reference = s.entity_ref.to_ref_string();
+    let name = s.entity_ref.display();
+    let title = s.title.clone().filter(|t| !t.trim().is_empty() && *t != s.entity_ref.name);
+    let dash = || view! { <span class="muted">"—"</span> };
+    let link = |r: Option<EntityRef>| match r {
+        Some(r) => {
+            let href = r.href();
+            let full = r.to_ref_string();
+            view! {
+                <a href=href title=full>
+                    {r.display()}
+                </a>
+            }
+            .into_any()
+        }
+        None => dash().into_any(),
+    };
+    view! {
+        <tr>
+            <td class="cell-name">
+                <a href=href title=reference class="entity-name">
+                    {title.clone().unwrap_or_else(|| name.clone())}
+                </a>
+                {title.map(|_| view! { <span class="muted small entity-subname">{name}</span> })}
+                <ErrorBadge count=s.error_count/>
+            </td>
+            <td>{kind_label(&s.entity_ref.kind)}</td>
+            <td>{s.spec_type.unwrap_or_default()}</td>
+            <td>{link(s.owner)}</td>
+            <td>{link(s.system)}</td>
+            <td>
+                {s.lifecycle.map(|l| view! { <span class="chip chip-lifecycle">{l}</span> }.into_any()).unwrap_or_else(|| dash().into_any())}
+            </td>
+            <td>
+                <ul class="tags">{s.tags.into_iter().map(|t| view! { <li class="tag">{t}</li> }).collect_view()}</ul>
+            </td>
+            <td class="cell-description">{s.description.unwrap_or_default()}</td>
+        </tr>
+    }
+}
+
+/// "1–25 of 341" with Previous and Next links.
+#[component]
+fn Pagination(q: CatalogQuery, total: usize) -> impl IntoView {
+    let size = q.page_size.max(1);
+    let pages = total.div_ceil(size).max(1);
+    let page = q.page.min(pages - 1);
+    let first = if total == 0 { 0 } else { page * size + 1 };
+    let last = (page * size + size).min(total);
+    let prev = (page > 0).then(|| catalog_href(&with_page(&q, page - 1)));
+    let next = (page + 1 < pages).then(|| catalog_href(&with_page(&q, page + 1)));
+    (total > 0).then(|| {
+        view! {
+            <nav class="pagination" aria-label="Pagination">
+                <p class="pagination-range">
+                    {format!("{}–{} of {}", count(first), count(last), count(total))}
+                </p>
+                <div class="pagination-links">
+                    {match prev {
+                        Some(href) => view! { <a class="button" href=href rel="prev">"← Previous"</a> }.into_any(),
+                        None => view! { <span class="button" aria-disabled="true">"← Previous"</span> }.into_any(),
+                    }}
+                    <span class="muted small">{format!("Page {} of {}", page + 1, pages)}</span>
+                    {match next {
+                        Some(href) => view! { <a class="button" href=href rel="next">"Next →"</a> }.into_any(),
+                        None => view! { <span class="button" aria-disabled="true">"Next →"</span> }.into_any(),
+                    }}
+                </div>
+            </nav>
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn params_map_to_query() {
+        let mut map = ParamsMap::new();
+        map.insert("kind", "Component".into());
+        map.insert("owner", "group:default/a".into());
+        map.insert("owner", "group:default/b".into());
+        map.insert("page", "2".into());
+        map.insert("q", "".into());
+        let q = query_from_params(&map);
+        assert_eq!(q.kind.as_deref(), Some("component"));
+        assert_eq!(q.owners.len(), 2);
+        assert_eq!(q.page, 1);
+        assert_eq!(q.text, None);
+    }
+
+    #[test]
+    fn ref_display() {
+        assert_eq!(ref_string_display("group:default/team-a"), "team-a");
+        assert_eq!(ref_string_display("group:ops/team-a"), "ops/team-a");
+        assert_eq!(ref_string_display("plain"), "plain");
+    }
+}

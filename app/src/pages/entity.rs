@@ -1,0 +1,189 @@
+//! The entity page, `/catalog/:namespace/:kind/:name[/:tab]`.
+//!
+//! Groups and users have their own pages ([`super::group`], [`super::user`]); every other kind
+//! shows: problems first, header, tabs, and on the overview the About card, links, source,
+//! labels, annotations and the relations graph.
+
+use crate::api::{get_entity, get_graph};
+use crate::components::common::{ErrorNotice, Loading};
+use crate::components::entity_parts::{
+    other_tab, AboutCard, EntityHeader, EntityTabs, MetadataCards, Tab,
+};
+use crate::components::graph::RelationsGraph;
+use crate::components::problems::ProblemsAlert;
+use crate::model::{EntityDetail, EntityRef, RelationGraph};
+use crate::pages::group::GroupPage;
+use crate::pages::not_found::NotFound;
+use crate::pages::user::UserPage;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+/// The route's parameters: kind (lower case), namespace, name, and the tab segment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EntityParams {
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    pub tab: Option<String>,
+}
+
+impl EntityParams {
+    pub fn entity_ref(&self) -> EntityRef {
+        EntityRef::new(self.kind.clone(), self.namespace.clone(), self.name.clone())
+    }
+}
+
+/// Reads the entity route's parameters.
+pub fn use_entity_params() -> Memo<EntityParams> {
+    let params = use_params_map();
+    Memo::new(move |_| {
+        params.with(|p| EntityParams {
+            kind: p.get("kind").unwrap_or_default().to_ascii_lowercase(),
+            namespace: p.get("namespace").unwrap_or_default(),
+            name: p.get("name").unwrap_or_default(),
+            tab: p.get("tab").filter(|t| !t.is_empty()),
+        })
+    })
+}
+
+/// Picks the page for the kind in the URL.
+#[component]
+pub fn EntityRoute() -> impl IntoView {
+    let params = use_entity_params();
+    let kind = Memo::new(move |_| params.with(|p| p.kind.clone()));
+    let name = move || params.with(|p| p.name.clone());
+    view! {
+        <Title text=move || format!("Backlot — {}", name())/>
+        {move || match kind.get().as_str() {
+            "group" => view! { <GroupPage params/> }.into_any(),
+            "user" => view! { <UserPage params/> }.into_any(),
+            _ => view! { <EntityPage params/> }.into_any(),
+        }}
+    }
+}
+
+/// Any kind but group and user.
+#[component]
+pub fn EntityPage(params: Memo<EntityParams>) -> impl IntoView {
+    let query = use_query_map();
+    let key = Memo::new(move |_| params.with(|p| (p.kind.clone(), p.namespace.clone(), p.name.clone())));
+    let depth = Memo::new(move |_| {
+        if query.with(|q| q.get("depth").as_deref() == Some("2")) {
+            2usize
+        } else {
+            1
+        }
+    });
+    let entity = Resource::new(
+        move || key.get(),
+        |(kind, namespace, name)| get_entity(kind, namespace, name),
+    );
+    let graph = Resource::new(
+        move || (key.get(), depth.get()),
+        |((kind, namespace, name), depth)| get_graph(kind, namespace, name, depth),
+    );
+
+    view! {
+        <Transition fallback=|| view! { <Loading/> }>
+            {move || {
+                let p = params.get();
+                let depth = depth.get();
+                Suspend::new(async move {
+                    match entity.await {
+                        Err(e) => view! { <ErrorNotice message=e.to_string()/> }.into_any(),
+                        Ok(None) => {
+                            view! { <NotFound what=p.entity_ref().to_ref_string()/> }.into_any()
+                        }
+                        Ok(Some(detail)) => {
+                            let Some(tab) = Tab::from_segment(p.tab.as_deref())
+                                .filter(|t| Tab::for_kind(&p.kind).contains(t))
+                            else {
+                                let what = format!("{} tab on this entity", p.tab.unwrap_or_default());
+                                return view! { <NotFound what/> }.into_any();
+                            };
+                            let graph = if tab == Tab::Overview { Some(graph.await) } else { None };
+                            view! { <EntityView detail tab graph depth/> }.into_any()
+                        }
+                    }
+                })
+            }}
+        </Transition>
+    }
+}
+
+#[component]
+fn EntityView(
+    detail: EntityDetail,
+    tab: Tab,
+    graph: Option<Result<RelationGraph, ServerFnError>>,
+    depth: usize,
+) -> impl IntoView {
+    let entity_ref = detail.summary.entity_ref.clone();
+    let body = match tab {
+        Tab::Overview => view! { <Overview detail=detail.clone() graph depth/> }.into_any(),
+        other => other_tab(other, &detail),
+    };
+    view! {
+        <article class="entity-page">
+            <ProblemsAlert problems=detail.problems.clone()/>
+            <EntityHeader detail=detail.clone()/>
+            <EntityTabs entity=entity_ref current=tab/>
+            <div class="tab-panel">{body}</div>
+        </article>
+    }
+}
+
+#[component]
+fn Overview(
+    detail: EntityDetail,
+    graph: Option<Result<RelationGraph, ServerFnError>>,
+    depth: usize,
+) -> impl IntoView {
+    let href = detail.summary.entity_ref.href();
+    view! {
+        <div class="overview-grid">
+            <div class="overview-main">
+                <AboutCard detail=detail.clone()/>
+                <GraphCard graph href depth/>
+            </div>
+            <div class="overview-side">
+                <MetadataCards detail/>
+            </div>
+        </div>
+    }
+}
+
+/// The relations graph with a switch between one and two hops.
+#[component]
+pub fn GraphCard(
+    graph: Option<Result<RelationGraph, ServerFnError>>,
+    /// The entity page, for the depth links.
+    href: String,
+    depth: usize,
+) -> impl IntoView {
+    let one = href.clone();
+    let two = format!("{href}?depth=2");
+    view! {
+        <section class="card" aria-labelledby="graph-heading">
+            <div class="card-header">
+                <h2 id="graph-heading" class="card-title">
+                    "Relations graph"
+                </h2>
+                <nav class="segmented" aria-label="Graph depth">
+                    <a href=one aria-current=(depth == 1).then_some("page")>
+                        "1 hop"
+                    </a>
+                    <a href=two aria-current=(depth == 2).then_some("page")>
+                        "2 hops"
+                    </a>
+                </nav>
+            </div>
+            {match graph {
+                Some(Ok(graph)) => view! { <RelationsGraph graph/> }.into_any(),
+                Some(Err(e)) => view! { <ErrorNotice message=e.to_string()/> }.into_any(),
+                None => ().into_any(),
+            }}
+        </section>
+    }
+}

@@ -1,0 +1,130 @@
+//! The group page: profile, parent and sub-groups, members, and everything the group owns.
+
+use crate::api::get_group;
+use crate::components::common::{EntityList, ErrorNotice, Loading};
+use crate::components::entity_parts::{other_tab, EntityHeader, EntityTabs, MetadataCards, ProfileCard, Tab};
+use crate::components::problems::ProblemsAlert;
+use crate::format::{kind_plural, summary_name};
+use crate::model::{EntitySummary, GroupDetail};
+use crate::pages::entity::EntityParams;
+use crate::pages::not_found::NotFound;
+use leptos::prelude::*;
+
+#[component]
+pub fn GroupPage(params: Memo<EntityParams>) -> impl IntoView {
+    let key = Memo::new(move |_| params.with(|p| (p.namespace.clone(), p.name.clone())));
+    let group = Resource::new(move || key.get(), |(namespace, name)| get_group(namespace, name));
+    view! {
+        <Transition fallback=|| view! { <Loading/> }>
+            {move || {
+                let p = params.get();
+                Suspend::new(async move {
+                    match group.await {
+                        Err(e) => view! { <ErrorNotice message=e.to_string()/> }.into_any(),
+                        Ok(None) => view! { <NotFound what=p.entity_ref().to_ref_string()/> }.into_any(),
+                        Ok(Some(detail)) => match Tab::from_segment(p.tab.as_deref())
+                            .filter(|t| Tab::for_kind("group").contains(t))
+                        {
+                            Some(tab) => view! { <GroupView detail tab/> }.into_any(),
+                            None => {
+                                let what = format!("{} tab on this group", p.tab.unwrap_or_default());
+                                view! { <NotFound what/> }.into_any()
+                            }
+                        },
+                    }
+                })
+            }}
+        </Transition>
+    }
+}
+
+#[component]
+fn GroupView(detail: GroupDetail, tab: Tab) -> impl IntoView {
+    let entity = detail.group.clone();
+    let entity_ref = entity.summary.entity_ref.clone();
+    let body = match tab {
+        Tab::Overview => view! { <GroupOverview detail/> }.into_any(),
+        other => other_tab(other, &entity),
+    };
+    view! {
+        <article class="entity-page">
+            <ProblemsAlert problems=entity.problems.clone()/>
+            <EntityHeader detail=entity.clone()/>
+            <EntityTabs entity=entity_ref current=tab/>
+            <div class="tab-panel">{body}</div>
+        </article>
+    }
+}
+
+#[component]
+fn GroupOverview(detail: GroupDetail) -> impl IntoView {
+    let g = detail.group;
+    let fallback_name = summary_name(&g.summary);
+    let member_count = detail.members.len();
+    view! {
+        <div class="overview-grid">
+            <div class="overview-main">
+                <section class="card" aria-labelledby="members-heading">
+                    <h2 id="members-heading" class="card-title">
+                        "Members " <span class="count">{member_count}</span>
+                    </h2>
+                    {if detail.members.is_empty() {
+                        view! { <p class="empty">"This group has no members."</p> }.into_any()
+                    } else {
+                        view! { <EntityList items=detail.members/> }.into_any()
+                    }}
+                </section>
+                <OwnedCard owned=detail.owned who="This group"/>
+            </div>
+            <div class="overview-side">
+                <ProfileCard profile=g.profile.clone() fallback_name/>
+                <section class="card" aria-labelledby="hierarchy-heading">
+                    <h2 id="hierarchy-heading" class="card-title">
+                        "Hierarchy"
+                    </h2>
+                    <h3 class="subheading">"Parent group"</h3>
+                    {match detail.parent {
+                        Some(parent) => view! { <EntityList items=vec![parent]/> }.into_any(),
+                        None => view! { <p class="muted">"None: this is a top-level group."</p> }.into_any(),
+                    }}
+                    <h3 class="subheading">"Sub-groups"</h3>
+                    {if detail.children.is_empty() {
+                        view! { <p class="muted">"None."</p> }.into_any()
+                    } else {
+                        view! { <EntityList items=detail.children/> }.into_any()
+                    }}
+                </section>
+                <MetadataCards detail=g/>
+            </div>
+        </div>
+    }
+}
+
+/// Owned entities grouped by kind; shared with the user page.
+#[component]
+pub fn OwnedCard(owned: Vec<(String, Vec<EntitySummary>)>, #[prop(into)] who: String) -> impl IntoView {
+    let total: usize = owned.iter().map(|(_, v)| v.len()).sum();
+    view! {
+        <section class="card" aria-labelledby="owned-heading">
+            <h2 id="owned-heading" class="card-title">
+                "Owns " <span class="count">{total}</span>
+            </h2>
+            {if owned.is_empty() {
+                view! { <p class="empty">{format!("{who} owns nothing in the catalog.")}</p> }.into_any()
+            } else {
+                owned
+                    .into_iter()
+                    .map(|(kind, items)| {
+                        let heading = kind_plural(&kind);
+                        let n = items.len();
+                        view! {
+                            <h3 class="subheading">{heading} " " <span class="count">{n}</span></h3>
+                            <EntityList items/>
+                        }
+                    })
+                    .collect_view()
+                    .into_any()
+            }}
+        </section>
+    }
+}

@@ -1,0 +1,10 @@
+//! One module per route: catalog, entity (with the group and user variants), catalog errors,
+//! search and the 404 page.
+
+pub mod catalog;
+pub mod entity;
+pub mod errors;
+pub mod group;
+pub mod not_found;
+pub mod search;
+pub mod user;

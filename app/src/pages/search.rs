@@ -1,0 +1,91 @@
+//! `/search?q=`: full search results, a plain page that works without JavaScript.
+
+use crate::api::{search, MAX_SEARCH_LIMIT};
+use crate::components::common::{EntityList, ErrorNotice, Loading};
+use crate::format::plural;
+use crate::query::catalog_href;
+use crate::model::CatalogQuery;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::Form;
+use leptos_router::hooks::use_query_map;
+
+#[component]
+pub fn SearchPage() -> impl IntoView {
+    let query = use_query_map();
+    let text = Memo::new(move |_| query.with(|q| q.get("q").unwrap_or_default().trim().to_string()));
+    let hits = Resource::new(
+        move || text.get(),
+        |text| async move {
+            if text.is_empty() {
+                Ok(Vec::new())
+            } else {
+                search(text, MAX_SEARCH_LIMIT).await
+            }
+        },
+    );
+    view! {
+        <Title text=move || {
+            let t = text.get();
+            if t.is_empty() { "Backlot — Search".to_string() } else { format!("Backlot — Search: {t}") }
+        }/>
+        <div class="page-header">
+            <h1>"Search"</h1>
+        </div>
+        <Form method="get" action="/search">
+            <div class="search-page-form">
+                <label class="visually-hidden" for="search-page-q">
+                    "Search query"
+                </label>
+                <input
+                    id="search-page-q"
+                    type="search"
+                    name="q"
+                    placeholder="Name, title, description or tag"
+                    value=move || text.get()
+                    prop:value=move || text.get()
+                />
+                <button type="submit" class="button button-primary">
+                    "Search"
+                </button>
+            </div>
+        </Form>
+        <Transition fallback=|| view! { <Loading/> }>
+            {move || {
+                let t = text.get();
+                Suspend::new(async move {
+                    match hits.await {
+                        Err(e) => view! { <ErrorNotice message=e.to_string()/> }.into_any(),
+                        Ok(_) if t.is_empty() => {
+                            view! { <p class="empty">"Type a name, title, description or tag to search the catalog."</p> }
+                                .into_any()
+                        }
+                        Ok(items) if items.is_empty() => {
+                            let browse = catalog_href(&CatalogQuery { text: Some(t.clone()), ..Default::default() });
+                            view! {
+                                <p class="empty">
+                                    {format!("Nothing matches “{t}”. ")}
+                                    <a href=browse>"Filter the catalog instead"</a>
+                                </p>
+                            }
+                                .into_any()
+                        }
+                        Ok(items) => {
+                            let n = items.len();
+                            let summary = if n >= MAX_SEARCH_LIMIT {
+                                format!("Top {n} results for “{t}”")
+                            } else {
+                                format!("{} for “{t}”", plural(n, "result", "results"))
+                            };
+                            view! {
+                                <p class="summary-line" role="status">{summary}</p>
+                                <EntityList items show_kind=true/>
+                            }
+                                .into_any()
+                        }
+                    }
+                })
+            }}
+        </Transition>
+    }
+}

@@ -1,0 +1,22 @@
+//! The service the UI's server functions call (server only).
+//!
+//! `server/` implements it over its in-memory catalog snapshot and provides it as Leptos context
+//! (`Arc<dyn CatalogReader>`). Reads are synchronous because the snapshot is in memory; anything
+//! that writes goes through the server's own service layer, where permission checks will sit.
+
+use crate::model::*;
+
+pub trait CatalogReader: Send + Sync + 'static {
+    /// The catalog table: filtered, sorted, paginated, with facet counts.
+    fn list(&self, query: &CatalogQuery) -> CatalogPage;
+    /// One entity by kind (any case), namespace and name.
+    fn entity(&self, kind: &str, namespace: &str, name: &str) -> Option<EntityDetail>;
+    fn group(&self, namespace: &str, name: &str) -> Option<GroupDetail>;
+    fn user(&self, namespace: &str, name: &str) -> Option<UserDetail>;
+    /// Relations graph around an entity, `depth` hops out (1 or 2).
+    fn graph(&self, kind: &str, namespace: &str, name: &str, depth: usize) -> RelationGraph;
+    /// Search as you type over names, titles, descriptions and tags; best hits first.
+    fn search(&self, text: &str, limit: usize) -> Vec<EntitySummary>;
+    /// Every location and entity with problems.
+    fn problems(&self) -> ProblemsReport;
+}

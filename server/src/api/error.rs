@@ -1,0 +1,108 @@
+//! The one JSON error envelope of the public API, in Backstage's shape:
+//! `{"error": {"name", "message"}, "request": {"method", "url"}, "response": {"statusCode"}}`.
+
+use crate::catalog::CatalogError;
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+/// An API error: its HTTP status, Backstage error name and a message for the caller.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub name: &'static str,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self { status: StatusCode::BAD_REQUEST, name: "InputError", message: message.into() }
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self { status: StatusCode::NOT_FOUND, name: "NotFoundError", message: message.into() }
+    }
+}
+
+impl From<CatalogError> for ApiError {
+    fn from(e: CatalogError) -> Self {
+        match e {
+            CatalogError::NotFound(m) => Self::not_found(m),
+            CatalogError::InvalidInput(m) => Self::bad_request(m),
+            CatalogError::Forbidden(m) => Self { status: StatusCode::FORBIDDEN, name: "NotAllowedError", message: m },
+            CatalogError::Conflict(m) => Self { status: StatusCode::CONFLICT, name: "ConflictError", message: m },
+            other => {
+                // Logged once here; the caller sees a plain message.
+                tracing::error!(error = %other, "internal error");
+                Self {
+                    status: StatusCode::INTERNAL_SERVER_ERROR,
+                    name: "Error",
+                    message: "internal server error; see the server log".into(),
+                }
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut res = self.status.into_response();
+        res.extensions_mut().insert(self);
+        res
+    }
+}
+
+/// Renders every error response under /api as the envelope, with the request it answers.
+/// Errors from extractors (bad JSON, bad query) and unknown routes get the same shape.
+pub async fn envelope(req: Request, next: Next) -> Response {
+    let method = req.method().to_string();
+    let url = req.uri().to_string();
+    let res = next.run(req).await;
+    let status = res.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return res;
+    }
+    let is_json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    let err = match res.extensions().get::<ApiError>() {
+        Some(e) => e.clone(),
+        // A handler that answered with its own JSON body (e.g. validate-entity's errors).
+        None if is_json => return res,
+        None => {
+            let (parts, body) = res.into_parts();
+            let text = axum::body::to_bytes(body, 64 * 1024).await.unwrap_or_default();
+            let message = String::from_utf8_lossy(&text).trim().to_string();
+            // Body rejections (bad JSON, wrong content type) are plain bad input, as in Backstage.
+            let status = match parts.status {
+                StatusCode::UNPROCESSABLE_ENTITY | StatusCode::UNSUPPORTED_MEDIA_TYPE => StatusCode::BAD_REQUEST,
+                s => s,
+            };
+            let name = match status {
+                StatusCode::NOT_FOUND => "NotFoundError",
+                StatusCode::METHOD_NOT_ALLOWED => "MethodNotAllowedError",
+                s if s.is_client_error() => "InputError",
+                _ => "Error",
+            };
+            let message = if message.is_empty() {
+                parts.status.canonical_reason().unwrap_or("error").to_string()
+            } else {
+                message
+            };
+            ApiError { status, name, message }
+        }
+    };
+    let body = json!({
+        "error": {"name": err.name, "message": err.message},
+        "request": {"method": method, "url": url},
+        "response": {"statusCode": err.status.as_u16()},
+    });
+    let mut out = Response::new(Body::from(body.to_string()));
+    *out.status_mut() = err.status;
+    out.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/json"));
+    out
+}

@@ -1,0 +1,465 @@
+//! Reading a location: find its files (a file, a glob, `Location` entities and their targets),
+//! parse and validate each document, resolve placeholders, add Backstage's annotations.
+//!
+//! This stage is pure with respect to storage: it returns what it read, file by file, and the
+//! caller (the catalog service) decides what changes. A file whose content hash and outcome did
+//! not change since the last read is not parsed again.
+
+use super::parse::parse_documents;
+use super::placeholder::{self, io_reason, FileReader};
+use super::reference::{canonical_kind, RefKey};
+use super::relations;
+use super::validation::validate_entity;
+use crate::util::content_hash;
+use app::model::{EntityRef, ProblemView, Severity};
+use serde_json::{Map, Value};
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+pub const MANAGED_BY_LOCATION: &str = "backstage.io/managed-by-location";
+pub const MANAGED_BY_ORIGIN_LOCATION: &str = "backstage.io/managed-by-origin-location";
+
+/// Largest descriptor file read.
+pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+/// How deep `Location` entities may nest.
+const MAX_DEPTH: usize = 16;
+
+/// An entity ready to be stored: validated, placeholders resolved, annotations added.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProcessedEntity {
+    pub key: RefKey,
+    pub entity_ref: EntityRef,
+    pub body: Value,
+    /// Hash of `body` and `problems`: unchanged hash, nothing to write.
+    pub hash: String,
+    pub source_file: String,
+    pub document: usize,
+    pub line: usize,
+    /// Problems found in the entity itself (placeholders, reference fields).
+    pub problems: Vec<ProblemView>,
+}
+
+/// What reading one file gave.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FileOutcome {
+    /// Parsed: the valid entities, and problems of documents that could not be used.
+    Read {
+        path: String,
+        hash: String,
+        entities: Vec<ProcessedEntity>,
+        /// Documents that are not valid YAML or not valid entities.
+        problems: Vec<ProblemView>,
+        /// Invalid documents whose identity could be read: their last good version is kept.
+        invalid: Vec<RefKey>,
+    },
+    /// Same content as last time, which was read cleanly: keep what was stored.
+    Unchanged { path: String, hash: String },
+    /// Could not be read or parsed at all: keep the entities it had.
+    Failed { path: String, problem: ProblemView },
+}
+
+impl FileOutcome {
+    pub fn path(&self) -> &str {
+        match self {
+            FileOutcome::Read { path, .. } | FileOutcome::Unchanged { path, .. } | FileOutcome::Failed { path, .. } => path,
+        }
+    }
+}
+
+/// What is remembered about a file from its last read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PreviousFile {
+    pub hash: String,
+    /// The last read had no problem of any kind and no placeholder (so its outcome depends
+    /// only on its content).
+    pub clean: bool,
+    /// Targets of the `Location` entities it holds, already resolved: (type, target).
+    pub targets: Vec<(String, String)>,
+}
+
+/// Everything read for one registered location.
+#[derive(Debug, Default)]
+pub struct LocationRead {
+    pub files: Vec<FileOutcome>,
+    /// For each file read: whether it was clean and the targets it points to (to store).
+    pub file_state: Vec<(String, PreviousFile)>,
+    /// Problems of the location itself: missing targets, globs that match nothing.
+    pub problems: Vec<ProblemView>,
+}
+
+/// Settings the reader needs.
+pub struct ReadContext<'a> {
+    /// `file:/abs/target` of the registered location, for `managed-by-origin-location`.
+    pub origin: String,
+    pub allowed: &'a dyn Fn(&Path) -> bool,
+    pub previous: &'a dyn Fn(&str) -> Option<PreviousFile>,
+}
+
+pub fn problem(message: impl Into<String>) -> ProblemView {
+    ProblemView { severity: Severity::Error, message: message.into(), file: None, document: None, line: None, field: None }
+}
+
+fn file_problem(file: &str, message: impl Into<String>) -> ProblemView {
+    ProblemView { file: Some(file.to_string()), ..problem(message) }
+}
+
+/// Reads a registered location of type `file` (a path or a glob).
+pub fn read_location(location_type: &str, target: &str, ctx: &ReadContext<'_>) -> LocationRead {
+    let mut out = LocationRead::default();
+    let mut visited = HashSet::new();
+    follow(location_type, target, None, ctx, &mut out, &mut visited, 0);
+    out
+}
+
+fn is_glob(s: &str) -> bool {
+    s.contains(['*', '?', '['])
+}
+
+fn follow(
+    location_type: &str,
+    target: &str,
+    referrer: Option<&str>,
+    ctx: &ReadContext<'_>,
+    out: &mut LocationRead,
+    visited: &mut HashSet<String>,
+    depth: usize,
+) {
+    let at = |m: String| match referrer {
+        Some(r) => file_problem(r, m),
+        None => problem(m),
+    };
+    if location_type != "file" {
+        out.problems.push(at(format!(
+            "location type \"{location_type}\" ({target}) is not supported yet; use type \"file\""
+        )));
+        return;
+    }
+    if depth > MAX_DEPTH {
+        out.problems.push(at(format!("{target}: Location entities nest deeper than {MAX_DEPTH} levels")));
+        return;
+    }
+    let paths: Vec<PathBuf> = if is_glob(target) {
+        match glob::glob(target) {
+            Ok(paths) => {
+                let mut v: Vec<PathBuf> = paths.filter_map(Result::ok).filter(|p| p.is_file()).collect();
+                v.sort();
+                if v.is_empty() {
+                    out.problems.push(at(format!("{target} matches no file")));
+                }
+                v
+            }
+            Err(e) => {
+                out.problems.push(at(format!("{target} is not a valid glob pattern: {e}")));
+                return;
+            }
+        }
+    } else {
+        vec![PathBuf::from(target)]
+    };
+    for path in paths {
+        let canonical = match path.canonicalize() {
+            Ok(p) => p,
+            Err(e) => {
+                out.problems.push(at(format!("could not read {}: {}", path.display(), io_reason(&e))));
+                continue;
+            }
+        };
+        if !(ctx.allowed)(&canonical) {
+            out.problems.push(at(format!(
+                "{} is outside the directories Backlot may read (catalog.file_roots / BACKLOT_FILE_ROOTS)",
+                canonical.display()
+            )));
+            continue;
+        }
+        let key = canonical.to_string_lossy().into_owned();
+        if !visited.insert(key.clone()) {
+            continue;
+        }
+        let targets = read_file(&canonical, &key, ctx, out);
+        for (t_type, t_target) in targets {
+            follow(&t_type, &t_target, Some(&key), ctx, out, visited, depth + 1);
+        }
+    }
+}
+
+/// Reads one file; returns the targets of the Location entities in it.
+fn read_file(path: &Path, key: &str, ctx: &ReadContext<'_>, out: &mut LocationRead) -> Vec<(String, String)> {
+    let bytes = match std::fs::metadata(path) {
+        Ok(m) if m.len() > MAX_FILE_BYTES => Err(format!("it is {} bytes, more than the {MAX_FILE_BYTES} allowed", m.len())),
+        Ok(_) => std::fs::read(path).map_err(|e| io_reason(&e)),
+        Err(e) => Err(io_reason(&e)),
+    };
+    let bytes = match bytes {
+        Ok(b) => b,
+        Err(reason) => {
+            out.files.push(FileOutcome::Failed {
+                path: key.to_string(),
+                problem: file_problem(key, format!("could not read {key}: {reason}")),
+            });
+            return keep_previous(key, ctx, out);
+        }
+    };
+    let hash = content_hash(&bytes);
+    let previous = (ctx.previous)(key);
+    if let Some(prev) = previous {
+        if prev.clean && prev.hash == hash {
+            out.files.push(FileOutcome::Unchanged { path: key.to_string(), hash: hash.clone() });
+            out.file_state.push((key.to_string(), prev.clone()));
+            return prev.targets;
+        }
+    }
+    let text = match String::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(_) => {
+            out.files.push(FileOutcome::Failed {
+                path: key.to_string(),
+                problem: file_problem(key, format!("could not read {key}: it is not UTF-8 text")),
+            });
+            return keep_previous(key, ctx, out);
+        }
+    };
+    let read = parse_file(&text, key, &ctx.origin, ctx.allowed);
+    if read.all_failed_yaml {
+        // Nothing in the file could be parsed: treat it as unreadable so its entities stay.
+        let problem = read.problems.into_iter().next().unwrap_or_else(|| file_problem(key, "could not parse"));
+        out.files.push(FileOutcome::Failed { path: key.to_string(), problem });
+        return keep_previous(key, ctx, out);
+    }
+    let clean = read.problems.is_empty() && !read.had_placeholders && read.entities.iter().all(|e| e.problems.is_empty());
+    out.file_state.push((key.to_string(), PreviousFile { hash: hash.clone(), clean, targets: read.targets.clone() }));
+    {
+        out.files.push(FileOutcome::Read {
+            path: key.to_string(),
+            hash,
+            entities: read.entities,
+            problems: read.problems,
+            invalid: read.invalid,
+        });
+    }
+    read.targets
+}
+
+/// A file that failed keeps its last state, and the targets it pointed to are still followed:
+/// one broken Location file must not remove everything below it.
+fn keep_previous(key: &str, ctx: &ReadContext<'_>, out: &mut LocationRead) -> Vec<(String, String)> {
+    match (ctx.previous)(key) {
+        Some(prev) => {
+            let targets = prev.targets.clone();
+            out.file_state.push((key.to_string(), PreviousFile { clean: false, ..prev }));
+            targets
+        }
+        None => Vec::new(),
+    }
+}
+
+/// The result of parsing one descriptor file's text.
+#[derive(Debug, Default)]
+pub struct ParsedFile {
+    pub entities: Vec<ProcessedEntity>,
+    pub problems: Vec<ProblemView>,
+    pub invalid: Vec<RefKey>,
+    /// Resolved (type, target) of the Location entities in the file.
+    pub targets: Vec<(String, String)>,
+    pub had_placeholders: bool,
+    /// Every document failed as YAML (the file as a whole is broken).
+    pub all_failed_yaml: bool,
+}
+
+/// Parses, validates and completes every document of one file. `file` is its absolute path.
+pub fn parse_file(text: &str, file: &str, origin: &str, allowed: &dyn Fn(&Path) -> bool) -> ParsedFile {
+    let mut out = ParsedFile::default();
+    let base_dir = Path::new(file).parent().unwrap_or(Path::new("/")).to_path_buf();
+    let reader = FileReader { allowed };
+    let docs = parse_documents(text);
+    let mut yaml_failures = 0;
+    let total = docs.len();
+    for doc in docs {
+        let doc = match doc {
+            Ok(d) => d,
+            Err(e) => {
+                yaml_failures += 1;
+                out.problems.push(ProblemView {
+                    document: Some(e.index),
+                    line: Some(e.line),
+                    ..file_problem(file, format!("invalid YAML: {}", e.message))
+                });
+                continue;
+            }
+        };
+        let at = |field: Option<String>, message: String| ProblemView {
+            document: Some(doc.index),
+            line: Some(doc.line),
+            field,
+            ..file_problem(file, message)
+        };
+        let mut value = doc.value;
+        let mut entity_problems = Vec::new();
+        let mut placeholder_fields = Vec::new();
+        if placeholder::has_placeholders(&value) {
+            out.had_placeholders = true;
+            for p in placeholder::resolve(&mut value, &base_dir, &reader) {
+                placeholder_fields.push(p.field.clone());
+                entity_problems.push(at(Some(p.field), p.message));
+            }
+        }
+        let errors: Vec<_> = validate_entity(&value)
+            .into_iter()
+            .filter(|e| !placeholder_fields.contains(&e.field))
+            .collect();
+        if !errors.is_empty() {
+            if let Some(key) = identity(&value) {
+                out.invalid.push(key);
+            }
+            for e in errors {
+                let field = if e.field.is_empty() { None } else { Some(e.field) };
+                out.problems.push(at(field, e.message));
+            }
+            continue;
+        }
+        let Some(mut entity) = complete(value, file, origin) else {
+            out.problems.push(at(None, "expected a mapping with apiVersion, kind and metadata".into()));
+            continue;
+        };
+        let entity_ref = EntityRef::new(
+            canonical_kind(str_at(&entity, &["kind"]).unwrap_or_default()),
+            str_at(&entity, &["metadata", "namespace"]).unwrap_or("default"),
+            str_at(&entity, &["metadata", "name"]).unwrap_or_default(),
+        );
+        let (_, ref_problems) = relations::emit(&entity_ref, &entity);
+        for p in ref_problems {
+            entity_problems.push(at(Some(p.field), p.error.to_string()));
+        }
+        if entity_ref.kind == "Location" {
+            out.targets.extend(location_targets(&entity, &base_dir));
+        }
+        if let Some(obj) = entity.as_object_mut() {
+            obj.remove("relations");
+            obj.remove("status");
+        }
+        let mut hashed = serde_json::to_vec(&entity).unwrap_or_default();
+        for p in &entity_problems {
+            hashed.extend_from_slice(p.message.as_bytes());
+        }
+        out.entities.push(ProcessedEntity {
+            key: RefKey::from_ref(&entity_ref),
+            entity_ref,
+            hash: content_hash(&hashed),
+            body: entity,
+            source_file: file.to_string(),
+            document: doc.index,
+            line: doc.line,
+            problems: entity_problems,
+        });
+    }
+    out.all_failed_yaml = total > 0 && yaml_failures == total;
+    out
+}
+
+fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
+    let mut cur = v;
+    for p in path {
+        cur = cur.get(p)?;
+    }
+    cur.as_str()
+}
+
+/// The identity of a document that failed validation, when it can be read.
+fn identity(v: &Value) -> Option<RefKey> {
+    let kind = str_at(v, &["kind"])?;
+    let name = str_at(v, &["metadata", "name"])?;
+    let ns = str_at(v, &["metadata", "namespace"]).unwrap_or("default");
+    Some(RefKey::of(kind, ns, name))
+}
+
+/// Fills in the namespace and the managed-by annotations.
+fn complete(mut v: Value, file: &str, origin: &str) -> Option<Value> {
+    let meta = v.get_mut("metadata")?.as_object_mut()?;
+    meta.entry("namespace").or_insert_with(|| Value::String("default".into()));
+    let ann = meta.entry("annotations").or_insert_with(|| Value::Object(Map::new())).as_object_mut()?;
+    ann.insert(MANAGED_BY_LOCATION.into(), Value::String(format!("file:{file}")));
+    ann.insert(MANAGED_BY_ORIGIN_LOCATION.into(), Value::String(origin.to_string()));
+    Some(v)
+}
+
+/// `spec.target` and `spec.targets` of a Location entity, resolved against its directory.
+fn location_targets(entity: &Value, base_dir: &Path) -> Vec<(String, String)> {
+    let spec = entity.get("spec");
+    let ty = spec.and_then(|s| s.get("type")).and_then(Value::as_str).unwrap_or("file");
+    let mut raw: Vec<&str> = Vec::new();
+    if let Some(t) = spec.and_then(|s| s.get("target")).and_then(Value::as_str) {
+        raw.push(t);
+    }
+    if let Some(ts) = spec.and_then(|s| s.get("targets")).and_then(Value::as_array) {
+        raw.extend(ts.iter().filter_map(Value::as_str));
+    }
+    raw.into_iter()
+        .map(|t| {
+            let resolved = if ty == "file" && !Path::new(t).is_absolute() {
+                normalize(&base_dir.join(t))
+            } else {
+                t.to_string()
+            };
+            (ty.to_string(), resolved)
+        })
+        .collect()
+}
+
+/// Removes `.` and `..` components without touching the file system (globs may not exist).
+fn normalize(p: &Path) -> String {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out.to_string_lossy().into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn allow_all(_: &Path) -> bool {
+        true
+    }
+
+    #[test]
+    fn parses_completes_and_reports_per_document() {
+        let text = "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: web\nspec:\n  type: service\n  lifecycle: production\n  owner: team-a\n  dependsOn: [db]\n---\napiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: Bad Name\nspec:\n  type: service\n  lifecycle: production\n  owner: team-a\n";
+        let out = parse_file(text, "/repo/catalog-info.yaml", "file:/repo/catalog-info.yaml", &allow_all);
+        assert_eq!(out.entities.len(), 1);
+        let e = &out.entities[0];
+        assert_eq!(e.key.as_str(), "component:default/web");
+        assert_eq!(e.body["metadata"]["namespace"], "default");
+        assert_eq!(e.body["metadata"]["annotations"][MANAGED_BY_LOCATION], "file:/repo/catalog-info.yaml");
+        assert_eq!(e.problems.len(), 1, "dependsOn without kind: {:?}", e.problems);
+        assert_eq!(e.problems[0].field.as_deref(), Some("spec.dependsOn[0]"));
+        assert_eq!(out.problems.len(), 1);
+        let p = &out.problems[0];
+        assert_eq!((p.document, p.line, p.field.as_deref()), (Some(1), Some(11), Some("metadata.name")));
+        assert_eq!(p.file.as_deref(), Some("/repo/catalog-info.yaml"));
+        assert_eq!(out.invalid, vec![RefKey::of("component", "default", "Bad Name")]);
+    }
+
+    #[test]
+    fn location_targets_resolve_relative_to_the_file() {
+        let text = "apiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata:\n  name: all\nspec:\n  targets:\n    - ./a.yaml\n    - ../b/*.yaml\n";
+        let out = parse_file(text, "/repo/sub/all.yaml", "file:/repo/sub/all.yaml", &allow_all);
+        assert_eq!(
+            out.targets,
+            vec![("file".to_string(), "/repo/sub/a.yaml".to_string()), ("file".to_string(), "/repo/b/*.yaml".to_string())]
+        );
+    }
+
+    #[test]
+    fn a_file_that_is_all_broken_yaml_is_marked_as_such() {
+        let out = parse_file("a: [1\n", "/x.yaml", "file:/x.yaml", &allow_all);
+        assert!(out.all_failed_yaml);
+        assert!(out.entities.is_empty());
+    }
+}

@@ -1,0 +1,429 @@
+//! Backstage's catalog queries over a snapshot: `filter` (OR of ANDs of `key[=value]`),
+//! `fields` projection, ordering, full-text filtering, facets and cursors.
+//!
+//! Keys are dotted paths into the stitched entity, compared case-insensitively, as are values;
+//! `relations.<type>` matches target references.
+
+use super::snapshot::{Record, Snapshot};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::cmp::Ordering;
+use std::collections::HashMap;
+
+/// One `key` or `key=value` condition; several values of the same key in one filter are
+/// alternatives.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Condition {
+    pub key: String,
+    /// `None`: the key must exist.
+    pub values: Option<Vec<String>>,
+}
+
+/// `filter=a=1,b=2&filter=c=3`: (a=1 AND b=2) OR c=3. Empty: everything.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Filter {
+    pub any_of: Vec<Vec<Condition>>,
+    /// Matches nothing (an empty `$any`).
+    #[serde(default)]
+    pub nothing: bool,
+}
+
+impl Filter {
+    /// Parses the `filter` query parameters.
+    pub fn parse(params: &[String]) -> Result<Filter, String> {
+        let mut any_of = Vec::new();
+        for p in params {
+            let mut all: Vec<Condition> = Vec::new();
+            for part in p.split(',') {
+                let part = part.trim();
+                if part.is_empty() {
+                    continue;
+                }
+                let (key, value) = match part.split_once('=') {
+                    Some((k, v)) => (k.trim(), Some(v.trim())),
+                    None => (part, None),
+                };
+                if key.is_empty() {
+                    return Err(format!("invalid filter \"{part}\": expected key=value or key"));
+                }
+                let key = key.to_lowercase();
+                match all.iter_mut().find(|c| c.key == key) {
+                    // `key` and `key=v` together mean `key=v`, in either order.
+                    Some(c) => match (&mut c.values, value) {
+                        (Some(vs), Some(v)) => vs.push(v.to_lowercase()),
+                        (None, Some(v)) => c.values = Some(vec![v.to_lowercase()]),
+                        (_, None) => {}
+                    },
+                    None => all.push(Condition { key, values: value.map(|v| vec![v.to_lowercase()]) }),
+                }
+            }
+            if !all.is_empty() {
+                any_of.push(all);
+            }
+        }
+        Ok(Filter { any_of, nothing: false })
+    }
+
+    pub fn matches(&self, r: &Record) -> bool {
+        !self.nothing && self.any_of.is_empty() || self.any_of.iter().any(|all| all.iter().all(|c| condition_matches(c, r)))
+    }
+
+    /// The kinds this filter can match, if every alternative pins `kind`: lets the query walk
+    /// only those kinds.
+    fn kinds(&self) -> Option<Vec<&str>> {
+        if self.nothing {
+            return Some(Vec::new());
+        }
+        if self.any_of.is_empty() {
+            return None;
+        }
+        let mut kinds = Vec::new();
+        for all in &self.any_of {
+            let c = all.iter().find(|c| c.key == "kind")?;
+            kinds.extend(c.values.as_ref()?.iter().map(String::as_str));
+        }
+        kinds.sort_unstable();
+        kinds.dedup();
+        Some(kinds)
+    }
+}
+
+fn condition_matches(c: &Condition, r: &Record) -> bool {
+    // Fast paths for the fields every catalog query uses.
+    let fast = match c.key.as_str() {
+        "kind" => Some(Some(r.lc.kind.as_str())),
+        "metadata.name" => Some(Some(r.lc.name.as_str())),
+        "metadata.namespace" => Some(Some(r.lc.namespace.as_str())),
+        "spec.type" => Some(r.lc.spec_type.as_deref()),
+        "spec.lifecycle" => Some(r.lc.lifecycle.as_deref()),
+        _ => None,
+    };
+    if let Some(v) = fast {
+        return match (&c.values, v) {
+            (_, None) => false,
+            (None, Some(_)) => true,
+            (Some(vs), Some(v)) => vs.iter().any(|x| x == v),
+        };
+    }
+    let mut found = false;
+    let mut hit = false;
+    visit_values(r, &c.key, &mut |v| {
+        found = true;
+        if let Some(vs) = &c.values {
+            if vs.iter().any(|x| x.eq_ignore_ascii_case(v) || *x == v.to_lowercase()) {
+                hit = true;
+            }
+        }
+    });
+    match &c.values {
+        None => found,
+        Some(_) => hit,
+    }
+}
+
+/// Calls `f` with every scalar value at a dotted path (arrays are flattened).
+pub fn visit_values(r: &Record, key: &str, f: &mut dyn FnMut(&str)) {
+    if let Some(rel) = key.strip_prefix("relations.") {
+        for x in &r.relations {
+            if x.relation_type.eq_ignore_ascii_case(rel) {
+                f(&x.target.to_ref_string());
+            }
+        }
+        return;
+    }
+    match key {
+        "metadata.uid" => return f(&r.stored.uid),
+        "metadata.etag" => return f(&r.stored.hash),
+        _ => {}
+    }
+    walk(r.body(), key, f);
+}
+
+fn walk(v: &Value, path: &str, f: &mut dyn FnMut(&str)) {
+    if path.is_empty() {
+        emit_scalars(v, f);
+        return;
+    }
+    match v {
+        Value::Object(map) => {
+            // Keys may contain dots (annotations): try every split point.
+            for (k, child) in map {
+                let kl = k.len();
+                if path.len() >= kl && path.is_char_boundary(kl) && path[..kl].eq_ignore_ascii_case(k) {
+                    let rest = &path[kl..];
+                    if rest.is_empty() {
+                        walk(child, "", f);
+                    } else if let Some(rest) = rest.strip_prefix('.') {
+                        walk(child, rest, f);
+                    }
+                }
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                walk(item, path, f);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn emit_scalars(v: &Value, f: &mut dyn FnMut(&str)) {
+    match v {
+        Value::String(s) => f(s),
+        Value::Bool(b) => f(if *b { "true" } else { "false" }),
+        Value::Number(n) => f(&n.to_string()),
+        Value::Array(items) => items.iter().for_each(|i| emit_scalars(i, f)),
+        _ => {}
+    }
+}
+
+/// First scalar at a path, lower-cased, for ordering.
+pub fn sort_value(r: &Record, key: &str) -> Option<String> {
+    match key {
+        "metadata.name" => return Some(r.lc.name.clone()),
+        "kind" => return Some(r.lc.kind.clone()),
+        "spec.type" => return r.lc.spec_type.clone(),
+        _ => {}
+    }
+    let mut out = None;
+    visit_values(r, key, &mut |v| {
+        if out.is_none() {
+            out = Some(v.to_lowercase());
+        }
+    });
+    out
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderField {
+    pub field: String,
+    pub descending: bool,
+}
+
+impl OrderField {
+    /// `metadata.name,asc` / `metadata.name,desc` / `metadata.name`.
+    pub fn parse(s: &str) -> Result<OrderField, String> {
+        let (field, dir) = match s.rsplit_once(',') {
+            Some((f, d)) => (f.trim(), d.trim()),
+            None => (s.trim(), "asc"),
+        };
+        if field.is_empty() {
+            return Err(format!("invalid orderField \"{s}\": expected field[,asc|desc]"));
+        }
+        let descending = match dir.to_ascii_lowercase().as_str() {
+            "asc" => false,
+            "desc" => true,
+            other => return Err(format!("invalid orderField direction \"{other}\": expected asc or desc")),
+        };
+        Ok(OrderField { field: field.to_lowercase(), descending })
+    }
+}
+
+/// A full query, as carried in a cursor.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Query {
+    #[serde(default)]
+    pub filter: Filter,
+    #[serde(default)]
+    pub order: Vec<OrderField>,
+    /// Free text, lower-cased.
+    #[serde(default)]
+    pub text: Option<String>,
+    /// Fields searched by `text`; empty: name, title, description, tags.
+    #[serde(default)]
+    pub text_fields: Vec<String>,
+}
+
+impl Query {
+    /// Indexes of matching records, in order.
+    pub fn run(&self, snap: &Snapshot) -> Vec<usize> {
+        let candidates: Box<dyn Iterator<Item = usize>> = match self.filter.kinds() {
+            Some(kinds) => {
+                let mut idx: Vec<usize> = kinds.iter().flat_map(|k| snap.by_kind.get(*k).into_iter().flatten().copied()).collect();
+                if kinds.len() > 1 {
+                    idx.sort_unstable();
+                }
+                Box::new(idx.into_iter())
+            }
+            None => Box::new(0..snap.records.len()),
+        };
+        let mut out: Vec<usize> = candidates
+            .filter(|&i| {
+                let r = &snap.records[i];
+                self.filter.matches(r) && self.text_matches(r)
+            })
+            .collect();
+        if !self.order.is_empty() {
+            let keys: HashMap<usize, Vec<Option<String>>> = out
+                .iter()
+                .map(|&i| (i, self.order.iter().map(|o| sort_value(&snap.records[i], &o.field)).collect()))
+                .collect();
+            out.sort_by(|a, b| self.compare(&keys[a], &keys[b]).then(a.cmp(b)));
+        }
+        out
+    }
+
+    fn compare(&self, a: &[Option<String>], b: &[Option<String>]) -> Ordering {
+        for (o, (x, y)) in self.order.iter().zip(a.iter().zip(b)) {
+            // Entities without the field go last, whatever the direction.
+            let ord = match (x, y) {
+                (Some(x), Some(y)) => {
+                    let c = x.cmp(y);
+                    if o.descending {
+                        c.reverse()
+                    } else {
+                        c
+                    }
+                }
+                (Some(_), None) => Ordering::Less,
+                (None, Some(_)) => Ordering::Greater,
+                (None, None) => Ordering::Equal,
+            };
+            if ord != Ordering::Equal {
+                return ord;
+            }
+        }
+        Ordering::Equal
+    }
+
+    fn text_matches(&self, r: &Record) -> bool {
+        let Some(text) = &self.text else { return true };
+        if self.text_fields.is_empty() {
+            return text.split_whitespace().all(|t| r.lc.text.contains(t));
+        }
+        text.split_whitespace().all(|t| {
+            let mut hit = false;
+            for field in &self.text_fields {
+                visit_values(r, field, &mut |v| {
+                    if !hit && v.to_lowercase().contains(t) {
+                        hit = true;
+                    }
+                });
+            }
+            hit
+        })
+    }
+}
+
+/// Keeps only the given dotted fields of an entity (`fields=metadata.name,kind`).
+pub fn project(entity: &Value, fields: &[String]) -> Value {
+    let mut out = Value::Object(Map::new());
+    for f in fields {
+        let parts: Vec<&str> = f.split('.').collect();
+        if let Some(v) = get_path(entity, &parts) {
+            set_path(&mut out, &parts, v.clone());
+        }
+    }
+    out
+}
+
+fn get_path<'a>(v: &'a Value, parts: &[&str]) -> Option<&'a Value> {
+    let mut cur = v;
+    for (i, p) in parts.iter().enumerate() {
+        match cur.get(*p) {
+            Some(next) => cur = next,
+            None => {
+                // An annotation key with dots: join the rest.
+                let rest = parts[i..].join(".");
+                return cur.get(rest.as_str());
+            }
+        }
+    }
+    Some(cur)
+}
+
+fn set_path(out: &mut Value, parts: &[&str], v: Value) {
+    let mut cur = out;
+    for (i, p) in parts.iter().enumerate() {
+        let Some(obj) = cur.as_object_mut() else { return };
+        if i == parts.len() - 1 {
+            obj.insert((*p).to_string(), v);
+            return;
+        }
+        cur = obj.entry((*p).to_string()).or_insert_with(|| Value::Object(Map::new()));
+    }
+}
+
+/// Counts of each value of a facet among the records that match `filter`.
+pub fn facet(snap: &Snapshot, filter: &Filter, key: &str) -> Vec<(String, usize)> {
+    let key = key.to_lowercase();
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for r in snap.records.iter().filter(|r| filter.matches(r)) {
+        let mut seen: Vec<String> = Vec::new();
+        if key == "kind" {
+            seen.push(r.stored.entity_ref.kind.clone());
+        } else {
+            visit_values(r, &key, &mut |v| {
+                if !seen.iter().any(|s| s == v) {
+                    seen.push(v.to_string());
+                }
+            });
+        }
+        for v in seen {
+            *counts.entry(v).or_default() += 1;
+        }
+    }
+    let mut out: Vec<(String, usize)> = counts.into_iter().collect();
+    out.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::snapshot::tests_support::stored;
+    use super::*;
+    use serde_json::json;
+
+    fn snap() -> Snapshot {
+        Snapshot::build(
+            vec![
+                stored("Component", "web", json!({"kind": "Component", "metadata": {"name": "web", "namespace": "default", "tags": ["java", "web"],
+                    "annotations": {"backstage.io/techdocs-ref": "dir:."}}, "spec": {"type": "website", "owner": "team-a", "lifecycle": "production"}})),
+                stored("Component", "api-gw", json!({"kind": "Component", "metadata": {"name": "api-gw", "namespace": "default", "title": "API Gateway"},
+                    "spec": {"type": "service", "owner": "team-b", "lifecycle": "experimental"}})),
+                stored("Group", "team-a", json!({"kind": "Group", "metadata": {"name": "team-a", "namespace": "default"}, "spec": {"type": "team"}})),
+            ],
+            vec![],
+        )
+    }
+
+    fn names(s: &Snapshot, idx: &[usize]) -> Vec<String> {
+        idx.iter().map(|&i| s.records[i].stored.entity_ref.name.clone()).collect()
+    }
+
+    #[test]
+    fn filters_and_or_exists_and_relations() {
+        let s = snap();
+        let q = |f: &[&str]| {
+            let filter = Filter::parse(&f.iter().map(|x| x.to_string()).collect::<Vec<_>>()).unwrap();
+            names(&s, &Query { filter, ..Default::default() }.run(&s))
+        };
+        assert_eq!(q(&["kind=component,spec.type=service"]), vec!["api-gw"]);
+        assert_eq!(q(&["kind=Component"]), vec!["api-gw", "web"]);
+        assert_eq!(q(&["kind=group", "spec.type=website"]), vec!["team-a", "web"]);
+        assert_eq!(q(&["kind=component,kind=group,spec.type=team"]), vec!["team-a"]);
+        assert_eq!(q(&["metadata.tags=JAVA"]), vec!["web"]);
+        assert_eq!(q(&["metadata.annotations.backstage.io/techdocs-ref"]), vec!["web"]);
+        assert_eq!(q(&["relations.ownedBy=group:default/team-a"]), vec!["web"]);
+        assert_eq!(q(&["metadata.title"]), vec!["api-gw"]);
+        assert_eq!(q(&[]).len(), 3);
+        assert!(Filter::parse(&["=x".into()]).is_err());
+        assert_eq!(q(&["spec.type,spec.type=website"]), vec!["web"]);
+        assert_eq!(q(&["spec.type=website,spec.type"]), vec!["web"]);
+    }
+
+    #[test]
+    fn ordering_text_projection_and_facets() {
+        let s = snap();
+        let q = Query { order: vec![OrderField::parse("spec.lifecycle,desc").unwrap()], ..Default::default() };
+        assert_eq!(names(&s, &q.run(&s)), vec!["web", "api-gw", "team-a"]);
+        let q = Query { text: Some("gateway".into()), ..Default::default() };
+        assert_eq!(names(&s, &q.run(&s)), vec!["api-gw"]);
+        let e: Value = serde_json::from_str(&s.records[2].json).unwrap();
+        assert_eq!(project(&e, &["metadata.name".into(), "kind".into()]), json!({"metadata": {"name": "web"}, "kind": "Component"}));
+        let f = facet(&s, &Filter::default(), "kind");
+        assert_eq!(f, vec![("Component".to_string(), 2), ("Group".to_string(), 1)]);
+        assert!(OrderField::parse("x,sideways").is_err());
+    }
+}

@@ -1,0 +1,642 @@
+//! The catalog service: the one place that changes the catalog. Registering, refreshing and
+//! removing locations go through it (the permission check of a later release sits here), it
+//! writes to storage and publishes a new in-memory snapshot for readers.
+
+use super::processing::{self, FileOutcome, LocationRead, PreviousFile, ProcessedEntity, ReadContext};
+use super::reference::RefKey;
+use super::snapshot::{LocationInfo, Snapshot, Stored};
+use super::CatalogError;
+use crate::metrics::Metrics;
+use crate::storage::{Changes, EntityRow, LocationRow, SourceRow, Store};
+use crate::util::now_rfc3339;
+use app::model::{EntityRef, ProblemView, Severity};
+use serde_json::Value;
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+/// What happens to entities that no location emits any more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OrphanStrategy {
+    Delete,
+    Keep,
+}
+
+#[derive(Debug, Clone)]
+pub struct CatalogSettings {
+    /// Directories file locations may read from (canonical paths).
+    pub file_roots: Vec<PathBuf>,
+    pub orphans: OrphanStrategy,
+    pub refresh_interval: Duration,
+}
+
+impl CatalogSettings {
+    pub fn allows(&self, path: &Path) -> bool {
+        self.file_roots.iter().any(|root| path.starts_with(root))
+    }
+}
+
+/// Prefix of the problem added to an entity whose source broke and which keeps its last good version.
+pub const STALE_PREFIX: &str = "Showing the last good version:";
+/// Prefix of the problem on an entity kept after its source stopped emitting it.
+pub const ORPHAN_PREFIX: &str = "Orphaned:";
+
+pub struct CatalogService {
+    store: Store,
+    settings: CatalogSettings,
+    metrics: Arc<Metrics>,
+    snapshot: RwLock<Arc<Snapshot>>,
+    /// One writer at a time.
+    write: tokio::sync::Mutex<()>,
+}
+
+/// Outcome of registering a location (or of a dry run).
+#[derive(Debug, Clone)]
+pub struct AddedLocation {
+    pub location: LocationInfo,
+    /// The entities it provides (for a dry run: would provide), as stitched JSON values.
+    pub entities: Vec<Value>,
+    /// The location was already registered.
+    pub exists: bool,
+}
+
+impl CatalogService {
+    /// Loads what storage holds into a first snapshot.
+    pub async fn open(store: Store, settings: CatalogSettings, metrics: Arc<Metrics>) -> Result<Arc<Self>, CatalogError> {
+        let locations = store.locations().await?.into_iter().map(location_info).collect();
+        let rows = store.entities().await?;
+        let stored = tokio::task::spawn_blocking(move || rows.into_iter().filter_map(stored_from_row).collect::<Vec<_>>())
+            .await
+            .map_err(|e| CatalogError::Internal(e.to_string()))?;
+        let snapshot = tokio::task::spawn_blocking(move || Snapshot::build(stored, locations))
+            .await
+            .map_err(|e| CatalogError::Internal(e.to_string()))?;
+        metrics.set_entities(snapshot.records.len());
+        Ok(Arc::new(Self {
+            store,
+            settings,
+            metrics,
+            snapshot: RwLock::new(Arc::new(snapshot)),
+            write: tokio::sync::Mutex::new(()),
+        }))
+    }
+
+    pub fn settings(&self) -> &CatalogSettings {
+        &self.settings
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The current catalog; cheap, never blocks on writers for long.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        match self.snapshot.read() {
+            Ok(s) => s.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    fn publish(&self, snapshot: Snapshot) {
+        self.metrics.set_entities(snapshot.records.len());
+        let new = Arc::new(snapshot);
+        match self.snapshot.write() {
+            Ok(mut s) => *s = new,
+            Err(poisoned) => *poisoned.into_inner() = new,
+        }
+    }
+
+    /// Makes the set of locations of one origin (`config` or `demo`) exactly `wanted`, without
+    /// any file-root check (these come from the operator). Returns ids of all of them.
+    pub async fn sync_locations(&self, origin: &str, wanted: &[(String, String)]) -> Result<Vec<String>, CatalogError> {
+        let existing = self.store.locations().await?;
+        let mut ids = Vec::new();
+        for (ty, target) in wanted {
+            match existing.iter().find(|l| &l.location_type == ty && &l.target == target) {
+                Some(l) => ids.push(l.id.clone()),
+                None => {
+                    let row = new_location_row(ty, target, origin);
+                    self.store.insert_location(&row).await?;
+                    ids.push(row.id);
+                }
+            }
+        }
+        for l in existing.iter().filter(|l| l.origin == origin) {
+            if !wanted.iter().any(|(t, g)| t == &l.location_type && g == &l.target) {
+                tracing::info!(location.id = %l.id, location.target = %l.target, "removing location no longer configured");
+                self.delete_location(&l.id).await?;
+            }
+        }
+        self.reload_locations().await?;
+        Ok(ids)
+    }
+
+    async fn reload_locations(&self) -> Result<(), CatalogError> {
+        let _guard = self.write.lock().await;
+        let locations: Vec<LocationInfo> = self.store.locations().await?.into_iter().map(location_info).collect();
+        let current = self.snapshot();
+        let stored: Vec<Stored> = current.stored().cloned().collect();
+        self.publish(Snapshot::build(stored, locations));
+        Ok(())
+    }
+
+    /// Registers a location from the REST API or the UI. File targets must be inside the
+    /// configured roots. With `dry_run`, reads it and reports what it would add, changing nothing.
+    pub async fn add_location(&self, location_type: &str, target: &str, dry_run: bool) -> Result<AddedLocation, CatalogError> {
+        if location_type != "file" {
+            return Err(CatalogError::InvalidInput(format!(
+                "location type \"{location_type}\" is not supported; use \"file\""
+            )));
+        }
+        let target = absolute_target(target)?;
+        let check = glob_base(&target);
+        let canonical = check.canonicalize().unwrap_or(check.clone());
+        if !self.settings.allows(&canonical) {
+            return Err(CatalogError::Forbidden(format!(
+                "{target} is outside the directories file locations may read; allow it with catalog.file_roots in the config or BACKLOT_FILE_ROOTS (a ':'-separated list)"
+            )));
+        }
+        let existing = self.store.locations().await?;
+        if let Some(l) = existing.iter().find(|l| l.location_type == location_type && l.target == target) {
+            if !dry_run {
+                return Err(CatalogError::Conflict(format!("location {location_type}:{target} is already registered")));
+            }
+            let snap = self.snapshot();
+            let entities = entities_of(&snap, &l.id);
+            return Ok(AddedLocation { location: location_info(l.clone()), entities, exists: true });
+        }
+        let row = new_location_row(location_type, &target, "api");
+        if dry_run {
+            let read = self.read(&row, HashMap::new()).await?;
+            let entities = read
+                .files
+                .iter()
+                .flat_map(|f| match f {
+                    FileOutcome::Read { entities, .. } => entities.iter().map(|e| e.body.clone()).collect(),
+                    _ => Vec::new(),
+                })
+                .collect();
+            let mut info = location_info(row);
+            info.problems = read.problems.clone();
+            for f in &read.files {
+                match f {
+                    FileOutcome::Read { problems, .. } => info.problems.extend(problems.iter().cloned()),
+                    FileOutcome::Failed { problem, .. } => info.problems.push(problem.clone()),
+                    FileOutcome::Unchanged { .. } => {}
+                }
+            }
+            return Ok(AddedLocation { location: info, entities, exists: false });
+        }
+        match self.store.insert_location(&row).await {
+            Err(crate::storage::StorageError::Conflict) => {
+                return Err(CatalogError::Conflict(format!("location {target} is already registered")))
+            }
+            other => other?,
+        }
+        tracing::info!(location.id = %row.id, location.target = %target, "location registered");
+        self.refresh_location(&row.id).await?;
+        let snap = self.snapshot();
+        let location = snap
+            .locations
+            .iter()
+            .find(|l| l.id == row.id)
+            .cloned()
+            .unwrap_or_else(|| location_info(row.clone()));
+        Ok(AddedLocation { entities: entities_of(&snap, &row.id), location, exists: false })
+    }
+
+    /// Removes a location registered through the API, with every entity it provided.
+    /// Locations from the config file (or the demo) are refused: they would come back.
+    pub async fn unregister_location(&self, id: &str) -> Result<(), CatalogError> {
+        let snap = self.snapshot();
+        match snap.locations.iter().find(|l| l.id == id) {
+            None => Err(CatalogError::NotFound(format!("no location with id {id}"))),
+            Some(l) if l.origin != "api" => Err(CatalogError::Forbidden(format!(
+                "location {} comes from the {}; remove it there (catalog.locations in the config file, or catalog.demo: never)",
+                l.target,
+                if l.origin == "demo" { "demo organisation" } else { "config file" }
+            ))),
+            Some(_) => self.delete_location(id).await,
+        }
+    }
+
+    /// Removes a location and every entity it provided.
+    pub async fn delete_location(&self, id: &str) -> Result<(), CatalogError> {
+        let _guard = self.write.lock().await;
+        if !self.store.delete_location(id).await? {
+            return Err(CatalogError::NotFound(format!("no location with id {id}")));
+        }
+        let locations = self.store.locations().await?.into_iter().map(location_info).collect();
+        let current = self.snapshot();
+        let stored = current.stored().filter(|s| s.location_id != id).cloned().collect();
+        self.publish(Snapshot::build(stored, locations));
+        tracing::info!(location.id = %id, "location removed");
+        Ok(())
+    }
+
+    /// Re-reads every location.
+    pub async fn refresh_all(&self) -> Result<(), CatalogError> {
+        let ids: Vec<String> = self.store.locations().await?.into_iter().map(|l| l.id).collect();
+        for id in ids {
+            if let Err(e) = self.refresh_location(&id).await {
+                tracing::warn!(location.id = %id, error = %e, "location refresh failed");
+            }
+        }
+        Ok(())
+    }
+
+    /// Re-reads the location that provides an entity (`POST /refresh`).
+    pub async fn refresh_entity(&self, key: &RefKey) -> Result<(), CatalogError> {
+        let location_id = self
+            .snapshot()
+            .get_key(key)
+            .map(|r| r.stored.location_id.clone())
+            .ok_or_else(|| CatalogError::NotFound(format!("no entity {key}")))?;
+        self.refresh_location(&location_id).await
+    }
+
+    async fn read(&self, row: &LocationRow, previous: HashMap<String, PreviousFile>) -> Result<LocationRead, CatalogError> {
+        let settings = self.settings.clone();
+        let (ty, target) = (row.location_type.clone(), row.target.clone());
+        tokio::task::spawn_blocking(move || {
+            let allowed = |p: &Path| settings.allows(p);
+            let prev = |p: &str| previous.get(p).cloned();
+            let ctx = ReadContext { origin: format!("{ty}:{target}"), allowed: &allowed, previous: &prev };
+            processing::read_location(&ty, &target, &ctx)
+        })
+        .await
+        .map_err(|e| CatalogError::Internal(e.to_string()))
+    }
+
+    /// Reads one location and applies what changed: new and updated entities, removals,
+    /// problems. Broken files keep their entities' last good version.
+    pub async fn refresh_location(&self, id: &str) -> Result<(), CatalogError> {
+        let started = Instant::now();
+        let _guard = self.write.lock().await;
+        let Some(row) = self.store.locations().await?.into_iter().find(|l| l.id == id) else {
+            return Err(CatalogError::NotFound(format!("no location with id {id}")));
+        };
+        let sources = self.store.sources(id).await?;
+        let previous: HashMap<String, PreviousFile> = sources
+            .iter()
+            .map(|s| {
+                let targets: Vec<(String, String)> = serde_json::from_str(&s.targets).unwrap_or_default();
+                (s.path.clone(), PreviousFile { hash: s.hash.clone(), clean: s.clean, targets })
+            })
+            .collect();
+        let read = self.read(&row, previous).await?;
+        let current = self.snapshot();
+        let plan = plan_changes(&current, &row, &read, &sources, self.settings.orphans);
+
+        let problems_json = serde_json::to_string(&plan.location_problems).unwrap_or_else(|_| "[]".into());
+        self.store.apply(id, &plan.changes).await?;
+        let now = now_rfc3339();
+        self.store.set_location_status(id, &now, &problems_json).await?;
+
+        let changed = !plan.changes.upserts.is_empty() || !plan.changes.deletes.is_empty();
+        let mut locations = current.locations.clone();
+        match locations.iter_mut().find(|l| l.id == id) {
+            Some(l) => {
+                l.last_refresh_at = Some(now);
+                l.problems = plan.location_problems.clone();
+            }
+            None => {
+                let mut info = location_info(row.clone());
+                info.last_refresh_at = Some(now);
+                info.problems = plan.location_problems.clone();
+                locations.push(info);
+            }
+        }
+        let mut stored: Vec<Stored> = if changed {
+            current.stored().filter(|s| s.location_id != id).cloned().collect()
+        } else {
+            current.stored().cloned().collect()
+        };
+        if changed {
+            stored.extend(plan.keep);
+        }
+        let snapshot = tokio::task::spawn_blocking(move || Snapshot::build(stored, locations))
+            .await
+            .map_err(|e| CatalogError::Internal(e.to_string()))?;
+        self.publish(snapshot);
+        let elapsed = started.elapsed();
+        self.metrics.record_refresh(elapsed, plan.processed, plan.changes.upserts.len(), plan.changes.deletes.len());
+        tracing::info!(
+            location.id = %id,
+            location.target = %row.target,
+            files = read.files.len(),
+            entities.processed = plan.processed,
+            entities.written = plan.changes.upserts.len(),
+            entities.removed = plan.changes.deletes.len(),
+            problems = plan.location_problems.len(),
+            duration_ms = elapsed.as_millis() as u64,
+            "location refreshed"
+        );
+        Ok(())
+    }
+
+    /// Background loop: refresh every location on the configured interval.
+    pub fn spawn_refresh_loop(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+        let this = self.clone();
+        tokio::spawn(async move {
+            loop {
+                if let Err(e) = this.refresh_all().await {
+                    tracing::warn!(error = %e, "refresh cycle failed");
+                }
+                tokio::time::sleep(this.settings.refresh_interval).await;
+            }
+        })
+    }
+}
+
+struct Plan {
+    changes: Changes,
+    /// The location's entities after this refresh.
+    keep: Vec<Stored>,
+    location_problems: Vec<ProblemView>,
+    processed: usize,
+}
+
+/// Decides what one location read changes.
+fn plan_changes(current: &Snapshot, row: &LocationRow, read: &LocationRead, sources: &[SourceRow], orphans: OrphanStrategy) -> Plan {
+    let id = &row.id;
+    let now = now_rfc3339();
+    let prev: HashMap<&RefKey, &Stored> = current.stored().filter(|s| &s.location_id == id).map(|s| (&s.key, s)).collect();
+    let mut by_file: HashMap<&str, Vec<&Stored>> = HashMap::new();
+    for s in prev.values() {
+        by_file.entry(s.source_file.as_str()).or_default().push(s);
+    }
+    let mut keep: HashMap<RefKey, Stored> = HashMap::new();
+    let mut upserts: Vec<Stored> = Vec::new();
+    let mut problems = read.problems.clone();
+    let mut processed = 0;
+
+    let keep_stale = |s: &Stored, why: &str, keep: &mut HashMap<RefKey, Stored>, upserts: &mut Vec<Stored>| {
+        let mut kept = s.clone();
+        kept.problems.retain(|p| !p.message.starts_with(STALE_PREFIX));
+        kept.problems.push(ProblemView {
+            severity: Severity::Error,
+            message: format!("{STALE_PREFIX} {why}"),
+            file: Some(s.source_file.clone()),
+            document: None,
+            line: None,
+            field: None,
+        });
+        if kept.problems != s.problems {
+            kept.updated_at = now.clone();
+            upserts.push(kept.clone());
+        }
+        keep.insert(kept.key.clone(), kept);
+    };
+
+    for file in &read.files {
+        match file {
+            FileOutcome::Unchanged { path, .. } => {
+                for s in by_file.get(path.as_str()).into_iter().flatten() {
+                    keep.insert(s.key.clone(), (*s).clone());
+                }
+            }
+            FileOutcome::Failed { path, problem } => {
+                problems.push(problem.clone());
+                for s in by_file.get(path.as_str()).into_iter().flatten() {
+                    keep_stale(s, &problem.message, &mut keep, &mut upserts);
+                }
+            }
+            FileOutcome::Read { path, entities, problems: file_problems, invalid, .. } => {
+                problems.extend(file_problems.iter().cloned());
+                for key in invalid {
+                    if let Some(s) = prev.get(key) {
+                        let why = format!("the latest version in {path} is not valid (see the location's problems)");
+                        keep_stale(s, &why, &mut keep, &mut upserts);
+                    }
+                }
+                for e in entities {
+                    processed += 1;
+                    if let Some(other) = current.get_key(&e.key).filter(|r| &r.stored.location_id != id) {
+                        problems.push(conflict(e, &other.stored));
+                        continue;
+                    }
+                    if let Some(first) = keep.get(&e.key) {
+                        if first.source_file != e.source_file || first.document != e.document {
+                            problems.push(ProblemView {
+                                severity: Severity::Error,
+                                message: format!(
+                                    "{} is defined twice in this location: in {} (document {}) and here; this one is ignored",
+                                    e.key, first.source_file, first.document
+                                ),
+                                file: Some(e.source_file.clone()),
+                                document: Some(e.document),
+                                line: Some(e.line),
+                                field: Some("metadata.name".into()),
+                            });
+                            continue;
+                        }
+                    }
+                    let old = prev.get(&e.key);
+                    let stored = to_stored(e, id, old.map(|o| o.uid.clone()), &now);
+                    let same = old.is_some_and(|o| {
+                        o.hash == stored.hash && o.problems == stored.problems && o.source_file == stored.source_file && o.document == stored.document && o.line == stored.line
+                    });
+                    if same {
+                        if let Some(o) = old {
+                            keep.insert(o.key.clone(), (*o).clone());
+                        }
+                    } else {
+                        upserts.push(stored.clone());
+                        keep.insert(stored.key.clone(), stored);
+                    }
+                }
+            }
+        }
+    }
+
+    let mut deletes = Vec::new();
+    for (key, s) in &prev {
+        if keep.contains_key(*key) {
+            continue;
+        }
+        match orphans {
+            OrphanStrategy::Delete => deletes.push(key.0.clone()),
+            OrphanStrategy::Keep => {
+                let mut kept = (*s).clone();
+                if !kept.problems.iter().any(|p| p.message.starts_with(ORPHAN_PREFIX)) {
+                    kept.problems.push(ProblemView {
+                        severity: Severity::Warning,
+                        message: format!("{ORPHAN_PREFIX} no file of its location defines this entity any more"),
+                        file: Some(s.source_file.clone()),
+                        document: None,
+                        line: None,
+                        field: None,
+                    });
+                    upserts.push(kept.clone());
+                }
+                keep.insert((*key).clone(), kept);
+            }
+        }
+    }
+
+    let visited: HashSet<&str> = read.file_state.iter().map(|(p, _)| p.as_str()).collect();
+    let changes = Changes {
+        upserts: upserts.iter().map(row_from_stored).collect(),
+        deletes,
+        sources: read
+            .file_state
+            .iter()
+            .filter(|(p, f)| !sources.iter().any(|s| &s.path == p && s.hash == f.hash && s.clean == f.clean))
+            .map(|(p, f)| SourceRow {
+                location_id: id.clone(),
+                path: p.clone(),
+                hash: f.hash.clone(),
+                clean: f.clean,
+                targets: serde_json::to_string(&f.targets).unwrap_or_else(|_| "[]".into()),
+            })
+            .collect(),
+        deleted_sources: sources.iter().filter(|s| !visited.contains(s.path.as_str())).map(|s| s.path.clone()).collect(),
+    };
+    Plan { changes, keep: keep.into_values().collect(), location_problems: problems, processed }
+}
+
+fn conflict(e: &ProcessedEntity, owner: &Stored) -> ProblemView {
+    ProblemView {
+        severity: Severity::Error,
+        message: format!(
+            "{} is already provided by another location ({}, {}); this definition is ignored until that one goes away",
+            e.key, owner.location_id, owner.source_file
+        ),
+        file: Some(e.source_file.clone()),
+        document: Some(e.document),
+        line: Some(e.line),
+        field: Some("metadata.name".into()),
+    }
+}
+
+fn to_stored(e: &ProcessedEntity, location_id: &str, uid: Option<String>, now: &str) -> Stored {
+    Stored {
+        key: e.key.clone(),
+        entity_ref: e.entity_ref.clone(),
+        uid: uid.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+        location_id: location_id.to_string(),
+        body: Arc::new(e.body.clone()),
+        hash: e.hash.clone(),
+        source_file: e.source_file.clone(),
+        document: e.document,
+        line: e.line,
+        problems: e.problems.clone(),
+        updated_at: now.to_string(),
+    }
+}
+
+fn row_from_stored(s: &Stored) -> EntityRow {
+    EntityRow {
+        entity_ref: s.key.0.clone(),
+        uid: s.uid.clone(),
+        location_id: s.location_id.clone(),
+        body: serde_json::to_string(&*s.body).unwrap_or_else(|_| "{}".into()),
+        hash: s.hash.clone(),
+        source_file: s.source_file.clone(),
+        document: s.document as i64,
+        line: s.line as i64,
+        problems: serde_json::to_string(&s.problems).unwrap_or_else(|_| "[]".into()),
+        updated_at: s.updated_at.clone(),
+    }
+}
+
+fn stored_from_row(row: EntityRow) -> Option<Stored> {
+    let body: Value = match serde_json::from_str(&row.body) {
+        Ok(v) => v,
+        Err(e) => {
+            tracing::error!(entity = %row.entity_ref, error = %e, "stored entity is not valid JSON; skipping it");
+            return None;
+        }
+    };
+    let kind = body["kind"].as_str().unwrap_or_default();
+    let entity_ref = EntityRef::new(
+        super::reference::canonical_kind(kind),
+        body["metadata"]["namespace"].as_str().unwrap_or("default"),
+        body["metadata"]["name"].as_str().unwrap_or_default(),
+    );
+    Some(Stored {
+        key: RefKey(row.entity_ref),
+        entity_ref,
+        uid: row.uid,
+        location_id: row.location_id,
+        body: Arc::new(body),
+        hash: row.hash,
+        source_file: row.source_file,
+        document: row.document.max(0) as usize,
+        line: row.line.max(0) as usize,
+        problems: serde_json::from_str(&row.problems).unwrap_or_default(),
+        updated_at: row.updated_at,
+    })
+}
+
+fn location_info(row: LocationRow) -> LocationInfo {
+    LocationInfo {
+        problems: serde_json::from_str(&row.problems).unwrap_or_default(),
+        id: row.id,
+        location_type: row.location_type,
+        target: row.target,
+        origin: row.origin,
+        last_refresh_at: row.last_refresh_at,
+    }
+}
+
+fn new_location_row(ty: &str, target: &str, origin: &str) -> LocationRow {
+    LocationRow {
+        id: uuid::Uuid::new_v4().to_string(),
+        location_type: ty.to_string(),
+        target: target.to_string(),
+        origin: origin.to_string(),
+        created_at: now_rfc3339(),
+        last_refresh_at: None,
+        problems: "[]".into(),
+    }
+}
+
+fn entities_of(snap: &Snapshot, location_id: &str) -> Vec<Value> {
+    snap.records
+        .iter()
+        .filter(|r| r.stored.location_id == location_id)
+        .filter_map(|r| serde_json::from_str(&r.json).ok())
+        .collect()
+}
+
+/// Makes a file target absolute (relative to the working directory), without resolving globs.
+pub fn absolute_target(target: &str) -> Result<String, CatalogError> {
+    let t = target.strip_prefix("file:").unwrap_or(target).trim();
+    if t.is_empty() {
+        return Err(CatalogError::InvalidInput("target is empty; expected a file path or glob".into()));
+    }
+    let p = Path::new(t);
+    let abs = if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        std::env::current_dir().map_err(|e| CatalogError::Internal(e.to_string()))?.join(p)
+    };
+    let mut out = PathBuf::new();
+    for c in abs.components() {
+        match c {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    Ok(out.to_string_lossy().into_owned())
+}
+
+/// The longest leading part of a path without glob characters (what must be inside a root).
+fn glob_base(target: &str) -> PathBuf {
+    let mut out = PathBuf::new();
+    for part in Path::new(target).components() {
+        let s = part.as_os_str().to_string_lossy();
+        if s.contains(['*', '?', '[']) {
+            break;
+        }
+        out.push(part.as_os_str());
+    }
+    out
+}

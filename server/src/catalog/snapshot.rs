@@ -1,0 +1,378 @@
+//! The in-memory read model: every stitched entity with its relations, indexed for the REST API
+//! and the UI, rebuilt from the processed entities after each change.
+//!
+//! Readers take an `Arc<Snapshot>` and never wait for writers. Each record keeps its final JSON
+//! already serialised, so serving an entity is a copy.
+
+use super::reference::RefKey;
+use super::relations::{self, Relation};
+use app::model::{EntityRef, ProblemView, Severity};
+use serde::ser::{SerializeMap, Serializer};
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// A processed entity as stored (the input of stitching).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stored {
+    pub key: RefKey,
+    pub entity_ref: EntityRef,
+    pub uid: String,
+    pub location_id: String,
+    pub body: Arc<Value>,
+    pub hash: String,
+    pub source_file: String,
+    pub document: usize,
+    pub line: usize,
+    pub problems: Vec<ProblemView>,
+    pub updated_at: String,
+}
+
+/// A relation on a stitched entity.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RelationOut {
+    pub relation_type: &'static str,
+    pub target: EntityRef,
+    /// Index of the target in the snapshot, if it exists.
+    pub target_index: Option<usize>,
+}
+
+/// A stitched entity.
+#[derive(Debug)]
+pub struct Record {
+    pub stored: Stored,
+    pub relations: Vec<RelationOut>,
+    /// Stored problems plus dangling references, errors first.
+    pub problems: Vec<ProblemView>,
+    /// The entity as the REST API serves it.
+    pub json: Arc<str>,
+    /// Lower-cased fields used by filters, sorting and facets.
+    pub lc: Lowered,
+}
+
+#[derive(Debug, Default)]
+pub struct Lowered {
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    pub title: Option<String>,
+    pub spec_type: Option<String>,
+    pub lifecycle: Option<String>,
+    /// Lower-cased text searched by free-text filters: name, title, description, tags.
+    pub text: String,
+}
+
+impl Record {
+    pub fn body(&self) -> &Value {
+        &self.stored.body
+    }
+
+    pub fn entity_ref(&self) -> &EntityRef {
+        &self.stored.entity_ref
+    }
+
+    pub fn str_field(&self, path: &[&str]) -> Option<&str> {
+        let mut cur = self.body();
+        for p in path {
+            cur = cur.get(p)?;
+        }
+        cur.as_str()
+    }
+
+    pub fn title(&self) -> Option<&str> {
+        self.str_field(&["metadata", "title"])
+    }
+
+    pub fn tags(&self) -> Vec<String> {
+        self.body()["metadata"]["tags"]
+            .as_array()
+            .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+            .unwrap_or_default()
+    }
+
+    /// First target of a relation type.
+    pub fn related(&self, relation_type: &str) -> impl Iterator<Item = &RelationOut> {
+        let t = relation_type.to_string();
+        self.relations.iter().filter(move |r| r.relation_type == t)
+    }
+
+    pub fn error_count(&self) -> usize {
+        self.problems.iter().filter(|p| p.severity == Severity::Error).count()
+    }
+}
+
+/// A location as the snapshot knows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LocationInfo {
+    pub id: String,
+    pub location_type: String,
+    pub target: String,
+    pub origin: String,
+    pub last_refresh_at: Option<String>,
+    pub problems: Vec<ProblemView>,
+}
+
+/// The whole catalog at one moment.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    /// Sorted by lower-cased name, then key.
+    pub records: Vec<Record>,
+    pub by_key: HashMap<RefKey, usize>,
+    pub by_uid: HashMap<String, usize>,
+    /// Indexes into `records` per lower-cased kind, in `records` order.
+    pub by_kind: HashMap<String, Vec<usize>>,
+    pub locations: Vec<LocationInfo>,
+    /// Entity count per location id.
+    pub location_counts: HashMap<String, usize>,
+}
+
+impl Snapshot {
+    /// Stitches processed entities into a snapshot: relations in both directions, dangling
+    /// references reported, final JSON rendered.
+    pub fn build(mut stored: Vec<Stored>, locations: Vec<LocationInfo>) -> Snapshot {
+        stored.sort_by(|a, b| {
+            let an = a.entity_ref.name.to_ascii_lowercase();
+            let bn = b.entity_ref.name.to_ascii_lowercase();
+            an.cmp(&bn).then_with(|| a.key.cmp(&b.key))
+        });
+        let by_key: HashMap<RefKey, usize> = stored.iter().enumerate().map(|(i, s)| (s.key.clone(), i)).collect();
+
+        // Relations, grouped by source index.
+        let mut outgoing: Vec<Vec<RelationOut>> = vec![Vec::new(); stored.len()];
+        let mut dangling: Vec<Vec<ProblemView>> = vec![Vec::new(); stored.len()];
+        for (i, s) in stored.iter().enumerate() {
+            let (rels, _) = relations::emit(&s.entity_ref, &s.body);
+            for Relation { source, relation_type, target, field } in rels {
+                let Some(&src) = by_key.get(&RefKey::from_ref(&source)) else { continue };
+                let target_index = by_key.get(&RefKey::from_ref(&target)).copied();
+                if target_index.is_none() && src == i {
+                    let field_name = field.clone().unwrap_or_default();
+                    dangling[i].push(ProblemView {
+                        severity: Severity::Error,
+                        message: format!(
+                            "{} refers to {}, which is not in the catalog",
+                            field_name,
+                            target.to_ref_string()
+                        ),
+                        file: Some(s.source_file.clone()),
+                        document: Some(s.document),
+                        line: Some(s.line),
+                        field,
+                    });
+                }
+                outgoing[src].push(RelationOut { relation_type, target, target_index });
+            }
+        }
+
+        let mut records = Vec::with_capacity(stored.len());
+        for ((s, mut rels), dangling) in stored.into_iter().zip(outgoing).zip(dangling) {
+            rels.sort();
+            rels.dedup_by(|a, b| a.relation_type == b.relation_type && a.target == b.target);
+            let mut problems = s.problems.clone();
+            problems.extend(dangling);
+            problems.sort_by_key(|p| p.severity != Severity::Error);
+            let json = render(&s, &rels, &problems);
+            let lc = lowered(&s);
+            records.push(Record { stored: s, relations: rels, problems, json, lc });
+        }
+
+        let mut by_kind: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut by_uid = HashMap::with_capacity(records.len());
+        let mut location_counts: HashMap<String, usize> = HashMap::new();
+        for (i, r) in records.iter().enumerate() {
+            by_kind.entry(r.lc.kind.clone()).or_default().push(i);
+            by_uid.insert(r.stored.uid.clone(), i);
+            *location_counts.entry(r.stored.location_id.clone()).or_default() += 1;
+        }
+        Snapshot { records, by_key, by_uid, by_kind, locations, location_counts }
+    }
+
+    pub fn get(&self, kind: &str, namespace: &str, name: &str) -> Option<&Record> {
+        self.by_key.get(&RefKey::of(kind, namespace, name)).map(|&i| &self.records[i])
+    }
+
+    pub fn get_key(&self, key: &RefKey) -> Option<&Record> {
+        self.by_key.get(key).map(|&i| &self.records[i])
+    }
+
+    pub fn get_uid(&self, uid: &str) -> Option<&Record> {
+        self.by_uid.get(uid).map(|&i| &self.records[i])
+    }
+
+    /// The stored entities, to rebuild a snapshot after a change.
+    pub fn stored(&self) -> impl Iterator<Item = &Stored> {
+        self.records.iter().map(|r| &r.stored)
+    }
+}
+
+fn lowered(s: &Stored) -> Lowered {
+    let b = &*s.body;
+    let lc = |v: &Value| v.as_str().map(str::to_ascii_lowercase);
+    let mut text = String::new();
+    text.push_str(&s.entity_ref.name.to_ascii_lowercase());
+    for v in [&b["metadata"]["title"], &b["metadata"]["description"], &b["spec"]["profile"]["displayName"]] {
+        if let Some(t) = v.as_str() {
+            text.push('\n');
+            text.push_str(&t.to_lowercase());
+        }
+    }
+    if let Some(tags) = b["metadata"]["tags"].as_array() {
+        for t in tags.iter().filter_map(Value::as_str) {
+            text.push('\n');
+            text.push_str(&t.to_lowercase());
+        }
+    }
+    Lowered {
+        kind: s.entity_ref.kind.to_ascii_lowercase(),
+        namespace: s.entity_ref.namespace.to_ascii_lowercase(),
+        name: s.entity_ref.name.to_ascii_lowercase(),
+        title: b["metadata"]["title"].as_str().map(str::to_lowercase),
+        spec_type: lc(&b["spec"]["type"]),
+        lifecycle: lc(&b["spec"]["lifecycle"]),
+        text,
+    }
+}
+
+/// The stitched entity: the stored body with `metadata.uid`, `metadata.etag`, `relations` and,
+/// when there are problems, `status.items` as Backstage reports processing errors.
+fn render(s: &Stored, relations: &[RelationOut], problems: &[ProblemView]) -> Arc<str> {
+    let out = Stitched { s, relations, problems };
+    match serde_json::to_string(&out) {
+        Ok(j) => j.into(),
+        Err(_) => "{}".into(),
+    }
+}
+
+struct Stitched<'a> {
+    s: &'a Stored,
+    relations: &'a [RelationOut],
+    problems: &'a [ProblemView],
+}
+
+struct Meta<'a> {
+    meta: &'a Value,
+    uid: &'a str,
+    etag: &'a str,
+}
+
+impl Serialize for Meta<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let mut m = ser.serialize_map(None)?;
+        if let Some(obj) = self.meta.as_object() {
+            for (k, v) in obj {
+                if k != "uid" && k != "etag" {
+                    m.serialize_entry(k, v)?;
+                }
+            }
+        }
+        m.serialize_entry("uid", self.uid)?;
+        m.serialize_entry("etag", self.etag)?;
+        m.end()
+    }
+}
+
+struct Rel<'a>(&'a RelationOut);
+
+impl Serialize for Rel<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let t = &self.0.target;
+        let mut m = ser.serialize_map(Some(3))?;
+        m.serialize_entry("type", self.0.relation_type)?;
+        m.serialize_entry("targetRef", &t.to_ref_string())?;
+        m.serialize_entry(
+            "target",
+            &serde_json::json!({"kind": t.kind.to_ascii_lowercase(), "namespace": t.namespace, "name": t.name}),
+        )?;
+        m.end()
+    }
+}
+
+impl Serialize for Stitched<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let mut m = ser.serialize_map(None)?;
+        if let Some(obj) = self.s.body.as_object() {
+            for (k, v) in obj {
+                if k == "metadata" {
+                    m.serialize_entry(k, &Meta { meta: v, uid: &self.s.uid, etag: &self.s.hash })?;
+                } else if k != "relations" && k != "status" {
+                    m.serialize_entry(k, v)?;
+                }
+            }
+        }
+        let rels: Vec<Rel<'_>> = self.relations.iter().map(Rel).collect();
+        m.serialize_entry("relations", &rels)?;
+        if !self.problems.is_empty() {
+            let items: Vec<Value> = self
+                .problems
+                .iter()
+                .map(|p| {
+                    serde_json::json!({
+                        "type": "backstage.io/catalog-processing",
+                        "level": if p.severity == Severity::Error { "error" } else { "warning" },
+                        "message": p.message,
+                        "error": {"name": "InputError", "message": p.message},
+                    })
+                })
+                .collect();
+            m.serialize_entry("status", &serde_json::json!({ "items": items }))?;
+        }
+        m.end()
+    }
+}
+
+#[cfg(test)]
+pub mod tests_support {
+    use super::*;
+
+    pub fn stored(kind: &str, name: &str, body: Value) -> Stored {
+        Stored {
+            key: RefKey::of(kind, "default", name),
+            entity_ref: EntityRef::new(kind, "default", name),
+            uid: format!("uid-{name}"),
+            location_id: "loc".into(),
+            body: Arc::new(body),
+            hash: "etag1".into(),
+            source_file: "/c.yaml".into(),
+            document: 0,
+            line: 1,
+            problems: vec![],
+            updated_at: "t".into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tests_support::stored;
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn stitches_both_directions_and_reports_dangling_refs() {
+        let snap = Snapshot::build(
+            vec![
+                stored("Component", "web", json!({"apiVersion": "backstage.io/v1alpha1", "kind": "Component",
+                    "metadata": {"name": "web", "namespace": "default"},
+                    "spec": {"type": "service", "owner": "team-a", "system": "ghost"}})),
+                stored("Group", "team-a", json!({"kind": "Group", "metadata": {"name": "team-a", "namespace": "default"}, "spec": {}})),
+            ],
+            vec![],
+        );
+        let web = snap.get("component", "default", "web").unwrap();
+        let group = snap.get("group", "default", "team-a").unwrap();
+        assert!(web.relations.iter().any(|r| r.relation_type == "ownedBy" && r.target_index.is_some()));
+        assert!(group.relations.iter().any(|r| r.relation_type == "ownerOf" && r.target.name == "web"));
+        assert_eq!(web.problems.len(), 1);
+        assert_eq!(web.problems[0].field.as_deref(), Some("spec.system"));
+        assert!(web.problems[0].message.contains("system:default/ghost"));
+        let v: Value = serde_json::from_str(&web.json).unwrap();
+        assert_eq!(v["metadata"]["uid"], "uid-web");
+        assert_eq!(v["metadata"]["etag"], "etag1");
+        assert_eq!(v["status"]["items"][0]["level"], "error");
+        assert!(v["relations"].as_array().unwrap().iter().any(|r| r["type"] == "ownedBy"
+            && r["targetRef"] == "group:default/team-a" && r["target"]["kind"] == "group"));
+        assert_eq!(snap.by_kind["component"], vec![1]);
+        assert_eq!(snap.records[0].lc.name, "team-a");
+    }
+}

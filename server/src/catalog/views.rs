@@ -1,0 +1,362 @@
+//! The UI's read side: implements `app::services::CatalogReader` over the current snapshot,
+//! shaping records into the page models of `app::model`.
+
+use super::query::{Condition, Filter, OrderField, Query};
+use super::snapshot::{Record, Snapshot};
+use super::CatalogService;
+use app::model::*;
+use app::services::CatalogReader;
+use serde_json::Value;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+
+/// Largest page the UI may ask for.
+pub const MAX_PAGE_SIZE: usize = 200;
+const DEFAULT_PAGE_SIZE: usize = 25;
+
+pub struct Reader(pub Arc<CatalogService>);
+
+pub fn summary(r: &Record) -> EntitySummary {
+    let target = |t: &str| r.related(t).next().map(|x| x.target.clone());
+    EntitySummary {
+        entity_ref: r.entity_ref().clone(),
+        title: r.title().map(str::to_string),
+        description: r.str_field(&["metadata", "description"]).map(str::to_string),
+        spec_type: r.str_field(&["spec", "type"]).map(str::to_string),
+        lifecycle: r.str_field(&["spec", "lifecycle"]).map(str::to_string),
+        owner: target("ownedBy"),
+        system: r
+            .related("partOf")
+            .find(|x| x.target.kind.eq_ignore_ascii_case("system"))
+            .map(|x| x.target.clone()),
+        tags: r.tags(),
+        error_count: r.error_count(),
+    }
+}
+
+fn detail(r: &Record, snap: &Snapshot) -> EntityDetail {
+    let b = r.body();
+    let pairs = |v: &Value| -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = v
+            .as_object()
+            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))).collect())
+            .unwrap_or_default();
+        out.sort();
+        out
+    };
+    let links = b["metadata"]["links"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|l| {
+                    Some(LinkView {
+                        url: l["url"].as_str()?.to_string(),
+                        title: l["title"].as_str().map(str::to_string),
+                        icon: l["icon"].as_str().map(str::to_string),
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let relations = r
+        .relations
+        .iter()
+        .map(|x| RelationView {
+            relation_type: x.relation_type.to_string(),
+            target: x.target.clone(),
+            target_title: x.target_index.and_then(|i| snap.records[i].title().map(str::to_string)),
+            target_exists: x.target_index.is_some(),
+        })
+        .collect();
+    let profile = b["spec"]["profile"].as_object().map(|p| ProfileView {
+        display_name: p.get("displayName").and_then(Value::as_str).map(str::to_string),
+        email: p.get("email").and_then(Value::as_str).map(str::to_string),
+        picture: p.get("picture").and_then(Value::as_str).map(str::to_string),
+    });
+    let ann = &b["metadata"]["annotations"];
+    let pretty = serde_json::from_str::<Value>(&r.json)
+        .ok()
+        .and_then(|v| serde_json::to_string_pretty(&v).ok())
+        .unwrap_or_else(|| r.json.to_string());
+    EntityDetail {
+        summary: summary(r),
+        api_version: b["apiVersion"].as_str().unwrap_or_default().to_string(),
+        uid: Some(r.stored.uid.clone()),
+        links,
+        labels: pairs(&b["metadata"]["labels"]),
+        annotations: pairs(ann),
+        relations,
+        problems: r.problems.clone(),
+        source: ann[super::processing::MANAGED_BY_LOCATION].as_str().map(|loc| SourceView {
+            location: loc.to_string(),
+            origin_location: ann[super::processing::MANAGED_BY_ORIGIN_LOCATION].as_str().map(str::to_string),
+            document: Some(r.stored.document),
+            line: Some(r.stored.line),
+        }),
+        raw_json: pretty,
+        api_definition: if r.lc.kind == "api" { b["spec"]["definition"].as_str().map(str::to_string) } else { None },
+        profile,
+    }
+}
+
+/// Owned entities grouped by kind, each list sorted by name.
+fn owned_by(snap: &Snapshot, owners: &[&Record]) -> Vec<(String, Vec<EntitySummary>)> {
+    let mut seen = HashSet::new();
+    let mut by_kind: BTreeMap<String, Vec<EntitySummary>> = BTreeMap::new();
+    for owner in owners {
+        for rel in owner.related("ownerOf") {
+            if let Some(i) = rel.target_index {
+                if seen.insert(i) {
+                    let t = &snap.records[i];
+                    by_kind.entry(t.entity_ref().kind.clone()).or_default().push(summary(t));
+                }
+            }
+        }
+    }
+    for list in by_kind.values_mut() {
+        list.sort_by(|a, b| a.entity_ref.name.to_lowercase().cmp(&b.entity_ref.name.to_lowercase()));
+    }
+    by_kind.into_iter().collect()
+}
+
+fn targets<'a>(r: &'a Record, snap: &'a Snapshot, relation: &str) -> Vec<EntitySummary> {
+    r.related(relation).filter_map(|x| x.target_index).map(|i| summary(&snap.records[i])).collect()
+}
+
+/// The UI's catalog filters as Backstage conditions, leaving one facet out (for its counts).
+fn ui_filter(q: &CatalogQuery, skip: Option<&str>) -> Filter {
+    let mut all = Vec::new();
+    let mut add = |name: &str, key: &str, values: &[String]| {
+        if skip != Some(name) && !values.is_empty() {
+            all.push(Condition { key: key.into(), values: Some(values.iter().map(|v| v.to_lowercase()).collect()) });
+        }
+    };
+    add("kind", "kind", &q.kind.iter().cloned().collect::<Vec<_>>());
+    add("type", "spec.type", &q.types);
+    add("owner", "relations.ownedby", &q.owners);
+    add("lifecycle", "spec.lifecycle", &q.lifecycles);
+    add("tag", "metadata.tags", &q.tags);
+    add("namespace", "metadata.namespace", &q.namespaces);
+    add("system", "relations.partof", &q.systems);
+    Filter { any_of: if all.is_empty() { vec![] } else { vec![all] }, nothing: false }
+}
+
+fn counts(v: Vec<(String, usize)>) -> Vec<FacetCount> {
+    v.into_iter().map(|(value, count)| FacetCount { value, count }).collect()
+}
+
+fn ui_query(q: &CatalogQuery, filter: Filter) -> Query {
+    let order = match q.sort.as_deref().unwrap_or("name") {
+        s => {
+            let (desc, key) = match s.strip_prefix('-') {
+                Some(k) => (true, k),
+                None => (false, s),
+            };
+            let field = match key {
+                "kind" => "kind",
+                "type" => "spec.type",
+                "owner" => "spec.owner",
+                "lifecycle" => "spec.lifecycle",
+                "system" => "spec.system",
+                _ => "metadata.name",
+            };
+            let mut order = vec![OrderField { field: field.into(), descending: desc }];
+            if field != "metadata.name" {
+                order.push(OrderField { field: "metadata.name".into(), descending: false });
+            }
+            order
+        }
+    };
+    Query {
+        filter,
+        order,
+        text: q.text.as_ref().map(|t| t.trim().to_lowercase()).filter(|t| !t.is_empty()),
+        text_fields: vec![],
+    }
+}
+
+impl CatalogReader for Reader {
+    fn list(&self, q: &CatalogQuery) -> CatalogPage {
+        let snap = self.0.snapshot();
+        let matched = ui_query(q, ui_filter(q, None)).run(&snap);
+        let size = if q.page_size == 0 { DEFAULT_PAGE_SIZE } else { q.page_size.min(MAX_PAGE_SIZE) };
+        let items = matched.iter().skip(q.page.saturating_mul(size)).take(size).map(|&i| summary(&snap.records[i])).collect();
+        // Each facet counts the entities matching every other filter (and the text).
+        let facet_of = |name: &str, key: &str| {
+            let idx = ui_query(q, ui_filter(q, Some(name))).run(&snap);
+            let mut counts_map: BTreeMap<String, usize> = BTreeMap::new();
+            for i in idx {
+                let r = &snap.records[i];
+                let mut seen: Vec<String> = Vec::new();
+                if key == "kind" {
+                    seen.push(r.lc.kind.clone());
+                } else {
+                    super::query::visit_values(r, key, &mut |v| {
+                        let v = v.to_string();
+                        if !seen.contains(&v) {
+                            seen.push(v);
+                        }
+                    });
+                }
+                for v in seen {
+                    *counts_map.entry(v).or_default() += 1;
+                }
+            }
+            let mut v: Vec<(String, usize)> = counts_map.into_iter().collect();
+            v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            counts(v)
+        };
+        let facets = CatalogFacets {
+            kinds: facet_of("kind", "kind"),
+            types: facet_of("type", "spec.type"),
+            owners: facet_of("owner", "relations.ownedBy"),
+            lifecycles: facet_of("lifecycle", "spec.lifecycle"),
+            tags: facet_of("tag", "metadata.tags"),
+            namespaces: facet_of("namespace", "metadata.namespace"),
+            systems: facet_of("system", "relations.partOf"),
+        };
+        CatalogPage { items, total: matched.len(), facets }
+    }
+
+    fn entity(&self, kind: &str, namespace: &str, name: &str) -> Option<EntityDetail> {
+        let snap = self.0.snapshot();
+        snap.get(kind, namespace, name).map(|r| detail(r, &snap))
+    }
+
+    fn group(&self, namespace: &str, name: &str) -> Option<GroupDetail> {
+        let snap = self.0.snapshot();
+        let r = snap.get("group", namespace, name)?;
+        let mut members = targets(r, &snap, "hasMember");
+        members.sort_by(|a, b| a.entity_ref.name.cmp(&b.entity_ref.name));
+        let mut children = targets(r, &snap, "parentOf");
+        children.sort_by(|a, b| a.entity_ref.name.cmp(&b.entity_ref.name));
+        Some(GroupDetail {
+            group: detail(r, &snap),
+            parent: targets(r, &snap, "childOf").into_iter().next(),
+            children,
+            members,
+            owned: owned_by(&snap, &[r]),
+        })
+    }
+
+    fn user(&self, namespace: &str, name: &str) -> Option<UserDetail> {
+        let snap = self.0.snapshot();
+        let r = snap.get("user", namespace, name)?;
+        let group_records: Vec<&Record> =
+            r.related("memberOf").filter_map(|x| x.target_index).map(|i| &snap.records[i]).collect();
+        let mut owners = vec![r];
+        owners.extend(group_records.iter().copied());
+        Some(UserDetail {
+            user: detail(r, &snap),
+            groups: group_records.iter().map(|g| summary(g)).collect(),
+            owned: owned_by(&snap, &owners),
+        })
+    }
+
+    fn graph(&self, kind: &str, namespace: &str, name: &str, depth: usize) -> RelationGraph {
+        let snap = self.0.snapshot();
+        let Some(&center) = snap.by_key.get(&super::reference::RefKey::of(kind, namespace, name)) else {
+            return RelationGraph::default();
+        };
+        // Breadth-first over existing targets; one direction of each relation pair is drawn.
+        const FORWARD: [&str; 7] = ["ownedBy", "partOf", "dependsOn", "providesApi", "consumesApi", "memberOf", "childOf"];
+        const MAX_NODES: usize = 40;
+        let mut nodes = vec![center];
+        let mut index = std::collections::HashMap::from([(center, 0usize)]);
+        let mut edges = Vec::new();
+        let mut frontier = vec![center];
+        for _ in 0..depth.clamp(1, 2) {
+            let mut next = Vec::new();
+            for &i in &frontier {
+                for rel in &snap.records[i].relations {
+                    let Some(t) = rel.target_index else { continue };
+                    let forward = FORWARD.contains(&rel.relation_type);
+                    let inverse = super::relations::RELATION_PAIRS.iter().find(|(_, inv)| *inv == rel.relation_type);
+                    if !forward && inverse.is_none() {
+                        continue;
+                    }
+                    if !index.contains_key(&t) {
+                        if nodes.len() >= MAX_NODES {
+                            continue;
+                        }
+                        index.insert(t, nodes.len());
+                        nodes.push(t);
+                        next.push(t);
+                    }
+                    let (a, b) = (index[&i], index[&t]);
+                    let edge = match (forward, inverse) {
+                        (true, _) => (a, b, rel.relation_type.to_string()),
+                        (false, Some((fwd, _))) => (b, a, (*fwd).to_string()),
+                        _ => continue,
+                    };
+                    if !edges.contains(&edge) {
+                        edges.push(edge);
+                    }
+                }
+            }
+            frontier = next;
+        }
+        RelationGraph {
+            center: Some(snap.records[center].entity_ref().clone()),
+            nodes: nodes.iter().map(|&i| summary(&snap.records[i])).collect(),
+            edges,
+        }
+    }
+
+    fn search(&self, text: &str, limit: usize) -> Vec<EntitySummary> {
+        let snap = self.0.snapshot();
+        let terms: Vec<String> = text.split_whitespace().map(str::to_lowercase).collect();
+        if terms.is_empty() {
+            return Vec::new();
+        }
+        let mut hits: Vec<(u32, usize)> = Vec::new();
+        for (i, r) in snap.records.iter().enumerate() {
+            if !terms.iter().all(|t| r.lc.text.contains(t.as_str())) {
+                continue;
+            }
+            let first = &terms[0];
+            let score = if r.lc.name == *first {
+                0
+            } else if r.lc.name.starts_with(first.as_str()) {
+                1
+            } else if r.lc.name.contains(first.as_str()) {
+                2
+            } else if r.lc.title.as_deref().is_some_and(|t| t.contains(first.as_str())) {
+                3
+            } else {
+                4
+            };
+            hits.push((score, i));
+        }
+        hits.sort();
+        hits.into_iter().take(limit.clamp(1, 50)).map(|(_, i)| summary(&snap.records[i])).collect()
+    }
+
+    fn problems(&self) -> ProblemsReport {
+        let snap = self.0.snapshot();
+        let locations = snap
+            .locations
+            .iter()
+            .filter(|l| !l.problems.is_empty())
+            .map(|l| location_status(l, &snap))
+            .collect();
+        let entities = snap
+            .records
+            .iter()
+            .filter(|r| !r.problems.is_empty())
+            .map(|r| (summary(r), r.problems.clone()))
+            .collect();
+        ProblemsReport { locations, entities }
+    }
+}
+
+pub fn location_status(l: &super::snapshot::LocationInfo, snap: &Snapshot) -> LocationStatus {
+    LocationStatus {
+        id: l.id.clone(),
+        location_type: l.location_type.clone(),
+        target: l.target.clone(),
+        entity_count: snap.location_counts.get(&l.id).copied().unwrap_or(0),
+        last_refresh: l.last_refresh_at.clone(),
+        problems: l.problems.clone(),
+    }
+}

@@ -1,0 +1,333 @@
+//! The command line: `backlot [serve]`, `backlot validate <files…>`, `backlot migrate`.
+
+use crate::catalog::processing::parse_file;
+use crate::catalog::{CatalogService, CatalogSettings};
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::storage::Store;
+use crate::AppState;
+use anyhow::Context;
+use app::model::{ProblemView, Severity};
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(name = "backlot", version, about = "Backlot: the developer portal in one binary")]
+struct Cli {
+    /// Config file (default: ./backlot.yaml if present).
+    #[arg(long, global = true, env = "BACKLOT_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the portal (the default).
+    Serve,
+    /// Check descriptor files with the server's rules; exit code 1 when anything is invalid.
+    Validate {
+        /// Descriptor files (multi-document YAML).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Create or upgrade the database schema, then exit.
+    Migrate,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum Format {
+    Text,
+    Json,
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Validate { files, format } => validate(&files, format),
+        command => {
+            let config = match Config::load(cli.config.as_deref()) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("backlot: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            init_tracing(&config);
+            let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("backlot: could not start the async runtime: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            let result = runtime.block_on(async {
+                match command {
+                    Command::Migrate => migrate(&config).await,
+                    _ => serve(config).await,
+                }
+            });
+            match result {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    tracing::error!(error = format!("{e:#}"), "backlot stopped");
+                    eprintln!("backlot: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}
+
+fn init_tracing(config: &Config) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_new(&config.log).unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if config.log_format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn open_store(config: &Config) -> anyhow::Result<Store> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("could not create the data directory {}", config.data_dir.display()))?;
+    let url = config.database_url();
+    let store = Store::connect(&url).await.with_context(|| format!("could not open the database ({})", redact(&url)))?;
+    store.migrate().await.context("could not apply database migrations")?;
+    Ok(store)
+}
+
+/// Hides a password in a database URL.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+async fn migrate(config: &Config) -> anyhow::Result<()> {
+    let store = open_store(config).await?;
+    println!("database schema is up to date ({})", store.backend());
+    Ok(())
+}
+
+/// The directories file locations may read: the configured ones (or the data directory), plus
+/// the directories of locations named in the config file.
+fn file_roots(config: &Config) -> Vec<PathBuf> {
+    let mut roots: Vec<PathBuf> = if config.catalog.file_roots.is_empty() {
+        vec![config.data_dir.clone()]
+    } else {
+        config.catalog.file_roots.clone()
+    };
+    for l in &config.catalog.locations {
+        if l.location_type == "file" {
+            let base: PathBuf = Path::new(&l.target)
+                .components()
+                .take_while(|c| !c.as_os_str().to_string_lossy().contains(['*', '?', '[']))
+                .collect();
+            if let Some(dir) = if base.is_file() { base.parent().map(Path::to_path_buf) } else { Some(base) } {
+                roots.push(dir);
+            }
+        }
+    }
+    roots.into_iter().filter_map(|r| r.canonicalize().ok()).collect()
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let store = open_store(&config).await?;
+    let metrics = Arc::new(Metrics::default());
+    let settings = CatalogSettings {
+        file_roots: file_roots(&config),
+        orphans: config.catalog.orphans,
+        refresh_interval: Duration::from_secs(config.catalog.refresh_interval_secs.max(1)),
+    };
+    let catalog = CatalogService::open(store.clone(), settings, metrics.clone()).await?;
+
+    let configured: Vec<(String, String)> = config
+        .catalog
+        .locations
+        .iter()
+        .map(|l| {
+            let target = if l.location_type == "file" {
+                crate::catalog::service::absolute_target(&l.target).map_err(|e| anyhow::anyhow!("location {}: {e}", l.target))
+            } else {
+                Ok(l.target.clone())
+            };
+            target.map(|t| (l.location_type.clone(), t))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    catalog.sync_locations("config", &configured).await?;
+    let demo: Vec<(String, String)> = if config.load_demo() {
+        let root = crate::demo::install(&config.data_dir).context("could not write the demo files")?;
+        vec![("file".into(), root.to_string_lossy().into_owned())]
+    } else {
+        vec![]
+    };
+    catalog.sync_locations("demo", &demo).await?;
+
+    let ready = Arc::new(AtomicBool::new(false));
+    {
+        let catalog = catalog.clone();
+        let ready = ready.clone();
+        tokio::spawn(async move {
+            if let Err(e) = catalog.refresh_all().await {
+                tracing::warn!(error = %e, "first refresh failed");
+            }
+            ready.store(true, Ordering::Relaxed);
+            tracing::info!(entities = catalog.snapshot().records.len(), "catalog ready");
+            loop {
+                tokio::time::sleep(catalog.settings().refresh_interval).await;
+                if let Err(e) = catalog.refresh_all().await {
+                    tracing::warn!(error = %e, "refresh cycle failed");
+                }
+            }
+        });
+    }
+
+    let site_root = std::env::var("LEPTOS_SITE_ROOT").unwrap_or_else(|_| "target/site".into());
+    let leptos = leptos::config::LeptosOptions::builder()
+        .output_name("backlot")
+        .site_root(site_root.as_str())
+        .site_pkg_dir("pkg")
+        .site_addr(config.addr.parse::<std::net::SocketAddr>().unwrap_or_else(|_| ([127, 0, 0, 1], 3000).into()))
+        .build();
+    if !Path::new(&site_root).join("pkg").exists() {
+        tracing::warn!(site_root = %site_root, "no built front end found (pkg/ missing): pages render but do not hydrate; build with `cargo leptos build` or set LEPTOS_SITE_ROOT");
+    }
+    let state = AppState { catalog, metrics, leptos, ready };
+    let app = crate::http::router(state);
+    let listener = tokio::net::TcpListener::bind(&config.addr)
+        .await
+        .with_context(|| format!("could not listen on {} (set BACKLOT_ADDR to use another address)", config.addr))?;
+    tracing::info!(addr = %config.addr, database = store.backend(), "Backlot is up: http://{}", config.addr);
+    axum::serve(listener, app).with_graceful_shutdown(shutdown()).await?;
+    store.close().await;
+    Ok(())
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}
+
+/// `backlot validate`: the server's rules on local files.
+fn validate(files: &[PathBuf], format: Format) -> ExitCode {
+    let mut all: Vec<ProblemView> = Vec::new();
+    let mut entities = 0;
+    for f in files {
+        let abs = f.canonicalize().unwrap_or_else(|_| f.clone());
+        let name = abs.to_string_lossy().into_owned();
+        match std::fs::read_to_string(&abs) {
+            Ok(text) => {
+                let out = parse_file(&text, &name, &format!("file:{name}"), &|_| true);
+                entities += out.entities.len();
+                all.extend(out.problems);
+                for e in out.entities {
+                    all.extend(e.problems);
+                }
+            }
+            Err(e) => all.push(ProblemView {
+                severity: Severity::Error,
+                message: format!("could not read {}: {e}", f.display()),
+                file: Some(name),
+                document: None,
+                line: None,
+                field: None,
+            }),
+        }
+    }
+    let errors = all.iter().filter(|p| p.severity == Severity::Error).count();
+    match format {
+        Format::Json => {
+            let out = serde_json::json!({"valid": errors == 0, "entities": entities, "problems": all});
+            println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+        }
+        Format::Text => {
+            for p in &all {
+                println!("{}", describe(p));
+            }
+            if errors == 0 {
+                println!("{entities} entities in {} file(s): valid", files.len());
+            } else {
+                println!("{errors} problem(s) in {} file(s)", files.len());
+            }
+        }
+    }
+    if errors == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// `file:line: document N: field: message`, the shape editors and CI logs link from.
+pub fn describe(p: &ProblemView) -> String {
+    let mut s = String::new();
+    if let Some(f) = &p.file {
+        s.push_str(f);
+        if let Some(l) = p.line {
+            s.push_str(&format!(":{l}"));
+        }
+        s.push_str(": ");
+    }
+    if let Some(d) = p.document {
+        s.push_str(&format!("document {d}: "));
+    }
+    if let Some(f) = &p.field {
+        s.push_str(&format!("{f}: "));
+    }
+    s.push_str(&p.message);
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact("sqlite://data/x.db"), "sqlite://data/x.db");
+    }
+
+    #[test]
+    fn describes_problems_with_position() {
+        let p = ProblemView {
+            severity: Severity::Error,
+            message: "is required".into(),
+            file: Some("/a.yaml".into()),
+            document: Some(1),
+            line: Some(12),
+            field: Some("spec.owner".into()),
+        };
+        assert_eq!(describe(&p), "/a.yaml:12: document 1: spec.owner: is required");
+    }
+}

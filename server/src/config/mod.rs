@@ -1,0 +1,223 @@
+//! Configuration: one YAML file (`--config`, or `backlot.yaml` when present) with environment
+//! overrides (`BACKLOT_ADDR`, `BACKLOT_DATABASE_URL` or `DATABASE_URL`, `BACKLOT_DATA_DIR`,
+//! `BACKLOT_LOG`, `BACKLOT_FILE_ROOTS`). Every setting has a default, so no file is needed.
+
+use crate::catalog::OrphanStrategy;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("could not read config file {path}: {reason}")]
+    Read { path: String, reason: String },
+    #[error("config file {path}: {message}")]
+    Invalid { path: String, message: String },
+    #[error("{0}")]
+    Env(String),
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address to listen on.
+    pub addr: String,
+    pub database: DatabaseConfig,
+    /// Where the SQLite database and the demo files live.
+    pub data_dir: PathBuf,
+    /// Log filter, e.g. `info` or `backlot=debug,sqlx=warn`.
+    pub log: String,
+    /// `text` or `json`.
+    pub log_format: String,
+    pub catalog: CatalogConfig,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// `sqlite://…` or `postgres://…`; default: SQLite in the data directory.
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct CatalogConfig {
+    pub locations: Vec<LocationConfig>,
+    /// Directories that file locations registered through the API may read.
+    pub file_roots: Vec<PathBuf>,
+    /// What happens to entities no location emits any more: `delete` or `keep` (marked orphan).
+    pub orphans: OrphanStrategy,
+    pub refresh_interval_secs: u64,
+    /// Load the demo organisation: `auto` (when no locations are configured), `always`, `never`.
+    pub demo: DemoMode,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum DemoMode {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LocationConfig {
+    #[serde(rename = "type", default = "file_type")]
+    pub location_type: String,
+    pub target: String,
+}
+
+fn file_type() -> String {
+    "file".into()
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            addr: "127.0.0.1:3000".into(),
+            database: DatabaseConfig::default(),
+            data_dir: PathBuf::from("data"),
+            log: "info".into(),
+            log_format: "text".into(),
+            catalog: CatalogConfig::default(),
+        }
+    }
+}
+
+impl Default for CatalogConfig {
+    fn default() -> Self {
+        Self {
+            locations: Vec::new(),
+            file_roots: Vec::new(),
+            orphans: OrphanStrategy::Delete,
+            refresh_interval_secs: 60,
+            demo: DemoMode::Auto,
+        }
+    }
+}
+
+impl Config {
+    /// Reads the file (if any) and applies the environment.
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        let (mut config, base) = match path {
+            Some(p) => (Self::from_file(p)?, p.parent().map(Path::to_path_buf)),
+            None if Path::new("backlot.yaml").exists() => (Self::from_file(Path::new("backlot.yaml"))?, None),
+            None => (Config::default(), None),
+        };
+        // Relative paths in a config file are relative to the file.
+        if let Some(base) = base.filter(|b| !b.as_os_str().is_empty()) {
+            for l in &mut config.catalog.locations {
+                if l.location_type == "file" && Path::new(&l.target).is_relative() {
+                    l.target = base.join(&l.target).to_string_lossy().into_owned();
+                }
+            }
+            config.catalog.file_roots = config.catalog.file_roots.iter().map(|r| base.join(r)).collect();
+        }
+        config.apply_env(|k| std::env::var(k).ok())?;
+        Ok(config)
+    }
+
+    pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError::Read { path: path.display().to_string(), reason: e.to_string() })?;
+        Self::from_yaml(&text).map_err(|message| ConfigError::Invalid { path: path.display().to_string(), message })
+    }
+
+    pub fn from_yaml(text: &str) -> Result<Config, String> {
+        if text.trim().is_empty() {
+            return Ok(Config::default());
+        }
+        yaml_serde::from_str(text).map_err(|e| e.to_string())
+    }
+
+    /// Environment overrides; `get` is `std::env::var` outside tests.
+    pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        if let Some(v) = get("BACKLOT_ADDR") {
+            self.addr = v;
+        }
+        if let Some(v) = get("BACKLOT_DATABASE_URL").or_else(|| get("DATABASE_URL")) {
+            self.database.url = Some(v);
+        }
+        if let Some(v) = get("BACKLOT_DATA_DIR") {
+            self.data_dir = PathBuf::from(v);
+        }
+        if let Some(v) = get("BACKLOT_LOG") {
+            self.log = v;
+        }
+        if let Some(v) = get("BACKLOT_LOG_FORMAT") {
+            self.log_format = v;
+        }
+        if let Some(v) = get("BACKLOT_FILE_ROOTS") {
+            self.catalog.file_roots = v.split(':').filter(|s| !s.is_empty()).map(PathBuf::from).collect();
+        }
+        if let Some(v) = get("BACKLOT_REFRESH_INTERVAL_SECS") {
+            self.catalog.refresh_interval_secs = v
+                .parse()
+                .map_err(|_| ConfigError::Env(format!("BACKLOT_REFRESH_INTERVAL_SECS must be a whole number of seconds, got \"{v}\"")))?;
+        }
+        if let Some(v) = get("BACKLOT_DEMO") {
+            self.catalog.demo = match v.as_str() {
+                "auto" => DemoMode::Auto,
+                "always" | "true" | "1" => DemoMode::Always,
+                "never" | "false" | "0" => DemoMode::Never,
+                _ => return Err(ConfigError::Env(format!("BACKLOT_DEMO must be auto, always or never, got \"{v}\""))),
+            };
+        }
+        Ok(())
+    }
+
+    /// The database URL in use: the configured one, or SQLite in the data directory.
+    pub fn database_url(&self) -> String {
+        match &self.database.url {
+            Some(u) => u.clone(),
+            None => format!("sqlite://{}", self.data_dir.join("backlot.db").display()),
+        }
+    }
+
+    pub fn load_demo(&self) -> bool {
+        match self.catalog.demo {
+            DemoMode::Always => true,
+            DemoMode::Never => false,
+            DemoMode::Auto => self.catalog.locations.is_empty(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_then_environment() {
+        let mut c = Config::from_yaml(
+            "addr: 0.0.0.0:8080\ncatalog:\n  locations:\n    - target: ./catalog-info.yaml\n  orphans: keep\n",
+        )
+        .unwrap();
+        assert_eq!(c.addr, "0.0.0.0:8080");
+        assert_eq!(c.catalog.locations[0].location_type, "file");
+        assert_eq!(c.catalog.orphans, OrphanStrategy::Keep);
+        assert!(!c.load_demo());
+        let env = |k: &str| match k {
+            "DATABASE_URL" => Some("postgres://db/x".to_string()),
+            "BACKLOT_FILE_ROOTS" => Some("/a:/b".to_string()),
+            "BACKLOT_ADDR" => Some("127.0.0.1:9".to_string()),
+            _ => None,
+        };
+        c.apply_env(env).unwrap();
+        assert_eq!(c.database_url(), "postgres://db/x");
+        assert_eq!(c.catalog.file_roots, vec![PathBuf::from("/a"), PathBuf::from("/b")]);
+        assert_eq!(c.addr, "127.0.0.1:9");
+    }
+
+    #[test]
+    fn defaults_and_errors_name_the_problem() {
+        let c = Config::from_yaml("").unwrap();
+        assert_eq!(c.database_url(), "sqlite://data/backlot.db");
+        assert!(c.load_demo());
+        let err = Config::from_yaml("adress: x\n").unwrap_err();
+        assert!(err.contains("adress"), "{err}");
+        let mut c = Config::default();
+        let err = c.apply_env(|k| (k == "BACKLOT_REFRESH_INTERVAL_SECS").then(|| "soon".to_string())).unwrap_err();
+        assert!(err.to_string().contains("BACKLOT_REFRESH_INTERVAL_SECS"));
+    }
+}

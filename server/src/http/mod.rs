@@ -1,0 +1,73 @@
+//! The HTTP server: the UI (Leptos SSR, hydration, server functions), the REST API, health,
+//! readiness and metrics, and the static assets, on one axum router.
+
+use crate::AppState;
+use app::services::CatalogReader;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use leptos::prelude::provide_context;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use std::sync::Arc;
+use std::time::Instant;
+
+pub fn router(state: AppState) -> Router {
+    let reader: Arc<dyn CatalogReader> = Arc::new(crate::catalog::views::Reader(state.catalog.clone()));
+    let routes = generate_route_list(app::App);
+    let options = state.leptos.clone();
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .merge(crate::api::router())
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            {
+                let reader = reader.clone();
+                move || provide_context(reader.clone())
+            },
+            move || app::shell(options.clone()),
+        )
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+            move || provide_context(reader.clone()),
+            app::shell,
+        ))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), track))
+        .with_state(state)
+}
+
+/// Ready when the database answers and the first refresh of every location has run.
+async fn readyz(State(state): State<AppState>) -> Response {
+    if !state.ready.load(std::sync::atomic::Ordering::Relaxed) {
+        return (StatusCode::SERVICE_UNAVAILABLE, "starting: first catalog refresh not finished").into_response();
+    }
+    match state.catalog.store().ping().await {
+        Ok(()) => "ready".into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check: database unavailable");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+        }
+    }
+}
+
+async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
+}
+
+/// Records request latency by route template (never the raw path, to bound label values).
+async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().to_string();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_else(|| if req.uri().path().starts_with("/pkg/") { "/pkg/*".into() } else { "other".into() });
+    let res = next.run(req).await;
+    state.metrics.record_request(&method, &route, res.status().as_u16(), started.elapsed());
+    res
+}

@@ -1,0 +1,41 @@
+//! Backlot's server: the `backlot` binary's implementation.
+//!
+//! - [`config`]: the YAML file and environment overrides
+//! - [`storage`]: SQLite and PostgreSQL
+//! - [`catalog`]: descriptor processing, stitching, queries, the catalog service
+//! - [`api`]: the public REST API (Backstage's catalog API shapes)
+//! - [`http`]: the axum router with the UI, API, health and metrics
+//! - [`demo`]: the demo organisation shipped in the binary
+//! - [`cli`]: `serve`, `validate`, `migrate`
+
+pub mod api;
+pub mod catalog;
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod http;
+pub mod metrics;
+pub mod storage;
+pub mod util;
+
+#[cfg(test)]
+pub mod test_support;
+
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+/// What every request handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub catalog: Arc<catalog::CatalogService>,
+    pub metrics: Arc<metrics::Metrics>,
+    pub leptos: leptos::config::LeptosOptions,
+    /// Set once the first refresh of every location has finished.
+    pub ready: Arc<AtomicBool>,
+}
+
+impl axum::extract::FromRef<AppState> for leptos::config::LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos.clone()
+    }
+}

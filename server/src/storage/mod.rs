@@ -1,0 +1,266 @@
+//! Durable storage of locations, processed entities and source-file hashes, on SQLite (the
+//! default: one file in the data directory) or PostgreSQL, with the same SQL for both.
+//!
+//! The catalog is served from memory (see `catalog::snapshot`); this is what survives restarts
+//! and what several replicas share. Writes of one location refresh go in one transaction.
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, QueryBuilder, Row, SqlitePool};
+use std::str::FromStr;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    #[error("unsupported database URL \"{0}\": use sqlite://PATH or postgres://…")]
+    UnsupportedUrl(String),
+    #[error("already exists")]
+    Conflict,
+}
+
+pub type Result<T> = std::result::Result<T, StorageError>;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LocationRow {
+    pub id: String,
+    pub location_type: String,
+    pub target: String,
+    pub origin: String,
+    pub created_at: String,
+    pub last_refresh_at: Option<String>,
+    /// JSON array of problems.
+    pub problems: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct EntityRow {
+    pub entity_ref: String,
+    pub uid: String,
+    pub location_id: String,
+    pub body: String,
+    pub hash: String,
+    pub source_file: String,
+    pub document: i64,
+    pub line: i64,
+    pub problems: String,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceRow {
+    pub location_id: String,
+    pub path: String,
+    pub hash: String,
+    pub clean: bool,
+    /// JSON array of `[type, target]`.
+    pub targets: String,
+}
+
+/// The writes of one location refresh.
+#[derive(Debug, Default, Clone)]
+pub struct Changes {
+    pub upserts: Vec<EntityRow>,
+    pub deletes: Vec<String>,
+    pub sources: Vec<SourceRow>,
+    pub deleted_sources: Vec<String>,
+}
+
+impl Changes {
+    pub fn is_empty(&self) -> bool {
+        self.upserts.is_empty() && self.deletes.is_empty() && self.sources.is_empty() && self.deleted_sources.is_empty()
+    }
+}
+
+#[derive(Clone, Debug)]
+enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// A connection pool to one of the supported databases.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: Pool,
+}
+
+/// Runs the same query-building code against whichever pool or transaction is in use.
+macro_rules! on_pool {
+    ($self:expr, $p:ident => $body:expr) => {
+        match &$self.pool {
+            Pool::Sqlite($p) => $body,
+            Pool::Postgres($p) => $body,
+        }
+    };
+}
+
+const UPSERT_CHUNK: usize = 500;
+
+impl Store {
+    /// Connects to `sqlite://path` (created if missing) or `postgres://…`.
+    pub async fn connect(url: &str) -> Result<Self> {
+        let pool = if url.starts_with("sqlite:") {
+            let opts = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(std::time::Duration::from_secs(10));
+            Pool::Sqlite(SqlitePoolOptions::new().max_connections(4).connect_with(opts).await?)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let opts = PgConnectOptions::from_str(url)?;
+            Pool::Postgres(PgPoolOptions::new().max_connections(8).connect_with(opts).await?)
+        } else {
+            return Err(StorageError::UnsupportedUrl(url.to_string()));
+        };
+        Ok(Self { pool })
+    }
+
+    pub fn backend(&self) -> &'static str {
+        match self.pool {
+            Pool::Sqlite(_) => "sqlite",
+            Pool::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Applies the migrations in migrations/{sqlite,postgres}.
+    pub async fn migrate(&self) -> Result<()> {
+        match &self.pool {
+            Pool::Sqlite(p) => sqlx::migrate!("../migrations/sqlite").run(p).await?,
+            Pool::Postgres(p) => sqlx::migrate!("../migrations/postgres").run(p).await?,
+        }
+        Ok(())
+    }
+
+    /// Cheap round trip for readiness checks.
+    pub async fn ping(&self) -> Result<()> {
+        on_pool!(self, p => { sqlx::query("SELECT 1").execute(p).await?; });
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        on_pool!(self, p => p.close().await)
+    }
+
+    pub async fn locations(&self) -> Result<Vec<LocationRow>> {
+        const SQL: &str = "SELECT id, type, target, origin, created_at, last_refresh_at, problems FROM locations ORDER BY created_at, id";
+        let rows = on_pool!(self, p => {
+            sqlx::query(SQL).fetch_all(p).await?.into_iter().map(|r| Ok(LocationRow {
+                id: r.try_get(0)?, location_type: r.try_get(1)?, target: r.try_get(2)?, origin: r.try_get(3)?,
+                created_at: r.try_get(4)?, last_refresh_at: r.try_get(5)?, problems: r.try_get(6)?,
+            })).collect::<std::result::Result<Vec<_>, sqlx::Error>>()?
+        });
+        Ok(rows)
+    }
+
+    /// Inserts a location; [`StorageError::Conflict`] if the same type and target exist.
+    pub async fn insert_location(&self, l: &LocationRow) -> Result<()> {
+        const SQL: &str = "INSERT INTO locations (id, type, target, origin, created_at, last_refresh_at, problems) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+        let res = on_pool!(self, p => sqlx::query(SQL)
+            .bind(&l.id).bind(&l.location_type).bind(&l.target).bind(&l.origin)
+            .bind(&l.created_at).bind(&l.last_refresh_at).bind(&l.problems)
+            .execute(p).await.map(|_| ()));
+        match res {
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(StorageError::Conflict),
+            other => Ok(other?),
+        }
+    }
+
+    /// Deletes a location with its entities and sources. Returns whether it existed.
+    pub async fn delete_location(&self, id: &str) -> Result<bool> {
+        let n = on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            sqlx::query("DELETE FROM entities WHERE location_id = $1").bind(id).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM sources WHERE location_id = $1").bind(id).execute(&mut *tx).await?;
+            let n = sqlx::query("DELETE FROM locations WHERE id = $1").bind(id).execute(&mut *tx).await?.rows_affected();
+            tx.commit().await?;
+            n
+        });
+        Ok(n > 0)
+    }
+
+    pub async fn set_location_status(&self, id: &str, last_refresh_at: &str, problems: &str) -> Result<()> {
+        const SQL: &str = "UPDATE locations SET last_refresh_at = $1, problems = $2 WHERE id = $3";
+        on_pool!(self, p => { sqlx::query(SQL).bind(last_refresh_at).bind(problems).bind(id).execute(p).await?; });
+        Ok(())
+    }
+
+    pub async fn entities(&self) -> Result<Vec<EntityRow>> {
+        const SQL: &str = "SELECT entity_ref, uid, location_id, body, hash, source_file, document, line, problems, updated_at FROM entities";
+        let rows = on_pool!(self, p => {
+            sqlx::query(SQL).fetch_all(p).await?.into_iter().map(|r| Ok(EntityRow {
+                entity_ref: r.try_get(0)?, uid: r.try_get(1)?, location_id: r.try_get(2)?, body: r.try_get(3)?,
+                hash: r.try_get(4)?, source_file: r.try_get(5)?, document: r.try_get(6)?, line: r.try_get(7)?,
+                problems: r.try_get(8)?, updated_at: r.try_get(9)?,
+            })).collect::<std::result::Result<Vec<_>, sqlx::Error>>()?
+        });
+        Ok(rows)
+    }
+
+    pub async fn sources(&self, location_id: &str) -> Result<Vec<SourceRow>> {
+        const SQL: &str = "SELECT location_id, path, hash, clean, targets FROM sources WHERE location_id = $1";
+        let rows = on_pool!(self, p => {
+            sqlx::query(SQL).bind(location_id).fetch_all(p).await?.into_iter().map(|r| Ok(SourceRow {
+                location_id: r.try_get(0)?, path: r.try_get(1)?, hash: r.try_get(2)?,
+                clean: r.try_get::<i64, _>(3)? != 0, targets: r.try_get(4)?,
+            })).collect::<std::result::Result<Vec<_>, sqlx::Error>>()?
+        });
+        Ok(rows)
+    }
+
+    /// Writes the outcome of one location refresh in one transaction.
+    pub async fn apply(&self, location_id: &str, changes: &Changes) -> Result<()> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            for chunk in changes.upserts.chunks(UPSERT_CHUNK) {
+                let mut qb = QueryBuilder::new(
+                    "INSERT INTO entities (entity_ref, uid, location_id, body, hash, source_file, document, line, problems, updated_at) ",
+                );
+                qb.push_values(chunk, |mut b, e| {
+                    b.push_bind(&e.entity_ref).push_bind(&e.uid).push_bind(&e.location_id).push_bind(&e.body)
+                        .push_bind(&e.hash).push_bind(&e.source_file).push_bind(e.document).push_bind(e.line)
+                        .push_bind(&e.problems).push_bind(&e.updated_at);
+                });
+                qb.push(" ON CONFLICT (entity_ref) DO UPDATE SET location_id = excluded.location_id, body = excluded.body, \
+                    hash = excluded.hash, source_file = excluded.source_file, document = excluded.document, line = excluded.line, \
+                    problems = excluded.problems, updated_at = excluded.updated_at");
+                qb.build().execute(&mut *tx).await?;
+            }
+            for chunk in changes.deletes.chunks(UPSERT_CHUNK) {
+                let mut qb = QueryBuilder::new("DELETE FROM entities WHERE location_id = ");
+                qb.push_bind(location_id).push(" AND entity_ref IN (");
+                let mut sep = qb.separated(", ");
+                for r in chunk {
+                    sep.push_bind(r);
+                }
+                qb.push(")");
+                qb.build().execute(&mut *tx).await?;
+            }
+            for chunk in changes.sources.chunks(UPSERT_CHUNK) {
+                let mut qb = QueryBuilder::new("INSERT INTO sources (location_id, path, hash, clean, targets) ");
+                qb.push_values(chunk, |mut b, s| {
+                    b.push_bind(&s.location_id).push_bind(&s.path).push_bind(&s.hash)
+                        .push_bind(i64::from(s.clean)).push_bind(&s.targets);
+                });
+                qb.push(" ON CONFLICT (location_id, path) DO UPDATE SET hash = excluded.hash, clean = excluded.clean, targets = excluded.targets");
+                qb.build().execute(&mut *tx).await?;
+            }
+            for path in &changes.deleted_sources {
+                sqlx::query("DELETE FROM sources WHERE location_id = $1 AND path = $2")
+                    .bind(location_id).bind(path).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+pub mod testing;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,106 @@
+//! Test harness: a catalog service over a fresh database and a temporary directory of
+//! descriptor files, and an HTTP client for the full router.
+
+use crate::catalog::{CatalogService, CatalogSettings, OrphanStrategy};
+use crate::metrics::Metrics;
+use crate::storage::testing::TestDb;
+use crate::AppState;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
+use tower::ServiceExt;
+
+pub struct Harness {
+    pub db: TestDb,
+    pub catalog: Arc<CatalogService>,
+    pub dir: tempfile::TempDir,
+    pub root: PathBuf,
+}
+
+/// The Backstage examples shipped with the tests.
+pub fn backstage_examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/backstage/packages/catalog-model/examples")
+}
+
+impl Harness {
+    pub async fn new(db: TestDb) -> Harness {
+        Self::with_orphans(db, OrphanStrategy::Delete).await
+    }
+
+    pub async fn with_orphans(db: TestDb, orphans: OrphanStrategy) -> Harness {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = dir.path().canonicalize().expect("canonical temp dir");
+        let settings = CatalogSettings {
+            file_roots: vec![root.clone(), backstage_examples().canonicalize().expect("fixtures")],
+            orphans,
+            refresh_interval: Duration::from_secs(3600),
+        };
+        let catalog = CatalogService::open(db.store.clone(), settings, Arc::new(Metrics::default())).await.expect("open catalog");
+        Harness { db, catalog, dir, root }
+    }
+
+    /// Writes a file under the temporary root and returns its absolute path.
+    pub fn write(&self, rel: &str, content: &str) -> String {
+        let path = self.root.join(rel);
+        if let Some(d) = path.parent() {
+            std::fs::create_dir_all(d).expect("mkdir");
+        }
+        std::fs::write(&path, content).expect("write");
+        path.to_string_lossy().into_owned()
+    }
+
+    pub fn remove(&self, rel: &str) {
+        std::fs::remove_file(self.root.join(rel)).expect("remove");
+    }
+
+    pub fn state(&self) -> AppState {
+        AppState {
+            catalog: self.catalog.clone(),
+            metrics: Arc::new(Metrics::default()),
+            leptos: leptos::config::LeptosOptions::builder().output_name("backlot").site_root("target/site").build(),
+            ready: Arc::new(AtomicBool::new(true)),
+        }
+    }
+
+    /// Sends a request through the full router; returns status and JSON body (Null if empty).
+    pub async fn call(&self, method: &str, uri: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let (status, text) = self.call_raw(method, uri, body).await;
+        let json = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        (status, json)
+    }
+
+    pub async fn call_raw(&self, method: &str, uri: &str, body: Option<Value>) -> (StatusCode, String) {
+        let router = crate::http::router(self.state());
+        let mut req = Request::builder().method(method).uri(uri);
+        let body = match body {
+            Some(b) => {
+                req = req.header("content-type", "application/json");
+                Body::from(b.to_string())
+            }
+            None => Body::empty(),
+        };
+        let res = router.oneshot(req.body(body).expect("request")).await.expect("response");
+        let status = res.status();
+        let bytes = axum::body::to_bytes(res.into_body(), 64 * 1024 * 1024).await.expect("body");
+        (status, String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    pub async fn cleanup(self) {
+        self.db.cleanup().await;
+    }
+}
+
+/// A valid component descriptor.
+pub fn component(name: &str, owner: &str) -> String {
+    format!(
+        "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: {name}\n  description: The {name} service\nspec:\n  type: service\n  lifecycle: production\n  owner: {owner}\n"
+    )
+}
+
+pub fn group(name: &str) -> String {
+    format!("apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata:\n  name: {name}\nspec:\n  type: team\n  children: []\n")
+}
