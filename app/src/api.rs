@@ -39,13 +39,19 @@ pub async fn get_entity(
 
 /// The group page; `None` when there is no such group.
 #[server(prefix = "/_app")]
-pub async fn get_group(namespace: String, name: String) -> Result<Option<GroupDetail>, ServerFnError> {
+pub async fn get_group(
+    namespace: String,
+    name: String,
+) -> Result<Option<GroupDetail>, ServerFnError> {
     Ok(reader()?.group(&namespace, &name))
 }
 
 /// The user page; `None` when there is no such user.
 #[server(prefix = "/_app")]
-pub async fn get_user(namespace: String, name: String) -> Result<Option<UserDetail>, ServerFnError> {
+pub async fn get_user(
+    namespace: String,
+    name: String,
+) -> Result<Option<UserDetail>, ServerFnError> {
     Ok(reader()?.user(&namespace, &name))
 }
 

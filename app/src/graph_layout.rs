@@ -8,12 +8,14 @@
 use crate::model::RelationGraph;
 use std::collections::VecDeque;
 
-pub const NODE_W: f64 = 196.0;
+pub const NODE_W: f64 = 180.0;
 pub const NODE_H: f64 = 46.0;
 /// Horizontal space between columns, where edge labels sit.
-pub const COL_GAP: f64 = 150.0;
+pub const COL_GAP: f64 = 136.0;
 pub const ROW_GAP: f64 = 14.0;
 pub const PAD: f64 = 16.0;
+/// Space between a label and the node box it sits next to.
+const LABEL_GAP: f64 = 12.0;
 /// Rows in one column before it spills into the next.
 pub const MAX_ROWS: usize = 10;
 /// Nodes drawn at most; the rest is counted in [`GraphLayout::hidden`].
@@ -52,7 +54,10 @@ pub struct EdgeLine {
     pub path: String,
     pub relation: String,
     pub label_x: f64,
+    /// Baseline of the label.
     pub label_y: f64,
+    /// SVG `text-anchor` of the label: `start` or `end`.
+    pub label_anchor: &'static str,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -242,19 +247,22 @@ fn edge_line(a: &NodeBox, b: &NodeBox, relation: &str, a_outer: bool) -> EdgeLin
         c2x = ex + dx;
     }
     let (sy, ey) = (a.cy(), b.cy());
-    // Point on the curve at t (from a) or 1 - t (from b).
-    let t = if a_outer { 0.4 } else { 0.6 };
-    let u = 1.0 - t;
-    let bez = |p0: f64, p1: f64, p2: f64, p3: f64| {
-        u * u * u * p0 + 3.0 * u * u * t * p1 + 3.0 * u * t * t * p2 + t * t * t * p3
+    // The label sits just above the flat end of the curve next to the outer node, so labels of
+    // neighbouring edges are a row apart and never cross another edge.
+    let (outer, inner) = if a_outer { (a, b) } else { (b, a) };
+    let (label_x, label_anchor) = if outer.x > inner.x + 1.0 {
+        (outer.x - LABEL_GAP, "end")
+    } else {
+        (outer.x + outer.w + LABEL_GAP, "start")
     };
     EdgeLine {
         from: a.index,
         to: b.index,
         path: format!("M{sx:.1} {sy:.1} C{c1x:.1} {sy:.1}, {c2x:.1} {ey:.1}, {ex:.1} {ey:.1}"),
         relation: relation.to_string(),
-        label_x: round1(bez(sx, c1x, c2x, ex)),
-        label_y: round1(bez(sy, sy, ey, ey) - 4.0),
+        label_x: round1(label_x),
+        label_y: round1(outer.cy() - 6.0),
+        label_anchor,
     }
 }
 
@@ -278,9 +286,22 @@ mod tests {
     }
 
     fn assert_no_overlap(l: &GraphLayout) {
+        for e in &l.edges {
+            assert!(
+                e.label_x >= 0.0 && e.label_x <= l.width,
+                "{e:?} label outside"
+            );
+            assert!(
+                e.label_y >= 0.0 && e.label_y <= l.height,
+                "{e:?} label outside"
+            );
+        }
         for (i, a) in l.nodes.iter().enumerate() {
             assert!(a.x >= 0.0 && a.y >= 0.0, "{a:?} outside");
-            assert!(a.x + a.w <= l.width && a.y + a.h <= l.height, "{a:?} outside");
+            assert!(
+                a.x + a.w <= l.width && a.y + a.h <= l.height,
+                "{a:?} outside"
+            );
             for b in &l.nodes[i + 1..] {
                 assert!(!a.overlaps(b), "{a:?} overlaps {b:?}");
             }
@@ -336,7 +357,12 @@ mod tests {
     fn sides_follow_edge_direction() {
         let l = layout(&star(2, 3, 0));
         assert_no_overlap(&l);
-        let center = l.nodes.iter().find(|b| b.is_center).cloned().expect("center");
+        let center = l
+            .nodes
+            .iter()
+            .find(|b| b.is_center)
+            .cloned()
+            .expect("center");
         for b in &l.nodes {
             let name = b.index;
             if b.is_center {

@@ -26,8 +26,8 @@ use leptos_router::{
 
 use components::layout::Layout;
 use pages::{
-    catalog::CatalogPage, entity::EntityRoute, errors::ErrorsPage, not_found::NotFound,
-    search::SearchPage,
+    catalog::CatalogPage, entity::EntityRoute, errors::ErrorsPage, group::GroupRoute,
+    not_found::NotFound, search::SearchPage, user::UserRoute,
 };
 
 /// A small inline icon so browsers do not ask for `/favicon.ico`.
@@ -74,6 +74,16 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=|| view! { <NotFound/> }>
                     <Route path=path!("/") view=CatalogPage ssr=SsrMode::Async/>
                     <Route path=path!("/catalog") view=CatalogPage ssr=SsrMode::Async/>
+                    <Route
+                        path=path!("/catalog/:namespace/group/:name/:tab?")
+                        view=GroupRoute
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/catalog/:namespace/user/:name/:tab?")
+                        view=UserRoute
+                        ssr=SsrMode::Async
+                    />
                     <Route
                         path=path!("/catalog/:namespace/:kind/:name/:tab?")
                         view=EntityRoute

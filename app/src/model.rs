@@ -15,18 +15,36 @@ pub struct EntityRef {
 }
 
 impl EntityRef {
-    pub fn new(kind: impl Into<String>, namespace: impl Into<String>, name: impl Into<String>) -> Self {
-        Self { kind: kind.into(), namespace: namespace.into(), name: name.into() }
+    pub fn new(
+        kind: impl Into<String>,
+        namespace: impl Into<String>,
+        name: impl Into<String>,
+    ) -> Self {
+        Self {
+            kind: kind.into(),
+            namespace: namespace.into(),
+            name: name.into(),
+        }
     }
 
     /// `component:default/foo`, lower-cased kind as Backstage prints references.
     pub fn to_ref_string(&self) -> String {
-        format!("{}:{}/{}", self.kind.to_ascii_lowercase(), self.namespace, self.name)
+        format!(
+            "{}:{}/{}",
+            self.kind.to_ascii_lowercase(),
+            self.namespace,
+            self.name
+        )
     }
 
     /// The entity page: `/catalog/{namespace}/{kind}/{name}` with the kind in lower case.
     pub fn href(&self) -> String {
-        format!("/catalog/{}/{}/{}", self.namespace, self.kind.to_ascii_lowercase(), self.name)
+        format!(
+            "/catalog/{}/{}/{}",
+            self.namespace,
+            self.kind.to_ascii_lowercase(),
+            self.name
+        )
     }
 
     /// Short form for display: `name` in the default namespace, `namespace/name` otherwise.

@@ -200,7 +200,11 @@ pub fn with_sort(q: &CatalogQuery, column: &str) -> CatalogQuery {
         _ => column.to_string(),
     };
     CatalogQuery {
-        sort: if next_sort == "name" { None } else { Some(next_sort) },
+        sort: if next_sort == "name" {
+            None
+        } else {
+            Some(next_sort)
+        },
         page: 0,
         ..q.clone()
     }
@@ -257,15 +261,13 @@ pub fn decode_component(s: &str) -> String {
     while i < bytes.len() {
         match bytes[i] {
             b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                    (Some(h), Some(l)) => {
-                        out.push(h * 16 + l);
-                        i += 2;
-                    }
-                    _ => out.push(b'%'),
+            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push(h * 16 + l);
+                    i += 2;
                 }
-            }
+                _ => out.push(b'%'),
+            },
             b => out.push(b),
         }
         i += 1;
@@ -340,7 +342,8 @@ mod tests {
 
     #[test]
     fn ignores_blank_unknown_and_invalid_values() {
-        let q = catalog_query_from_str("q=&type=&kind=Component&sort=bogus&page=x&foo=bar&tag=a&tag=a");
+        let q =
+            catalog_query_from_str("q=&type=&kind=Component&sort=bogus&page=x&foo=bar&tag=a&tag=a");
         assert_eq!(q.kind.as_deref(), Some("component"));
         assert_eq!(q.text, None);
         assert!(q.types.is_empty());

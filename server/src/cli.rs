@@ -16,7 +16,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Parser)]
-#[command(name = "backlot", version, about = "Backlot: the developer portal in one binary")]
+#[command(
+    name = "backlot",
+    version,
+    about = "Backlot: the developer portal in one binary"
+)]
 struct Cli {
     /// Config file (default: ./backlot.yaml if present).
     #[arg(long, global = true, env = "BACKLOT_CONFIG")]
@@ -60,7 +64,10 @@ pub fn main() -> ExitCode {
                 }
             };
             init_tracing(&config);
-            let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+            {
                 Ok(r) => r,
                 Err(e) => {
                     eprintln!("backlot: could not start the async runtime: {e}");
@@ -88,7 +95,9 @@ pub fn main() -> ExitCode {
 fn init_tracing(config: &Config) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_new(&config.log).unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if config.log_format == "json" {
         builder.json().init();
     } else {
@@ -97,11 +106,20 @@ fn init_tracing(config: &Config) {
 }
 
 async fn open_store(config: &Config) -> anyhow::Result<Store> {
-    std::fs::create_dir_all(&config.data_dir)
-        .with_context(|| format!("could not create the data directory {}", config.data_dir.display()))?;
+    std::fs::create_dir_all(&config.data_dir).with_context(|| {
+        format!(
+            "could not create the data directory {}",
+            config.data_dir.display()
+        )
+    })?;
     let url = config.database_url();
-    let store = Store::connect(&url).await.with_context(|| format!("could not open the database ({})", redact(&url)))?;
-    store.migrate().await.context("could not apply database migrations")?;
+    let store = Store::connect(&url)
+        .await
+        .with_context(|| format!("could not open the database ({})", redact(&url)))?;
+    store
+        .migrate()
+        .await
+        .context("could not apply database migrations")?;
     Ok(store)
 }
 
@@ -139,12 +157,19 @@ fn file_roots(config: &Config) -> Vec<PathBuf> {
                 .components()
                 .take_while(|c| !c.as_os_str().to_string_lossy().contains(['*', '?', '[']))
                 .collect();
-            if let Some(dir) = if base.is_file() { base.parent().map(Path::to_path_buf) } else { Some(base) } {
+            if let Some(dir) = if base.is_file() {
+                base.parent().map(Path::to_path_buf)
+            } else {
+                Some(base)
+            } {
                 roots.push(dir);
             }
         }
     }
-    roots.into_iter().filter_map(|r| r.canonicalize().ok()).collect()
+    roots
+        .into_iter()
+        .filter_map(|r| r.canonicalize().ok())
+        .collect()
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
@@ -163,7 +188,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .iter()
         .map(|l| {
             let target = if l.location_type == "file" {
-                crate::catalog::service::absolute_target(&l.target).map_err(|e| anyhow::anyhow!("location {}: {e}", l.target))
+                crate::catalog::service::absolute_target(&l.target)
+                    .map_err(|e| anyhow::anyhow!("location {}: {e}", l.target))
             } else {
                 Ok(l.target.clone())
             };
@@ -172,7 +198,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .collect::<anyhow::Result<_>>()?;
     catalog.sync_locations("config", &configured).await?;
     let demo: Vec<(String, String)> = if config.load_demo() {
-        let root = crate::demo::install(&config.data_dir).context("could not write the demo files")?;
+        let root =
+            crate::demo::install(&config.data_dir).context("could not write the demo files")?;
         vec![("file".into(), root.to_string_lossy().into_owned())]
     } else {
         vec![]
@@ -203,18 +230,35 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .output_name("backlot")
         .site_root(site_root.as_str())
         .site_pkg_dir("pkg")
-        .site_addr(config.addr.parse::<std::net::SocketAddr>().unwrap_or_else(|_| ([127, 0, 0, 1], 3000).into()))
+        .site_addr(
+            config
+                .addr
+                .parse::<std::net::SocketAddr>()
+                .unwrap_or_else(|_| ([127, 0, 0, 1], 3000).into()),
+        )
         .build();
     if !Path::new(&site_root).join("pkg").exists() {
         tracing::warn!(site_root = %site_root, "no built front end found (pkg/ missing): pages render but do not hydrate; build with `cargo leptos build` or set LEPTOS_SITE_ROOT");
     }
-    let state = AppState { catalog, metrics, leptos, ready };
+    let state = AppState {
+        catalog,
+        metrics,
+        leptos,
+        ready,
+    };
     let app = crate::http::router(state);
     let listener = tokio::net::TcpListener::bind(&config.addr)
         .await
-        .with_context(|| format!("could not listen on {} (set BACKLOT_ADDR to use another address)", config.addr))?;
+        .with_context(|| {
+            format!(
+                "could not listen on {} (set BACKLOT_ADDR to use another address)",
+                config.addr
+            )
+        })?;
     tracing::info!(addr = %config.addr, database = store.backend(), "Backlot is up: http://{}", config.addr);
-    axum::serve(listener, app).with_graceful_shutdown(shutdown()).await?;
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown())
+        .await?;
     store.close().await;
     Ok(())
 }
@@ -225,7 +269,8 @@ async fn shutdown() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };
@@ -267,7 +312,8 @@ fn validate(files: &[PathBuf], format: Format) -> ExitCode {
     let errors = all.iter().filter(|p| p.severity == Severity::Error).count();
     match format {
         Format::Json => {
-            let out = serde_json::json!({"valid": errors == 0, "entities": entities, "problems": all});
+            let out =
+                serde_json::json!({"valid": errors == 0, "entities": entities, "problems": all});
             println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
         }
         Format::Text => {
@@ -328,6 +374,9 @@ mod tests {
             line: Some(12),
             field: Some("spec.owner".into()),
         };
-        assert_eq!(describe(&p), "/a.yaml:12: document 1: spec.owner: is required");
+        assert_eq!(
+            describe(&p),
+            "/a.yaml:12: document 1: spec.owner: is required"
+        );
     }
 }

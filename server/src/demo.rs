@@ -7,24 +7,78 @@ use std::path::{Path, PathBuf};
 /// (path relative to the demo root, content)
 pub const FILES: &[(&str, &str)] = &[
     ("apis.yaml", include_str!("../demo/apis.yaml")),
-    ("catalog-info.yaml", include_str!("../demo/catalog-info.yaml")),
-    ("components/catalog.yaml", include_str!("../demo/components/catalog.yaml")),
-    ("components/checkout.yaml", include_str!("../demo/components/checkout.yaml")),
-    ("components/customer.yaml", include_str!("../demo/components/customer.yaml")),
-    ("components/data-platform.yaml", include_str!("../demo/components/data-platform.yaml")),
-    ("components/fulfilment.yaml", include_str!("../demo/components/fulfilment.yaml")),
-    ("components/platform.yaml", include_str!("../demo/components/platform.yaml")),
-    ("components/storefront.yaml", include_str!("../demo/components/storefront.yaml")),
-    ("definitions/cart-api.yaml", include_str!("../demo/definitions/cart-api.yaml")),
-    ("definitions/catalog-api.yaml", include_str!("../demo/definitions/catalog-api.yaml")),
-    ("definitions/customers-api.yaml", include_str!("../demo/definitions/customers-api.yaml")),
-    ("definitions/inventory-api.yaml", include_str!("../demo/definitions/inventory-api.yaml")),
-    ("definitions/order-events.yaml", include_str!("../demo/definitions/order-events.yaml")),
-    ("definitions/orders-api.yaml", include_str!("../demo/definitions/orders-api.yaml")),
-    ("definitions/payments-api.yaml", include_str!("../demo/definitions/payments-api.yaml")),
-    ("definitions/pricing.proto", include_str!("../demo/definitions/pricing.proto")),
-    ("definitions/recommendations.proto", include_str!("../demo/definitions/recommendations.proto")),
-    ("definitions/shipping-api.yaml", include_str!("../demo/definitions/shipping-api.yaml")),
+    (
+        "catalog-info.yaml",
+        include_str!("../demo/catalog-info.yaml"),
+    ),
+    (
+        "components/catalog.yaml",
+        include_str!("../demo/components/catalog.yaml"),
+    ),
+    (
+        "components/checkout.yaml",
+        include_str!("../demo/components/checkout.yaml"),
+    ),
+    (
+        "components/customer.yaml",
+        include_str!("../demo/components/customer.yaml"),
+    ),
+    (
+        "components/data-platform.yaml",
+        include_str!("../demo/components/data-platform.yaml"),
+    ),
+    (
+        "components/fulfilment.yaml",
+        include_str!("../demo/components/fulfilment.yaml"),
+    ),
+    (
+        "components/platform.yaml",
+        include_str!("../demo/components/platform.yaml"),
+    ),
+    (
+        "components/storefront.yaml",
+        include_str!("../demo/components/storefront.yaml"),
+    ),
+    (
+        "definitions/cart-api.yaml",
+        include_str!("../demo/definitions/cart-api.yaml"),
+    ),
+    (
+        "definitions/catalog-api.yaml",
+        include_str!("../demo/definitions/catalog-api.yaml"),
+    ),
+    (
+        "definitions/customers-api.yaml",
+        include_str!("../demo/definitions/customers-api.yaml"),
+    ),
+    (
+        "definitions/inventory-api.yaml",
+        include_str!("../demo/definitions/inventory-api.yaml"),
+    ),
+    (
+        "definitions/order-events.yaml",
+        include_str!("../demo/definitions/order-events.yaml"),
+    ),
+    (
+        "definitions/orders-api.yaml",
+        include_str!("../demo/definitions/orders-api.yaml"),
+    ),
+    (
+        "definitions/payments-api.yaml",
+        include_str!("../demo/definitions/payments-api.yaml"),
+    ),
+    (
+        "definitions/pricing.proto",
+        include_str!("../demo/definitions/pricing.proto"),
+    ),
+    (
+        "definitions/recommendations.proto",
+        include_str!("../demo/definitions/recommendations.proto"),
+    ),
+    (
+        "definitions/shipping-api.yaml",
+        include_str!("../demo/definitions/shipping-api.yaml"),
+    ),
     ("domains.yaml", include_str!("../demo/domains.yaml")),
     ("org.yaml", include_str!("../demo/org.yaml")),
     ("resources.yaml", include_str!("../demo/resources.yaml")),

@@ -7,7 +7,9 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 /// Upper bounds (seconds) of histogram buckets.
-const BUCKETS: [f64; 12] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0, 30.0];
+const BUCKETS: [f64; 12] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0, 30.0,
+];
 
 #[derive(Default)]
 struct Histogram {
@@ -30,10 +32,22 @@ impl Histogram {
     fn render(&self, out: &mut String, name: &str, labels: &str) {
         let sep = if labels.is_empty() { "" } else { "," };
         for (i, b) in BUCKETS.iter().enumerate() {
-            let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"{b}\"}} {}", self.counts[i]);
+            let _ = writeln!(
+                out,
+                "{name}_bucket{{{labels}{sep}le=\"{b}\"}} {}",
+                self.counts[i]
+            );
         }
-        let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {}", self.count);
-        let braces = if labels.is_empty() { String::new() } else { format!("{{{labels}}}") };
+        let _ = writeln!(
+            out,
+            "{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {}",
+            self.count
+        );
+        let braces = if labels.is_empty() {
+            String::new()
+        } else {
+            format!("{{{labels}}}")
+        };
         let _ = writeln!(out, "{name}_sum{braces} {}", self.sum);
         let _ = writeln!(out, "{name}_count{braces} {}", self.count);
     }
@@ -58,9 +72,12 @@ impl Metrics {
 
     pub fn record_refresh(&self, took: Duration, processed: usize, written: usize, removed: usize) {
         self.refreshes.fetch_add(1, Ordering::Relaxed);
-        self.entities_processed.fetch_add(processed as u64, Ordering::Relaxed);
-        self.entities_written.fetch_add(written as u64, Ordering::Relaxed);
-        self.entities_removed.fetch_add(removed as u64, Ordering::Relaxed);
+        self.entities_processed
+            .fetch_add(processed as u64, Ordering::Relaxed);
+        self.entities_written
+            .fetch_add(written as u64, Ordering::Relaxed);
+        self.entities_removed
+            .fetch_add(removed as u64, Ordering::Relaxed);
         if let Ok(mut h) = self.refresh_duration.lock() {
             h.observe(took.as_secs_f64());
         }
@@ -84,13 +101,46 @@ impl Metrics {
     pub fn render(&self) -> String {
         let mut out = String::new();
         let counter = |out: &mut String, name: &str, help: &str, kind: &str, v: u64| {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}");
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}"
+            );
         };
-        counter(&mut out, "backlot_catalog_entities", "Entities in the catalog.", "gauge", self.entities.load(Ordering::Relaxed));
-        counter(&mut out, "backlot_ingestion_refreshes_total", "Location refreshes run.", "counter", self.refreshes.load(Ordering::Relaxed));
-        counter(&mut out, "backlot_ingestion_entities_processed_total", "Entities read from locations.", "counter", self.entities_processed.load(Ordering::Relaxed));
-        counter(&mut out, "backlot_ingestion_entities_written_total", "Entities written because they changed.", "counter", self.entities_written.load(Ordering::Relaxed));
-        counter(&mut out, "backlot_ingestion_entities_removed_total", "Entities removed because no location emits them.", "counter", self.entities_removed.load(Ordering::Relaxed));
+        counter(
+            &mut out,
+            "backlot_catalog_entities",
+            "Entities in the catalog.",
+            "gauge",
+            self.entities.load(Ordering::Relaxed),
+        );
+        counter(
+            &mut out,
+            "backlot_ingestion_refreshes_total",
+            "Location refreshes run.",
+            "counter",
+            self.refreshes.load(Ordering::Relaxed),
+        );
+        counter(
+            &mut out,
+            "backlot_ingestion_entities_processed_total",
+            "Entities read from locations.",
+            "counter",
+            self.entities_processed.load(Ordering::Relaxed),
+        );
+        counter(
+            &mut out,
+            "backlot_ingestion_entities_written_total",
+            "Entities written because they changed.",
+            "counter",
+            self.entities_written.load(Ordering::Relaxed),
+        );
+        counter(
+            &mut out,
+            "backlot_ingestion_entities_removed_total",
+            "Entities removed because no location emits them.",
+            "counter",
+            self.entities_removed.load(Ordering::Relaxed),
+        );
         let _ = writeln!(out, "# HELP backlot_ingestion_refresh_duration_seconds Time to refresh one location.\n# TYPE backlot_ingestion_refresh_duration_seconds histogram");
         if let Ok(h) = self.refresh_duration.lock() {
             h.render(&mut out, "backlot_ingestion_refresh_duration_seconds", "");
@@ -98,7 +148,10 @@ impl Metrics {
         let _ = writeln!(out, "# HELP backlot_http_request_duration_seconds HTTP request latency by route.\n# TYPE backlot_http_request_duration_seconds histogram");
         if let Ok(all) = self.requests.lock() {
             for ((method, route, status), h) in all.iter() {
-                let labels = format!("method=\"{method}\",route=\"{}\",status=\"{status}\"", route.replace('"', "'"));
+                let labels = format!(
+                    "method=\"{method}\",route=\"{}\",status=\"{status}\"",
+                    route.replace('"', "'")
+                );
                 h.render(&mut out, "backlot_http_request_duration_seconds", &labels);
             }
         }
@@ -115,12 +168,21 @@ mod tests {
         let m = Metrics::default();
         m.set_entities(7);
         m.record_refresh(Duration::from_millis(3), 10, 2, 1);
-        m.record_request("GET", "/api/catalog/entities", 200, Duration::from_micros(700));
+        m.record_request(
+            "GET",
+            "/api/catalog/entities",
+            200,
+            Duration::from_micros(700),
+        );
         let text = m.render();
         assert!(text.contains("backlot_catalog_entities 7\n"));
         assert!(text.contains("backlot_ingestion_entities_processed_total 10\n"));
-        assert!(text.contains("backlot_ingestion_refresh_duration_seconds_bucket{le=\"0.005\"} 1\n"));
-        assert!(text.contains("backlot_ingestion_refresh_duration_seconds_bucket{le=\"0.0025\"} 0\n"));
+        assert!(
+            text.contains("backlot_ingestion_refresh_duration_seconds_bucket{le=\"0.005\"} 1\n")
+        );
+        assert!(
+            text.contains("backlot_ingestion_refresh_duration_seconds_bucket{le=\"0.0025\"} 0\n")
+        );
         assert!(text.contains("backlot_http_request_duration_seconds_bucket{method=\"GET\",route=\"/api/catalog/entities\",status=\"200\",le=\"0.001\"} 1\n"));
         assert!(text.contains("backlot_http_request_duration_seconds_count{method=\"GET\",route=\"/api/catalog/entities\",status=\"200\"} 1\n"));
     }

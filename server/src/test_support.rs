@@ -23,7 +23,8 @@ pub struct Harness {
 
 /// The Backstage examples shipped with the tests.
 pub fn backstage_examples() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/backstage/packages/catalog-model/examples")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/backstage/packages/catalog-model/examples")
 }
 
 impl Harness {
@@ -35,12 +36,23 @@ impl Harness {
         let dir = tempfile::tempdir().expect("temp dir");
         let root = dir.path().canonicalize().expect("canonical temp dir");
         let settings = CatalogSettings {
-            file_roots: vec![root.clone(), backstage_examples().canonicalize().expect("fixtures")],
+            file_roots: vec![
+                root.clone(),
+                backstage_examples().canonicalize().expect("fixtures"),
+            ],
             orphans,
             refresh_interval: Duration::from_secs(3600),
         };
-        let catalog = CatalogService::open(db.store.clone(), settings, Arc::new(Metrics::default())).await.expect("open catalog");
-        Harness { db, catalog, dir, root }
+        let catalog =
+            CatalogService::open(db.store.clone(), settings, Arc::new(Metrics::default()))
+                .await
+                .expect("open catalog");
+        Harness {
+            db,
+            catalog,
+            dir,
+            root,
+        }
     }
 
     /// Writes a file under the temporary root and returns its absolute path.
@@ -61,7 +73,10 @@ impl Harness {
         AppState {
             catalog: self.catalog.clone(),
             metrics: Arc::new(Metrics::default()),
-            leptos: leptos::config::LeptosOptions::builder().output_name("backlot").site_root("target/site").build(),
+            leptos: leptos::config::LeptosOptions::builder()
+                .output_name("backlot")
+                .site_root("target/site")
+                .build(),
             ready: Arc::new(AtomicBool::new(true)),
         }
     }
@@ -69,11 +84,20 @@ impl Harness {
     /// Sends a request through the full router; returns status and JSON body (Null if empty).
     pub async fn call(&self, method: &str, uri: &str, body: Option<Value>) -> (StatusCode, Value) {
         let (status, text) = self.call_raw(method, uri, body).await;
-        let json = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        let json = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
         (status, json)
     }
 
-    pub async fn call_raw(&self, method: &str, uri: &str, body: Option<Value>) -> (StatusCode, String) {
+    pub async fn call_raw(
+        &self,
+        method: &str,
+        uri: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, String) {
         let router = crate::http::router(self.state());
         let mut req = Request::builder().method(method).uri(uri);
         let body = match body {
@@ -83,9 +107,14 @@ impl Harness {
             }
             None => Body::empty(),
         };
-        let res = router.oneshot(req.body(body).expect("request")).await.expect("response");
+        let res = router
+            .oneshot(req.body(body).expect("request"))
+            .await
+            .expect("response");
         let status = res.status();
-        let bytes = axum::body::to_bytes(res.into_body(), 64 * 1024 * 1024).await.expect("body");
+        let bytes = axum::body::to_bytes(res.into_body(), 64 * 1024 * 1024)
+            .await
+            .expect("body");
         (status, String::from_utf8_lossy(&bytes).into_owned())
     }
 

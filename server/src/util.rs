@@ -5,7 +5,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Current UTC time as RFC 3339 with millisecond precision, e.g. `2026-11-22T01:02:03.456Z`.
 pub fn now_rfc3339() -> String {
-    let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let since = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
     format_rfc3339(since.as_secs() as i64, since.subsec_millis())
 }
 
@@ -55,7 +57,10 @@ mod tests {
     fn formats_known_instants() {
         assert_eq!(format_rfc3339(0, 0), "1970-01-01T00:00:00.000Z");
         assert_eq!(format_rfc3339(951_782_400, 5), "2000-02-29T00:00:00.005Z");
-        assert_eq!(format_rfc3339(1_795_309_323, 456), "2026-11-22T01:02:03.456Z");
+        assert_eq!(
+            format_rfc3339(1_795_309_323, 456),
+            "2026-11-22T01:02:03.456Z"
+        );
     }
 
     #[test]

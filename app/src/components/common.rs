@@ -14,7 +14,10 @@ pub fn set_not_found_status() {
 
 /// A link to an entity page, labelled with `label` or the short reference.
 #[component]
-pub fn EntityLink(entity: EntityRef, #[prop(optional, into)] label: Option<String>) -> impl IntoView {
+pub fn EntityLink(
+    entity: EntityRef,
+    #[prop(optional, into)] label: Option<String>,
+) -> impl IntoView {
     let text = label.unwrap_or_else(|| entity.display());
     let title = entity.to_ref_string();
     view! {

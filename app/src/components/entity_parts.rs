@@ -81,7 +81,11 @@ pub fn EntityHeader(detail: EntityDetail) -> impl IntoView {
     let r = s.entity_ref.clone();
     let kind_lower = r.kind.to_ascii_lowercase();
     let kind_list = catalog_href(&with_kind(&Default::default(), Some(&kind_lower)));
-    let heading = s.title.clone().filter(|t| !t.trim().is_empty()).unwrap_or_else(|| r.name.clone());
+    let heading = s
+        .title
+        .clone()
+        .filter(|t| !t.trim().is_empty())
+        .unwrap_or_else(|| r.name.clone());
     let reference = r.to_ref_string();
     view! {
         <nav class="breadcrumb" aria-label="Breadcrumb">
@@ -136,7 +140,10 @@ pub fn EntityTabs(entity: EntityRef, current: Tab) -> impl IntoView {
 #[component]
 pub fn RelationTarget(relation: RelationView) -> impl IntoView {
     if relation.target_exists {
-        let label = relation.target_title.clone().filter(|t| !t.trim().is_empty());
+        let label = relation
+            .target_title
+            .clone()
+            .filter(|t| !t.trim().is_empty());
         match label {
             Some(label) => view! { <EntityLink entity=relation.target label/> }.into_any(),
             None => view! { <EntityLink entity=relation.target/> }.into_any(),
@@ -201,15 +208,24 @@ pub fn AboutCard(detail: EntityDetail) -> impl IntoView {
     let s = detail.summary.clone();
     let is_kind = |r: &RelationView, k: &str| r.target.kind.eq_ignore_ascii_case(k);
     let part_of = relations_of(&detail, "partOf");
-    let domains: Vec<RelationView> = part_of.iter().filter(|r| is_kind(r, "domain")).cloned().collect();
+    let domains: Vec<RelationView> = part_of
+        .iter()
+        .filter(|r| is_kind(r, "domain"))
+        .cloned()
+        .collect();
     // The system comes from the summary; `partOf` to systems and domains has its own rows.
     let owners = relations_of(&detail, "ownedBy");
     let owner_row = if owners.is_empty() {
-        s.owner.clone().map(|o| view! { <EntityLink entity=o/> }.into_any())
+        s.owner
+            .clone()
+            .map(|o| view! { <EntityLink entity=o/> }.into_any())
     } else {
         Some(relation_targets(owners).into_any())
     };
-    let system_row = s.system.clone().map(|sys| view! { <EntityLink entity=sys/> });
+    let system_row = s
+        .system
+        .clone()
+        .map(|sys| view! { <EntityLink entity=sys/> });
     let rows = ABOUT_RELATIONS
         .iter()
         .filter_map(|(rel, label)| {
@@ -422,8 +438,16 @@ pub fn SourceCard(source: Option<SourceView>) -> impl IntoView {
 #[component]
 pub fn ProfileCard(profile: Option<ProfileView>, fallback_name: String) -> impl IntoView {
     let profile = profile.unwrap_or_default();
-    let name = profile.display_name.clone().filter(|n| !n.trim().is_empty()).unwrap_or(fallback_name);
-    let initial = name.chars().next().map(|c| c.to_uppercase().to_string()).unwrap_or_default();
+    let name = profile
+        .display_name
+        .clone()
+        .filter(|n| !n.trim().is_empty())
+        .unwrap_or(fallback_name);
+    let initial = name
+        .chars()
+        .next()
+        .map(|c| c.to_uppercase().to_string())
+        .unwrap_or_default();
     let picture = profile.picture.filter(|p| is_safe_image_url(p));
     view! {
         <section class="card profile" aria-labelledby="profile-heading">

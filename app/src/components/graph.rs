@@ -5,12 +5,40 @@
 use crate::format::{kind_label, relation_label, summary_name, truncate};
 use crate::graph_layout::{layout, NodeBox};
 use crate::model::{EntitySummary, RelationGraph};
+use leptos::ev;
 use leptos::prelude::*;
+use leptos_router::hooks::use_navigate;
+use leptos_router::NavigateOptions;
 
 /// Characters of a name that fit in a box.
-const NAME_CHARS: usize = 24;
+const NAME_CHARS: usize = 21;
 
-fn node_view(b: &NodeBox, s: &EntitySummary) -> AnyView {
+/// The router follows HTML links by itself but not SVG ones: follow plain left clicks here and
+/// leave modified clicks (new tab, new window) to the browser.
+fn follow_link(
+    navigate: impl Fn(&str, NavigateOptions) + Clone + 'static,
+    href: String,
+) -> impl Fn(ev::MouseEvent) + 'static {
+    move |ev: ev::MouseEvent| {
+        if ev.default_prevented()
+            || ev.button() != 0
+            || ev.ctrl_key()
+            || ev.meta_key()
+            || ev.shift_key()
+            || ev.alt_key()
+        {
+            return;
+        }
+        ev.prevent_default();
+        navigate(&href, NavigateOptions::default());
+    }
+}
+
+fn node_view(
+    b: &NodeBox,
+    s: &EntitySummary,
+    navigate: impl Fn(&str, NavigateOptions) + Clone + 'static,
+) -> AnyView {
     let (x, y, w, h) = (b.x, b.y, b.w, b.h);
     let kind = kind_label(&s.entity_ref.kind);
     let kind = if s.error_count > 0 {
@@ -41,9 +69,12 @@ fn node_view(b: &NodeBox, s: &EntitySummary) -> AnyView {
         view! { <g class=class aria-current="page">{body}</g> }.into_any()
     } else {
         let href = s.entity_ref.href();
+        let on_click = follow_link(navigate, href.clone());
         view! {
             <g class=class>
-                <a href=href>{body}</a>
+                <a href=href on:click=on_click>
+                    {body}
+                </a>
             </g>
         }
         .into_any()
@@ -53,23 +84,26 @@ fn node_view(b: &NodeBox, s: &EntitySummary) -> AnyView {
 /// Draws `graph`; says so plainly when there is nothing to draw.
 #[component]
 pub fn RelationsGraph(graph: RelationGraph) -> impl IntoView {
+    let navigate = use_navigate();
     let l = layout(&graph);
     if l.nodes.len() <= 1 {
         return view! { <p class="empty">"This entity has no relations to draw."</p> }.into_any();
     }
     let (w, h) = (l.width, l.height);
     let view_box = format!("0 0 {w:.0} {h:.0}");
+    // Shrinks to fit the card, but never below three quarters of its size (then it scrolls).
+    let sizing = format!("max-width:{w:.0}px;min-width:{:.0}px", w * 0.75);
     let hidden = l.hidden;
     let edges = l
         .edges
         .iter()
         .map(|e| {
             let label = relation_label(&e.relation);
-            let (lx, ly) = (e.label_x, e.label_y);
+            let (lx, ly, anchor) = (e.label_x, e.label_y, e.label_anchor);
             view! {
                 <g class="graph-edge">
                     <path d=e.path.clone() marker-end="url(#graph-arrow)"></path>
-                    <text x=lx y=ly text-anchor="middle" class="graph-edge-label">
+                    <text x=lx y=ly text-anchor=anchor class="graph-edge-label">
                         {label}
                     </text>
                 </g>
@@ -79,7 +113,12 @@ pub fn RelationsGraph(graph: RelationGraph) -> impl IntoView {
     let nodes = l
         .nodes
         .iter()
-        .filter_map(|b| graph.nodes.get(b.index).map(|s| node_view(b, s)))
+        .filter_map(|b| {
+            graph
+                .nodes
+                .get(b.index)
+                .map(|s| node_view(b, s, navigate.clone()))
+        })
         .collect_view();
     view! {
         <div class="graph-scroll">
@@ -89,6 +128,7 @@ pub fn RelationsGraph(graph: RelationGraph) -> impl IntoView {
                 viewBox=view_box
                 width=format!("{w:.0}")
                 height=format!("{h:.0}")
+                style=sizing
                 role="group"
                 aria-label="Relations graph"
             >

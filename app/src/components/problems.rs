@@ -58,7 +58,10 @@ pub fn ProblemsAlert(problems: Vec<ProblemView>) -> impl IntoView {
     if problems.is_empty() {
         return None;
     }
-    let errors = problems.iter().filter(|p| p.severity == Severity::Error).count();
+    let errors = problems
+        .iter()
+        .filter(|p| p.severity == Severity::Error)
+        .count();
     let warnings = problems.len() - errors;
     let (class, title) = if errors > 0 {
         (
@@ -76,7 +79,10 @@ pub fn ProblemsAlert(problems: Vec<ProblemView>) -> impl IntoView {
     } else {
         (
             "alert alert-warning",
-            format!("This entity has {}", plural(warnings, "warning", "warnings")),
+            format!(
+                "This entity has {}",
+                plural(warnings, "warning", "warnings")
+            ),
         )
     };
     Some(view! {

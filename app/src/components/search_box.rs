@@ -6,6 +6,7 @@
 
 use crate::api::search;
 use crate::components::common::{IconSearch, KindBadge};
+use crate::components::get_form::GetForm;
 use crate::format::summary_name;
 use crate::model::EntitySummary;
 use crate::query::search_href;
@@ -14,7 +15,6 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos::wasm_bindgen::JsCast;
 use leptos::web_sys;
-use leptos_router::components::Form;
 use leptos_router::hooks::{use_location, use_navigate};
 use std::time::Duration;
 
@@ -154,9 +154,12 @@ pub fn SearchBox() -> impl IntoView {
                 });
             }
             "Enter" => {
-                let target = active.get_untracked().filter(|_| open.get_untracked()).and_then(|i| {
-                    results.with_untracked(|r| r.get(i).map(|s| s.entity_ref.href()))
-                });
+                let target = active
+                    .get_untracked()
+                    .filter(|_| open.get_untracked())
+                    .and_then(|i| {
+                        results.with_untracked(|r| r.get(i).map(|s| s.entity_ref.href()))
+                    });
                 if let Some(href) = target {
                     ev.prevent_default();
                     reset();
@@ -176,7 +179,10 @@ pub fn SearchBox() -> impl IntoView {
     };
 
     let on_focus = move |_: ev::FocusEvent| {
-        let typed = input_ref.get_untracked().map(|i| i.value()).unwrap_or_default();
+        let typed = input_ref
+            .get_untracked()
+            .map(|i| i.value())
+            .unwrap_or_default();
         if !typed.trim().is_empty() && !answered.get_untracked().is_empty() {
             set_open.set(true);
         }
@@ -214,7 +220,7 @@ pub fn SearchBox() -> impl IntoView {
 
     view! {
         <div class="search" role="search">
-            <Form method="get" action="/search">
+            <GetForm action="/search">
                 <span class="search-icon">
                     <IconSearch/>
                 </span>
@@ -272,7 +278,7 @@ pub fn SearchBox() -> impl IntoView {
                             })
                     }}
                 </div>
-            </Form>
+            </GetForm>
         </div>
     }
 }

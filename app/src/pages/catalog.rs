@@ -7,16 +7,19 @@
 
 use crate::api::list_catalog;
 use crate::components::common::{ErrorBadge, ErrorNotice, IconSearch, Loading};
+use crate::components::get_form::GetForm;
 use crate::format::{count, kind_label, kind_plural};
-use crate::model::{CatalogPage as CatalogData, CatalogQuery, EntityRef, EntitySummary, FacetCount};
+use crate::model::{
+    CatalogPage as CatalogData, CatalogQuery, EntityRef, EntitySummary, FacetCount,
+};
 use crate::query::{
-    catalog_href, catalog_query_from_pairs, sort_state, toggle_facet, with_kind, with_page, with_sort, Facet,
+    catalog_href, catalog_query_from_pairs, sort_state, toggle_facet, with_kind, with_page,
+    with_sort, Facet,
 };
 use leptos::ev;
 use leptos::prelude::*;
 use leptos::web_sys;
 use leptos_meta::Title;
-use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 use leptos_router::params::ParamsMap;
 
@@ -26,21 +29,33 @@ const FACET_VISIBLE: usize = 8;
 const NARROW: f64 = 800.0;
 
 const QUERY_KEYS: [&str; 10] = [
-    "kind", "type", "owner", "lifecycle", "tag", "namespace", "system", "q", "sort", "page",
+    "kind",
+    "type",
+    "owner",
+    "lifecycle",
+    "tag",
+    "namespace",
+    "system",
+    "q",
+    "sort",
+    "page",
 ];
 
 /// The catalog query in the router's query map.
 pub fn query_from_params(map: &ParamsMap) -> CatalogQuery {
-    catalog_query_from_pairs(
-        QUERY_KEYS
-            .iter()
-            .flat_map(|k| map.get_all(k).unwrap_or_default().into_iter().map(move |v| (*k, v))),
-    )
+    catalog_query_from_pairs(QUERY_KEYS.iter().flat_map(|k| {
+        map.get_all(k)
+            .unwrap_or_default()
+            .into_iter()
+            .map(move |v| (*k, v))
+    }))
 }
 
 /// `group:default/team-a` → `team-a`; anything that is not a reference stays as it is.
 fn ref_string_display(s: &str) -> String {
-    parse_ref(s).map(|r| r.display()).unwrap_or_else(|| s.to_string())
+    parse_ref(s)
+        .map(|r| r.display())
+        .unwrap_or_else(|| s.to_string())
 }
 
 fn parse_ref(s: &str) -> Option<EntityRef> {
@@ -57,7 +72,11 @@ pub fn CatalogPage() -> impl IntoView {
     // Whether the filter panel is unfolded; narrow screens fold it once hydrated.
     let filters_open = RwSignal::new(true);
     Effect::new(move |_| {
-        let width = window().inner_width().ok().and_then(|w| w.as_f64()).unwrap_or(NARROW + 1.0);
+        let width = window()
+            .inner_width()
+            .ok()
+            .and_then(|w| w.as_f64())
+            .unwrap_or(NARROW + 1.0);
         if width < NARROW {
             filters_open.set(false);
         }
@@ -86,7 +105,11 @@ pub fn CatalogPage() -> impl IntoView {
 
 #[component]
 fn CatalogView(q: CatalogQuery, page: CatalogData, filters_open: RwSignal<bool>) -> impl IntoView {
-    let heading = q.kind.as_deref().map(kind_plural).unwrap_or_else(|| "All entities".to_string());
+    let heading = q
+        .kind
+        .as_deref()
+        .map(kind_plural)
+        .unwrap_or_else(|| "All entities".to_string());
     let total = page.total;
     let facets = page.facets;
     let kinds = facets.kinds.clone();
@@ -97,7 +120,7 @@ fn CatalogView(q: CatalogQuery, page: CatalogData, filters_open: RwSignal<bool>)
             <p class="muted">{format!("{} {}", count(total), if total == 1 { "entity" } else { "entities" })}</p>
         </div>
         <KindTabs q=q.clone() kinds/>
-        <Form method="get" action="/catalog">
+        <GetForm action="/catalog">
             {q.kind.clone().map(|k| view! { <input type="hidden" name="kind" value=k/> })}
             {q.sort.clone().map(|s| view! { <input type="hidden" name="sort" value=s/> })}
             <div class="catalog-layout">
@@ -172,7 +195,7 @@ fn CatalogView(q: CatalogQuery, page: CatalogData, filters_open: RwSignal<bool>)
                     <Pagination q=q.clone() total/>
                 </div>
             </div>
-        </Form>
+        </GetForm>
     }
 }
 
@@ -227,7 +250,9 @@ fn FacetGroup(facet: Facet, counts: Vec<FacetCount>, selected: Vec<String>) -> i
     values.sort_by(|a, b| {
         let sa = selected.contains(&a.value);
         let sb = selected.contains(&b.value);
-        sb.cmp(&sa).then(b.count.cmp(&a.count)).then(a.value.cmp(&b.value))
+        sb.cmp(&sa)
+            .then(b.count.cmp(&a.count))
+            .then(a.value.cmp(&b.value))
     });
     let key = facet.key();
     let is_ref = matches!(facet, Facet::Owner | Facet::System);
@@ -294,7 +319,10 @@ fn ActiveFilters(q: &CatalogQuery) -> Option<impl IntoView> {
             } else {
                 v.clone()
             };
-            chips.push((format!("{}: {shown}", facet.label()), catalog_href(&toggle_facet(q, facet, v))));
+            chips.push((
+                format!("{}: {shown}", facet.label()),
+                catalog_href(&toggle_facet(q, facet, v)),
+            ));
         }
     }
     if let Some(text) = &q.text {
@@ -386,7 +414,10 @@ fn CatalogRow(s: EntitySummary) -> impl IntoView {
     let href = s.entity_ref.href();
     let reference = s.entity_ref.to_ref_string();
     let name = s.entity_ref.display();
-    let title = s.title.clone().filter(|t| !t.trim().is_empty() && *t != s.entity_ref.name);
+    let title = s
+        .title
+        .clone()
+        .filter(|t| !t.trim().is_empty() && *t != s.entity_ref.name);
     let dash = || view! { <span class="muted">"—"</span> };
     let link = |r: Option<EntityRef>| match r {
         Some(r) => {

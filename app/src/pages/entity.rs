@@ -12,9 +12,7 @@ use crate::components::entity_parts::{
 use crate::components::graph::RelationsGraph;
 use crate::components::problems::ProblemsAlert;
 use crate::model::{EntityDetail, EntityRef, RelationGraph};
-use crate::pages::group::GroupPage;
 use crate::pages::not_found::NotFound;
-use crate::pages::user::UserPage;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -34,12 +32,14 @@ impl EntityParams {
     }
 }
 
-/// Reads the entity route's parameters.
-pub fn use_entity_params() -> Memo<EntityParams> {
+/// Reads the entity route's parameters; `fixed_kind` for routes whose path names the kind.
+pub fn use_entity_params(fixed_kind: Option<&'static str>) -> Memo<EntityParams> {
     let params = use_params_map();
     Memo::new(move |_| {
         params.with(|p| EntityParams {
-            kind: p.get("kind").unwrap_or_default().to_ascii_lowercase(),
+            kind: fixed_kind
+                .map(str::to_string)
+                .unwrap_or_else(|| p.get("kind").unwrap_or_default().to_ascii_lowercase()),
             namespace: p.get("namespace").unwrap_or_default(),
             name: p.get("name").unwrap_or_default(),
             tab: p.get("tab").filter(|t| !t.is_empty()),
@@ -47,19 +47,20 @@ pub fn use_entity_params() -> Memo<EntityParams> {
     })
 }
 
-/// Picks the page for the kind in the URL.
+/// The page title for an entity route.
+#[component]
+pub fn EntityTitle(params: Memo<EntityParams>) -> impl IntoView {
+    view! { <Title text=move || format!("Backlot — {}", params.with(|p| p.name.clone()))/> }
+}
+
+/// `/catalog/:namespace/:kind/:name/:tab?` for every kind but group and user, which have
+/// routes of their own (so that switching pages disposes the old one cleanly).
 #[component]
 pub fn EntityRoute() -> impl IntoView {
-    let params = use_entity_params();
-    let kind = Memo::new(move |_| params.with(|p| p.kind.clone()));
-    let name = move || params.with(|p| p.name.clone());
+    let params = use_entity_params(None);
     view! {
-        <Title text=move || format!("Backlot — {}", name())/>
-        {move || match kind.get().as_str() {
-            "group" => view! { <GroupPage params/> }.into_any(),
-            "user" => view! { <UserPage params/> }.into_any(),
-            _ => view! { <EntityPage params/> }.into_any(),
-        }}
+        <EntityTitle params/>
+        <EntityPage params/>
     }
 }
 
@@ -67,7 +68,8 @@ pub fn EntityRoute() -> impl IntoView {
 #[component]
 pub fn EntityPage(params: Memo<EntityParams>) -> impl IntoView {
     let query = use_query_map();
-    let key = Memo::new(move |_| params.with(|p| (p.kind.clone(), p.namespace.clone(), p.name.clone())));
+    let key =
+        Memo::new(move |_| params.with(|p| (p.kind.clone(), p.namespace.clone(), p.name.clone())));
     let depth = Memo::new(move |_| {
         if query.with(|q| q.get("depth").as_deref() == Some("2")) {
             2usize

@@ -99,7 +99,10 @@ fn Report(report: ProblemsReport) -> impl IntoView {
 
 #[component]
 fn LocationCard(location: LocationStatus) -> impl IntoView {
-    let refreshed = location.last_refresh.clone().unwrap_or_else(|| "never".into());
+    let refreshed = location
+        .last_refresh
+        .clone()
+        .unwrap_or_else(|| "never".into());
     view! {
         <article class="card problem-card">
             <header class="problem-card-header">

@@ -2,18 +2,33 @@
 
 use crate::api::get_group;
 use crate::components::common::{EntityList, ErrorNotice, Loading};
-use crate::components::entity_parts::{other_tab, EntityHeader, EntityTabs, MetadataCards, ProfileCard, Tab};
+use crate::components::entity_parts::{
+    other_tab, EntityHeader, EntityTabs, MetadataCards, ProfileCard, Tab,
+};
 use crate::components::problems::ProblemsAlert;
 use crate::format::{kind_plural, summary_name};
 use crate::model::{EntitySummary, GroupDetail};
-use crate::pages::entity::EntityParams;
+use crate::pages::entity::{use_entity_params, EntityParams, EntityTitle};
 use crate::pages::not_found::NotFound;
 use leptos::prelude::*;
+
+/// `/catalog/:namespace/group/:name/:tab?`
+#[component]
+pub fn GroupRoute() -> impl IntoView {
+    let params = use_entity_params(Some("group"));
+    view! {
+        <EntityTitle params/>
+        <GroupPage params/>
+    }
+}
 
 #[component]
 pub fn GroupPage(params: Memo<EntityParams>) -> impl IntoView {
     let key = Memo::new(move |_| params.with(|p| (p.namespace.clone(), p.name.clone())));
-    let group = Resource::new(move || key.get(), |(namespace, name)| get_group(namespace, name));
+    let group = Resource::new(
+        move || key.get(),
+        |(namespace, name)| get_group(namespace, name),
+    );
     view! {
         <Transition fallback=|| view! { <Loading/> }>
             {move || {
@@ -102,7 +117,10 @@ fn GroupOverview(detail: GroupDetail) -> impl IntoView {
 
 /// Owned entities grouped by kind; shared with the user page.
 #[component]
-pub fn OwnedCard(owned: Vec<(String, Vec<EntitySummary>)>, #[prop(into)] who: String) -> impl IntoView {
+pub fn OwnedCard(
+    owned: Vec<(String, Vec<EntitySummary>)>,
+    #[prop(into)] who: String,
+) -> impl IntoView {
     let total: usize = owned.iter().map(|(_, v)| v.len()).sum();
     view! {
         <section class="card" aria-labelledby="owned-heading">

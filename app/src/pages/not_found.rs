@@ -13,7 +13,9 @@ pub fn NotFound(
 ) -> impl IntoView {
     set_not_found_status();
     let message = match what {
-        Some(w) => format!("There is no {w} in the catalog. It may have been renamed, moved or removed."),
+        Some(w) => {
+            format!("There is no {w} in the catalog. It may have been renamed, moved or removed.")
+        }
         None => "There is nothing at this address.".to_string(),
     };
     view! {

@@ -2,18 +2,19 @@
 
 use crate::api::{search, MAX_SEARCH_LIMIT};
 use crate::components::common::{EntityList, ErrorNotice, Loading};
+use crate::components::get_form::GetForm;
 use crate::format::plural;
-use crate::query::catalog_href;
 use crate::model::CatalogQuery;
+use crate::query::catalog_href;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 
 #[component]
 pub fn SearchPage() -> impl IntoView {
     let query = use_query_map();
-    let text = Memo::new(move |_| query.with(|q| q.get("q").unwrap_or_default().trim().to_string()));
+    let text =
+        Memo::new(move |_| query.with(|q| q.get("q").unwrap_or_default().trim().to_string()));
     let hits = Resource::new(
         move || text.get(),
         |text| async move {
@@ -32,7 +33,7 @@ pub fn SearchPage() -> impl IntoView {
         <div class="page-header">
             <h1>"Search"</h1>
         </div>
-        <Form method="get" action="/search">
+        <GetForm action="/search">
             <div class="search-page-form">
                 <label class="visually-hidden" for="search-page-q">
                     "Search query"
@@ -49,7 +50,7 @@ pub fn SearchPage() -> impl IntoView {
                     "Search"
                 </button>
             </div>
-        </Form>
+        </GetForm>
         <Transition fallback=|| view! { <Loading/> }>
             {move || {
                 let t = text.get();

@@ -2,19 +2,34 @@
 
 use crate::api::get_user;
 use crate::components::common::{EntityList, ErrorNotice, Loading};
-use crate::components::entity_parts::{other_tab, EntityHeader, EntityTabs, MetadataCards, ProfileCard, Tab};
+use crate::components::entity_parts::{
+    other_tab, EntityHeader, EntityTabs, MetadataCards, ProfileCard, Tab,
+};
 use crate::components::problems::ProblemsAlert;
 use crate::format::summary_name;
 use crate::model::UserDetail;
-use crate::pages::entity::EntityParams;
+use crate::pages::entity::{use_entity_params, EntityParams, EntityTitle};
 use crate::pages::group::OwnedCard;
 use crate::pages::not_found::NotFound;
 use leptos::prelude::*;
 
+/// `/catalog/:namespace/user/:name/:tab?`
+#[component]
+pub fn UserRoute() -> impl IntoView {
+    let params = use_entity_params(Some("user"));
+    view! {
+        <EntityTitle params/>
+        <UserPage params/>
+    }
+}
+
 #[component]
 pub fn UserPage(params: Memo<EntityParams>) -> impl IntoView {
     let key = Memo::new(move |_| params.with(|p| (p.namespace.clone(), p.name.clone())));
-    let user = Resource::new(move || key.get(), |(namespace, name)| get_user(namespace, name));
+    let user = Resource::new(
+        move || key.get(),
+        |(namespace, name)| get_user(namespace, name),
+    );
     view! {
         <Transition fallback=|| view! { <Loading/> }>
             {move || {

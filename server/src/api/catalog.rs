@@ -33,21 +33,40 @@ impl Params {
     }
 
     fn all(&self, key: &str) -> Vec<String> {
-        self.0.iter().filter(|(k, _)| k == key).map(|(_, v)| v.clone()).collect()
+        self.0
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+            .collect()
     }
 
     fn one(&self, key: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     /// `fields=a,b&fields=c` → [a, b, c].
     fn list(&self, key: &str) -> Vec<String> {
-        self.all(key).iter().flat_map(|v| v.split(',')).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect()
+        self.all(key)
+            .iter()
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect()
     }
 
     fn number(&self, key: &str) -> Result<Option<usize>> {
         self.one(key)
-            .map(|v| v.parse::<usize>().map_err(|_| ApiError::bad_request(format!("{key} must be a non-negative integer, got \"{v}\""))))
+            .map(|v| {
+                v.parse::<usize>().map_err(|_| {
+                    ApiError::bad_request(format!(
+                        "{key} must be a non-negative integer, got \"{v}\""
+                    ))
+                })
+            })
             .transpose()
     }
 }
@@ -55,7 +74,10 @@ impl Params {
 fn json_response(status: StatusCode, body: String) -> Response {
     let mut res = Response::new(Body::from(body));
     *res.status_mut() = status;
-    res.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/json"));
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
     res
 }
 
@@ -83,15 +105,27 @@ fn push_entity(out: &mut String, snap: &Snapshot, i: usize, fields: &[String]) {
 }
 
 /// `GET /entities`: Backstage's original list endpoint, a bare array.
-pub async fn list_entities(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<Response> {
+pub async fn list_entities(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response> {
     let p = Params::parse(raw)?;
     let filter = Filter::parse(&p.all("filter")).map_err(ApiError::bad_request)?;
-    let order = p.all("order").iter().map(|o| parse_legacy_order(o)).collect::<Result<Vec<_>>>()?;
+    let order = p
+        .all("order")
+        .iter()
+        .map(|o| parse_legacy_order(o))
+        .collect::<Result<Vec<_>>>()?;
     let offset = p.number("offset")?.unwrap_or(0);
     let limit = p.number("limit")?.unwrap_or(usize::MAX);
     let fields = p.list("fields");
     let snap = state.catalog.snapshot();
-    let matched = Query { filter, order, ..Default::default() }.run(&snap);
+    let matched = Query {
+        filter,
+        order,
+        ..Default::default()
+    }
+    .run(&snap);
     let body = entities_json(&snap, matched.into_iter().skip(offset).take(limit), &fields);
     Ok(json_response(StatusCode::OK, body))
 }
@@ -99,7 +133,9 @@ pub async fn list_entities(State(state): State<AppState>, RawQuery(raw): RawQuer
 /// `order=asc:metadata.name` (legacy form).
 fn parse_legacy_order(s: &str) -> Result<OrderField> {
     match s.split_once(':') {
-        Some((dir, field)) => OrderField::parse(&format!("{field},{dir}")).map_err(ApiError::bad_request),
+        Some((dir, field)) => {
+            OrderField::parse(&format!("{field},{dir}")).map_err(ApiError::bad_request)
+        }
         None => OrderField::parse(s).map_err(ApiError::bad_request),
     }
 }
@@ -116,14 +152,19 @@ struct Cursor {
 }
 
 fn encode_cursor(c: &Cursor) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(c).unwrap_or_default())
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(serde_json::to_vec(c).unwrap_or_default())
 }
 
 fn decode_cursor(s: &str) -> Result<Cursor> {
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(s.trim_end_matches('='))
-        .map_err(|_| ApiError::bad_request("invalid cursor: pass back a nextCursor or prevCursor unchanged"))?;
-    serde_json::from_slice(&bytes).map_err(|_| ApiError::bad_request("invalid cursor: pass back a nextCursor or prevCursor unchanged"))
+        .map_err(|_| {
+            ApiError::bad_request("invalid cursor: pass back a nextCursor or prevCursor unchanged")
+        })?;
+    serde_json::from_slice(&bytes).map_err(|_| {
+        ApiError::bad_request("invalid cursor: pass back a nextCursor or prevCursor unchanged")
+    })
 }
 
 struct PageRequest {
@@ -141,24 +182,48 @@ fn run_page(state: &AppState, req: PageRequest) -> Response {
     let start = req
         .first
         .as_ref()
-        .and_then(|k| matched.iter().position(|&i| snap.records[i].stored.key.0 == *k))
+        .and_then(|k| {
+            matched
+                .iter()
+                .position(|&i| snap.records[i].stored.key.0 == *k)
+        })
         .unwrap_or(req.offset)
         .min(matched.len());
     let end = (start + req.limit).min(matched.len());
     let mut body = String::from("{\"items\":");
-    body.push_str(&entities_json(&snap, matched[start..end].iter().copied(), &req.fields));
-    let key_at = |i: usize| matched.get(i).map(|&r| snap.records[r].stored.key.0.clone());
+    body.push_str(&entities_json(
+        &snap,
+        matched[start..end].iter().copied(),
+        &req.fields,
+    ));
+    let key_at = |i: usize| {
+        matched
+            .get(i)
+            .map(|&r| snap.records[r].stored.key.0.clone())
+    };
     let mut page_info = serde_json::Map::new();
     if end < matched.len() {
-        let c = Cursor { query: req.query.clone(), offset: end, first: key_at(end) };
+        let c = Cursor {
+            query: req.query.clone(),
+            offset: end,
+            first: key_at(end),
+        };
         page_info.insert("nextCursor".into(), Value::String(encode_cursor(&c)));
     }
     if start > 0 {
         let prev = start.saturating_sub(req.limit);
-        let c = Cursor { query: req.query.clone(), offset: prev, first: key_at(prev) };
+        let c = Cursor {
+            query: req.query.clone(),
+            offset: prev,
+            first: key_at(prev),
+        };
         page_info.insert("prevCursor".into(), Value::String(encode_cursor(&c)));
     }
-    body.push_str(&format!(",\"totalItems\":{},\"pageInfo\":{}}}", matched.len(), Value::Object(page_info)));
+    body.push_str(&format!(
+        ",\"totalItems\":{},\"pageInfo\":{}}}",
+        matched.len(),
+        Value::Object(page_info)
+    ));
     json_response(StatusCode::OK, body)
 }
 
@@ -171,22 +236,53 @@ fn limit_of(limit: Option<usize>) -> Result<usize> {
 }
 
 /// `GET /entities/by-query`.
-pub async fn query_entities_get(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<Response> {
+pub async fn query_entities_get(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response> {
     let p = Params::parse(raw)?;
     let limit = limit_of(p.number("limit")?)?;
     let fields = p.list("fields");
     let req = match p.one("cursor") {
         Some(c) => {
             let c = decode_cursor(c)?;
-            PageRequest { query: c.query, offset: c.offset, first: c.first, limit, fields }
+            PageRequest {
+                query: c.query,
+                offset: c.offset,
+                first: c.first,
+                limit,
+                fields,
+            }
         }
         None => {
             let filter = Filter::parse(&p.all("filter")).map_err(ApiError::bad_request)?;
-            let order = p.all("orderField").iter().map(|o| OrderField::parse(o).map_err(ApiError::bad_request)).collect::<Result<Vec<_>>>()?;
-            let text = p.one("fullTextFilterTerm").map(|t| t.trim().to_lowercase()).filter(|t| !t.is_empty());
-            let text_fields = p.list("fullTextFilterFields").into_iter().map(|f| f.to_lowercase()).collect();
-            let query = Query { filter, order, text, text_fields };
-            PageRequest { query, offset: p.number("offset")?.unwrap_or(0), first: None, limit, fields }
+            let order = p
+                .all("orderField")
+                .iter()
+                .map(|o| OrderField::parse(o).map_err(ApiError::bad_request))
+                .collect::<Result<Vec<_>>>()?;
+            let text = p
+                .one("fullTextFilterTerm")
+                .map(|t| t.trim().to_lowercase())
+                .filter(|t| !t.is_empty());
+            let text_fields = p
+                .list("fullTextFilterFields")
+                .into_iter()
+                .map(|f| f.to_lowercase())
+                .collect();
+            let query = Query {
+                filter,
+                order,
+                text,
+                text_fields,
+            };
+            PageRequest {
+                query,
+                offset: p.number("offset")?.unwrap_or(0),
+                first: None,
+                limit,
+                fields,
+            }
         }
     };
     Ok(run_page(&state, req))
@@ -230,12 +326,21 @@ pub struct FullTextBody {
 /// `POST /entities/by-query`: the same query with a JSON body and Backstage's predicate filter
 /// (`{"kind": "component", "spec.type": ["service", "website"], "metadata.tags": {"$exists": true}}`,
 /// combined with `$all` and `$any`).
-pub async fn query_entities_post(State(state): State<AppState>, Json(body): Json<QueryBody>) -> Result<Response> {
+pub async fn query_entities_post(
+    State(state): State<AppState>,
+    Json(body): Json<QueryBody>,
+) -> Result<Response> {
     let limit = limit_of(body.limit)?;
     let req = match body.cursor {
         Some(c) => {
             let c = decode_cursor(&c)?;
-            PageRequest { query: c.query, offset: c.offset, first: c.first, limit, fields: body.fields }
+            PageRequest {
+                query: c.query,
+                offset: c.offset,
+                first: c.first,
+                limit,
+                fields: body.fields,
+            }
         }
         None => {
             let filter = match &body.filter {
@@ -245,14 +350,35 @@ pub async fn query_entities_post(State(state): State<AppState>, Json(body): Json
             let order = body
                 .order_by
                 .iter()
-                .map(|o| OrderField::parse(&format!("{},{}", o.field, o.order.as_deref().unwrap_or("asc"))).map_err(ApiError::bad_request))
+                .map(|o| {
+                    OrderField::parse(&format!(
+                        "{},{}",
+                        o.field,
+                        o.order.as_deref().unwrap_or("asc")
+                    ))
+                    .map_err(ApiError::bad_request)
+                })
                 .collect::<Result<Vec<_>>>()?;
             let (text, text_fields) = match body.full_text_filter {
-                Some(f) => (Some(f.term.trim().to_lowercase()).filter(|t| !t.is_empty()), f.fields.iter().map(|x| x.to_lowercase()).collect()),
+                Some(f) => (
+                    Some(f.term.trim().to_lowercase()).filter(|t| !t.is_empty()),
+                    f.fields.iter().map(|x| x.to_lowercase()).collect(),
+                ),
                 None => (None, vec![]),
             };
-            let query = Query { filter, order, text, text_fields };
-            PageRequest { query, offset: body.offset.unwrap_or(0), first: None, limit, fields: body.fields }
+            let query = Query {
+                filter,
+                order,
+                text,
+                text_fields,
+            };
+            PageRequest {
+                query,
+                offset: body.offset.unwrap_or(0),
+                first: None,
+                limit,
+                fields: body.fields,
+            }
         }
     };
     Ok(run_page(&state, req))
@@ -262,12 +388,16 @@ pub async fn query_entities_post(State(state): State<AppState>, Json(body): Json
 fn predicate_filter(v: &Value) -> Result<Filter> {
     use crate::catalog::query::Condition;
     fn dnf(v: &Value) -> Result<Vec<Vec<Condition>>> {
-        let obj = v.as_object().ok_or_else(|| ApiError::bad_request("filter must be a JSON object"))?;
+        let obj = v
+            .as_object()
+            .ok_or_else(|| ApiError::bad_request("filter must be a JSON object"))?;
         let mut alternatives: Vec<Vec<Condition>> = vec![vec![]];
         for (key, value) in obj {
             let branch: Vec<Vec<Condition>> = match key.as_str() {
                 "$all" => {
-                    let items = value.as_array().ok_or_else(|| ApiError::bad_request("$all takes an array of filters"))?;
+                    let items = value
+                        .as_array()
+                        .ok_or_else(|| ApiError::bad_request("$all takes an array of filters"))?;
                     let mut acc = vec![vec![]];
                     for item in items {
                         acc = product(&acc, &dnf(item)?)?;
@@ -275,7 +405,9 @@ fn predicate_filter(v: &Value) -> Result<Filter> {
                     acc
                 }
                 "$any" => {
-                    let items = value.as_array().ok_or_else(|| ApiError::bad_request("$any takes an array of filters"))?;
+                    let items = value
+                        .as_array()
+                        .ok_or_else(|| ApiError::bad_request("$any takes an array of filters"))?;
                     let mut acc = Vec::new();
                     for item in items {
                         acc.extend(dnf(item)?);
@@ -287,7 +419,11 @@ fn predicate_filter(v: &Value) -> Result<Filter> {
                     }
                     acc
                 }
-                k if k.starts_with('$') => return Err(ApiError::bad_request(format!("filter operator {k} is not supported; use $all, $any, $exists or $in"))),
+                k if k.starts_with('$') => {
+                    return Err(ApiError::bad_request(format!(
+                        "filter operator {k} is not supported; use $all, $any, $exists or $in"
+                    )))
+                }
                 field => vec![vec![condition(field, value)?]],
             };
             alternatives = product(&alternatives, &branch)?;
@@ -316,7 +452,9 @@ fn predicate_filter(v: &Value) -> Result<Filter> {
             Value::String(s) => Ok(s.to_lowercase()),
             Value::Number(n) => Ok(n.to_string()),
             Value::Bool(b) => Ok(b.to_string()),
-            _ => Err(ApiError::bad_request(format!("filter value of {field} must be a string, number or boolean"))),
+            _ => Err(ApiError::bad_request(format!(
+                "filter value of {field} must be a string, number or boolean"
+            ))),
         };
         match value {
             Value::Array(items) => Ok(Condition { key, values: Some(items.iter().map(scalar).collect::<Result<_>>()?) }),
@@ -331,26 +469,43 @@ fn predicate_filter(v: &Value) -> Result<Filter> {
     let alternatives = dnf(v)?;
     if alternatives.is_empty() {
         // An empty `$any` somewhere in an AND: nothing can match.
-        return Ok(Filter { any_of: vec![], nothing: true });
+        return Ok(Filter {
+            any_of: vec![],
+            nothing: true,
+        });
     }
     if alternatives.iter().any(|c| c.is_empty()) {
         // One alternative without conditions matches everything.
         return Ok(Filter::default());
     }
-    Ok(Filter { any_of: alternatives, nothing: false })
+    Ok(Filter {
+        any_of: alternatives,
+        nothing: false,
+    })
 }
 
-pub async fn entity_by_name(State(state): State<AppState>, Path((kind, namespace, name)): Path<(String, String, String)>) -> Result<Response> {
+pub async fn entity_by_name(
+    State(state): State<AppState>,
+    Path((kind, namespace, name)): Path<(String, String, String)>,
+) -> Result<Response> {
     let snap = state.catalog.snapshot();
-    let r = snap
-        .get(&kind, &namespace, &name)
-        .ok_or_else(|| ApiError::not_found(format!("no entity named {}:{namespace}/{name}", kind.to_lowercase())))?;
+    let r = snap.get(&kind, &namespace, &name).ok_or_else(|| {
+        ApiError::not_found(format!(
+            "no entity named {}:{namespace}/{name}",
+            kind.to_lowercase()
+        ))
+    })?;
     Ok(json_response(StatusCode::OK, r.json.to_string()))
 }
 
-pub async fn entity_by_uid(State(state): State<AppState>, Path(uid): Path<String>) -> Result<Response> {
+pub async fn entity_by_uid(
+    State(state): State<AppState>,
+    Path(uid): Path<String>,
+) -> Result<Response> {
     let snap = state.catalog.snapshot();
-    let r = snap.get_uid(&uid).ok_or_else(|| ApiError::not_found(format!("no entity with uid {uid}")))?;
+    let r = snap
+        .get_uid(&uid)
+        .ok_or_else(|| ApiError::not_found(format!("no entity with uid {uid}")))?;
     Ok(json_response(StatusCode::OK, r.json.to_string()))
 }
 
@@ -363,14 +518,18 @@ pub struct ByRefsBody {
 }
 
 /// `POST /entities/by-refs`: one item per requested ref, `null` where there is none.
-pub async fn entities_by_refs(State(state): State<AppState>, Json(body): Json<ByRefsBody>) -> Result<Response> {
+pub async fn entities_by_refs(
+    State(state): State<AppState>,
+    Json(body): Json<ByRefsBody>,
+) -> Result<Response> {
     let snap = state.catalog.snapshot();
     let mut out = String::from("{\"items\":[");
     for (n, r) in body.entity_refs.iter().enumerate() {
         if n > 0 {
             out.push(',');
         }
-        let parsed = parse_ref(r, None, "default").map_err(|e| ApiError::bad_request(format!("entityRefs[{n}]: {e}")))?;
+        let parsed = parse_ref(r, None, "default")
+            .map_err(|e| ApiError::bad_request(format!("entityRefs[{n}]: {e}")))?;
         match snap.by_key.get(&RefKey::from_ref(&parsed)) {
             Some(&i) => push_entity(&mut out, &snap, i, &body.fields),
             None => out.push_str("null"),
@@ -381,17 +540,25 @@ pub async fn entities_by_refs(State(state): State<AppState>, Json(body): Json<By
 }
 
 /// `GET /entity-facets?facet=kind&facet=spec.type&filter=…`.
-pub async fn entity_facets(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<Json<Value>> {
+pub async fn entity_facets(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>> {
     let p = Params::parse(raw)?;
     let facets = p.all("facet");
     if facets.is_empty() {
-        return Err(ApiError::bad_request("at least one facet parameter is required, e.g. facet=kind"));
+        return Err(ApiError::bad_request(
+            "at least one facet parameter is required, e.g. facet=kind",
+        ));
     }
     let filter = Filter::parse(&p.all("filter")).map_err(ApiError::bad_request)?;
     let snap = state.catalog.snapshot();
     let mut out = serde_json::Map::new();
     for f in facets {
-        let values: Vec<Value> = facet(&snap, &filter, &f).into_iter().map(|(value, count)| json!({"value": value, "count": count})).collect();
+        let values: Vec<Value> = facet(&snap, &filter, &f)
+            .into_iter()
+            .map(|(value, count)| json!({"value": value, "count": count}))
+            .collect();
         out.insert(f, Value::Array(values));
     }
     Ok(Json(json!({ "facets": out })))
@@ -403,20 +570,38 @@ fn location_json(l: &LocationInfo) -> Value {
 
 pub async fn list_locations(State(state): State<AppState>) -> Json<Value> {
     let snap = state.catalog.snapshot();
-    Json(Value::Array(snap.locations.iter().map(|l| json!({ "data": location_json(l) })).collect()))
+    Json(Value::Array(
+        snap.locations
+            .iter()
+            .map(|l| json!({ "data": location_json(l) }))
+            .collect(),
+    ))
 }
 
-pub async fn get_location(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>> {
+pub async fn get_location(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>> {
     let snap = state.catalog.snapshot();
-    let l = snap.locations.iter().find(|l| l.id == id).ok_or_else(|| ApiError::not_found(format!("no location with id {id}")))?;
+    let l = snap
+        .locations
+        .iter()
+        .find(|l| l.id == id)
+        .ok_or_else(|| ApiError::not_found(format!("no location with id {id}")))?;
     Ok(Json(location_json(l)))
 }
 
-pub async fn location_by_entity(State(state): State<AppState>, Path((kind, namespace, name)): Path<(String, String, String)>) -> Result<Json<Value>> {
+pub async fn location_by_entity(
+    State(state): State<AppState>,
+    Path((kind, namespace, name)): Path<(String, String, String)>,
+) -> Result<Json<Value>> {
     let snap = state.catalog.snapshot();
-    let r = snap
-        .get(&kind, &namespace, &name)
-        .ok_or_else(|| ApiError::not_found(format!("no entity named {}:{namespace}/{name}", kind.to_lowercase())))?;
+    let r = snap.get(&kind, &namespace, &name).ok_or_else(|| {
+        ApiError::not_found(format!(
+            "no entity named {}:{namespace}/{name}",
+            kind.to_lowercase()
+        ))
+    })?;
     let l = snap
         .locations
         .iter()
@@ -438,10 +623,17 @@ fn file_type() -> String {
 }
 
 /// `POST /locations[?dryRun=true]`: 201 with the location and its entities.
-pub async fn add_location(State(state): State<AppState>, RawQuery(raw): RawQuery, Json(body): Json<AddLocationBody>) -> Result<Response> {
+pub async fn add_location(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+    Json(body): Json<AddLocationBody>,
+) -> Result<Response> {
     let p = Params::parse(raw)?;
     let dry_run = matches!(p.one("dryRun"), Some("true") | Some("1"));
-    let added = state.catalog.add_location(&body.location_type, &body.target, dry_run).await?;
+    let added = state
+        .catalog
+        .add_location(&body.location_type, &body.target, dry_run)
+        .await?;
     let mut out = json!({"location": location_json(&added.location), "entities": added.entities});
     if dry_run {
         out["exists"] = Value::Bool(added.exists);
@@ -449,11 +641,18 @@ pub async fn add_location(State(state): State<AppState>, RawQuery(raw): RawQuery
     if !added.location.problems.is_empty() {
         out["problems"] = serde_json::to_value(&added.location.problems).unwrap_or(Value::Null);
     }
-    let status = if dry_run { StatusCode::OK } else { StatusCode::CREATED };
+    let status = if dry_run {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
     Ok((status, Json(out)).into_response())
 }
 
-pub async fn delete_location(State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode> {
+pub async fn delete_location(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode> {
     state.catalog.unregister_location(&id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -465,8 +664,12 @@ pub struct RefreshBody {
 }
 
 /// `POST /refresh {"entityRef": "component:default/foo"}`: re-reads its location now.
-pub async fn refresh(State(state): State<AppState>, Json(body): Json<RefreshBody>) -> Result<StatusCode> {
-    let r = parse_ref(&body.entity_ref, None, "default").map_err(|e| ApiError::bad_request(format!("entityRef: {e}")))?;
+pub async fn refresh(
+    State(state): State<AppState>,
+    Json(body): Json<RefreshBody>,
+) -> Result<StatusCode> {
+    let r = parse_ref(&body.entity_ref, None, "default")
+        .map_err(|e| ApiError::bad_request(format!("entityRef: {e}")))?;
     state.catalog.refresh_entity(&RefKey::from_ref(&r)).await?;
     Ok(StatusCode::OK)
 }
@@ -488,7 +691,11 @@ pub async fn validate_entity(Json(body): Json<ValidateBody>) -> Response {
     let items: Vec<Value> = errors
         .iter()
         .map(|e| {
-            let message = if e.field.is_empty() { e.message.clone() } else { format!("{}: {}", e.field, e.message) };
+            let message = if e.field.is_empty() {
+                e.message.clone()
+            } else {
+                format!("{}: {}", e.field, e.message)
+            };
             json!({"name": "InputError", "message": message, "field": e.field})
         })
         .collect();

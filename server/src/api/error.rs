@@ -19,11 +19,19 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn bad_request(message: impl Into<String>) -> Self {
-        Self { status: StatusCode::BAD_REQUEST, name: "InputError", message: message.into() }
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            name: "InputError",
+            message: message.into(),
+        }
     }
 
     pub fn not_found(message: impl Into<String>) -> Self {
-        Self { status: StatusCode::NOT_FOUND, name: "NotFoundError", message: message.into() }
+        Self {
+            status: StatusCode::NOT_FOUND,
+            name: "NotFoundError",
+            message: message.into(),
+        }
     }
 }
 
@@ -32,8 +40,16 @@ impl From<CatalogError> for ApiError {
         match e {
             CatalogError::NotFound(m) => Self::not_found(m),
             CatalogError::InvalidInput(m) => Self::bad_request(m),
-            CatalogError::Forbidden(m) => Self { status: StatusCode::FORBIDDEN, name: "NotAllowedError", message: m },
-            CatalogError::Conflict(m) => Self { status: StatusCode::CONFLICT, name: "ConflictError", message: m },
+            CatalogError::Forbidden(m) => Self {
+                status: StatusCode::FORBIDDEN,
+                name: "NotAllowedError",
+                message: m,
+            },
+            CatalogError::Conflict(m) => Self {
+                status: StatusCode::CONFLICT,
+                name: "ConflictError",
+                message: m,
+            },
             other => {
                 // Logged once here; the caller sees a plain message.
                 tracing::error!(error = %other, "internal error");
@@ -75,11 +91,15 @@ pub async fn envelope(req: Request, next: Next) -> Response {
         None if is_json => return res,
         None => {
             let (parts, body) = res.into_parts();
-            let text = axum::body::to_bytes(body, 64 * 1024).await.unwrap_or_default();
+            let text = axum::body::to_bytes(body, 64 * 1024)
+                .await
+                .unwrap_or_default();
             let message = String::from_utf8_lossy(&text).trim().to_string();
             // Body rejections (bad JSON, wrong content type) are plain bad input, as in Backstage.
             let status = match parts.status {
-                StatusCode::UNPROCESSABLE_ENTITY | StatusCode::UNSUPPORTED_MEDIA_TYPE => StatusCode::BAD_REQUEST,
+                StatusCode::UNPROCESSABLE_ENTITY | StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+                    StatusCode::BAD_REQUEST
+                }
                 s => s,
             };
             let name = match status {
@@ -89,11 +109,19 @@ pub async fn envelope(req: Request, next: Next) -> Response {
                 _ => "Error",
             };
             let message = if message.is_empty() {
-                parts.status.canonical_reason().unwrap_or("error").to_string()
+                parts
+                    .status
+                    .canonical_reason()
+                    .unwrap_or("error")
+                    .to_string()
             } else {
                 message
             };
-            ApiError { status, name, message }
+            ApiError {
+                status,
+                name,
+                message,
+            }
         }
     };
     let body = json!({
@@ -103,6 +131,9 @@ pub async fn envelope(req: Request, next: Next) -> Response {
     });
     let mut out = Response::new(Body::from(body.to_string()));
     *out.status_mut() = err.status;
-    out.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/json"));
+    out.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
     out
 }

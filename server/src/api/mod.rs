@@ -20,7 +20,10 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/catalog/entities"),
     ("get", "/api/catalog/entities/by-query"),
     ("post", "/api/catalog/entities/by-query"),
-    ("get", "/api/catalog/entities/by-name/{kind}/{namespace}/{name}"),
+    (
+        "get",
+        "/api/catalog/entities/by-name/{kind}/{namespace}/{name}",
+    ),
     ("get", "/api/catalog/entities/by-uid/{uid}"),
     ("post", "/api/catalog/entities/by-refs"),
     ("get", "/api/catalog/entity-facets"),
@@ -28,7 +31,10 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/catalog/locations"),
     ("get", "/api/catalog/locations/{id}"),
     ("delete", "/api/catalog/locations/{id}"),
-    ("get", "/api/catalog/locations/by-entity/{kind}/{namespace}/{name}"),
+    (
+        "get",
+        "/api/catalog/locations/by-entity/{kind}/{namespace}/{name}",
+    ),
     ("post", "/api/catalog/refresh"),
     ("post", "/api/catalog/validate-entity"),
     ("get", "/api/openapi.json"),
@@ -38,19 +44,37 @@ pub fn router() -> Router<AppState> {
     use catalog::*;
     Router::new()
         .route("/api/catalog/entities", get(list_entities))
-        .route("/api/catalog/entities/by-query", get(query_entities_get).post(query_entities_post))
-        .route("/api/catalog/entities/by-name/{kind}/{namespace}/{name}", get(entity_by_name))
+        .route(
+            "/api/catalog/entities/by-query",
+            get(query_entities_get).post(query_entities_post),
+        )
+        .route(
+            "/api/catalog/entities/by-name/{kind}/{namespace}/{name}",
+            get(entity_by_name),
+        )
         .route("/api/catalog/entities/by-uid/{uid}", get(entity_by_uid))
         .route("/api/catalog/entities/by-refs", post(entities_by_refs))
         .route("/api/catalog/entity-facets", get(entity_facets))
-        .route("/api/catalog/locations", get(list_locations).post(add_location))
-        .route("/api/catalog/locations/{id}", get(get_location).delete(delete_location))
-        .route("/api/catalog/locations/by-entity/{kind}/{namespace}/{name}", get(location_by_entity))
+        .route(
+            "/api/catalog/locations",
+            get(list_locations).post(add_location),
+        )
+        .route(
+            "/api/catalog/locations/{id}",
+            get(get_location).delete(delete_location),
+        )
+        .route(
+            "/api/catalog/locations/by-entity/{kind}/{namespace}/{name}",
+            get(location_by_entity),
+        )
         .route("/api/catalog/refresh", post(refresh))
         .route("/api/catalog/validate-entity", post(validate_entity))
         .route("/api/openapi.json", get(openapi))
         // Unknown API paths answer in the envelope, not with the UI's 404 page.
-        .route("/api/{*rest}", any(|| async { ApiError::not_found("no such API endpoint; see /api/openapi.json") }))
+        .route(
+            "/api/{*rest}",
+            any(|| async { ApiError::not_found("no such API endpoint; see /api/openapi.json") }),
+        )
         .layer(axum::middleware::from_fn(error::envelope))
 }
 

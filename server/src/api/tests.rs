@@ -30,21 +30,35 @@ async fn seeded(db: TestDb) -> Harness {
     let h = Harness::new(db).await;
     let mut docs = vec![group("team-a"), group("team-b")];
     for i in 0..30 {
-        let mut c = component(&format!("c{i:02}"), if i % 3 == 0 { "team-a" } else { "team-b" });
+        let mut c = component(
+            &format!("c{i:02}"),
+            if i % 3 == 0 { "team-a" } else { "team-b" },
+        );
         if i % 2 == 0 {
             c = c.replace("type: service", "type: website");
         }
         docs.push(c);
     }
     let path = h.write("catalog-info.yaml", &docs.join("---\n"));
-    let (status, body) = h.call("POST", "/api/catalog/locations", Some(json!({"type": "file", "target": path}))).await;
+    let (status, body) = h
+        .call(
+            "POST",
+            "/api/catalog/locations",
+            Some(json!({"type": "file", "target": path})),
+        )
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(body["entities"].as_array().unwrap().len(), 32);
     h
 }
 
 fn names(items: &Value) -> Vec<String> {
-    items.as_array().unwrap().iter().map(|e| e["metadata"]["name"].as_str().unwrap().to_string()).collect()
+    items
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["metadata"]["name"].as_str().unwrap().to_string())
+        .collect()
 }
 
 on_both!(by_query_filters_pages_and_cursors, |h| {
@@ -56,7 +70,13 @@ on_both!(by_query_filters_pages_and_cursors, |h| {
     let mut seen = names(&b["items"]);
     let mut cursor = b["pageInfo"]["nextCursor"].as_str().unwrap().to_string();
     loop {
-        let (s, b) = h.call("GET", &format!("/api/catalog/entities/by-query?cursor={cursor}&limit=4"), None).await;
+        let (s, b) = h
+            .call(
+                "GET",
+                &format!("/api/catalog/entities/by-query?cursor={cursor}&limit=4"),
+                None,
+            )
+            .await;
         assert_eq!(s, StatusCode::OK);
         assert!(b["pageInfo"]["prevCursor"].is_string());
         seen.extend(names(&b["items"]));
@@ -74,10 +94,25 @@ on_both!(by_query_filters_pages_and_cursors, |h| {
     // OR of filters, fields projection, full text.
     let (_, b) = h.call("GET", "/api/catalog/entities/by-query?filter=kind=group&filter=metadata.name=c01&fields=kind,metadata.name", None).await;
     assert_eq!(b["totalItems"], 3);
-    assert_eq!(b["items"][0], json!({"kind": "Component", "metadata": {"name": "c01"}}));
-    let (_, b) = h.call("GET", "/api/catalog/entities/by-query?fullTextFilterTerm=C1&filter=kind=component", None).await;
+    assert_eq!(
+        b["items"][0],
+        json!({"kind": "Component", "metadata": {"name": "c01"}})
+    );
+    let (_, b) = h
+        .call(
+            "GET",
+            "/api/catalog/entities/by-query?fullTextFilterTerm=C1&filter=kind=component",
+            None,
+        )
+        .await;
     assert_eq!(b["totalItems"], 10);
-    let (_, b) = h.call("GET", "/api/catalog/entities/by-query?filter=relations.ownedBy=group:default/team-a", None).await;
+    let (_, b) = h
+        .call(
+            "GET",
+            "/api/catalog/entities/by-query?filter=relations.ownedBy=group:default/team-a",
+            None,
+        )
+        .await;
     assert_eq!(b["totalItems"], 10);
 
     // POST with a predicate filter.
@@ -88,51 +123,113 @@ on_both!(by_query_filters_pages_and_cursors, |h| {
     assert_eq!(s, StatusCode::OK, "{b}");
     assert_eq!(b["totalItems"], 3);
     assert_eq!(names(&b["items"]), vec!["c00", "c03"]);
-    let (s, b) = h.call("POST", "/api/catalog/entities/by-query", Some(json!({"filter": {"$not": {"kind": "x"}}}))).await;
+    let (s, b) = h
+        .call(
+            "POST",
+            "/api/catalog/entities/by-query",
+            Some(json!({"filter": {"$not": {"kind": "x"}}})),
+        )
+        .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(b["error"]["message"].as_str().unwrap().contains("$not"));
 });
 
 on_both!(entity_lookups_and_errors_use_the_envelope, |h| {
-    let (s, e) = h.call("GET", "/api/catalog/entities/by-name/Component/default/c01", None).await;
+    let (s, e) = h
+        .call(
+            "GET",
+            "/api/catalog/entities/by-name/Component/default/c01",
+            None,
+        )
+        .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(e["metadata"]["name"], "c01");
     assert_eq!(e["metadata"]["namespace"], "default");
-    assert!(e["relations"].as_array().unwrap().iter().any(|r| r["type"] == "ownedBy" && r["targetRef"] == "group:default/team-b"));
+    assert!(e["relations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["type"] == "ownedBy" && r["targetRef"] == "group:default/team-b"));
     let uid = e["metadata"]["uid"].as_str().unwrap();
-    let (s, by_uid) = h.call("GET", &format!("/api/catalog/entities/by-uid/{uid}"), None).await;
+    let (s, by_uid) = h
+        .call("GET", &format!("/api/catalog/entities/by-uid/{uid}"), None)
+        .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(by_uid, e);
 
-    let (s, b) = h.call("GET", "/api/catalog/entities/by-name/component/default/nope", None).await;
+    let (s, b) = h
+        .call(
+            "GET",
+            "/api/catalog/entities/by-name/component/default/nope",
+            None,
+        )
+        .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     assert_eq!(b["error"]["name"], "NotFoundError");
     assert_eq!(b["request"]["method"], "GET");
-    assert_eq!(b["request"]["url"], "/api/catalog/entities/by-name/component/default/nope");
+    assert_eq!(
+        b["request"]["url"],
+        "/api/catalog/entities/by-name/component/default/nope"
+    );
     assert_eq!(b["response"]["statusCode"], 404);
 
     let (s, b) = h.call("GET", "/api/catalog/nothing-here", None).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     assert_eq!(b["error"]["name"], "NotFoundError");
-    let (s, b) = h.call("POST", "/api/catalog/entities/by-refs", Some(json!({"wrong": 1}))).await;
+    let (s, b) = h
+        .call(
+            "POST",
+            "/api/catalog/entities/by-refs",
+            Some(json!({"wrong": 1})),
+        )
+        .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert_eq!(b["error"]["name"], "InputError");
-    assert!(b["error"]["message"].as_str().unwrap().contains("entityRefs"), "{b}");
-    let (s, b) = h.call("GET", "/api/catalog/entities/by-query?limit=abc", None).await;
+    assert!(
+        b["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("entityRefs"),
+        "{b}"
+    );
+    let (s, b) = h
+        .call("GET", "/api/catalog/entities/by-query?limit=abc", None)
+        .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(b["error"]["message"].as_str().unwrap().contains("limit"));
 
     let (s, b) = h.call("POST", "/api/catalog/entities/by-refs", Some(json!({"entityRefs": ["component:c02", "group:default/nope", "group:team-a"], "fields": ["metadata.name"]}))).await;
     assert_eq!(s, StatusCode::OK);
-    assert_eq!(b["items"], json!([{"metadata": {"name": "c02"}}, null, {"metadata": {"name": "team-a"}}]));
+    assert_eq!(
+        b["items"],
+        json!([{"metadata": {"name": "c02"}}, null, {"metadata": {"name": "team-a"}}])
+    );
 
-    let (s, b) = h.call("GET", "/api/catalog/entities?filter=spec.type=website&offset=2&limit=3&fields=metadata.name", None).await;
+    let (s, b) = h
+        .call(
+            "GET",
+            "/api/catalog/entities?filter=spec.type=website&offset=2&limit=3&fields=metadata.name",
+            None,
+        )
+        .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(b.as_array().unwrap().len(), 3);
 
-    let (_, f) = h.call("GET", "/api/catalog/entity-facets?facet=kind&facet=spec.type", None).await;
-    assert_eq!(f["facets"]["kind"], json!([{"value": "Component", "count": 30}, {"value": "Group", "count": 2}]));
-    assert!(f["facets"]["spec.type"].as_array().unwrap().contains(&json!({"value": "website", "count": 15})));
+    let (_, f) = h
+        .call(
+            "GET",
+            "/api/catalog/entity-facets?facet=kind&facet=spec.type",
+            None,
+        )
+        .await;
+    assert_eq!(
+        f["facets"]["kind"],
+        json!([{"value": "Component", "count": 30}, {"value": "Group", "count": 2}])
+    );
+    assert!(f["facets"]["spec.type"]
+        .as_array()
+        .unwrap()
+        .contains(&json!({"value": "website", "count": 15})));
 });
 
 on_both!(locations_validate_and_refresh, |h| {
@@ -140,47 +237,112 @@ on_both!(locations_validate_and_refresh, |h| {
     assert_eq!(s, StatusCode::OK);
     let id = b[0]["data"]["id"].as_str().unwrap().to_string();
     assert_eq!(b[0]["data"]["type"], "file");
-    let (s, l) = h.call("GET", &format!("/api/catalog/locations/{id}"), None).await;
+    let (s, l) = h
+        .call("GET", &format!("/api/catalog/locations/{id}"), None)
+        .await;
     assert_eq!((s, l["id"].as_str()), (StatusCode::OK, Some(id.as_str())));
-    let (_, l) = h.call("GET", "/api/catalog/locations/by-entity/component/default/c05", None).await;
+    let (_, l) = h
+        .call(
+            "GET",
+            "/api/catalog/locations/by-entity/component/default/c05",
+            None,
+        )
+        .await;
     assert_eq!(l["id"], id);
 
     // Outside the roots: a 403 that names the setting.
-    let (s, b) = h.call("POST", "/api/catalog/locations", Some(json!({"type": "file", "target": "/etc/passwd"}))).await;
+    let (s, b) = h
+        .call(
+            "POST",
+            "/api/catalog/locations",
+            Some(json!({"type": "file", "target": "/etc/passwd"})),
+        )
+        .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
-    assert!(b["error"]["message"].as_str().unwrap().contains("BACKLOT_FILE_ROOTS"));
+    assert!(b["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("BACKLOT_FILE_ROOTS"));
     // Dry run of a new file.
     let extra = h.write("extra.yaml", &component("extra", "team-a"));
-    let (s, b) = h.call("POST", "/api/catalog/locations?dryRun=true", Some(json!({"type": "file", "target": extra}))).await;
+    let (s, b) = h
+        .call(
+            "POST",
+            "/api/catalog/locations?dryRun=true",
+            Some(json!({"type": "file", "target": extra})),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(b["exists"], false);
     assert_eq!(b["entities"][0]["metadata"]["name"], "extra");
-    let (s, _) = h.call("GET", "/api/catalog/entities/by-name/component/default/extra", None).await;
+    let (s, _) = h
+        .call(
+            "GET",
+            "/api/catalog/entities/by-name/component/default/extra",
+            None,
+        )
+        .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
-    let (s, b) = h.call("POST", "/api/catalog/locations", Some(json!({"type": "url", "target": "https://x"}))).await;
+    let (s, b) = h
+        .call(
+            "POST",
+            "/api/catalog/locations",
+            Some(json!({"type": "url", "target": "https://x"})),
+        )
+        .await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
 
     // Refresh picks up an edit at once.
-    h.write("catalog-info.yaml", &format!("{}---\n{}", group("team-a"), component("c00", "team-a")));
-    let (s, _) = h.call("POST", "/api/catalog/refresh", Some(json!({"entityRef": "component:default/c00"}))).await;
+    h.write(
+        "catalog-info.yaml",
+        &format!("{}---\n{}", group("team-a"), component("c00", "team-a")),
+    );
+    let (s, _) = h
+        .call(
+            "POST",
+            "/api/catalog/refresh",
+            Some(json!({"entityRef": "component:default/c00"})),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK);
-    let (_, b) = h.call("GET", "/api/catalog/entities/by-query?filter=kind=component", None).await;
+    let (_, b) = h
+        .call(
+            "GET",
+            "/api/catalog/entities/by-query?filter=kind=component",
+            None,
+        )
+        .await;
     assert_eq!(b["totalItems"], 1);
 
-    let (s, b) = h.call("POST", "/api/catalog/validate-entity", Some(json!({"location": "url:x", "entity": {
+    let (s, b) = h
+        .call(
+            "POST",
+            "/api/catalog/validate-entity",
+            Some(json!({"location": "url:x", "entity": {
         "apiVersion": "backstage.io/v1alpha1", "kind": "Component", "metadata": {"name": "ok"},
-        "spec": {"type": "service", "lifecycle": "production", "owner": "me"}}}))).await;
+        "spec": {"type": "service", "lifecycle": "production", "owner": "me"}}})),
+        )
+        .await;
     assert_eq!((s, b), (StatusCode::OK, json!({})));
     let (s, b) = h.call("POST", "/api/catalog/validate-entity", Some(json!({"location": "url:x", "entity": {
         "apiVersion": "backstage.io/v1alpha1", "kind": "Component", "metadata": {"name": "not ok"}, "spec": {"type": "service"}}}))).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
-    let fields: Vec<&str> = b["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    let fields: Vec<&str> = b["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
     assert!(fields.contains(&"metadata.name"), "{b}");
     assert!(fields.iter().any(|f| f.starts_with("spec")), "{b}");
 
-    let (s, _) = h.call("DELETE", &format!("/api/catalog/locations/{id}"), None).await;
+    let (s, _) = h
+        .call("DELETE", &format!("/api/catalog/locations/{id}"), None)
+        .await;
     assert_eq!(s, StatusCode::NO_CONTENT);
-    let (s, _) = h.call("DELETE", &format!("/api/catalog/locations/{id}"), None).await;
+    let (s, _) = h
+        .call("DELETE", &format!("/api/catalog/locations/{id}"), None)
+        .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     let (_, b) = h.call("GET", "/api/catalog/entities", None).await;
     assert_eq!(b, json!([]));
@@ -192,12 +354,20 @@ async fn openapi_lists_every_route_and_health_endpoints_answer() {
     let paths = doc["paths"].as_object().expect("paths");
     let mut documented: Vec<(String, String)> = Vec::new();
     for (path, ops) in paths {
-        for method in ops.as_object().unwrap().keys().filter(|m| ["get", "post", "put", "delete", "patch"].contains(&m.as_str())) {
+        for method in ops
+            .as_object()
+            .unwrap()
+            .keys()
+            .filter(|m| ["get", "post", "put", "delete", "patch"].contains(&m.as_str()))
+        {
             documented.push((method.clone(), path.clone()));
         }
     }
     documented.sort();
-    let mut routes: Vec<(String, String)> = super::ROUTES.iter().map(|(m, p)| (m.to_string(), p.to_string())).collect();
+    let mut routes: Vec<(String, String)> = super::ROUTES
+        .iter()
+        .map(|(m, p)| (m.to_string(), p.to_string()))
+        .collect();
     routes.sort();
     assert_eq!(documented, routes);
 

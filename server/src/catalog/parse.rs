@@ -37,7 +37,8 @@ fn split_documents(src: &str) -> Vec<RawDoc<'_>> {
     let mut lead: Option<String> = None; // content after `--- ` on the marker line
     for (i, line) in src.split_inclusive('\n').enumerate() {
         let trimmed = line.trim_end_matches(['\n', '\r']);
-        let is_start = trimmed == "---" || trimmed.starts_with("--- ") || trimmed.starts_with("---\t");
+        let is_start =
+            trimmed == "---" || trimmed.starts_with("--- ") || trimmed.starts_with("---\t");
         let is_end = trimmed == "..." || trimmed.starts_with("... ");
         if is_start || is_end {
             push_doc(&mut docs, src, start_byte, offset, start_line, lead.take());
@@ -55,7 +56,14 @@ fn split_documents(src: &str) -> Vec<RawDoc<'_>> {
         }
         offset += line.len();
     }
-    push_doc(&mut docs, src, start_byte, src.len(), start_line, lead.take());
+    push_doc(
+        &mut docs,
+        src,
+        start_byte,
+        src.len(),
+        start_line,
+        lead.take(),
+    );
     docs
 }
 
@@ -77,7 +85,10 @@ fn push_doc<'a>(
         t.is_empty() || t.starts_with('#') || t.starts_with('%')
     };
     if !text.lines().all(blank) {
-        docs.push(RawDoc { first_line: line, text });
+        docs.push(RawDoc {
+            first_line: line,
+            text,
+        });
     }
 }
 
@@ -100,7 +111,11 @@ pub fn parse_documents(src: &str) -> Vec<Result<Document, YamlError>> {
         .map(|(index, raw)| {
             let content_line = raw.first_line + leading_blank_lines(&raw.text);
             parse_yaml_value(&raw.text)
-                .map(|value| Document { index, line: content_line, value })
+                .map(|value| Document {
+                    index,
+                    line: content_line,
+                    value,
+                })
                 .map_err(|(line, message)| YamlError {
                     index,
                     line: raw.first_line + line.saturating_sub(1),
@@ -139,7 +154,10 @@ fn yaml_to_json(v: yaml_serde::Value) -> Value {
             } else if let Some(u) = n.as_u64() {
                 Value::Number(u.into())
             } else {
-                n.as_f64().and_then(Number::from_f64).map(Value::Number).unwrap_or(Value::Null)
+                n.as_f64()
+                    .and_then(Number::from_f64)
+                    .map(Value::Number)
+                    .unwrap_or(Value::Null)
             }
         }
         Y::String(s) => Value::String(s),
@@ -175,7 +193,10 @@ mod tests {
     #[test]
     fn splits_multi_document_files_with_lines() {
         let src = "# comment\napiVersion: v1\nkind: A\n---\n\nkind: B\n---\n# only a comment\n---\nkind: C\n";
-        let docs: Vec<_> = parse_documents(src).into_iter().map(|d| d.unwrap()).collect();
+        let docs: Vec<_> = parse_documents(src)
+            .into_iter()
+            .map(|d| d.unwrap())
+            .collect();
         assert_eq!(docs.len(), 3);
         assert_eq!((docs[0].index, docs[0].line), (0, 2));
         assert_eq!(docs[0].value, json!({"apiVersion": "v1", "kind": "A"}));
@@ -187,7 +208,10 @@ mod tests {
     #[test]
     fn leading_marker_and_end_marker() {
         let src = "---\na: 1\n...\n---\nb: 2\n";
-        let docs: Vec<_> = parse_documents(src).into_iter().map(|d| d.unwrap()).collect();
+        let docs: Vec<_> = parse_documents(src)
+            .into_iter()
+            .map(|d| d.unwrap())
+            .collect();
         assert_eq!(docs.len(), 2);
         assert_eq!(docs[0].line, 2);
         assert_eq!(docs[1].line, 5);
@@ -207,7 +231,10 @@ mod tests {
 
     #[test]
     fn non_string_keys_and_merge_keys() {
-        let v = parse_yaml_value("responses:\n  200: ok\n  true: yes\nbase: &b {x: 1}\nderived:\n  <<: *b\n  y: 2\n").unwrap();
+        let v = parse_yaml_value(
+            "responses:\n  200: ok\n  true: yes\nbase: &b {x: 1}\nderived:\n  <<: *b\n  y: 2\n",
+        )
+        .unwrap();
         assert_eq!(v["responses"]["200"], json!("ok"));
         assert_eq!(v["derived"], json!({"x": 1, "y": 2}));
     }

@@ -45,7 +45,8 @@ impl PlaceholderReader for FileReader<'_> {
                 path.display()
             ));
         }
-        let meta = std::fs::metadata(&path).map_err(|e| format!("could not read {}: {}", path.display(), io_reason(&e)))?;
+        let meta = std::fs::metadata(&path)
+            .map_err(|e| format!("could not read {}: {}", path.display(), io_reason(&e)))?;
         if meta.len() > MAX_PLACEHOLDER_BYTES {
             return Err(format!(
                 "could not read {}: it is {} bytes, more than the {} allowed",
@@ -54,7 +55,8 @@ impl PlaceholderReader for FileReader<'_> {
                 MAX_PLACEHOLDER_BYTES
             ));
         }
-        std::fs::read_to_string(&path).map_err(|e| format!("could not read {}: {}", path.display(), io_reason(&e)))
+        std::fs::read_to_string(&path)
+            .map_err(|e| format!("could not read {}: {}", path.display(), io_reason(&e)))
     }
 }
 
@@ -67,7 +69,11 @@ pub fn io_reason(e: &std::io::Error) -> String {
 }
 
 /// Resolves every placeholder in `value` in place. Returns what could not be resolved.
-pub fn resolve(value: &mut Value, base_dir: &Path, reader: &dyn PlaceholderReader) -> Vec<PlaceholderProblem> {
+pub fn resolve(
+    value: &mut Value,
+    base_dir: &Path,
+    reader: &dyn PlaceholderReader,
+) -> Vec<PlaceholderProblem> {
     let mut problems = Vec::new();
     walk(value, String::new(), base_dir, reader, &mut problems);
     problems
@@ -76,9 +82,7 @@ pub fn resolve(value: &mut Value, base_dir: &Path, reader: &dyn PlaceholderReade
 /// Whether a value contains any placeholder (cheap check before cloning or resolving).
 pub fn has_placeholders(value: &Value) -> bool {
     match value {
-        Value::Object(map) => {
-            placeholder_of(value).is_some() || map.values().any(has_placeholders)
-        }
+        Value::Object(map) => placeholder_of(value).is_some() || map.values().any(has_placeholders),
         Value::Array(items) => items.iter().any(has_placeholders),
         _ => false,
     }
@@ -98,14 +102,23 @@ fn placeholder_of(value: &Value) -> Option<(&str, &str)> {
     }
 }
 
-fn walk(value: &mut Value, path: String, base: &Path, reader: &dyn PlaceholderReader, out: &mut Vec<PlaceholderProblem>) {
+fn walk(
+    value: &mut Value,
+    path: String,
+    base: &Path,
+    reader: &dyn PlaceholderReader,
+    out: &mut Vec<PlaceholderProblem>,
+) {
     if let Some((kind, target)) = placeholder_of(value) {
         let kind = kind.to_string();
         let target = target.to_string();
         *value = match resolve_one(&kind, &target, base, reader) {
             Ok(v) => v,
             Err(message) => {
-                out.push(PlaceholderProblem { field: path, message });
+                out.push(PlaceholderProblem {
+                    field: path,
+                    message,
+                });
                 Value::String(String::new())
             }
         };
@@ -114,7 +127,11 @@ fn walk(value: &mut Value, path: String, base: &Path, reader: &dyn PlaceholderRe
     match value {
         Value::Object(map) => {
             for (k, v) in map.iter_mut() {
-                let p = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+                let p = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
                 walk(v, p, base, reader, out);
             }
         }
@@ -127,14 +144,21 @@ fn walk(value: &mut Value, path: String, base: &Path, reader: &dyn PlaceholderRe
     }
 }
 
-fn resolve_one(kind: &str, target: &str, base: &Path, reader: &dyn PlaceholderReader) -> Result<Value, String> {
+fn resolve_one(
+    kind: &str,
+    target: &str,
+    base: &Path,
+    reader: &dyn PlaceholderReader,
+) -> Result<Value, String> {
     if target.is_empty() {
         return Err(format!("${kind} needs a file path or URL as a string"));
     }
     let text = reader.read(base, target)?;
     match kind {
         "text" => Ok(Value::String(text)),
-        "json" => serde_json::from_str(&text).map_err(|e| format!("{target} is not valid JSON: {e}")),
+        "json" => {
+            serde_json::from_str(&text).map_err(|e| format!("{target} is not valid JSON: {e}"))
+        }
         _ => super::parse::parse_yaml_value(&text)
             .map_err(|(line, msg)| format!("{target} is not valid YAML (line {line}): {msg}")),
     }
@@ -181,8 +205,17 @@ mod tests {
         let allowed = move |p: &Path| p.starts_with(&root);
         let reader = FileReader { allowed: &allowed };
         assert_eq!(reader.read(dir.path(), "./ok.txt").unwrap(), "content");
-        assert!(reader.read(dir.path(), "https://example.com/x").unwrap_err().contains("remote URLs"));
-        assert!(reader.read(dir.path(), "./nope.txt").unwrap_err().contains("no such file"));
-        assert!(reader.read(dir.path(), "/etc/hostname").unwrap_err().contains("outside"));
+        assert!(reader
+            .read(dir.path(), "https://example.com/x")
+            .unwrap_err()
+            .contains("remote URLs"));
+        assert!(reader
+            .read(dir.path(), "./nope.txt")
+            .unwrap_err()
+            .contains("no such file"));
+        assert!(reader
+            .read(dir.path(), "/etc/hostname")
+            .unwrap_err()
+            .contains("outside"));
     }
 }

@@ -61,7 +61,9 @@ pub enum FileOutcome {
 impl FileOutcome {
     pub fn path(&self) -> &str {
         match self {
-            FileOutcome::Read { path, .. } | FileOutcome::Unchanged { path, .. } | FileOutcome::Failed { path, .. } => path,
+            FileOutcome::Read { path, .. }
+            | FileOutcome::Unchanged { path, .. }
+            | FileOutcome::Failed { path, .. } => path,
         }
     }
 }
@@ -96,11 +98,21 @@ pub struct ReadContext<'a> {
 }
 
 pub fn problem(message: impl Into<String>) -> ProblemView {
-    ProblemView { severity: Severity::Error, message: message.into(), file: None, document: None, line: None, field: None }
+    ProblemView {
+        severity: Severity::Error,
+        message: message.into(),
+        file: None,
+        document: None,
+        line: None,
+        field: None,
+    }
 }
 
 fn file_problem(file: &str, message: impl Into<String>) -> ProblemView {
-    ProblemView { file: Some(file.to_string()), ..problem(message) }
+    ProblemView {
+        file: Some(file.to_string()),
+        ..problem(message)
+    }
 }
 
 /// Reads a registered location of type `file` (a path or a glob).
@@ -135,13 +147,18 @@ fn follow(
         return;
     }
     if depth > MAX_DEPTH {
-        out.problems.push(at(format!("{target}: Location entities nest deeper than {MAX_DEPTH} levels")));
+        out.problems.push(at(format!(
+            "{target}: Location entities nest deeper than {MAX_DEPTH} levels"
+        )));
         return;
     }
     let paths: Vec<PathBuf> = if is_glob(target) {
         match glob::glob(target) {
             Ok(paths) => {
-                let mut v: Vec<PathBuf> = paths.filter_map(Result::ok).filter(|p| p.is_file()).collect();
+                let mut v: Vec<PathBuf> = paths
+                    .filter_map(Result::ok)
+                    .filter(|p| p.is_file())
+                    .collect();
                 v.sort();
                 if v.is_empty() {
                     out.problems.push(at(format!("{target} matches no file")));
@@ -149,7 +166,8 @@ fn follow(
                 v
             }
             Err(e) => {
-                out.problems.push(at(format!("{target} is not a valid glob pattern: {e}")));
+                out.problems
+                    .push(at(format!("{target} is not a valid glob pattern: {e}")));
                 return;
             }
         }
@@ -160,7 +178,11 @@ fn follow(
         let canonical = match path.canonicalize() {
             Ok(p) => p,
             Err(e) => {
-                out.problems.push(at(format!("could not read {}: {}", path.display(), io_reason(&e))));
+                out.problems.push(at(format!(
+                    "could not read {}: {}",
+                    path.display(),
+                    io_reason(&e)
+                )));
                 continue;
             }
         };
@@ -183,9 +205,17 @@ fn follow(
 }
 
 /// Reads one file; returns the targets of the Location entities in it.
-fn read_file(path: &Path, key: &str, ctx: &ReadContext<'_>, out: &mut LocationRead) -> Vec<(String, String)> {
+fn read_file(
+    path: &Path,
+    key: &str,
+    ctx: &ReadContext<'_>,
+    out: &mut LocationRead,
+) -> Vec<(String, String)> {
     let bytes = match std::fs::metadata(path) {
-        Ok(m) if m.len() > MAX_FILE_BYTES => Err(format!("it is {} bytes, more than the {MAX_FILE_BYTES} allowed", m.len())),
+        Ok(m) if m.len() > MAX_FILE_BYTES => Err(format!(
+            "it is {} bytes, more than the {MAX_FILE_BYTES} allowed",
+            m.len()
+        )),
         Ok(_) => std::fs::read(path).map_err(|e| io_reason(&e)),
         Err(e) => Err(io_reason(&e)),
     };
@@ -203,7 +233,10 @@ fn read_file(path: &Path, key: &str, ctx: &ReadContext<'_>, out: &mut LocationRe
     let previous = (ctx.previous)(key);
     if let Some(prev) = previous {
         if prev.clean && prev.hash == hash {
-            out.files.push(FileOutcome::Unchanged { path: key.to_string(), hash: hash.clone() });
+            out.files.push(FileOutcome::Unchanged {
+                path: key.to_string(),
+                hash: hash.clone(),
+            });
             out.file_state.push((key.to_string(), prev.clone()));
             return prev.targets;
         }
@@ -221,12 +254,28 @@ fn read_file(path: &Path, key: &str, ctx: &ReadContext<'_>, out: &mut LocationRe
     let read = parse_file(&text, key, &ctx.origin, ctx.allowed);
     if read.all_failed_yaml {
         // Nothing in the file could be parsed: treat it as unreadable so its entities stay.
-        let problem = read.problems.into_iter().next().unwrap_or_else(|| file_problem(key, "could not parse"));
-        out.files.push(FileOutcome::Failed { path: key.to_string(), problem });
+        let problem = read
+            .problems
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| file_problem(key, "could not parse"));
+        out.files.push(FileOutcome::Failed {
+            path: key.to_string(),
+            problem,
+        });
         return keep_previous(key, ctx, out);
     }
-    let clean = read.problems.is_empty() && !read.had_placeholders && read.entities.iter().all(|e| e.problems.is_empty());
-    out.file_state.push((key.to_string(), PreviousFile { hash: hash.clone(), clean, targets: read.targets.clone() }));
+    let clean = read.problems.is_empty()
+        && !read.had_placeholders
+        && read.entities.iter().all(|e| e.problems.is_empty());
+    out.file_state.push((
+        key.to_string(),
+        PreviousFile {
+            hash: hash.clone(),
+            clean,
+            targets: read.targets.clone(),
+        },
+    ));
     {
         out.files.push(FileOutcome::Read {
             path: key.to_string(),
@@ -241,11 +290,21 @@ fn read_file(path: &Path, key: &str, ctx: &ReadContext<'_>, out: &mut LocationRe
 
 /// A file that failed keeps its last state, and the targets it pointed to are still followed:
 /// one broken Location file must not remove everything below it.
-fn keep_previous(key: &str, ctx: &ReadContext<'_>, out: &mut LocationRead) -> Vec<(String, String)> {
+fn keep_previous(
+    key: &str,
+    ctx: &ReadContext<'_>,
+    out: &mut LocationRead,
+) -> Vec<(String, String)> {
     match (ctx.previous)(key) {
         Some(prev) => {
             let targets = prev.targets.clone();
-            out.file_state.push((key.to_string(), PreviousFile { clean: false, ..prev }));
+            out.file_state.push((
+                key.to_string(),
+                PreviousFile {
+                    clean: false,
+                    ..prev
+                },
+            ));
             targets
         }
         None => Vec::new(),
@@ -266,9 +325,17 @@ pub struct ParsedFile {
 }
 
 /// Parses, validates and completes every document of one file. `file` is its absolute path.
-pub fn parse_file(text: &str, file: &str, origin: &str, allowed: &dyn Fn(&Path) -> bool) -> ParsedFile {
+pub fn parse_file(
+    text: &str,
+    file: &str,
+    origin: &str,
+    allowed: &dyn Fn(&Path) -> bool,
+) -> ParsedFile {
     let mut out = ParsedFile::default();
-    let base_dir = Path::new(file).parent().unwrap_or(Path::new("/")).to_path_buf();
+    let base_dir = Path::new(file)
+        .parent()
+        .unwrap_or(Path::new("/"))
+        .to_path_buf();
     let reader = FileReader { allowed };
     let docs = parse_documents(text);
     let mut yaml_failures = 0;
@@ -311,13 +378,20 @@ pub fn parse_file(text: &str, file: &str, origin: &str, allowed: &dyn Fn(&Path) 
                 out.invalid.push(key);
             }
             for e in errors {
-                let field = if e.field.is_empty() { None } else { Some(e.field) };
+                let field = if e.field.is_empty() {
+                    None
+                } else {
+                    Some(e.field)
+                };
                 out.problems.push(at(field, e.message));
             }
             continue;
         }
         let Some(mut entity) = complete(value, file, origin) else {
-            out.problems.push(at(None, "expected a mapping with apiVersion, kind and metadata".into()));
+            out.problems.push(at(
+                None,
+                "expected a mapping with apiVersion, kind and metadata".into(),
+            ));
             continue;
         };
         let entity_ref = EntityRef::new(
@@ -374,22 +448,38 @@ fn identity(v: &Value) -> Option<RefKey> {
 /// Fills in the namespace and the managed-by annotations.
 fn complete(mut v: Value, file: &str, origin: &str) -> Option<Value> {
     let meta = v.get_mut("metadata")?.as_object_mut()?;
-    meta.entry("namespace").or_insert_with(|| Value::String("default".into()));
-    let ann = meta.entry("annotations").or_insert_with(|| Value::Object(Map::new())).as_object_mut()?;
-    ann.insert(MANAGED_BY_LOCATION.into(), Value::String(format!("file:{file}")));
-    ann.insert(MANAGED_BY_ORIGIN_LOCATION.into(), Value::String(origin.to_string()));
+    meta.entry("namespace")
+        .or_insert_with(|| Value::String("default".into()));
+    let ann = meta
+        .entry("annotations")
+        .or_insert_with(|| Value::Object(Map::new()))
+        .as_object_mut()?;
+    ann.insert(
+        MANAGED_BY_LOCATION.into(),
+        Value::String(format!("file:{file}")),
+    );
+    ann.insert(
+        MANAGED_BY_ORIGIN_LOCATION.into(),
+        Value::String(origin.to_string()),
+    );
     Some(v)
 }
 
 /// `spec.target` and `spec.targets` of a Location entity, resolved against its directory.
 fn location_targets(entity: &Value, base_dir: &Path) -> Vec<(String, String)> {
     let spec = entity.get("spec");
-    let ty = spec.and_then(|s| s.get("type")).and_then(Value::as_str).unwrap_or("file");
+    let ty = spec
+        .and_then(|s| s.get("type"))
+        .and_then(Value::as_str)
+        .unwrap_or("file");
     let mut raw: Vec<&str> = Vec::new();
     if let Some(t) = spec.and_then(|s| s.get("target")).and_then(Value::as_str) {
         raw.push(t);
     }
-    if let Some(ts) = spec.and_then(|s| s.get("targets")).and_then(Value::as_array) {
+    if let Some(ts) = spec
+        .and_then(|s| s.get("targets"))
+        .and_then(Value::as_array)
+    {
         raw.extend(ts.iter().filter_map(Value::as_str));
     }
     raw.into_iter()
@@ -431,28 +521,55 @@ mod tests {
     #[test]
     fn parses_completes_and_reports_per_document() {
         let text = "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: web\nspec:\n  type: service\n  lifecycle: production\n  owner: team-a\n  dependsOn: [db]\n---\napiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: Bad Name\nspec:\n  type: service\n  lifecycle: production\n  owner: team-a\n";
-        let out = parse_file(text, "/repo/catalog-info.yaml", "file:/repo/catalog-info.yaml", &allow_all);
+        let out = parse_file(
+            text,
+            "/repo/catalog-info.yaml",
+            "file:/repo/catalog-info.yaml",
+            &allow_all,
+        );
         assert_eq!(out.entities.len(), 1);
         let e = &out.entities[0];
         assert_eq!(e.key.as_str(), "component:default/web");
         assert_eq!(e.body["metadata"]["namespace"], "default");
-        assert_eq!(e.body["metadata"]["annotations"][MANAGED_BY_LOCATION], "file:/repo/catalog-info.yaml");
-        assert_eq!(e.problems.len(), 1, "dependsOn without kind: {:?}", e.problems);
+        assert_eq!(
+            e.body["metadata"]["annotations"][MANAGED_BY_LOCATION],
+            "file:/repo/catalog-info.yaml"
+        );
+        assert_eq!(
+            e.problems.len(),
+            1,
+            "dependsOn without kind: {:?}",
+            e.problems
+        );
         assert_eq!(e.problems[0].field.as_deref(), Some("spec.dependsOn[0]"));
         assert_eq!(out.problems.len(), 1);
         let p = &out.problems[0];
-        assert_eq!((p.document, p.line, p.field.as_deref()), (Some(1), Some(11), Some("metadata.name")));
+        assert_eq!(
+            (p.document, p.line, p.field.as_deref()),
+            (Some(1), Some(11), Some("metadata.name"))
+        );
         assert_eq!(p.file.as_deref(), Some("/repo/catalog-info.yaml"));
-        assert_eq!(out.invalid, vec![RefKey::of("component", "default", "Bad Name")]);
+        assert_eq!(
+            out.invalid,
+            vec![RefKey::of("component", "default", "Bad Name")]
+        );
     }
 
     #[test]
     fn location_targets_resolve_relative_to_the_file() {
         let text = "apiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata:\n  name: all\nspec:\n  targets:\n    - ./a.yaml\n    - ../b/*.yaml\n";
-        let out = parse_file(text, "/repo/sub/all.yaml", "file:/repo/sub/all.yaml", &allow_all);
+        let out = parse_file(
+            text,
+            "/repo/sub/all.yaml",
+            "file:/repo/sub/all.yaml",
+            &allow_all,
+        );
         assert_eq!(
             out.targets,
-            vec![("file".to_string(), "/repo/sub/a.yaml".to_string()), ("file".to_string(), "/repo/b/*.yaml".to_string())]
+            vec![
+                ("file".to_string(), "/repo/sub/a.yaml".to_string()),
+                ("file".to_string(), "/repo/b/*.yaml".to_string())
+            ]
         );
     }
 

@@ -44,7 +44,9 @@ impl Filter {
                     None => (part, None),
                 };
                 if key.is_empty() {
-                    return Err(format!("invalid filter \"{part}\": expected key=value or key"));
+                    return Err(format!(
+                        "invalid filter \"{part}\": expected key=value or key"
+                    ));
                 }
                 let key = key.to_lowercase();
                 match all.iter_mut().find(|c| c.key == key) {
@@ -54,18 +56,28 @@ impl Filter {
                         (None, Some(v)) => c.values = Some(vec![v.to_lowercase()]),
                         (_, None) => {}
                     },
-                    None => all.push(Condition { key, values: value.map(|v| vec![v.to_lowercase()]) }),
+                    None => all.push(Condition {
+                        key,
+                        values: value.map(|v| vec![v.to_lowercase()]),
+                    }),
                 }
             }
             if !all.is_empty() {
                 any_of.push(all);
             }
         }
-        Ok(Filter { any_of, nothing: false })
+        Ok(Filter {
+            any_of,
+            nothing: false,
+        })
     }
 
     pub fn matches(&self, r: &Record) -> bool {
-        !self.nothing && self.any_of.is_empty() || self.any_of.iter().any(|all| all.iter().all(|c| condition_matches(c, r)))
+        !self.nothing && self.any_of.is_empty()
+            || self
+                .any_of
+                .iter()
+                .any(|all| all.iter().all(|c| condition_matches(c, r)))
     }
 
     /// The kinds this filter can match, if every alternative pins `kind`: lets the query walk
@@ -110,7 +122,10 @@ fn condition_matches(c: &Condition, r: &Record) -> bool {
     visit_values(r, &c.key, &mut |v| {
         found = true;
         if let Some(vs) = &c.values {
-            if vs.iter().any(|x| x.eq_ignore_ascii_case(v) || *x == v.to_lowercase()) {
+            if vs
+                .iter()
+                .any(|x| x.eq_ignore_ascii_case(v) || *x == v.to_lowercase())
+            {
                 hit = true;
             }
         }
@@ -126,7 +141,7 @@ pub fn visit_values(r: &Record, key: &str, f: &mut dyn FnMut(&str)) {
     if let Some(rel) = key.strip_prefix("relations.") {
         for x in &r.relations {
             if x.relation_type.eq_ignore_ascii_case(rel) {
-                f(&x.target.to_ref_string());
+                f(&x.target_ref);
             }
         }
         return;
@@ -149,7 +164,10 @@ fn walk(v: &Value, path: &str, f: &mut dyn FnMut(&str)) {
             // Keys may contain dots (annotations): try every split point.
             for (k, child) in map {
                 let kl = k.len();
-                if path.len() >= kl && path.is_char_boundary(kl) && path[..kl].eq_ignore_ascii_case(k) {
+                if path.len() >= kl
+                    && path.is_char_boundary(kl)
+                    && path[..kl].eq_ignore_ascii_case(k)
+                {
                     let rest = &path[kl..];
                     if rest.is_empty() {
                         walk(child, "", f);
@@ -209,14 +227,23 @@ impl OrderField {
             None => (s.trim(), "asc"),
         };
         if field.is_empty() {
-            return Err(format!("invalid orderField \"{s}\": expected field[,asc|desc]"));
+            return Err(format!(
+                "invalid orderField \"{s}\": expected field[,asc|desc]"
+            ));
         }
         let descending = match dir.to_ascii_lowercase().as_str() {
             "asc" => false,
             "desc" => true,
-            other => return Err(format!("invalid orderField direction \"{other}\": expected asc or desc")),
+            other => {
+                return Err(format!(
+                    "invalid orderField direction \"{other}\": expected asc or desc"
+                ))
+            }
         };
-        Ok(OrderField { field: field.to_lowercase(), descending })
+        Ok(OrderField {
+            field: field.to_lowercase(),
+            descending,
+        })
     }
 }
 
@@ -240,7 +267,10 @@ impl Query {
     pub fn run(&self, snap: &Snapshot) -> Vec<usize> {
         let candidates: Box<dyn Iterator<Item = usize>> = match self.filter.kinds() {
             Some(kinds) => {
-                let mut idx: Vec<usize> = kinds.iter().flat_map(|k| snap.by_kind.get(*k).into_iter().flatten().copied()).collect();
+                let mut idx: Vec<usize> = kinds
+                    .iter()
+                    .flat_map(|k| snap.by_kind.get(*k).into_iter().flatten().copied())
+                    .collect();
                 if kinds.len() > 1 {
                     idx.sort_unstable();
                 }
@@ -254,10 +284,31 @@ impl Query {
                 self.filter.matches(r) && self.text_matches(r)
             })
             .collect();
+        // Records are kept sorted by name: that order needs no sort.
+        let by_name = |desc: bool| {
+            self.order.len() == 1
+                && self.order[0].field == "metadata.name"
+                && self.order[0].descending == desc
+        };
+        if by_name(false) {
+            return out;
+        }
+        if by_name(true) {
+            out.reverse();
+            return out;
+        }
         if !self.order.is_empty() {
             let keys: HashMap<usize, Vec<Option<String>>> = out
                 .iter()
-                .map(|&i| (i, self.order.iter().map(|o| sort_value(&snap.records[i], &o.field)).collect()))
+                .map(|&i| {
+                    (
+                        i,
+                        self.order
+                            .iter()
+                            .map(|o| sort_value(&snap.records[i], &o.field))
+                            .collect(),
+                    )
+                })
                 .collect();
             out.sort_by(|a, b| self.compare(&keys[a], &keys[b]).then(a.cmp(b)));
         }
@@ -336,12 +387,16 @@ fn get_path<'a>(v: &'a Value, parts: &[&str]) -> Option<&'a Value> {
 fn set_path(out: &mut Value, parts: &[&str], v: Value) {
     let mut cur = out;
     for (i, p) in parts.iter().enumerate() {
-        let Some(obj) = cur.as_object_mut() else { return };
+        let Some(obj) = cur.as_object_mut() else {
+            return;
+        };
         if i == parts.len() - 1 {
             obj.insert((*p).to_string(), v);
             return;
         }
-        cur = obj.entry((*p).to_string()).or_insert_with(|| Value::Object(Map::new()));
+        cur = obj
+            .entry((*p).to_string())
+            .or_insert_with(|| Value::Object(Map::new()));
     }
 }
 
@@ -378,33 +433,64 @@ mod tests {
     fn snap() -> Snapshot {
         Snapshot::build(
             vec![
-                stored("Component", "web", json!({"kind": "Component", "metadata": {"name": "web", "namespace": "default", "tags": ["java", "web"],
-                    "annotations": {"backstage.io/techdocs-ref": "dir:."}}, "spec": {"type": "website", "owner": "team-a", "lifecycle": "production"}})),
-                stored("Component", "api-gw", json!({"kind": "Component", "metadata": {"name": "api-gw", "namespace": "default", "title": "API Gateway"},
-                    "spec": {"type": "service", "owner": "team-b", "lifecycle": "experimental"}})),
-                stored("Group", "team-a", json!({"kind": "Group", "metadata": {"name": "team-a", "namespace": "default"}, "spec": {"type": "team"}})),
+                stored(
+                    "Component",
+                    "web",
+                    json!({"kind": "Component", "metadata": {"name": "web", "namespace": "default", "tags": ["java", "web"],
+                    "annotations": {"backstage.io/techdocs-ref": "dir:."}}, "spec": {"type": "website", "owner": "team-a", "lifecycle": "production"}}),
+                ),
+                stored(
+                    "Component",
+                    "api-gw",
+                    json!({"kind": "Component", "metadata": {"name": "api-gw", "namespace": "default", "title": "API Gateway"},
+                    "spec": {"type": "service", "owner": "team-b", "lifecycle": "experimental"}}),
+                ),
+                stored(
+                    "Group",
+                    "team-a",
+                    json!({"kind": "Group", "metadata": {"name": "team-a", "namespace": "default"}, "spec": {"type": "team"}}),
+                ),
             ],
             vec![],
         )
     }
 
     fn names(s: &Snapshot, idx: &[usize]) -> Vec<String> {
-        idx.iter().map(|&i| s.records[i].stored.entity_ref.name.clone()).collect()
+        idx.iter()
+            .map(|&i| s.records[i].stored.entity_ref.name.clone())
+            .collect()
     }
 
     #[test]
     fn filters_and_or_exists_and_relations() {
         let s = snap();
         let q = |f: &[&str]| {
-            let filter = Filter::parse(&f.iter().map(|x| x.to_string()).collect::<Vec<_>>()).unwrap();
-            names(&s, &Query { filter, ..Default::default() }.run(&s))
+            let filter =
+                Filter::parse(&f.iter().map(|x| x.to_string()).collect::<Vec<_>>()).unwrap();
+            names(
+                &s,
+                &Query {
+                    filter,
+                    ..Default::default()
+                }
+                .run(&s),
+            )
         };
         assert_eq!(q(&["kind=component,spec.type=service"]), vec!["api-gw"]);
         assert_eq!(q(&["kind=Component"]), vec!["api-gw", "web"]);
-        assert_eq!(q(&["kind=group", "spec.type=website"]), vec!["team-a", "web"]);
-        assert_eq!(q(&["kind=component,kind=group,spec.type=team"]), vec!["team-a"]);
+        assert_eq!(
+            q(&["kind=group", "spec.type=website"]),
+            vec!["team-a", "web"]
+        );
+        assert_eq!(
+            q(&["kind=component,kind=group,spec.type=team"]),
+            vec!["team-a"]
+        );
         assert_eq!(q(&["metadata.tags=JAVA"]), vec!["web"]);
-        assert_eq!(q(&["metadata.annotations.backstage.io/techdocs-ref"]), vec!["web"]);
+        assert_eq!(
+            q(&["metadata.annotations.backstage.io/techdocs-ref"]),
+            vec!["web"]
+        );
         assert_eq!(q(&["relations.ownedBy=group:default/team-a"]), vec!["web"]);
         assert_eq!(q(&["metadata.title"]), vec!["api-gw"]);
         assert_eq!(q(&[]).len(), 3);
@@ -416,14 +502,26 @@ mod tests {
     #[test]
     fn ordering_text_projection_and_facets() {
         let s = snap();
-        let q = Query { order: vec![OrderField::parse("spec.lifecycle,desc").unwrap()], ..Default::default() };
+        let q = Query {
+            order: vec![OrderField::parse("spec.lifecycle,desc").unwrap()],
+            ..Default::default()
+        };
         assert_eq!(names(&s, &q.run(&s)), vec!["web", "api-gw", "team-a"]);
-        let q = Query { text: Some("gateway".into()), ..Default::default() };
+        let q = Query {
+            text: Some("gateway".into()),
+            ..Default::default()
+        };
         assert_eq!(names(&s, &q.run(&s)), vec!["api-gw"]);
         let e: Value = serde_json::from_str(&s.records[2].json).unwrap();
-        assert_eq!(project(&e, &["metadata.name".into(), "kind".into()]), json!({"metadata": {"name": "web"}, "kind": "Component"}));
+        assert_eq!(
+            project(&e, &["metadata.name".into(), "kind".into()]),
+            json!({"metadata": {"name": "web"}, "kind": "Component"})
+        );
         let f = facet(&s, &Filter::default(), "kind");
-        assert_eq!(f, vec![("Component".to_string(), 2), ("Group".to_string(), 1)]);
+        assert_eq!(
+            f,
+            vec![("Component".to_string(), 2), ("Group".to_string(), 1)]
+        );
         assert!(OrderField::parse("x,sideways").is_err());
     }
 }

@@ -83,15 +83,27 @@ pub fn parse_ref(
         (None, Some(d)) => d.to_string(),
         (None, None) => return Err(RefError::MissingKind(s.to_string())),
     };
-    Ok(EntityRef::new(kind, namespace.unwrap_or(default_namespace), name))
+    Ok(EntityRef::new(
+        kind,
+        namespace.unwrap_or(default_namespace),
+        name,
+    ))
 }
 
 /// Well-known kinds written as Backstage writes them (`component` → `Component`, `api` → `API`);
 /// other kinds are kept as written.
 pub fn canonical_kind(kind: &str) -> String {
     const KNOWN: [&str; 10] = [
-        "Component", "API", "Resource", "System", "Domain", "Group", "User", "Location",
-        "Template", "AiResource",
+        "Component",
+        "API",
+        "Resource",
+        "System",
+        "Domain",
+        "Group",
+        "User",
+        "Location",
+        "Template",
+        "AiResource",
     ];
     KNOWN
         .iter()
@@ -118,7 +130,10 @@ mod tests {
 
     #[test]
     fn dependson_needs_a_kind() {
-        assert_eq!(parse_ref("db", None, "default"), Err(RefError::MissingKind("db".into())));
+        assert_eq!(
+            parse_ref("db", None, "default"),
+            Err(RefError::MissingKind("db".into()))
+        );
         assert_eq!(
             parse_ref("resource:db", None, "default").unwrap(),
             EntityRef::new("Resource", "default", "db")
@@ -128,14 +143,29 @@ mod tests {
     #[test]
     fn rejects_malformed() {
         assert_eq!(parse_ref("", None, "default"), Err(RefError::Empty));
-        assert!(matches!(parse_ref("a:b:c", None, "d"), Err(RefError::Malformed(_))));
-        assert!(matches!(parse_ref("a/b/c", Some("Group"), "d"), Err(RefError::Malformed(_))));
-        assert!(matches!(parse_ref(":x", Some("Group"), "d"), Err(RefError::Malformed(_))));
+        assert!(matches!(
+            parse_ref("a:b:c", None, "d"),
+            Err(RefError::Malformed(_))
+        ));
+        assert!(matches!(
+            parse_ref("a/b/c", Some("Group"), "d"),
+            Err(RefError::Malformed(_))
+        ));
+        assert!(matches!(
+            parse_ref(":x", Some("Group"), "d"),
+            Err(RefError::Malformed(_))
+        ));
     }
 
     #[test]
     fn keys_are_case_insensitive() {
-        assert_eq!(RefKey::of("Component", "Default", "Foo"), RefKey::of("component", "default", "foo"));
-        assert_eq!(RefKey::of("API", "default", "x").parts(), ("api", "default", "x"));
+        assert_eq!(
+            RefKey::of("Component", "Default", "Foo"),
+            RefKey::of("component", "default", "foo")
+        );
+        assert_eq!(
+            RefKey::of("API", "default", "x").parts(),
+            ("api", "default", "x")
+        );
     }
 }

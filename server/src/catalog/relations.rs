@@ -28,7 +28,12 @@ pub struct RefProblem {
 }
 
 /// (field, default kind of its references, relation type, inverse relation type)
-type FieldRule = (&'static str, Option<&'static str>, &'static str, &'static str);
+type FieldRule = (
+    &'static str,
+    Option<&'static str>,
+    &'static str,
+    &'static str,
+);
 
 const OWNER: FieldRule = ("owner", Some("Group"), "ownedBy", "ownerOf");
 const SYSTEM: FieldRule = ("system", Some("System"), "partOf", "hasPart");
@@ -70,10 +75,21 @@ pub fn emit(me: &EntityRef, entity: &Value) -> (Vec<Relation>, Vec<RefProblem>) 
         return (out, problems);
     };
     for &(field, default_kind, forward, inverse) in rules_for(&me.kind) {
-        let mut visit = |path: String, raw: &str| match parse_ref(raw, default_kind, &me.namespace) {
+        let mut visit = |path: String, raw: &str| match parse_ref(raw, default_kind, &me.namespace)
+        {
             Ok(target) => {
-                out.push(Relation { source: target.clone(), relation_type: inverse, target: me.clone(), field: None });
-                out.push(Relation { source: me.clone(), relation_type: forward, target, field: Some(path) });
+                out.push(Relation {
+                    source: target.clone(),
+                    relation_type: inverse,
+                    target: me.clone(),
+                    field: None,
+                });
+                out.push(Relation {
+                    source: me.clone(),
+                    relation_type: forward,
+                    target,
+                    field: Some(path),
+                });
             }
             Err(error) => problems.push(RefProblem { field: path, error }),
         };
@@ -119,7 +135,8 @@ mod tests {
             "consumesApis": ["api:payments"], "dependsOn": ["resource:db", "nokind"]}});
         let (rels, problems) = emit(&me, &e);
         let has = |s: &EntityRef, t: &str, d: &EntityRef| {
-            rels.iter().any(|x| &x.source == s && x.relation_type == t && &x.target == d)
+            rels.iter()
+                .any(|x| &x.source == s && x.relation_type == t && &x.target == d)
         };
         assert!(has(&me, "ownedBy", &r("Group", "team-a")));
         assert!(has(&r("Group", "team-a"), "ownerOf", &me));
@@ -138,9 +155,13 @@ mod tests {
     #[test]
     fn groups_and_users() {
         let g = r("Group", "team-a");
-        let (rels, _) = emit(&g, &json!({"spec": {"parent": "dept", "children": ["sub"], "members": ["jane"]}}));
+        let (rels, _) = emit(
+            &g,
+            &json!({"spec": {"parent": "dept", "children": ["sub"], "members": ["jane"]}}),
+        );
         let has = |rels: &[Relation], s: &EntityRef, t: &str, d: &EntityRef| {
-            rels.iter().any(|x| &x.source == s && x.relation_type == t && &x.target == d)
+            rels.iter()
+                .any(|x| &x.source == s && x.relation_type == t && &x.target == d)
         };
         assert!(has(&rels, &g, "childOf", &r("Group", "dept")));
         assert!(has(&rels, &r("Group", "dept"), "parentOf", &g));

@@ -2,7 +2,9 @@
 //! removing locations go through it (the permission check of a later release sits here), it
 //! writes to storage and publishes a new in-memory snapshot for readers.
 
-use super::processing::{self, FileOutcome, LocationRead, PreviousFile, ProcessedEntity, ReadContext};
+use super::processing::{
+    self, FileOutcome, LocationRead, PreviousFile, ProcessedEntity, ReadContext,
+};
 use super::reference::RefKey;
 use super::snapshot::{LocationInfo, Snapshot, Stored};
 use super::CatalogError;
@@ -64,12 +66,25 @@ pub struct AddedLocation {
 
 impl CatalogService {
     /// Loads what storage holds into a first snapshot.
-    pub async fn open(store: Store, settings: CatalogSettings, metrics: Arc<Metrics>) -> Result<Arc<Self>, CatalogError> {
-        let locations = store.locations().await?.into_iter().map(location_info).collect();
+    pub async fn open(
+        store: Store,
+        settings: CatalogSettings,
+        metrics: Arc<Metrics>,
+    ) -> Result<Arc<Self>, CatalogError> {
+        let locations = store
+            .locations()
+            .await?
+            .into_iter()
+            .map(location_info)
+            .collect();
         let rows = store.entities().await?;
-        let stored = tokio::task::spawn_blocking(move || rows.into_iter().filter_map(stored_from_row).collect::<Vec<_>>())
-            .await
-            .map_err(|e| CatalogError::Internal(e.to_string()))?;
+        let stored = tokio::task::spawn_blocking(move || {
+            rows.into_iter()
+                .filter_map(stored_from_row)
+                .collect::<Vec<_>>()
+        })
+        .await
+        .map_err(|e| CatalogError::Internal(e.to_string()))?;
         let snapshot = tokio::task::spawn_blocking(move || Snapshot::build(stored, locations))
             .await
             .map_err(|e| CatalogError::Internal(e.to_string()))?;
@@ -110,11 +125,18 @@ impl CatalogService {
 
     /// Makes the set of locations of one origin (`config` or `demo`) exactly `wanted`, without
     /// any file-root check (these come from the operator). Returns ids of all of them.
-    pub async fn sync_locations(&self, origin: &str, wanted: &[(String, String)]) -> Result<Vec<String>, CatalogError> {
+    pub async fn sync_locations(
+        &self,
+        origin: &str,
+        wanted: &[(String, String)],
+    ) -> Result<Vec<String>, CatalogError> {
         let existing = self.store.locations().await?;
         let mut ids = Vec::new();
         for (ty, target) in wanted {
-            match existing.iter().find(|l| &l.location_type == ty && &l.target == target) {
+            match existing
+                .iter()
+                .find(|l| &l.location_type == ty && &l.target == target)
+            {
                 Some(l) => ids.push(l.id.clone()),
                 None => {
                     let row = new_location_row(ty, target, origin);
@@ -124,7 +146,10 @@ impl CatalogService {
             }
         }
         for l in existing.iter().filter(|l| l.origin == origin) {
-            if !wanted.iter().any(|(t, g)| t == &l.location_type && g == &l.target) {
+            if !wanted
+                .iter()
+                .any(|(t, g)| t == &l.location_type && g == &l.target)
+            {
                 tracing::info!(location.id = %l.id, location.target = %l.target, "removing location no longer configured");
                 self.delete_location(&l.id).await?;
             }
@@ -135,16 +160,25 @@ impl CatalogService {
 
     async fn reload_locations(&self) -> Result<(), CatalogError> {
         let _guard = self.write.lock().await;
-        let locations: Vec<LocationInfo> = self.store.locations().await?.into_iter().map(location_info).collect();
-        let current = self.snapshot();
-        let stored: Vec<Stored> = current.stored().cloned().collect();
-        self.publish(Snapshot::build(stored, locations));
+        let locations: Vec<LocationInfo> = self
+            .store
+            .locations()
+            .await?
+            .into_iter()
+            .map(location_info)
+            .collect();
+        self.publish(self.snapshot().with_locations(locations));
         Ok(())
     }
 
     /// Registers a location from the REST API or the UI. File targets must be inside the
     /// configured roots. With `dry_run`, reads it and reports what it would add, changing nothing.
-    pub async fn add_location(&self, location_type: &str, target: &str, dry_run: bool) -> Result<AddedLocation, CatalogError> {
+    pub async fn add_location(
+        &self,
+        location_type: &str,
+        target: &str,
+        dry_run: bool,
+    ) -> Result<AddedLocation, CatalogError> {
         if location_type != "file" {
             return Err(CatalogError::InvalidInput(format!(
                 "location type \"{location_type}\" is not supported; use \"file\""
@@ -159,13 +193,22 @@ impl CatalogService {
             )));
         }
         let existing = self.store.locations().await?;
-        if let Some(l) = existing.iter().find(|l| l.location_type == location_type && l.target == target) {
+        if let Some(l) = existing
+            .iter()
+            .find(|l| l.location_type == location_type && l.target == target)
+        {
             if !dry_run {
-                return Err(CatalogError::Conflict(format!("location {location_type}:{target} is already registered")));
+                return Err(CatalogError::Conflict(format!(
+                    "location {location_type}:{target} is already registered"
+                )));
             }
             let snap = self.snapshot();
             let entities = entities_of(&snap, &l.id);
-            return Ok(AddedLocation { location: location_info(l.clone()), entities, exists: true });
+            return Ok(AddedLocation {
+                location: location_info(l.clone()),
+                entities,
+                exists: true,
+            });
         }
         let row = new_location_row(location_type, &target, "api");
         if dry_run {
@@ -174,7 +217,9 @@ impl CatalogService {
                 .files
                 .iter()
                 .flat_map(|f| match f {
-                    FileOutcome::Read { entities, .. } => entities.iter().map(|e| e.body.clone()).collect(),
+                    FileOutcome::Read { entities, .. } => {
+                        entities.iter().map(|e| e.body.clone()).collect()
+                    }
                     _ => Vec::new(),
                 })
                 .collect();
@@ -182,16 +227,24 @@ impl CatalogService {
             info.problems = read.problems.clone();
             for f in &read.files {
                 match f {
-                    FileOutcome::Read { problems, .. } => info.problems.extend(problems.iter().cloned()),
+                    FileOutcome::Read { problems, .. } => {
+                        info.problems.extend(problems.iter().cloned())
+                    }
                     FileOutcome::Failed { problem, .. } => info.problems.push(problem.clone()),
                     FileOutcome::Unchanged { .. } => {}
                 }
             }
-            return Ok(AddedLocation { location: info, entities, exists: false });
+            return Ok(AddedLocation {
+                location: info,
+                entities,
+                exists: false,
+            });
         }
         match self.store.insert_location(&row).await {
             Err(crate::storage::StorageError::Conflict) => {
-                return Err(CatalogError::Conflict(format!("location {target} is already registered")))
+                return Err(CatalogError::Conflict(format!(
+                    "location {target} is already registered"
+                )))
             }
             other => other?,
         }
@@ -204,7 +257,11 @@ impl CatalogService {
             .find(|l| l.id == row.id)
             .cloned()
             .unwrap_or_else(|| location_info(row.clone()));
-        Ok(AddedLocation { entities: entities_of(&snap, &row.id), location, exists: false })
+        Ok(AddedLocation {
+            entities: entities_of(&snap, &row.id),
+            location,
+            exists: false,
+        })
     }
 
     /// Removes a location registered through the API, with every entity it provided.
@@ -228,9 +285,19 @@ impl CatalogService {
         if !self.store.delete_location(id).await? {
             return Err(CatalogError::NotFound(format!("no location with id {id}")));
         }
-        let locations = self.store.locations().await?.into_iter().map(location_info).collect();
+        let locations = self
+            .store
+            .locations()
+            .await?
+            .into_iter()
+            .map(location_info)
+            .collect();
         let current = self.snapshot();
-        let stored = current.stored().filter(|s| s.location_id != id).cloned().collect();
+        let stored = current
+            .stored()
+            .filter(|s| s.location_id != id)
+            .cloned()
+            .collect();
         self.publish(Snapshot::build(stored, locations));
         tracing::info!(location.id = %id, "location removed");
         Ok(())
@@ -238,7 +305,13 @@ impl CatalogService {
 
     /// Re-reads every location.
     pub async fn refresh_all(&self) -> Result<(), CatalogError> {
-        let ids: Vec<String> = self.store.locations().await?.into_iter().map(|l| l.id).collect();
+        let ids: Vec<String> = self
+            .store
+            .locations()
+            .await?
+            .into_iter()
+            .map(|l| l.id)
+            .collect();
         for id in ids {
             if let Err(e) = self.refresh_location(&id).await {
                 tracing::warn!(location.id = %id, error = %e, "location refresh failed");
@@ -257,13 +330,21 @@ impl CatalogService {
         self.refresh_location(&location_id).await
     }
 
-    async fn read(&self, row: &LocationRow, previous: HashMap<String, PreviousFile>) -> Result<LocationRead, CatalogError> {
+    async fn read(
+        &self,
+        row: &LocationRow,
+        previous: HashMap<String, PreviousFile>,
+    ) -> Result<LocationRead, CatalogError> {
         let settings = self.settings.clone();
         let (ty, target) = (row.location_type.clone(), row.target.clone());
         tokio::task::spawn_blocking(move || {
             let allowed = |p: &Path| settings.allows(p);
             let prev = |p: &str| previous.get(p).cloned();
-            let ctx = ReadContext { origin: format!("{ty}:{target}"), allowed: &allowed, previous: &prev };
+            let ctx = ReadContext {
+                origin: format!("{ty}:{target}"),
+                allowed: &allowed,
+                previous: &prev,
+            };
             processing::read_location(&ty, &target, &ctx)
         })
         .await
@@ -275,25 +356,42 @@ impl CatalogService {
     pub async fn refresh_location(&self, id: &str) -> Result<(), CatalogError> {
         let started = Instant::now();
         let _guard = self.write.lock().await;
-        let Some(row) = self.store.locations().await?.into_iter().find(|l| l.id == id) else {
+        let Some(row) = self
+            .store
+            .locations()
+            .await?
+            .into_iter()
+            .find(|l| l.id == id)
+        else {
             return Err(CatalogError::NotFound(format!("no location with id {id}")));
         };
         let sources = self.store.sources(id).await?;
         let previous: HashMap<String, PreviousFile> = sources
             .iter()
             .map(|s| {
-                let targets: Vec<(String, String)> = serde_json::from_str(&s.targets).unwrap_or_default();
-                (s.path.clone(), PreviousFile { hash: s.hash.clone(), clean: s.clean, targets })
+                let targets: Vec<(String, String)> =
+                    serde_json::from_str(&s.targets).unwrap_or_default();
+                (
+                    s.path.clone(),
+                    PreviousFile {
+                        hash: s.hash.clone(),
+                        clean: s.clean,
+                        targets,
+                    },
+                )
             })
             .collect();
         let read = self.read(&row, previous).await?;
         let current = self.snapshot();
         let plan = plan_changes(&current, &row, &read, &sources, self.settings.orphans);
 
-        let problems_json = serde_json::to_string(&plan.location_problems).unwrap_or_else(|_| "[]".into());
+        let problems_json =
+            serde_json::to_string(&plan.location_problems).unwrap_or_else(|_| "[]".into());
         self.store.apply(id, &plan.changes).await?;
         let now = now_rfc3339();
-        self.store.set_location_status(id, &now, &problems_json).await?;
+        self.store
+            .set_location_status(id, &now, &problems_json)
+            .await?;
 
         let changed = !plan.changes.upserts.is_empty() || !plan.changes.deletes.is_empty();
         let mut locations = current.locations.clone();
@@ -309,20 +407,27 @@ impl CatalogService {
                 locations.push(info);
             }
         }
-        let mut stored: Vec<Stored> = if changed {
-            current.stored().filter(|s| s.location_id != id).cloned().collect()
-        } else {
-            current.stored().cloned().collect()
-        };
-        if changed {
+        let snapshot = if changed {
+            let mut stored: Vec<Stored> = current
+                .stored()
+                .filter(|s| s.location_id != id)
+                .cloned()
+                .collect();
             stored.extend(plan.keep);
-        }
-        let snapshot = tokio::task::spawn_blocking(move || Snapshot::build(stored, locations))
-            .await
-            .map_err(|e| CatalogError::Internal(e.to_string()))?;
+            tokio::task::spawn_blocking(move || Snapshot::build(stored, locations))
+                .await
+                .map_err(|e| CatalogError::Internal(e.to_string()))?
+        } else {
+            current.with_locations(locations)
+        };
         self.publish(snapshot);
         let elapsed = started.elapsed();
-        self.metrics.record_refresh(elapsed, plan.processed, plan.changes.upserts.len(), plan.changes.deletes.len());
+        self.metrics.record_refresh(
+            elapsed,
+            plan.processed,
+            plan.changes.upserts.len(),
+            plan.changes.deletes.len(),
+        );
         tracing::info!(
             location.id = %id,
             location.target = %row.target,
@@ -360,10 +465,20 @@ struct Plan {
 }
 
 /// Decides what one location read changes.
-fn plan_changes(current: &Snapshot, row: &LocationRow, read: &LocationRead, sources: &[SourceRow], orphans: OrphanStrategy) -> Plan {
+fn plan_changes(
+    current: &Snapshot,
+    row: &LocationRow,
+    read: &LocationRead,
+    sources: &[SourceRow],
+    orphans: OrphanStrategy,
+) -> Plan {
     let id = &row.id;
     let now = now_rfc3339();
-    let prev: HashMap<&RefKey, &Stored> = current.stored().filter(|s| &s.location_id == id).map(|s| (&s.key, s)).collect();
+    let prev: HashMap<&RefKey, &Stored> = current
+        .stored()
+        .filter(|s| &s.location_id == id)
+        .map(|s| (&s.key, s))
+        .collect();
     let mut by_file: HashMap<&str, Vec<&Stored>> = HashMap::new();
     for s in prev.values() {
         by_file.entry(s.source_file.as_str()).or_default().push(s);
@@ -373,23 +488,25 @@ fn plan_changes(current: &Snapshot, row: &LocationRow, read: &LocationRead, sour
     let mut problems = read.problems.clone();
     let mut processed = 0;
 
-    let keep_stale = |s: &Stored, why: &str, keep: &mut HashMap<RefKey, Stored>, upserts: &mut Vec<Stored>| {
-        let mut kept = s.clone();
-        kept.problems.retain(|p| !p.message.starts_with(STALE_PREFIX));
-        kept.problems.push(ProblemView {
-            severity: Severity::Error,
-            message: format!("{STALE_PREFIX} {why}"),
-            file: Some(s.source_file.clone()),
-            document: None,
-            line: None,
-            field: None,
-        });
-        if kept.problems != s.problems {
-            kept.updated_at = now.clone();
-            upserts.push(kept.clone());
-        }
-        keep.insert(kept.key.clone(), kept);
-    };
+    let keep_stale =
+        |s: &Stored, why: &str, keep: &mut HashMap<RefKey, Stored>, upserts: &mut Vec<Stored>| {
+            let mut kept = s.clone();
+            kept.problems
+                .retain(|p| !p.message.starts_with(STALE_PREFIX));
+            kept.problems.push(ProblemView {
+                severity: Severity::Error,
+                message: format!("{STALE_PREFIX} {why}"),
+                file: Some(s.source_file.clone()),
+                document: None,
+                line: None,
+                field: None,
+            });
+            if kept.problems != s.problems {
+                kept.updated_at = now.clone();
+                upserts.push(kept.clone());
+            }
+            keep.insert(kept.key.clone(), kept);
+        };
 
     for file in &read.files {
         match file {
@@ -404,7 +521,13 @@ fn plan_changes(current: &Snapshot, row: &LocationRow, read: &LocationRead, sour
                     keep_stale(s, &problem.message, &mut keep, &mut upserts);
                 }
             }
-            FileOutcome::Read { path, entities, problems: file_problems, invalid, .. } => {
+            FileOutcome::Read {
+                path,
+                entities,
+                problems: file_problems,
+                invalid,
+                ..
+            } => {
                 problems.extend(file_problems.iter().cloned());
                 for key in invalid {
                     if let Some(s) = prev.get(key) {
@@ -414,7 +537,10 @@ fn plan_changes(current: &Snapshot, row: &LocationRow, read: &LocationRead, sour
                 }
                 for e in entities {
                     processed += 1;
-                    if let Some(other) = current.get_key(&e.key).filter(|r| &r.stored.location_id != id) {
+                    if let Some(other) = current
+                        .get_key(&e.key)
+                        .filter(|r| &r.stored.location_id != id)
+                    {
                         problems.push(conflict(e, &other.stored));
                         continue;
                     }
@@ -437,7 +563,11 @@ fn plan_changes(current: &Snapshot, row: &LocationRow, read: &LocationRead, sour
                     let old = prev.get(&e.key);
                     let stored = to_stored(e, id, old.map(|o| o.uid.clone()), &now);
                     let same = old.is_some_and(|o| {
-                        o.hash == stored.hash && o.problems == stored.problems && o.source_file == stored.source_file && o.document == stored.document && o.line == stored.line
+                        o.hash == stored.hash
+                            && o.problems == stored.problems
+                            && o.source_file == stored.source_file
+                            && o.document == stored.document
+                            && o.line == stored.line
                     });
                     if same {
                         if let Some(o) = old {
@@ -461,10 +591,16 @@ fn plan_changes(current: &Snapshot, row: &LocationRow, read: &LocationRead, sour
             OrphanStrategy::Delete => deletes.push(key.0.clone()),
             OrphanStrategy::Keep => {
                 let mut kept = (*s).clone();
-                if !kept.problems.iter().any(|p| p.message.starts_with(ORPHAN_PREFIX)) {
+                if !kept
+                    .problems
+                    .iter()
+                    .any(|p| p.message.starts_with(ORPHAN_PREFIX))
+                {
                     kept.problems.push(ProblemView {
                         severity: Severity::Warning,
-                        message: format!("{ORPHAN_PREFIX} no file of its location defines this entity any more"),
+                        message: format!(
+                            "{ORPHAN_PREFIX} no file of its location defines this entity any more"
+                        ),
                         file: Some(s.source_file.clone()),
                         document: None,
                         line: None,
@@ -484,7 +620,11 @@ fn plan_changes(current: &Snapshot, row: &LocationRow, read: &LocationRead, sour
         sources: read
             .file_state
             .iter()
-            .filter(|(p, f)| !sources.iter().any(|s| &s.path == p && s.hash == f.hash && s.clean == f.clean))
+            .filter(|(p, f)| {
+                !sources
+                    .iter()
+                    .any(|s| &s.path == p && s.hash == f.hash && s.clean == f.clean)
+            })
             .map(|(p, f)| SourceRow {
                 location_id: id.clone(),
                 path: p.clone(),
@@ -493,9 +633,18 @@ fn plan_changes(current: &Snapshot, row: &LocationRow, read: &LocationRead, sour
                 targets: serde_json::to_string(&f.targets).unwrap_or_else(|_| "[]".into()),
             })
             .collect(),
-        deleted_sources: sources.iter().filter(|s| !visited.contains(s.path.as_str())).map(|s| s.path.clone()).collect(),
+        deleted_sources: sources
+            .iter()
+            .filter(|s| !visited.contains(s.path.as_str()))
+            .map(|s| s.path.clone())
+            .collect(),
     };
-    Plan { changes, keep: keep.into_values().collect(), location_problems: problems, processed }
+    Plan {
+        changes,
+        keep: keep.into_values().collect(),
+        location_problems: problems,
+        processed,
+    }
 }
 
 fn conflict(e: &ProcessedEntity, owner: &Stored) -> ProblemView {
@@ -607,13 +756,17 @@ fn entities_of(snap: &Snapshot, location_id: &str) -> Vec<Value> {
 pub fn absolute_target(target: &str) -> Result<String, CatalogError> {
     let t = target.strip_prefix("file:").unwrap_or(target).trim();
     if t.is_empty() {
-        return Err(CatalogError::InvalidInput("target is empty; expected a file path or glob".into()));
+        return Err(CatalogError::InvalidInput(
+            "target is empty; expected a file path or glob".into(),
+        ));
     }
     let p = Path::new(t);
     let abs = if p.is_absolute() {
         p.to_path_buf()
     } else {
-        std::env::current_dir().map_err(|e| CatalogError::Internal(e.to_string()))?.join(p)
+        std::env::current_dir()
+            .map_err(|e| CatalogError::Internal(e.to_string()))?
+            .join(p)
     };
     let mut out = PathBuf::new();
     for c in abs.components() {

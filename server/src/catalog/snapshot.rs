@@ -36,6 +36,8 @@ pub struct RelationOut {
     pub target: EntityRef,
     /// Index of the target in the snapshot, if it exists.
     pub target_index: Option<usize>,
+    /// `kind:namespace/name` of the target, kind in lower case (as filters compare it).
+    pub target_ref: String,
 }
 
 /// A stitched entity.
@@ -87,7 +89,12 @@ impl Record {
     pub fn tags(&self) -> Vec<String> {
         self.body()["metadata"]["tags"]
             .as_array()
-            .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
@@ -98,7 +105,10 @@ impl Record {
     }
 
     pub fn error_count(&self) -> usize {
-        self.problems.iter().filter(|p| p.severity == Severity::Error).count()
+        self.problems
+            .iter()
+            .filter(|p| p.severity == Severity::Error)
+            .count()
     }
 }
 
@@ -114,17 +124,23 @@ pub struct LocationInfo {
 }
 
 /// The whole catalog at one moment.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone)]
 pub struct Snapshot {
     /// Sorted by lower-cased name, then key.
-    pub records: Vec<Record>,
-    pub by_key: HashMap<RefKey, usize>,
-    pub by_uid: HashMap<String, usize>,
+    pub records: Arc<[Record]>,
+    pub by_key: Arc<HashMap<RefKey, usize>>,
+    pub by_uid: Arc<HashMap<String, usize>>,
     /// Indexes into `records` per lower-cased kind, in `records` order.
-    pub by_kind: HashMap<String, Vec<usize>>,
+    pub by_kind: Arc<HashMap<String, Vec<usize>>>,
     pub locations: Vec<LocationInfo>,
     /// Entity count per location id.
-    pub location_counts: HashMap<String, usize>,
+    pub location_counts: Arc<HashMap<String, usize>>,
+}
+
+impl Default for Snapshot {
+    fn default() -> Self {
+        Snapshot::build(Vec::new(), Vec::new())
+    }
 }
 
 impl Snapshot {
@@ -136,15 +152,27 @@ impl Snapshot {
             let bn = b.entity_ref.name.to_ascii_lowercase();
             an.cmp(&bn).then_with(|| a.key.cmp(&b.key))
         });
-        let by_key: HashMap<RefKey, usize> = stored.iter().enumerate().map(|(i, s)| (s.key.clone(), i)).collect();
+        let by_key: HashMap<RefKey, usize> = stored
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.key.clone(), i))
+            .collect();
 
         // Relations, grouped by source index.
         let mut outgoing: Vec<Vec<RelationOut>> = vec![Vec::new(); stored.len()];
         let mut dangling: Vec<Vec<ProblemView>> = vec![Vec::new(); stored.len()];
         for (i, s) in stored.iter().enumerate() {
             let (rels, _) = relations::emit(&s.entity_ref, &s.body);
-            for Relation { source, relation_type, target, field } in rels {
-                let Some(&src) = by_key.get(&RefKey::from_ref(&source)) else { continue };
+            for Relation {
+                source,
+                relation_type,
+                target,
+                field,
+            } in rels
+            {
+                let Some(&src) = by_key.get(&RefKey::from_ref(&source)) else {
+                    continue;
+                };
                 let target_index = by_key.get(&RefKey::from_ref(&target)).copied();
                 if target_index.is_none() && src == i {
                     let field_name = field.clone().unwrap_or_default();
@@ -161,7 +189,13 @@ impl Snapshot {
                         field,
                     });
                 }
-                outgoing[src].push(RelationOut { relation_type, target, target_index });
+                let target_ref = target.to_ref_string();
+                outgoing[src].push(RelationOut {
+                    relation_type,
+                    target,
+                    target_index,
+                    target_ref,
+                });
             }
         }
 
@@ -174,7 +208,13 @@ impl Snapshot {
             problems.sort_by_key(|p| p.severity != Severity::Error);
             let json = render(&s, &rels, &problems);
             let lc = lowered(&s);
-            records.push(Record { stored: s, relations: rels, problems, json, lc });
+            records.push(Record {
+                stored: s,
+                relations: rels,
+                problems,
+                json,
+                lc,
+            });
         }
 
         let mut by_kind: HashMap<String, Vec<usize>> = HashMap::new();
@@ -183,13 +223,32 @@ impl Snapshot {
         for (i, r) in records.iter().enumerate() {
             by_kind.entry(r.lc.kind.clone()).or_default().push(i);
             by_uid.insert(r.stored.uid.clone(), i);
-            *location_counts.entry(r.stored.location_id.clone()).or_default() += 1;
+            *location_counts
+                .entry(r.stored.location_id.clone())
+                .or_default() += 1;
         }
-        Snapshot { records, by_key, by_uid, by_kind, locations, location_counts }
+        Snapshot {
+            records: records.into(),
+            by_key: Arc::new(by_key),
+            by_uid: Arc::new(by_uid),
+            by_kind: Arc::new(by_kind),
+            locations,
+            location_counts: Arc::new(location_counts),
+        }
+    }
+
+    /// The same entities with other location statuses: no re-stitching.
+    pub fn with_locations(&self, locations: Vec<LocationInfo>) -> Snapshot {
+        Snapshot {
+            locations,
+            ..self.clone()
+        }
     }
 
     pub fn get(&self, kind: &str, namespace: &str, name: &str) -> Option<&Record> {
-        self.by_key.get(&RefKey::of(kind, namespace, name)).map(|&i| &self.records[i])
+        self.by_key
+            .get(&RefKey::of(kind, namespace, name))
+            .map(|&i| &self.records[i])
     }
 
     pub fn get_key(&self, key: &RefKey) -> Option<&Record> {
@@ -211,7 +270,11 @@ fn lowered(s: &Stored) -> Lowered {
     let lc = |v: &Value| v.as_str().map(str::to_ascii_lowercase);
     let mut text = String::new();
     text.push_str(&s.entity_ref.name.to_ascii_lowercase());
-    for v in [&b["metadata"]["title"], &b["metadata"]["description"], &b["spec"]["profile"]["displayName"]] {
+    for v in [
+        &b["metadata"]["title"],
+        &b["metadata"]["description"],
+        &b["spec"]["profile"]["displayName"],
+    ] {
         if let Some(t) = v.as_str() {
             text.push('\n');
             text.push_str(&t.to_lowercase());
@@ -237,7 +300,11 @@ fn lowered(s: &Stored) -> Lowered {
 /// The stitched entity: the stored body with `metadata.uid`, `metadata.etag`, `relations` and,
 /// when there are problems, `status.items` as Backstage reports processing errors.
 fn render(s: &Stored, relations: &[RelationOut], problems: &[ProblemView]) -> Arc<str> {
-    let out = Stitched { s, relations, problems };
+    let out = Stitched {
+        s,
+        relations,
+        problems,
+    };
     match serde_json::to_string(&out) {
         Ok(j) => j.into(),
         Err(_) => "{}".into(),
@@ -279,7 +346,7 @@ impl Serialize for Rel<'_> {
         let t = &self.0.target;
         let mut m = ser.serialize_map(Some(3))?;
         m.serialize_entry("type", self.0.relation_type)?;
-        m.serialize_entry("targetRef", &t.to_ref_string())?;
+        m.serialize_entry("targetRef", &self.0.target_ref)?;
         m.serialize_entry(
             "target",
             &serde_json::json!({"kind": t.kind.to_ascii_lowercase(), "namespace": t.namespace, "name": t.name}),
@@ -294,7 +361,14 @@ impl Serialize for Stitched<'_> {
         if let Some(obj) = self.s.body.as_object() {
             for (k, v) in obj {
                 if k == "metadata" {
-                    m.serialize_entry(k, &Meta { meta: v, uid: &self.s.uid, etag: &self.s.hash })?;
+                    m.serialize_entry(
+                        k,
+                        &Meta {
+                            meta: v,
+                            uid: &self.s.uid,
+                            etag: &self.s.hash,
+                        },
+                    )?;
                 } else if k != "relations" && k != "status" {
                     m.serialize_entry(k, v)?;
                 }
@@ -352,17 +426,31 @@ mod tests {
     fn stitches_both_directions_and_reports_dangling_refs() {
         let snap = Snapshot::build(
             vec![
-                stored("Component", "web", json!({"apiVersion": "backstage.io/v1alpha1", "kind": "Component",
+                stored(
+                    "Component",
+                    "web",
+                    json!({"apiVersion": "backstage.io/v1alpha1", "kind": "Component",
                     "metadata": {"name": "web", "namespace": "default"},
-                    "spec": {"type": "service", "owner": "team-a", "system": "ghost"}})),
-                stored("Group", "team-a", json!({"kind": "Group", "metadata": {"name": "team-a", "namespace": "default"}, "spec": {}})),
+                    "spec": {"type": "service", "owner": "team-a", "system": "ghost"}}),
+                ),
+                stored(
+                    "Group",
+                    "team-a",
+                    json!({"kind": "Group", "metadata": {"name": "team-a", "namespace": "default"}, "spec": {}}),
+                ),
             ],
             vec![],
         );
         let web = snap.get("component", "default", "web").unwrap();
         let group = snap.get("group", "default", "team-a").unwrap();
-        assert!(web.relations.iter().any(|r| r.relation_type == "ownedBy" && r.target_index.is_some()));
-        assert!(group.relations.iter().any(|r| r.relation_type == "ownerOf" && r.target.name == "web"));
+        assert!(web
+            .relations
+            .iter()
+            .any(|r| r.relation_type == "ownedBy" && r.target_index.is_some()));
+        assert!(group
+            .relations
+            .iter()
+            .any(|r| r.relation_type == "ownerOf" && r.target.name == "web"));
         assert_eq!(web.problems.len(), 1);
         assert_eq!(web.problems[0].field.as_deref(), Some("spec.system"));
         assert!(web.problems[0].message.contains("system:default/ghost"));
@@ -370,8 +458,13 @@ mod tests {
         assert_eq!(v["metadata"]["uid"], "uid-web");
         assert_eq!(v["metadata"]["etag"], "etag1");
         assert_eq!(v["status"]["items"][0]["level"], "error");
-        assert!(v["relations"].as_array().unwrap().iter().any(|r| r["type"] == "ownedBy"
-            && r["targetRef"] == "group:default/team-a" && r["target"]["kind"] == "group"));
+        assert!(v["relations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["type"] == "ownedBy"
+                && r["targetRef"] == "group:default/team-a"
+                && r["target"]["kind"] == "group"));
         assert_eq!(snap.by_kind["component"], vec![1]);
         assert_eq!(snap.records[0].lc.name, "team-a");
     }

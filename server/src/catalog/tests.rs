@@ -30,165 +30,323 @@ fn count(h: &Harness) -> usize {
     h.catalog.snapshot().records.len()
 }
 
-on_both!(backstage_examples_load_unchanged, OrphanStrategy::Delete, |h| {
-    let ex = backstage_examples();
-    for f in ["all.yaml", "acme-corp.yaml"] {
-        h.catalog.add_location("file", &ex.join(f).to_string_lossy(), false).await.unwrap();
+on_both!(
+    backstage_examples_load_unchanged,
+    OrphanStrategy::Delete,
+    |h| {
+        let ex = backstage_examples();
+        for f in ["all.yaml", "acme-corp.yaml"] {
+            h.catalog
+                .add_location("file", &ex.join(f).to_string_lossy(), false)
+                .await
+                .unwrap();
+        }
+        let snap = h.catalog.snapshot();
+        let mut kinds = std::collections::BTreeMap::new();
+        for r in snap.records.iter() {
+            *kinds.entry(r.stored.entity_ref.kind.clone()).or_insert(0) += 1;
+        }
+        assert_eq!(snap.records.len(), 66, "{kinds:?}");
+        assert_eq!(kinds["Component"], 13);
+        assert_eq!(kinds["API"], 9);
+        assert_eq!(kinds["Group"], 9);
+        assert_eq!(kinds["User"], 17);
+        assert_eq!(kinds["Location"], 9);
+        assert_eq!(kinds["AiResource"], 2);
+        // Both guests, in their namespaces.
+        assert!(snap.get("user", "default", "guest").is_some());
+        assert!(snap.get("user", "development", "guest").is_some());
+
+        // The missing swapi-graphql file is reported on the location that lists it.
+        let all_problems: Vec<String> = snap
+            .locations
+            .iter()
+            .flat_map(|l| l.problems.iter().map(|p| p.message.clone()))
+            .collect();
+        assert!(
+            all_problems
+                .iter()
+                .any(|m| m.contains("swapi-graphql.yaml") && m.contains("no such file")),
+            "{all_problems:?}"
+        );
+        assert_eq!(
+            all_problems.len(),
+            1,
+            "only the missing file is a location problem: {all_problems:?}"
+        );
+
+        // Remote $text definitions: an error on that entity only, which is still there.
+        let spotify = snap.get("api", "default", "spotify").unwrap();
+        assert!(spotify.problems.iter().any(
+            |p| p.field.as_deref() == Some("spec.definition") && p.message.contains("https://")
+        ));
+        let petstore_webhook = snap.get("api", "default", "petstore-webhook").unwrap();
+        assert!(
+            petstore_webhook.problems.is_empty(),
+            "local $text resolves: {:?}",
+            petstore_webhook.problems
+        );
+        assert!(petstore_webhook.body()["spec"]["definition"]
+            .as_str()
+            .unwrap()
+            .contains("openapi"));
+
+        // The dangling owner of playback-order is reported on it.
+        let po = snap.get("component", "default", "playback-order").unwrap();
+        assert!(po.problems.iter().any(|p| p.severity == Severity::Error && p.message.contains("group:default/guest")), "{:?}", po.problems);
+
+        // Relations in both directions.
+        let artist = snap.get("component", "default", "artist-lookup").unwrap();
+        let owner = artist.related("ownedBy").next().unwrap();
+        assert!(owner.target_index.is_some());
+        let team = &snap.records[owner.target_index.unwrap()];
+        assert!(team
+            .related("ownerOf")
+            .any(|r| r.target.name == "artist-lookup"));
+        let user = snap.get("user", "default", "breanna.davison").unwrap();
+        assert!(user.related("memberOf").next().is_some());
     }
-    let snap = h.catalog.snapshot();
-    let mut kinds = std::collections::BTreeMap::new();
-    for r in &snap.records {
-        *kinds.entry(r.stored.entity_ref.kind.clone()).or_insert(0) += 1;
+);
+
+on_both!(
+    broken_file_keeps_last_good_version,
+    OrphanStrategy::Delete,
+    |h| {
+        let path = h.write(
+            "svc/catalog-info.yaml",
+            &format!("{}---\n{}", component("web", "team-a"), group("team-a")),
+        );
+        h.catalog.add_location("file", &path, false).await.unwrap();
+        assert_eq!(count(&h), 2);
+        let before = h
+            .catalog
+            .snapshot()
+            .get("component", "default", "web")
+            .unwrap()
+            .stored
+            .uid
+            .clone();
+
+        // Whole file broken: entities stay, with an error saying why.
+        h.write("svc/catalog-info.yaml", "apiVersion: [unclosed\n");
+        let id = h.catalog.snapshot().locations[0].id.clone();
+        h.catalog.refresh_location(&id).await.unwrap();
+        let snap = h.catalog.snapshot();
+        assert_eq!(snap.records.len(), 2);
+        let web = snap.get("component", "default", "web").unwrap();
+        assert_eq!(web.stored.uid, before);
+        assert!(
+            web.problems
+                .iter()
+                .any(|p| p.message.contains("last good version")
+                    && p.message.contains("invalid YAML")),
+            "{:?}",
+            web.problems
+        );
+        assert!(!snap.locations[0].problems.is_empty());
+
+        // One document invalid: that entity keeps its last good version, the other updates.
+        h.write(
+            "svc/catalog-info.yaml",
+            &format!(
+                "{}---\n{}",
+                component("web", "team-a").replace("type: service", "type: 42\n  lifecycle2: x"),
+                group("team-a").replace("team\n", "squad\n")
+            ),
+        );
+        h.catalog.refresh_location(&id).await.unwrap();
+        let snap = h.catalog.snapshot();
+        let web = snap.get("component", "default", "web").unwrap();
+        assert_eq!(
+            web.body()["spec"]["type"],
+            "service",
+            "last good version kept"
+        );
+        assert!(web.problems.iter().any(|p| p.message.contains("not valid")));
+        assert_eq!(
+            snap.get("group", "default", "team-a").unwrap().body()["spec"]["type"],
+            "squad"
+        );
+        let loc = &snap.locations[0];
+        assert!(
+            loc.problems
+                .iter()
+                .any(|p| p.field.as_deref() == Some("spec.type")
+                    && p.document == Some(0)
+                    && p.line == Some(1)),
+            "{:?}",
+            loc.problems
+        );
+
+        // Fixed: the errors go away.
+        h.write(
+            "svc/catalog-info.yaml",
+            &format!("{}---\n{}", component("web", "team-a"), group("team-a")),
+        );
+        h.catalog.refresh_location(&id).await.unwrap();
+        let snap = h.catalog.snapshot();
+        assert!(snap
+            .get("component", "default", "web")
+            .unwrap()
+            .problems
+            .is_empty());
+        assert!(snap.locations[0].problems.is_empty());
+
+        // The same after a restart: storage holds it.
+        let reopened = crate::catalog::CatalogService::open(
+            h.db.store.clone(),
+            h.catalog.settings().clone(),
+            Default::default(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(reopened.snapshot().records.len(), 2);
+        assert_eq!(
+            reopened
+                .snapshot()
+                .get("component", "default", "web")
+                .unwrap()
+                .stored
+                .uid,
+            before
+        );
     }
-    assert_eq!(snap.records.len(), 66, "{kinds:?}");
-    assert_eq!(kinds["Component"], 13);
-    assert_eq!(kinds["API"], 9);
-    assert_eq!(kinds["Group"], 9);
-    assert_eq!(kinds["User"], 17);
-    assert_eq!(kinds["Location"], 9);
-    assert_eq!(kinds["AiResource"], 2);
-    // Both guests, in their namespaces.
-    assert!(snap.get("user", "default", "guest").is_some());
-    assert!(snap.get("user", "development", "guest").is_some());
+);
 
-    // The missing swapi-graphql file is reported on the location that lists it.
-    let all_problems: Vec<String> = snap.locations.iter().flat_map(|l| l.problems.iter().map(|p| p.message.clone())).collect();
-    assert!(all_problems.iter().any(|m| m.contains("swapi-graphql.yaml") && m.contains("no such file")), "{all_problems:?}");
-    assert_eq!(all_problems.len(), 1, "only the missing file is a location problem: {all_problems:?}");
-
-    // Remote $text definitions: an error on that entity only, which is still there.
-    let spotify = snap.get("api", "default", "spotify").unwrap();
-    assert!(spotify.problems.iter().any(|p| p.field.as_deref() == Some("spec.definition") && p.message.contains("https://")));
-    let petstore_webhook = snap.get("api", "default", "petstore-webhook").unwrap();
-    assert!(petstore_webhook.problems.is_empty(), "local $text resolves: {:?}", petstore_webhook.problems);
-    assert!(petstore_webhook.body()["spec"]["definition"].as_str().unwrap().contains("openapi"));
-
-    // The dangling owner of playback-order is reported on it.
-    let po = snap.get("component", "default", "playback-order").unwrap();
-    assert!(po.problems.iter().any(|p| p.severity == Severity::Error && p.message.contains("group:default/guest")), "{:?}", po.problems);
-
-    // Relations in both directions.
-    let artist = snap.get("component", "default", "artist-lookup").unwrap();
-    let owner = artist.related("ownedBy").next().unwrap();
-    assert!(owner.target_index.is_some());
-    let team = &snap.records[owner.target_index.unwrap()];
-    assert!(team.related("ownerOf").any(|r| r.target.name == "artist-lookup"));
-    let user = snap.get("user", "default", "breanna.davison").unwrap();
-    assert!(user.related("memberOf").next().is_some());
-});
-
-on_both!(broken_file_keeps_last_good_version, OrphanStrategy::Delete, |h| {
-    let path = h.write("svc/catalog-info.yaml", &format!("{}---\n{}", component("web", "team-a"), group("team-a")));
-    h.catalog.add_location("file", &path, false).await.unwrap();
-    assert_eq!(count(&h), 2);
-    let before = h.catalog.snapshot().get("component", "default", "web").unwrap().stored.uid.clone();
-
-    // Whole file broken: entities stay, with an error saying why.
-    h.write("svc/catalog-info.yaml", "apiVersion: [unclosed\n");
-    let id = h.catalog.snapshot().locations[0].id.clone();
-    h.catalog.refresh_location(&id).await.unwrap();
-    let snap = h.catalog.snapshot();
-    assert_eq!(snap.records.len(), 2);
-    let web = snap.get("component", "default", "web").unwrap();
-    assert_eq!(web.stored.uid, before);
-    assert!(web.problems.iter().any(|p| p.message.contains("last good version") && p.message.contains("invalid YAML")), "{:?}", web.problems);
-    assert!(!snap.locations[0].problems.is_empty());
-
-    // One document invalid: that entity keeps its last good version, the other updates.
-    h.write(
-        "svc/catalog-info.yaml",
-        &format!("{}---\n{}", component("web", "team-a").replace("type: service", "type: 42\n  lifecycle2: x"), group("team-a").replace("team\n", "squad\n")),
-    );
-    h.catalog.refresh_location(&id).await.unwrap();
-    let snap = h.catalog.snapshot();
-    let web = snap.get("component", "default", "web").unwrap();
-    assert_eq!(web.body()["spec"]["type"], "service", "last good version kept");
-    assert!(web.problems.iter().any(|p| p.message.contains("not valid")));
-    assert_eq!(snap.get("group", "default", "team-a").unwrap().body()["spec"]["type"], "squad");
-    let loc = &snap.locations[0];
-    assert!(loc.problems.iter().any(|p| p.field.as_deref() == Some("spec.type") && p.document == Some(0) && p.line == Some(1)), "{:?}", loc.problems);
-
-    // Fixed: the errors go away.
-    h.write("svc/catalog-info.yaml", &format!("{}---\n{}", component("web", "team-a"), group("team-a")));
-    h.catalog.refresh_location(&id).await.unwrap();
-    let snap = h.catalog.snapshot();
-    assert!(snap.get("component", "default", "web").unwrap().problems.is_empty());
-    assert!(snap.locations[0].problems.is_empty());
-
-    // The same after a restart: storage holds it.
-    let reopened = crate::catalog::CatalogService::open(h.db.store.clone(), h.catalog.settings().clone(), Default::default()).await.unwrap();
-    assert_eq!(reopened.snapshot().records.len(), 2);
-    assert_eq!(reopened.snapshot().get("component", "default", "web").unwrap().stored.uid, before);
-});
-
-on_both!(deleted_targets_remove_entities_and_unchanged_files_are_skipped, OrphanStrategy::Delete, |h| {
-    h.write("a.yaml", &component("a", "team"));
-    h.write("b.yaml", &component("b", "team"));
-    h.write("team.yaml", &group("team"));
-    let root = h.write(
+on_both!(
+    deleted_targets_remove_entities_and_unchanged_files_are_skipped,
+    OrphanStrategy::Delete,
+    |h| {
+        h.write("a.yaml", &component("a", "team"));
+        h.write("b.yaml", &component("b", "team"));
+        h.write("team.yaml", &group("team"));
+        let root = h.write(
         "catalog-info.yaml",
         "apiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata:\n  name: root\nspec:\n  targets: [./a.yaml, ./b.yaml, ./team.yaml]\n",
     );
-    h.catalog.add_location("file", &root, false).await.unwrap();
-    assert_eq!(count(&h), 4);
-    let id = h.catalog.snapshot().locations[0].id.clone();
+        h.catalog.add_location("file", &root, false).await.unwrap();
+        assert_eq!(count(&h), 4);
+        let id = h.catalog.snapshot().locations[0].id.clone();
 
-    // Nothing changed: nothing is written.
-    let before: Vec<_> = h.db.store.entities().await.unwrap().into_iter().map(|e| (e.entity_ref, e.updated_at)).collect();
-    h.catalog.refresh_location(&id).await.unwrap();
-    let after: Vec<_> = h.db.store.entities().await.unwrap().into_iter().map(|e| (e.entity_ref, e.updated_at)).collect();
-    assert_eq!(before, after);
-    assert!(h.db.store.sources(&id).await.unwrap().iter().all(|s| s.clean));
+        // Nothing changed: nothing is written.
+        let before: Vec<_> =
+            h.db.store
+                .entities()
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|e| (e.entity_ref, e.updated_at))
+                .collect();
+        h.catalog.refresh_location(&id).await.unwrap();
+        let after: Vec<_> =
+            h.db.store
+                .entities()
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|e| (e.entity_ref, e.updated_at))
+                .collect();
+        assert_eq!(before, after);
+        assert!(h
+            .db
+            .store
+            .sources(&id)
+            .await
+            .unwrap()
+            .iter()
+            .all(|s| s.clean));
 
-    h.remove("b.yaml");
-    h.catalog.refresh_location(&id).await.unwrap();
-    let snap = h.catalog.snapshot();
-    assert_eq!(snap.records.len(), 3);
-    assert!(snap.get("component", "default", "b").is_none());
-    assert!(snap.locations[0].problems.iter().any(|p| p.message.contains("b.yaml")));
+        h.remove("b.yaml");
+        h.catalog.refresh_location(&id).await.unwrap();
+        let snap = h.catalog.snapshot();
+        assert_eq!(snap.records.len(), 3);
+        assert!(snap.get("component", "default", "b").is_none());
+        assert!(snap.locations[0]
+            .problems
+            .iter()
+            .any(|p| p.message.contains("b.yaml")));
 
-    // A glob location.
-    let glob = format!("{}/more/*.yaml", h.root.display());
-    h.write("more/x.yaml", &component("x", "team"));
-    h.write("more/y.yaml", &component("y", "team"));
-    let added = h.catalog.add_location("file", &glob, false).await.unwrap();
-    assert_eq!(added.entities.len(), 2);
-    h.catalog.delete_location(&added.location.id).await.unwrap();
-    assert_eq!(count(&h), 3);
-});
+        // A glob location.
+        let glob = format!("{}/more/*.yaml", h.root.display());
+        h.write("more/x.yaml", &component("x", "team"));
+        h.write("more/y.yaml", &component("y", "team"));
+        let added = h.catalog.add_location("file", &glob, false).await.unwrap();
+        assert_eq!(added.entities.len(), 2);
+        h.catalog.delete_location(&added.location.id).await.unwrap();
+        assert_eq!(count(&h), 3);
+    }
+);
 
 on_both!(orphans_kept_when_configured, OrphanStrategy::Keep, |h| {
-    let path = h.write("c.yaml", &format!("{}---\n{}", component("a", "t"), group("t")));
+    let path = h.write(
+        "c.yaml",
+        &format!("{}---\n{}", component("a", "t"), group("t")),
+    );
     h.catalog.add_location("file", &path, false).await.unwrap();
     h.write("c.yaml", &group("t"));
     let id = h.catalog.snapshot().locations[0].id.clone();
     h.catalog.refresh_location(&id).await.unwrap();
     let snap = h.catalog.snapshot();
-    let a = snap.get("component", "default", "a").expect("kept as orphan");
-    assert!(a.problems.iter().any(|p| p.message.starts_with("Orphaned:") && p.severity == Severity::Warning));
+    let a = snap
+        .get("component", "default", "a")
+        .expect("kept as orphan");
+    assert!(a
+        .problems
+        .iter()
+        .any(|p| p.message.starts_with("Orphaned:") && p.severity == Severity::Warning));
 });
 
-on_both!(conflicts_are_reported_not_overwritten, OrphanStrategy::Delete, |h| {
-    let one = h.write("one.yaml", &component("dup", "team-one"));
-    let two = h.write("two.yaml", &component("dup", "team-two"));
-    h.catalog.add_location("file", &one, false).await.unwrap();
-    h.catalog.add_location("file", &two, false).await.unwrap();
-    let snap = h.catalog.snapshot();
-    assert_eq!(snap.records.len(), 1);
-    assert_eq!(snap.records[0].body()["spec"]["owner"], "team-one");
-    let second = snap.locations.iter().find(|l| l.target == two).unwrap();
-    assert!(second.problems.iter().any(|p| p.message.contains("already provided by another location")), "{:?}", second.problems);
-});
+on_both!(
+    conflicts_are_reported_not_overwritten,
+    OrphanStrategy::Delete,
+    |h| {
+        let one = h.write("one.yaml", &component("dup", "team-one"));
+        let two = h.write("two.yaml", &component("dup", "team-two"));
+        h.catalog.add_location("file", &one, false).await.unwrap();
+        h.catalog.add_location("file", &two, false).await.unwrap();
+        let snap = h.catalog.snapshot();
+        assert_eq!(snap.records.len(), 1);
+        assert_eq!(snap.records[0].body()["spec"]["owner"], "team-one");
+        let second = snap.locations.iter().find(|l| l.target == two).unwrap();
+        assert!(
+            second
+                .problems
+                .iter()
+                .any(|p| p.message.contains("already provided by another location")),
+            "{:?}",
+            second.problems
+        );
+    }
+);
 
-on_both!(file_locations_outside_the_roots_are_refused, OrphanStrategy::Delete, |h| {
-    let err = h.catalog.add_location("file", "/etc/hostname", false).await.unwrap_err();
-    assert!(matches!(err, crate::catalog::CatalogError::Forbidden(ref m) if m.contains("BACKLOT_FILE_ROOTS")), "{err}");
-    let err = h.catalog.add_location("file", &format!("{}/../../etc/*.conf", h.root.display()), false).await.unwrap_err();
-    assert!(matches!(err, crate::catalog::CatalogError::Forbidden(_)));
-    // Dry run: nothing stored.
-    let path = h.write("d.yaml", &component("dry", "t"));
-    let out = h.catalog.add_location("file", &path, true).await.unwrap();
-    assert_eq!(out.entities.len(), 1);
-    assert_eq!(count(&h), 0);
-    assert!(h.db.store.locations().await.unwrap().is_empty());
-});
+on_both!(
+    file_locations_outside_the_roots_are_refused,
+    OrphanStrategy::Delete,
+    |h| {
+        let err = h
+            .catalog
+            .add_location("file", "/etc/hostname", false)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, crate::catalog::CatalogError::Forbidden(ref m) if m.contains("BACKLOT_FILE_ROOTS")),
+            "{err}"
+        );
+        let err = h
+            .catalog
+            .add_location(
+                "file",
+                &format!("{}/../../etc/*.conf", h.root.display()),
+                false,
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(err, crate::catalog::CatalogError::Forbidden(_)));
+        // Dry run: nothing stored.
+        let path = h.write("d.yaml", &component("dry", "t"));
+        let out = h.catalog.add_location("file", &path, true).await.unwrap();
+        assert_eq!(out.entities.len(), 1);
+        assert_eq!(count(&h), 0);
+        assert!(h.db.store.locations().await.unwrap().is_empty());
+    }
+);

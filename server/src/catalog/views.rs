@@ -21,7 +21,9 @@ pub fn summary(r: &Record) -> EntitySummary {
     EntitySummary {
         entity_ref: r.entity_ref().clone(),
         title: r.title().map(str::to_string),
-        description: r.str_field(&["metadata", "description"]).map(str::to_string),
+        description: r
+            .str_field(&["metadata", "description"])
+            .map(str::to_string),
         spec_type: r.str_field(&["spec", "type"]).map(str::to_string),
         lifecycle: r.str_field(&["spec", "lifecycle"]).map(str::to_string),
         owner: target("ownedBy"),
@@ -39,7 +41,18 @@ fn detail(r: &Record, snap: &Snapshot) -> EntityDetail {
     let pairs = |v: &Value| -> Vec<(String, String)> {
         let mut out: Vec<(String, String)> = v
             .as_object()
-            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))).collect())
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| {
+                        (
+                            k.clone(),
+                            v.as_str()
+                                .map(str::to_string)
+                                .unwrap_or_else(|| v.to_string()),
+                        )
+                    })
+                    .collect()
+            })
             .unwrap_or_default();
         out.sort();
         out
@@ -64,12 +77,17 @@ fn detail(r: &Record, snap: &Snapshot) -> EntityDetail {
         .map(|x| RelationView {
             relation_type: x.relation_type.to_string(),
             target: x.target.clone(),
-            target_title: x.target_index.and_then(|i| snap.records[i].title().map(str::to_string)),
+            target_title: x
+                .target_index
+                .and_then(|i| snap.records[i].title().map(str::to_string)),
             target_exists: x.target_index.is_some(),
         })
         .collect();
     let profile = b["spec"]["profile"].as_object().map(|p| ProfileView {
-        display_name: p.get("displayName").and_then(Value::as_str).map(str::to_string),
+        display_name: p
+            .get("displayName")
+            .and_then(Value::as_str)
+            .map(str::to_string),
         email: p.get("email").and_then(Value::as_str).map(str::to_string),
         picture: p.get("picture").and_then(Value::as_str).map(str::to_string),
     });
@@ -87,14 +105,22 @@ fn detail(r: &Record, snap: &Snapshot) -> EntityDetail {
         annotations: pairs(ann),
         relations,
         problems: r.problems.clone(),
-        source: ann[super::processing::MANAGED_BY_LOCATION].as_str().map(|loc| SourceView {
-            location: loc.to_string(),
-            origin_location: ann[super::processing::MANAGED_BY_ORIGIN_LOCATION].as_str().map(str::to_string),
-            document: Some(r.stored.document),
-            line: Some(r.stored.line),
-        }),
+        source: ann[super::processing::MANAGED_BY_LOCATION]
+            .as_str()
+            .map(|loc| SourceView {
+                location: loc.to_string(),
+                origin_location: ann[super::processing::MANAGED_BY_ORIGIN_LOCATION]
+                    .as_str()
+                    .map(str::to_string),
+                document: Some(r.stored.document),
+                line: Some(r.stored.line),
+            }),
         raw_json: pretty,
-        api_definition: if r.lc.kind == "api" { b["spec"]["definition"].as_str().map(str::to_string) } else { None },
+        api_definition: if r.lc.kind == "api" {
+            b["spec"]["definition"].as_str().map(str::to_string)
+        } else {
+            None
+        },
         profile,
     }
 }
@@ -108,19 +134,30 @@ fn owned_by(snap: &Snapshot, owners: &[&Record]) -> Vec<(String, Vec<EntitySumma
             if let Some(i) = rel.target_index {
                 if seen.insert(i) {
                     let t = &snap.records[i];
-                    by_kind.entry(t.entity_ref().kind.clone()).or_default().push(summary(t));
+                    by_kind
+                        .entry(t.entity_ref().kind.clone())
+                        .or_default()
+                        .push(summary(t));
                 }
             }
         }
     }
     for list in by_kind.values_mut() {
-        list.sort_by(|a, b| a.entity_ref.name.to_lowercase().cmp(&b.entity_ref.name.to_lowercase()));
+        list.sort_by(|a, b| {
+            a.entity_ref
+                .name
+                .to_lowercase()
+                .cmp(&b.entity_ref.name.to_lowercase())
+        });
     }
     by_kind.into_iter().collect()
 }
 
 fn targets<'a>(r: &'a Record, snap: &'a Snapshot, relation: &str) -> Vec<EntitySummary> {
-    r.related(relation).filter_map(|x| x.target_index).map(|i| summary(&snap.records[i])).collect()
+    r.related(relation)
+        .filter_map(|x| x.target_index)
+        .map(|i| summary(&snap.records[i]))
+        .collect()
 }
 
 /// The UI's catalog filters as Backstage conditions, leaving one facet out (for its counts).
@@ -128,7 +165,10 @@ fn ui_filter(q: &CatalogQuery, skip: Option<&str>) -> Filter {
     let mut all = Vec::new();
     let mut add = |name: &str, key: &str, values: &[String]| {
         if skip != Some(name) && !values.is_empty() {
-            all.push(Condition { key: key.into(), values: Some(values.iter().map(|v| v.to_lowercase()).collect()) });
+            all.push(Condition {
+                key: key.into(),
+                values: Some(values.iter().map(|v| v.to_lowercase()).collect()),
+            });
         }
     };
     add("kind", "kind", &q.kind.iter().cloned().collect::<Vec<_>>());
@@ -138,11 +178,16 @@ fn ui_filter(q: &CatalogQuery, skip: Option<&str>) -> Filter {
     add("tag", "metadata.tags", &q.tags);
     add("namespace", "metadata.namespace", &q.namespaces);
     add("system", "relations.partof", &q.systems);
-    Filter { any_of: if all.is_empty() { vec![] } else { vec![all] }, nothing: false }
+    Filter {
+        any_of: if all.is_empty() { vec![] } else { vec![all] },
+        nothing: false,
+    }
 }
 
 fn counts(v: Vec<(String, usize)>) -> Vec<FacetCount> {
-    v.into_iter().map(|(value, count)| FacetCount { value, count }).collect()
+    v.into_iter()
+        .map(|(value, count)| FacetCount { value, count })
+        .collect()
 }
 
 fn ui_query(q: &CatalogQuery, filter: Filter) -> Query {
@@ -160,9 +205,15 @@ fn ui_query(q: &CatalogQuery, filter: Filter) -> Query {
                 "system" => "spec.system",
                 _ => "metadata.name",
             };
-            let mut order = vec![OrderField { field: field.into(), descending: desc }];
+            let mut order = vec![OrderField {
+                field: field.into(),
+                descending: desc,
+            }];
             if field != "metadata.name" {
-                order.push(OrderField { field: "metadata.name".into(), descending: false });
+                order.push(OrderField {
+                    field: "metadata.name".into(),
+                    descending: false,
+                });
             }
             order
         }
@@ -170,7 +221,11 @@ fn ui_query(q: &CatalogQuery, filter: Filter) -> Query {
     Query {
         filter,
         order,
-        text: q.text.as_ref().map(|t| t.trim().to_lowercase()).filter(|t| !t.is_empty()),
+        text: q
+            .text
+            .as_ref()
+            .map(|t| t.trim().to_lowercase())
+            .filter(|t| !t.is_empty()),
         text_fields: vec![],
     }
 }
@@ -179,8 +234,17 @@ impl CatalogReader for Reader {
     fn list(&self, q: &CatalogQuery) -> CatalogPage {
         let snap = self.0.snapshot();
         let matched = ui_query(q, ui_filter(q, None)).run(&snap);
-        let size = if q.page_size == 0 { DEFAULT_PAGE_SIZE } else { q.page_size.min(MAX_PAGE_SIZE) };
-        let items = matched.iter().skip(q.page.saturating_mul(size)).take(size).map(|&i| summary(&snap.records[i])).collect();
+        let size = if q.page_size == 0 {
+            DEFAULT_PAGE_SIZE
+        } else {
+            q.page_size.min(MAX_PAGE_SIZE)
+        };
+        let items = matched
+            .iter()
+            .skip(q.page.saturating_mul(size))
+            .take(size)
+            .map(|&i| summary(&snap.records[i]))
+            .collect();
         // Each facet counts the entities matching every other filter (and the text).
         let facet_of = |name: &str, key: &str| {
             let idx = ui_query(q, ui_filter(q, Some(name))).run(&snap);
@@ -215,7 +279,11 @@ impl CatalogReader for Reader {
             namespaces: facet_of("namespace", "metadata.namespace"),
             systems: facet_of("system", "relations.partOf"),
         };
-        CatalogPage { items, total: matched.len(), facets }
+        CatalogPage {
+            items,
+            total: matched.len(),
+            facets,
+        }
     }
 
     fn entity(&self, kind: &str, namespace: &str, name: &str) -> Option<EntityDetail> {
@@ -242,8 +310,11 @@ impl CatalogReader for Reader {
     fn user(&self, namespace: &str, name: &str) -> Option<UserDetail> {
         let snap = self.0.snapshot();
         let r = snap.get("user", namespace, name)?;
-        let group_records: Vec<&Record> =
-            r.related("memberOf").filter_map(|x| x.target_index).map(|i| &snap.records[i]).collect();
+        let group_records: Vec<&Record> = r
+            .related("memberOf")
+            .filter_map(|x| x.target_index)
+            .map(|i| &snap.records[i])
+            .collect();
         let mut owners = vec![r];
         owners.extend(group_records.iter().copied());
         Some(UserDetail {
@@ -255,11 +326,22 @@ impl CatalogReader for Reader {
 
     fn graph(&self, kind: &str, namespace: &str, name: &str, depth: usize) -> RelationGraph {
         let snap = self.0.snapshot();
-        let Some(&center) = snap.by_key.get(&super::reference::RefKey::of(kind, namespace, name)) else {
+        let Some(&center) = snap
+            .by_key
+            .get(&super::reference::RefKey::of(kind, namespace, name))
+        else {
             return RelationGraph::default();
         };
         // Breadth-first over existing targets; one direction of each relation pair is drawn.
-        const FORWARD: [&str; 7] = ["ownedBy", "partOf", "dependsOn", "providesApi", "consumesApi", "memberOf", "childOf"];
+        const FORWARD: [&str; 7] = [
+            "ownedBy",
+            "partOf",
+            "dependsOn",
+            "providesApi",
+            "consumesApi",
+            "memberOf",
+            "childOf",
+        ];
         const MAX_NODES: usize = 40;
         let mut nodes = vec![center];
         let mut index = std::collections::HashMap::from([(center, 0usize)]);
@@ -271,7 +353,9 @@ impl CatalogReader for Reader {
                 for rel in &snap.records[i].relations {
                     let Some(t) = rel.target_index else { continue };
                     let forward = FORWARD.contains(&rel.relation_type);
-                    let inverse = super::relations::RELATION_PAIRS.iter().find(|(_, inv)| *inv == rel.relation_type);
+                    let inverse = super::relations::RELATION_PAIRS
+                        .iter()
+                        .find(|(_, inv)| *inv == rel.relation_type);
                     if !forward && inverse.is_none() {
                         continue;
                     }
@@ -321,7 +405,12 @@ impl CatalogReader for Reader {
                 1
             } else if r.lc.name.contains(first.as_str()) {
                 2
-            } else if r.lc.title.as_deref().is_some_and(|t| t.contains(first.as_str())) {
+            } else if r
+                .lc
+                .title
+                .as_deref()
+                .is_some_and(|t| t.contains(first.as_str()))
+            {
                 3
             } else {
                 4
@@ -329,7 +418,10 @@ impl CatalogReader for Reader {
             hits.push((score, i));
         }
         hits.sort();
-        hits.into_iter().take(limit.clamp(1, 50)).map(|(_, i)| summary(&snap.records[i])).collect()
+        hits.into_iter()
+            .take(limit.clamp(1, 50))
+            .map(|(_, i)| summary(&snap.records[i]))
+            .collect()
     }
 
     fn problems(&self) -> ProblemsReport {
@@ -346,7 +438,10 @@ impl CatalogReader for Reader {
             .filter(|r| !r.problems.is_empty())
             .map(|r| (summary(r), r.problems.clone()))
             .collect();
-        ProblemsReport { locations, entities }
+        ProblemsReport {
+            locations,
+            entities,
+        }
     }
 }
 

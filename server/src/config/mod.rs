@@ -101,7 +101,9 @@ impl Config {
     pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
         let (mut config, base) = match path {
             Some(p) => (Self::from_file(p)?, p.parent().map(Path::to_path_buf)),
-            None if Path::new("backlot.yaml").exists() => (Self::from_file(Path::new("backlot.yaml"))?, None),
+            None if Path::new("backlot.yaml").exists() => {
+                (Self::from_file(Path::new("backlot.yaml"))?, None)
+            }
             None => (Config::default(), None),
         };
         // Relative paths in a config file are relative to the file.
@@ -111,16 +113,26 @@ impl Config {
                     l.target = base.join(&l.target).to_string_lossy().into_owned();
                 }
             }
-            config.catalog.file_roots = config.catalog.file_roots.iter().map(|r| base.join(r)).collect();
+            config.catalog.file_roots = config
+                .catalog
+                .file_roots
+                .iter()
+                .map(|r| base.join(r))
+                .collect();
         }
         config.apply_env(|k| std::env::var(k).ok())?;
         Ok(config)
     }
 
     pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| ConfigError::Read { path: path.display().to_string(), reason: e.to_string() })?;
-        Self::from_yaml(&text).map_err(|message| ConfigError::Invalid { path: path.display().to_string(), message })
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        Self::from_yaml(&text).map_err(|message| ConfigError::Invalid {
+            path: path.display().to_string(),
+            message,
+        })
     }
 
     pub fn from_yaml(text: &str) -> Result<Config, String> {
@@ -148,19 +160,29 @@ impl Config {
             self.log_format = v;
         }
         if let Some(v) = get("BACKLOT_FILE_ROOTS") {
-            self.catalog.file_roots = v.split(':').filter(|s| !s.is_empty()).map(PathBuf::from).collect();
+            self.catalog.file_roots = v
+                .split(':')
+                .filter(|s| !s.is_empty())
+                .map(PathBuf::from)
+                .collect();
         }
         if let Some(v) = get("BACKLOT_REFRESH_INTERVAL_SECS") {
-            self.catalog.refresh_interval_secs = v
-                .parse()
-                .map_err(|_| ConfigError::Env(format!("BACKLOT_REFRESH_INTERVAL_SECS must be a whole number of seconds, got \"{v}\"")))?;
+            self.catalog.refresh_interval_secs = v.parse().map_err(|_| {
+                ConfigError::Env(format!(
+                    "BACKLOT_REFRESH_INTERVAL_SECS must be a whole number of seconds, got \"{v}\""
+                ))
+            })?;
         }
         if let Some(v) = get("BACKLOT_DEMO") {
             self.catalog.demo = match v.as_str() {
                 "auto" => DemoMode::Auto,
                 "always" | "true" | "1" => DemoMode::Always,
                 "never" | "false" | "0" => DemoMode::Never,
-                _ => return Err(ConfigError::Env(format!("BACKLOT_DEMO must be auto, always or never, got \"{v}\""))),
+                _ => {
+                    return Err(ConfigError::Env(format!(
+                        "BACKLOT_DEMO must be auto, always or never, got \"{v}\""
+                    )))
+                }
             };
         }
         Ok(())
@@ -205,7 +227,10 @@ mod tests {
         };
         c.apply_env(env).unwrap();
         assert_eq!(c.database_url(), "postgres://db/x");
-        assert_eq!(c.catalog.file_roots, vec![PathBuf::from("/a"), PathBuf::from("/b")]);
+        assert_eq!(
+            c.catalog.file_roots,
+            vec![PathBuf::from("/a"), PathBuf::from("/b")]
+        );
         assert_eq!(c.addr, "127.0.0.1:9");
     }
 
@@ -217,7 +242,9 @@ mod tests {
         let err = Config::from_yaml("adress: x\n").unwrap_err();
         assert!(err.contains("adress"), "{err}");
         let mut c = Config::default();
-        let err = c.apply_env(|k| (k == "BACKLOT_REFRESH_INTERVAL_SECS").then(|| "soon".to_string())).unwrap_err();
+        let err = c
+            .apply_env(|k| (k == "BACKLOT_REFRESH_INTERVAL_SECS").then(|| "soon".to_string()))
+            .unwrap_err();
         assert!(err.to_string().contains("BACKLOT_REFRESH_INTERVAL_SECS"));
     }
 }

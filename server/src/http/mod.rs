@@ -15,7 +15,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 pub fn router(state: AppState) -> Router {
-    let reader: Arc<dyn CatalogReader> = Arc::new(crate::catalog::views::Reader(state.catalog.clone()));
+    let reader: Arc<dyn CatalogReader> =
+        Arc::new(crate::catalog::views::Reader(state.catalog.clone()));
     let routes = generate_route_list(app::App);
     let options = state.leptos.clone();
     Router::new()
@@ -32,9 +33,11 @@ pub fn router(state: AppState) -> Router {
             },
             move || app::shell(options.clone()),
         )
-        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
-            move || provide_context(reader.clone()),
-            app::shell,
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(
+            move || provide_context(reader.clone()), app::shell
         ))
         .layer(axum::middleware::from_fn_with_state(state.clone(), track))
         .with_state(state)
@@ -43,7 +46,11 @@ pub fn router(state: AppState) -> Router {
 /// Ready when the database answers and the first refresh of every location has run.
 async fn readyz(State(state): State<AppState>) -> Response {
     if !state.ready.load(std::sync::atomic::Ordering::Relaxed) {
-        return (StatusCode::SERVICE_UNAVAILABLE, "starting: first catalog refresh not finished").into_response();
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "starting: first catalog refresh not finished",
+        )
+            .into_response();
     }
     match state.catalog.store().ping().await {
         Ok(()) => "ready".into_response(),
@@ -55,7 +62,10 @@ async fn readyz(State(state): State<AppState>) -> Response {
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
 }
 
 /// Records request latency by route template (never the raw path, to bound label values).
@@ -66,8 +76,16 @@ async fn track(State(state): State<AppState>, req: Request, next: Next) -> Respo
         .extensions()
         .get::<MatchedPath>()
         .map(|m| m.as_str().to_string())
-        .unwrap_or_else(|| if req.uri().path().starts_with("/pkg/") { "/pkg/*".into() } else { "other".into() });
+        .unwrap_or_else(|| {
+            if req.uri().path().starts_with("/pkg/") {
+                "/pkg/*".into()
+            } else {
+                "other".into()
+            }
+        });
     let res = next.run(req).await;
-    state.metrics.record_request(&method, &route, res.status().as_u16(), started.elapsed());
+    state
+        .metrics
+        .record_request(&method, &route, res.status().as_u16(), started.elapsed());
     res
 }

@@ -70,7 +70,10 @@ pub struct Changes {
 
 impl Changes {
     pub fn is_empty(&self) -> bool {
-        self.upserts.is_empty() && self.deletes.is_empty() && self.sources.is_empty() && self.deleted_sources.is_empty()
+        self.upserts.is_empty()
+            && self.deletes.is_empty()
+            && self.sources.is_empty()
+            && self.deleted_sources.is_empty()
     }
 }
 
@@ -107,10 +110,20 @@ impl Store {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(std::time::Duration::from_secs(10));
-            Pool::Sqlite(SqlitePoolOptions::new().max_connections(4).connect_with(opts).await?)
+            Pool::Sqlite(
+                SqlitePoolOptions::new()
+                    .max_connections(4)
+                    .connect_with(opts)
+                    .await?,
+            )
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let opts = PgConnectOptions::from_str(url)?;
-            Pool::Postgres(PgPoolOptions::new().max_connections(8).connect_with(opts).await?)
+            Pool::Postgres(
+                PgPoolOptions::new()
+                    .max_connections(8)
+                    .connect_with(opts)
+                    .await?,
+            )
         } else {
             return Err(StorageError::UnsupportedUrl(url.to_string()));
         };
@@ -180,7 +193,12 @@ impl Store {
         Ok(n > 0)
     }
 
-    pub async fn set_location_status(&self, id: &str, last_refresh_at: &str, problems: &str) -> Result<()> {
+    pub async fn set_location_status(
+        &self,
+        id: &str,
+        last_refresh_at: &str,
+        problems: &str,
+    ) -> Result<()> {
         const SQL: &str = "UPDATE locations SET last_refresh_at = $1, problems = $2 WHERE id = $3";
         on_pool!(self, p => { sqlx::query(SQL).bind(last_refresh_at).bind(problems).bind(id).execute(p).await?; });
         Ok(())
@@ -199,7 +217,8 @@ impl Store {
     }
 
     pub async fn sources(&self, location_id: &str) -> Result<Vec<SourceRow>> {
-        const SQL: &str = "SELECT location_id, path, hash, clean, targets FROM sources WHERE location_id = $1";
+        const SQL: &str =
+            "SELECT location_id, path, hash, clean, targets FROM sources WHERE location_id = $1";
         let rows = on_pool!(self, p => {
             sqlx::query(SQL).bind(location_id).fetch_all(p).await?.into_iter().map(|r| Ok(SourceRow {
                 location_id: r.try_get(0)?, path: r.try_get(1)?, hash: r.try_get(2)?,

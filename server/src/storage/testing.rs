@@ -14,7 +14,8 @@ pub struct TestDb {
 }
 
 pub fn postgres_admin_url() -> String {
-    std::env::var("BACKLOT_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("BACKLOT_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 impl TestDb {
@@ -23,7 +24,12 @@ impl TestDb {
         let url = format!("sqlite://{}", dir.path().join("backlot.db").display());
         let store = Store::connect(&url).await.expect("open sqlite");
         store.migrate().await.expect("migrate sqlite");
-        Self { store, url, _dir: Some(dir), admin: None }
+        Self {
+            store,
+            url,
+            _dir: Some(dir),
+            admin: None,
+        }
     }
 
     pub async fn postgres() -> Self {
@@ -32,13 +38,21 @@ impl TestDb {
         let admin_pool = sqlx::PgPool::connect(&admin).await.unwrap_or_else(|e| {
             panic!("PostgreSQL tests need a server at {admin} (set BACKLOT_TEST_DATABASE_URL): {e}")
         });
-        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&admin_pool).await.expect("create test database");
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&admin_pool)
+            .await
+            .expect("create test database");
         admin_pool.close().await;
         let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
         let url = format!("{base}/{name}");
         let store = Store::connect(&url).await.expect("connect test database");
         store.migrate().await.expect("migrate postgres");
-        Self { store, url, _dir: None, admin: Some((admin, name)) }
+        Self {
+            store,
+            url,
+            _dir: None,
+            admin: Some((admin, name)),
+        }
     }
 
     /// Closes the pool and drops the PostgreSQL database.
@@ -46,7 +60,9 @@ impl TestDb {
         self.store.close().await;
         if let Some((admin, name)) = &self.admin {
             if let Ok(pool) = sqlx::PgPool::connect(admin).await {
-                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&pool).await;
+                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&pool)
+                    .await;
                 pool.close().await;
             }
         }

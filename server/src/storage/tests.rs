@@ -31,11 +31,19 @@ fn entity(r: &str, loc: &str, body: &str) -> EntityRow {
 both_databases!(locations_round_trip_and_conflict, |db| {
     let s = &db.store;
     s.insert_location(&location("l1", "/a.yaml")).await.unwrap();
-    assert!(matches!(s.insert_location(&location("l2", "/a.yaml")).await, Err(StorageError::Conflict)));
-    s.set_location_status("l1", "2026-01-02T00:00:00.000Z", "[{\"x\":1}]").await.unwrap();
+    assert!(matches!(
+        s.insert_location(&location("l2", "/a.yaml")).await,
+        Err(StorageError::Conflict)
+    ));
+    s.set_location_status("l1", "2026-01-02T00:00:00.000Z", "[{\"x\":1}]")
+        .await
+        .unwrap();
     let all = s.locations().await.unwrap();
     assert_eq!(all.len(), 1);
-    assert_eq!(all[0].last_refresh_at.as_deref(), Some("2026-01-02T00:00:00.000Z"));
+    assert_eq!(
+        all[0].last_refresh_at.as_deref(),
+        Some("2026-01-02T00:00:00.000Z")
+    );
     assert_eq!(all[0].problems, "[{\"x\":1}]");
 });
 
@@ -44,9 +52,17 @@ both_databases!(apply_upserts_deletes_and_cascades, |db| {
     s.insert_location(&location("l1", "/a.yaml")).await.unwrap();
     let mut changes = Changes::default();
     for i in 0..1200 {
-        changes.upserts.push(entity(&format!("component:default/c{i}"), "l1", "{}"));
+        changes
+            .upserts
+            .push(entity(&format!("component:default/c{i}"), "l1", "{}"));
     }
-    changes.sources.push(SourceRow { location_id: "l1".into(), path: "/a.yaml".into(), hash: "h".into(), clean: true, targets: "[]".into() });
+    changes.sources.push(SourceRow {
+        location_id: "l1".into(),
+        path: "/a.yaml".into(),
+        hash: "h".into(),
+        clean: true,
+        targets: "[]".into(),
+    });
     s.apply("l1", &changes).await.unwrap();
     assert_eq!(s.entities().await.unwrap().len(), 1200);
     assert!(s.sources("l1").await.unwrap()[0].clean);
@@ -55,13 +71,22 @@ both_databases!(apply_upserts_deletes_and_cascades, |db| {
     let changes = Changes {
         upserts: vec![entity("component:default/c0", "l1", "{\"v\":2}")],
         deletes: vec!["component:default/c1".into(), "component:default/c2".into()],
-        sources: vec![SourceRow { location_id: "l1".into(), path: "/a.yaml".into(), hash: "h2".into(), clean: false, targets: "[]".into() }],
+        sources: vec![SourceRow {
+            location_id: "l1".into(),
+            path: "/a.yaml".into(),
+            hash: "h2".into(),
+            clean: false,
+            targets: "[]".into(),
+        }],
         deleted_sources: vec![],
     };
     s.apply("l1", &changes).await.unwrap();
     let all = s.entities().await.unwrap();
     assert_eq!(all.len(), 1198);
-    let c0 = all.iter().find(|e| e.entity_ref == "component:default/c0").unwrap();
+    let c0 = all
+        .iter()
+        .find(|e| e.entity_ref == "component:default/c0")
+        .unwrap();
     assert_eq!(c0.body, "{\"v\":2}");
     assert_eq!(c0.uid, "uid-component:default/c0", "uid survives updates");
     let src = s.sources("l1").await.unwrap();

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Installs what building and testing Backlot needs, reusing whatever is already there:
+# the wasm target, wasm-bindgen (exactly the version in Cargo.toml), the npm packages of
+# end2end/ (Playwright, wasm-opt from binaryen) and Debian's Chromium.
+# Usage: .ci/setup.sh [--with-browser]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+WASM_BINDGEN_VERSION=0.2.130
+log() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+command -v cargo >/dev/null || { echo "Rust is needed: install it with rustup (https://rustup.rs)" >&2; exit 1; }
+export PATH="$HOME/.cargo/bin:$PATH"
+
+if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+  log "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+
+# wasm-bindgen must match the wasm-bindgen crate exactly.
+if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGEN_VERSION" ]; then
+  shared=../shared/bin/wasm-bindgen   # prebuilt copy on the team's machines, if present
+  if [ -x "$shared" ] && [ "$("$shared" --version | awk '{print $2}')" = "$WASM_BINDGEN_VERSION" ]; then
+    log "installing wasm-bindgen $WASM_BINDGEN_VERSION from $shared"
+    install -m 755 "$shared" "$HOME/.cargo/bin/wasm-bindgen"
+  else
+    log "building wasm-bindgen-cli $WASM_BINDGEN_VERSION (about 6 CPU-minutes, once)"
+    # Its lockfile pins webpki-roots 1.0.11, which not every registry mirror has: build it
+    # from its source with that one pin moved back.
+    src=$(mktemp -d)
+    cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --locked --root "$src/unused" >/dev/null 2>&1 || true
+    crate=$(ls -d "$HOME"/.cargo/registry/src/*/wasm-bindgen-cli-"$WASM_BINDGEN_VERSION" 2>/dev/null | head -n1)
+    if [ -z "$crate" ]; then
+      cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+    else
+      cp -r "$crate" "$src/cli" && (cd "$src/cli" && cargo update -p webpki-roots --precise 1.0.10 && cargo install --path . --locked)
+    fi
+    rm -rf "$src"
+  fi
+fi
+
+if [ ! -x end2end/node_modules/.bin/playwright ] || [ ! -x end2end/node_modules/.bin/wasm-opt ]; then
+  command -v npm >/dev/null || { log "installing Node.js"; as_root apt-get update -qq; as_root apt-get install -y -qq nodejs npm; }
+  log "installing end2end npm packages"
+  (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+if [ "${1:-}" = "--with-browser" ] && ! [ -x /usr/bin/chromium ]; then
+  log "installing Debian's Chromium"
+  as_root apt-get update -qq
+  as_root apt-get install -y -qq --no-install-recommends chromium
+fi

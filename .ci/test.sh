@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Runs every check and test: formatting, clippy for each feature set, unit/storage/API tests on
+# SQLite and PostgreSQL, the CLI tests, and the end-to-end tests in Chromium.
+# PostgreSQL: BACKLOT_TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres);
+# the tests fail, never skip, when it cannot be reached.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+step() { printf '\n\033[1m== %s\033[0m\n' "$*" >&2; }
+
+step "set-up"
+.ci/setup.sh --with-browser
+
+step "format"
+cargo fmt --all -- --check
+
+step "clippy (server + app with ssr, all targets)"
+cargo clippy -p server -p app --all-targets -- -D warnings
+step "clippy (app with hydrate, wasm)"
+cargo clippy -p app --lib --no-default-features --features hydrate --target wasm32-unknown-unknown \
+  --target-dir target/front -- -D warnings
+
+step "Rust tests (SQLite and PostgreSQL)"
+cargo test -p server -p app
+
+step "end-to-end tests (Chromium)"
+.ci/build-site.sh debug
+cargo build -p server --bin backlot
+(cd end2end && npx playwright test)

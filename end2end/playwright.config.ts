@@ -1,0 +1,71 @@
+// End-to-end tests of Backlot in Debian's Chromium (never a downloaded browser).
+//
+// By default Playwright starts the portal itself (the debug build in ../target, see
+// .ci/test.sh) on 127.0.0.1:3901 with a fresh data directory, so every run sees exactly the
+// demo organisation. Point BACKLOT_E2E_URL at a portal that is already running to skip that:
+//   BACKLOT_E2E_URL=http://127.0.0.1:3900 npx playwright test
+import { defineConfig } from '@playwright/test';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+const externalUrl = process.env.BACKLOT_E2E_URL;
+const ownPort = 3901;
+const baseURL = externalUrl ?? `http://127.0.0.1:${ownPort}`;
+const ci = !!process.env.CI;
+
+// A fresh catalog database per run. Playwright loads this file in the runner and in every
+// worker; only the runner starts the web server, so the directory is made only when it is needed
+// (TEST_WORKER_INDEX is set in workers).
+const needsServer = !externalUrl && process.env.TEST_WORKER_INDEX === undefined;
+const dataDir = needsServer ? fs.mkdtempSync(path.join(os.tmpdir(), 'backlot-e2e-')) : '';
+if (dataDir) {
+  // Playwright stops the web server before the runner exits.
+  process.on('exit', () => fs.rmSync(dataDir, { recursive: true, force: true }));
+}
+
+export default defineConfig({
+  testDir: 'tests',
+  fullyParallel: true,
+  forbidOnly: ci,
+  workers: 2,
+  retries: ci ? 1 : 0,
+  reporter: 'list',
+  timeout: 30_000,
+  expect: { timeout: 10_000 },
+  use: {
+    baseURL,
+    headless: true,
+    trace: 'retain-on-failure',
+    launchOptions: {
+      executablePath: '/usr/bin/chromium',
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    },
+  },
+  projects: [{ name: 'chromium', use: { browserName: 'chromium', viewport: { width: 1280, height: 900 } } }],
+  webServer: externalUrl
+    ? undefined
+    : {
+        command: '../target/debug/backlot serve',
+        cwd: __dirname,
+        url: `http://127.0.0.1:${ownPort}/readyz`,
+        env: {
+          BACKLOT_ADDR: `127.0.0.1:${ownPort}`,
+          BACKLOT_DATA_DIR: dataDir,
+          LEPTOS_SITE_ROOT: '../target/site',
+          BACKLOT_LOG: 'warn',
+        },
+        timeout: 120_000,
+        reuseExistingServer: !ci,
+        stdout: 'ignore',
+        stderr: 'pipe',
+      },
+});

@@ -1,0 +1,87 @@
+// Accessibility and keyboard basics: names for the controls, a sensible Tab order, filters that
+// work from the keyboard.
+import { expect, hydrated, open, params, test } from './fixtures';
+
+test.describe('accessibility and keyboard', () => {
+  test('controls have accessible names; Tab reaches the search box; filters work from the keyboard', async ({ page }) => {
+    await open(page, '/catalog');
+    const search = page.getByRole('searchbox', { name: 'Search the catalog' });
+
+    // Tab order from the top: skip link, brand, main navigation, then the search box.
+    const order: string[] = [];
+    for (let i = 0; i < 8; i++) {
+      await page.keyboard.press('Tab');
+      const focused = await page.evaluate(() => {
+        const el = document.activeElement as HTMLElement | null;
+        return el ? el.getAttribute('aria-label') || el.innerText.trim() || el.tagName : '';
+      });
+      order.push(focused);
+      if (await search.evaluate((el) => el === document.activeElement)) break;
+    }
+    expect(order[0]).toBe('Skip to content');
+    expect(order[order.length - 1]).toBe('Search the catalog');
+    expect(order.length).toBeLessThanOrEqual(5);
+    await expect(search).toBeFocused();
+
+    // The skip link moves focus past the header.
+    await page.reload();
+    await hydrated(page);
+    await page.keyboard.press('Tab');
+    await expect(page.getByRole('link', { name: 'Skip to content' })).toBeFocused();
+    await expect(page.getByRole('link', { name: 'Skip to content' })).toBeInViewport();
+    await page.keyboard.press('Enter');
+    await expect(page.getByRole('main')).toBeFocused();
+
+    // Landmarks and names.
+    await expect(page.getByRole('banner')).toBeVisible();
+    await expect(page.getByRole('main')).toBeVisible();
+    await expect(page.getByRole('search')).toBeVisible();
+    await expect(search).toBeVisible();
+    await expect(page.getByRole('searchbox', { name: 'Filter by text' })).toBeVisible();
+    for (const facet of ['Type', 'Owner', 'Lifecycle', 'Tags', 'Namespace', 'System']) {
+      await expect(page.getByRole('group', { name: facet, exact: true })).toBeVisible();
+    }
+    // Unfold the folded facet values ("Show 4 more") so that every checkbox is exposed.
+    const more = page.getByRole('main').getByText(/^Show \d+ more$/);
+    expect(await more.count()).toBeGreaterThan(0);
+    for (const summary of await more.all()) await summary.click();
+    const boxes = page.getByRole('main').getByRole('checkbox');
+    expect(await boxes.count()).toBeGreaterThan(10);
+    for (const box of await boxes.all()) {
+      await expect(box).toHaveAccessibleName(/\S/);
+    }
+    for (const input of await page.locator('input:not([type=hidden]), select, textarea').all()) {
+      await expect(input).toHaveAccessibleName(/\S/);
+    }
+    for (const button of await page.getByRole('button').all()) {
+      await expect(button).toHaveAccessibleName(/\S/);
+    }
+    // The only button that matters without JavaScript is gone once hydrated.
+    await expect(page.getByRole('button', { name: 'Apply filters' })).toBeHidden();
+
+    // A facet checkbox toggled with the space bar filters the table.
+    const service = page
+      .getByRole('group', { name: 'Type', exact: true })
+      .getByRole('checkbox', { name: /^service\s*\d+$/ });
+    await service.focus();
+    await page.keyboard.press('Space');
+    await expect(page.getByRole('link', { name: 'Remove filter Type: service' })).toBeVisible();
+    expect(params(page).getAll('type')).toEqual(['service']);
+  });
+
+  test('the search box is exposed as a combobox with its popup state', async ({ page }) => {
+    // KNOWN BUG (remove this line once fixed): the header search input
+    // (app/src/components/search_box.rs) carries aria-expanded, aria-controls,
+    // aria-autocomplete and aria-activedescendant but no role="combobox", so it is exposed as a
+    // plain searchbox: aria-expanded is not a property of that role and screen readers do not
+    // announce that suggestions opened or which one is active.
+    test.fail(true, 'search input lacks role="combobox"');
+    await open(page, '/catalog');
+    const box = page.getByRole('combobox', { name: 'Search the catalog' });
+    await expect(box).toHaveAttribute('aria-expanded', 'false', { timeout: 2_000 });
+    await box.pressSequentially('cart', { delay: 40 });
+    await expect(page.getByRole('combobox', { name: 'Search the catalog', expanded: true })).toBeVisible({
+      timeout: 5_000,
+    });
+  });
+});

@@ -1,0 +1,166 @@
+#!/usr/bin/env python3
+"""Backlot catalog benchmark (see BENCHMARKS.md for figures and how to read them).
+
+For each N: generates the catalog with gen_catalog.py (a verbatim copy of the team's shared
+generator, so figures compare), starts a release `backlot` on it with a fresh SQLite database,
+and measures:
+  - wall and CPU time of the server until all N+1 entities are visible through the API;
+  - by-name and by-query under load (wrk, 32 connections): p50/p99, requests/s, server CPU per
+    request; the catalog page (SSR, first page of components) rendered for one client at a time;
+  - peak RSS, and the server's CPU while nothing changes (includes its periodic refreshes).
+
+Usage: python3 server/bench/bench.py [N ...] [--binary target/release/backlot] [--duration 10]
+       [--idle 65] [--variant many|single]
+Needs: a release build (`cargo build --release -p server`), wrk (`apt-get install wrk`).
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK  # utime + stime
+
+
+def peak_rss_mib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def get_json(url):
+    with urllib.request.urlopen(url, timeout=10) as r:
+        return json.loads(r.read())
+
+
+def wrk(url, duration, script=None, conns=32):
+    threads = min(2, conns)
+    cmd = ["wrk", f"-t{threads}", f"-c{conns}", f"-d{duration}s", "--latency", "--timeout", "10s"]
+    if script:
+        cmd += ["-s", script]
+    out = subprocess.run(cmd + [url], capture_output=True, text=True, check=True).stdout
+
+    def ms(label):
+        m = re.search(rf"^\s*{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        if not m:
+            return float("nan")
+        v, unit = float(m.group(1)), m.group(2)
+        return v / 1000 if unit == "us" else v * 1000 if unit == "s" else v
+
+    reqs = int(re.search(r"(\d+) requests in", out).group(1))
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if non2xx:
+        raise SystemExit(f"{url}: {non2xx.group(1)} error responses under load\n{out}")
+    return {"p50_ms": ms("50"), "p99_ms": ms("99"), "rps": rps, "requests": reqs}
+
+
+def loaded(pid, url, duration, script=None, conns=32):
+    before = cpu_seconds(pid)
+    r = wrk(url, duration, script, conns)
+    r["cpu_ms_per_req"] = (cpu_seconds(pid) - before) * 1000 / max(r["requests"], 1)
+    return r
+
+
+def run(n, args):
+    work = tempfile.mkdtemp(prefix=f"backlot-bench-{n}-")
+    try:
+        subprocess.run([sys.executable, os.path.join(HERE, "gen_catalog.py"), str(n), "--out", work], check=True, capture_output=True)
+        target = os.path.join(work, f"many-{n}", "location.yaml") if args.variant == "many" else os.path.join(work, f"single-{n}.yaml")
+        expected = n + 1 if args.variant == "many" else n
+        with open(os.path.join(work, "backlot.yaml"), "w") as f:
+            f.write(f"catalog:\n  demo: never\n  locations:\n    - type: file\n      target: {target}\n")
+        names = os.path.join(work, f"names-{n}.txt")
+        lua = os.path.join(work, "by-name.lua")
+        with open(lua, "w") as f:
+            f.write(
+                "local names = {}\n"
+                f"for line in io.lines('{names}') do names[#names + 1] = line end\n"
+                "math.randomseed(42)\n"
+                "request = function()\n"
+                "  local n = names[math.random(#names)]\n"
+                "  return wrk.format('GET', '/api/catalog/entities/by-name/component/default/' .. n)\n"
+                "end\n"
+            )
+        env = dict(os.environ, BACKLOT_DATA_DIR=os.path.join(work, "data"), BACKLOT_ADDR=f"127.0.0.1:{args.port}",
+                   BACKLOT_LOG="warn", LEPTOS_SITE_ROOT=args.site_root)
+        env.pop("DATABASE_URL", None)
+        env.pop("BACKLOT_DATABASE_URL", None)
+        t0 = time.monotonic()
+        proc = subprocess.Popen([args.binary, "--config", os.path.join(work, "backlot.yaml"), "serve"], env=env)
+        base = f"http://127.0.0.1:{args.port}"
+        try:
+            while True:
+                if proc.poll() is not None:
+                    raise SystemExit(f"backlot exited with {proc.returncode}")
+                try:
+                    total = get_json(f"{base}/api/catalog/entities/by-query?limit=1")["totalItems"]
+                    if total >= expected:
+                        break
+                except OSError:
+                    pass
+                time.sleep(0.02)
+            ingest_wall = time.monotonic() - t0
+            ingest_cpu = cpu_seconds(proc.pid)
+            r = {"n": n, "entities": expected, "ingest_wall_s": ingest_wall, "ingest_cpu_s": ingest_cpu,
+                 "ingest_cpu_ms_per_entity": ingest_cpu * 1000 / expected}
+            r["by_name"] = loaded(proc.pid, f"{base}/api/catalog/entities/by-name/component/default/x", args.duration, lua)
+            r["by_query"] = loaded(proc.pid, f"{base}/api/catalog/entities/by-query?filter=kind=component,spec.type=service&limit=100", args.duration)
+            # Render time of the catalog page: one client at a time.
+            r["catalog_page"] = loaded(proc.pid, f"{base}/catalog?kind=component", args.duration, conns=1)
+            before = cpu_seconds(proc.pid)
+            time.sleep(args.idle)
+            r["idle_cpu_pct"] = (cpu_seconds(proc.pid) - before) * 100 / args.idle
+            r["peak_rss_mib"] = peak_rss_mib(proc.pid)
+            return r
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=30)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("sizes", nargs="*", type=int, default=[1000, 10000])
+    ap.add_argument("--binary", default="target/release/backlot")
+    ap.add_argument("--site-root", default="target/site")
+    ap.add_argument("--duration", type=int, default=10)
+    ap.add_argument("--idle", type=int, default=65, help="seconds of rest measured (the refresh runs every 60 s)")
+    ap.add_argument("--variant", choices=["many", "single"], default="many")
+    ap.add_argument("--port", type=int, default=3990)
+    ap.add_argument("--json", help="also write raw results here")
+    args = ap.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is needed: apt-get install wrk")
+    results = [run(n, args) for n in args.sizes]
+    print("| N | ingest wall | ingest CPU | CPU/entity | by-name p50/p99 | by-name req/s | by-name CPU/req | by-query p50/p99 | by-query req/s | by-query CPU/req | catalog page p50/p99 | peak RSS | idle CPU |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in results:
+        bn, bq, cp = r["by_name"], r["by_query"], r["catalog_page"]
+        print(f"| {r['n']:,} | {r['ingest_wall_s']:.2f} s | {r['ingest_cpu_s']:.2f} s | {r['ingest_cpu_ms_per_entity']:.3f} ms "
+              f"| {bn['p50_ms']:.2f}/{bn['p99_ms']:.2f} ms | {bn['rps']:,.0f} | {bn['cpu_ms_per_req']:.3f} ms "
+              f"| {bq['p50_ms']:.2f}/{bq['p99_ms']:.2f} ms | {bq['rps']:,.0f} | {bq['cpu_ms_per_req']:.3f} ms "
+              f"| {cp['p50_ms']:.2f}/{cp['p99_ms']:.2f} ms | {r['peak_rss_mib']:.0f} MiB | {r['idle_cpu_pct']:.2f}% |")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,119 @@
+//! The `backlot` binary's commands, run as a user runs them.
+
+use std::process::Command;
+
+fn backlot() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_backlot"))
+}
+
+fn fixture(rel: &str) -> String {
+    format!(
+        "{}/tests/fixtures/backstage/packages/catalog-model/examples/{rel}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+#[test]
+fn validate_accepts_the_backstage_examples() {
+    let out = backlot()
+        .args([
+            "validate",
+            &fixture("components/artist-lookup-component.yaml"),
+            &fixture("acme/org.yaml"),
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("valid"), "{stdout}");
+}
+
+#[test]
+fn validate_names_file_document_line_and_field_and_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("catalog-info.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: ok\nspec:\n  type: service\n  lifecycle: production\n  owner: team\n---\n# second\napiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: Not Valid\nspec:\n  type: service\n  lifecycle: production\n",
+    )
+    .unwrap();
+    let out = backlot()
+        .args(["validate", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let path = file.canonicalize().unwrap();
+    assert!(
+        stdout.contains(&format!(
+            "{}:11: document 1: metadata.name:",
+            path.display()
+        )),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("spec.owner") || stdout.contains("spec:"),
+        "{stdout}"
+    );
+
+    let out = backlot()
+        .args(["validate", "--format", "json", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["valid"], false);
+    assert_eq!(v["entities"], 1);
+    assert!(v["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["field"] == "metadata.name" && p["document"] == 1 && p["line"] == 11));
+}
+
+#[test]
+fn validate_reports_unreadable_files() {
+    let out = backlot()
+        .args(["validate", "/nonexistent/catalog-info.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout)
+        .contains("could not read /nonexistent/catalog-info.yaml"));
+}
+
+#[test]
+fn migrate_creates_the_sqlite_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = backlot()
+        .arg("migrate")
+        .env("BACKLOT_DATA_DIR", dir.path())
+        .env_remove("DATABASE_URL")
+        .env_remove("BACKLOT_DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("up to date (sqlite)"));
+    assert!(dir.path().join("backlot.db").exists());
+}
+
+#[test]
+fn a_bad_config_file_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("backlot.yaml");
+    std::fs::write(&cfg, "adress: 1\n").unwrap();
+    let out = backlot()
+        .args(["--config", cfg.to_str().unwrap(), "migrate"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("backlot.yaml") && err.contains("adress"),
+        "{err}"
+    );
+}
