@@ -1,6 +1,19 @@
 // Accessibility and keyboard basics: names for the controls, a sensible Tab order, filters that
 // work from the keyboard.
-import { expect, hydrated, open, params, test } from './fixtures';
+import type { Page } from '@playwright/test';
+import { expect, open, params, test } from './fixtures';
+
+/** Tab to the skip link, follow it, and check that the next Tab lands in the page, not the header. */
+async function followSkipLink(page: Page) {
+  await page.keyboard.press('Tab');
+  const skip = page.getByRole('link', { name: 'Skip to content' });
+  await expect(skip).toBeFocused();
+  await expect(skip).toBeInViewport();
+  await page.keyboard.press('Enter');
+  await expect(page.getByRole('main')).toBeFocused({ timeout: 3_000 });
+  await page.keyboard.press('Tab');
+  await expect(page.getByRole('navigation', { name: 'Kinds' }).getByRole('link').first()).toBeFocused();
+}
 
 test.describe('accessibility and keyboard', () => {
   test('controls have accessible names; Tab reaches the search box; filters work from the keyboard', async ({ page }) => {
@@ -22,15 +35,6 @@ test.describe('accessibility and keyboard', () => {
     expect(order[order.length - 1]).toBe('Search the catalog');
     expect(order.length).toBeLessThanOrEqual(5);
     await expect(search).toBeFocused();
-
-    // The skip link moves focus past the header.
-    await page.reload();
-    await hydrated(page);
-    await page.keyboard.press('Tab');
-    await expect(page.getByRole('link', { name: 'Skip to content' })).toBeFocused();
-    await expect(page.getByRole('link', { name: 'Skip to content' })).toBeInViewport();
-    await page.keyboard.press('Enter');
-    await expect(page.getByRole('main')).toBeFocused();
 
     // Landmarks and names.
     await expect(page.getByRole('banner')).toBeVisible();
@@ -69,7 +73,26 @@ test.describe('accessibility and keyboard', () => {
     expect(params(page).getAll('type')).toEqual(['service']);
   });
 
-  test('the search box is exposed as a combobox with its popup state', async ({ page }) => {
+  test('[known bug] the skip link moves focus to the main content (hydrated)', async ({ page }) => {
+    // KNOWN BUG (remove this line once fixed): once hydrated, the router takes the click on
+    // <a href="#main"> as a navigation to /catalog#main and focus stays on the skip link, so the
+    // next Tab goes to the header's brand link: the skip link skips nothing. (Without JavaScript
+    // it works; see the next test.) Layout: app/src/components/layout.rs.
+    test.fail(true, 'hydrated skip link does not move focus');
+    await open(page, '/catalog');
+    await followSkipLink(page);
+  });
+
+  test.describe('without JavaScript', () => {
+    test.use({ javaScriptEnabled: false });
+
+    test('the skip link moves focus to the main content', async ({ page }) => {
+      await page.goto('/catalog');
+      await followSkipLink(page);
+    });
+  });
+
+  test('[known bug] the search box is exposed as a combobox with its popup state', async ({ page }) => {
     // KNOWN BUG (remove this line once fixed): the header search input
     // (app/src/components/search_box.rs) carries aria-expanded, aria-controls,
     // aria-autocomplete and aria-activedescendant but no role="combobox", so it is exposed as a

@@ -58,17 +58,19 @@ test.describe('entity pages', () => {
       'href',
       'https://example.com/runbooks/checkout-service',
     );
+
+    // An API link leads to the API (same route, another kind: the page must be swapped cleanly).
+    await apis.first().click();
+    await expect(page).toHaveURL(/\/catalog\/default\/api\/cart-api$/);
+    await expect(page.getByRole('heading', { level: 1 })).toHaveText('Cart API');
+    await expect(entityTab(page, 'API')).toBeVisible();
+    await expect(definition(about(page), 'Providers').getByRole('link', { name: 'Cart Service' })).toBeVisible();
   });
 
   test('owner link leads to the group (members, owned entities), and a member to the user page', async ({ page }) => {
-    // KNOWN BUG (remove this line once fixed; the test then must pass): a client-side navigation
-    // from one entity page to an entity of another kind panics in the wasm. Component → group:
-    // "At app/src/pages/entity.rs:91:35, you tried to access a reactive value which was defined at
-    // app/src/pages/entity.rs:71:17, but it has already been disposed", then "RefCell already
-    // borrowed" (js-sys singlethread executor) and `unreachable`; group → user: the same at
-    // app/src/pages/group.rs:22:33 (resource of group.rs:16:17). The pages still render, so every
-    // assertion below holds; the automatic page-error check fails the test.
-    test.fail(true, 'cross-kind client-side navigation panics (entity.rs:91, group.rs:22)');
+    // Client-side navigation to an entity of another kind (component → group → user). This once
+    // panicked in the wasm when the old page's resource was read after disposal; the automatic
+    // page-error check in fixtures.ts catches that.
     await open(page, CHECKOUT);
     await definition(about(page), 'Owner').getByRole('link', { name: 'team-checkout' }).click();
     await expect(page).toHaveURL(/\/catalog\/default\/group\/team-checkout$/);
@@ -192,11 +194,8 @@ test.describe('entity pages', () => {
   });
 
   test('a graph box is followed by the router, without reloading the page', async ({ page }) => {
-    // KNOWN BUG (remove this line once fixed): app/src/components/graph.rs attaches `follow_link`
-    // to each SVG <a> so the router handles the click, but after hydration the handler never
-    // runs (the click event reaches window with defaultPrevented = false), so the browser loads
-    // the whole document again. Clicking works, just as a full page load.
-    test.fail(true, 'graph links reload the document (graph.rs follow_link not attached after hydration)');
+    // The router does not follow SVG links by itself; graph.rs handles their clicks. Without that
+    // the browser would load the whole document again.
     await open(page, CHECKOUT);
     await page.evaluate(() => ((window as unknown as { __sameDocument: boolean }).__sameDocument = true));
     await page

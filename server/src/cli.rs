@@ -296,7 +296,7 @@ fn validate(files: &[PathBuf], format: Format) -> ExitCode {
                 entities += out.entities.len();
                 all.extend(out.problems);
                 for e in out.entities {
-                    all.extend(e.problems);
+                    all.extend(e.stored.problems);
                 }
             }
             Err(e) => all.push(ProblemView {

@@ -9,6 +9,7 @@ use super::parse::parse_documents;
 use super::placeholder::{self, io_reason, FileReader};
 use super::reference::{canonical_kind, RefKey};
 use super::relations;
+use super::snapshot::Stored;
 use super::validation::validate_entity;
 use crate::util::content_hash;
 use app::model::{EntityRef, ProblemView, Severity};
@@ -28,15 +29,15 @@ const MAX_DEPTH: usize = 16;
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProcessedEntity {
     pub key: RefKey,
-    pub entity_ref: EntityRef,
-    pub body: Value,
-    /// Hash of `body` and `problems`: unchanged hash, nothing to write.
-    pub hash: String,
-    pub source_file: String,
-    pub document: usize,
-    pub line: usize,
-    /// Problems found in the entity itself (placeholders, reference fields).
-    pub problems: Vec<ProblemView>,
+    /// The entity in its stored form (uid and location are filled in by the catalog service).
+    pub stored: Stored,
+}
+
+impl ProcessedEntity {
+    /// Hash of the body and problems: unchanged hash, nothing to write.
+    pub fn hash(&self) -> &str {
+        &self.stored.hash
+    }
 }
 
 /// What reading one file gave.
@@ -267,7 +268,7 @@ fn read_file(
     }
     let clean = read.problems.is_empty()
         && !read.had_placeholders
-        && read.entities.iter().all(|e| e.problems.is_empty());
+        && read.entities.iter().all(|e| e.stored.problems.is_empty());
     out.file_state.push((
         key.to_string(),
         PreviousFile {
@@ -416,13 +417,16 @@ pub fn parse_file(
         }
         out.entities.push(ProcessedEntity {
             key: RefKey::from_ref(&entity_ref),
-            entity_ref,
-            hash: content_hash(&hashed),
-            body: entity,
-            source_file: file.to_string(),
-            document: doc.index,
-            line: doc.line,
-            problems: entity_problems,
+            stored: Stored::new(
+                entity_ref,
+                &entity,
+                String::new(),
+                String::new(),
+                content_hash(&hashed),
+                (file.to_string(), doc.index, doc.line),
+                entity_problems,
+                String::new(),
+            ),
         });
     }
     out.all_failed_yaml = total > 0 && yaml_failures == total;
@@ -528,11 +532,11 @@ mod tests {
             &allow_all,
         );
         assert_eq!(out.entities.len(), 1);
-        let e = &out.entities[0];
+        let e = &out.entities[0].stored;
         assert_eq!(e.key.as_str(), "component:default/web");
-        assert_eq!(e.body["metadata"]["namespace"], "default");
+        assert_eq!(e.value()["metadata"]["namespace"], "default");
         assert_eq!(
-            e.body["metadata"]["annotations"][MANAGED_BY_LOCATION],
+            e.value()["metadata"]["annotations"][MANAGED_BY_LOCATION],
             "file:/repo/catalog-info.yaml"
         );
         assert_eq!(

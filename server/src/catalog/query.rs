@@ -102,12 +102,22 @@ impl Filter {
 
 fn condition_matches(c: &Condition, r: &Record) -> bool {
     // Fast paths for the fields every catalog query uses.
+    let lc = r.lc();
     let fast = match c.key.as_str() {
-        "kind" => Some(Some(r.lc.kind.as_str())),
-        "metadata.name" => Some(Some(r.lc.name.as_str())),
-        "metadata.namespace" => Some(Some(r.lc.namespace.as_str())),
-        "spec.type" => Some(r.lc.spec_type.as_deref()),
-        "spec.lifecycle" => Some(r.lc.lifecycle.as_deref()),
+        "kind" => Some(Some(lc.kind.as_str())),
+        "metadata.name" => Some(Some(lc.name.as_str())),
+        "metadata.namespace" => Some(Some(lc.namespace.as_str())),
+        "metadata.title" => Some(lc.title.as_deref()),
+        "spec.type" => Some(lc.spec_type.as_deref()),
+        "spec.lifecycle" => Some(lc.lifecycle.as_deref()),
+        "spec.owner" => Some(lc.owner.as_deref()),
+        "spec.system" => Some(lc.system.as_deref()),
+        "metadata.tags" => {
+            return match &c.values {
+                None => !lc.tags.is_empty(),
+                Some(vs) => lc.tags.iter().any(|t| vs.contains(t)),
+            };
+        }
         _ => None,
     };
     if let Some(v) = fast {
@@ -151,7 +161,8 @@ pub fn visit_values(r: &Record, key: &str, f: &mut dyn FnMut(&str)) {
         "metadata.etag" => return f(&r.stored.hash),
         _ => {}
     }
-    walk(r.body(), key, f);
+    // Any other field: read the entity itself (slower; the common fields have fast paths).
+    walk(&r.stored.value(), key, f);
 }
 
 fn walk(v: &Value, path: &str, f: &mut dyn FnMut(&str)) {
@@ -161,7 +172,17 @@ fn walk(v: &Value, path: &str, f: &mut dyn FnMut(&str)) {
     }
     match v {
         Value::Object(map) => {
-            // Keys may contain dots (annotations): try every split point.
+            // The usual case: the next segment is a key as written.
+            if let Some((head, rest)) = path.split_once('.') {
+                if let Some(child) = map.get(head) {
+                    walk(child, rest, f);
+                    return;
+                }
+            } else if let Some(child) = map.get(path) {
+                walk(child, "", f);
+                return;
+            }
+            // Keys may contain dots (annotations) or differ in case: try every split point.
             for (k, child) in map {
                 let kl = k.len();
                 if path.len() >= kl
@@ -198,10 +219,15 @@ fn emit_scalars(v: &Value, f: &mut dyn FnMut(&str)) {
 
 /// First scalar at a path, lower-cased, for ordering.
 pub fn sort_value(r: &Record, key: &str) -> Option<String> {
+    let lc = r.lc();
     match key {
-        "metadata.name" => return Some(r.lc.name.clone()),
-        "kind" => return Some(r.lc.kind.clone()),
-        "spec.type" => return r.lc.spec_type.clone(),
+        "metadata.name" => return Some(lc.name.clone()),
+        "kind" => return Some(lc.kind.clone()),
+        "metadata.title" => return lc.title.clone(),
+        "spec.type" => return lc.spec_type.clone(),
+        "spec.lifecycle" => return lc.lifecycle.clone(),
+        "spec.owner" => return lc.owner.clone(),
+        "spec.system" => return lc.system.clone(),
         _ => {}
     }
     let mut out = None;
@@ -341,7 +367,7 @@ impl Query {
     fn text_matches(&self, r: &Record) -> bool {
         let Some(text) = &self.text else { return true };
         if self.text_fields.is_empty() {
-            return text.split_whitespace().all(|t| r.lc.text.contains(t));
+            return text.split_whitespace().all(|t| r.lc().text.contains(t));
         }
         text.split_whitespace().all(|t| {
             let mut hit = false;
@@ -407,7 +433,7 @@ pub fn facet(snap: &Snapshot, filter: &Filter, key: &str) -> Vec<(String, usize)
     for r in snap.records.iter().filter(|r| filter.matches(r)) {
         let mut seen: Vec<String> = Vec::new();
         if key == "kind" {
-            seen.push(r.stored.entity_ref.kind.clone());
+            seen.push(r.entity_ref().kind.clone());
         } else {
             visit_values(r, &key, &mut |v| {
                 if !seen.iter().any(|s| s == v) {
@@ -452,6 +478,7 @@ mod tests {
                 ),
             ],
             vec![],
+            None,
         )
     }
 
@@ -512,7 +539,7 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(names(&s, &q.run(&s)), vec!["api-gw"]);
-        let e: Value = serde_json::from_str(&s.records[2].json).unwrap();
+        let e = s.records[2].value();
         assert_eq!(
             project(&e, &["metadata.name".into(), "kind".into()]),
             json!({"metadata": {"name": "web"}, "kind": "Component"})

@@ -85,9 +85,10 @@ impl CatalogService {
         })
         .await
         .map_err(|e| CatalogError::Internal(e.to_string()))?;
-        let snapshot = tokio::task::spawn_blocking(move || Snapshot::build(stored, locations))
-            .await
-            .map_err(|e| CatalogError::Internal(e.to_string()))?;
+        let snapshot =
+            tokio::task::spawn_blocking(move || Snapshot::build(stored, locations, None))
+                .await
+                .map_err(|e| CatalogError::Internal(e.to_string()))?;
         metrics.set_entities(snapshot.records.len());
         Ok(Arc::new(Self {
             store,
@@ -218,7 +219,7 @@ impl CatalogService {
                 .iter()
                 .flat_map(|f| match f {
                     FileOutcome::Read { entities, .. } => {
-                        entities.iter().map(|e| e.body.clone()).collect()
+                        entities.iter().map(|e| e.stored.value()).collect()
                     }
                     _ => Vec::new(),
                 })
@@ -298,7 +299,7 @@ impl CatalogService {
             .filter(|s| s.location_id != id)
             .cloned()
             .collect();
-        self.publish(Snapshot::build(stored, locations));
+        self.publish(Snapshot::build(stored, locations, Some(&current)));
         tracing::info!(location.id = %id, "location removed");
         Ok(())
     }
@@ -414,7 +415,8 @@ impl CatalogService {
                 .cloned()
                 .collect();
             stored.extend(plan.keep);
-            tokio::task::spawn_blocking(move || Snapshot::build(stored, locations))
+            let previous = current.clone();
+            tokio::task::spawn_blocking(move || Snapshot::build(stored, locations, Some(&previous)))
                 .await
                 .map_err(|e| CatalogError::Internal(e.to_string()))?
         } else {
@@ -545,16 +547,18 @@ fn plan_changes(
                         continue;
                     }
                     if let Some(first) = keep.get(&e.key) {
-                        if first.source_file != e.source_file || first.document != e.document {
+                        let here = &e.stored;
+                        if first.source_file != here.source_file || first.document != here.document
+                        {
                             problems.push(ProblemView {
                                 severity: Severity::Error,
                                 message: format!(
                                     "{} is defined twice in this location: in {} (document {}) and here; this one is ignored",
                                     e.key, first.source_file, first.document
                                 ),
-                                file: Some(e.source_file.clone()),
-                                document: Some(e.document),
-                                line: Some(e.line),
+                                file: Some(here.source_file.clone()),
+                                document: Some(here.document),
+                                line: Some(here.line),
                                 field: Some("metadata.name".into()),
                             });
                             continue;
@@ -614,6 +618,7 @@ fn plan_changes(
     }
 
     let visited: HashSet<&str> = read.file_state.iter().map(|(p, _)| p.as_str()).collect();
+    let known: HashMap<&str, &SourceRow> = sources.iter().map(|s| (s.path.as_str(), s)).collect();
     let changes = Changes {
         upserts: upserts.iter().map(row_from_stored).collect(),
         deletes,
@@ -621,9 +626,9 @@ fn plan_changes(
             .file_state
             .iter()
             .filter(|(p, f)| {
-                !sources
-                    .iter()
-                    .any(|s| &s.path == p && s.hash == f.hash && s.clean == f.clean)
+                !known
+                    .get(p.as_str())
+                    .is_some_and(|s| s.hash == f.hash && s.clean == f.clean)
             })
             .map(|(p, f)| SourceRow {
                 location_id: id.clone(),
@@ -654,26 +659,19 @@ fn conflict(e: &ProcessedEntity, owner: &Stored) -> ProblemView {
             "{} is already provided by another location ({}, {}); this definition is ignored until that one goes away",
             e.key, owner.location_id, owner.source_file
         ),
-        file: Some(e.source_file.clone()),
-        document: Some(e.document),
-        line: Some(e.line),
+        file: Some(e.stored.source_file.clone()),
+        document: Some(e.stored.document),
+        line: Some(e.stored.line),
         field: Some("metadata.name".into()),
     }
 }
 
 fn to_stored(e: &ProcessedEntity, location_id: &str, uid: Option<String>, now: &str) -> Stored {
     Stored {
-        key: e.key.clone(),
-        entity_ref: e.entity_ref.clone(),
         uid: uid.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
         location_id: location_id.to_string(),
-        body: Arc::new(e.body.clone()),
-        hash: e.hash.clone(),
-        source_file: e.source_file.clone(),
-        document: e.document,
-        line: e.line,
-        problems: e.problems.clone(),
         updated_at: now.to_string(),
+        ..e.stored.clone()
     }
 }
 
@@ -682,7 +680,7 @@ fn row_from_stored(s: &Stored) -> EntityRow {
         entity_ref: s.key.0.clone(),
         uid: s.uid.clone(),
         location_id: s.location_id.clone(),
-        body: serde_json::to_string(&*s.body).unwrap_or_else(|_| "{}".into()),
+        body: s.body.to_string(),
         hash: s.hash.clone(),
         source_file: s.source_file.clone(),
         document: s.document as i64,
@@ -706,19 +704,24 @@ fn stored_from_row(row: EntityRow) -> Option<Stored> {
         body["metadata"]["namespace"].as_str().unwrap_or("default"),
         body["metadata"]["name"].as_str().unwrap_or_default(),
     );
-    Some(Stored {
-        key: RefKey(row.entity_ref),
+    let mut stored = Stored::new(
         entity_ref,
-        uid: row.uid,
-        location_id: row.location_id,
-        body: Arc::new(body),
-        hash: row.hash,
-        source_file: row.source_file,
-        document: row.document.max(0) as usize,
-        line: row.line.max(0) as usize,
-        problems: serde_json::from_str(&row.problems).unwrap_or_default(),
-        updated_at: row.updated_at,
-    })
+        &body,
+        row.uid,
+        row.location_id,
+        row.hash,
+        (
+            row.source_file,
+            row.document.max(0) as usize,
+            row.line.max(0) as usize,
+        ),
+        serde_json::from_str(&row.problems).unwrap_or_default(),
+        row.updated_at,
+    );
+    stored.key = RefKey(row.entity_ref);
+    // Keep the stored text itself rather than a re-serialised copy.
+    stored.body = row.body.into();
+    Some(stored)
 }
 
 fn location_info(row: LocationRow) -> LocationInfo {

@@ -4,7 +4,7 @@
 //! Readers take an `Arc<Snapshot>` and never wait for writers. Each record keeps its final JSON
 //! already serialised, so serving an entity is a copy.
 
-use super::reference::RefKey;
+use super::reference::{canonical_kind, RefKey};
 use super::relations::{self, Relation};
 use app::model::{EntityRef, ProblemView, Severity};
 use serde::ser::{SerializeMap, Serializer};
@@ -13,31 +13,183 @@ use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// A processed entity as stored (the input of stitching).
+/// A processed entity as stored (the input of stitching). Kept compact: the body as JSON text,
+/// plus what filters, pages and stitching need, extracted once when it is created.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Stored {
     pub key: RefKey,
     pub entity_ref: EntityRef,
     pub uid: String,
     pub location_id: String,
-    pub body: Arc<Value>,
+    /// The processed entity as JSON (no `relations`, no `status`), as in the database.
+    pub body: Arc<str>,
     pub hash: String,
     pub source_file: String,
     pub document: usize,
     pub line: usize,
     pub problems: Vec<ProblemView>,
     pub updated_at: String,
+    /// Fields extracted from the body.
+    pub fields: Arc<Fields>,
+    /// Relations the entity declares (both directions).
+    pub declared: Arc<[Relation]>,
+}
+
+/// Fields of an entity that lists, filters, facets and sorting use, extracted once.
+#[derive(Debug, Default, PartialEq)]
+pub struct Fields {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub spec_type: Option<String>,
+    pub lifecycle: Option<String>,
+    pub tags: Vec<String>,
+    /// `spec.owner` and `spec.system` as written.
+    pub owner: Option<String>,
+    pub system: Option<String>,
+    pub lc: Lowered,
+}
+
+/// Lower-cased values for case-insensitive filtering and sorting.
+#[derive(Debug, Default, PartialEq)]
+pub struct Lowered {
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    pub title: Option<String>,
+    pub spec_type: Option<String>,
+    pub lifecycle: Option<String>,
+    pub tags: Vec<String>,
+    pub owner: Option<String>,
+    pub system: Option<String>,
+    /// Searched by free-text filters: name, title, description, display name, tags.
+    pub text: String,
+}
+
+impl Fields {
+    pub fn of(entity_ref: &EntityRef, b: &Value) -> Fields {
+        let s = |v: &Value| v.as_str().map(str::to_string);
+        let lc = |v: &Option<String>| v.as_ref().map(|x| x.to_lowercase());
+        let title = s(&b["metadata"]["title"]);
+        let description = s(&b["metadata"]["description"]);
+        let spec_type = s(&b["spec"]["type"]);
+        let lifecycle = s(&b["spec"]["lifecycle"]);
+        let owner = s(&b["spec"]["owner"]);
+        let system = s(&b["spec"]["system"]);
+        let tags: Vec<String> = b["metadata"]["tags"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut text = entity_ref.name.to_lowercase();
+        for t in [
+            title.as_deref(),
+            description.as_deref(),
+            b["spec"]["profile"]["displayName"].as_str(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            text.push('\n');
+            text.push_str(&t.to_lowercase());
+        }
+        for t in &tags {
+            text.push('\n');
+            text.push_str(&t.to_lowercase());
+        }
+        let lowered = Lowered {
+            kind: entity_ref.kind.to_ascii_lowercase(),
+            namespace: entity_ref.namespace.to_ascii_lowercase(),
+            name: entity_ref.name.to_lowercase(),
+            title: lc(&title),
+            spec_type: lc(&spec_type),
+            lifecycle: lc(&lifecycle),
+            tags: tags.iter().map(|t| t.to_lowercase()).collect(),
+            owner: lc(&owner),
+            system: lc(&system),
+            text,
+        };
+        Fields {
+            title,
+            description,
+            spec_type,
+            lifecycle,
+            tags,
+            owner,
+            system,
+            lc: lowered,
+        }
+    }
+}
+
+impl Stored {
+    /// Builds the compact form of a processed entity.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        entity_ref: EntityRef,
+        body: &Value,
+        uid: String,
+        location_id: String,
+        hash: String,
+        source: (String, usize, usize),
+        problems: Vec<ProblemView>,
+        updated_at: String,
+    ) -> Stored {
+        let (declared, _) = relations::emit(&entity_ref, body);
+        Stored {
+            key: RefKey::from_ref(&entity_ref),
+            fields: Arc::new(Fields::of(&entity_ref, body)),
+            declared: declared.into(),
+            body: serde_json::to_string(body)
+                .unwrap_or_else(|_| "{}".into())
+                .into(),
+            entity_ref,
+            uid,
+            location_id,
+            hash,
+            source_file: source.0,
+            document: source.1,
+            line: source.2,
+            problems,
+            updated_at,
+        }
+    }
+
+    /// The body parsed (for the few places that need arbitrary fields).
+    pub fn value(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or(Value::Null)
+    }
 }
 
 /// A relation on a stitched entity.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct RelationOut {
     pub relation_type: &'static str,
-    pub target: EntityRef,
+    /// `kind:namespace/name` of the target, kind in lower case (as Backstage prints it).
+    pub target_ref: Box<str>,
     /// Index of the target in the snapshot, if it exists.
     pub target_index: Option<usize>,
-    /// `kind:namespace/name` of the target, kind in lower case (as filters compare it).
-    pub target_ref: String,
+}
+
+impl RelationOut {
+    pub fn target(&self) -> EntityRef {
+        let (kind, rest) = self
+            .target_ref
+            .split_once(':')
+            .unwrap_or(("", &self.target_ref));
+        let (ns, name) = rest.split_once('/').unwrap_or(("default", rest));
+        EntityRef::new(canonical_kind(kind), ns, name)
+    }
+
+    pub fn target_kind(&self) -> &str {
+        self.target_ref
+            .split_once(':')
+            .map(|(k, _)| k)
+            .unwrap_or("")
+    }
 }
 
 /// A stitched entity.
@@ -49,56 +201,31 @@ pub struct Record {
     pub problems: Vec<ProblemView>,
     /// The entity as the REST API serves it.
     pub json: Arc<str>,
-    /// Lower-cased fields used by filters, sorting and facets.
-    pub lc: Lowered,
-}
-
-#[derive(Debug, Default)]
-pub struct Lowered {
-    pub kind: String,
-    pub namespace: String,
-    pub name: String,
-    pub title: Option<String>,
-    pub spec_type: Option<String>,
-    pub lifecycle: Option<String>,
-    /// Lower-cased text searched by free-text filters: name, title, description, tags.
-    pub text: String,
 }
 
 impl Record {
-    pub fn body(&self) -> &Value {
-        &self.stored.body
+    /// The stitched entity parsed; for pages and projections, not for hot paths.
+    pub fn value(&self) -> Value {
+        serde_json::from_str(&self.json).unwrap_or(Value::Null)
     }
 
     pub fn entity_ref(&self) -> &EntityRef {
         &self.stored.entity_ref
     }
 
-    pub fn str_field(&self, path: &[&str]) -> Option<&str> {
-        let mut cur = self.body();
-        for p in path {
-            cur = cur.get(p)?;
-        }
-        cur.as_str()
+    pub fn fields(&self) -> &Fields {
+        &self.stored.fields
+    }
+
+    pub fn lc(&self) -> &Lowered {
+        &self.stored.fields.lc
     }
 
     pub fn title(&self) -> Option<&str> {
-        self.str_field(&["metadata", "title"])
+        self.fields().title.as_deref()
     }
 
-    pub fn tags(&self) -> Vec<String> {
-        self.body()["metadata"]["tags"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_string)
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-
-    /// First target of a relation type.
+    /// Relations of one type.
     pub fn related(&self, relation_type: &str) -> impl Iterator<Item = &RelationOut> {
         let t = relation_type.to_string();
         self.relations.iter().filter(move |r| r.relation_type == t)
@@ -139,18 +266,25 @@ pub struct Snapshot {
 
 impl Default for Snapshot {
     fn default() -> Self {
-        Snapshot::build(Vec::new(), Vec::new())
+        Snapshot::build(Vec::new(), Vec::new(), None)
     }
 }
 
 impl Snapshot {
     /// Stitches processed entities into a snapshot: relations in both directions, dangling
-    /// references reported, final JSON rendered.
-    pub fn build(mut stored: Vec<Stored>, locations: Vec<LocationInfo>) -> Snapshot {
+    /// references reported, final JSON rendered. Records whose body, relations and problems are
+    /// the same as in `previous` reuse its rendered JSON.
+    pub fn build(
+        mut stored: Vec<Stored>,
+        locations: Vec<LocationInfo>,
+        previous: Option<&Snapshot>,
+    ) -> Snapshot {
         stored.sort_by(|a, b| {
-            let an = a.entity_ref.name.to_ascii_lowercase();
-            let bn = b.entity_ref.name.to_ascii_lowercase();
-            an.cmp(&bn).then_with(|| a.key.cmp(&b.key))
+            a.fields
+                .lc
+                .name
+                .cmp(&b.fields.lc.name)
+                .then_with(|| a.key.cmp(&b.key))
         });
         let by_key: HashMap<RefKey, usize> = stored
             .iter()
@@ -162,58 +296,69 @@ impl Snapshot {
         let mut outgoing: Vec<Vec<RelationOut>> = vec![Vec::new(); stored.len()];
         let mut dangling: Vec<Vec<ProblemView>> = vec![Vec::new(); stored.len()];
         for (i, s) in stored.iter().enumerate() {
-            let (rels, _) = relations::emit(&s.entity_ref, &s.body);
             for Relation {
                 source,
                 relation_type,
                 target,
                 field,
-            } in rels
+            } in s.declared.iter()
             {
-                let Some(&src) = by_key.get(&RefKey::from_ref(&source)) else {
+                let Some(&src) = by_key.get(&RefKey::from_ref(source)) else {
                     continue;
                 };
-                let target_index = by_key.get(&RefKey::from_ref(&target)).copied();
+                let target_index = by_key.get(&RefKey::from_ref(target)).copied();
                 if target_index.is_none() && src == i {
-                    let field_name = field.clone().unwrap_or_default();
                     dangling[i].push(ProblemView {
                         severity: Severity::Error,
                         message: format!(
                             "{} refers to {}, which is not in the catalog",
-                            field_name,
+                            field.as_deref().unwrap_or("a reference"),
                             target.to_ref_string()
                         ),
                         file: Some(s.source_file.clone()),
                         document: Some(s.document),
                         line: Some(s.line),
-                        field,
+                        field: field.clone(),
                     });
                 }
-                let target_ref = target.to_ref_string();
                 outgoing[src].push(RelationOut {
                     relation_type,
-                    target,
+                    target_ref: target.to_ref_string().into(),
                     target_index,
-                    target_ref,
                 });
             }
         }
 
         let mut records = Vec::with_capacity(stored.len());
         for ((s, mut rels), dangling) in stored.into_iter().zip(outgoing).zip(dangling) {
-            rels.sort();
-            rels.dedup_by(|a, b| a.relation_type == b.relation_type && a.target == b.target);
+            rels.sort_by(|a, b| {
+                (a.relation_type, &a.target_ref).cmp(&(b.relation_type, &b.target_ref))
+            });
+            rels.dedup_by(|a, b| {
+                a.relation_type == b.relation_type && a.target_ref == b.target_ref
+            });
             let mut problems = s.problems.clone();
             problems.extend(dangling);
             problems.sort_by_key(|p| p.severity != Severity::Error);
-            let json = render(&s, &rels, &problems);
-            let lc = lowered(&s);
+            let reuse = previous.and_then(|p| p.get_key(&s.key)).filter(|old| {
+                Arc::ptr_eq(&old.stored.body, &s.body)
+                    && old.stored.uid == s.uid
+                    && old.stored.hash == s.hash
+                    && old.problems == problems
+                    && old.relations.len() == rels.len()
+                    && old.relations.iter().zip(&rels).all(|(a, b)| {
+                        a.relation_type == b.relation_type && a.target_ref == b.target_ref
+                    })
+            });
+            let json = match reuse {
+                Some(old) => old.json.clone(),
+                None => render(&s, &rels, &problems),
+            };
             records.push(Record {
                 stored: s,
                 relations: rels,
                 problems,
                 json,
-                lc,
             });
         }
 
@@ -221,7 +366,7 @@ impl Snapshot {
         let mut by_uid = HashMap::with_capacity(records.len());
         let mut location_counts: HashMap<String, usize> = HashMap::new();
         for (i, r) in records.iter().enumerate() {
-            by_kind.entry(r.lc.kind.clone()).or_default().push(i);
+            by_kind.entry(r.lc().kind.clone()).or_default().push(i);
             by_uid.insert(r.stored.uid.clone(), i);
             *location_counts
                 .entry(r.stored.location_id.clone())
@@ -265,43 +410,13 @@ impl Snapshot {
     }
 }
 
-fn lowered(s: &Stored) -> Lowered {
-    let b = &*s.body;
-    let lc = |v: &Value| v.as_str().map(str::to_ascii_lowercase);
-    let mut text = String::new();
-    text.push_str(&s.entity_ref.name.to_ascii_lowercase());
-    for v in [
-        &b["metadata"]["title"],
-        &b["metadata"]["description"],
-        &b["spec"]["profile"]["displayName"],
-    ] {
-        if let Some(t) = v.as_str() {
-            text.push('\n');
-            text.push_str(&t.to_lowercase());
-        }
-    }
-    if let Some(tags) = b["metadata"]["tags"].as_array() {
-        for t in tags.iter().filter_map(Value::as_str) {
-            text.push('\n');
-            text.push_str(&t.to_lowercase());
-        }
-    }
-    Lowered {
-        kind: s.entity_ref.kind.to_ascii_lowercase(),
-        namespace: s.entity_ref.namespace.to_ascii_lowercase(),
-        name: s.entity_ref.name.to_ascii_lowercase(),
-        title: b["metadata"]["title"].as_str().map(str::to_lowercase),
-        spec_type: lc(&b["spec"]["type"]),
-        lifecycle: lc(&b["spec"]["lifecycle"]),
-        text,
-    }
-}
-
 /// The stitched entity: the stored body with `metadata.uid`, `metadata.etag`, `relations` and,
 /// when there are problems, `status.items` as Backstage reports processing errors.
 fn render(s: &Stored, relations: &[RelationOut], problems: &[ProblemView]) -> Arc<str> {
+    let body = s.value();
     let out = Stitched {
         s,
+        body: &body,
         relations,
         problems,
     };
@@ -313,6 +428,7 @@ fn render(s: &Stored, relations: &[RelationOut], problems: &[ProblemView]) -> Ar
 
 struct Stitched<'a> {
     s: &'a Stored,
+    body: &'a Value,
     relations: &'a [RelationOut],
     problems: &'a [ProblemView],
 }
@@ -343,7 +459,7 @@ struct Rel<'a>(&'a RelationOut);
 
 impl Serialize for Rel<'_> {
     fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
-        let t = &self.0.target;
+        let t = self.0.target();
         let mut m = ser.serialize_map(Some(3))?;
         m.serialize_entry("type", self.0.relation_type)?;
         m.serialize_entry("targetRef", &self.0.target_ref)?;
@@ -358,7 +474,7 @@ impl Serialize for Rel<'_> {
 impl Serialize for Stitched<'_> {
     fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
         let mut m = ser.serialize_map(None)?;
-        if let Some(obj) = self.s.body.as_object() {
+        if let Some(obj) = self.body.as_object() {
             for (k, v) in obj {
                 if k == "metadata" {
                     m.serialize_entry(
@@ -400,19 +516,16 @@ pub mod tests_support {
     use super::*;
 
     pub fn stored(kind: &str, name: &str, body: Value) -> Stored {
-        Stored {
-            key: RefKey::of(kind, "default", name),
-            entity_ref: EntityRef::new(kind, "default", name),
-            uid: format!("uid-{name}"),
-            location_id: "loc".into(),
-            body: Arc::new(body),
-            hash: "etag1".into(),
-            source_file: "/c.yaml".into(),
-            document: 0,
-            line: 1,
-            problems: vec![],
-            updated_at: "t".into(),
-        }
+        Stored::new(
+            EntityRef::new(kind, "default", name),
+            &body,
+            format!("uid-{name}"),
+            "loc".into(),
+            "etag1".into(),
+            ("/c.yaml".into(), 0, 1),
+            vec![],
+            "t".into(),
+        )
     }
 }
 
@@ -440,6 +553,7 @@ mod tests {
                 ),
             ],
             vec![],
+            None,
         );
         let web = snap.get("component", "default", "web").unwrap();
         let group = snap.get("group", "default", "team-a").unwrap();
@@ -450,7 +564,7 @@ mod tests {
         assert!(group
             .relations
             .iter()
-            .any(|r| r.relation_type == "ownerOf" && r.target.name == "web"));
+            .any(|r| r.relation_type == "ownerOf" && r.target().name == "web"));
         assert_eq!(web.problems.len(), 1);
         assert_eq!(web.problems[0].field.as_deref(), Some("spec.system"));
         assert!(web.problems[0].message.contains("system:default/ghost"));
@@ -466,6 +580,10 @@ mod tests {
                 && r["targetRef"] == "group:default/team-a"
                 && r["target"]["kind"] == "group"));
         assert_eq!(snap.by_kind["component"], vec![1]);
-        assert_eq!(snap.records[0].lc.name, "team-a");
+        assert_eq!(snap.records[0].lc().name, "team-a");
+        // Rebuilding with the same input reuses the rendered JSON.
+        let again = Snapshot::build(snap.stored().cloned().collect(), vec![], Some(&snap));
+        let web2 = again.get("component", "default", "web").unwrap();
+        assert!(Arc::ptr_eq(&web.json, &web2.json));
     }
 }

@@ -86,7 +86,7 @@ on_both!(
             "local $text resolves: {:?}",
             petstore_webhook.problems
         );
-        assert!(petstore_webhook.body()["spec"]["definition"]
+        assert!(petstore_webhook.value()["spec"]["definition"]
             .as_str()
             .unwrap()
             .contains("openapi"));
@@ -102,7 +102,7 @@ on_both!(
         let team = &snap.records[owner.target_index.unwrap()];
         assert!(team
             .related("ownerOf")
-            .any(|r| r.target.name == "artist-lookup"));
+            .any(|r| r.target().name == "artist-lookup"));
         let user = snap.get("user", "default", "breanna.davison").unwrap();
         assert!(user.related("memberOf").next().is_some());
     }
@@ -158,13 +158,13 @@ on_both!(
         let snap = h.catalog.snapshot();
         let web = snap.get("component", "default", "web").unwrap();
         assert_eq!(
-            web.body()["spec"]["type"],
+            web.value()["spec"]["type"],
             "service",
             "last good version kept"
         );
         assert!(web.problems.iter().any(|p| p.message.contains("not valid")));
         assert_eq!(
-            snap.get("group", "default", "team-a").unwrap().body()["spec"]["type"],
+            snap.get("group", "default", "team-a").unwrap().value()["spec"]["type"],
             "squad"
         );
         let loc = &snap.locations[0];
@@ -306,7 +306,7 @@ on_both!(
         h.catalog.add_location("file", &two, false).await.unwrap();
         let snap = h.catalog.snapshot();
         assert_eq!(snap.records.len(), 1);
-        assert_eq!(snap.records[0].body()["spec"]["owner"], "team-one");
+        assert_eq!(snap.records[0].value()["spec"]["owner"], "team-one");
         let second = snap.locations.iter().find(|l| l.target == two).unwrap();
         assert!(
             second

@@ -1,7 +1,6 @@
 //! The UI's read side: implements `app::services::CatalogReader` over the current snapshot,
 //! shaping records into the page models of `app::model`.
 
-use super::query::{Condition, Filter, OrderField, Query};
 use super::snapshot::{Record, Snapshot};
 use super::CatalogService;
 use app::model::*;
@@ -17,27 +16,26 @@ const DEFAULT_PAGE_SIZE: usize = 25;
 pub struct Reader(pub Arc<CatalogService>);
 
 pub fn summary(r: &Record) -> EntitySummary {
-    let target = |t: &str| r.related(t).next().map(|x| x.target.clone());
+    let f = r.fields();
     EntitySummary {
         entity_ref: r.entity_ref().clone(),
-        title: r.title().map(str::to_string),
-        description: r
-            .str_field(&["metadata", "description"])
-            .map(str::to_string),
-        spec_type: r.str_field(&["spec", "type"]).map(str::to_string),
-        lifecycle: r.str_field(&["spec", "lifecycle"]).map(str::to_string),
-        owner: target("ownedBy"),
+        title: f.title.clone(),
+        description: f.description.clone(),
+        spec_type: f.spec_type.clone(),
+        lifecycle: f.lifecycle.clone(),
+        owner: r.related("ownedBy").next().map(|x| x.target()),
         system: r
             .related("partOf")
-            .find(|x| x.target.kind.eq_ignore_ascii_case("system"))
-            .map(|x| x.target.clone()),
-        tags: r.tags(),
+            .find(|x| x.target_kind() == "system")
+            .map(|x| x.target()),
+        tags: f.tags.clone(),
         error_count: r.error_count(),
     }
 }
 
 fn detail(r: &Record, snap: &Snapshot) -> EntityDetail {
-    let b = r.body();
+    let full = r.value();
+    let b = &full;
     let pairs = |v: &Value| -> Vec<(String, String)> {
         let mut out: Vec<(String, String)> = v
             .as_object()
@@ -76,7 +74,7 @@ fn detail(r: &Record, snap: &Snapshot) -> EntityDetail {
         .iter()
         .map(|x| RelationView {
             relation_type: x.relation_type.to_string(),
-            target: x.target.clone(),
+            target: x.target(),
             target_title: x
                 .target_index
                 .and_then(|i| snap.records[i].title().map(str::to_string)),
@@ -116,7 +114,7 @@ fn detail(r: &Record, snap: &Snapshot) -> EntityDetail {
                 line: Some(r.stored.line),
             }),
         raw_json: pretty,
-        api_definition: if r.lc.kind == "api" {
+        api_definition: if r.lc().kind == "api" {
             b["spec"]["definition"].as_str().map(str::to_string)
         } else {
             None
@@ -160,80 +158,136 @@ fn targets<'a>(r: &'a Record, snap: &'a Snapshot, relation: &str) -> Vec<EntityS
         .collect()
 }
 
-/// The UI's catalog filters as Backstage conditions, leaving one facet out (for its counts).
-fn ui_filter(q: &CatalogQuery, skip: Option<&str>) -> Filter {
-    let mut all = Vec::new();
-    let mut add = |name: &str, key: &str, values: &[String]| {
-        if skip != Some(name) && !values.is_empty() {
-            all.push(Condition {
-                key: key.into(),
-                values: Some(values.iter().map(|v| v.to_lowercase()).collect()),
-            });
-        }
+/// The catalog page's facets, in [`CatalogFacets`] order.
+const FACETS: usize = 7;
+
+/// An entity's values for each facet (lower case, as compared): kind, type, owner, lifecycle,
+/// tags, namespace, system.
+fn facet_values(r: &Record) -> [Vec<&str>; FACETS] {
+    let lc = r.lc();
+    let targets = |t: &str, kind: Option<&str>| -> Vec<&str> {
+        r.related(t)
+            .filter(|x| kind.is_none_or(|k| x.target_kind() == k))
+            .map(|x| &*x.target_ref)
+            .collect()
     };
-    add("kind", "kind", &q.kind.iter().cloned().collect::<Vec<_>>());
-    add("type", "spec.type", &q.types);
-    add("owner", "relations.ownedby", &q.owners);
-    add("lifecycle", "spec.lifecycle", &q.lifecycles);
-    add("tag", "metadata.tags", &q.tags);
-    add("namespace", "metadata.namespace", &q.namespaces);
-    add("system", "relations.partof", &q.systems);
-    Filter {
-        any_of: if all.is_empty() { vec![] } else { vec![all] },
-        nothing: false,
+    [
+        vec![lc.kind.as_str()],
+        lc.spec_type.as_deref().into_iter().collect(),
+        targets("ownedBy", None),
+        lc.lifecycle.as_deref().into_iter().collect(),
+        lc.tags.iter().map(String::as_str).collect(),
+        vec![lc.namespace.as_str()],
+        targets("partOf", Some("system")),
+    ]
+}
+
+/// The values chosen for each facet, lower case; empty: no filter on that facet.
+struct UiFilter([Vec<String>; FACETS]);
+
+impl UiFilter {
+    fn new(q: &CatalogQuery) -> Self {
+        let lower = |v: &[String]| v.iter().map(|x| x.to_lowercase()).collect::<Vec<_>>();
+        UiFilter([
+            q.kind.iter().map(|k| k.to_lowercase()).collect(),
+            lower(&q.types),
+            lower(&q.owners),
+            lower(&q.lifecycles),
+            lower(&q.tags),
+            lower(&q.namespaces),
+            lower(&q.systems),
+        ])
+    }
+
+    fn matches(&self, facet: usize, values: &[&str]) -> bool {
+        let chosen = &self.0[facet];
+        chosen.is_empty() || values.iter().any(|v| chosen.iter().any(|c| c == v))
     }
 }
 
-fn counts(v: Vec<(String, usize)>) -> Vec<FacetCount> {
-    v.into_iter()
-        .map(|(value, count)| FacetCount { value, count })
-        .collect()
-}
-
-fn ui_query(q: &CatalogQuery, filter: Filter) -> Query {
-    let order = match q.sort.as_deref().unwrap_or("name") {
-        s => {
-            let (desc, key) = match s.strip_prefix('-') {
-                Some(k) => (true, k),
-                None => (false, s),
-            };
-            let field = match key {
-                "kind" => "kind",
-                "type" => "spec.type",
-                "owner" => "spec.owner",
-                "lifecycle" => "spec.lifecycle",
-                "system" => "spec.system",
-                _ => "metadata.name",
-            };
-            let mut order = vec![OrderField {
-                field: field.into(),
-                descending: desc,
-            }];
-            if field != "metadata.name" {
-                order.push(OrderField {
-                    field: "metadata.name".into(),
-                    descending: false,
-                });
-            }
-            order
+/// Orders catalog rows: `name` (default), `kind`, `type`, `owner`, `lifecycle`, `system`;
+/// `-` in front for descending. Ties by name. Rows arrive sorted by name.
+fn sort_rows(snap: &Snapshot, rows: &mut [usize], sort: Option<&str>) {
+    let sort = sort.unwrap_or("name");
+    let (desc, key) = match sort.strip_prefix('-') {
+        Some(k) => (true, k),
+        None => (false, sort),
+    };
+    let value = |i: usize| -> Option<String> {
+        let r = &snap.records[i];
+        let lc = r.lc();
+        match key {
+            "kind" => Some(lc.kind.clone()),
+            "type" => lc.spec_type.clone(),
+            "lifecycle" => lc.lifecycle.clone(),
+            "owner" => r
+                .related("ownedBy")
+                .next()
+                .map(|x| x.target_ref.to_string()),
+            "system" => r
+                .related("partOf")
+                .find(|x| x.target_kind() == "system")
+                .map(|x| x.target_ref.to_string()),
+            _ => None,
         }
     };
-    Query {
-        filter,
-        order,
-        text: q
-            .text
-            .as_ref()
-            .map(|t| t.trim().to_lowercase())
-            .filter(|t| !t.is_empty()),
-        text_fields: vec![],
+    if matches!(key, "kind" | "type" | "lifecycle" | "owner" | "system") {
+        let mut keyed: Vec<(Option<String>, usize)> = rows.iter().map(|&i| (value(i), i)).collect();
+        // Stable: equal keys keep name order. Rows without the field go last either way.
+        keyed.sort_by(|(a, _), (b, _)| match (a, b) {
+            (Some(a), Some(b)) => {
+                if desc {
+                    b.cmp(a)
+                } else {
+                    a.cmp(b)
+                }
+            }
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => std::cmp::Ordering::Equal,
+        });
+        for (slot, (_, i)) in rows.iter_mut().zip(keyed) {
+            *slot = i;
+        }
+    } else if desc {
+        rows.reverse();
     }
 }
 
 impl CatalogReader for Reader {
     fn list(&self, q: &CatalogQuery) -> CatalogPage {
         let snap = self.0.snapshot();
-        let matched = ui_query(q, ui_filter(q, None)).run(&snap);
+        let wanted = UiFilter::new(q);
+        let text: Vec<String> = q
+            .text
+            .as_deref()
+            .unwrap_or("")
+            .split_whitespace()
+            .map(str::to_lowercase)
+            .collect();
+        let mut matched = Vec::new();
+        let mut tallies: [BTreeMap<String, usize>; FACETS] = Default::default();
+        // One pass: an entity counts towards a facet's values when it matches every other
+        // filter (and the text), so each facet shows what choosing a value would give.
+        for (i, r) in snap.records.iter().enumerate() {
+            if !text.iter().all(|t| r.lc().text.contains(t.as_str())) {
+                continue;
+            }
+            let values = facet_values(r);
+            let ok: [bool; FACETS] = std::array::from_fn(|f| wanted.matches(f, &values[f]));
+            let failing = ok.iter().filter(|m| !**m).count();
+            if failing == 0 {
+                matched.push(i);
+            }
+            for f in 0..FACETS {
+                if failing == 0 || (failing == 1 && !ok[f]) {
+                    for v in &values[f] {
+                        *tallies[f].entry(v.to_string()).or_default() += 1;
+                    }
+                }
+            }
+        }
+        sort_rows(&snap, &mut matched, q.sort.as_deref());
         let size = if q.page_size == 0 {
             DEFAULT_PAGE_SIZE
         } else {
@@ -245,39 +299,22 @@ impl CatalogReader for Reader {
             .take(size)
             .map(|&i| summary(&snap.records[i]))
             .collect();
-        // Each facet counts the entities matching every other filter (and the text).
-        let facet_of = |name: &str, key: &str| {
-            let idx = ui_query(q, ui_filter(q, Some(name))).run(&snap);
-            let mut counts_map: BTreeMap<String, usize> = BTreeMap::new();
-            for i in idx {
-                let r = &snap.records[i];
-                let mut seen: Vec<String> = Vec::new();
-                if key == "kind" {
-                    seen.push(r.lc.kind.clone());
-                } else {
-                    super::query::visit_values(r, key, &mut |v| {
-                        let v = v.to_string();
-                        if !seen.contains(&v) {
-                            seen.push(v);
-                        }
-                    });
-                }
-                for v in seen {
-                    *counts_map.entry(v).or_default() += 1;
-                }
-            }
-            let mut v: Vec<(String, usize)> = counts_map.into_iter().collect();
-            v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-            counts(v)
-        };
+        let [kinds, types, owners, lifecycles, tags, namespaces, systems] = tallies.map(|t| {
+            let mut v: Vec<FacetCount> = t
+                .into_iter()
+                .map(|(value, count)| FacetCount { value, count })
+                .collect();
+            v.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+            v
+        });
         let facets = CatalogFacets {
-            kinds: facet_of("kind", "kind"),
-            types: facet_of("type", "spec.type"),
-            owners: facet_of("owner", "relations.ownedBy"),
-            lifecycles: facet_of("lifecycle", "spec.lifecycle"),
-            tags: facet_of("tag", "metadata.tags"),
-            namespaces: facet_of("namespace", "metadata.namespace"),
-            systems: facet_of("system", "relations.partOf"),
+            kinds,
+            types,
+            owners,
+            lifecycles,
+            tags,
+            namespaces,
+            systems,
         };
         CatalogPage {
             items,
@@ -395,18 +432,18 @@ impl CatalogReader for Reader {
         }
         let mut hits: Vec<(u32, usize)> = Vec::new();
         for (i, r) in snap.records.iter().enumerate() {
-            if !terms.iter().all(|t| r.lc.text.contains(t.as_str())) {
+            if !terms.iter().all(|t| r.lc().text.contains(t.as_str())) {
                 continue;
             }
             let first = &terms[0];
-            let score = if r.lc.name == *first {
+            let lc = r.lc();
+            let score = if lc.name == *first {
                 0
-            } else if r.lc.name.starts_with(first.as_str()) {
+            } else if lc.name.starts_with(first.as_str()) {
                 1
-            } else if r.lc.name.contains(first.as_str()) {
+            } else if lc.name.contains(first.as_str()) {
                 2
-            } else if r
-                .lc
+            } else if lc
                 .title
                 .as_deref()
                 .is_some_and(|t| t.contains(first.as_str()))
