@@ -5,7 +5,7 @@ import { expect, open, params, test } from './fixtures';
 test.describe('search', () => {
   test('"/" focuses the search box; suggestions appear while typing; arrow keys and Enter open one', async ({ page }) => {
     await open(page, '/catalog');
-    const box = page.getByRole('searchbox', { name: 'Search the catalog' });
+    const box = page.getByRole('combobox', { name: 'Search the catalog' });
     const suggestions = page.getByRole('listbox', { name: 'Suggestions' });
     await expect(box).not.toBeFocused();
     await expect(suggestions).toBeHidden();
@@ -55,7 +55,7 @@ test.describe('search', () => {
 
   test('Escape closes the suggestions; Enter without a choice opens the results page', async ({ page }) => {
     await open(page, '/catalog');
-    const box = page.getByRole('searchbox', { name: 'Search the catalog' });
+    const box = page.getByRole('combobox', { name: 'Search the catalog' });
     const suggestions = page.getByRole('listbox', { name: 'Suggestions' });
     await box.click();
     await box.pressSequentially('payments', { delay: 40 });
@@ -109,7 +109,7 @@ test.describe('search', () => {
 
     test('the header search box submits to the results page', async ({ page }) => {
       await page.goto('/catalog');
-      const box = page.getByRole('searchbox', { name: 'Search the catalog' });
+      const box = page.getByRole('combobox', { name: 'Search the catalog' });
       await box.fill('checkout');
       await box.press('Enter');
       await expect(page).toHaveURL(/\/search\?q=checkout$/);

@@ -18,7 +18,7 @@ pub fn Layout(children: Children) -> impl IntoView {
     let current = |active: bool| active.then_some("page");
 
     view! {
-        <a class="skip-link" href="#main">
+        <a class="skip-link" href="#main" rel="external">
             "Skip to content"
         </a>
         <header class="site-header">

@@ -227,6 +227,7 @@ pub fn SearchBox() -> impl IntoView {
                 <input
                     node_ref=input_ref
                     type="search"
+                    role="combobox"
                     name="q"
                     aria-label="Search the catalog"
                     placeholder="Search the catalog"

@@ -108,6 +108,19 @@ pub fn emit(me: &EntityRef, entity: &Value) -> (Vec<Relation>, Vec<RefProblem>) 
     (out, problems)
 }
 
+/// The inverse of a relation type (`ownedBy` → `ownerOf`); unknown types are their own inverse.
+pub fn inverse_of(relation_type: &'static str) -> &'static str {
+    for (a, b) in RELATION_PAIRS {
+        if a == relation_type {
+            return b;
+        }
+        if b == relation_type {
+            return a;
+        }
+    }
+    relation_type
+}
+
 /// Every relation type with its inverse, for documentation and the UI.
 pub const RELATION_PAIRS: [(&str, &str); 7] = [
     ("ownedBy", "ownerOf"),

@@ -384,6 +384,19 @@ impl CatalogService {
             .collect();
         let read = self.read(&row, previous).await?;
         let current = self.snapshot();
+        if nothing_changed(&read, &sources, &current, id) {
+            // The common case at rest: every file as before. Record the visit and stop.
+            let now = now_rfc3339();
+            self.store.set_location_status(id, &now, "[]").await?;
+            let mut locations = current.locations.clone();
+            if let Some(l) = locations.iter_mut().find(|l| l.id == id) {
+                l.last_refresh_at = Some(now);
+            }
+            self.publish(current.with_locations(locations));
+            self.metrics.record_refresh(started.elapsed(), 0, 0, 0);
+            tracing::debug!(location.id = %id, files = read.files.len(), duration_ms = started.elapsed().as_millis() as u64, "location unchanged");
+            return Ok(());
+        }
         let plan = plan_changes(&current, &row, &read, &sources, self.settings.orphans);
 
         let problems_json =
@@ -456,6 +469,26 @@ impl CatalogService {
             }
         })
     }
+}
+
+/// Every file was read before, cleanly, with the same content; none went away; no problem
+/// anywhere: the refresh changes nothing.
+fn nothing_changed(
+    read: &LocationRead,
+    sources: &[SourceRow],
+    current: &Snapshot,
+    id: &str,
+) -> bool {
+    read.problems.is_empty()
+        && read.files.len() == sources.len()
+        && read
+            .files
+            .iter()
+            .all(|f| matches!(f, FileOutcome::Unchanged { .. }))
+        && current
+            .locations
+            .iter()
+            .any(|l| l.id == id && l.problems.is_empty() && l.last_refresh_at.is_some())
 }
 
 struct Plan {

@@ -5,7 +5,7 @@
 //! already serialised, so serving an entity is a copy.
 
 use super::reference::{canonical_kind, RefKey};
-use super::relations::{self, Relation};
+use super::relations;
 use app::model::{EntityRef, ProblemView, Severity};
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
@@ -31,8 +31,21 @@ pub struct Stored {
     pub updated_at: String,
     /// Fields extracted from the body.
     pub fields: Arc<Fields>,
-    /// Relations the entity declares (both directions).
-    pub declared: Arc<[Relation]>,
+    /// References the entity declares in its spec (each gives a relation both ways).
+    pub declared: Arc<[Declared]>,
+}
+
+/// A reference an entity declares: `spec.owner: team-a` is `ownedBy` → `group:default/team-a`
+/// (and `ownerOf` back).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Declared {
+    pub relation_type: &'static str,
+    pub inverse: &'static str,
+    /// `kind:namespace/name`, kind in lower case.
+    pub target_ref: Box<str>,
+    pub target_key: RefKey,
+    /// The field it was declared in, e.g. `spec.dependsOn[1]`.
+    pub field: Box<str>,
 }
 
 /// Fields of an entity that lists, filters, facets and sorting use, extracted once.
@@ -138,7 +151,20 @@ impl Stored {
         problems: Vec<ProblemView>,
         updated_at: String,
     ) -> Stored {
-        let (declared, _) = relations::emit(&entity_ref, body);
+        let (emitted, _) = relations::emit(&entity_ref, body);
+        let declared: Vec<Declared> = emitted
+            .into_iter()
+            .filter_map(|r| {
+                let field = r.field?;
+                Some(Declared {
+                    relation_type: r.relation_type,
+                    inverse: relations::inverse_of(r.relation_type),
+                    target_ref: r.target.to_ref_string().into(),
+                    target_key: RefKey::from_ref(&r.target),
+                    field: field.into(),
+                })
+            })
+            .collect();
         Stored {
             key: RefKey::from_ref(&entity_ref),
             fields: Arc::new(Fields::of(&entity_ref, body)),
@@ -296,34 +322,30 @@ impl Snapshot {
         let mut outgoing: Vec<Vec<RelationOut>> = vec![Vec::new(); stored.len()];
         let mut dangling: Vec<Vec<ProblemView>> = vec![Vec::new(); stored.len()];
         for (i, s) in stored.iter().enumerate() {
-            for Relation {
-                source,
-                relation_type,
-                target,
-                field,
-            } in s.declared.iter()
-            {
-                let Some(&src) = by_key.get(&RefKey::from_ref(source)) else {
-                    continue;
-                };
-                let target_index = by_key.get(&RefKey::from_ref(target)).copied();
-                if target_index.is_none() && src == i {
-                    dangling[i].push(ProblemView {
+            let me: Box<str> = s.entity_ref.to_ref_string().into();
+            for d in s.declared.iter() {
+                let target_index = by_key.get(&d.target_key).copied();
+                match target_index {
+                    Some(t) => outgoing[t].push(RelationOut {
+                        relation_type: d.inverse,
+                        target_ref: me.clone(),
+                        target_index: Some(i),
+                    }),
+                    None => dangling[i].push(ProblemView {
                         severity: Severity::Error,
                         message: format!(
                             "{} refers to {}, which is not in the catalog",
-                            field.as_deref().unwrap_or("a reference"),
-                            target.to_ref_string()
+                            d.field, d.target_ref
                         ),
                         file: Some(s.source_file.clone()),
                         document: Some(s.document),
                         line: Some(s.line),
-                        field: field.clone(),
-                    });
+                        field: Some(d.field.to_string()),
+                    }),
                 }
-                outgoing[src].push(RelationOut {
-                    relation_type,
-                    target_ref: target.to_ref_string().into(),
+                outgoing[i].push(RelationOut {
+                    relation_type: d.relation_type,
+                    target_ref: d.target_ref.clone(),
                     target_index,
                 });
             }
