@@ -76,6 +76,10 @@ pub struct PreviousFile {
     /// The last read had no problem of any kind and no placeholder (so its outcome depends
     /// only on its content).
     pub clean: bool,
+    /// Modification time (ns since the epoch) and size when it was read: when both are the
+    /// same, the file is not even opened.
+    pub modified_ns: i64,
+    pub size: u64,
     /// Targets of the `Location` entities it holds, already resolved: (type, target).
     pub targets: Vec<(String, String)>,
 }
@@ -176,6 +180,32 @@ fn follow(
         vec![PathBuf::from(target)]
     };
     for path in paths {
+        // Fast path: a file seen before under this path, same size and modification time,
+        // read cleanly then: nothing to do but follow its targets.
+        let plain = path.to_string_lossy();
+        if let Some(prev) = (ctx.previous)(&plain).filter(|p| p.clean) {
+            if let Ok(meta) = std::fs::metadata(&path) {
+                if meta.is_file()
+                    && meta.len() == prev.size
+                    && modified_ns(&meta) == prev.modified_ns
+                {
+                    let key = plain.into_owned();
+                    if !visited.insert(key.clone()) {
+                        continue;
+                    }
+                    out.files.push(FileOutcome::Unchanged {
+                        path: key.clone(),
+                        hash: prev.hash.clone(),
+                    });
+                    let targets = prev.targets.clone();
+                    out.file_state.push((key.clone(), prev));
+                    for (t_type, t_target) in targets {
+                        follow(&t_type, &t_target, Some(&key), ctx, out, visited, depth + 1);
+                    }
+                    continue;
+                }
+            }
+        }
         let canonical = match path.canonicalize() {
             Ok(p) => p,
             Err(e) => {
@@ -212,6 +242,9 @@ fn read_file(
     ctx: &ReadContext<'_>,
     out: &mut LocationRead,
 ) -> Vec<(String, String)> {
+    let stat = std::fs::metadata(path)
+        .map(|m| (modified_ns(&m), m.len()))
+        .unwrap_or((0, 0));
     let bytes = match std::fs::metadata(path) {
         Ok(m) if m.len() > MAX_FILE_BYTES => Err(format!(
             "it is {} bytes, more than the {MAX_FILE_BYTES} allowed",
@@ -238,8 +271,16 @@ fn read_file(
                 path: key.to_string(),
                 hash: hash.clone(),
             });
-            out.file_state.push((key.to_string(), prev.clone()));
-            return prev.targets;
+            let targets = prev.targets.clone();
+            out.file_state.push((
+                key.to_string(),
+                PreviousFile {
+                    modified_ns: stat.0,
+                    size: stat.1,
+                    ..prev
+                },
+            ));
+            return targets;
         }
     }
     let text = match String::from_utf8(bytes) {
@@ -274,6 +315,8 @@ fn read_file(
         PreviousFile {
             hash: hash.clone(),
             clean,
+            modified_ns: stat.0,
+            size: stat.1,
             targets: read.targets.clone(),
         },
     ));
@@ -287,6 +330,15 @@ fn read_file(
         });
     }
     read.targets
+}
+
+/// Modification time in nanoseconds since the epoch (0 when the platform has none).
+fn modified_ns(meta: &std::fs::Metadata) -> i64 {
+    meta.modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0)
 }
 
 /// A file that failed keeps its last state, and the targets it pointed to are still followed:

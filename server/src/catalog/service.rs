@@ -377,6 +377,8 @@ impl CatalogService {
                     PreviousFile {
                         hash: s.hash.clone(),
                         clean: s.clean,
+                        modified_ns: s.modified_ns,
+                        size: s.size.max(0) as u64,
                         targets,
                     },
                 )
@@ -659,15 +661,20 @@ fn plan_changes(
             .file_state
             .iter()
             .filter(|(p, f)| {
-                !known
-                    .get(p.as_str())
-                    .is_some_and(|s| s.hash == f.hash && s.clean == f.clean)
+                !known.get(p.as_str()).is_some_and(|s| {
+                    s.hash == f.hash
+                        && s.clean == f.clean
+                        && s.modified_ns == f.modified_ns
+                        && s.size == f.size as i64
+                })
             })
             .map(|(p, f)| SourceRow {
                 location_id: id.clone(),
                 path: p.clone(),
                 hash: f.hash.clone(),
                 clean: f.clean,
+                modified_ns: f.modified_ns,
+                size: f.size as i64,
                 targets: serde_json::to_string(&f.targets).unwrap_or_else(|_| "[]".into()),
             })
             .collect(),

@@ -55,6 +55,8 @@ pub struct SourceRow {
     pub path: String,
     pub hash: String,
     pub clean: bool,
+    pub modified_ns: i64,
+    pub size: i64,
     /// JSON array of `[type, target]`.
     pub targets: String,
 }
@@ -218,11 +220,12 @@ impl Store {
 
     pub async fn sources(&self, location_id: &str) -> Result<Vec<SourceRow>> {
         const SQL: &str =
-            "SELECT location_id, path, hash, clean, targets FROM sources WHERE location_id = $1";
+            "SELECT location_id, path, hash, clean, targets, modified_ns, size FROM sources WHERE location_id = $1";
         let rows = on_pool!(self, p => {
             sqlx::query(SQL).bind(location_id).fetch_all(p).await?.into_iter().map(|r| Ok(SourceRow {
                 location_id: r.try_get(0)?, path: r.try_get(1)?, hash: r.try_get(2)?,
                 clean: r.try_get::<i64, _>(3)? != 0, targets: r.try_get(4)?,
+                modified_ns: r.try_get(5)?, size: r.try_get(6)?,
             })).collect::<std::result::Result<Vec<_>, sqlx::Error>>()?
         });
         Ok(rows)
@@ -260,12 +263,13 @@ impl Store {
                 qb.build().execute(&mut *tx).await?;
             }
             for chunk in changes.sources.chunks(UPSERT_CHUNK) {
-                let mut qb = QueryBuilder::new("INSERT INTO sources (location_id, path, hash, clean, targets) ");
+                let mut qb = QueryBuilder::new("INSERT INTO sources (location_id, path, hash, clean, targets, modified_ns, size) ");
                 qb.push_values(chunk, |mut b, s| {
                     b.push_bind(&s.location_id).push_bind(&s.path).push_bind(&s.hash)
-                        .push_bind(i64::from(s.clean)).push_bind(&s.targets);
+                        .push_bind(i64::from(s.clean)).push_bind(&s.targets)
+                        .push_bind(s.modified_ns).push_bind(s.size);
                 });
-                qb.push(" ON CONFLICT (location_id, path) DO UPDATE SET hash = excluded.hash, clean = excluded.clean, targets = excluded.targets");
+                qb.push(" ON CONFLICT (location_id, path) DO UPDATE SET hash = excluded.hash, clean = excluded.clean, targets = excluded.targets, modified_ns = excluded.modified_ns, size = excluded.size");
                 qb.build().execute(&mut *tx).await?;
             }
             for path in &changes.deleted_sources {

@@ -61,11 +61,15 @@ both_databases!(apply_upserts_deletes_and_cascades, |db| {
         path: "/a.yaml".into(),
         hash: "h".into(),
         clean: true,
+        modified_ns: 7,
+        size: 9,
         targets: "[]".into(),
     });
     s.apply("l1", &changes).await.unwrap();
     assert_eq!(s.entities().await.unwrap().len(), 1200);
-    assert!(s.sources("l1").await.unwrap()[0].clean);
+    let src = s.sources("l1").await.unwrap();
+    assert!(src[0].clean);
+    assert_eq!((src[0].modified_ns, src[0].size), (7, 9));
 
     // Update one, delete two.
     let changes = Changes {
@@ -76,6 +80,8 @@ both_databases!(apply_upserts_deletes_and_cascades, |db| {
             path: "/a.yaml".into(),
             hash: "h2".into(),
             clean: false,
+            modified_ns: 8,
+            size: 10,
             targets: "[]".into(),
         }],
         deleted_sources: vec![],
