@@ -53,6 +53,9 @@ impl Histogram {
     }
 }
 
+/// (method, route template, status)
+type RouteKey = (String, String, u16);
+
 #[derive(Default)]
 pub struct Metrics {
     entities: AtomicU64,
@@ -62,7 +65,7 @@ pub struct Metrics {
     entities_removed: AtomicU64,
     refresh_duration: Mutex<Histogram>,
     /// (method, route, status class) → latency histogram.
-    requests: Mutex<Vec<((String, String, u16), Histogram)>>,
+    requests: Mutex<Vec<(RouteKey, Histogram)>>,
 }
 
 impl Metrics {

@@ -6,7 +6,7 @@ use super::CatalogService;
 use app::model::*;
 use app::services::CatalogReader;
 use serde_json::Value;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 /// Largest page the UI may ask for.
@@ -161,25 +161,25 @@ fn targets<'a>(r: &'a Record, snap: &'a Snapshot, relation: &str) -> Vec<EntityS
 /// The catalog page's facets, in [`CatalogFacets`] order.
 const FACETS: usize = 7;
 
-/// An entity's values for each facet (lower case, as compared): kind, type, owner, lifecycle,
-/// tags, namespace, system.
-fn facet_values(r: &Record) -> [Vec<&str>; FACETS] {
+/// Fills `out` with an entity's values for each facet (lower case, as compared): kind, type,
+/// owner, lifecycle, tags, namespace, system. The buffers are reused across entities.
+fn facet_values<'a>(r: &'a Record, out: &mut [Vec<&'a str>; FACETS]) {
+    for v in out.iter_mut() {
+        v.clear();
+    }
     let lc = r.lc();
-    let targets = |t: &str, kind: Option<&str>| -> Vec<&str> {
-        r.related(t)
-            .filter(|x| kind.is_none_or(|k| x.target_kind() == k))
-            .map(|x| &*x.target_ref)
-            .collect()
-    };
-    [
-        vec![lc.kind.as_str()],
-        lc.spec_type.as_deref().into_iter().collect(),
-        targets("ownedBy", None),
-        lc.lifecycle.as_deref().into_iter().collect(),
-        lc.tags.iter().map(String::as_str).collect(),
-        vec![lc.namespace.as_str()],
-        targets("partOf", Some("system")),
-    ]
+    out[0].push(&lc.kind);
+    out[1].extend(lc.spec_type.as_deref());
+    out[3].extend(lc.lifecycle.as_deref());
+    out[4].extend(lc.tags.iter().map(String::as_str));
+    out[5].push(&lc.namespace);
+    for x in &r.relations {
+        match x.relation_type {
+            "ownedBy" => out[2].push(&x.target_ref),
+            "partOf" if x.target_kind() == "system" => out[6].push(&x.target_ref),
+            _ => {}
+        }
+    }
 }
 
 /// The values chosen for each facet, lower case; empty: no filter on that facet.
@@ -266,14 +266,15 @@ impl CatalogReader for Reader {
             .map(str::to_lowercase)
             .collect();
         let mut matched = Vec::new();
-        let mut tallies: [BTreeMap<String, usize>; FACETS] = Default::default();
+        let mut tallies: [HashMap<&str, usize>; FACETS] = Default::default();
+        let mut values: [Vec<&str>; FACETS] = Default::default();
         // One pass: an entity counts towards a facet's values when it matches every other
         // filter (and the text), so each facet shows what choosing a value would give.
         for (i, r) in snap.records.iter().enumerate() {
             if !text.iter().all(|t| r.lc().text.contains(t.as_str())) {
                 continue;
             }
-            let values = facet_values(r);
+            facet_values(r, &mut values);
             let ok: [bool; FACETS] = std::array::from_fn(|f| wanted.matches(f, &values[f]));
             let failing = ok.iter().filter(|m| !**m).count();
             if failing == 0 {
@@ -282,7 +283,7 @@ impl CatalogReader for Reader {
             for f in 0..FACETS {
                 if failing == 0 || (failing == 1 && !ok[f]) {
                     for v in &values[f] {
-                        *tallies[f].entry(v.to_string()).or_default() += 1;
+                        *tallies[f].entry(v).or_default() += 1;
                     }
                 }
             }
@@ -302,7 +303,10 @@ impl CatalogReader for Reader {
         let [kinds, types, owners, lifecycles, tags, namespaces, systems] = tallies.map(|t| {
             let mut v: Vec<FacetCount> = t
                 .into_iter()
-                .map(|(value, count)| FacetCount { value, count })
+                .map(|(value, count)| FacetCount {
+                    value: value.to_string(),
+                    count,
+                })
                 .collect();
             v.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
             v
@@ -396,11 +400,11 @@ impl CatalogReader for Reader {
                     if !forward && inverse.is_none() {
                         continue;
                     }
-                    if !index.contains_key(&t) {
+                    if let std::collections::hash_map::Entry::Vacant(slot) = index.entry(t) {
                         if nodes.len() >= MAX_NODES {
                             continue;
                         }
-                        index.insert(t, nodes.len());
+                        slot.insert(nodes.len());
                         nodes.push(t);
                         next.push(t);
                     }
