@@ -288,6 +288,85 @@ pub struct Snapshot {
     pub locations: Vec<LocationInfo>,
     /// Entity count per location id.
     pub location_counts: Arc<HashMap<String, usize>>,
+    /// The catalog page's facet values of every record, as small integers.
+    pub facets: Arc<FacetIndex>,
+}
+
+/// Facets of the catalog page, in `CatalogFacets` order: kind, type, owner, lifecycle, tags,
+/// namespace, system.
+pub const FACETS: usize = 7;
+
+/// Every record's facet values, interned: counting facets over the whole catalog is then a
+/// walk over integers.
+#[derive(Debug, Default)]
+pub struct FacetIndex {
+    /// Per facet: the values (lower case, as compared) by id.
+    pub values: [Vec<Box<str>>; FACETS],
+    lookup: [HashMap<Box<str>, u32>; FACETS],
+    /// Value ids of record `i`, facet `f`: `ids[offsets[i * FACETS + f]..offsets[i * FACETS + f + 1]]`.
+    ids: Vec<u32>,
+    offsets: Vec<u32>,
+}
+
+impl FacetIndex {
+    fn build(records: &[Record]) -> FacetIndex {
+        let mut index = FacetIndex {
+            offsets: Vec::with_capacity(records.len() * FACETS + 1),
+            ..Default::default()
+        };
+        index.offsets.push(0);
+        let mut buf: [Vec<&str>; FACETS] = Default::default();
+        for r in records {
+            facet_values(r, &mut buf);
+            for (f, values) in buf.iter().enumerate() {
+                for v in values {
+                    let id = match index.lookup[f].get(*v) {
+                        Some(&id) => id,
+                        None => {
+                            let id = index.values[f].len() as u32;
+                            index.values[f].push((*v).into());
+                            index.lookup[f].insert((*v).into(), id);
+                            id
+                        }
+                    };
+                    index.ids.push(id);
+                }
+                index.offsets.push(index.ids.len() as u32);
+            }
+        }
+        index
+    }
+
+    /// Value ids of one record for one facet.
+    pub fn of(&self, record: usize, facet: usize) -> &[u32] {
+        let k = record * FACETS + facet;
+        &self.ids[self.offsets[k] as usize..self.offsets[k + 1] as usize]
+    }
+
+    /// The id of a value (lower case), if any record has it.
+    pub fn id(&self, facet: usize, value: &str) -> Option<u32> {
+        self.lookup[facet].get(value).copied()
+    }
+}
+
+/// A record's values for each facet (lower case). The buffers are reused across records.
+fn facet_values<'a>(r: &'a Record, out: &mut [Vec<&'a str>; FACETS]) {
+    for v in out.iter_mut() {
+        v.clear();
+    }
+    let lc = r.lc();
+    out[0].push(&lc.kind);
+    out[1].extend(lc.spec_type.as_deref());
+    out[3].extend(lc.lifecycle.as_deref());
+    out[4].extend(lc.tags.iter().map(String::as_str));
+    out[5].push(&lc.namespace);
+    for x in &r.relations {
+        match x.relation_type {
+            "ownedBy" => out[2].push(&x.target_ref),
+            "partOf" if x.target_kind() == "system" => out[6].push(&x.target_ref),
+            _ => {}
+        }
+    }
 }
 
 impl Default for Snapshot {
@@ -394,7 +473,9 @@ impl Snapshot {
                 .entry(r.stored.location_id.clone())
                 .or_default() += 1;
         }
+        let facets = Arc::new(FacetIndex::build(&records));
         Snapshot {
+            facets,
             records: records.into(),
             by_key: Arc::new(by_key),
             by_uid: Arc::new(by_uid),

@@ -350,3 +350,75 @@ on_both!(
         assert!(h.db.store.locations().await.unwrap().is_empty());
     }
 );
+
+on_both!(
+    ui_catalog_filters_facets_and_pages,
+    OrphanStrategy::Delete,
+    |h| {
+        use app::model::CatalogQuery;
+        use app::services::CatalogReader;
+        let mut docs = vec![group("team-a"), group("team-b")];
+        for i in 0..12 {
+            let owner = if i < 4 { "team-a" } else { "team-b" };
+            let mut c = component(&format!("svc{i:02}"), owner);
+            if i % 2 == 1 {
+                c = c.replace("type: service", "type: website");
+            }
+            docs.push(c);
+        }
+        let path = h.write("c.yaml", &docs.join("---\n"));
+        h.catalog.add_location("file", &path, false).await.unwrap();
+        let reader = crate::catalog::views::Reader(h.catalog.clone());
+        let count = |facets: &[app::model::FacetCount], v: &str| {
+            facets.iter().find(|f| f.value == v).map(|f| f.count)
+        };
+
+        let q = CatalogQuery {
+            kind: Some("Component".into()),
+            owners: vec!["group:default/team-a".into()],
+            page_size: 3,
+            ..Default::default()
+        };
+        let page = reader.list(&q);
+        assert_eq!(page.total, 4);
+        assert_eq!(page.items.len(), 3);
+        assert_eq!(page.items[0].entity_ref.name, "svc00");
+        // Each facet counts what choosing its value would give, all other filters applied.
+        assert_eq!(count(&page.facets.owners, "group:default/team-a"), Some(4));
+        assert_eq!(count(&page.facets.owners, "group:default/team-b"), Some(8));
+        assert_eq!(count(&page.facets.types, "website"), Some(2));
+        assert_eq!(count(&page.facets.kinds, "component"), Some(4));
+        assert_eq!(
+            count(&page.facets.kinds, "group"),
+            None,
+            "groups have no owner"
+        );
+
+        let q = CatalogQuery {
+            types: vec!["WEBSITE".into()],
+            sort: Some("-name".into()),
+            page: 1,
+            page_size: 4,
+            ..Default::default()
+        };
+        let page = reader.list(&q);
+        assert_eq!(page.total, 6);
+        assert_eq!(
+            page.items
+                .iter()
+                .map(|s| s.entity_ref.name.as_str())
+                .collect::<Vec<_>>(),
+            vec!["svc03", "svc01"]
+        );
+        let q = CatalogQuery {
+            owners: vec!["group:default/nobody".into()],
+            ..Default::default()
+        };
+        assert_eq!(reader.list(&q).total, 0, "an unknown value matches nothing");
+        let q = CatalogQuery {
+            text: Some("SVC1".into()),
+            ..Default::default()
+        };
+        assert_eq!(reader.list(&q).total, 2);
+    }
+);

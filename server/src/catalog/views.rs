@@ -1,12 +1,12 @@
 //! The UI's read side: implements `app::services::CatalogReader` over the current snapshot,
 //! shaping records into the page models of `app::model`.
 
-use super::snapshot::{Record, Snapshot};
+use super::snapshot::{FacetIndex, Record, Snapshot, FACETS};
 use super::CatalogService;
 use app::model::*;
 use app::services::CatalogReader;
 use serde_json::Value;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 /// Largest page the UI may ask for.
@@ -158,50 +158,36 @@ fn targets<'a>(r: &'a Record, snap: &'a Snapshot, relation: &str) -> Vec<EntityS
         .collect()
 }
 
-/// The catalog page's facets, in [`CatalogFacets`] order.
-const FACETS: usize = 7;
-
-/// Fills `out` with an entity's values for each facet (lower case, as compared): kind, type,
-/// owner, lifecycle, tags, namespace, system. The buffers are reused across entities.
-fn facet_values<'a>(r: &'a Record, out: &mut [Vec<&'a str>; FACETS]) {
-    for v in out.iter_mut() {
-        v.clear();
-    }
-    let lc = r.lc();
-    out[0].push(&lc.kind);
-    out[1].extend(lc.spec_type.as_deref());
-    out[3].extend(lc.lifecycle.as_deref());
-    out[4].extend(lc.tags.iter().map(String::as_str));
-    out[5].push(&lc.namespace);
-    for x in &r.relations {
-        match x.relation_type {
-            "ownedBy" => out[2].push(&x.target_ref),
-            "partOf" if x.target_kind() == "system" => out[6].push(&x.target_ref),
-            _ => {}
-        }
-    }
-}
-
-/// The values chosen for each facet, lower case; empty: no filter on that facet.
-struct UiFilter([Vec<String>; FACETS]);
+/// The values chosen for each facet as value ids; `None`: no filter on that facet. A chosen
+/// value that no entity has matches nothing.
+struct UiFilter([Option<Vec<u32>>; FACETS]);
 
 impl UiFilter {
-    fn new(q: &CatalogQuery) -> Self {
-        let lower = |v: &[String]| v.iter().map(|x| x.to_lowercase()).collect::<Vec<_>>();
-        UiFilter([
-            q.kind.iter().map(|k| k.to_lowercase()).collect(),
-            lower(&q.types),
-            lower(&q.owners),
-            lower(&q.lifecycles),
-            lower(&q.tags),
-            lower(&q.namespaces),
-            lower(&q.systems),
-        ])
+    fn new(q: &CatalogQuery, index: &FacetIndex) -> Self {
+        let chosen: [Vec<String>; FACETS] = [
+            q.kind.iter().cloned().collect(),
+            q.types.clone(),
+            q.owners.clone(),
+            q.lifecycles.clone(),
+            q.tags.clone(),
+            q.namespaces.clone(),
+            q.systems.clone(),
+        ];
+        UiFilter(std::array::from_fn(|f| {
+            (!chosen[f].is_empty()).then(|| {
+                chosen[f]
+                    .iter()
+                    .filter_map(|v| index.id(f, &v.to_lowercase()))
+                    .collect()
+            })
+        }))
     }
 
-    fn matches(&self, facet: usize, values: &[&str]) -> bool {
-        let chosen = &self.0[facet];
-        chosen.is_empty() || values.iter().any(|v| chosen.iter().any(|c| c == v))
+    fn matches(&self, facet: usize, ids: &[u32]) -> bool {
+        match &self.0[facet] {
+            None => true,
+            Some(chosen) => ids.iter().any(|id| chosen.contains(id)),
+        }
     }
 }
 
@@ -257,7 +243,8 @@ fn sort_rows(snap: &Snapshot, rows: &mut [usize], sort: Option<&str>) {
 impl CatalogReader for Reader {
     fn list(&self, q: &CatalogQuery) -> CatalogPage {
         let snap = self.0.snapshot();
-        let wanted = UiFilter::new(q);
+        let index = &snap.facets;
+        let wanted = UiFilter::new(q, index);
         let text: Vec<String> = q
             .text
             .as_deref()
@@ -266,24 +253,23 @@ impl CatalogReader for Reader {
             .map(str::to_lowercase)
             .collect();
         let mut matched = Vec::new();
-        let mut tallies: [HashMap<&str, usize>; FACETS] = Default::default();
-        let mut values: [Vec<&str>; FACETS] = Default::default();
+        let mut tallies: [Vec<usize>; FACETS] =
+            std::array::from_fn(|f| vec![0; index.values[f].len()]);
         // One pass: an entity counts towards a facet's values when it matches every other
         // filter (and the text), so each facet shows what choosing a value would give.
         for (i, r) in snap.records.iter().enumerate() {
             if !text.iter().all(|t| r.lc().text.contains(t.as_str())) {
                 continue;
             }
-            facet_values(r, &mut values);
-            let ok: [bool; FACETS] = std::array::from_fn(|f| wanted.matches(f, &values[f]));
+            let ok: [bool; FACETS] = std::array::from_fn(|f| wanted.matches(f, index.of(i, f)));
             let failing = ok.iter().filter(|m| !**m).count();
             if failing == 0 {
                 matched.push(i);
             }
             for f in 0..FACETS {
                 if failing == 0 || (failing == 1 && !ok[f]) {
-                    for v in &values[f] {
-                        *tallies[f].entry(v).or_default() += 1;
+                    for &id in index.of(i, f) {
+                        tallies[f][id as usize] += 1;
                     }
                 }
             }
@@ -300,11 +286,16 @@ impl CatalogReader for Reader {
             .take(size)
             .map(|&i| summary(&snap.records[i]))
             .collect();
+        let mut f = 0;
         let [kinds, types, owners, lifecycles, tags, namespaces, systems] = tallies.map(|t| {
+            let names = &index.values[f];
+            f += 1;
             let mut v: Vec<FacetCount> = t
                 .into_iter()
-                .map(|(value, count)| FacetCount {
-                    value: value.to_string(),
+                .enumerate()
+                .filter(|(_, count)| *count > 0)
+                .map(|(id, count)| FacetCount {
+                    value: names[id].to_string(),
                     count,
                 })
                 .collect();
