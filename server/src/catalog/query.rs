@@ -4,7 +4,7 @@
 //! Keys are dotted paths into the stitched entity, compared case-insensitively, as are values;
 //! `relations.<type>` matches target references.
 
-use super::snapshot::{Record, Snapshot};
+use super::snapshot::{FacetIndex, Record, Snapshot};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::cmp::Ordering;
@@ -143,6 +143,68 @@ fn condition_matches(c: &Condition, r: &Record) -> bool {
     match &c.values {
         None => found,
         Some(_) => hit,
+    }
+}
+
+/// A filter prepared against a snapshot: conditions on facet fields (kind, type, owner,
+/// lifecycle, tags, namespace) compare interned ids; others go through [`condition_matches`].
+struct Compiled<'a> {
+    nothing: bool,
+    any_of: Vec<Vec<Cond<'a>>>,
+}
+
+enum Cond<'a> {
+    /// Facet number and the ids of the wanted values (`None`: the field must exist).
+    Facet(usize, Option<Vec<u32>>),
+    Other(&'a Condition),
+}
+
+impl<'a> Compiled<'a> {
+    fn new(filter: &'a Filter, index: &FacetIndex) -> Self {
+        let facet_of = |key: &str| match key {
+            "kind" => Some(0),
+            "spec.type" => Some(1),
+            "relations.ownedby" => Some(2),
+            "spec.lifecycle" => Some(3),
+            "metadata.tags" => Some(4),
+            "metadata.namespace" => Some(5),
+            _ => None,
+        };
+        let any_of = filter
+            .any_of
+            .iter()
+            .map(|all| {
+                all.iter()
+                    .map(|c| match facet_of(&c.key) {
+                        Some(f) => Cond::Facet(
+                            f,
+                            c.values
+                                .as_ref()
+                                .map(|vs| vs.iter().filter_map(|v| index.id(f, v)).collect()),
+                        ),
+                        None => Cond::Other(c),
+                    })
+                    .collect()
+            })
+            .collect();
+        Compiled {
+            nothing: filter.nothing,
+            any_of,
+        }
+    }
+
+    fn matches(&self, i: usize, r: &Record, index: &FacetIndex) -> bool {
+        if self.nothing {
+            return false;
+        }
+        self.any_of.is_empty()
+            || self.any_of.iter().any(|all| {
+                all.iter().all(|c| match c {
+                    Cond::Facet(f, None) => !index.of(i, *f).is_empty(),
+                    Cond::Facet(f, Some(ids)) => index.of(i, *f).iter().any(|id| ids.contains(id)),
+                    Cond::Other(c) => condition_matches(c, r),
+                })
+            })
     }
 }
 
@@ -304,10 +366,11 @@ impl Query {
             }
             None => Box::new(0..snap.records.len()),
         };
+        let compiled = Compiled::new(&self.filter, &snap.facets);
         let mut out: Vec<usize> = candidates
             .filter(|&i| {
                 let r = &snap.records[i];
-                self.filter.matches(r) && self.text_matches(r)
+                compiled.matches(i, r, &snap.facets) && self.text_matches(r)
             })
             .collect();
         // Records are kept sorted by name: that order needs no sort.

@@ -323,9 +323,20 @@ impl FacetIndex {
                     let id = match index.lookup[f].get(*v) {
                         Some(&id) => id,
                         None => {
-                            let id = index.values[f].len() as u32;
-                            index.values[f].push((*v).into());
-                            index.lookup[f].insert((*v).into(), id);
+                            // References keep the case of names; facets compare lower case.
+                            let lower: Box<str> = v.to_lowercase().into();
+                            let id = match index.lookup[f].get(&lower) {
+                                Some(&id) => id,
+                                None => {
+                                    let id = index.values[f].len() as u32;
+                                    index.values[f].push(lower.clone());
+                                    index.lookup[f].insert(lower, id);
+                                    id
+                                }
+                            };
+                            if **v != *index.values[f][id as usize] {
+                                index.lookup[f].insert((*v).into(), id);
+                            }
                             id
                         }
                     };

@@ -357,7 +357,12 @@ on_both!(
     |h| {
         use app::model::CatalogQuery;
         use app::services::CatalogReader;
-        let mut docs = vec![group("team-a"), group("team-b")];
+        let mut docs = vec![
+            group("team-a"),
+            group("team-b"),
+            group("Team-Big"),
+            component("Big-One", "Team-Big"),
+        ];
         for i in 0..12 {
             let owner = if i < 4 { "team-a" } else { "team-b" };
             let mut c = component(&format!("svc{i:02}"), owner);
@@ -384,8 +389,19 @@ on_both!(
         assert_eq!(page.items.len(), 3);
         assert_eq!(page.items[0].entity_ref.name, "svc00");
         // Each facet counts what choosing its value would give, all other filters applied.
-        assert_eq!(count(&page.facets.owners, "group:default/team-a"), Some(4));
+        assert_eq!(
+            count(&page.facets.owners, "group:default/team-a"),
+            Some(4),
+            "{:?}",
+            page.facets.owners
+        );
         assert_eq!(count(&page.facets.owners, "group:default/team-b"), Some(8));
+        assert_eq!(
+            count(&page.facets.owners, "group:default/team-big"),
+            Some(1),
+            "{:?}",
+            page.facets.owners
+        );
         assert_eq!(count(&page.facets.types, "website"), Some(2));
         assert_eq!(count(&page.facets.kinds, "component"), Some(4));
         assert_eq!(
