@@ -159,15 +159,20 @@ impl CatalogService {
         Ok(ids)
     }
 
-    async fn reload_locations(&self) -> Result<(), CatalogError> {
-        let _guard = self.write.lock().await;
-        let locations: Vec<LocationInfo> = self
+    /// The locations as storage has them.
+    async fn stored_locations(&self) -> Result<Vec<LocationInfo>, CatalogError> {
+        Ok(self
             .store
             .locations()
             .await?
             .into_iter()
             .map(location_info)
-            .collect();
+            .collect())
+    }
+
+    async fn reload_locations(&self) -> Result<(), CatalogError> {
+        let _guard = self.write.lock().await;
+        let locations = self.stored_locations().await?;
         self.publish(self.snapshot().with_locations(locations));
         Ok(())
     }
@@ -286,13 +291,7 @@ impl CatalogService {
         if !self.store.delete_location(id).await? {
             return Err(CatalogError::NotFound(format!("no location with id {id}")));
         }
-        let locations = self
-            .store
-            .locations()
-            .await?
-            .into_iter()
-            .map(location_info)
-            .collect();
+        let locations = self.stored_locations().await?;
         let current = self.snapshot();
         let stored = current
             .stored()
