@@ -1,29 +1,10 @@
 //! REST API through the full router, on SQLite and PostgreSQL.
 
+use crate::both_databases;
 use crate::storage::testing::TestDb;
 use crate::test_support::{component, group, Harness};
 use axum::http::StatusCode;
 use serde_json::{json, Value};
-
-macro_rules! on_both {
-    ($name:ident, |$h:ident| $body:block) => {
-        mod $name {
-            use super::*;
-            #[tokio::test]
-            async fn sqlite() {
-                let $h = seeded(TestDb::sqlite().await).await;
-                $body
-                $h.cleanup().await;
-            }
-            #[tokio::test]
-            async fn postgres() {
-                let $h = seeded(TestDb::postgres().await).await;
-                $body
-                $h.cleanup().await;
-            }
-        }
-    };
-}
 
 /// 30 components (c00…c29; even ones are websites) owned by team-a or team-b, and the groups.
 async fn seeded(db: TestDb) -> Harness {
@@ -61,7 +42,7 @@ fn names(items: &Value) -> Vec<String> {
         .collect()
 }
 
-on_both!(by_query_filters_pages_and_cursors, |h| {
+both_databases!(by_query_filters_pages_and_cursors, setup = seeded, |h| {
     let (s, b) = h.call("GET", "/api/catalog/entities/by-query?filter=kind=component,spec.type=service&limit=4&orderField=metadata.name,desc", None).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(b["totalItems"], 15);
@@ -134,105 +115,109 @@ on_both!(by_query_filters_pages_and_cursors, |h| {
     assert!(b["error"]["message"].as_str().unwrap().contains("$not"));
 });
 
-on_both!(entity_lookups_and_errors_use_the_envelope, |h| {
-    let (s, e) = h
-        .call(
-            "GET",
-            "/api/catalog/entities/by-name/Component/default/c01",
-            None,
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK);
-    assert_eq!(e["metadata"]["name"], "c01");
-    assert_eq!(e["metadata"]["namespace"], "default");
-    assert!(e["relations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|r| r["type"] == "ownedBy" && r["targetRef"] == "group:default/team-b"));
-    let uid = e["metadata"]["uid"].as_str().unwrap();
-    let (s, by_uid) = h
-        .call("GET", &format!("/api/catalog/entities/by-uid/{uid}"), None)
-        .await;
-    assert_eq!(s, StatusCode::OK);
-    assert_eq!(by_uid, e);
-
-    let (s, b) = h
-        .call(
-            "GET",
-            "/api/catalog/entities/by-name/component/default/nope",
-            None,
-        )
-        .await;
-    assert_eq!(s, StatusCode::NOT_FOUND);
-    assert_eq!(b["error"]["name"], "NotFoundError");
-    assert_eq!(b["request"]["method"], "GET");
-    assert_eq!(
-        b["request"]["url"],
-        "/api/catalog/entities/by-name/component/default/nope"
-    );
-    assert_eq!(b["response"]["statusCode"], 404);
-
-    let (s, b) = h.call("GET", "/api/catalog/nothing-here", None).await;
-    assert_eq!(s, StatusCode::NOT_FOUND);
-    assert_eq!(b["error"]["name"], "NotFoundError");
-    let (s, b) = h
-        .call(
-            "POST",
-            "/api/catalog/entities/by-refs",
-            Some(json!({"wrong": 1})),
-        )
-        .await;
-    assert_eq!(s, StatusCode::BAD_REQUEST);
-    assert_eq!(b["error"]["name"], "InputError");
-    assert!(
-        b["error"]["message"]
-            .as_str()
+both_databases!(
+    entity_lookups_and_errors_use_the_envelope,
+    setup = seeded,
+    |h| {
+        let (s, e) = h
+            .call(
+                "GET",
+                "/api/catalog/entities/by-name/Component/default/c01",
+                None,
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(e["metadata"]["name"], "c01");
+        assert_eq!(e["metadata"]["namespace"], "default");
+        assert!(e["relations"]
+            .as_array()
             .unwrap()
-            .contains("entityRefs"),
-        "{b}"
-    );
-    let (s, b) = h
-        .call("GET", "/api/catalog/entities/by-query?limit=abc", None)
-        .await;
-    assert_eq!(s, StatusCode::BAD_REQUEST);
-    assert!(b["error"]["message"].as_str().unwrap().contains("limit"));
+            .iter()
+            .any(|r| r["type"] == "ownedBy" && r["targetRef"] == "group:default/team-b"));
+        let uid = e["metadata"]["uid"].as_str().unwrap();
+        let (s, by_uid) = h
+            .call("GET", &format!("/api/catalog/entities/by-uid/{uid}"), None)
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(by_uid, e);
 
-    let (s, b) = h.call("POST", "/api/catalog/entities/by-refs", Some(json!({"entityRefs": ["component:c02", "group:default/nope", "group:team-a"], "fields": ["metadata.name"]}))).await;
-    assert_eq!(s, StatusCode::OK);
-    assert_eq!(
-        b["items"],
-        json!([{"metadata": {"name": "c02"}}, null, {"metadata": {"name": "team-a"}}])
-    );
+        let (s, b) = h
+            .call(
+                "GET",
+                "/api/catalog/entities/by-name/component/default/nope",
+                None,
+            )
+            .await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+        assert_eq!(b["error"]["name"], "NotFoundError");
+        assert_eq!(b["request"]["method"], "GET");
+        assert_eq!(
+            b["request"]["url"],
+            "/api/catalog/entities/by-name/component/default/nope"
+        );
+        assert_eq!(b["response"]["statusCode"], 404);
 
-    let (s, b) = h
+        let (s, b) = h.call("GET", "/api/catalog/nothing-here", None).await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+        assert_eq!(b["error"]["name"], "NotFoundError");
+        let (s, b) = h
+            .call(
+                "POST",
+                "/api/catalog/entities/by-refs",
+                Some(json!({"wrong": 1})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST);
+        assert_eq!(b["error"]["name"], "InputError");
+        assert!(
+            b["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("entityRefs"),
+            "{b}"
+        );
+        let (s, b) = h
+            .call("GET", "/api/catalog/entities/by-query?limit=abc", None)
+            .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST);
+        assert!(b["error"]["message"].as_str().unwrap().contains("limit"));
+
+        let (s, b) = h.call("POST", "/api/catalog/entities/by-refs", Some(json!({"entityRefs": ["component:c02", "group:default/nope", "group:team-a"], "fields": ["metadata.name"]}))).await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(
+            b["items"],
+            json!([{"metadata": {"name": "c02"}}, null, {"metadata": {"name": "team-a"}}])
+        );
+
+        let (s, b) = h
         .call(
             "GET",
             "/api/catalog/entities?filter=spec.type=website&offset=2&limit=3&fields=metadata.name",
             None,
         )
         .await;
-    assert_eq!(s, StatusCode::OK);
-    assert_eq!(b.as_array().unwrap().len(), 3);
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(b.as_array().unwrap().len(), 3);
 
-    let (_, f) = h
-        .call(
-            "GET",
-            "/api/catalog/entity-facets?facet=kind&facet=spec.type",
-            None,
-        )
-        .await;
-    assert_eq!(
-        f["facets"]["kind"],
-        json!([{"value": "Component", "count": 30}, {"value": "Group", "count": 2}])
-    );
-    assert!(f["facets"]["spec.type"]
-        .as_array()
-        .unwrap()
-        .contains(&json!({"value": "website", "count": 15})));
-});
+        let (_, f) = h
+            .call(
+                "GET",
+                "/api/catalog/entity-facets?facet=kind&facet=spec.type",
+                None,
+            )
+            .await;
+        assert_eq!(
+            f["facets"]["kind"],
+            json!([{"value": "Component", "count": 30}, {"value": "Group", "count": 2}])
+        );
+        assert!(f["facets"]["spec.type"]
+            .as_array()
+            .unwrap()
+            .contains(&json!({"value": "website", "count": 15})));
+    }
+);
 
-on_both!(locations_validate_and_refresh, |h| {
+both_databases!(locations_validate_and_refresh, setup = seeded, |h| {
     let (s, b) = h.call("GET", "/api/catalog/locations", None).await;
     assert_eq!(s, StatusCode::OK);
     let id = b[0]["data"]["id"].as_str().unwrap().to_string();

@@ -1,38 +1,18 @@
 //! Catalog behaviour end to end (files → processing → storage → snapshot), on SQLite and
 //! PostgreSQL.
 
+use crate::both_databases;
 use crate::catalog::OrphanStrategy;
-use crate::storage::testing::TestDb;
 use crate::test_support::{backstage_examples, component, group, Harness};
 use app::model::Severity;
-
-macro_rules! on_both {
-    ($name:ident, $orphans:expr, |$h:ident| $body:block) => {
-        mod $name {
-            use super::*;
-            #[tokio::test]
-            async fn sqlite() {
-                let $h = Harness::with_orphans(TestDb::sqlite().await, $orphans).await;
-                $body
-                $h.cleanup().await;
-            }
-            #[tokio::test]
-            async fn postgres() {
-                let $h = Harness::with_orphans(TestDb::postgres().await, $orphans).await;
-                $body
-                $h.cleanup().await;
-            }
-        }
-    };
-}
 
 fn count(h: &Harness) -> usize {
     h.catalog.snapshot().records.len()
 }
 
-on_both!(
+both_databases!(
     backstage_examples_load_unchanged,
-    OrphanStrategy::Delete,
+    setup = |db| Harness::with_orphans(db, OrphanStrategy::Delete),
     |h| {
         let ex = backstage_examples();
         for f in ["all.yaml", "acme-corp.yaml"] {
@@ -108,9 +88,9 @@ on_both!(
     }
 );
 
-on_both!(
+both_databases!(
     broken_file_keeps_last_good_version,
-    OrphanStrategy::Delete,
+    setup = |db| Harness::with_orphans(db, OrphanStrategy::Delete),
     |h| {
         let path = h.write(
             "svc/catalog-info.yaml",
@@ -213,9 +193,9 @@ on_both!(
     }
 );
 
-on_both!(
+both_databases!(
     deleted_targets_remove_entities_and_unchanged_files_are_skipped,
-    OrphanStrategy::Delete,
+    setup = |db| Harness::with_orphans(db, OrphanStrategy::Delete),
     |h| {
         h.write("a.yaml", &component("a", "team"));
         h.write("b.yaml", &component("b", "team"));
@@ -277,28 +257,32 @@ on_both!(
     }
 );
 
-on_both!(orphans_kept_when_configured, OrphanStrategy::Keep, |h| {
-    let path = h.write(
-        "c.yaml",
-        &format!("{}---\n{}", component("a", "t"), group("t")),
-    );
-    h.catalog.add_location("file", &path, false).await.unwrap();
-    h.write("c.yaml", &group("t"));
-    let id = h.catalog.snapshot().locations[0].id.clone();
-    h.catalog.refresh_location(&id).await.unwrap();
-    let snap = h.catalog.snapshot();
-    let a = snap
-        .get("component", "default", "a")
-        .expect("kept as orphan");
-    assert!(a
-        .problems
-        .iter()
-        .any(|p| p.message.starts_with("Orphaned:") && p.severity == Severity::Warning));
-});
+both_databases!(
+    orphans_kept_when_configured,
+    setup = |db| Harness::with_orphans(db, OrphanStrategy::Keep),
+    |h| {
+        let path = h.write(
+            "c.yaml",
+            &format!("{}---\n{}", component("a", "t"), group("t")),
+        );
+        h.catalog.add_location("file", &path, false).await.unwrap();
+        h.write("c.yaml", &group("t"));
+        let id = h.catalog.snapshot().locations[0].id.clone();
+        h.catalog.refresh_location(&id).await.unwrap();
+        let snap = h.catalog.snapshot();
+        let a = snap
+            .get("component", "default", "a")
+            .expect("kept as orphan");
+        assert!(a
+            .problems
+            .iter()
+            .any(|p| p.message.starts_with("Orphaned:") && p.severity == Severity::Warning));
+    }
+);
 
-on_both!(
+both_databases!(
     conflicts_are_reported_not_overwritten,
-    OrphanStrategy::Delete,
+    setup = |db| Harness::with_orphans(db, OrphanStrategy::Delete),
     |h| {
         let one = h.write("one.yaml", &component("dup", "team-one"));
         let two = h.write("two.yaml", &component("dup", "team-two"));
@@ -319,9 +303,9 @@ on_both!(
     }
 );
 
-on_both!(
+both_databases!(
     file_locations_outside_the_roots_are_refused,
-    OrphanStrategy::Delete,
+    setup = |db| Harness::with_orphans(db, OrphanStrategy::Delete),
     |h| {
         let err = h
             .catalog
@@ -351,9 +335,9 @@ on_both!(
     }
 );
 
-on_both!(
+both_databases!(
     ui_catalog_filters_facets_and_pages,
-    OrphanStrategy::Delete,
+    setup = |db| Harness::with_orphans(db, OrphanStrategy::Delete),
     |h| {
         use app::model::CatalogQuery;
         use app::services::CatalogReader;

@@ -69,25 +69,34 @@ impl TestDb {
     }
 }
 
-/// Runs the same async test body on SQLite and on PostgreSQL.
+/// Passes a test database through unchanged (the default set-up of [`both_databases!`]).
+pub async fn as_is(db: TestDb) -> TestDb {
+    db
+}
+
+/// Runs the same async test body on SQLite and on PostgreSQL, each on a fresh database.
+/// `setup = f` turns the `TestDb` into what the body uses (anything with `async fn cleanup`).
 #[macro_export]
 macro_rules! both_databases {
-    ($name:ident, |$db:ident| $body:block) => {
+    ($name:ident, setup = $setup:expr, |$h:ident| $body:block) => {
         mod $name {
             #[allow(unused_imports)]
             use super::*;
             #[tokio::test]
             async fn sqlite() {
-                let $db = $crate::storage::testing::TestDb::sqlite().await;
+                let $h = ($setup)($crate::storage::testing::TestDb::sqlite().await).await;
                 $body
-                $db.cleanup().await;
+                $h.cleanup().await;
             }
             #[tokio::test]
             async fn postgres() {
-                let $db = $crate::storage::testing::TestDb::postgres().await;
+                let $h = ($setup)($crate::storage::testing::TestDb::postgres().await).await;
                 $body
-                $db.cleanup().await;
+                $h.cleanup().await;
             }
         }
+    };
+    ($name:ident, |$db:ident| $body:block) => {
+        $crate::both_databases!($name, setup = $crate::storage::testing::as_is, |$db| $body);
     };
 }
