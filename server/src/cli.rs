@@ -11,7 +11,7 @@ use app::model::{ProblemView, Severity};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -219,23 +219,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     catalog.sync_locations("demo", &demo).await?;
 
     let ready = Arc::new(AtomicBool::new(false));
-    {
-        let catalog = catalog.clone();
-        let ready = ready.clone();
-        tokio::spawn(async move {
-            if let Err(e) = catalog.refresh_all().await {
-                tracing::warn!(error = %e, "first refresh failed");
-            }
-            ready.store(true, Ordering::Relaxed);
-            tracing::info!(entities = catalog.snapshot().records.len(), "catalog ready");
-            loop {
-                tokio::time::sleep(catalog.settings().refresh_interval).await;
-                if let Err(e) = catalog.refresh_all().await {
-                    tracing::warn!(error = %e, "refresh cycle failed");
-                }
-            }
-        });
-    }
+    catalog.spawn_refresh_loop(ready.clone());
 
     let site_root = std::env::var("LEPTOS_SITE_ROOT").unwrap_or_else(|_| "target/site".into());
     let leptos = leptos::config::LeptosOptions::builder()

@@ -33,13 +33,6 @@ pub struct ProcessedEntity {
     pub stored: Stored,
 }
 
-impl ProcessedEntity {
-    /// Hash of the body and problems: unchanged hash, nothing to write.
-    pub fn hash(&self) -> &str {
-        &self.stored.hash
-    }
-}
-
 /// What reading one file gave.
 #[derive(Debug, Clone, PartialEq)]
 pub enum FileOutcome {

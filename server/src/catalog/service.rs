@@ -15,6 +15,7 @@ use app::model::{EntityRef, ProblemView, Severity};
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -458,13 +459,20 @@ impl CatalogService {
         Ok(())
     }
 
-    /// Background loop: refresh every location on the configured interval.
-    pub fn spawn_refresh_loop(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+    /// Background loop: refresh every location now, mark the catalog `ready`, then again on
+    /// the configured interval.
+    pub fn spawn_refresh_loop(
+        self: &Arc<Self>,
+        ready: Arc<AtomicBool>,
+    ) -> tokio::task::JoinHandle<()> {
         let this = self.clone();
         tokio::spawn(async move {
             loop {
                 if let Err(e) = this.refresh_all().await {
                     tracing::warn!(error = %e, "refresh cycle failed");
+                }
+                if !ready.swap(true, Ordering::Relaxed) {
+                    tracing::info!(entities = this.snapshot().records.len(), "catalog ready");
                 }
                 tokio::time::sleep(this.settings.refresh_interval).await;
             }

@@ -12,7 +12,7 @@ fn count(h: &Harness) -> usize {
 
 both_databases!(
     backstage_examples_load_unchanged,
-    setup = |db| Harness::with_orphans(db, OrphanStrategy::Delete),
+    setup = Harness::new,
     |h| {
         let ex = backstage_examples();
         for f in ["all.yaml", "acme-corp.yaml"] {
@@ -90,7 +90,7 @@ both_databases!(
 
 both_databases!(
     broken_file_keeps_last_good_version,
-    setup = |db| Harness::with_orphans(db, OrphanStrategy::Delete),
+    setup = Harness::new,
     |h| {
         let path = h.write(
             "svc/catalog-info.yaml",
@@ -195,7 +195,7 @@ both_databases!(
 
 both_databases!(
     deleted_targets_remove_entities_and_unchanged_files_are_skipped,
-    setup = |db| Harness::with_orphans(db, OrphanStrategy::Delete),
+    setup = Harness::new,
     |h| {
         h.write("a.yaml", &component("a", "team"));
         h.write("b.yaml", &component("b", "team"));
@@ -282,7 +282,7 @@ both_databases!(
 
 both_databases!(
     conflicts_are_reported_not_overwritten,
-    setup = |db| Harness::with_orphans(db, OrphanStrategy::Delete),
+    setup = Harness::new,
     |h| {
         let one = h.write("one.yaml", &component("dup", "team-one"));
         let two = h.write("two.yaml", &component("dup", "team-two"));
@@ -305,7 +305,7 @@ both_databases!(
 
 both_databases!(
     file_locations_outside_the_roots_are_refused,
-    setup = |db| Harness::with_orphans(db, OrphanStrategy::Delete),
+    setup = Harness::new,
     |h| {
         let err = h
             .catalog
@@ -337,7 +337,7 @@ both_databases!(
 
 both_databases!(
     ui_catalog_filters_facets_and_pages,
-    setup = |db| Harness::with_orphans(db, OrphanStrategy::Delete),
+    setup = Harness::new,
     |h| {
         use app::model::CatalogQuery;
         use app::services::CatalogReader;
