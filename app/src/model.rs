@@ -103,6 +103,10 @@ pub struct FacetCount {
     pub count: usize,
 }
 
+/// At most this many values of one facet are listed (the most common, plus the chosen ones);
+/// the rest are counted in [`CatalogFacets::unlisted`] and can be typed in.
+pub const FACET_VALUES_LISTED: usize = 100;
+
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct CatalogFacets {
     pub kinds: Vec<FacetCount>,
@@ -112,6 +116,9 @@ pub struct CatalogFacets {
     pub tags: Vec<FacetCount>,
     pub namespaces: Vec<FacetCount>,
     pub systems: Vec<FacetCount>,
+    /// Per facet key (`owner`, `tag`…): how many values with matches are not listed.
+    #[serde(default)]
+    pub unlisted: std::collections::BTreeMap<String, usize>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

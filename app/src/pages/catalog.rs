@@ -58,6 +58,21 @@ fn ref_string_display(s: &str) -> String {
         .unwrap_or_else(|| s.to_string())
 }
 
+/// Whether a chosen facet value (as in the URL) stands for a listed one. For references, a
+/// name or `namespace/name` matches any kind (`team-a` is `group:default/team-a`).
+fn same_value(is_ref: bool, chosen: &str, listed: &str) -> bool {
+    if chosen.eq_ignore_ascii_case(listed) {
+        return true;
+    }
+    if !is_ref || chosen.contains(':') {
+        return false;
+    }
+    let (namespace, name) = chosen.split_once('/').unwrap_or(("default", chosen));
+    parse_ref(listed).is_some_and(|r| {
+        r.namespace.eq_ignore_ascii_case(namespace) && r.name.eq_ignore_ascii_case(name)
+    })
+}
+
 fn parse_ref(s: &str) -> Option<EntityRef> {
     let (kind, rest) = s.split_once(':')?;
     let (namespace, name) = rest.split_once('/')?;
@@ -147,7 +162,10 @@ fn CatalogView(q: CatalogQuery, page: CatalogData, filters_open: RwSignal<bool>)
                                     Facet::Namespace => facets.namespaces.clone(),
                                     Facet::System => facets.systems.clone(),
                                 };
-                                view! { <FacetGroup facet counts selected=facet.values(&q).clone()/> }
+                                let unlisted = facets.unlisted.get(facet.key()).copied().unwrap_or(0);
+                                view! {
+                                    <FacetGroup facet counts unlisted selected=facet.values(&q).clone()/>
+                                }
                             })
                             .collect_view()}
                         <button type="submit" class="button no-js-only">
@@ -232,11 +250,23 @@ fn KindTabs(q: CatalogQuery, kinds: Vec<FacetCount>) -> impl IntoView {
 
 /// One filter: a fieldset of checkboxes with counts. Ticking one submits the form when hydrated.
 #[component]
-fn FacetGroup(facet: Facet, counts: Vec<FacetCount>, selected: Vec<String>) -> impl IntoView {
+fn FacetGroup(
+    facet: Facet,
+    counts: Vec<FacetCount>,
+    /// Values with matches that the server did not list (only the most common are).
+    unlisted: usize,
+    selected: Vec<String>,
+) -> impl IntoView {
+    let is_ref = matches!(facet, Facet::Owner | Facet::System);
+    // A typed owner `team-a` selects `group:default/team-a`.
+    let is_selected = {
+        let selected = selected.clone();
+        move |value: &str| selected.iter().any(|s| same_value(is_ref, s, value))
+    };
     // Selected values without matches still show, so they can be unticked.
     let mut values = counts;
     for s in &selected {
-        if !values.iter().any(|v| &v.value == s) {
+        if !values.iter().any(|v| same_value(is_ref, s, &v.value)) {
             values.push(FacetCount {
                 value: s.clone(),
                 count: 0,
@@ -248,16 +278,15 @@ fn FacetGroup(facet: Facet, counts: Vec<FacetCount>, selected: Vec<String>) -> i
     }
     // Ticked values first, then by count.
     values.sort_by(|a, b| {
-        let sa = selected.contains(&a.value);
-        let sb = selected.contains(&b.value);
+        let sa = is_selected(&a.value);
+        let sb = is_selected(&b.value);
         sb.cmp(&sa)
             .then(b.count.cmp(&a.count))
             .then(a.value.cmp(&b.value))
     });
     let key = facet.key();
-    let is_ref = matches!(facet, Facet::Owner | Facet::System);
     let item = move |v: FacetCount| {
-        let checked = selected.contains(&v.value);
+        let checked = is_selected(&v.value);
         let label = if is_ref {
             ref_string_display(&v.value)
         } else {
@@ -294,6 +323,22 @@ fn FacetGroup(facet: Facet, counts: Vec<FacetCount>, selected: Vec<String>) -> i
                             <summary>{format!("Show {more} more")}</summary>
                             <ul>{rest.into_iter().map(item_rest).collect_view()}</ul>
                         </details>
+                    }
+                })}
+            {(unlisted > 0)
+                .then(|| {
+                    let label = format!("Another {}", facet.label().to_lowercase());
+                    view! {
+                        <p class="facet-unlisted muted">
+                            {format!("{} more not listed.", count(unlisted))}
+                        </p>
+                        <input
+                            type="text"
+                            class="facet-other"
+                            name=key
+                            aria-label=label.clone()
+                            placeholder=format!("{label}…")
+                        />
                     }
                 })}
         </fieldset>

@@ -79,25 +79,6 @@ impl Filter {
                 .iter()
                 .any(|all| all.iter().all(|c| condition_matches(c, r)))
     }
-
-    /// The kinds this filter can match, if every alternative pins `kind`: lets the query walk
-    /// only those kinds.
-    fn kinds(&self) -> Option<Vec<&str>> {
-        if self.nothing {
-            return Some(Vec::new());
-        }
-        if self.any_of.is_empty() {
-            return None;
-        }
-        let mut kinds = Vec::new();
-        for all in &self.any_of {
-            let c = all.iter().find(|c| c.key == "kind")?;
-            kinds.extend(c.values.as_ref()?.iter().map(String::as_str));
-        }
-        kinds.sort_unstable();
-        kinds.dedup();
-        Some(kinds)
-    }
 }
 
 fn condition_matches(c: &Condition, r: &Record) -> bool {
@@ -191,6 +172,44 @@ impl<'a> Compiled<'a> {
             nothing: filter.nothing,
             any_of,
         }
+    }
+
+    /// The records worth testing, when every alternative pins a facet value: for each
+    /// alternative the shortest posting list among its facet conditions, merged. `None`: scan
+    /// everything.
+    fn candidates(&self, index: &FacetIndex) -> Option<Vec<u32>> {
+        if self.nothing {
+            return Some(Vec::new());
+        }
+        if self.any_of.is_empty() {
+            return None;
+        }
+        let mut lists: Vec<Vec<&[u32]>> = Vec::with_capacity(self.any_of.len());
+        for all in &self.any_of {
+            let best = all
+                .iter()
+                .filter_map(|c| match c {
+                    Cond::Facet(f, Some(ids)) => {
+                        let postings: Vec<&[u32]> =
+                            ids.iter().map(|&id| index.records_with(*f, id)).collect();
+                        let len: usize = postings.iter().map(|p| p.len()).sum();
+                        Some((len, postings))
+                    }
+                    _ => None,
+                })
+                .min_by_key(|(len, _)| *len)?;
+            lists.push(best.1);
+        }
+        let mut out: Vec<u32> = lists
+            .iter()
+            .flatten()
+            .flat_map(|p| p.iter().copied())
+            .collect();
+        if lists.iter().map(Vec::len).sum::<usize>() > 1 {
+            out.sort_unstable();
+            out.dedup();
+        }
+        Some(out)
     }
 
     fn matches(&self, i: usize, r: &Record, index: &FacetIndex) -> bool {
@@ -353,20 +372,11 @@ pub struct Query {
 impl Query {
     /// Indexes of matching records, in order.
     pub fn run(&self, snap: &Snapshot) -> Vec<usize> {
-        let candidates: Box<dyn Iterator<Item = usize>> = match self.filter.kinds() {
-            Some(kinds) => {
-                let mut idx: Vec<usize> = kinds
-                    .iter()
-                    .flat_map(|k| snap.by_kind.get(*k).into_iter().flatten().copied())
-                    .collect();
-                if kinds.len() > 1 {
-                    idx.sort_unstable();
-                }
-                Box::new(idx.into_iter())
-            }
+        let compiled = Compiled::new(&self.filter, &snap.facets);
+        let candidates: Box<dyn Iterator<Item = usize>> = match compiled.candidates(&snap.facets) {
+            Some(list) => Box::new(list.into_iter().map(|i| i as usize)),
             None => Box::new(0..snap.records.len()),
         };
-        let compiled = Compiled::new(&self.filter, &snap.facets);
         let mut out: Vec<usize> = candidates
             .filter(|&i| {
                 let r = &snap.records[i];

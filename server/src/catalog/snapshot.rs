@@ -283,8 +283,6 @@ pub struct Snapshot {
     pub records: Arc<[Record]>,
     pub by_key: Arc<HashMap<RefKey, usize>>,
     pub by_uid: Arc<HashMap<String, usize>>,
-    /// Indexes into `records` per lower-cased kind, in `records` order.
-    pub by_kind: Arc<HashMap<String, Vec<usize>>>,
     pub locations: Vec<LocationInfo>,
     /// Entity count per location id.
     pub location_counts: Arc<HashMap<String, usize>>,
@@ -306,6 +304,8 @@ pub struct FacetIndex {
     /// Value ids of record `i`, facet `f`: `ids[offsets[i * FACETS + f]..offsets[i * FACETS + f + 1]]`.
     ids: Vec<u32>,
     offsets: Vec<u32>,
+    /// Per facet and value id: the records that have it, in record order (posting lists).
+    postings: [Vec<Vec<u32>>; FACETS],
 }
 
 impl FacetIndex {
@@ -345,7 +345,25 @@ impl FacetIndex {
                 index.offsets.push(index.ids.len() as u32);
             }
         }
+        let mut postings: [Vec<Vec<u32>>; FACETS] =
+            std::array::from_fn(|f| vec![Vec::new(); index.values[f].len()]);
+        for i in 0..records.len() {
+            for (f, lists) in postings.iter_mut().enumerate() {
+                for &id in index.of(i, f) {
+                    lists[id as usize].push(i as u32);
+                }
+            }
+        }
+        index.postings = postings;
         index
+    }
+
+    /// The records that have value `id` for facet `facet`, in record order.
+    pub fn records_with(&self, facet: usize, id: u32) -> &[u32] {
+        self.postings[facet]
+            .get(id as usize)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
     }
 
     /// Value ids of one record for one facet.
@@ -474,11 +492,9 @@ impl Snapshot {
             });
         }
 
-        let mut by_kind: HashMap<String, Vec<usize>> = HashMap::new();
         let mut by_uid = HashMap::with_capacity(records.len());
         let mut location_counts: HashMap<String, usize> = HashMap::new();
         for (i, r) in records.iter().enumerate() {
-            by_kind.entry(r.lc().kind.clone()).or_default().push(i);
             by_uid.insert(r.stored.uid.clone(), i);
             *location_counts
                 .entry(r.stored.location_id.clone())
@@ -490,7 +506,6 @@ impl Snapshot {
             records: records.into(),
             by_key: Arc::new(by_key),
             by_uid: Arc::new(by_uid),
-            by_kind: Arc::new(by_kind),
             locations,
             location_counts: Arc::new(location_counts),
         }
@@ -693,7 +708,8 @@ mod tests {
             .any(|r| r["type"] == "ownedBy"
                 && r["targetRef"] == "group:default/team-a"
                 && r["target"]["kind"] == "group"));
-        assert_eq!(snap.by_kind["component"], vec![1]);
+        let component = snap.facets.id(0, "component").unwrap();
+        assert_eq!(snap.facets.records_with(0, component), [1]);
         assert_eq!(snap.records[0].lc().name, "team-a");
         // Rebuilding with the same input reuses the rendered JSON.
         let again = Snapshot::build(snap.stored().cloned().collect(), vec![], Some(&snap));

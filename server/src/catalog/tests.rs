@@ -420,5 +420,53 @@ both_databases!(
             ..Default::default()
         };
         assert_eq!(reader.list(&q).total, 2);
+        // Owners can be typed the way they are written in descriptors.
+        for typed in ["team-a", "TEAM-A", "default/team-a"] {
+            let q = CatalogQuery {
+                owners: vec![typed.into()],
+                ..Default::default()
+            };
+            assert_eq!(reader.list(&q).total, 4, "{typed}");
+        }
+    }
+);
+
+both_databases!(
+    ui_catalog_lists_the_most_common_facet_values,
+    setup = Harness::new,
+    |h| {
+        use app::model::{CatalogQuery, FACET_VALUES_LISTED};
+        use app::services::CatalogReader;
+        let owners = FACET_VALUES_LISTED + 30;
+        let mut docs: Vec<String> = (0..owners)
+            .map(|i| component(&format!("svc{i:03}"), &format!("team-{i:03}")))
+            .collect();
+        // team-129 owns three: it comes first.
+        docs.push(component("extra1", "team-129"));
+        docs.push(component("extra2", "team-129"));
+        let path = h.write("c.yaml", &docs.join("---\n"));
+        h.catalog.add_location("file", &path, false).await.unwrap();
+        let reader = crate::catalog::views::Reader(h.catalog.clone());
+
+        let page = reader.list(&CatalogQuery::default());
+        let listed = &page.facets.owners;
+        assert_eq!(listed.len(), FACET_VALUES_LISTED);
+        assert_eq!(page.facets.unlisted.get("owner"), Some(&30));
+        assert_eq!(page.facets.unlisted.get("type"), None);
+        assert_eq!(listed[0].value, "group:default/team-129");
+        assert_eq!(listed[0].count, 3);
+        // Then by count and name: team-000 … team-098 are listed, the rest are not.
+        assert_eq!(listed[1].value, "group:default/team-000");
+        assert_eq!(listed[99].value, "group:default/team-098");
+
+        // A chosen value is always listed, even when it is not among the most common.
+        let q = CatalogQuery {
+            owners: vec!["team-120".into()],
+            ..Default::default()
+        };
+        let page = reader.list(&q);
+        assert_eq!(page.total, 1);
+        assert_eq!(page.facets.owners.len(), FACET_VALUES_LISTED);
+        assert_eq!(page.facets.owners[0].value, "group:default/team-120");
     }
 );

@@ -4,6 +4,7 @@
 use super::snapshot::{FacetIndex, Record, Snapshot, FACETS};
 use super::CatalogService;
 use app::model::*;
+use app::query::Facet;
 use app::services::CatalogReader;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashSet};
@@ -177,10 +178,37 @@ impl UiFilter {
             (!chosen[f].is_empty()).then(|| {
                 chosen[f]
                     .iter()
-                    .filter_map(|v| index.id(f, &v.to_lowercase()))
+                    .flat_map(|v| Self::ids(index, f, v))
                     .collect()
             })
         }))
+    }
+
+    /// The ids a chosen value stands for. Owners and systems are references, so a typed
+    /// `team-a` or `ops/team-a` means what Backstage would resolve it to.
+    fn ids(index: &FacetIndex, f: usize, value: &str) -> Vec<u32> {
+        let v = value.to_lowercase();
+        if let Some(id) = index.id(f, &v) {
+            return vec![id];
+        }
+        let kinds: &[&str] = match f {
+            2 => &["group", "user"],
+            6 => &["system"],
+            _ => return Vec::new(),
+        };
+        if v.contains(':') {
+            return Vec::new();
+        }
+        let (namespace, name) = v.split_once('/').unwrap_or(("default", &v));
+        kinds
+            .iter()
+            .filter_map(|k| index.id(f, &format!("{k}:{namespace}/{name}")))
+            .collect()
+    }
+
+    /// Whether `id` is among the chosen values of facet `f`.
+    fn chosen(&self, f: usize, id: u32) -> bool {
+        self.0[f].as_ref().is_some_and(|c| c.contains(&id))
     }
 
     fn matches(&self, facet: usize, ids: &[u32]) -> bool {
@@ -286,21 +314,40 @@ impl CatalogReader for Reader {
             .take(size)
             .map(|&i| summary(&snap.records[i]))
             .collect();
+        // Per facet: the chosen values, then the most common, up to FACET_VALUES_LISTED.
+        let mut unlisted = BTreeMap::new();
         let mut f = 0;
         let [kinds, types, owners, lifecycles, tags, namespaces, systems] = tallies.map(|t| {
             let names = &index.values[f];
-            f += 1;
-            let mut v: Vec<FacetCount> = t
+            let mut ids: Vec<(bool, usize, u32)> = t
                 .into_iter()
                 .enumerate()
                 .filter(|(_, count)| *count > 0)
-                .map(|(id, count)| FacetCount {
-                    value: names[id].to_string(),
+                .map(|(id, count)| (wanted.chosen(f, id as u32), count, id as u32))
+                .collect();
+            let by_rank = |a: &(bool, usize, u32), b: &(bool, usize, u32)| {
+                b.0.cmp(&a.0)
+                    .then(b.1.cmp(&a.1))
+                    .then_with(|| names[a.2 as usize].cmp(&names[b.2 as usize]))
+            };
+            if ids.len() > FACET_VALUES_LISTED {
+                ids.select_nth_unstable_by(FACET_VALUES_LISTED, by_rank);
+                if f > 0 {
+                    unlisted.insert(
+                        Facet::ALL[f - 1].key().to_string(),
+                        ids.len() - FACET_VALUES_LISTED,
+                    );
+                }
+                ids.truncate(FACET_VALUES_LISTED);
+            }
+            ids.sort_by(by_rank);
+            f += 1;
+            ids.into_iter()
+                .map(|(_, count, id)| FacetCount {
+                    value: names[id as usize].to_string(),
                     count,
                 })
-                .collect();
-            v.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
-            v
+                .collect::<Vec<_>>()
         });
         let facets = CatalogFacets {
             kinds,
@@ -310,6 +357,7 @@ impl CatalogReader for Reader {
             tags,
             namespaces,
             systems,
+            unlisted,
         };
         CatalogPage {
             items,
