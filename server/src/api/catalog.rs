@@ -95,12 +95,11 @@ fn entities_json(snap: &Snapshot, idx: impl Iterator<Item = usize>, fields: &[St
 }
 
 fn push_entity(out: &mut String, snap: &Snapshot, i: usize, fields: &[String]) {
-    let json = &snap.records[i].json;
+    let r = &snap.records[i];
     if fields.is_empty() {
-        out.push_str(json);
+        r.write_json(out);
     } else {
-        let v: Value = serde_json::from_str(json).unwrap_or(Value::Null);
-        out.push_str(&project(&v, fields).to_string());
+        out.push_str(&project(&r.value(), fields).to_string());
     }
 }
 
@@ -495,7 +494,7 @@ pub async fn entity_by_name(
             kind.to_lowercase()
         ))
     })?;
-    Ok(json_response(StatusCode::OK, r.json.to_string()))
+    Ok(json_response(StatusCode::OK, r.json()))
 }
 
 pub async fn entity_by_uid(
@@ -506,7 +505,7 @@ pub async fn entity_by_uid(
     let r = snap
         .get_uid(&uid)
         .ok_or_else(|| ApiError::not_found(format!("no entity with uid {uid}")))?;
-    Ok(json_response(StatusCode::OK, r.json.to_string()))
+    Ok(json_response(StatusCode::OK, r.json()))
 }
 
 #[derive(Deserialize)]

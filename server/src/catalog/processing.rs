@@ -456,25 +456,28 @@ pub fn parse_file(
             obj.remove("relations");
             obj.remove("status");
         }
-        let mut hashed = serde_json::to_vec(&entity).unwrap_or_default();
-        for p in &entity_problems {
+        let key = RefKey::from_ref(&entity_ref);
+        let mut stored = Stored::new(
+            entity_ref,
+            &entity,
+            String::new(),
+            String::new(),
+            String::new(),
+            (file.to_string(), doc.index, doc.line),
+            entity_problems,
+            String::new(),
+        );
+        // The hash covers the processed entity and its problems.
+        let mut hashed = stored.body.as_bytes().to_vec();
+        for p in &stored.problems {
             hashed.extend_from_slice(p.message.as_bytes());
         }
-        out.entities.push(ProcessedEntity {
-            key: RefKey::from_ref(&entity_ref),
-            stored: Stored::new(
-                entity_ref,
-                &entity,
-                String::new(),
-                String::new(),
-                content_hash(&hashed),
-                (file.to_string(), doc.index, doc.line),
-                entity_problems,
-                String::new(),
-            ),
-        });
+        stored.hash = content_hash(&hashed);
+        out.entities.push(ProcessedEntity { key, stored });
     }
     out.all_failed_yaml = total > 0 && yaml_failures == total;
+    // Whole locations are held in memory until they are applied: no slack.
+    out.entities.shrink_to_fit();
     out
 }
 

@@ -551,7 +551,6 @@ mod tests {
                 ),
             ],
             vec![],
-            None,
         )
     }
 

@@ -86,10 +86,9 @@ impl CatalogService {
         })
         .await
         .map_err(|e| CatalogError::Internal(e.to_string()))?;
-        let snapshot =
-            tokio::task::spawn_blocking(move || Snapshot::build(stored, locations, None))
-                .await
-                .map_err(|e| CatalogError::Internal(e.to_string()))?;
+        let snapshot = tokio::task::spawn_blocking(move || Snapshot::build(stored, locations))
+            .await
+            .map_err(|e| CatalogError::Internal(e.to_string()))?;
         metrics.set_entities(snapshot.records.len());
         Ok(Arc::new(Self {
             store,
@@ -299,7 +298,7 @@ impl CatalogService {
             .filter(|s| s.location_id != id)
             .cloned()
             .collect();
-        self.publish(Snapshot::build(stored, locations, Some(&current)));
+        self.publish(Snapshot::build(stored, locations));
         tracing::info!(location.id = %id, "location removed");
         Ok(())
     }
@@ -399,27 +398,37 @@ impl CatalogService {
             tracing::debug!(location.id = %id, files = read.files.len(), duration_ms = started.elapsed().as_millis() as u64, "location unchanged");
             return Ok(());
         }
-        let plan = plan_changes(&current, &row, &read, &sources, self.settings.orphans);
+        let files = read.files.len();
+        let plan = plan_changes(&current, &row, read, &sources, self.settings.orphans);
+        drop(sources);
+        let Plan {
+            changes,
+            keep,
+            location_problems,
+            processed,
+        } = plan;
 
         let problems_json =
-            serde_json::to_string(&plan.location_problems).unwrap_or_else(|_| "[]".into());
-        self.store.apply(id, &plan.changes).await?;
+            serde_json::to_string(&location_problems).unwrap_or_else(|_| "[]".into());
+        self.store.apply(id, &changes).await?;
         let now = now_rfc3339();
         self.store
             .set_location_status(id, &now, &problems_json)
             .await?;
+        let (written, removed) = (changes.upserts.len(), changes.deletes.len());
+        drop(changes);
 
-        let changed = !plan.changes.upserts.is_empty() || !plan.changes.deletes.is_empty();
+        let changed = written > 0 || removed > 0;
         let mut locations = current.locations.clone();
         match locations.iter_mut().find(|l| l.id == id) {
             Some(l) => {
                 l.last_refresh_at = Some(now);
-                l.problems = plan.location_problems.clone();
+                l.problems = location_problems.clone();
             }
             None => {
                 let mut info = location_info(row.clone());
                 info.last_refresh_at = Some(now);
-                info.problems = plan.location_problems.clone();
+                info.problems = location_problems.clone();
                 locations.push(info);
             }
         }
@@ -429,9 +438,8 @@ impl CatalogService {
                 .filter(|s| s.location_id != id)
                 .cloned()
                 .collect();
-            stored.extend(plan.keep);
-            let previous = current.clone();
-            tokio::task::spawn_blocking(move || Snapshot::build(stored, locations, Some(&previous)))
+            stored.extend(keep);
+            tokio::task::spawn_blocking(move || Snapshot::build(stored, locations))
                 .await
                 .map_err(|e| CatalogError::Internal(e.to_string()))?
         } else {
@@ -439,20 +447,16 @@ impl CatalogService {
         };
         self.publish(snapshot);
         let elapsed = started.elapsed();
-        self.metrics.record_refresh(
-            elapsed,
-            plan.processed,
-            plan.changes.upserts.len(),
-            plan.changes.deletes.len(),
-        );
+        self.metrics
+            .record_refresh(elapsed, processed, written, removed);
         tracing::info!(
             location.id = %id,
             location.target = %row.target,
-            files = read.files.len(),
-            entities.processed = plan.processed,
-            entities.written = plan.changes.upserts.len(),
-            entities.removed = plan.changes.deletes.len(),
-            problems = plan.location_problems.len(),
+            files,
+            entities.processed = processed,
+            entities.written = written,
+            entities.removed = removed,
+            problems = location_problems.len(),
             duration_ms = elapsed.as_millis() as u64,
             "location refreshed"
         );
@@ -512,10 +516,16 @@ struct Plan {
 fn plan_changes(
     current: &Snapshot,
     row: &LocationRow,
-    read: &LocationRead,
+    read: LocationRead,
     sources: &[SourceRow],
     orphans: OrphanStrategy,
 ) -> Plan {
+    // Consumed: entities move from what was read into the plan, never copied.
+    let LocationRead {
+        files,
+        file_state,
+        problems: read_problems,
+    } = read;
     let id = &row.id;
     let now = now_rfc3339();
     let prev: HashMap<&RefKey, &Stored> = current
@@ -528,12 +538,13 @@ fn plan_changes(
         by_file.entry(s.source_file.as_str()).or_default().push(s);
     }
     let mut keep: HashMap<RefKey, Stored> = HashMap::new();
-    let mut upserts: Vec<Stored> = Vec::new();
-    let mut problems = read.problems.clone();
+    // Keys (into `keep`) of the entities to write.
+    let mut upserts: Vec<RefKey> = Vec::new();
+    let mut problems = read_problems;
     let mut processed = 0;
 
     let keep_stale =
-        |s: &Stored, why: &str, keep: &mut HashMap<RefKey, Stored>, upserts: &mut Vec<Stored>| {
+        |s: &Stored, why: &str, keep: &mut HashMap<RefKey, Stored>, upserts: &mut Vec<RefKey>| {
             let mut kept = s.clone();
             kept.problems
                 .retain(|p| !p.message.starts_with(STALE_PREFIX));
@@ -547,12 +558,12 @@ fn plan_changes(
             });
             if kept.problems != s.problems {
                 kept.updated_at = now.clone();
-                upserts.push(kept.clone());
+                upserts.push(kept.key.clone());
             }
             keep.insert(kept.key.clone(), kept);
         };
 
-    for file in &read.files {
+    for file in files {
         match file {
             FileOutcome::Unchanged { path, .. } => {
                 for s in by_file.get(path.as_str()).into_iter().flatten() {
@@ -573,7 +584,7 @@ fn plan_changes(
                 ..
             } => {
                 problems.extend(file_problems.iter().cloned());
-                for key in invalid {
+                for key in &invalid {
                     if let Some(s) = prev.get(key) {
                         let why = format!("the latest version in {path} is not valid (see the location's problems)");
                         keep_stale(s, &why, &mut keep, &mut upserts);
@@ -585,7 +596,7 @@ fn plan_changes(
                         .get_key(&e.key)
                         .filter(|r| &r.stored.location_id != id)
                     {
-                        problems.push(conflict(e, &other.stored));
+                        problems.push(conflict(&e, &other.stored));
                         continue;
                     }
                     if let Some(first) = keep.get(&e.key) {
@@ -620,7 +631,7 @@ fn plan_changes(
                             keep.insert(o.key.clone(), (*o).clone());
                         }
                     } else {
-                        upserts.push(stored.clone());
+                        upserts.push(stored.key.clone());
                         keep.insert(stored.key.clone(), stored);
                     }
                 }
@@ -652,20 +663,23 @@ fn plan_changes(
                         line: None,
                         field: None,
                     });
-                    upserts.push(kept.clone());
+                    upserts.push(kept.key.clone());
                 }
                 keep.insert((*key).clone(), kept);
             }
         }
     }
 
-    let visited: HashSet<&str> = read.file_state.iter().map(|(p, _)| p.as_str()).collect();
+    let visited: HashSet<&str> = file_state.iter().map(|(p, _)| p.as_str()).collect();
     let known: HashMap<&str, &SourceRow> = sources.iter().map(|s| (s.path.as_str(), s)).collect();
     let changes = Changes {
-        upserts: upserts.iter().map(row_from_stored).collect(),
+        upserts: upserts
+            .iter()
+            .filter_map(|k| keep.get(k))
+            .map(row_from_stored)
+            .collect(),
         deletes,
-        sources: read
-            .file_state
+        sources: file_state
             .iter()
             .filter(|(p, f)| {
                 !known.get(p.as_str()).is_some_and(|s| {
@@ -713,12 +727,12 @@ fn conflict(e: &ProcessedEntity, owner: &Stored) -> ProblemView {
     }
 }
 
-fn to_stored(e: &ProcessedEntity, location_id: &str, uid: Option<String>, now: &str) -> Stored {
+fn to_stored(e: ProcessedEntity, location_id: &str, uid: Option<String>, now: &str) -> Stored {
     Stored {
         uid: uid.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
         location_id: location_id.to_string(),
         updated_at: now.to_string(),
-        ..e.stored.clone()
+        ..e.stored
     }
 }
 
@@ -727,7 +741,7 @@ fn row_from_stored(s: &Stored) -> EntityRow {
         entity_ref: s.key.0.clone(),
         uid: s.uid.clone(),
         location_id: s.location_id.clone(),
-        body: s.body.to_string(),
+        body: s.body.clone(),
         hash: s.hash.clone(),
         source_file: s.source_file.clone(),
         document: s.document as i64,
@@ -767,7 +781,7 @@ fn stored_from_row(row: EntityRow) -> Option<Stored> {
     );
     stored.key = RefKey(row.entity_ref);
     // Keep the stored text itself rather than a re-serialised copy.
-    stored.body = row.body.into();
+    stored.body = row.body;
     Some(stored)
 }
 
@@ -798,7 +812,7 @@ fn entities_of(snap: &Snapshot, location_id: &str) -> Vec<Value> {
     snap.records
         .iter()
         .filter(|r| r.stored.location_id == location_id)
-        .filter_map(|r| serde_json::from_str(&r.json).ok())
+        .filter_map(|r| serde_json::from_str(&r.json()).ok())
         .collect()
 }
 

@@ -1,8 +1,10 @@
 //! The in-memory read model: every stitched entity with its relations, indexed for the REST API
 //! and the UI, rebuilt from the processed entities after each change.
 //!
-//! Readers take an `Arc<Snapshot>` and never wait for writers. Each record keeps its final JSON
-//! already serialised, so serving an entity is a copy.
+//! Readers take an `Arc<Snapshot>` and never wait for writers. Each record keeps the processed
+//! entity as JSON text once (shared with storage writes) and its relations; serving it splices
+//! `metadata.uid`/`etag`, `relations` and `status` into that text, which is cheaper than
+//! keeping a second, stitched copy of every entity in memory.
 
 use super::reference::{canonical_kind, RefKey};
 use super::relations;
@@ -21,7 +23,8 @@ pub struct Stored {
     pub entity_ref: EntityRef,
     pub uid: String,
     pub location_id: String,
-    /// The processed entity as JSON (no `relations`, no `status`), as in the database.
+    /// The processed entity as JSON (no `relations`, `status`, `metadata.uid` or
+    /// `metadata.etag`), as in the database.
     pub body: Arc<str>,
     pub hash: String,
     pub source_file: String,
@@ -42,7 +45,7 @@ pub struct Declared {
     pub relation_type: &'static str,
     pub inverse: &'static str,
     /// `kind:namespace/name`, kind in lower case.
-    pub target_ref: Box<str>,
+    pub target_ref: Arc<str>,
     pub target_key: RefKey,
     /// The field it was declared in, e.g. `spec.dependsOn[1]`.
     pub field: Box<str>,
@@ -169,7 +172,7 @@ impl Stored {
             key: RefKey::from_ref(&entity_ref),
             fields: Arc::new(Fields::of(&entity_ref, body)),
             declared: declared.into(),
-            body: serde_json::to_string(body)
+            body: serde_json::to_string(&without_stitched(body))
                 .unwrap_or_else(|_| "{}".into())
                 .into(),
             entity_ref,
@@ -190,12 +193,38 @@ impl Stored {
     }
 }
 
+/// The entity without what stitching adds (`relations`, `status`, `metadata.uid`,
+/// `metadata.etag`), borrowed when it has none of them.
+fn without_stitched(body: &Value) -> std::borrow::Cow<'_, Value> {
+    let stitched = |v: &Value| {
+        v.get("relations").is_some()
+            || v.get("status").is_some()
+            || v["metadata"].get("uid").is_some()
+            || v["metadata"].get("etag").is_some()
+    };
+    if !stitched(body) {
+        return std::borrow::Cow::Borrowed(body);
+    }
+    let mut v = body.clone();
+    if let Some(obj) = v.as_object_mut() {
+        obj.remove("relations");
+        obj.remove("status");
+        if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
+            meta.remove("uid");
+            meta.remove("etag");
+        }
+    }
+    std::borrow::Cow::Owned(v)
+}
+
+impl Stored {}
+
 /// A relation on a stitched entity.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct RelationOut {
     pub relation_type: &'static str,
     /// `kind:namespace/name` of the target, kind in lower case (as Backstage prints it).
-    pub target_ref: Box<str>,
+    pub target_ref: Arc<str>,
     /// Index of the target in the snapshot, if it exists.
     pub target_index: Option<usize>,
 }
@@ -225,14 +254,75 @@ pub struct Record {
     pub relations: Vec<RelationOut>,
     /// Stored problems plus dangling references, errors first.
     pub problems: Vec<ProblemView>,
-    /// The entity as the REST API serves it.
-    pub json: Arc<str>,
+    /// Byte offset in `stored.body` just inside the top-level `"metadata":{`, where `uid` and
+    /// `etag` go.
+    meta_at: Option<u32>,
 }
 
 impl Record {
     /// The stitched entity parsed; for pages and projections, not for hot paths.
     pub fn value(&self) -> Value {
-        serde_json::from_str(&self.json).unwrap_or(Value::Null)
+        serde_json::from_str(&self.json()).unwrap_or(Value::Null)
+    }
+
+    /// The entity as the REST API serves it.
+    pub fn json(&self) -> String {
+        let mut out = String::with_capacity(self.stored.body.len() + 160 * self.relations.len());
+        self.write_json(&mut out);
+        out
+    }
+
+    /// Appends the stitched entity: the processed body with `metadata.uid` and `metadata.etag`,
+    /// `relations` and, when there are problems, `status.items` as Backstage reports them.
+    pub fn write_json(&self, out: &mut String) {
+        let body = &*self.stored.body;
+        let Some(inner) = body.strip_suffix('}') else {
+            out.push_str("{}");
+            return;
+        };
+        let q = |out: &mut String, s: &str| {
+            out.push_str(&serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into()))
+        };
+        match self.meta_at.map(|at| at as usize) {
+            Some(at) => {
+                out.push_str(&inner[..at]);
+                out.push_str("\"uid\":");
+                q(out, &self.stored.uid);
+                out.push_str(",\"etag\":");
+                q(out, &self.stored.hash);
+                if !inner[at..].starts_with('}') {
+                    out.push(',');
+                }
+                out.push_str(&inner[at..]);
+            }
+            None => out.push_str(inner),
+        }
+        if inner.len() > 1 {
+            out.push(',');
+        }
+        out.push_str("\"relations\":");
+        let rels: Vec<Rel<'_>> = self.relations.iter().map(Rel).collect();
+        out.push_str(&serde_json::to_string(&rels).unwrap_or_else(|_| "[]".into()));
+        if !self.problems.is_empty() {
+            let items: Vec<Value> = self
+                .problems
+                .iter()
+                .map(|p| {
+                    serde_json::json!({
+                        "type": "backstage.io/catalog-processing",
+                        "level": if p.severity == Severity::Error { "error" } else { "warning" },
+                        "message": p.message,
+                        "error": {"name": "InputError", "message": p.message},
+                    })
+                })
+                .collect();
+            out.push_str(",\"status\":");
+            out.push_str(
+                &serde_json::to_string(&serde_json::json!({ "items": items }))
+                    .unwrap_or_else(|_| "{}".into()),
+            );
+        }
+        out.push('}');
     }
 
     pub fn entity_ref(&self) -> &EntityRef {
@@ -400,19 +490,14 @@ fn facet_values<'a>(r: &'a Record, out: &mut [Vec<&'a str>; FACETS]) {
 
 impl Default for Snapshot {
     fn default() -> Self {
-        Snapshot::build(Vec::new(), Vec::new(), None)
+        Snapshot::build(Vec::new(), Vec::new())
     }
 }
 
 impl Snapshot {
     /// Stitches processed entities into a snapshot: relations in both directions, dangling
-    /// references reported, final JSON rendered. Records whose body, relations and problems are
-    /// the same as in `previous` reuse its rendered JSON.
-    pub fn build(
-        mut stored: Vec<Stored>,
-        locations: Vec<LocationInfo>,
-        previous: Option<&Snapshot>,
-    ) -> Snapshot {
+    /// references reported.
+    pub fn build(mut stored: Vec<Stored>, locations: Vec<LocationInfo>) -> Snapshot {
         stored.sort_by(|a, b| {
             a.fields
                 .lc
@@ -430,7 +515,7 @@ impl Snapshot {
         let mut outgoing: Vec<Vec<RelationOut>> = vec![Vec::new(); stored.len()];
         let mut dangling: Vec<Vec<ProblemView>> = vec![Vec::new(); stored.len()];
         for (i, s) in stored.iter().enumerate() {
-            let me: Box<str> = s.entity_ref.to_ref_string().into();
+            let me: Arc<str> = s.entity_ref.to_ref_string().into();
             for d in s.declared.iter() {
                 let target_index = by_key.get(&d.target_key).copied();
                 match target_index {
@@ -470,25 +555,12 @@ impl Snapshot {
             let mut problems = s.problems.clone();
             problems.extend(dangling);
             problems.sort_by_key(|p| p.severity != Severity::Error);
-            let reuse = previous.and_then(|p| p.get_key(&s.key)).filter(|old| {
-                Arc::ptr_eq(&old.stored.body, &s.body)
-                    && old.stored.uid == s.uid
-                    && old.stored.hash == s.hash
-                    && old.problems == problems
-                    && old.relations.len() == rels.len()
-                    && old.relations.iter().zip(&rels).all(|(a, b)| {
-                        a.relation_type == b.relation_type && a.target_ref == b.target_ref
-                    })
-            });
-            let json = match reuse {
-                Some(old) => old.json.clone(),
-                None => render(&s, &rels, &problems),
-            };
+            let meta_at = top_level_object(&s.body, "metadata").map(|i| i as u32);
             records.push(Record {
                 stored: s,
                 relations: rels,
                 problems,
-                json,
+                meta_at,
             });
         }
 
@@ -539,49 +611,34 @@ impl Snapshot {
     }
 }
 
-/// The stitched entity: the stored body with `metadata.uid`, `metadata.etag`, `relations` and,
-/// when there are problems, `status.items` as Backstage reports processing errors.
-fn render(s: &Stored, relations: &[RelationOut], problems: &[ProblemView]) -> Arc<str> {
-    let body = s.value();
-    let out = Stitched {
-        s,
-        body: &body,
-        relations,
-        problems,
-    };
-    match serde_json::to_string(&out) {
-        Ok(j) => j.into(),
-        Err(_) => "{}".into(),
-    }
-}
-
-struct Stitched<'a> {
-    s: &'a Stored,
-    body: &'a Value,
-    relations: &'a [RelationOut],
-    problems: &'a [ProblemView],
-}
-
-struct Meta<'a> {
-    meta: &'a Value,
-    uid: &'a str,
-    etag: &'a str,
-}
-
-impl Serialize for Meta<'_> {
-    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
-        let mut m = ser.serialize_map(None)?;
-        if let Some(obj) = self.meta.as_object() {
-            for (k, v) in obj {
-                if k != "uid" && k != "etag" {
-                    m.serialize_entry(k, v)?;
-                }
+/// The byte offset just inside `"key":{` at the top level of a compact JSON object.
+fn top_level_object(json: &str, key: &str) -> Option<usize> {
+    let needle = format!("\"{key}\":{{");
+    let bytes = json.as_bytes();
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for (i, &b) in bytes.iter().enumerate() {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
             }
+            continue;
         }
-        m.serialize_entry("uid", self.uid)?;
-        m.serialize_entry("etag", self.etag)?;
-        m.end()
+        match b {
+            b'"' => {
+                if depth == 1 && json[i..].starts_with(&needle) {
+                    return Some(i + needle.len());
+                }
+                in_string = true;
+            }
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
     }
+    None
 }
 
 struct Rel<'a>(&'a RelationOut);
@@ -596,46 +653,6 @@ impl Serialize for Rel<'_> {
             "target",
             &serde_json::json!({"kind": t.kind.to_ascii_lowercase(), "namespace": t.namespace, "name": t.name}),
         )?;
-        m.end()
-    }
-}
-
-impl Serialize for Stitched<'_> {
-    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
-        let mut m = ser.serialize_map(None)?;
-        if let Some(obj) = self.body.as_object() {
-            for (k, v) in obj {
-                if k == "metadata" {
-                    m.serialize_entry(
-                        k,
-                        &Meta {
-                            meta: v,
-                            uid: &self.s.uid,
-                            etag: &self.s.hash,
-                        },
-                    )?;
-                } else if k != "relations" && k != "status" {
-                    m.serialize_entry(k, v)?;
-                }
-            }
-        }
-        let rels: Vec<Rel<'_>> = self.relations.iter().map(Rel).collect();
-        m.serialize_entry("relations", &rels)?;
-        if !self.problems.is_empty() {
-            let items: Vec<Value> = self
-                .problems
-                .iter()
-                .map(|p| {
-                    serde_json::json!({
-                        "type": "backstage.io/catalog-processing",
-                        "level": if p.severity == Severity::Error { "error" } else { "warning" },
-                        "message": p.message,
-                        "error": {"name": "InputError", "message": p.message},
-                    })
-                })
-                .collect();
-            m.serialize_entry("status", &serde_json::json!({ "items": items }))?;
-        }
         m.end()
     }
 }
@@ -682,7 +699,6 @@ mod tests {
                 ),
             ],
             vec![],
-            None,
         );
         let web = snap.get("component", "default", "web").unwrap();
         let group = snap.get("group", "default", "team-a").unwrap();
@@ -697,7 +713,7 @@ mod tests {
         assert_eq!(web.problems.len(), 1);
         assert_eq!(web.problems[0].field.as_deref(), Some("spec.system"));
         assert!(web.problems[0].message.contains("system:default/ghost"));
-        let v: Value = serde_json::from_str(&web.json).unwrap();
+        let v: Value = serde_json::from_str(&web.json()).unwrap();
         assert_eq!(v["metadata"]["uid"], "uid-web");
         assert_eq!(v["metadata"]["etag"], "etag1");
         assert_eq!(v["status"]["items"][0]["level"], "error");
@@ -711,9 +727,53 @@ mod tests {
         let component = snap.facets.id(0, "component").unwrap();
         assert_eq!(snap.facets.records_with(0, component), [1]);
         assert_eq!(snap.records[0].lc().name, "team-a");
-        // Rebuilding with the same input reuses the rendered JSON.
-        let again = Snapshot::build(snap.stored().cloned().collect(), vec![], Some(&snap));
+        // Rebuilding from the stored entities gives the same JSON.
+        let again = Snapshot::build(snap.stored().cloned().collect(), vec![]);
         let web2 = again.get("component", "default", "web").unwrap();
-        assert!(Arc::ptr_eq(&web.json, &web2.json));
+        assert_eq!(web.json(), web2.json());
+    }
+
+    #[test]
+    fn served_json_splices_uid_etag_relations_into_the_stored_text() {
+        // A descriptor that carries what stitching owns: it is replaced, never duplicated.
+        let with_stitched = stored(
+            "Component",
+            "odd",
+            json!({"apiVersion": "backstage.io/v1alpha1", "kind": "Component",
+                   "metadata": {"name": "odd", "uid": "theirs", "etag": "x", "title": "say \"hi\" {"},
+                   "relations": [{"type": "x", "targetRef": "y"}], "status": {"items": []},
+                   "spec": {"owner": "nobody"}}),
+        );
+        assert!(!with_stitched.body.contains("theirs"));
+        let snap = Snapshot::build(vec![with_stitched], vec![]);
+        let text = snap.records[0].json();
+        let v: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["metadata"]["uid"], "uid-odd");
+        assert_eq!(v["metadata"]["etag"], "etag1");
+        assert_eq!(v["metadata"]["title"], "say \"hi\" {");
+        assert_eq!(v["relations"][0]["type"], "ownedBy");
+        assert_eq!(v["relations"].as_array().unwrap().len(), 1);
+        assert_eq!(v["status"]["items"][0]["level"], "error");
+        assert_eq!(text.matches("\"uid\"").count(), 1);
+        assert_eq!(text.matches("\"relations\"").count(), 1);
+
+        // Only the top-level `metadata` takes them.
+        let nested = r#"{"config":{"metadata":{"a":1}},"kind":"X","metadata":{"name":"n"}}"#;
+        let at = top_level_object(nested, "metadata").unwrap();
+        assert_eq!(&nested[at..], r#""name":"n"}}"#);
+        assert_eq!(
+            top_level_object(r#"{"s":"\"metadata\":{"}"#, "metadata"),
+            None
+        );
+
+        // Empty metadata, and a body without any: still valid JSON.
+        for body in [
+            json!({"kind": "Thing", "metadata": {}}),
+            json!({"kind": "Thing"}),
+        ] {
+            let snap = Snapshot::build(vec![stored("Thing", "t", body)], vec![]);
+            let v: Value = serde_json::from_str(&snap.records[0].json()).unwrap();
+            assert_eq!(v["relations"], json!([]));
+        }
     }
 }

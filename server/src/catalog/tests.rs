@@ -124,6 +124,14 @@ both_databases!(
             web.problems
         );
         assert!(!snap.locations[0].problems.is_empty());
+        // The database keeps the processed entity, not what stitching added in memory.
+        let rows = h.db.store.entities().await.unwrap();
+        let row = rows.iter().find(|r| r.entity_ref.contains("web")).unwrap();
+        let body: serde_json::Value = serde_json::from_str(&row.body).unwrap();
+        assert_eq!(body["spec"]["owner"], "team-a");
+        assert!(body.get("relations").is_none() && body.get("status").is_none());
+        assert!(body["metadata"].get("uid").is_none());
+        assert!(row.problems.contains("last good version"));
 
         // One document invalid: that entity keeps its last good version, the other updates.
         h.write(

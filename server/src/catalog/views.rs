@@ -91,10 +91,7 @@ fn detail(r: &Record, snap: &Snapshot) -> EntityDetail {
         picture: p.get("picture").and_then(Value::as_str).map(str::to_string),
     });
     let ann = &b["metadata"]["annotations"];
-    let pretty = serde_json::from_str::<Value>(&r.json)
-        .ok()
-        .and_then(|v| serde_json::to_string_pretty(&v).ok())
-        .unwrap_or_else(|| r.json.to_string());
+    let pretty = serde_json::to_string_pretty(&full).unwrap_or_default();
     EntityDetail {
         summary: summary(r),
         api_version: b["apiVersion"].as_str().unwrap_or_default().to_string(),

@@ -8,6 +8,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, QueryBuilder, Row, SqlitePool};
 use std::str::FromStr;
+use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
@@ -40,7 +41,8 @@ pub struct EntityRow {
     pub entity_ref: String,
     pub uid: String,
     pub location_id: String,
-    pub body: String,
+    /// The processed entity as JSON (shared with the in-memory catalog, not copied).
+    pub body: Arc<str>,
     pub hash: String,
     pub source_file: String,
     pub document: i64,
@@ -210,7 +212,7 @@ impl Store {
         const SQL: &str = "SELECT entity_ref, uid, location_id, body, hash, source_file, document, line, problems, updated_at FROM entities";
         let rows = on_pool!(self, p => {
             sqlx::query(SQL).fetch_all(p).await?.into_iter().map(|r| Ok(EntityRow {
-                entity_ref: r.try_get(0)?, uid: r.try_get(1)?, location_id: r.try_get(2)?, body: r.try_get(3)?,
+                entity_ref: r.try_get(0)?, uid: r.try_get(1)?, location_id: r.try_get(2)?, body: r.try_get::<String, _>(3)?.into(),
                 hash: r.try_get(4)?, source_file: r.try_get(5)?, document: r.try_get(6)?, line: r.try_get(7)?,
                 problems: r.try_get(8)?, updated_at: r.try_get(9)?,
             })).collect::<std::result::Result<Vec<_>, sqlx::Error>>()?
@@ -243,7 +245,7 @@ impl Store {
                     "INSERT INTO entities (entity_ref, uid, location_id, body, hash, source_file, document, line, problems, updated_at) ",
                 );
                 qb.push_values(chunk, |mut b, e| {
-                    b.push_bind(&e.entity_ref).push_bind(&e.uid).push_bind(&e.location_id).push_bind(&e.body)
+                    b.push_bind(&e.entity_ref).push_bind(&e.uid).push_bind(&e.location_id).push_bind(&*e.body)
                         .push_bind(&e.hash).push_bind(&e.source_file).push_bind(e.document).push_bind(e.line)
                         .push_bind(&e.problems).push_bind(&e.updated_at);
                 });

@@ -93,7 +93,7 @@ both_databases!(apply_upserts_deletes_and_cascades, |db| {
         .iter()
         .find(|e| e.entity_ref == "component:default/c0")
         .unwrap();
-    assert_eq!(c0.body, "{\"v\":2}");
+    assert_eq!(&*c0.body, "{\"v\":2}");
     assert_eq!(c0.uid, "uid-component:default/c0", "uid survives updates");
     let src = s.sources("l1").await.unwrap();
     assert_eq!((src[0].hash.as_str(), src[0].clean), ("h2", false));
