@@ -95,12 +95,12 @@ pub fn main() -> ExitCode {
 
 /// glibc gives each thread that allocates its own arena and rarely returns their memory: with
 /// the blocking threads of a refresh that doubles the resident size for nothing. Two arenas are
-/// plenty for this server.
+/// plenty for this server (one makes request threads wait on each other).
 fn limit_malloc_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only changes allocator tuning; called before any other thread starts.
     unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 1);
+        libc::mallopt(libc::M_ARENA_MAX, 2);
     }
 }
 
@@ -234,7 +234,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         )
         .build();
     if !Path::new(&site_root).join("pkg").exists() {
-        tracing::warn!(site_root = %site_root, "no built front end found (pkg/ missing): pages render but do not hydrate; build with `cargo leptos build` or set LEPTOS_SITE_ROOT");
+        tracing::warn!(site_root = %site_root, "no built front end found (pkg/ missing): pages render but do not hydrate; build it with `bash .ci/build-site.sh release` or set LEPTOS_SITE_ROOT");
     }
     let state = AppState {
         catalog,

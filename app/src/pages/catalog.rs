@@ -141,7 +141,9 @@ fn CatalogView(q: CatalogQuery, page: CatalogData, filters_open: RwSignal<bool>)
             <div class="catalog-layout">
                 <details
                     class="filters"
-                    open=move || filters_open.get()
+                    // `try_get`: a server render whose client went away may read it after the
+                    // page was disposed.
+                    open=move || filters_open.try_get().unwrap_or(true)
                     on:toggle=move |ev: ev::Event| {
                         let open = event_target::<web_sys::HtmlDetailsElement>(&ev).open();
                         if open != filters_open.get_untracked() {

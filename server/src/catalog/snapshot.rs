@@ -9,8 +9,6 @@
 use super::reference::{canonical_kind, RefKey};
 use super::relations;
 use app::model::{EntityRef, ProblemView, Severity};
-use serde::ser::{SerializeMap, Serializer};
-use serde::Serialize;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -280,9 +278,7 @@ impl Record {
             out.push_str("{}");
             return;
         };
-        let q = |out: &mut String, s: &str| {
-            out.push_str(&serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into()))
-        };
+        let q = push_json_str;
         match self.meta_at.map(|at| at as usize) {
             Some(at) => {
                 out.push_str(&inner[..at]);
@@ -301,8 +297,7 @@ impl Record {
             out.push(',');
         }
         out.push_str("\"relations\":");
-        let rels: Vec<Rel<'_>> = self.relations.iter().map(Rel).collect();
-        out.push_str(&serde_json::to_string(&rels).unwrap_or_else(|_| "[]".into()));
+        push_relations(out, &self.relations);
         if !self.problems.is_empty() {
             let items: Vec<Value> = self
                 .problems
@@ -641,20 +636,55 @@ fn top_level_object(json: &str, key: &str) -> Option<usize> {
     None
 }
 
-struct Rel<'a>(&'a RelationOut);
-
-impl Serialize for Rel<'_> {
-    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
-        let t = self.0.target();
-        let mut m = ser.serialize_map(Some(3))?;
-        m.serialize_entry("type", self.0.relation_type)?;
-        m.serialize_entry("targetRef", &self.0.target_ref)?;
-        m.serialize_entry(
-            "target",
-            &serde_json::json!({"kind": t.kind.to_ascii_lowercase(), "namespace": t.namespace, "name": t.name}),
-        )?;
-        m.end()
+/// Appends `s` as a JSON string.
+fn push_json_str(out: &mut String, s: &str) {
+    out.push('"');
+    let mut start = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let escaped = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&s[start..i]);
+        if escaped.is_empty() {
+            out.push_str(&format!("\\u{b:04x}"));
+        } else {
+            out.push_str(escaped);
+        }
+        start = i + 1;
     }
+    out.push_str(&s[start..]);
+    out.push('"');
+}
+
+/// Appends relations as Backstage serves them:
+/// `{"type":…,"targetRef":"kind:ns/name","target":{"kind":…,"namespace":…,"name":…}}`.
+fn push_relations(out: &mut String, relations: &[RelationOut]) {
+    out.push('[');
+    for (i, r) in relations.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let (kind, rest) = r.target_ref.split_once(':').unwrap_or(("", &r.target_ref));
+        let (namespace, name) = rest.split_once('/').unwrap_or(("default", rest));
+        out.push_str("{\"type\":");
+        push_json_str(out, r.relation_type);
+        out.push_str(",\"targetRef\":");
+        push_json_str(out, &r.target_ref);
+        out.push_str(",\"target\":{\"kind\":");
+        push_json_str(out, kind);
+        out.push_str(",\"namespace\":");
+        push_json_str(out, namespace);
+        out.push_str(",\"name\":");
+        push_json_str(out, name);
+        out.push_str("}}");
+    }
+    out.push(']');
 }
 
 #[cfg(test)]
@@ -765,6 +795,13 @@ mod tests {
             top_level_object(r#"{"s":"\"metadata\":{"}"#, "metadata"),
             None
         );
+
+        // Strings are escaped as serde_json does.
+        for s in ["plain", "quote \" and \\ back", "tab\tnew\nline\u{1}", "ünïcode ✓"] {
+            let mut out = String::new();
+            push_json_str(&mut out, s);
+            assert_eq!(out, serde_json::to_string(s).unwrap());
+        }
 
         // Empty metadata, and a body without any: still valid JSON.
         for body in [
