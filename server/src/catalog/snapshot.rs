@@ -797,7 +797,12 @@ mod tests {
         );
 
         // Strings are escaped as serde_json does.
-        for s in ["plain", "quote \" and \\ back", "tab\tnew\nline\u{1}", "ünïcode ✓"] {
+        for s in [
+            "plain",
+            "quote \" and \\ back",
+            "tab\tnew\nline\u{1}",
+            "ünïcode ✓",
+        ] {
             let mut out = String::new();
             push_json_str(&mut out, s);
             assert_eq!(out, serde_json::to_string(s).unwrap());
