@@ -47,7 +47,7 @@ pub enum FileOutcome {
         invalid: Vec<RefKey>,
     },
     /// Same content as last time, which was read cleanly: keep what was stored.
-    Unchanged { path: String, hash: String },
+    Unchanged { path: String },
     /// Could not be read or parsed at all: keep the entities it had.
     Failed { path: String, problem: ProblemView },
 }
@@ -81,8 +81,8 @@ pub struct PreviousFile {
 #[derive(Debug, Default)]
 pub struct LocationRead {
     pub files: Vec<FileOutcome>,
-    /// For each file read: whether it was clean and the targets it points to (to store).
-    pub file_state: Vec<(String, PreviousFile)>,
+    /// For each file visited: its new state to store (`None`: exactly as before).
+    pub file_state: Vec<(String, Option<PreviousFile>)>,
     /// Problems of the location itself: missing targets, globs that match nothing.
     pub problems: Vec<ProblemView>,
 }
@@ -92,7 +92,7 @@ pub struct ReadContext<'a> {
     /// `file:/abs/target` of the registered location, for `managed-by-origin-location`.
     pub origin: String,
     pub allowed: &'a dyn Fn(&Path) -> bool,
-    pub previous: &'a dyn Fn(&str) -> Option<PreviousFile>,
+    pub previous: &'a dyn Fn(&str) -> Option<&'a PreviousFile>,
 }
 
 pub fn problem(message: impl Into<String>) -> ProblemView {
@@ -186,14 +186,10 @@ fn follow(
                     if !visited.insert(key.clone()) {
                         continue;
                     }
-                    out.files.push(FileOutcome::Unchanged {
-                        path: key.clone(),
-                        hash: prev.hash.clone(),
-                    });
-                    let targets = prev.targets.clone();
-                    out.file_state.push((key.clone(), prev));
-                    for (t_type, t_target) in targets {
-                        follow(&t_type, &t_target, Some(&key), ctx, out, visited, depth + 1);
+                    out.files.push(FileOutcome::Unchanged { path: key.clone() });
+                    out.file_state.push((key.clone(), None));
+                    for (t_type, t_target) in &prev.targets {
+                        follow(t_type, t_target, Some(&key), ctx, out, visited, depth + 1);
                     }
                     continue;
                 }
@@ -262,16 +258,15 @@ fn read_file(
         if prev.clean && prev.hash == hash {
             out.files.push(FileOutcome::Unchanged {
                 path: key.to_string(),
-                hash: hash.clone(),
             });
             let targets = prev.targets.clone();
             out.file_state.push((
                 key.to_string(),
-                PreviousFile {
+                Some(PreviousFile {
                     modified_ns: stat.0,
                     size: stat.1,
-                    ..prev
-                },
+                    ..prev.clone()
+                }),
             ));
             return targets;
         }
@@ -305,13 +300,13 @@ fn read_file(
         && read.entities.iter().all(|e| e.stored.problems.is_empty());
     out.file_state.push((
         key.to_string(),
-        PreviousFile {
+        Some(PreviousFile {
             hash: hash.clone(),
             clean,
             modified_ns: stat.0,
             size: stat.1,
             targets: read.targets.clone(),
-        },
+        }),
     ));
     {
         out.files.push(FileOutcome::Read {
@@ -346,10 +341,10 @@ fn keep_previous(
             let targets = prev.targets.clone();
             out.file_state.push((
                 key.to_string(),
-                PreviousFile {
+                Some(PreviousFile {
                     clean: false,
-                    ..prev
-                },
+                    ..prev.clone()
+                }),
             ));
             targets
         }

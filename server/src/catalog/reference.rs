@@ -10,6 +10,13 @@ use std::fmt;
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RefKey(pub String);
 
+/// Lookups by `&str` (a key's hash and order are its string's).
+impl std::borrow::Borrow<str> for RefKey {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
 impl RefKey {
     pub fn of(kind: &str, namespace: &str, name: &str) -> Self {
         let mut s = String::with_capacity(kind.len() + namespace.len() + name.len() + 2);

@@ -53,7 +53,14 @@ pub struct CatalogService {
     snapshot: RwLock<Arc<Snapshot>>,
     /// One writer at a time.
     write: tokio::sync::Mutex<()>,
+    /// Per location id: the state of its files after the last refresh (as in the `sources`
+    /// table), kept so that a refresh that finds nothing changed reads nothing from storage.
+    /// Dropped when a refresh changes something; loaded again on the next one.
+    file_states: std::sync::Mutex<HashMap<String, Arc<FileStates>>>,
 }
+
+/// Path → what was remembered about that file.
+type FileStates = HashMap<String, PreviousFile>;
 
 /// Outcome of registering a location (or of a dry run).
 #[derive(Debug, Clone)]
@@ -96,6 +103,7 @@ impl CatalogService {
             metrics,
             snapshot: RwLock::new(Arc::new(snapshot)),
             write: tokio::sync::Mutex::new(()),
+            file_states: Default::default(),
         }))
     }
 
@@ -218,7 +226,7 @@ impl CatalogService {
         }
         let row = new_location_row(location_type, &target, "api");
         if dry_run {
-            let read = self.read(&row, HashMap::new()).await?;
+            let read = self.read(&row, Default::default()).await?;
             let entities = read
                 .files
                 .iter()
@@ -291,6 +299,7 @@ impl CatalogService {
         if !self.store.delete_location(id).await? {
             return Err(CatalogError::NotFound(format!("no location with id {id}")));
         }
+        self.cached_file_states().remove(id);
         let locations = self.stored_locations().await?;
         let current = self.snapshot();
         let stored = current
@@ -333,13 +342,13 @@ impl CatalogService {
     async fn read(
         &self,
         row: &LocationRow,
-        previous: HashMap<String, PreviousFile>,
+        previous: Arc<FileStates>,
     ) -> Result<LocationRead, CatalogError> {
         let settings = self.settings.clone();
         let (ty, target) = (row.location_type.clone(), row.target.clone());
         tokio::task::spawn_blocking(move || {
             let allowed = |p: &Path| settings.allows(p);
-            let prev = |p: &str| previous.get(p).cloned();
+            let prev = |p: &str| previous.get(p);
             let ctx = ReadContext {
                 origin: format!("{ty}:{target}"),
                 allowed: &allowed,
@@ -349,6 +358,44 @@ impl CatalogService {
         })
         .await
         .map_err(|e| CatalogError::Internal(e.to_string()))
+    }
+
+    /// The remembered state of a location's files: from memory, else from storage.
+    async fn file_states(&self, id: &str) -> Result<Arc<FileStates>, CatalogError> {
+        if let Some(states) = self.cached_file_states().get(id) {
+            return Ok(states.clone());
+        }
+        let states = Arc::new(self.load_file_states(id).await?);
+        self.cached_file_states()
+            .insert(id.to_string(), states.clone());
+        Ok(states)
+    }
+
+    async fn load_file_states(&self, id: &str) -> Result<FileStates, CatalogError> {
+        Ok(self
+            .store
+            .sources(id)
+            .await?
+            .into_iter()
+            .map(|s| {
+                let targets: Vec<(String, String)> =
+                    serde_json::from_str(&s.targets).unwrap_or_default();
+                let state = PreviousFile {
+                    hash: s.hash,
+                    clean: s.clean,
+                    modified_ns: s.modified_ns,
+                    size: s.size.max(0) as u64,
+                    targets,
+                };
+                (s.path, state)
+            })
+            .collect())
+    }
+
+    fn cached_file_states(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<FileStates>>> {
+        self.file_states
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Reads one location and applies what changed: new and updated entities, removals,
@@ -365,27 +412,10 @@ impl CatalogService {
         else {
             return Err(CatalogError::NotFound(format!("no location with id {id}")));
         };
-        let sources = self.store.sources(id).await?;
-        let previous: HashMap<String, PreviousFile> = sources
-            .iter()
-            .map(|s| {
-                let targets: Vec<(String, String)> =
-                    serde_json::from_str(&s.targets).unwrap_or_default();
-                (
-                    s.path.clone(),
-                    PreviousFile {
-                        hash: s.hash.clone(),
-                        clean: s.clean,
-                        modified_ns: s.modified_ns,
-                        size: s.size.max(0) as u64,
-                        targets,
-                    },
-                )
-            })
-            .collect();
-        let read = self.read(&row, previous).await?;
+        let previous = self.file_states(id).await?;
+        let read = self.read(&row, previous.clone()).await?;
         let current = self.snapshot();
-        if nothing_changed(&read, &sources, &current, id) {
+        if nothing_changed(&read, previous.len(), &current, id) {
             // The common case at rest: every file as before. Record the visit and stop.
             let now = now_rfc3339();
             self.store.set_location_status(id, &now, "[]").await?;
@@ -399,13 +429,16 @@ impl CatalogService {
             return Ok(());
         }
         let files = read.files.len();
-        let plan = plan_changes(&current, &row, read, &sources, self.settings.orphans);
-        drop(sources);
+        let plan = plan_changes(&current, &row, read, &previous, self.settings.orphans);
+        drop(previous);
+        // Until the changes are stored, the next refresh must read the state from storage.
+        self.cached_file_states().remove(id);
         let Plan {
             changes,
             keep,
             location_problems,
             processed,
+            file_states,
         } = plan;
 
         let problems_json =
@@ -417,6 +450,8 @@ impl CatalogService {
             .await?;
         let (written, removed) = (changes.upserts.len(), changes.deletes.len());
         drop(changes);
+        self.cached_file_states()
+            .insert(id.to_string(), Arc::new(file_states));
 
         let changed = written > 0 || removed > 0;
         let mut locations = current.locations.clone();
@@ -486,14 +521,9 @@ impl CatalogService {
 
 /// Every file was read before, cleanly, with the same content; none went away; no problem
 /// anywhere: the refresh changes nothing.
-fn nothing_changed(
-    read: &LocationRead,
-    sources: &[SourceRow],
-    current: &Snapshot,
-    id: &str,
-) -> bool {
+fn nothing_changed(read: &LocationRead, known_files: usize, current: &Snapshot, id: &str) -> bool {
     read.problems.is_empty()
-        && read.files.len() == sources.len()
+        && read.files.len() == known_files
         && read
             .files
             .iter()
@@ -510,6 +540,8 @@ struct Plan {
     keep: Vec<Stored>,
     location_problems: Vec<ProblemView>,
     processed: usize,
+    /// The state of the location's files once the changes are stored.
+    file_states: FileStates,
 }
 
 /// Decides what one location read changes.
@@ -517,7 +549,7 @@ fn plan_changes(
     current: &Snapshot,
     row: &LocationRow,
     read: LocationRead,
-    sources: &[SourceRow],
+    known_files: &FileStates,
     orphans: OrphanStrategy,
 ) -> Plan {
     // Consumed: entities move from what was read into the plan, never copied.
@@ -671,7 +703,6 @@ fn plan_changes(
     }
 
     let visited: HashSet<&str> = file_state.iter().map(|(p, _)| p.as_str()).collect();
-    let known: HashMap<&str, &SourceRow> = sources.iter().map(|s| (s.path.as_str(), s)).collect();
     let changes = Changes {
         upserts: upserts
             .iter()
@@ -679,16 +710,11 @@ fn plan_changes(
             .map(row_from_stored)
             .collect(),
         deletes,
+        // Only files whose state differs from what is stored are written.
         sources: file_state
             .iter()
-            .filter(|(p, f)| {
-                !known.get(p.as_str()).is_some_and(|s| {
-                    s.hash == f.hash
-                        && s.clean == f.clean
-                        && s.modified_ns == f.modified_ns
-                        && s.size == f.size as i64
-                })
-            })
+            .filter_map(|(p, f)| f.as_ref().map(|f| (p, f)))
+            .filter(|(p, f)| known_files.get(p.as_str()) != Some(*f))
             .map(|(p, f)| SourceRow {
                 location_id: id.clone(),
                 path: p.clone(),
@@ -699,17 +725,25 @@ fn plan_changes(
                 targets: serde_json::to_string(&f.targets).unwrap_or_else(|_| "[]".into()),
             })
             .collect(),
-        deleted_sources: sources
-            .iter()
-            .filter(|s| !visited.contains(s.path.as_str()))
-            .map(|s| s.path.clone())
+        deleted_sources: known_files
+            .keys()
+            .filter(|p| !visited.contains(p.as_str()))
+            .cloned()
             .collect(),
     };
+    let file_states = file_state
+        .into_iter()
+        .filter_map(|(p, f)| {
+            let f = f.or_else(|| known_files.get(&p).cloned())?;
+            Some((p, f))
+        })
+        .collect();
     Plan {
         changes,
         keep: keep.into_values().collect(),
         location_problems: problems,
         processed,
+        file_states,
     }
 }
 
@@ -856,4 +890,50 @@ fn glob_base(target: &str) -> PathBuf {
         out.push(part.as_os_str());
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::both_databases;
+    use crate::test_support::{component, Harness};
+
+    both_databases!(
+        remembered_file_states_match_storage,
+        setup = Harness::new,
+        |h| {
+            h.write("cat/a.yaml", &component("a", "t"));
+            h.write("cat/b.yaml", &component("b", "t"));
+            let glob = format!("{}/cat/*.yaml", h.root.display());
+            h.catalog.add_location("file", &glob, false).await.unwrap();
+            let id = h.catalog.snapshot().locations[0].id.clone();
+            let check = |step: &'static str| {
+                let catalog = h.catalog.clone();
+                let id = id.clone();
+                async move {
+                    let remembered = catalog.file_states(&id).await.unwrap();
+                    let stored = catalog.load_file_states(&id).await.unwrap();
+                    assert_eq!(*remembered, stored, "{step}");
+                    assert!(!stored.is_empty(), "{step}");
+                }
+            };
+            check("after the first read").await;
+            h.catalog.refresh_location(&id).await.unwrap();
+            check("after a refresh that changed nothing").await;
+            // Same size, new content and modification time; a new file; a removed file.
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            h.write("cat/a.yaml", &component("x", "t"));
+            h.write("cat/c.yaml", &component("c", "t"));
+            std::fs::remove_file(h.root.join("cat/b.yaml")).unwrap();
+            h.catalog.refresh_location(&id).await.unwrap();
+            check("after changes").await;
+            let snap = h.catalog.snapshot();
+            let names: Vec<&str> = snap
+                .records
+                .iter()
+                .map(|r| r.entity_ref().name.as_str())
+                .collect();
+            assert_eq!(names, ["c", "x"]);
+            assert_eq!(h.catalog.file_states(&id).await.unwrap().len(), 2);
+        }
+    );
 }

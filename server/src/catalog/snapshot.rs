@@ -43,8 +43,8 @@ pub struct Declared {
     pub relation_type: &'static str,
     pub inverse: &'static str,
     /// `kind:namespace/name`, kind in lower case.
+    /// Its key is this in lower case.
     pub target_ref: Arc<str>,
-    pub target_key: RefKey,
     /// The field it was declared in, e.g. `spec.dependsOn[1]`.
     pub field: Box<str>,
 }
@@ -161,7 +161,6 @@ impl Stored {
                     relation_type: r.relation_type,
                     inverse: relations::inverse_of(r.relation_type),
                     target_ref: r.target.to_ref_string().into(),
-                    target_key: RefKey::from_ref(&r.target),
                     field: field.into(),
                 })
             })
@@ -509,10 +508,14 @@ impl Snapshot {
         // Relations, grouped by source index.
         let mut outgoing: Vec<Vec<RelationOut>> = vec![Vec::new(); stored.len()];
         let mut dangling: Vec<Vec<ProblemView>> = vec![Vec::new(); stored.len()];
+        let mut key = String::new();
         for (i, s) in stored.iter().enumerate() {
             let me: Arc<str> = s.entity_ref.to_ref_string().into();
             for d in s.declared.iter() {
-                let target_index = by_key.get(&d.target_key).copied();
+                key.clear();
+                key.push_str(&d.target_ref);
+                key.make_ascii_lowercase();
+                let target_index = by_key.get(key.as_str()).copied();
                 match target_index {
                     Some(t) => outgoing[t].push(RelationOut {
                         relation_type: d.inverse,
