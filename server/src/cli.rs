@@ -95,15 +95,15 @@ pub fn main() -> ExitCode {
 
 /// glibc gives each thread that allocates its own arena and rarely returns their memory: with
 /// the blocking threads of a refresh that doubles the resident size for nothing. Two arenas are
-/// plenty for this server (one makes request threads wait on each other). Blocks of 128 KiB and
-/// more (response buffers, the tables of a refresh) are mapped on their own and given back when
+/// plenty for this server (one makes request threads wait on each other). Blocks of 1 MiB and
+/// more (the tables of a large refresh, very large responses) are mapped on their own and given back when
 /// freed: a fixed threshold stops glibc from raising it and keeping them in the heap.
 fn limit_malloc_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only changes allocator tuning; called before any other thread starts.
     unsafe {
         libc::mallopt(libc::M_ARENA_MAX, 2);
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1024 * 1024);
     }
 }
 

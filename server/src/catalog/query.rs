@@ -174,42 +174,52 @@ impl<'a> Compiled<'a> {
         }
     }
 
-    /// The records worth testing, when every alternative pins a facet value: for each
-    /// alternative the shortest posting list among its facet conditions, merged. `None`: scan
-    /// everything.
-    fn candidates(&self, index: &FacetIndex) -> Option<Vec<u32>> {
+    /// The records worth testing, when every alternative pins a facet value, from the posting
+    /// lists: an alternative made only of facet conditions gives exactly its records (the
+    /// intersection of its conditions), any other the shortest list among its facet
+    /// conditions. The flag says whether the result is exact (nothing left to test). `None`:
+    /// scan everything.
+    fn candidates(&self, index: &FacetIndex) -> Option<(Vec<u32>, bool)> {
         if self.nothing {
-            return Some(Vec::new());
+            return Some((Vec::new(), true));
         }
         if self.any_of.is_empty() {
             return None;
         }
-        let mut lists: Vec<Vec<&[u32]>> = Vec::with_capacity(self.any_of.len());
+        let mut exact = true;
+        let mut branches: Vec<Vec<u32>> = Vec::with_capacity(self.any_of.len());
         for all in &self.any_of {
-            let best = all
+            // Each facet condition: the records having any of its values.
+            let mut sets: Vec<Vec<u32>> = all
                 .iter()
                 .filter_map(|c| match c {
-                    Cond::Facet(f, Some(ids)) => {
-                        let postings: Vec<&[u32]> =
-                            ids.iter().map(|&id| index.records_with(*f, id)).collect();
-                        let len: usize = postings.iter().map(|p| p.len()).sum();
-                        Some((len, postings))
-                    }
+                    Cond::Facet(f, Some(ids)) => Some(union(
+                        ids.iter().map(|&id| index.records_with(*f, id)).collect(),
+                    )),
                     _ => None,
                 })
-                .min_by_key(|(len, _)| *len)?;
-            lists.push(best.1);
+                .collect();
+            if sets.is_empty() {
+                return None;
+            }
+            sets.sort_by_key(Vec::len);
+            if sets.len() == all.len() {
+                let mut acc = sets.swap_remove(0);
+                for s in &sets {
+                    acc = intersect(&acc, s);
+                }
+                branches.push(acc);
+            } else {
+                exact = false;
+                branches.push(sets.swap_remove(0));
+            }
         }
-        let mut out: Vec<u32> = lists
-            .iter()
-            .flatten()
-            .flat_map(|p| p.iter().copied())
-            .collect();
-        if lists.iter().map(Vec::len).sum::<usize>() > 1 {
-            out.sort_unstable();
-            out.dedup();
-        }
-        Some(out)
+        let out = if branches.len() == 1 {
+            branches.swap_remove(0)
+        } else {
+            union(branches.iter().map(Vec::as_slice).collect())
+        };
+        Some((out, exact))
     }
 
     fn matches(&self, i: usize, r: &Record, index: &FacetIndex) -> bool {
@@ -225,6 +235,35 @@ impl<'a> Compiled<'a> {
                 })
             })
     }
+}
+
+/// The sorted union of sorted lists.
+fn union(lists: Vec<&[u32]>) -> Vec<u32> {
+    if lists.len() == 1 {
+        return lists[0].to_vec();
+    }
+    let mut out: Vec<u32> = lists.concat();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// The intersection of two sorted lists.
+fn intersect(a: &[u32], b: &[u32]) -> Vec<u32> {
+    let mut out = Vec::with_capacity(a.len().min(b.len()));
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            Ordering::Less => i += 1,
+            Ordering::Greater => j += 1,
+            Ordering::Equal => {
+                out.push(a[i]);
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    out
 }
 
 /// Calls `f` with every scalar value at a dotted path (arrays are flattened).
@@ -373,16 +412,20 @@ impl Query {
     /// Indexes of matching records, in order.
     pub fn run(&self, snap: &Snapshot) -> Vec<usize> {
         let compiled = Compiled::new(&self.filter, &snap.facets);
-        let candidates: Box<dyn Iterator<Item = usize>> = match compiled.candidates(&snap.facets) {
-            Some(list) => Box::new(list.into_iter().map(|i| i as usize)),
-            None => Box::new(0..snap.records.len()),
+        let mut out: Vec<usize> = match compiled.candidates(&snap.facets) {
+            // The posting lists answered the filter exactly.
+            Some((list, true)) if self.text.is_none() => {
+                list.into_iter().map(|i| i as usize).collect()
+            }
+            Some((list, _)) => list
+                .into_iter()
+                .map(|i| i as usize)
+                .filter(|&i| self.keep(&compiled, snap, i))
+                .collect(),
+            None => (0..snap.records.len())
+                .filter(|&i| self.keep(&compiled, snap, i))
+                .collect(),
         };
-        let mut out: Vec<usize> = candidates
-            .filter(|&i| {
-                let r = &snap.records[i];
-                compiled.matches(i, r, &snap.facets) && self.text_matches(r)
-            })
-            .collect();
         // Records are kept sorted by name: that order needs no sort.
         let by_name = |desc: bool| {
             self.order.len() == 1
@@ -435,6 +478,11 @@ impl Query {
             }
         }
         Ordering::Equal
+    }
+
+    fn keep(&self, compiled: &Compiled<'_>, snap: &Snapshot, i: usize) -> bool {
+        let r = &snap.records[i];
+        compiled.matches(i, r, &snap.facets) && self.text_matches(r)
     }
 
     fn text_matches(&self, r: &Record) -> bool {
@@ -558,6 +606,33 @@ mod tests {
         idx.iter()
             .map(|&i| s.records[i].stored.entity_ref.name.clone())
             .collect()
+    }
+
+    #[test]
+    fn posting_lists_give_what_a_scan_gives() {
+        let s = snap();
+        for f in [
+            vec!["kind=component,spec.type=service"],
+            vec!["kind=component,spec.type=website,spec.lifecycle=production"],
+            vec!["kind=component,spec.type=service", "kind=group"],
+            vec!["kind=component,spec.type=nothing"],
+            vec!["kind=component,metadata.tags=java"],
+            vec!["kind=component,metadata.name=web"],
+            vec!["kind=component,spec.type"],
+            vec!["kind=group,kind=component"],
+            vec!["relations.ownedBy=group:default/team-a,kind=component"],
+        ] {
+            let filter =
+                Filter::parse(&f.iter().map(|x| x.to_string()).collect::<Vec<_>>()).unwrap();
+            let scanned: Vec<usize> = (0..s.records.len())
+                .filter(|&i| filter.matches(&s.records[i]))
+                .collect();
+            let q = Query {
+                filter,
+                ..Default::default()
+            };
+            assert_eq!(q.run(&s), scanned, "{f:?}");
+        }
     }
 
     #[test]
