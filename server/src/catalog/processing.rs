@@ -428,7 +428,7 @@ pub fn parse_file(
             }
             continue;
         }
-        let Some(mut entity) = complete(value, file, origin) else {
+        let Some(entity) = complete(value, file, origin) else {
             out.problems.push(at(
                 None,
                 "expected a mapping with apiVersion, kind and metadata".into(),
@@ -446,10 +446,6 @@ pub fn parse_file(
         }
         if entity_ref.kind == "Location" {
             out.targets.extend(location_targets(&entity, &base_dir));
-        }
-        if let Some(obj) = entity.as_object_mut() {
-            obj.remove("relations");
-            obj.remove("status");
         }
         let key = RefKey::from_ref(&entity_ref);
         let mut stored = Stored::new(

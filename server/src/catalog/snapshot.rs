@@ -277,14 +277,13 @@ impl Record {
             out.push_str("{}");
             return;
         };
-        let q = push_json_str;
         match self.meta_at.map(|at| at as usize) {
             Some(at) => {
                 out.push_str(&inner[..at]);
                 out.push_str("\"uid\":");
-                q(out, &self.stored.uid);
+                push_json_str(out, &self.stored.uid);
                 out.push_str(",\"etag\":");
-                q(out, &self.stored.hash);
+                push_json_str(out, &self.stored.hash);
                 if !inner[at..].starts_with('}') {
                     out.push(',');
                 }

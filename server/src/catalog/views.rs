@@ -1,6 +1,7 @@
 //! The UI's read side: implements `app::services::CatalogReader` over the current snapshot,
 //! shaping records into the page models of `app::model`.
 
+use super::reference::{parse_ref, RefKey};
 use super::snapshot::{FacetIndex, Record, Snapshot, FACETS};
 use super::CatalogService;
 use app::model::*;
@@ -196,10 +197,12 @@ impl UiFilter {
         if v.contains(':') {
             return Vec::new();
         }
-        let (namespace, name) = v.split_once('/').unwrap_or(("default", &v));
         kinds
             .iter()
-            .filter_map(|k| index.id(f, &format!("{k}:{namespace}/{name}")))
+            .filter_map(|k| {
+                let r = parse_ref(&v, Some(k), "default").ok()?;
+                index.id(f, RefKey::from_ref(&r).as_str())
+            })
             .collect()
     }
 
