@@ -1,7 +1,7 @@
 //! The command line: `backlot [serve]`, `backlot validate <files…>`, `backlot migrate`.
 
 use crate::catalog::processing::parse_file;
-use crate::catalog::{CatalogService, CatalogSettings};
+use crate::catalog::{CatalogService, CatalogSettings, NewLocation};
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::storage::Store;
@@ -194,10 +194,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         file_roots: file_roots(&config),
         orphans: config.catalog.orphans,
         refresh_interval: Duration::from_secs(config.catalog.refresh_interval_secs.max(1)),
+        data_dir: config.data_dir.clone(),
+        git: config.git.clone(),
     };
     let catalog = CatalogService::open(store.clone(), settings, metrics.clone()).await?;
 
-    let configured: Vec<(String, String)> = config
+    let configured: Vec<NewLocation> = config
         .catalog
         .locations
         .iter()
@@ -208,14 +210,22 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             } else {
                 Ok(l.target.clone())
             };
-            target.map(|t| (l.location_type.clone(), t))
+            target.map(|target| NewLocation {
+                location_type: l.location_type.clone(),
+                target,
+                branch: l.branch.clone(),
+                path: l.path.clone(),
+            })
         })
         .collect::<anyhow::Result<_>>()?;
-    catalog.sync_locations("config", &configured).await?;
-    let demo: Vec<(String, String)> = if config.load_demo() {
+    catalog
+        .sync_locations("config", &configured)
+        .await
+        .context("catalog.locations in the config")?;
+    let demo: Vec<NewLocation> = if config.load_demo() {
         let root =
             crate::demo::install(&config.data_dir).context("could not write the demo files")?;
-        vec![("file".into(), root.to_string_lossy().into_owned())]
+        vec![NewLocation::new("file", &root.to_string_lossy())]
     } else {
         vec![]
     };

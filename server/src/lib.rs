@@ -5,6 +5,8 @@
 //! - [`catalog`]: descriptor processing, stitching, queries, the catalog service
 //! - [`api`]: the public REST API (Backstage's catalog API shapes)
 //! - [`http`]: the axum router with the UI, API, health and metrics
+//! - [`git`]: Git locations: mirrors, reading from the object store, webhooks
+//! - [`docs`]: TechDocs: mkdocs.yml, Markdown rendered and sanitized on the server
 //! - [`demo`]: the demo organisation shipped in the binary
 //! - [`cli`]: `serve`, `validate`, `migrate`
 
@@ -13,6 +15,8 @@ pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod docs;
+pub mod git;
 pub mod http;
 pub mod metrics;
 pub mod storage;

@@ -14,6 +14,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use tower::ServiceExt;
 
+/// The webhook secret of every harness.
+pub const WEBHOOK_SECRET: &str = "test-webhook-secret";
+
 pub struct Harness {
     pub db: TestDb,
     pub catalog: Arc<CatalogService>,
@@ -42,6 +45,12 @@ impl Harness {
             ],
             orphans,
             refresh_interval: Duration::from_secs(3600),
+            data_dir: root.join(".backlot"),
+            git: crate::git::GitSettings {
+                webhook_secret: Some(WEBHOOK_SECRET.into()),
+                fetch_timeout_secs: 20,
+                ..Default::default()
+            },
         };
         let catalog =
             CatalogService::open(db.store.clone(), settings, Arc::new(Metrics::default()))
@@ -98,15 +107,30 @@ impl Harness {
         uri: &str,
         body: Option<Value>,
     ) -> (StatusCode, String) {
+        match body {
+            Some(b) => {
+                let headers = [("content-type", "application/json")];
+                self.call_bytes(method, uri, &headers, b.to_string().into_bytes())
+                    .await
+            }
+            None => self.call_bytes(method, uri, &[], Vec::new()).await,
+        }
+    }
+
+    /// Sends raw bytes with the given headers through the full router.
+    pub async fn call_bytes(
+        &self,
+        method: &str,
+        uri: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> (StatusCode, String) {
         let router = crate::http::router(self.state());
         let mut req = Request::builder().method(method).uri(uri);
-        let body = match body {
-            Some(b) => {
-                req = req.header("content-type", "application/json");
-                Body::from(b.to_string())
-            }
-            None => Body::empty(),
-        };
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let body = Body::from(body);
         let res = router
             .oneshot(req.body(body).expect("request"))
             .await

@@ -5,6 +5,7 @@ use crate::catalog::query::{facet, project, Filter, OrderField, Query};
 use crate::catalog::reference::{parse_ref, RefKey};
 use crate::catalog::snapshot::{LocationInfo, Snapshot};
 use crate::catalog::validation::validate_entity as validate;
+use crate::catalog::NewLocation;
 use crate::AppState;
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
@@ -563,8 +564,32 @@ pub async fn entity_facets(
     Ok(Json(json!({ "facets": out })))
 }
 
+/// Backstage's `{id, type, target}` plus Backlot's `branch`, `path` and `status`.
+/// Targets are shown without credentials.
 fn location_json(l: &LocationInfo) -> Value {
-    json!({"id": l.id, "type": l.location_type, "target": l.target})
+    let mut v = json!({
+        "id": l.id,
+        "type": l.location_type,
+        "target": crate::git::webhook::redact_url(&l.target),
+        "status": {
+            "lastRefreshAt": l.last_refresh_at,
+            "lastSuccessAt": l.last_success_at,
+            "error": l.last_error,
+            "failures": l.failures,
+            "stale": l.last_error.is_some(),
+            "problems": l.problems.len(),
+        },
+    });
+    if let Some(b) = &l.branch {
+        v["branch"] = json!(b);
+    }
+    if let Some(p) = &l.path {
+        v["path"] = json!(p);
+    }
+    if let Some(c) = &l.commit {
+        v["status"]["commit"] = json!(c);
+    }
+    v
 }
 
 pub async fn list_locations(State(state): State<AppState>) -> Json<Value> {
@@ -615,6 +640,12 @@ pub struct AddLocationBody {
     #[serde(rename = "type", default = "file_type")]
     location_type: String,
     target: String,
+    /// Git: branch (default: the remote's default branch).
+    #[serde(default)]
+    branch: Option<String>,
+    /// Git: path or glob inside the repository (default `**/catalog-info.yaml`).
+    #[serde(default)]
+    path: Option<String>,
 }
 
 fn file_type() -> String {
@@ -629,10 +660,13 @@ pub async fn add_location(
 ) -> Result<Response> {
     let p = Params::parse(raw)?;
     let dry_run = matches!(p.one("dryRun"), Some("true") | Some("1"));
-    let added = state
-        .catalog
-        .add_location(&body.location_type, &body.target, dry_run)
-        .await?;
+    let new = NewLocation {
+        location_type: body.location_type,
+        target: body.target,
+        branch: body.branch,
+        path: body.path,
+    };
+    let added = state.catalog.register(new, dry_run).await?;
     let mut out = json!({"location": location_json(&added.location), "entities": added.entities});
     if dry_run {
         out["exists"] = Value::Bool(added.exists);
@@ -654,6 +688,22 @@ pub async fn delete_location(
 ) -> Result<StatusCode> {
     state.catalog.unregister_location(&id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /locations/{id}/refresh`: reads the location now (Backlot's "refresh now" button).
+/// 200 with the location's status, 502 when its repository cannot be read.
+pub async fn refresh_location(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>> {
+    state.catalog.refresh_location(&id).await?;
+    let snap = state.catalog.snapshot();
+    let l = snap
+        .locations
+        .iter()
+        .find(|l| l.id == id)
+        .ok_or_else(|| ApiError::not_found(format!("no location with id {id}")))?;
+    Ok(Json(location_json(l)))
 }
 
 #[derive(Deserialize)]

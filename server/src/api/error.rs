@@ -18,6 +18,14 @@ pub struct ApiError {
 }
 
 impl ApiError {
+    pub fn new(status: StatusCode, name: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            name,
+            message: message.into(),
+        }
+    }
+
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self {
             status: StatusCode::BAD_REQUEST,
@@ -48,6 +56,11 @@ impl From<CatalogError> for ApiError {
             CatalogError::Conflict(m) => Self {
                 status: StatusCode::CONFLICT,
                 name: "ConflictError",
+                message: m,
+            },
+            CatalogError::Source(m) => Self {
+                status: StatusCode::BAD_GATEWAY,
+                name: "SourceError",
                 message: m,
             },
             other => {

@@ -3,6 +3,7 @@
 
 mod catalog;
 pub mod error;
+mod webhooks;
 
 use crate::AppState;
 use axum::http::header;
@@ -31,12 +32,14 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/catalog/locations"),
     ("get", "/api/catalog/locations/{id}"),
     ("delete", "/api/catalog/locations/{id}"),
+    ("post", "/api/catalog/locations/{id}/refresh"),
     (
         "get",
         "/api/catalog/locations/by-entity/{kind}/{namespace}/{name}",
     ),
     ("post", "/api/catalog/refresh"),
     ("post", "/api/catalog/validate-entity"),
+    ("post", "/api/webhooks/git"),
     ("get", "/api/openapi.json"),
 ];
 
@@ -67,7 +70,16 @@ pub fn router() -> Router<AppState> {
             "/api/catalog/locations/by-entity/{kind}/{namespace}/{name}",
             get(location_by_entity),
         )
+        .route(
+            "/api/catalog/locations/{id}/refresh",
+            post(refresh_location),
+        )
         .route("/api/catalog/refresh", post(refresh))
+        .route(
+            "/api/webhooks/git",
+            post(webhooks::git_webhook)
+                .layer(axum::extract::DefaultBodyLimit::max(webhooks::MAX_BODY)),
+        )
         .route("/api/catalog/validate-entity", post(validate_entity))
         .route("/api/openapi.json", get(openapi))
         // Unknown API paths answer in the envelope, not with the UI's 404 page.

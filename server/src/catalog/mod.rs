@@ -19,7 +19,7 @@ pub mod views;
 #[cfg(test)]
 mod tests;
 
-pub use service::{CatalogService, CatalogSettings, OrphanStrategy};
+pub use service::{CatalogService, CatalogSettings, NewLocation, OrphanStrategy};
 
 /// What can go wrong when using the catalog.
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +32,9 @@ pub enum CatalogError {
     Forbidden(String),
     #[error("{0}")]
     Conflict(String),
+    /// The location's source (a Git repository) could not be read.
+    #[error("{0}")]
+    Source(String),
     #[error(transparent)]
     Storage(#[from] crate::storage::StorageError),
     #[error("internal error: {0}")]

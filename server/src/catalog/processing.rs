@@ -106,7 +106,7 @@ pub fn problem(message: impl Into<String>) -> ProblemView {
     }
 }
 
-fn file_problem(file: &str, message: impl Into<String>) -> ProblemView {
+pub fn file_problem(file: &str, message: impl Into<String>) -> ProblemView {
     ProblemView {
         file: Some(file.to_string()),
         ..problem(message)
@@ -365,6 +365,23 @@ pub struct ParsedFile {
     pub all_failed_yaml: bool,
 }
 
+/// Where a descriptor file comes from, and how its entities are annotated.
+pub struct FileOrigin<'a> {
+    /// The file as problems name it (an absolute path, or a path inside a repository).
+    pub file: &'a str,
+    /// Directory its relative references (placeholders, Location targets) start from.
+    pub base_dir: &'a Path,
+    /// `backstage.io/managed-by-location`, e.g. `file:/abs/path` or `url:https://…`.
+    pub managed_by: String,
+    /// `backstage.io/managed-by-origin-location`: the registered location.
+    pub origin: &'a str,
+    /// Annotations set unless the descriptor sets them (source-location, view-url, edit-url).
+    pub defaults: Vec<(&'static str, String)>,
+    /// Annotations always set (the commit a file was read at).
+    pub forced: Vec<(&'static str, String)>,
+    pub placeholders: &'a dyn placeholder::PlaceholderReader,
+}
+
 /// Parses, validates and completes every document of one file. `file` is its absolute path.
 pub fn parse_file(
     text: &str,
@@ -372,12 +389,26 @@ pub fn parse_file(
     origin: &str,
     allowed: &dyn Fn(&Path) -> bool,
 ) -> ParsedFile {
-    let mut out = ParsedFile::default();
-    let base_dir = Path::new(file)
-        .parent()
-        .unwrap_or(Path::new("/"))
-        .to_path_buf();
+    let base_dir = Path::new(file).parent().unwrap_or(Path::new("/"));
     let reader = FileReader { allowed };
+    parse_descriptor(
+        text,
+        &FileOrigin {
+            file,
+            base_dir,
+            managed_by: format!("file:{file}"),
+            origin,
+            defaults: Vec::new(),
+            forced: Vec::new(),
+            placeholders: &reader,
+        },
+    )
+}
+
+/// Parses, validates and completes every document of one descriptor file.
+pub fn parse_descriptor(text: &str, src: &FileOrigin<'_>) -> ParsedFile {
+    let mut out = ParsedFile::default();
+    let (file, base_dir) = (src.file, src.base_dir);
     let docs = parse_documents(text);
     let mut yaml_failures = 0;
     let total = docs.len();
@@ -405,7 +436,7 @@ pub fn parse_file(
         let mut placeholder_fields = Vec::new();
         if placeholder::has_placeholders(&value) {
             out.had_placeholders = true;
-            for p in placeholder::resolve(&mut value, &base_dir, &reader) {
+            for p in placeholder::resolve(&mut value, base_dir, src.placeholders) {
                 placeholder_fields.push(p.field.clone());
                 entity_problems.push(at(Some(p.field), p.message));
             }
@@ -428,7 +459,7 @@ pub fn parse_file(
             }
             continue;
         }
-        let Some(entity) = complete(value, file, origin) else {
+        let Some(entity) = complete(value, src) else {
             out.problems.push(at(
                 None,
                 "expected a mapping with apiVersion, kind and metadata".into(),
@@ -445,7 +476,7 @@ pub fn parse_file(
             entity_problems.push(at(Some(p.field), p.error.to_string()));
         }
         if entity_ref.kind == "Location" {
-            out.targets.extend(location_targets(&entity, &base_dir));
+            out.targets.extend(location_targets(&entity, base_dir));
         }
         let key = RefKey::from_ref(&entity_ref);
         let mut stored = Stored::new(
@@ -489,7 +520,7 @@ fn identity(v: &Value) -> Option<RefKey> {
 }
 
 /// Fills in the namespace and the managed-by annotations.
-fn complete(mut v: Value, file: &str, origin: &str) -> Option<Value> {
+fn complete(mut v: Value, src: &FileOrigin<'_>) -> Option<Value> {
     let meta = v.get_mut("metadata")?.as_object_mut()?;
     meta.entry("namespace")
         .or_insert_with(|| Value::String("default".into()));
@@ -499,12 +530,18 @@ fn complete(mut v: Value, file: &str, origin: &str) -> Option<Value> {
         .as_object_mut()?;
     ann.insert(
         MANAGED_BY_LOCATION.into(),
-        Value::String(format!("file:{file}")),
+        Value::String(src.managed_by.clone()),
     );
     ann.insert(
         MANAGED_BY_ORIGIN_LOCATION.into(),
-        Value::String(origin.to_string()),
+        Value::String(src.origin.to_string()),
     );
+    for (k, v) in &src.defaults {
+        ann.entry(*k).or_insert_with(|| Value::String(v.clone()));
+    }
+    for (k, v) in &src.forced {
+        ann.insert((*k).to_string(), Value::String(v.clone()));
+    }
     Some(v)
 }
 
@@ -527,7 +564,8 @@ fn location_targets(entity: &Value, base_dir: &Path) -> Vec<(String, String)> {
     }
     raw.into_iter()
         .map(|t| {
-            let resolved = if ty == "file" && !Path::new(t).is_absolute() {
+            let relative = !Path::new(t).is_absolute() && !t.contains("://");
+            let resolved = if relative && (ty == "file" || ty == "url") {
                 normalize(&base_dir.join(t))
             } else {
                 t.to_string()

@@ -8,8 +8,11 @@ use super::processing::{
 use super::reference::RefKey;
 use super::snapshot::{LocationInfo, Snapshot, Stored};
 use super::CatalogError;
+use crate::git::mirror::Head;
+use crate::git::webhook::redact_url;
+use crate::git::{GitSettings, GitSpec, Mirrors};
 use crate::metrics::Metrics;
-use crate::storage::{Changes, EntityRow, LocationRow, SourceRow, Store};
+use crate::storage::{Attempt, Changes, EntityRow, LocationRow, SourceRow, Store};
 use crate::util::now_rfc3339;
 use app::model::{EntityRef, ProblemView, Severity};
 use serde_json::Value;
@@ -32,7 +35,38 @@ pub struct CatalogSettings {
     /// Directories file locations may read from (canonical paths).
     pub file_roots: Vec<PathBuf>,
     pub orphans: OrphanStrategy,
+    /// How often file locations are read.
     pub refresh_interval: Duration,
+    /// Where Git mirrors live (under `git/`) unless `git.mirror_dir` says otherwise.
+    pub data_dir: PathBuf,
+    pub git: GitSettings,
+}
+
+/// A location to register: a file or glob, or a Git repository (`git`, or Backstage's `url`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewLocation {
+    pub location_type: String,
+    pub target: String,
+    /// Git: branch (default: the remote's default branch).
+    pub branch: Option<String>,
+    /// Git: path or glob in the repository (default `**/catalog-info.yaml`).
+    pub path: Option<String>,
+}
+
+impl NewLocation {
+    pub fn new(location_type: &str, target: &str) -> NewLocation {
+        NewLocation {
+            location_type: location_type.to_string(),
+            target: target.to_string(),
+            branch: None,
+            path: None,
+        }
+    }
+}
+
+/// Locations read from Git rather than the file system.
+pub fn is_git(location_type: &str) -> bool {
+    matches!(location_type, "git" | "url")
 }
 
 impl CatalogSettings {
@@ -57,6 +91,7 @@ pub struct CatalogService {
     /// table), kept so that a refresh that finds nothing changed reads nothing from storage.
     /// Dropped when a refresh changes something; loaded again on the next one.
     file_states: std::sync::Mutex<HashMap<String, Arc<FileStates>>>,
+    git: Mirrors,
 }
 
 /// Path → what was remembered about that file.
@@ -97,7 +132,9 @@ impl CatalogService {
             .await
             .map_err(|e| CatalogError::Internal(e.to_string()))?;
         metrics.set_entities(snapshot.records.len());
+        let git = Mirrors::new(&settings.data_dir, settings.git.clone());
         Ok(Arc::new(Self {
+            git,
             store,
             settings,
             metrics,
@@ -137,18 +174,35 @@ impl CatalogService {
     pub async fn sync_locations(
         &self,
         origin: &str,
-        wanted: &[(String, String)],
+        wanted: &[NewLocation],
     ) -> Result<Vec<String>, CatalogError> {
         let existing = self.store.locations().await?;
         let mut ids = Vec::new();
-        for (ty, target) in wanted {
+        for new in wanted {
+            if is_git(&new.location_type) {
+                GitSpec::from_location(
+                    &new.location_type,
+                    &new.target,
+                    new.branch.as_deref(),
+                    new.path.as_deref(),
+                )
+                .map_err(|e| CatalogError::InvalidInput(e.to_string()))?;
+            }
             match existing
                 .iter()
-                .find(|l| &l.location_type == ty && &l.target == target)
+                .find(|l| l.location_type == new.location_type && l.target == new.target)
             {
-                Some(l) => ids.push(l.id.clone()),
+                Some(l) => {
+                    if l.branch != new.branch || l.path != new.path {
+                        self.store
+                            .update_location_spec(&l.id, new.branch.as_deref(), new.path.as_deref())
+                            .await?;
+                        self.cached_file_states().remove(&l.id);
+                    }
+                    ids.push(l.id.clone())
+                }
                 None => {
-                    let row = new_location_row(ty, target, origin);
+                    let row = new_location_row(new, origin);
                     self.store.insert_location(&row).await?;
                     ids.push(row.id);
                 }
@@ -157,7 +211,7 @@ impl CatalogService {
         for l in existing.iter().filter(|l| l.origin == origin) {
             if !wanted
                 .iter()
-                .any(|(t, g)| t == &l.location_type && g == &l.target)
+                .any(|n| n.location_type == l.location_type && n.target == l.target)
             {
                 tracing::info!(location.id = %l.id, location.target = %l.target, "removing location no longer configured");
                 self.delete_location(&l.id).await?;
@@ -185,48 +239,91 @@ impl CatalogService {
         Ok(())
     }
 
-    /// Registers a location from the REST API or the UI. File targets must be inside the
-    /// configured roots. With `dry_run`, reads it and reports what it would add, changing nothing.
+    /// Registers a file location (see [`CatalogService::register`]).
     pub async fn add_location(
         &self,
         location_type: &str,
         target: &str,
         dry_run: bool,
     ) -> Result<AddedLocation, CatalogError> {
-        if location_type != "file" {
+        self.register(NewLocation::new(location_type, target), dry_run)
+            .await
+    }
+
+    /// Registers a location from the REST API or the UI. File targets must be inside the
+    /// configured roots; Git ones must name a repository. With `dry_run`, reads it and reports
+    /// what it would add, changing nothing.
+    pub async fn register(
+        &self,
+        new: NewLocation,
+        dry_run: bool,
+    ) -> Result<AddedLocation, CatalogError> {
+        let new = if is_git(&new.location_type) {
+            let spec = GitSpec::from_location(
+                &new.location_type,
+                &new.target,
+                new.branch.as_deref(),
+                new.path.as_deref(),
+            )
+            .map_err(|e| CatalogError::InvalidInput(e.to_string()))?;
+            NewLocation {
+                target: new.target.trim().to_string(),
+                branch: spec.branch.filter(|_| new.location_type == "git"),
+                path: new
+                    .path
+                    .map(|_| spec.path)
+                    .filter(|_| new.location_type == "git"),
+                ..new
+            }
+        } else if new.location_type == "file" {
+            let target = absolute_target(&new.target)?;
+            let check = glob_base(&target);
+            let canonical = check.canonicalize().unwrap_or(check.clone());
+            if !self.settings.allows(&canonical) {
+                return Err(CatalogError::Forbidden(format!(
+                    "{target} is outside the directories file locations may read; allow it with catalog.file_roots in the config or BACKLOT_FILE_ROOTS (a ':'-separated list)"
+                )));
+            }
+            NewLocation::new("file", &target)
+        } else {
             return Err(CatalogError::InvalidInput(format!(
-                "location type \"{location_type}\" is not supported; use \"file\""
+                "location type \"{}\" is not supported; use \"file\", \"git\" or \"url\"",
+                new.location_type
             )));
-        }
-        let target = absolute_target(target)?;
-        let check = glob_base(&target);
-        let canonical = check.canonicalize().unwrap_or(check.clone());
-        if !self.settings.allows(&canonical) {
-            return Err(CatalogError::Forbidden(format!(
-                "{target} is outside the directories file locations may read; allow it with catalog.file_roots in the config or BACKLOT_FILE_ROOTS (a ':'-separated list)"
-            )));
-        }
+        };
+        let (location_type, target) = (new.location_type.as_str(), new.target.as_str());
         let existing = self.store.locations().await?;
         if let Some(l) = existing
             .iter()
             .find(|l| l.location_type == location_type && l.target == target)
         {
+            let same = l.branch == new.branch && l.path == new.path;
             if !dry_run {
-                return Err(CatalogError::Conflict(format!(
-                    "location {location_type}:{target} is already registered"
-                )));
+                let shown = redact_url(target);
+                return Err(CatalogError::Conflict(if same {
+                    format!("location {location_type}:{shown} is already registered")
+                } else {
+                    format!(
+                        "{shown} is already registered (branch {}, path {}); a repository is registered once: unregister it first, or use a glob path that covers every file",
+                        l.branch.as_deref().unwrap_or("default"),
+                        l.path.as_deref().unwrap_or(crate::git::spec::DEFAULT_PATH)
+                    )
+                }));
             }
-            let snap = self.snapshot();
-            let entities = entities_of(&snap, &l.id);
-            return Ok(AddedLocation {
-                location: location_info(l.clone()),
-                entities,
-                exists: true,
-            });
+            if same {
+                let snap = self.snapshot();
+                let entities = entities_of(&snap, &l.id);
+                return Ok(AddedLocation {
+                    location: location_info(l.clone()),
+                    entities,
+                    exists: true,
+                });
+            }
         }
-        let row = new_location_row(location_type, &target, "api");
+        let row = new_location_row(&new, "api");
         if dry_run {
-            let read = self.read(&row, Default::default()).await?;
+            let head = self.fetch(&row).await?;
+            let read = self.read(&row, head.as_ref(), Default::default()).await?;
             let entities = read
                 .files
                 .iter()
@@ -262,8 +359,11 @@ impl CatalogService {
             }
             other => other?,
         }
-        tracing::info!(location.id = %row.id, location.target = %target, "location registered");
-        self.refresh_location(&row.id).await?;
+        tracing::info!(location.id = %row.id, location.target = %redact_url(target), "location registered");
+        if let Err(e) = self.refresh_location(&row.id).await {
+            // Registered all the same: the location shows the error and is retried.
+            tracing::warn!(location.id = %row.id, error = %e, "first read of a new location failed");
+        }
         let snap = self.snapshot();
         let location = snap
             .locations
@@ -313,7 +413,9 @@ impl CatalogService {
     }
 
     /// Re-reads every location.
-    pub async fn refresh_all(&self) -> Result<(), CatalogError> {
+    /// Repositories are fetched in parallel (up to `git.max_concurrent_fetches`); changes are
+    /// applied one location at a time.
+    pub async fn refresh_all(self: &Arc<Self>) -> Result<(), CatalogError> {
         let ids: Vec<String> = self
             .store
             .locations()
@@ -321,12 +423,58 @@ impl CatalogService {
             .into_iter()
             .map(|l| l.id)
             .collect();
+        let mut tasks = tokio::task::JoinSet::new();
         for id in ids {
-            if let Err(e) = self.refresh_location(&id).await {
-                tracing::warn!(location.id = %id, error = %e, "location refresh failed");
-            }
+            let this = self.clone();
+            tasks.spawn(async move {
+                if let Err(e) = this.refresh_location(&id).await {
+                    tracing::warn!(location.id = %id, error = %e, "location refresh failed");
+                }
+            });
         }
+        while tasks.join_next().await.is_some() {}
         Ok(())
+    }
+
+    /// A push reported by a webhook: refreshes, in the background, every Git location of the
+    /// pushed repository that reads the pushed branch (or the default branch, which the push
+    /// may have been to). Returns their ids.
+    pub fn on_push(self: &Arc<Self>, push: &crate::git::webhook::PushEvent) -> Vec<String> {
+        let snap = self.snapshot();
+        let ids: Vec<String> = snap
+            .locations
+            .iter()
+            .filter(|l| is_git(&l.location_type))
+            .filter_map(|l| {
+                let spec = GitSpec::from_location(
+                    &l.location_type,
+                    &l.target,
+                    l.branch.as_deref(),
+                    l.path.as_deref(),
+                )
+                .ok()?;
+                let wanted = spec
+                    .branch
+                    .clone()
+                    .or_else(|| self.git.remembered_default_branch(&spec.url));
+                let branch_matches = match (wanted, &push.branch) {
+                    (Some(wanted), Some(pushed)) => &wanted == pushed,
+                    // Default branch not known yet: the push may have been to it.
+                    (None, Some(_)) => true,
+                    (_, None) => false,
+                };
+                (branch_matches && push.matches_repo(&spec.url)).then(|| l.id.clone())
+            })
+            .collect();
+        for id in &ids {
+            let (this, id) = (self.clone(), id.clone());
+            tokio::spawn(async move {
+                if let Err(e) = this.refresh_location(&id).await {
+                    tracing::warn!(location.id = %id, error = %e, "refresh after a push failed");
+                }
+            });
+        }
+        ids
     }
 
     /// Re-reads the location that provides an entity (`POST /refresh`).
@@ -339,25 +487,120 @@ impl CatalogService {
         self.refresh_location(&location_id).await
     }
 
+    /// Git locations: fetches the branch into the mirror (network time, no lock held).
+    /// `None` for other locations.
+    async fn fetch(&self, row: &LocationRow) -> Result<Option<Head>, CatalogError> {
+        if !is_git(&row.location_type) {
+            return Ok(None);
+        }
+        let spec = git_spec(row)?;
+        let head = self
+            .git
+            .fetch(&spec)
+            .await
+            .map_err(|e| CatalogError::Source(e.to_string()))?;
+        Ok(Some(head))
+    }
+
+    /// Reads a location's files: from the file system, or from a fetched commit.
     async fn read(
         &self,
         row: &LocationRow,
+        head: Option<&Head>,
         previous: Arc<FileStates>,
     ) -> Result<LocationRead, CatalogError> {
         let settings = self.settings.clone();
-        let (ty, target) = (row.location_type.clone(), row.target.clone());
+        let row = row.clone();
+        let head = head.cloned();
         tokio::task::spawn_blocking(move || {
-            let allowed = |p: &Path| settings.allows(p);
             let prev = |p: &str| previous.get(p);
-            let ctx = ReadContext {
-                origin: format!("{ty}:{target}"),
-                allowed: &allowed,
-                previous: &prev,
-            };
-            processing::read_location(&ty, &target, &ctx)
+            match head {
+                Some(head) => {
+                    let spec = git_spec(&row)?;
+                    let max_blob = settings.git.max_file_kib.saturating_mul(1024);
+                    let tree =
+                        crate::git::tree::RepoTree::open(&head.mirror, &head.commit, max_blob)
+                            .map_err(|e| CatalogError::Source(e.to_string()))?;
+                    let origin = spec.location_ref(&head.branch, &spec.path);
+                    let ctx = crate::git::read::GitRead {
+                        spec: &spec,
+                        branch: &head.branch,
+                        origin: &origin,
+                        previous: &prev,
+                    };
+                    Ok(crate::git::read::read_commit(&tree, &ctx))
+                }
+                None => {
+                    let allowed = |p: &Path| settings.allows(p);
+                    let ctx = ReadContext {
+                        origin: format!("{}:{}", row.location_type, row.target),
+                        allowed: &allowed,
+                        previous: &prev,
+                    };
+                    Ok(processing::read_location(
+                        &row.location_type,
+                        &row.target,
+                        &ctx,
+                    ))
+                }
+            }
         })
         .await
-        .map_err(|e| CatalogError::Internal(e.to_string()))
+        .map_err(|e| CatalogError::Internal(e.to_string()))?
+    }
+
+    async fn location_row(&self, id: &str) -> Result<LocationRow, CatalogError> {
+        self.store
+            .location(id)
+            .await?
+            .ok_or_else(|| CatalogError::NotFound(format!("no location with id {id}")))
+    }
+
+    /// Records a successful visit that changed no entity, in storage and in the snapshot.
+    async fn record_success(
+        &self,
+        id: &str,
+        problems_json: &str,
+        commit: Option<&str>,
+        problems: Option<Vec<ProblemView>>,
+    ) -> Result<(), CatalogError> {
+        let now = now_rfc3339();
+        let attempt = Attempt::Succeeded {
+            problems: problems_json,
+            commit_id: commit,
+        };
+        self.store.record_attempt(id, &now, attempt).await?;
+        self.update_location(id, |l| {
+            let problems = problems.unwrap_or_else(|| l.problems.clone());
+            l.succeeded(&now, problems, commit)
+        });
+        Ok(())
+    }
+
+    /// Records an attempt that could not read the location: what it had stays, marked stale.
+    async fn record_failure(&self, id: &str, error: &str) -> Result<(), CatalogError> {
+        let _guard = self.write.lock().await;
+        let now = now_rfc3339();
+        self.store
+            .record_attempt(id, &now, Attempt::Failed { error })
+            .await?;
+        self.update_location(id, |l| {
+            l.last_refresh_at = Some(now.clone());
+            l.last_error = Some(error.to_string());
+            l.failures += 1;
+        });
+        tracing::warn!(location.id = %id, error = %error, "location could not be read");
+        Ok(())
+    }
+
+    /// Publishes the snapshot with one location's status changed.
+    fn update_location(&self, id: &str, change: impl FnOnce(&mut LocationInfo)) {
+        let current = self.snapshot();
+        let mut locations = current.locations.clone();
+        if let Some(l) = locations.iter_mut().find(|l| l.id == id) {
+            change(l);
+            self.publish(current.with_locations(locations));
+        }
     }
 
     /// The remembered state of a location's files: from memory, else from storage.
@@ -399,31 +642,48 @@ impl CatalogService {
     }
 
     /// Reads one location and applies what changed: new and updated entities, removals,
-    /// problems. Broken files keep their entities' last good version.
+    /// problems. Broken files keep their entities' last good version; a repository that cannot
+    /// be fetched keeps everything and the location records the error.
     pub async fn refresh_location(&self, id: &str) -> Result<(), CatalogError> {
         let started = Instant::now();
-        let _guard = self.write.lock().await;
-        let Some(row) = self
-            .store
-            .locations()
-            .await?
-            .into_iter()
-            .find(|l| l.id == id)
-        else {
-            return Err(CatalogError::NotFound(format!("no location with id {id}")));
+        let row = self.location_row(id).await?;
+        let head = match self.fetch(&row).await {
+            Ok(h) => h,
+            Err(e) => {
+                self.record_failure(id, &e.to_string()).await?;
+                return Err(e);
+            }
         };
-        let previous = self.file_states(id).await?;
-        let read = self.read(&row, previous.clone()).await?;
+        let _guard = self.write.lock().await;
+        // Re-read under the lock: another refresh may have finished meanwhile.
+        let row = self.location_row(id).await?;
         let current = self.snapshot();
+        let clean_before = current
+            .locations
+            .iter()
+            .any(|l| l.id == id && l.problems.is_empty() && l.last_error.is_none());
+        if let Some(h) = &head {
+            if clean_before && row.commit_id.as_deref() == Some(h.commit.as_str()) {
+                // The head did not move and the last read was clean: nothing to read.
+                self.record_success(id, "[]", Some(&h.commit), None).await?;
+                self.metrics.record_refresh(started.elapsed(), 0, 0, 0);
+                tracing::debug!(location.id = %id, commit = %h.commit, "repository unchanged");
+                return Ok(());
+            }
+        }
+        let previous = self.file_states(id).await?;
+        let read = match self.read(&row, head.as_ref(), previous.clone()).await {
+            Ok(r) => r,
+            Err(e) => {
+                drop(_guard);
+                self.record_failure(id, &e.to_string()).await?;
+                return Err(e);
+            }
+        };
+        let commit = head.as_ref().map(|h| h.commit.as_str());
         if nothing_changed(&read, previous.len(), &current, id) {
             // The common case at rest: every file as before. Record the visit and stop.
-            let now = now_rfc3339();
-            self.store.set_location_status(id, &now, "[]").await?;
-            let mut locations = current.locations.clone();
-            if let Some(l) = locations.iter_mut().find(|l| l.id == id) {
-                l.last_refresh_at = Some(now);
-            }
-            self.publish(current.with_locations(locations));
+            self.record_success(id, "[]", commit, None).await?;
             self.metrics.record_refresh(started.elapsed(), 0, 0, 0);
             tracing::debug!(location.id = %id, files = read.files.len(), duration_ms = started.elapsed().as_millis() as u64, "location unchanged");
             return Ok(());
@@ -445,9 +705,11 @@ impl CatalogService {
             serde_json::to_string(&location_problems).unwrap_or_else(|_| "[]".into());
         self.store.apply(id, &changes).await?;
         let now = now_rfc3339();
-        self.store
-            .set_location_status(id, &now, &problems_json)
-            .await?;
+        let attempt = Attempt::Succeeded {
+            problems: &problems_json,
+            commit_id: commit,
+        };
+        self.store.record_attempt(id, &now, attempt).await?;
         let (written, removed) = (changes.upserts.len(), changes.deletes.len());
         drop(changes);
         self.cached_file_states()
@@ -455,18 +717,15 @@ impl CatalogService {
 
         let changed = written > 0 || removed > 0;
         let mut locations = current.locations.clone();
-        match locations.iter_mut().find(|l| l.id == id) {
-            Some(l) => {
-                l.last_refresh_at = Some(now);
-                l.problems = location_problems.clone();
-            }
+        let info = match locations.iter_mut().find(|l| l.id == id) {
+            Some(l) => l,
             None => {
-                let mut info = location_info(row.clone());
-                info.last_refresh_at = Some(now);
-                info.problems = location_problems.clone();
-                locations.push(info);
+                locations.push(location_info(row.clone()));
+                let last = locations.len() - 1;
+                &mut locations[last]
             }
-        }
+        };
+        info.succeeded(&now, location_problems.clone(), commit);
         let snapshot = if changed {
             let mut stored: Vec<Stored> = current
                 .stored()
@@ -486,7 +745,8 @@ impl CatalogService {
             .record_refresh(elapsed, processed, written, removed);
         tracing::info!(
             location.id = %id,
-            location.target = %row.target,
+            location.target = %redact_url(&row.target),
+            commit = commit.unwrap_or_default(),
             files,
             entities.processed = processed,
             entities.written = written,
@@ -498,24 +758,71 @@ impl CatalogService {
         Ok(())
     }
 
-    /// Background loop: refresh every location now, mark the catalog `ready`, then again on
-    /// the configured interval.
+    /// Background loop: refresh every location now, mark the catalog `ready`, then each
+    /// location on its own schedule: its interval (file or Git) with ±10% jitter so that
+    /// locations registered together spread out, and a growing backoff after failures.
     pub fn spawn_refresh_loop(
         self: &Arc<Self>,
         ready: Arc<AtomicBool>,
     ) -> tokio::task::JoinHandle<()> {
         let this = self.clone();
         tokio::spawn(async move {
+            if let Err(e) = this.refresh_all().await {
+                tracing::warn!(error = %e, "first refresh failed");
+            }
+            ready.store(true, Ordering::Relaxed);
+            tracing::info!(entities = this.snapshot().records.len(), "catalog ready");
+            let (done_tx, mut done_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+            let mut due: HashMap<String, Instant> = HashMap::new();
+            let mut running: HashSet<String> = HashSet::new();
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
             loop {
-                if let Err(e) = this.refresh_all().await {
-                    tracing::warn!(error = %e, "refresh cycle failed");
+                tick.tick().await;
+                let snap = this.snapshot();
+                let now = Instant::now();
+                while let Ok(id) = done_rx.try_recv() {
+                    running.remove(&id);
+                    if let Some(l) = snap.locations.iter().find(|l| l.id == id) {
+                        due.insert(id, now + this.next_delay(l));
+                    }
                 }
-                if !ready.swap(true, Ordering::Relaxed) {
-                    tracing::info!(entities = this.snapshot().records.len(), "catalog ready");
+                due.retain(|id, _| snap.locations.iter().any(|l| &l.id == id));
+                for l in snap.locations.iter() {
+                    let next = *due
+                        .entry(l.id.clone())
+                        .or_insert_with(|| now + this.next_delay(l));
+                    if next > now || !running.insert(l.id.clone()) {
+                        continue;
+                    }
+                    let (this, done, id) = (this.clone(), done_tx.clone(), l.id.clone());
+                    tokio::spawn(async move {
+                        if let Err(e) = this.refresh_location(&id).await {
+                            tracing::debug!(location.id = %id, error = %e, "scheduled refresh failed");
+                        }
+                        let _ = done.send(id);
+                    });
                 }
-                tokio::time::sleep(this.settings.refresh_interval).await;
             }
         })
+    }
+
+    /// When to visit a location next: its interval, or a backoff from 5 s doubling with each
+    /// failure in a row (never longer than the interval); ±10% jitter.
+    fn next_delay(&self, l: &LocationInfo) -> Duration {
+        let interval = if is_git(&l.location_type) {
+            Duration::from_secs(self.settings.git.refresh_interval_secs.max(1))
+        } else {
+            self.settings.refresh_interval
+        };
+        let base = if l.failures > 0 {
+            let backoff = Duration::from_secs(5).saturating_mul(1 << (l.failures - 1).min(12));
+            interval.min(backoff)
+        } else {
+            interval
+        };
+        let r = (uuid::Uuid::new_v4().as_u128() % 2001) as f64 / 1000.0 - 1.0;
+        base.mul_f64(1.0 + 0.1 * r)
     }
 }
 
@@ -827,19 +1134,42 @@ fn location_info(row: LocationRow) -> LocationInfo {
         target: row.target,
         origin: row.origin,
         last_refresh_at: row.last_refresh_at,
+        branch: row.branch,
+        path: row.path,
+        commit: row.commit_id,
+        last_success_at: row.last_success_at,
+        last_error: row.last_error,
+        failures: row.failures.max(0) as u32,
     }
 }
 
-fn new_location_row(ty: &str, target: &str, origin: &str) -> LocationRow {
+fn new_location_row(new: &NewLocation, origin: &str) -> LocationRow {
     LocationRow {
         id: uuid::Uuid::new_v4().to_string(),
-        location_type: ty.to_string(),
-        target: target.to_string(),
+        location_type: new.location_type.clone(),
+        target: new.target.clone(),
         origin: origin.to_string(),
         created_at: now_rfc3339(),
         last_refresh_at: None,
         problems: "[]".into(),
+        branch: new.branch.clone(),
+        path: new.path.clone(),
+        commit_id: None,
+        last_success_at: None,
+        last_error: None,
+        failures: 0,
+        version: 0,
     }
+}
+
+fn git_spec(row: &LocationRow) -> Result<GitSpec, CatalogError> {
+    GitSpec::from_location(
+        &row.location_type,
+        &row.target,
+        row.branch.as_deref(),
+        row.path.as_deref(),
+    )
+    .map_err(|e| CatalogError::InvalidInput(e.to_string()))
 }
 
 fn entities_of(snap: &Snapshot, location_id: &str) -> Vec<Value> {

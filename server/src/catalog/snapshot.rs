@@ -355,8 +355,33 @@ pub struct LocationInfo {
     pub location_type: String,
     pub target: String,
     pub origin: String,
+    /// Last attempt to read it.
     pub last_refresh_at: Option<String>,
     pub problems: Vec<ProblemView>,
+    /// Git: branch and path as registered (None: defaults).
+    pub branch: Option<String>,
+    pub path: Option<String>,
+    /// Git: commit of the last successful read.
+    pub commit: Option<String>,
+    pub last_success_at: Option<String>,
+    /// Why the last attempt failed: its entities are stale.
+    pub last_error: Option<String>,
+    /// Attempts failed in a row (the retry backoff grows with it).
+    pub failures: u32,
+}
+
+impl LocationInfo {
+    /// Records a successful read at `now`.
+    pub fn succeeded(&mut self, now: &str, problems: Vec<ProblemView>, commit: Option<&str>) {
+        self.last_refresh_at = Some(now.to_string());
+        self.last_success_at = Some(now.to_string());
+        self.problems = problems;
+        if let Some(c) = commit {
+            self.commit = Some(c.to_string());
+        }
+        self.last_error = None;
+        self.failures = 0;
+    }
 }
 
 /// The whole catalog at one moment.

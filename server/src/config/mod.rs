@@ -1,6 +1,6 @@
 //! Configuration: one YAML file (`--config`, or `backlot.yaml` when present) with environment
 //! overrides (`BACKLOT_ADDR`, `BACKLOT_DATABASE_URL` or `DATABASE_URL`, `BACKLOT_DATA_DIR`,
-//! `BACKLOT_LOG`, `BACKLOT_FILE_ROOTS`). Every setting has a default, so no file is needed.
+//! `BACKLOT_LOG`, `BACKLOT_FILE_ROOTS`, `BACKLOT_WEBHOOK_SECRET`, …). Every setting has a default, so no file is needed.
 
 use crate::catalog::OrphanStrategy;
 use serde::Deserialize;
@@ -29,6 +29,8 @@ pub struct Config {
     /// `text` or `json`.
     pub log_format: String,
     pub catalog: CatalogConfig,
+    /// Git locations: mirrors, schedule, limits, credentials, webhook secret.
+    pub git: crate::git::GitSettings,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -65,6 +67,12 @@ pub struct LocationConfig {
     #[serde(rename = "type", default = "file_type")]
     pub location_type: String,
     pub target: String,
+    /// Git: branch to read (default: the remote's default branch).
+    #[serde(default)]
+    pub branch: Option<String>,
+    /// Git: path or glob inside the repository (default `**/catalog-info.yaml`).
+    #[serde(default)]
+    pub path: Option<String>,
 }
 
 fn file_type() -> String {
@@ -80,6 +88,7 @@ impl Default for Config {
             log: "info".into(),
             log_format: "text".into(),
             catalog: CatalogConfig::default(),
+            git: crate::git::GitSettings::default(),
         }
     }
 }
@@ -172,6 +181,9 @@ impl Config {
                     "BACKLOT_REFRESH_INTERVAL_SECS must be a whole number of seconds, got \"{v}\""
                 ))
             })?;
+        }
+        if let Some(v) = get("BACKLOT_WEBHOOK_SECRET").filter(|v| !v.is_empty()) {
+            self.git.webhook_secret = Some(v);
         }
         if let Some(v) = get("BACKLOT_DEMO") {
             self.catalog.demo = match v.as_str() {

@@ -34,6 +34,30 @@ pub struct LocationRow {
     pub last_refresh_at: Option<String>,
     /// JSON array of problems.
     pub problems: String,
+    /// Git: branch (None: the remote's default) and path or glob.
+    pub branch: Option<String>,
+    pub path: Option<String>,
+    /// Git: commit of the last successful read.
+    pub commit_id: Option<String>,
+    pub last_success_at: Option<String>,
+    /// Why the last attempt failed.
+    pub last_error: Option<String>,
+    /// Attempts failed in a row.
+    pub failures: i64,
+    /// Bumped by each write to the location's entities.
+    pub version: i64,
+}
+
+/// How one refresh attempt went.
+#[derive(Debug, Clone, Copy)]
+pub enum Attempt<'a> {
+    /// Read: its problems (JSON array) and, for Git, the commit read.
+    Succeeded {
+        problems: &'a str,
+        commit_id: Option<&'a str>,
+    },
+    /// Could not be read at all (unreachable repository…): everything stored stays.
+    Failed { error: &'a str },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -161,22 +185,36 @@ impl Store {
     }
 
     pub async fn locations(&self) -> Result<Vec<LocationRow>> {
-        const SQL: &str = "SELECT id, type, target, origin, created_at, last_refresh_at, problems FROM locations ORDER BY created_at, id";
+        self.locations_where(None).await
+    }
+
+    async fn locations_where(&self, id: Option<&str>) -> Result<Vec<LocationRow>> {
+        const SQL: &str = "SELECT id, type, target, origin, created_at, last_refresh_at, problems, branch, path, commit_id, last_success_at, last_error, failures, version FROM locations \
+            WHERE $1 IS NULL OR id = $1 ORDER BY created_at, id";
         let rows = on_pool!(self, p => {
-            sqlx::query(SQL).fetch_all(p).await?.into_iter().map(|r| Ok(LocationRow {
+            sqlx::query(SQL).bind(id).fetch_all(p).await?.into_iter().map(|r| Ok(LocationRow {
                 id: r.try_get(0)?, location_type: r.try_get(1)?, target: r.try_get(2)?, origin: r.try_get(3)?,
                 created_at: r.try_get(4)?, last_refresh_at: r.try_get(5)?, problems: r.try_get(6)?,
+                branch: r.try_get(7)?, path: r.try_get(8)?, commit_id: r.try_get(9)?,
+                last_success_at: r.try_get(10)?, last_error: r.try_get(11)?, failures: r.try_get(12)?,
+                version: r.try_get(13)?,
             })).collect::<std::result::Result<Vec<_>, sqlx::Error>>()?
         });
         Ok(rows)
     }
 
+    /// One location.
+    pub async fn location(&self, id: &str) -> Result<Option<LocationRow>> {
+        Ok(self.locations_where(Some(id)).await?.pop())
+    }
+
     /// Inserts a location; [`StorageError::Conflict`] if the same type and target exist.
     pub async fn insert_location(&self, l: &LocationRow) -> Result<()> {
-        const SQL: &str = "INSERT INTO locations (id, type, target, origin, created_at, last_refresh_at, problems) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+        const SQL: &str = "INSERT INTO locations (id, type, target, origin, created_at, last_refresh_at, problems, branch, path) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
         let res = on_pool!(self, p => sqlx::query(SQL)
             .bind(&l.id).bind(&l.location_type).bind(&l.target).bind(&l.origin)
             .bind(&l.created_at).bind(&l.last_refresh_at).bind(&l.problems)
+            .bind(&l.branch).bind(&l.path)
             .execute(p).await.map(|_| ()));
         match res {
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(StorageError::Conflict),
@@ -197,15 +235,83 @@ impl Store {
         Ok(n > 0)
     }
 
-    pub async fn set_location_status(
+    /// Records a refresh attempt made at `at`.
+    pub async fn record_attempt(&self, id: &str, at: &str, attempt: Attempt<'_>) -> Result<()> {
+        match attempt {
+            Attempt::Succeeded {
+                problems,
+                commit_id,
+            } => {
+                const SQL: &str = "UPDATE locations SET last_refresh_at = $1, last_success_at = $1, problems = $2, \
+                    commit_id = COALESCE($3, commit_id), last_error = NULL, failures = 0 WHERE id = $4";
+                on_pool!(self, p => { sqlx::query(SQL).bind(at).bind(problems).bind(commit_id).bind(id).execute(p).await?; });
+            }
+            Attempt::Failed { error } => {
+                const SQL: &str = "UPDATE locations SET last_refresh_at = $1, last_error = $2, failures = failures + 1 WHERE id = $3";
+                on_pool!(self, p => { sqlx::query(SQL).bind(at).bind(error).bind(id).execute(p).await?; });
+            }
+        }
+        Ok(())
+    }
+
+    /// Changes what a Git location reads; the next refresh reads it afresh.
+    pub async fn update_location_spec(
         &self,
         id: &str,
-        last_refresh_at: &str,
-        problems: &str,
+        branch: Option<&str>,
+        path: Option<&str>,
     ) -> Result<()> {
-        const SQL: &str = "UPDATE locations SET last_refresh_at = $1, problems = $2 WHERE id = $3";
-        on_pool!(self, p => { sqlx::query(SQL).bind(last_refresh_at).bind(problems).bind(id).execute(p).await?; });
+        const SQL: &str =
+            "UPDATE locations SET branch = $1, path = $2, commit_id = NULL WHERE id = $3";
+        on_pool!(self, p => { sqlx::query(SQL).bind(branch).bind(path).bind(id).execute(p).await?; });
         Ok(())
+    }
+
+    /// Takes (or extends) the lease on a location until `until_ms` unless another process
+    /// holds an unexpired one. Returns whether this process holds it now.
+    pub async fn try_lease(
+        &self,
+        id: &str,
+        owner: &str,
+        now_ms: i64,
+        until_ms: i64,
+    ) -> Result<bool> {
+        const SQL: &str = "UPDATE locations SET lease_owner = $1, lease_until = $2 \
+            WHERE id = $3 AND (lease_owner IS NULL OR lease_owner = $1 OR lease_until < $4)";
+        let n = on_pool!(self, p => sqlx::query(SQL).bind(owner).bind(until_ms).bind(id).bind(now_ms)
+            .execute(p).await?.rows_affected());
+        Ok(n > 0)
+    }
+
+    /// Gives a lease back.
+    pub async fn release_lease(&self, id: &str, owner: &str) -> Result<()> {
+        const SQL: &str = "UPDATE locations SET lease_owner = NULL, lease_until = 0 WHERE id = $1 AND lease_owner = $2";
+        on_pool!(self, p => { sqlx::query(SQL).bind(id).bind(owner).execute(p).await?; });
+        Ok(())
+    }
+
+    /// Each location's version: what another process compares to notice changes.
+    pub async fn location_versions(&self) -> Result<Vec<(String, i64)>> {
+        const SQL: &str = "SELECT id, version FROM locations";
+        let rows = on_pool!(self, p => {
+            sqlx::query(SQL).fetch_all(p).await?.into_iter()
+                .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+                .collect::<std::result::Result<Vec<_>, sqlx::Error>>()?
+        });
+        Ok(rows)
+    }
+
+    /// The stored entities of one location.
+    pub async fn entities_of(&self, location_id: &str) -> Result<Vec<EntityRow>> {
+        const SQL: &str = "SELECT entity_ref, uid, location_id, body, hash, source_file, document, line, problems, updated_at FROM entities WHERE location_id = $1";
+        let rows = on_pool!(self, p => {
+            sqlx::query(SQL).bind(location_id).fetch_all(p).await?.into_iter().map(|r| Ok(EntityRow {
+                entity_ref: r.try_get(0)?, uid: r.try_get(1)?, location_id: r.try_get(2)?, body: r.try_get::<String, _>(3)?.into(),
+                hash: r.try_get(4)?, source_file: r.try_get(5)?, document: r.try_get(6)?, line: r.try_get(7)?,
+                problems: r.try_get(8)?, updated_at: r.try_get(9)?,
+            })).collect::<std::result::Result<Vec<_>, sqlx::Error>>()?
+        });
+        Ok(rows)
     }
 
     pub async fn entities(&self) -> Result<Vec<EntityRow>> {
@@ -277,6 +383,10 @@ impl Store {
             for path in &changes.deleted_sources {
                 sqlx::query("DELETE FROM sources WHERE location_id = $1 AND path = $2")
                     .bind(location_id).bind(path).execute(&mut *tx).await?;
+            }
+            if !changes.upserts.is_empty() || !changes.deletes.is_empty() {
+                sqlx::query("UPDATE locations SET version = version + 1 WHERE id = $1")
+                    .bind(location_id).execute(&mut *tx).await?;
             }
             tx.commit().await?;
         });

@@ -10,6 +10,13 @@ fn location(id: &str, target: &str) -> LocationRow {
         created_at: "2026-01-01T00:00:00.000Z".into(),
         last_refresh_at: None,
         problems: "[]".into(),
+        branch: None,
+        path: None,
+        commit_id: None,
+        last_success_at: None,
+        last_error: None,
+        failures: 0,
+        version: 0,
     }
 }
 
@@ -35,7 +42,11 @@ both_databases!(locations_round_trip_and_conflict, |db| {
         s.insert_location(&location("l2", "/a.yaml")).await,
         Err(StorageError::Conflict)
     ));
-    s.set_location_status("l1", "2026-01-02T00:00:00.000Z", "[{\"x\":1}]")
+    let ok = Attempt::Succeeded {
+        problems: "[{\"x\":1}]",
+        commit_id: Some("abc"),
+    };
+    s.record_attempt("l1", "2026-01-02T00:00:00.000Z", ok)
         .await
         .unwrap();
     let all = s.locations().await.unwrap();
@@ -45,6 +56,51 @@ both_databases!(locations_round_trip_and_conflict, |db| {
         Some("2026-01-02T00:00:00.000Z")
     );
     assert_eq!(all[0].problems, "[{\"x\":1}]");
+    assert_eq!(all[0].commit_id.as_deref(), Some("abc"));
+    // Two failures: the error and the count are kept, and so is what was read before.
+    for at in ["2026-01-03T00:00:00.000Z", "2026-01-04T00:00:00.000Z"] {
+        let failed = Attempt::Failed {
+            error: "unreachable",
+        };
+        s.record_attempt("l1", at, failed).await.unwrap();
+    }
+    let l = &s.locations().await.unwrap()[0];
+    assert_eq!(
+        (l.failures, l.last_error.as_deref()),
+        (2, Some("unreachable"))
+    );
+    assert_eq!(
+        l.last_success_at.as_deref(),
+        Some("2026-01-02T00:00:00.000Z")
+    );
+    assert_eq!(l.commit_id.as_deref(), Some("abc"));
+    let ok = Attempt::Succeeded {
+        problems: "[]",
+        commit_id: None,
+    };
+    s.record_attempt("l1", "2026-01-05T00:00:00.000Z", ok)
+        .await
+        .unwrap();
+    let l = &s.locations().await.unwrap()[0];
+    assert_eq!((l.failures, l.last_error.as_deref()), (0, None));
+    assert_eq!(l.commit_id.as_deref(), Some("abc"));
+});
+
+both_databases!(leases_are_exclusive_until_they_expire, |db| {
+    let s = &db.store;
+    s.insert_location(&location("l1", "/a.yaml")).await.unwrap();
+    assert!(s.try_lease("l1", "p1", 1_000, 61_000).await.unwrap());
+    assert!(!s.try_lease("l1", "p2", 2_000, 62_000).await.unwrap());
+    assert!(
+        s.try_lease("l1", "p1", 3_000, 63_000).await.unwrap(),
+        "extended"
+    );
+    // p1 died: once its lease expires, p2 takes over.
+    assert!(s.try_lease("l1", "p2", 64_000, 124_000).await.unwrap());
+    s.release_lease("l1", "p1").await.unwrap();
+    assert!(!s.try_lease("l1", "p1", 65_000, 125_000).await.unwrap());
+    s.release_lease("l1", "p2").await.unwrap();
+    assert!(s.try_lease("l1", "p1", 66_000, 126_000).await.unwrap());
 });
 
 both_databases!(apply_upserts_deletes_and_cascades, |db| {

@@ -1,0 +1,464 @@
+//! One bare mirror per repository under `<data_dir>/git`, kept up to date with shallow fetches
+//! by the `git` program.
+//!
+//! A fetch asks only for the one branch a location reads, at depth 1, into a private ref
+//! (`refs/backlot/<branch>`), so a mirror holds one commit's objects plus what earlier fetches
+//! left until git's own housekeeping prunes it. When the head did not move, the fetch is a
+//! negotiation with no pack transferred.
+//!
+//! Credentials come from the config or the environment and reach git through its environment
+//! (`GIT_CONFIG_*`, `GIT_SSH_COMMAND`), never through its command line (which other local users
+//! can read) and never through logs: git's error output is stripped of URLs' user information.
+
+use super::spec::GitSpec;
+use super::webhook::redact_url;
+use super::GitError;
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// File in a mirror remembering the remote's default branch.
+const DEFAULT_BRANCH_FILE: &str = "backlot-default-branch";
+
+/// Settings of the `git` section of the config.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct GitSettings {
+    /// Where mirrors live (default `<data_dir>/git`).
+    pub mirror_dir: Option<PathBuf>,
+    /// How often each Git location is fetched when no webhook says so (jittered ±10%).
+    pub refresh_interval_secs: u64,
+    /// A fetch taking longer is stopped and reported.
+    pub fetch_timeout_secs: u64,
+    /// Largest repository (objects in its mirror) read, in MiB.
+    pub max_repo_mib: u64,
+    /// Largest descriptor or docs file read, in KiB.
+    pub max_file_kib: u64,
+    /// Fetches running at once.
+    pub max_concurrent_fetches: usize,
+    /// Shared secret of `POST /api/webhooks/git` (`BACKLOT_WEBHOOK_SECRET` overrides it).
+    pub webhook_secret: Option<String>,
+    /// Credentials per host.
+    pub credentials: Vec<Credential>,
+}
+
+impl Default for GitSettings {
+    fn default() -> Self {
+        Self {
+            mirror_dir: None,
+            refresh_interval_secs: 300,
+            fetch_timeout_secs: 120,
+            max_repo_mib: 1024,
+            max_file_kib: 1024,
+            max_concurrent_fetches: 4,
+            webhook_secret: None,
+            credentials: Vec::new(),
+        }
+    }
+}
+
+/// How to authenticate to one host. Tokens go over HTTP(S) as Basic auth
+/// (`username`:`token`, GitHub's and GitLab's convention); SSH uses a key file.
+#[derive(Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Credential {
+    /// Host name as in the repository URLs, e.g. `github.com` or `git.example.com:8443`.
+    pub host: String,
+    /// Default `x-access-token` (accepted by GitHub and, as any name, by GitLab).
+    pub username: Option<String>,
+    pub token: Option<String>,
+    /// Name of an environment variable holding the token.
+    pub token_env: Option<String>,
+    /// Private key for SSH URLs.
+    pub ssh_key_file: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credential")
+            .field("host", &self.host)
+            .field("username", &self.username)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("token_env", &self.token_env)
+            .field("ssh_key_file", &self.ssh_key_file)
+            .finish()
+    }
+}
+
+/// A fetched head.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Head {
+    /// Where the mirror is.
+    pub mirror: PathBuf,
+    /// The branch read (the remote's default branch when the location names none).
+    pub branch: String,
+    /// Hex commit id.
+    pub commit: String,
+}
+
+/// The mirrors of every repository, with one lock per mirror so that two locations of one
+/// repository never fetch into it at once.
+pub struct Mirrors {
+    root: PathBuf,
+    settings: GitSettings,
+    locks: Mutex<HashMap<PathBuf, Arc<tokio::sync::Mutex<()>>>>,
+    fetches: tokio::sync::Semaphore,
+}
+
+impl Mirrors {
+    pub fn new(data_dir: &Path, settings: GitSettings) -> Mirrors {
+        let root = settings
+            .mirror_dir
+            .clone()
+            .unwrap_or_else(|| data_dir.join("git"));
+        let permits = settings.max_concurrent_fetches.max(1);
+        Mirrors {
+            root,
+            settings,
+            locks: Mutex::new(HashMap::new()),
+            fetches: tokio::sync::Semaphore::new(permits),
+        }
+    }
+
+    pub fn settings(&self) -> &GitSettings {
+        &self.settings
+    }
+
+    /// The mirror directory of a repository: readable name plus a hash of the exact URL.
+    pub fn mirror_path(&self, url: &str) -> PathBuf {
+        let shown = redact_url(url);
+        let name: String = shown
+            .rsplit(['/', ':'])
+            .find(|s| !s.is_empty())
+            .unwrap_or("repo")
+            .trim_end_matches(".git")
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .take(40)
+            .collect();
+        let hash = crate::util::content_hash(url.as_bytes());
+        self.root.join(format!("{name}-{}.git", &hash[..16]))
+    }
+
+    /// Fetches the location's branch into its mirror and returns the head.
+    pub async fn fetch(&self, spec: &GitSpec) -> Result<Head, GitError> {
+        let mirror = self.mirror_path(&spec.url);
+        let lock = {
+            let mut locks = self.locks.lock().unwrap_or_else(|e| e.into_inner());
+            locks.entry(mirror.clone()).or_default().clone()
+        };
+        let _mirror_guard = lock.lock().await;
+        let _permit = self
+            .fetches
+            .acquire()
+            .await
+            .map_err(|_| GitError::Fetch("shutting down".into()))?;
+        if !mirror.join("HEAD").exists() {
+            std::fs::create_dir_all(&mirror).map_err(|e| {
+                GitError::Read(format!("could not create {}: {e}", mirror.display()))
+            })?;
+            self.git(&mirror, spec, &["init", "--bare", "--quiet"])
+                .await?;
+        }
+        let branch = match &spec.branch {
+            Some(b) => b.clone(),
+            None => self.default_branch(&mirror, spec).await?,
+        };
+        let local_ref = format!("refs/backlot/{branch}");
+        let refspec = format!("+refs/heads/{branch}:{local_ref}");
+        let fetched = self
+            .git(
+                &mirror,
+                spec,
+                &[
+                    "fetch",
+                    "--quiet",
+                    "--no-tags",
+                    "--no-write-fetch-head",
+                    "--no-auto-gc",
+                    "--depth=1",
+                    "--",
+                    &spec.url,
+                    &refspec,
+                ],
+            )
+            .await;
+        if let Err(GitError::Fetch(message)) = &fetched {
+            if message.contains("couldn't find remote ref") {
+                return Err(GitError::Fetch(format!(
+                    "branch \"{branch}\" does not exist in {}",
+                    spec.display_url()
+                )));
+            }
+        }
+        fetched?;
+        let size = pack_bytes(&mirror);
+        let limit = self.settings.max_repo_mib.saturating_mul(1024 * 1024);
+        if size > limit {
+            return Err(GitError::TooLarge(format!(
+                "the repository is {} MiB, more than the {} MiB allowed (git.max_repo_mib)",
+                size / (1024 * 1024),
+                self.settings.max_repo_mib
+            )));
+        }
+        let commit = self
+            .git(
+                &mirror,
+                spec,
+                &["rev-parse", "--verify", "--quiet", &local_ref],
+            )
+            .await?;
+        Ok(Head {
+            mirror,
+            branch,
+            commit: commit.trim().to_string(),
+        })
+    }
+
+    /// The default branch learnt by an earlier fetch of this repository, if any.
+    pub fn remembered_default_branch(&self, url: &str) -> Option<String> {
+        std::fs::read_to_string(self.mirror_path(url).join(DEFAULT_BRANCH_FILE))
+            .ok()
+            .map(|b| b.trim().to_string())
+            .filter(|b| !b.is_empty())
+    }
+
+    /// The remote's default branch, asked once per mirror and remembered in it.
+    async fn default_branch(&self, mirror: &Path, spec: &GitSpec) -> Result<String, GitError> {
+        let remembered = mirror.join(DEFAULT_BRANCH_FILE);
+        if let Ok(b) = std::fs::read_to_string(&remembered) {
+            if !b.trim().is_empty() {
+                return Ok(b.trim().to_string());
+            }
+        }
+        let out = self
+            .git(
+                mirror,
+                spec,
+                &["ls-remote", "--symref", "--", &spec.url, "HEAD"],
+            )
+            .await?;
+        let branch = out
+            .lines()
+            .find_map(|l| l.strip_prefix("ref: refs/heads/"))
+            .and_then(|l| l.split('\t').next())
+            .map(str::to_string)
+            .ok_or_else(|| {
+                GitError::Fetch(format!(
+                    "{} has no default branch (empty repository?); name a branch",
+                    spec.display_url()
+                ))
+            })?;
+        let _ = std::fs::write(&remembered, &branch);
+        Ok(branch)
+    }
+
+    /// Runs git in the mirror with the credentials of the repository's host.
+    async fn git(&self, mirror: &Path, spec: &GitSpec, args: &[&str]) -> Result<String, GitError> {
+        let mut cmd = tokio::process::Command::new("git");
+        cmd.arg("-C")
+            .arg(mirror)
+            .args(args)
+            .env("GIT_TERMINAL_PROMPT", "0")
+            .env("GIT_ASKPASS", "true")
+            .env("SSH_ASKPASS", "true")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env(
+                "GIT_SSH_COMMAND",
+                "ssh -o BatchMode=yes -o StrictHostKeyChecking=accept-new",
+            )
+            .stdin(std::process::Stdio::null())
+            .kill_on_drop(true);
+        self.apply_credentials(&mut cmd, spec);
+        let timeout = Duration::from_secs(self.settings.fetch_timeout_secs.max(1));
+        let output = match tokio::time::timeout(timeout, cmd.output()).await {
+            Err(_) => {
+                return Err(GitError::Fetch(format!(
+                    "{} did not answer within {} s (git.fetch_timeout_secs)",
+                    spec.display_url(),
+                    timeout.as_secs()
+                )))
+            }
+            Ok(Err(e)) => {
+                return Err(GitError::Fetch(format!(
+                    "could not run git: {e} (is git installed?)"
+                )))
+            }
+            Ok(Ok(o)) => o,
+        };
+        if output.status.success() {
+            return Ok(String::from_utf8_lossy(&output.stdout).into_owned());
+        }
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        Err(GitError::Fetch(explain(&stderr, spec)))
+    }
+
+    fn apply_credentials(&self, cmd: &mut tokio::process::Command, spec: &GitSpec) {
+        let host = host_of(&spec.url);
+        let Some(c) = self
+            .settings
+            .credentials
+            .iter()
+            .find(|c| c.host.eq_ignore_ascii_case(&host))
+        else {
+            return;
+        };
+        let token = c
+            .token
+            .clone()
+            .or_else(|| c.token_env.as_ref().and_then(|v| std::env::var(v).ok()));
+        if let Some(token) = token {
+            use base64::Engine;
+            let user = c.username.as_deref().unwrap_or("x-access-token");
+            let basic = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{token}"));
+            cmd.env("GIT_CONFIG_COUNT", "1")
+                .env("GIT_CONFIG_KEY_0", "http.extraHeader")
+                .env(
+                    "GIT_CONFIG_VALUE_0",
+                    format!("Authorization: Basic {basic}"),
+                );
+        }
+        if let Some(key) = &c.ssh_key_file {
+            cmd.env(
+                "GIT_SSH_COMMAND",
+                format!(
+                    "ssh -o BatchMode=yes -o StrictHostKeyChecking=accept-new -o IdentitiesOnly=yes -i '{}'",
+                    key.display().to_string().replace('\'', "")
+                ),
+            );
+        }
+    }
+}
+
+/// Host (with port) of a repository URL, lower case.
+fn host_of(url: &str) -> String {
+    let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
+    let rest = rest.rsplit_once('@').map(|(_, r)| r).unwrap_or(rest);
+    let host = rest.split('/').next().unwrap_or(rest);
+    // scp-like `git@host:path`
+    let host = if url.contains("://") {
+        host
+    } else {
+        host.split(':').next().unwrap_or(host)
+    };
+    host.to_ascii_lowercase()
+}
+
+/// Bytes of packs and loose objects in a mirror.
+fn pack_bytes(mirror: &Path) -> u64 {
+    fn walk(dir: &Path) -> u64 {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return 0;
+        };
+        entries
+            .filter_map(Result::ok)
+            .map(|e| match e.file_type() {
+                Ok(t) if t.is_dir() => walk(&e.path()),
+                Ok(_) => e.metadata().map(|m| m.len()).unwrap_or(0),
+                Err(_) => 0,
+            })
+            .sum()
+    }
+    walk(&mirror.join("objects"))
+}
+
+/// Git's error output in words a developer understands, without credentials.
+fn explain(stderr: &str, spec: &GitSpec) -> String {
+    let url = spec.display_url();
+    let lower = stderr.to_ascii_lowercase();
+    let detail: String = stderr
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(redact_words)
+        .collect::<Vec<_>>()
+        .join("; ");
+    let summary = if lower.contains("authentication failed")
+        || lower.contains("could not read username")
+        || lower.contains("permission denied (publickey")
+        || lower.contains("http basic: access denied")
+        || lower.contains("returned error: 401")
+        || lower.contains("returned error: 403")
+    {
+        format!("{url} refused the credentials (check git.credentials for its host)")
+    } else if lower.contains("could not resolve host") {
+        format!("{url}: the host name does not resolve")
+    } else if lower.contains("connection refused")
+        || lower.contains("unable to connect")
+        || lower.contains("failed to connect")
+        || lower.contains("couldn't connect")
+        || lower.contains("connection timed out")
+    {
+        format!("{url} cannot be reached")
+    } else if lower.contains("not found")
+        || lower.contains("does not appear to be a git repository")
+        || lower.contains("returned error: 404")
+        || lower.contains("no such repository")
+    {
+        format!("{url}: no such repository (or no access to it)")
+    } else {
+        format!("reading {url} failed")
+    };
+    if detail.is_empty() {
+        summary
+    } else {
+        format!("{summary} — git said: {detail}")
+    }
+}
+
+/// Strips user information from every URL in a line of text.
+fn redact_words(line: &str) -> String {
+    line.split(' ')
+        .map(|w| {
+            if w.contains("://") {
+                let trimmed = w.trim_matches(|c| c == '\'' || c == '"');
+                w.replace(trimmed, &redact_url(trimmed))
+            } else {
+                w.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_and_errors() {
+        assert_eq!(host_of("https://u:p@GitHub.com/a/b"), "github.com");
+        assert_eq!(host_of("git@gitlab.com:a/b.git"), "gitlab.com");
+        assert_eq!(host_of("http://127.0.0.1:8088/x"), "127.0.0.1:8088");
+        let spec = GitSpec::new("https://user:s3cret@example.com/a.git", None, None).unwrap();
+        let msg = explain(
+            "fatal: Authentication failed for 'https://user:s3cret@example.com/a.git/'\n",
+            &spec,
+        );
+        assert!(msg.contains("refused the credentials"), "{msg}");
+        assert!(!msg.contains("s3cret"), "{msg}");
+        let msg = explain(
+            "fatal: unable to connect to 127.0.0.1:\n127.0.0.1[0: 127.0.0.1]: errno=Connection refused\n",
+            &spec,
+        );
+        assert!(msg.contains("cannot be reached"), "{msg}");
+    }
+
+    #[test]
+    fn credentials_are_not_debug_printed() {
+        let c = Credential {
+            host: "github.com".into(),
+            token: Some("ghp_secret".into()),
+            ..Default::default()
+        };
+        assert!(!format!("{c:?}").contains("ghp_secret"));
+    }
+}

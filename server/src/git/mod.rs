@@ -1,0 +1,46 @@
+//! Git ingestion: locations that point at repositories.
+//!
+//! - [`spec`]: what a Git location names (repository URL, branch, path or glob), including
+//!   Backstage's `url` form (`https://host/org/repo/blob/<branch>/<path>`) and the web URLs
+//!   derived from it (view, edit, source).
+//! - [`mirror`]: one bare mirror per repository in the data directory, fetched shallowly with the
+//!   `git` program (every transport, credential and proxy setting git supports, no working tree).
+//! - [`tree`]: reads a commit's files straight from the mirror's object store with gix.
+//! - [`read`]: turns a commit into catalog entities, skipping blobs already read.
+//! - [`webhook`]: push payloads from GitHub, GitLab and Gitea.
+//!
+//! Why fetch with `git` and read with gix: fetching is network work where git's own transports,
+//! credential handling and server compatibility are the reference; reading is the hot path, done
+//! in-process without spawning anything, so a refresh of a repository whose head did not move
+//! costs one fetch negotiation and nothing else.
+
+pub mod mirror;
+pub mod read;
+pub mod spec;
+pub mod tree;
+pub mod webhook;
+
+#[cfg(test)]
+pub mod testing;
+#[cfg(test)]
+mod tests;
+
+pub use mirror::{GitSettings, Mirrors};
+pub use spec::GitSpec;
+
+/// What can go wrong reading a repository. Messages are meant for the location's owner.
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
+pub enum GitError {
+    /// The location does not name a repository Backlot can read.
+    #[error("{0}")]
+    InvalidSpec(String),
+    /// The fetch failed: unreachable server, refused credentials, missing branch…
+    #[error("{0}")]
+    Fetch(String),
+    /// The repository is over a configured limit.
+    #[error("{0}")]
+    TooLarge(String),
+    /// The mirror could not be read.
+    #[error("{0}")]
+    Read(String),
+}

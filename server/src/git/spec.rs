@@ -1,0 +1,340 @@
+//! What a Git location names, and the web addresses of its files.
+//!
+//! Two ways to register one: `{"type": "git", "target": "<repository URL>", "branch", "path"}`,
+//! or Backstage's `{"type": "url", "target": "https://host/org/repo/blob/<branch>/<path>"}` for
+//! GitHub-, GitLab- and Gitea-style hosts.
+
+use super::webhook::redact_url;
+use super::GitError;
+
+/// Default path inside a repository: every descriptor file, at any depth.
+pub const DEFAULT_PATH: &str = "**/catalog-info.yaml";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GitSpec {
+    /// Clone URL as given (may hold credentials: never show it, use [`GitSpec::display_url`]).
+    pub url: String,
+    /// Branch to read; `None`: the remote's default branch (its HEAD).
+    pub branch: Option<String>,
+    /// Path or glob of descriptor files inside the repository, without a leading `/`.
+    pub path: String,
+}
+
+/// How a host lays out its web pages for files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebFlavour {
+    Github,
+    Gitlab,
+    Gitea,
+}
+
+impl GitSpec {
+    /// The spec of a stored location (`git` or `url` type).
+    pub fn from_location(
+        location_type: &str,
+        target: &str,
+        branch: Option<&str>,
+        path: Option<&str>,
+    ) -> Result<GitSpec, GitError> {
+        match location_type {
+            "git" => GitSpec::new(target, branch, path),
+            "url" => GitSpec::from_web_url(target),
+            other => Err(GitError::InvalidSpec(format!(
+                "location type \"{other}\" is not a Git location"
+            ))),
+        }
+    }
+
+    /// A `git` location: checks the URL's form, branch and path.
+    pub fn new(url: &str, branch: Option<&str>, path: Option<&str>) -> Result<GitSpec, GitError> {
+        let url = url.trim();
+        let known = ["https://", "http://", "ssh://", "git://", "file://"]
+            .iter()
+            .any(|p| url.starts_with(p))
+            || is_scp_like(url);
+        if !known {
+            return Err(GitError::InvalidSpec(format!(
+                "target \"{}\" is not a repository URL; expected https://, http://, ssh://, git://, file:// or user@host:path",
+                redact_url(url)
+            )));
+        }
+        let branch = branch.map(str::trim).filter(|b| !b.is_empty());
+        if let Some(b) = branch {
+            if !valid_branch(b) {
+                return Err(GitError::InvalidSpec(format!(
+                    "branch \"{b}\" is not a valid branch name"
+                )));
+            }
+        }
+        let path = path
+            .map(|p| p.trim().trim_start_matches('/'))
+            .filter(|p| !p.is_empty())
+            .unwrap_or(DEFAULT_PATH);
+        if path.split('/').any(|c| c == "..") {
+            return Err(GitError::InvalidSpec(format!(
+                "path \"{path}\" leaves the repository; expected a path or glob inside it"
+            )));
+        }
+        if let Err(e) = glob::Pattern::new(path) {
+            return Err(GitError::InvalidSpec(format!(
+                "path \"{path}\" is not a valid glob: {e}"
+            )));
+        }
+        Ok(GitSpec {
+            url: url.to_string(),
+            branch: branch.map(str::to_string),
+            path: path.to_string(),
+        })
+    }
+
+    /// Backstage's `url` target: the web address of a file (or folder) on a Git host.
+    pub fn from_web_url(target: &str) -> Result<GitSpec, GitError> {
+        let bad = || {
+            GitError::InvalidSpec(format!(
+                "target \"{}\" is not a file on a Git host; expected https://host/org/repo/blob/<branch>/<path> (GitHub), https://host/group/repo/-/blob/<branch>/<path> (GitLab) or https://host/org/repo/src/branch/<branch>/<path> (Gitea)",
+                redact_url(target)
+            ))
+        };
+        let rest = target
+            .strip_prefix("https://")
+            .or_else(|| target.strip_prefix("http://"))
+            .ok_or_else(bad)?;
+        let scheme = &target[..target.len() - rest.len()];
+        let rest = rest.split(['?', '#']).next().unwrap_or(rest);
+        let parts: Vec<&str> = rest.split('/').collect();
+        // GitLab: …/-/blob|tree/<branch>/<path>
+        let (repo_end, kind_at) = if let Some(i) = parts.iter().position(|p| *p == "-") {
+            (i, i + 1)
+        } else if let Some(i) = parts
+            .iter()
+            .enumerate()
+            .skip(3)
+            .find(|(_, p)| **p == "src")
+            .map(|(i, _)| i)
+            .filter(|i| parts.get(i + 1) == Some(&"branch"))
+        {
+            // Gitea: …/src/branch/<branch>/<path>
+            (i, i + 1)
+        } else {
+            (3, 3)
+        };
+        if repo_end < 3 {
+            return Err(bad());
+        }
+        let kind = *parts.get(kind_at).ok_or_else(bad)?;
+        if !matches!(kind, "blob" | "tree" | "branch") {
+            return Err(bad());
+        }
+        let branch = parts
+            .get(kind_at + 1)
+            .filter(|b| !b.is_empty())
+            .ok_or_else(bad)?;
+        let path = parts[kind_at + 2..].join("/");
+        let path = if kind == "tree" || path.is_empty() || path.ends_with('/') {
+            let dir = path.trim_end_matches('/');
+            if dir.is_empty() {
+                "catalog-info.yaml".to_string()
+            } else {
+                format!("{dir}/catalog-info.yaml")
+            }
+        } else {
+            path
+        };
+        let url = format!("{scheme}{}", parts[..repo_end].join("/"));
+        GitSpec::new(&url, Some(branch), Some(&path))
+    }
+
+    /// The URL without credentials, for pages and logs.
+    pub fn display_url(&self) -> String {
+        redact_url(&self.url)
+    }
+
+    /// The repository's web address (`https://github.com/org/repo`) and its layout, when the
+    /// host is a known kind reachable over HTTP(S).
+    pub fn web(&self) -> Option<(String, WebFlavour)> {
+        let url = redact_url(&self.url);
+        let (scheme, host_path) = if let Some(r) = url.strip_prefix("https://") {
+            ("https://", r.to_string())
+        } else if let Some(r) = url.strip_prefix("http://") {
+            ("http://", r.to_string())
+        } else if let Some(r) = url.strip_prefix("ssh://") {
+            let r = r.split_once('@').map(|(_, h)| h).unwrap_or(r);
+            let (host, path) = r.split_once('/')?;
+            let host = host.split(':').next().unwrap_or(host);
+            ("https://", format!("{host}/{path}"))
+        } else if is_scp_like(&url) {
+            let r = url.split_once('@').map(|(_, h)| h).unwrap_or(&url);
+            let (host, path) = r.split_once(':')?;
+            ("https://", format!("{host}/{path}"))
+        } else {
+            return None;
+        };
+        let host = host_path.split('/').next()?.to_ascii_lowercase();
+        let flavour = if host.contains("gitlab") {
+            WebFlavour::Gitlab
+        } else if host.contains("gitea") || host.contains("codeberg") || host.contains("forgejo") {
+            WebFlavour::Gitea
+        } else if host.contains("github") {
+            WebFlavour::Github
+        } else {
+            return None;
+        };
+        let base = host_path.trim_end_matches('/');
+        let base = base.strip_suffix(".git").unwrap_or(base);
+        Some((format!("{scheme}{base}"), flavour))
+    }
+
+    /// Web address to view a file (or, with `edit`, to edit it) at a branch.
+    pub fn file_url(&self, branch: &str, path: &str, edit: bool) -> Option<String> {
+        let (base, flavour) = self.web()?;
+        Some(match (flavour, edit) {
+            (WebFlavour::Github, false) => format!("{base}/blob/{branch}/{path}"),
+            (WebFlavour::Github, true) => format!("{base}/edit/{branch}/{path}"),
+            (WebFlavour::Gitlab, false) => format!("{base}/-/blob/{branch}/{path}"),
+            (WebFlavour::Gitlab, true) => format!("{base}/-/edit/{branch}/{path}"),
+            (WebFlavour::Gitea, false) => format!("{base}/src/branch/{branch}/{path}"),
+            (WebFlavour::Gitea, true) => format!("{base}/_edit/{branch}/{path}"),
+        })
+    }
+
+    /// Web address of a folder at a branch (ends with `/`).
+    pub fn dir_url(&self, branch: &str, dir: &str) -> Option<String> {
+        let (base, flavour) = self.web()?;
+        let dir = if dir.is_empty() {
+            String::new()
+        } else {
+            format!("{dir}/")
+        };
+        Some(match flavour {
+            WebFlavour::Github => format!("{base}/tree/{branch}/{dir}"),
+            WebFlavour::Gitlab => format!("{base}/-/tree/{branch}/{dir}"),
+            WebFlavour::Gitea => format!("{base}/src/branch/{branch}/{dir}"),
+        })
+    }
+
+    /// Backstage's `managed-by-location` value for a file: `url:<web address>` where the host
+    /// has one, otherwise `git:<repository>?ref=<branch>&path=<path>`.
+    pub fn location_ref(&self, branch: &str, path: &str) -> String {
+        match self.file_url(branch, path, false) {
+            Some(u) => format!("url:{u}"),
+            None => format!("git:{}?ref={branch}&path={path}", self.display_url()),
+        }
+    }
+}
+
+/// `user@host:path` (scp-like SSH syntax).
+fn is_scp_like(url: &str) -> bool {
+    match url.split_once(':') {
+        Some((before, after)) => {
+            !before.contains('/') && before.contains('@') && !after.starts_with("//")
+        }
+        None => false,
+    }
+}
+
+/// Git's ref-name rules, enough to keep option-like or odd names out of the fetch command.
+fn valid_branch(b: &str) -> bool {
+    !b.starts_with('-')
+        && !b.starts_with('/')
+        && !b.ends_with('/')
+        && !b.ends_with(".lock")
+        && !b.contains("..")
+        && !b.contains("//")
+        && !b.contains("@{")
+        && b.chars()
+            .all(|c| !c.is_control() && !" ~^:?*[\\".contains(c))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn git_targets_are_checked() {
+        let s = GitSpec::new("git://127.0.0.1/x.git", None, None).unwrap();
+        assert_eq!((s.branch, s.path.as_str()), (None, DEFAULT_PATH));
+        let s = GitSpec::new(
+            "git@github.com:org/repo.git",
+            Some("main"),
+            Some("/a/*.yaml"),
+        )
+        .unwrap();
+        assert_eq!(s.path, "a/*.yaml");
+        for (url, branch, path, expected) in [
+            ("ftp://x/y", None, None, "not a repository URL"),
+            (
+                "https://x/y",
+                Some("--upload-pack=evil"),
+                None,
+                "not a valid branch",
+            ),
+            (
+                "https://x/y",
+                None,
+                Some("../../etc/passwd"),
+                "leaves the repository",
+            ),
+            ("https://x/y", None, Some("a/[b"), "not a valid glob"),
+        ] {
+            let e = GitSpec::new(url, branch, path).unwrap_err().to_string();
+            assert!(e.contains(expected), "{url}: {e}");
+        }
+        let e = GitSpec::new("ftp://me:s3cret@x/y", None, None).unwrap_err();
+        assert!(!e.to_string().contains("s3cret"), "{e}");
+    }
+
+    #[test]
+    fn backstage_url_targets() {
+        let s = GitSpec::from_web_url(
+            "https://github.com/acme/payments/blob/main/services/api/catalog-info.yaml",
+        )
+        .unwrap();
+        assert_eq!(s.url, "https://github.com/acme/payments");
+        assert_eq!(s.branch.as_deref(), Some("main"));
+        assert_eq!(s.path, "services/api/catalog-info.yaml");
+        let s = GitSpec::from_web_url(
+            "https://gitlab.example.com/group/sub/repo/-/blob/dev/catalog-info.yaml",
+        )
+        .unwrap();
+        assert_eq!(s.url, "https://gitlab.example.com/group/sub/repo");
+        assert_eq!(s.branch.as_deref(), Some("dev"));
+        assert_eq!(s.path, "catalog-info.yaml");
+        let s = GitSpec::from_web_url("https://github.com/acme/web/tree/main/").unwrap();
+        assert_eq!(s.path, "catalog-info.yaml");
+        let s = GitSpec::from_web_url(
+            "https://codeberg.org/acme/web/src/branch/main/catalog-info.yaml",
+        )
+        .unwrap();
+        assert_eq!(s.url, "https://codeberg.org/acme/web");
+        assert!(GitSpec::from_web_url("https://github.com/acme").is_err());
+        assert!(GitSpec::from_web_url("/etc/passwd").is_err());
+    }
+
+    #[test]
+    fn web_addresses_by_host_kind() {
+        let s = GitSpec::new("git@github.com:acme/web.git", None, None).unwrap();
+        assert_eq!(
+            s.file_url("main", "a/catalog-info.yaml", false).as_deref(),
+            Some("https://github.com/acme/web/blob/main/a/catalog-info.yaml")
+        );
+        assert_eq!(
+            s.file_url("main", "catalog-info.yaml", true).as_deref(),
+            Some("https://github.com/acme/web/edit/main/catalog-info.yaml")
+        );
+        assert_eq!(
+            s.dir_url("main", "a").as_deref(),
+            Some("https://github.com/acme/web/tree/main/a/")
+        );
+        let s = GitSpec::new("https://tok@gitlab.com/g/r.git", None, None).unwrap();
+        assert_eq!(
+            s.file_url("dev", "x.yaml", true).as_deref(),
+            Some("https://gitlab.com/g/r/-/edit/dev/x.yaml")
+        );
+        let s = GitSpec::new("git://127.0.0.1:9418/r.git", None, None).unwrap();
+        assert_eq!(s.web(), None);
+        assert_eq!(
+            s.location_ref("main", "catalog-info.yaml"),
+            "git:git://127.0.0.1:9418/r.git?ref=main&path=catalog-info.yaml"
+        );
+    }
+}
