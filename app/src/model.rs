@@ -173,6 +173,82 @@ pub struct SourceView {
     pub line: Option<usize>,
 }
 
+/// Where an entity's files live, for the source panel and the docs.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RepositoryView {
+    /// Repository URL without credentials.
+    pub url: String,
+    pub branch: Option<String>,
+    /// Path of the descriptor inside the repository.
+    pub path: String,
+    /// Commit the entity was read at, and when that commit was made (RFC 3339).
+    pub commit: Option<String>,
+    pub changed_at: Option<String>,
+    /// Web pages of the file (`backstage.io/view-url`, `edit-url`), when the host has them.
+    pub view_url: Option<String>,
+    pub edit_url: Option<String>,
+    /// Why the last read of the repository failed: what is shown is stale.
+    pub stale_error: Option<String>,
+    /// When the repository was last read successfully.
+    pub last_success_at: Option<String>,
+}
+
+/// A rendered docs page (TechDocs) of an entity.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct DocsPage {
+    pub entity: Option<EntitySummary>,
+    pub site_name: String,
+    pub nav: Vec<DocsNav>,
+    /// Page id: the Markdown path without `.md` (`""` for the home page).
+    pub page_id: String,
+    pub title: String,
+    /// Sanitized HTML, safe to insert as is.
+    pub html: String,
+    pub toc: Vec<DocsToc>,
+    /// Web page of the Markdown file, when the host has one.
+    pub view_url: Option<String>,
+    pub edit_url: Option<String>,
+    /// The commit the docs were read at.
+    pub commit: Option<String>,
+    /// Set instead of a page when the docs cannot be shown (no techdocs-ref, missing page…).
+    pub error: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DocsNav {
+    pub title: String,
+    /// Page URL in the portal, or an external URL; `None` for a section title.
+    pub url: Option<String>,
+    pub active: bool,
+    pub children: Vec<DocsNav>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DocsToc {
+    pub level: u8,
+    pub id: String,
+    pub title: String,
+}
+
+/// One documented entity on the `/docs` index.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DocsEntry {
+    pub entity: EntitySummary,
+    pub site_name: String,
+    /// `/catalog/{ns}/{kind}/{name}/docs`
+    pub url: String,
+}
+
+/// A docs page matching a search.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DocsHit {
+    pub entity: EntitySummary,
+    pub title: String,
+    pub url: String,
+    /// Text around the first match.
+    pub snippet: String,
+}
+
 /// A link from `metadata.links`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LinkView {
@@ -197,6 +273,10 @@ pub struct EntityDetail {
     /// Errors first, then warnings.
     pub problems: Vec<ProblemView>,
     pub source: Option<SourceView>,
+    /// For entities read from Git: repository, path, commit, links.
+    pub repository: Option<RepositoryView>,
+    /// The entity has docs (`backstage.io/techdocs-ref`).
+    pub has_docs: bool,
     /// The whole stitched entity as served by the REST API (for the "raw" view).
     pub raw_json: String,
     /// `spec.definition` of an API entity, resolved, when there is one.

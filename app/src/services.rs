@@ -20,3 +20,14 @@ pub trait CatalogReader: Send + Sync + 'static {
     /// Every location and entity with problems.
     fn problems(&self) -> ProblemsReport;
 }
+
+/// TechDocs: docs sites read from the entities' repositories and rendered on the server.
+pub trait DocsReader: Send + Sync + 'static {
+    /// A page of an entity's docs (`page` is the page id, `""` for the home page). `None`
+    /// when there is no such entity; `Some` with `error` set when its docs cannot be shown.
+    fn page(&self, kind: &str, namespace: &str, name: &str, page: &str) -> Option<DocsPage>;
+    /// Every entity with docs, by name.
+    fn index(&self) -> Vec<DocsEntry>;
+    /// Docs pages whose text matches every word of `text`; best first.
+    fn search(&self, text: &str, limit: usize) -> Vec<DocsHit>;
+}

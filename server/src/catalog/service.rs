@@ -97,6 +97,21 @@ pub struct CatalogService {
 /// Path → what was remembered about that file.
 type FileStates = HashMap<String, PreviousFile>;
 
+/// Where an entity's files live (see [`CatalogService::entity_source`]).
+#[derive(Debug, Clone)]
+pub enum EntitySource {
+    /// A commit of a repository's mirror; `file` is the descriptor's path in the repository.
+    Git {
+        mirror: PathBuf,
+        commit: String,
+        branch: String,
+        file: String,
+        spec: GitSpec,
+    },
+    /// A folder on disk (inside the allowed roots) holding the descriptor `file` (absolute).
+    Files { dir: PathBuf, file: String },
+}
+
 /// Outcome of registering a location (or of a dry run).
 #[derive(Debug, Clone)]
 pub struct AddedLocation {
@@ -475,6 +490,49 @@ impl CatalogService {
             });
         }
         ids
+    }
+
+    /// Where an entity's files can be read now: its repository's mirror at the location's
+    /// last commit, or the folder of its descriptor file.
+    pub fn entity_source(&self, key: &RefKey) -> Option<EntitySource> {
+        let snap = self.snapshot();
+        let record = snap.get_key(key)?;
+        let l = snap
+            .locations
+            .iter()
+            .find(|l| l.id == record.stored.location_id)?;
+        let file = record.stored.source_file.clone();
+        if is_git(&l.location_type) {
+            let spec = GitSpec::from_location(
+                &l.location_type,
+                &l.target,
+                l.branch.as_deref(),
+                l.path.as_deref(),
+            )
+            .ok()?;
+            let branch = spec
+                .branch
+                .clone()
+                .or_else(|| self.git.remembered_default_branch(&spec.url))?;
+            Some(EntitySource::Git {
+                mirror: self.git.mirror_path(&spec.url),
+                commit: l.commit.clone()?,
+                branch,
+                file,
+                spec,
+            })
+        } else {
+            let path = PathBuf::from(&file);
+            let dir = path.parent()?.to_path_buf();
+            self.settings
+                .allows(&dir)
+                .then_some(EntitySource::Files { dir, file })
+        }
+    }
+
+    /// Largest file read from a repository, in bytes.
+    pub fn max_file_bytes(&self) -> u64 {
+        self.settings.git.max_file_kib.saturating_mul(1024)
     }
 
     /// Re-reads the location that provides an entity (`POST /refresh`).

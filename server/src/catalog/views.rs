@@ -112,6 +112,8 @@ fn detail(r: &Record, snap: &Snapshot) -> EntityDetail {
                 document: Some(r.stored.document),
                 line: Some(r.stored.line),
             }),
+        repository: repository(r, snap, ann),
+        has_docs: ann[crate::docs::TECHDOCS_REF].is_string(),
         raw_json: pretty,
         api_definition: if r.lc().kind == "api" {
             b["spec"]["definition"].as_str().map(str::to_string)
@@ -120,6 +122,37 @@ fn detail(r: &Record, snap: &Snapshot) -> EntityDetail {
         },
         profile,
     }
+}
+
+/// The repository panel of an entity read from Git.
+fn repository(r: &Record, snap: &Snapshot, ann: &Value) -> Option<RepositoryView> {
+    let l = snap
+        .locations
+        .iter()
+        .find(|l| l.id == r.stored.location_id)?;
+    if !super::service::is_git(&l.location_type) {
+        return None;
+    }
+    let spec = crate::git::GitSpec::from_location(
+        &l.location_type,
+        &l.target,
+        l.branch.as_deref(),
+        l.path.as_deref(),
+    )
+    .ok()?;
+    let text = |k: &str| ann[k].as_str().map(str::to_string);
+    use crate::git::read::{EDIT_URL, SOURCE_CHANGED_AT, SOURCE_COMMIT, VIEW_URL};
+    Some(RepositoryView {
+        url: spec.display_url(),
+        branch: spec.branch.clone(),
+        path: r.stored.source_file.clone(),
+        commit: text(SOURCE_COMMIT),
+        changed_at: text(SOURCE_CHANGED_AT),
+        view_url: text(VIEW_URL),
+        edit_url: text(EDIT_URL),
+        stale_error: l.last_error.clone(),
+        last_success_at: l.last_success_at.clone(),
+    })
 }
 
 /// Owned entities grouped by kind, each list sorted by name.

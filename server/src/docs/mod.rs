@@ -51,6 +51,9 @@
 //!    URL carries the repository path, which is normalised and refused when
 //!    it tries to leave the repository.
 
+/// The annotation that points at an entity's docs: `dir:<path relative to the descriptor>`.
+pub const TECHDOCS_REF: &str = "backstage.io/techdocs-ref";
+
 mod paths;
 mod render;
 mod site;
