@@ -81,3 +81,79 @@ pub async fn search(text: String, limit: usize) -> Result<Vec<EntitySummary>, Se
 pub async fn get_problems() -> Result<ProblemsReport, ServerFnError> {
     Ok(reader()?.problems())
 }
+
+#[cfg(feature = "ssr")]
+fn admin() -> Result<std::sync::Arc<dyn crate::services::LocationAdmin>, ServerFnError> {
+    use_context::<std::sync::Arc<dyn crate::services::LocationAdmin>>().ok_or_else(|| {
+        ServerFnError::ServerError("location administration is not available".into())
+    })
+}
+
+#[cfg(feature = "ssr")]
+fn docs() -> Result<std::sync::Arc<dyn crate::services::DocsReader>, ServerFnError> {
+    use_context::<std::sync::Arc<dyn crate::services::DocsReader>>()
+        .ok_or_else(|| ServerFnError::ServerError("docs are not available".into()))
+}
+
+/// Every location with its status.
+#[server(prefix = "/_app")]
+pub async fn get_locations() -> Result<Vec<LocationStatus>, ServerFnError> {
+    Ok(admin()?.locations())
+}
+
+/// Reads a location now ("refresh now").
+#[server(prefix = "/_app")]
+pub async fn refresh_location(id: String) -> Result<LocationStatus, ServerFnError> {
+    admin()?
+        .refresh(id)
+        .await
+        .map_err(ServerFnError::ServerError)
+}
+
+/// Registers a location, or with `dry_run` shows what it would import.
+#[server(prefix = "/_app")]
+pub async fn import_location(
+    location_type: String,
+    target: String,
+    branch: Option<String>,
+    path: Option<String>,
+    dry_run: Option<String>,
+) -> Result<ImportResult, ServerFnError> {
+    let request = ImportRequest {
+        location_type,
+        target,
+        branch: branch.filter(|b| !b.trim().is_empty()),
+        path: path.filter(|p| !p.trim().is_empty()),
+    };
+    admin()?
+        .import(request, dry_run.is_some_and(|d| !d.is_empty() && d != "false"))
+        .await
+        .map_err(ServerFnError::ServerError)
+}
+
+/// A page of an entity's docs; `None` when there is no such entity.
+#[server(prefix = "/_app")]
+pub async fn get_docs_page(
+    kind: String,
+    namespace: String,
+    name: String,
+    page: String,
+) -> Result<Option<DocsPage>, ServerFnError> {
+    Ok(docs()?.page(&kind, &namespace, &name, &page))
+}
+
+/// Every entity with docs.
+#[server(prefix = "/_app")]
+pub async fn get_docs_index() -> Result<Vec<DocsEntry>, ServerFnError> {
+    Ok(docs()?.index())
+}
+
+/// Docs pages matching a search.
+#[server(prefix = "/_app")]
+pub async fn search_docs(text: String, limit: usize) -> Result<Vec<DocsHit>, ServerFnError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(docs()?.search(text, limit.clamp(1, MAX_SEARCH_LIMIT)))
+}

@@ -178,3 +178,16 @@ mod tests {
         assert_eq!(pretty_json("not json"), "not json");
     }
 }
+
+/// `2026-11-28T22:22:50.035Z` → `2026-11-28 22:22 UTC`; other text unchanged.
+pub fn short_time(rfc3339: &str) -> String {
+    match (rfc3339.get(..10), rfc3339.get(11..16)) {
+        (Some(date), Some(time)) if rfc3339.ends_with('Z') => format!("{date} {time} UTC"),
+        _ => rfc3339.to_string(),
+    }
+}
+
+/// The first 10 characters of a commit id.
+pub fn short_commit(commit: &str) -> String {
+    commit.chars().take(10).collect()
+}

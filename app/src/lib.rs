@@ -26,8 +26,9 @@ use leptos_router::{
 
 use components::layout::Layout;
 use pages::{
-    catalog::CatalogPage, entity::EntityRoute, errors::ErrorsPage, group::GroupRoute,
-    not_found::NotFound, search::SearchPage, user::UserRoute,
+    catalog::CatalogPage, docs::DocsIndexPage, entity::EntityRoute, errors::ErrorsPage,
+    group::GroupRoute, locations::LocationsPage, not_found::NotFound, search::SearchPage,
+    user::UserRoute,
 };
 
 /// A small inline icon so browsers do not ask for `/favicon.ico`.
@@ -85,11 +86,18 @@ pub fn App() -> impl IntoView {
                         ssr=SsrMode::Async
                     />
                     <Route
+                        path=path!("/catalog/:namespace/:kind/:name/docs/*page")
+                        view=EntityRoute
+                        ssr=SsrMode::Async
+                    />
+                    <Route
                         path=path!("/catalog/:namespace/:kind/:name/:tab?")
                         view=EntityRoute
                         ssr=SsrMode::Async
                     />
                     <Route path=path!("/catalog-errors") view=ErrorsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/locations") view=LocationsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/docs") view=DocsIndexPage ssr=SsrMode::Async/>
                     <Route path=path!("/search") view=SearchPage ssr=SsrMode::Async/>
                 </Routes>
             </Layout>

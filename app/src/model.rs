@@ -316,13 +316,47 @@ pub struct UserDetail {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LocationStatus {
     pub id: String,
-    /// `file`, `url`, …
+    /// `file`, `git`, `url`
+    pub location_type: String,
+    /// Without credentials.
+    pub target: String,
+    /// `config`, `api`, `demo` or `discovery:<name>`.
+    pub origin: String,
+    /// Git: branch and path as registered (None: the defaults).
+    pub branch: Option<String>,
+    pub path: Option<String>,
+    /// Git: commit of the last successful read.
+    pub commit: Option<String>,
+    pub entity_count: usize,
+    /// Last attempt, RFC 3339.
+    pub last_refresh: Option<String>,
+    pub last_success: Option<String>,
+    /// Why the last attempt failed: its entities are stale.
+    pub error: Option<String>,
+    /// Attempts failed in a row.
+    pub failures: u32,
+    pub problems: Vec<ProblemView>,
+}
+
+/// What to register from the Locations page.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ImportRequest {
+    /// `git`, `url` or `file`.
     pub location_type: String,
     pub target: String,
-    pub entity_count: usize,
-    /// RFC 3339.
-    pub last_refresh: Option<String>,
-    pub problems: Vec<ProblemView>,
+    pub branch: Option<String>,
+    pub path: Option<String>,
+}
+
+/// What registering (or previewing) a location gives.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ImportResult {
+    pub location: LocationStatus,
+    pub entities: Vec<EntitySummary>,
+    /// The location was already registered.
+    pub exists: bool,
+    /// A preview: nothing was stored.
+    pub dry_run: bool,
 }
 
 /// The catalog-errors page.

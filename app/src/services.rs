@@ -31,3 +31,14 @@ pub trait DocsReader: Send + Sync + 'static {
     /// Docs pages whose text matches every word of `text`; best first.
     fn search(&self, text: &str, limit: usize) -> Vec<DocsHit>;
 }
+
+/// A boxed future, for the async methods of the traits above.
+pub type BoxFuture<T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send>>;
+
+/// Locations: list, register (with a dry-run preview) and refresh. Errors are messages meant
+/// for the person who asked.
+pub trait LocationAdmin: Send + Sync + 'static {
+    fn locations(&self) -> Vec<LocationStatus>;
+    fn refresh(&self, id: String) -> BoxFuture<Result<LocationStatus, String>>;
+    fn import(&self, request: ImportRequest, dry_run: bool) -> BoxFuture<Result<ImportResult, String>>;
+}

@@ -5,7 +5,9 @@ use crate::components::common::{EntityLink, ErrorBadge, IconExternal, KindBadge,
 use crate::format::{
     is_safe_image_url, is_safe_url, kind_label, kind_plural, pretty_json, relation_label,
 };
-use crate::model::{EntityDetail, EntityRef, LinkView, ProfileView, RelationView, SourceView};
+use crate::model::{
+    EntityDetail, EntityRef, LinkView, ProfileView, RelationView, RepositoryView, SourceView,
+};
 use crate::query::{catalog_href, with_kind};
 use leptos::prelude::*;
 
@@ -373,7 +375,10 @@ pub fn KeyValueCard(
 
 /// Where the entity comes from.
 #[component]
-pub fn SourceCard(source: Option<SourceView>) -> impl IntoView {
+pub fn SourceCard(source: Option<SourceView>, repository: Option<RepositoryView>) -> impl IntoView {
+    if let Some(repo) = repository {
+        return view! { <RepositoryCard repo/> }.into_any();
+    }
     view! {
         <section class="card" aria-labelledby="source-heading">
             <h2 id="source-heading" class="card-title">
@@ -430,6 +435,46 @@ pub fn SourceCard(source: Option<SourceView>) -> impl IntoView {
                         .into_any()
                 }
             }}
+        </section>
+    }
+    .into_any()
+}
+
+/// Where an entity read from Git lives: repository, branch, file, commit and when it changed.
+#[component]
+fn RepositoryCard(repo: RepositoryView) -> impl IntoView {
+    use crate::format::{short_commit, short_time};
+    let row = |label: &'static str, value: AnyView| {
+        view! {
+            <div>
+                <dt>{label}</dt>
+                <dd>{value}</dd>
+            </div>
+        }
+    };
+    let file = match repo.view_url.clone() {
+        Some(u) => view! { <a href=u rel="external"><code class="break">{repo.path.clone()}</code></a> }.into_any(),
+        None => view! { <code class="break">{repo.path.clone()}</code> }.into_any(),
+    };
+    view! {
+        <section class="card" aria-labelledby="source-heading" data-testid="repository-card">
+            <div class="card-header">
+                <h2 id="source-heading" class="card-title">"Source"</h2>
+                {repo.edit_url.clone().map(|u| view! { <a href=u rel="external" class="small">"Edit"</a> })}
+            </div>
+            <dl class="about">
+                {row("Repository", view! { <code class="break">{repo.url.clone()}</code> }.into_any())}
+                {repo.branch.clone().map(|b| row("Branch", view! { <code>{b}</code> }.into_any()))}
+                {row("File", file)}
+                {repo
+                    .commit
+                    .clone()
+                    .map(|c| row("Commit", view! { <code title=c.clone()>{short_commit(&c)}</code> }.into_any()))}
+                {repo
+                    .changed_at
+                    .clone()
+                    .map(|t| row("Last changed", view! { <span>{short_time(&t)}</span> }.into_any()))}
+            </dl>
         </section>
     }
 }
@@ -541,20 +586,6 @@ pub fn ApiTab(definition: Option<String>) -> impl IntoView {
     }
 }
 
-/// Docs: honest about what is not there yet.
-#[component]
-pub fn DocsTab() -> impl IntoView {
-    view! {
-        <section class="card notice">
-            <h2 class="card-title">"Docs"</h2>
-            <p>
-                "Documentation built from repositories (TechDocs) is not available in this version of Backlot. "
-                "It is planned for a later release; this tab exists so that links from Backstage keep working."
-            </p>
-        </section>
-    }
-}
-
 /// Kubernetes: honest about what is not there yet.
 #[component]
 pub fn KubernetesTab() -> impl IntoView {
@@ -588,7 +619,7 @@ pub fn RawTab(raw_json: String) -> impl IntoView {
 pub fn MetadataCards(detail: EntityDetail) -> impl IntoView {
     view! {
         <LinksCard links=detail.links/>
-        <SourceCard source=detail.source/>
+        <SourceCard source=detail.source repository=detail.repository/>
         <KeyValueCard title="Labels" id="labels-heading" pairs=detail.labels/>
         <KeyValueCard title="Annotations" id="annotations-heading" pairs=detail.annotations/>
     }
@@ -600,7 +631,10 @@ pub fn other_tab(tab: Tab, detail: &EntityDetail) -> AnyView {
         Tab::Overview => ().into_any(),
         Tab::Relations => view! { <RelationsTab relations=detail.relations.clone()/> }.into_any(),
         Tab::Api => view! { <ApiTab definition=detail.api_definition.clone()/> }.into_any(),
-        Tab::Docs => view! { <DocsTab/> }.into_any(),
+        Tab::Docs => {
+            let entity = detail.summary.entity_ref.clone();
+            view! { <crate::pages::docs::DocsPanel entity page=String::new()/> }.into_any()
+        }
         Tab::Kubernetes => view! { <KubernetesTab/> }.into_any(),
         Tab::Raw => view! { <RawTab raw_json=detail.raw_json.clone()/> }.into_any(),
     }

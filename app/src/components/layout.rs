@@ -15,6 +15,8 @@ pub fn Layout(children: Children) -> impl IntoView {
         p == "/" || p == "/catalog" || p.starts_with("/catalog/")
     };
     let in_errors = move || pathname.get() == "/catalog-errors";
+    let in_docs = move || pathname.get() == "/docs";
+    let in_locations = move || pathname.get() == "/locations";
     let current = |active: bool| active.then_some("page");
 
     view! {
@@ -38,6 +40,12 @@ pub fn Layout(children: Children) -> impl IntoView {
                 <nav class="site-nav" aria-label="Main">
                     <a href="/catalog" aria-current=move || current(in_catalog())>
                         "Catalog"
+                    </a>
+                    <a href="/docs" aria-current=move || current(in_docs())>
+                        "Docs"
+                    </a>
+                    <a href="/locations" aria-current=move || current(in_locations())>
+                        "Locations"
                     </a>
                     <a href="/catalog-errors" aria-current=move || current(in_errors())>
                         "Errors"

@@ -95,3 +95,31 @@ pub fn ProblemsAlert(problems: Vec<ProblemView>) -> impl IntoView {
         </section>
     })
 }
+
+/// Shown on an entity whose repository could not be read on the last attempt: what the page
+/// shows is the last good version.
+#[component]
+pub fn StaleAlert(repository: Option<crate::model::RepositoryView>) -> impl IntoView {
+    let repo = repository?;
+    let error = repo.stale_error?;
+    let since = repo
+        .last_success_at
+        .as_deref()
+        .map(|s| format!(" It was last read successfully at {}.", crate::format::short_time(s)))
+        .unwrap_or_default();
+    Some(view! {
+        <div class="alert alert-warning" role="status" data-testid="stale-alert">
+            <IconAlert/>
+            <div>
+                <p>
+                    <strong>"Stale: "</strong>
+                    {format!(
+                        "Backlot could not read {} on its last attempt, so this is the last good version.{since}",
+                        repo.url,
+                    )}
+                </p>
+                <p class="muted small">{error}</p>
+            </div>
+        </div>
+    })
+}

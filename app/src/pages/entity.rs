@@ -10,7 +10,8 @@ use crate::components::entity_parts::{
     other_tab, AboutCard, EntityHeader, EntityTabs, MetadataCards, Tab,
 };
 use crate::components::graph::RelationsGraph;
-use crate::components::problems::ProblemsAlert;
+use crate::components::problems::{ProblemsAlert, StaleAlert};
+use crate::pages::docs::DocsPanel;
 use crate::model::{EntityDetail, EntityRef, RelationGraph};
 use crate::pages::not_found::NotFound;
 use leptos::prelude::*;
@@ -24,6 +25,8 @@ pub struct EntityParams {
     pub namespace: String,
     pub name: String,
     pub tab: Option<String>,
+    /// Docs page id under `…/docs/` (`None` outside the Docs tab's sub-pages).
+    pub page: Option<String>,
 }
 
 impl EntityParams {
@@ -42,7 +45,12 @@ pub fn use_entity_params(fixed_kind: Option<&'static str>) -> Memo<EntityParams>
                 .unwrap_or_else(|| p.get("kind").unwrap_or_default().to_ascii_lowercase()),
             namespace: p.get("namespace").unwrap_or_default(),
             name: p.get("name").unwrap_or_default(),
-            tab: p.get("tab").filter(|t| !t.is_empty()),
+            // `…/docs/*page` has no tab segment: it is the Docs tab.
+            tab: p
+                .get("tab")
+                .filter(|t| !t.is_empty())
+                .or_else(|| p.get("page").map(|_| "docs".to_string())),
+            page: p.get("page"),
         })
     })
 }
@@ -105,7 +113,8 @@ pub fn EntityPage(params: Memo<EntityParams>) -> impl IntoView {
                                 return view! { <NotFound what/> }.into_any();
                             };
                             let graph = if tab == Tab::Overview { Some(graph.await) } else { None };
-                            view! { <EntityView detail tab graph depth/> }.into_any()
+                            let page = p.page.unwrap_or_default();
+                            view! { <EntityView detail tab graph depth page/> }.into_any()
                         }
                     }
                 })
@@ -120,14 +129,18 @@ fn EntityView(
     tab: Tab,
     graph: Option<Result<RelationGraph, ServerFnError>>,
     depth: usize,
+    /// Docs page id, for the Docs tab.
+    page: String,
 ) -> impl IntoView {
     let entity_ref = detail.summary.entity_ref.clone();
     let body = match tab {
         Tab::Overview => view! { <Overview detail=detail.clone() graph depth/> }.into_any(),
+        Tab::Docs => view! { <DocsPanel entity=entity_ref.clone() page/> }.into_any(),
         other => other_tab(other, &detail),
     };
     view! {
         <article class="entity-page">
+            <StaleAlert repository=detail.repository.clone()/>
             <ProblemsAlert problems=detail.problems.clone()/>
             <EntityHeader detail=detail.clone()/>
             <EntityTabs entity=entity_ref current=tab/>

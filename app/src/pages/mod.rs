@@ -1,10 +1,12 @@
-//! One module per route: catalog, entity (with the group and user variants), catalog errors,
-//! search and the 404 page.
+//! One module per route: catalog, entity (with the group and user variants), docs, locations,
+//! catalog errors, search and the 404 page.
 
 pub mod catalog;
 pub mod entity;
 pub mod errors;
+pub mod docs;
 pub mod group;
+pub mod locations;
 pub mod not_found;
 pub mod search;
 pub mod user;

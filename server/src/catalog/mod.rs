@@ -5,6 +5,7 @@
 //! changed, writes it through `storage` and publishes a [`snapshot`] that every reader uses;
 //! [`query`] runs Backstage's filters over a snapshot; [`views`] shapes it for the UI.
 
+pub mod admin;
 pub mod parse;
 pub mod placeholder;
 pub mod processing;

@@ -542,7 +542,7 @@ impl CatalogReader for Reader {
         let locations = snap
             .locations
             .iter()
-            .filter(|l| !l.problems.is_empty())
+            .filter(|l| !l.problems.is_empty() || l.last_error.is_some())
             .map(|l| location_status(l, &snap))
             .collect();
         let entities = snap
@@ -562,9 +562,16 @@ pub fn location_status(l: &super::snapshot::LocationInfo, snap: &Snapshot) -> Lo
     LocationStatus {
         id: l.id.clone(),
         location_type: l.location_type.clone(),
-        target: l.target.clone(),
+        target: crate::git::webhook::redact_url(&l.target),
+        origin: l.origin.clone(),
+        branch: l.branch.clone(),
+        path: l.path.clone(),
+        commit: l.commit.clone(),
         entity_count: snap.location_counts.get(&l.id).copied().unwrap_or(0),
         last_refresh: l.last_refresh_at.clone(),
+        last_success: l.last_success_at.clone(),
+        error: l.last_error.clone(),
+        failures: l.failures,
         problems: l.problems.clone(),
     }
 }

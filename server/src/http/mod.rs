@@ -2,7 +2,7 @@
 //! readiness and metrics, and the static assets, on one axum router.
 
 use crate::AppState;
-use app::services::CatalogReader;
+use app::services::{CatalogReader, LocationAdmin};
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::Next;
@@ -17,30 +17,66 @@ use std::time::Instant;
 pub fn router(state: AppState) -> Router {
     let reader: Arc<dyn CatalogReader> =
         Arc::new(crate::catalog::views::Reader(state.catalog.clone()));
+    let admin: Arc<dyn LocationAdmin> =
+        Arc::new(crate::catalog::admin::Admin(state.catalog.clone()));
+    let provide = move || {
+        provide_context(reader.clone());
+        provide_context(admin.clone());
+    };
     let routes = generate_route_list(app::App);
     let options = state.leptos.clone();
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .route("/docs/{namespace}/{kind}/{name}", get(backstage_docs))
+        .route("/docs/{namespace}/{kind}/{name}/{*page}", get(backstage_docs))
         .merge(crate::api::router())
         .leptos_routes_with_context(
             &state,
             routes,
-            {
-                let reader = reader.clone();
-                move || provide_context(reader.clone())
-            },
+            provide.clone(),
             move || app::shell(options.clone()),
         )
         .fallback(leptos_axum::file_and_error_handler_with_context::<
             AppState,
             _,
         >(
-            move || provide_context(reader.clone()), app::shell
+            provide, app::shell
         ))
         .layer(axum::middleware::from_fn_with_state(state.clone(), track))
         .with_state(state)
+}
+
+/// Backstage's TechDocs URLs (`/docs/{namespace}/{kind}/{name}/{page…}`) lead to the entity's
+/// Docs tab.
+async fn backstage_docs(
+    axum::extract::Path(parts): axum::extract::Path<Vec<(String, String)>>,
+) -> axum::response::Redirect {
+    let get = |k: &str| {
+        parts
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.trim_matches('/').to_string())
+            .unwrap_or_default()
+    };
+    let enc = |s: String| s.replace(['/', '?', '#'], "");
+    let mut to = format!(
+        "/catalog/{}/{}/{}/docs",
+        enc(get("namespace")),
+        enc(get("kind").to_ascii_lowercase()),
+        enc(get("name"))
+    );
+    let page = get("page");
+    if !page.is_empty() {
+        let page: Vec<&str> = page
+            .split('/')
+            .filter(|s| !s.is_empty() && *s != "." && *s != "..")
+            .collect();
+        to.push('/');
+        to.push_str(&page.join("/"));
+    }
+    axum::response::Redirect::permanent(&to)
 }
 
 /// Ready when the database answers and the first refresh of every location has run.

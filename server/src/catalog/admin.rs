@@ -1,0 +1,111 @@
+//! The Locations page's operations for the UI (`LocationAdmin`): list with status, refresh now,
+//! register with a dry-run preview. Everything goes through the catalog service.
+
+use super::service::{CatalogService, NewLocation};
+use super::views::location_status;
+use super::CatalogError;
+use app::model::{EntityRef, EntitySummary, ImportRequest, ImportResult, LocationStatus};
+use app::services::{BoxFuture, LocationAdmin};
+use serde_json::Value;
+use std::sync::Arc;
+
+pub struct Admin(pub Arc<CatalogService>);
+
+impl Admin {
+    fn status_of(&self, id: &str) -> Result<LocationStatus, String> {
+        let snap = self.0.snapshot();
+        snap.locations
+            .iter()
+            .find(|l| l.id == id)
+            .map(|l| location_status(l, &snap))
+            .ok_or_else(|| format!("no location with id {id}"))
+    }
+}
+
+impl LocationAdmin for Admin {
+    fn locations(&self) -> Vec<LocationStatus> {
+        let snap = self.0.snapshot();
+        snap.locations
+            .iter()
+            .map(|l| location_status(l, &snap))
+            .collect()
+    }
+
+    fn refresh(&self, id: String) -> BoxFuture<Result<LocationStatus, String>> {
+        let catalog = self.0.clone();
+        Box::pin(async move {
+            let admin = Admin(catalog.clone());
+            match catalog.refresh_location(&id).await {
+                // A repository that cannot be read is shown on the location itself.
+                Ok(()) | Err(CatalogError::Source(_)) => admin.status_of(&id),
+                Err(e) => Err(e.to_string()),
+            }
+        })
+    }
+
+    fn import(
+        &self,
+        request: ImportRequest,
+        dry_run: bool,
+    ) -> BoxFuture<Result<ImportResult, String>> {
+        let catalog = self.0.clone();
+        Box::pin(async move {
+            let new = NewLocation {
+                location_type: request.location_type.trim().to_string(),
+                target: request.target.trim().to_string(),
+                branch: request.branch,
+                path: request.path,
+            };
+            let added = catalog
+                .register(new, dry_run)
+                .await
+                .map_err(|e| e.to_string())?;
+            let snap = catalog.snapshot();
+            let mut entities: Vec<EntitySummary> =
+                added.entities.iter().filter_map(summary_of).collect();
+            entities.sort_by(|a, b| a.entity_ref.to_ref_string().cmp(&b.entity_ref.to_ref_string()));
+            Ok(ImportResult {
+                location: location_status(&added.location, &snap),
+                entities,
+                exists: added.exists,
+                dry_run,
+            })
+        })
+    }
+}
+
+/// A summary of a stitched entity as the REST API serves it (for previews, which are not in
+/// the snapshot).
+fn summary_of(v: &Value) -> Option<EntitySummary> {
+    let text = |p: &[&str]| {
+        let mut cur = v;
+        for k in p {
+            cur = cur.get(k)?;
+        }
+        cur.as_str().map(str::to_string)
+    };
+    let kind = text(&["kind"])?;
+    let entity_ref = EntityRef::new(
+        super::reference::canonical_kind(&kind),
+        text(&["metadata", "namespace"]).unwrap_or_else(|| "default".into()),
+        text(&["metadata", "name"])?,
+    );
+    let owner = text(&["spec", "owner"]).and_then(|o| {
+        super::reference::parse_ref(&o, Some("group"), &entity_ref.namespace).ok()
+    });
+    let errors = v["status"]["items"].as_array().map_or(0, Vec::len);
+    Some(EntitySummary {
+        entity_ref,
+        title: text(&["metadata", "title"]),
+        description: text(&["metadata", "description"]),
+        spec_type: text(&["spec", "type"]),
+        lifecycle: text(&["spec", "lifecycle"]),
+        owner,
+        system: None,
+        tags: v["metadata"]["tags"]
+            .as_array()
+            .map(|t| t.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+            .unwrap_or_default(),
+        error_count: errors,
+    })
+}
