@@ -233,6 +233,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 
     let ready = Arc::new(AtomicBool::new(false));
     catalog.spawn_refresh_loop(ready.clone());
+    if store.backend() == "postgres" {
+        // Other processes may share this database: load what they write.
+        catalog.spawn_sync_loop();
+    }
 
     let site_root = std::env::var("LEPTOS_SITE_ROOT").unwrap_or_else(|_| "target/site".into());
     let leptos = leptos::config::LeptosOptions::builder()

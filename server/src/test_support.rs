@@ -49,19 +49,34 @@ impl Harness {
             git: crate::git::GitSettings {
                 webhook_secret: Some(WEBHOOK_SECRET.into()),
                 fetch_timeout_secs: 20,
+                refresh_interval_secs: 1,
                 ..Default::default()
             },
         };
-        let catalog =
-            CatalogService::open(db.store.clone(), settings, Arc::new(Metrics::default()))
-                .await
-                .expect("open catalog");
+        let catalog = CatalogService::open(
+            db.store.clone(),
+            settings.clone(),
+            Arc::new(Metrics::default()),
+        )
+        .await
+        .expect("open catalog");
         Harness {
             db,
             catalog,
             dir,
             root,
         }
+    }
+
+    /// Another Backlot process on the same database, with its own data directory.
+    pub async fn second_process(&self) -> Arc<CatalogService> {
+        let settings = CatalogSettings {
+            data_dir: self.root.join(".backlot-2"),
+            ..self.catalog.settings().clone()
+        };
+        CatalogService::open(self.db.store.clone(), settings, Arc::new(Metrics::default()))
+            .await
+            .expect("open second catalog")
     }
 
     /// Writes a file under the temporary root and returns its absolute path.

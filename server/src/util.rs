@@ -11,6 +11,39 @@ pub fn now_rfc3339() -> String {
     format_rfc3339(since.as_secs() as i64, since.subsec_millis())
 }
 
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Parses what [`format_rfc3339`] writes (`YYYY-MM-DDTHH:MM:SS[.mmm]Z`) into milliseconds
+/// since the epoch.
+pub fn parse_rfc3339_ms(s: &str) -> Option<i64> {
+    let num = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
+    if s.len() < 20 || !s.ends_with('Z') {
+        return None;
+    }
+    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hh, mm, ss) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    let millis = if s.as_bytes().get(19) == Some(&b'.') {
+        num(20..23).unwrap_or(0)
+    } else {
+        0
+    };
+    // Howard Hinnant's days-from-civil.
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(((days * 86_400 + hh * 3600 + mm * 60 + ss) * 1000) + millis)
+}
+
 /// Formats seconds since the Unix epoch (UTC) as RFC 3339.
 pub fn format_rfc3339(secs: i64, millis: u32) -> String {
     let days = secs.div_euclid(86_400);
@@ -52,6 +85,15 @@ pub fn content_hash(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rfc3339_round_trips() {
+        for secs in [0i64, 951_782_400, 1_795_000_000, 4_102_444_800] {
+            let text = format_rfc3339(secs, 123);
+            assert_eq!(parse_rfc3339_ms(&text), Some(secs * 1000 + 123), "{text}");
+        }
+        assert_eq!(parse_rfc3339_ms("yesterday"), None);
+    }
 
     #[test]
     fn formats_known_instants() {

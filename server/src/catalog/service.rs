@@ -92,6 +92,11 @@ pub struct CatalogService {
     /// Dropped when a refresh changes something; loaded again on the next one.
     file_states: std::sync::Mutex<HashMap<String, Arc<FileStates>>>,
     git: Mirrors,
+    /// This process, as lease owner.
+    owner: String,
+    /// Each location's version as this process last wrote or loaded it; another process's
+    /// write shows as a difference (see [`CatalogService::spawn_sync_loop`]).
+    versions: std::sync::Mutex<HashMap<String, i64>>,
 }
 
 /// Path → what was remembered about that file.
@@ -148,8 +153,11 @@ impl CatalogService {
             .map_err(|e| CatalogError::Internal(e.to_string()))?;
         metrics.set_entities(snapshot.records.len());
         let git = Mirrors::new(&settings.data_dir, settings.git.clone());
+        let versions = store.location_versions().await?.into_iter().collect();
         Ok(Arc::new(Self {
             git,
+            owner: uuid::Uuid::new_v4().to_string(),
+            versions: std::sync::Mutex::new(versions),
             store,
             settings,
             metrics,
@@ -219,6 +227,7 @@ impl CatalogService {
                 None => {
                     let row = new_location_row(new, origin);
                     self.store.insert_location(&row).await?;
+                    self.versions().insert(row.id.clone(), 0);
                     ids.push(row.id);
                 }
             }
@@ -366,6 +375,7 @@ impl CatalogService {
                 exists: false,
             });
         }
+        self.versions().insert(row.id.clone(), 0);
         match self.store.insert_location(&row).await {
             Err(crate::storage::StorageError::Conflict) => {
                 return Err(CatalogError::Conflict(format!(
@@ -415,6 +425,7 @@ impl CatalogService {
             return Err(CatalogError::NotFound(format!("no location with id {id}")));
         }
         self.cached_file_states().remove(id);
+        self.versions().remove(id);
         let locations = self.stored_locations().await?;
         let current = self.snapshot();
         let stored = current
@@ -528,6 +539,11 @@ impl CatalogService {
                 .allows(&dir)
                 .then_some(EntitySource::Files { dir, file })
         }
+    }
+
+    /// Git fetches this process has run.
+    pub fn fetch_count(&self) -> u64 {
+        self.git.fetch_count()
     }
 
     /// Largest file read from a repository, in bytes.
@@ -693,6 +709,95 @@ impl CatalogService {
             .collect())
     }
 
+    fn versions(&self) -> std::sync::MutexGuard<'_, HashMap<String, i64>> {
+        self.versions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Several processes on one database: every second, loads what other processes wrote
+    /// (locations whose version changed, new and removed locations); every ten seconds, the
+    /// locations' status. Only started on PostgreSQL.
+    pub fn spawn_sync_loop(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+        let this = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+            let mut n: u64 = 0;
+            loop {
+                tick.tick().await;
+                n += 1;
+                if let Err(e) = this.sync_from_storage(n % 10 == 0).await {
+                    tracing::warn!(error = %e, "could not load changes made by other processes");
+                }
+            }
+        })
+    }
+
+    /// Loads other processes' writes; with `statuses`, the locations' status as well.
+    pub async fn sync_from_storage(&self, statuses: bool) -> Result<usize, CatalogError> {
+        let stored = self.store.location_versions().await?;
+        let changed: Vec<(String, i64)> = {
+            let known = self.versions();
+            let mut changed: Vec<(String, i64)> = stored
+                .iter()
+                .filter(|(id, v)| known.get(id) != Some(v))
+                .cloned()
+                .collect();
+            // Locations removed elsewhere.
+            changed.extend(
+                known
+                    .keys()
+                    .filter(|id| !stored.iter().any(|(s, _)| s == *id))
+                    .map(|id| (id.clone(), -1)),
+            );
+            changed
+        };
+        if changed.is_empty() {
+            if statuses {
+                let _guard = self.write.lock().await;
+                let locations = self.stored_locations().await?;
+                if locations != self.snapshot().locations {
+                    self.publish(self.snapshot().with_locations(locations));
+                }
+            }
+            return Ok(0);
+        }
+        let _guard = self.write.lock().await;
+        let locations = self.stored_locations().await?;
+        let current = self.snapshot();
+        let ids: HashSet<&str> = changed.iter().map(|(id, _)| id.as_str()).collect();
+        let mut stored_entities: Vec<Stored> = current
+            .stored()
+            .filter(|s| !ids.contains(s.location_id.as_str()))
+            .cloned()
+            .collect();
+        for (id, version) in &changed {
+            if *version >= 0 {
+                let rows = self.store.entities_of(id).await?;
+                stored_entities.extend(rows.into_iter().filter_map(stored_from_row));
+            }
+        }
+        {
+            let mut known = self.versions();
+            let mut states = self.cached_file_states();
+            for (id, version) in &changed {
+                states.remove(id);
+                if *version >= 0 {
+                    known.insert(id.clone(), *version);
+                } else {
+                    known.remove(id);
+                }
+            }
+        }
+        let snapshot = tokio::task::spawn_blocking(move || Snapshot::build(stored_entities, locations))
+            .await
+            .map_err(|e| CatalogError::Internal(e.to_string()))?;
+        self.publish(snapshot);
+        tracing::info!(locations = changed.len(), "loaded changes made by another process");
+        Ok(changed.len())
+    }
+
     fn cached_file_states(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<FileStates>>> {
         self.file_states
             .lock()
@@ -703,6 +808,63 @@ impl CatalogService {
     /// problems. Broken files keep their entities' last good version; a repository that cannot
     /// be fetched keeps everything and the location records the error.
     pub async fn refresh_location(&self, id: &str) -> Result<(), CatalogError> {
+        self.take_lease(id, true).await?;
+        let result = self.refresh_leased(id).await;
+        self.release_lease(id).await;
+        result
+    }
+
+    /// A scheduled visit: skipped when another process holds the location's lease or read it
+    /// recently (several processes on one database share the work). Returns whether it ran.
+    pub async fn refresh_scheduled(&self, id: &str) -> Result<bool, CatalogError> {
+        let row = self.location_row(id).await?;
+        let recent = row
+            .last_refresh_at
+            .as_deref()
+            .and_then(crate::util::parse_rfc3339_ms)
+            .is_some_and(|at| {
+                let interval = self.interval(&row.location_type).as_millis() as i64;
+                crate::util::now_ms() - at < interval * 8 / 10
+            });
+        if recent && row.failures == 0 {
+            return Ok(false);
+        }
+        if !self.take_lease(id, false).await? {
+            return Ok(false);
+        }
+        let result = self.refresh_leased(id).await;
+        self.release_lease(id).await;
+        result.map(|()| true)
+    }
+
+    /// Takes the location's lease; with `wait`, waits for another process to finish first.
+    async fn take_lease(&self, id: &str, wait: bool) -> Result<bool, CatalogError> {
+        let hold = (self.settings.git.fetch_timeout_secs as i64 + 60) * 1000;
+        let deadline = Instant::now() + Duration::from_secs(self.settings.git.fetch_timeout_secs + 10);
+        loop {
+            let now = crate::util::now_ms();
+            if self.store.try_lease(id, &self.owner, now, now + hold).await? {
+                return Ok(true);
+            }
+            if !wait {
+                return Ok(false);
+            }
+            if Instant::now() > deadline {
+                return Err(CatalogError::Conflict(format!(
+                    "location {id} is being refreshed by another Backlot process; try again shortly"
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn release_lease(&self, id: &str) {
+        if let Err(e) = self.store.release_lease(id, &self.owner).await {
+            tracing::warn!(location.id = %id, error = %e, "could not release a location lease; it expires by itself");
+        }
+    }
+
+    async fn refresh_leased(&self, id: &str) -> Result<(), CatalogError> {
         let started = Instant::now();
         let row = self.location_row(id).await?;
         let head = match self.fetch(&row).await {
@@ -761,7 +923,9 @@ impl CatalogService {
 
         let problems_json =
             serde_json::to_string(&location_problems).unwrap_or_else(|_| "[]".into());
-        self.store.apply(id, &changes).await?;
+        if let Some(version) = self.store.apply(id, &changes).await? {
+            self.versions().insert(id.to_string(), version);
+        }
         let now = now_rfc3339();
         let attempt = Attempt::Succeeded {
             problems: &problems_json,
@@ -855,7 +1019,7 @@ impl CatalogService {
                     }
                     let (this, done, id) = (this.clone(), done_tx.clone(), l.id.clone());
                     tokio::spawn(async move {
-                        if let Err(e) = this.refresh_location(&id).await {
+                        if let Err(e) = this.refresh_scheduled(&id).await {
                             tracing::debug!(location.id = %id, error = %e, "scheduled refresh failed");
                         }
                         let _ = done.send(id);
@@ -865,14 +1029,18 @@ impl CatalogService {
         })
     }
 
-    /// When to visit a location next: its interval, or a backoff from 5 s doubling with each
-    /// failure in a row (never longer than the interval); ±10% jitter.
-    fn next_delay(&self, l: &LocationInfo) -> Duration {
-        let interval = if is_git(&l.location_type) {
+    fn interval(&self, location_type: &str) -> Duration {
+        if is_git(location_type) {
             Duration::from_secs(self.settings.git.refresh_interval_secs.max(1))
         } else {
             self.settings.refresh_interval
-        };
+        }
+    }
+
+    /// When to visit a location next: its interval, or a backoff from 5 s doubling with each
+    /// failure in a row (never longer than the interval); ±10% jitter.
+    fn next_delay(&self, l: &LocationInfo) -> Duration {
+        let interval = self.interval(&l.location_type);
         let base = if l.failures > 0 {
             let backoff = Duration::from_secs(5).saturating_mul(1 << (l.failures - 1).min(12));
             interval.min(backoff)

@@ -105,6 +105,8 @@ pub struct Mirrors {
     settings: GitSettings,
     locks: Mutex<HashMap<PathBuf, Arc<tokio::sync::Mutex<()>>>>,
     fetches: tokio::sync::Semaphore,
+    /// Fetches run so far (for metrics and tests).
+    fetched: std::sync::atomic::AtomicU64,
 }
 
 impl Mirrors {
@@ -119,11 +121,17 @@ impl Mirrors {
             settings,
             locks: Mutex::new(HashMap::new()),
             fetches: tokio::sync::Semaphore::new(permits),
+            fetched: Default::default(),
         }
     }
 
     pub fn settings(&self) -> &GitSettings {
         &self.settings
+    }
+
+    /// Fetches run so far.
+    pub fn fetch_count(&self) -> u64 {
+        self.fetched.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The mirror directory of a repository: readable name plus a hash of the exact URL.
@@ -168,12 +176,42 @@ impl Mirrors {
             self.git(&mirror, spec, &["init", "--bare", "--quiet"])
                 .await?;
         }
+        self.fetched
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let branch = match &spec.branch {
             Some(b) => b.clone(),
             None => self.default_branch(&mirror, spec).await?,
         };
         let local_ref = format!("refs/backlot/{branch}");
-        let refspec = format!("+refs/heads/{branch}:{local_ref}");
+        let remote_ref = format!("refs/heads/{branch}");
+        if let Some(local) = super::tree::resolve_ref(&mirror, &local_ref)? {
+            // Cheapest question first: did the branch move? (One round trip, no negotiation.)
+            let out = self
+                .git(&mirror, spec, &["ls-remote", "--", &spec.url, &remote_ref])
+                .await?;
+            let suffix = format!("\t{remote_ref}");
+            let remote = out
+                .lines()
+                .find(|l| l.ends_with(&suffix))
+                .and_then(|l| l.split('\t').next());
+            match remote {
+                None => {
+                    return Err(GitError::Fetch(format!(
+                        "branch \"{branch}\" does not exist in {} any more",
+                        spec.display_url()
+                    )))
+                }
+                Some(remote) if remote == local => {
+                    return Ok(Head {
+                        mirror,
+                        branch,
+                        commit: local,
+                    })
+                }
+                Some(_) => {}
+            }
+        }
+        let refspec = format!("+{remote_ref}:{local_ref}");
         let fetched = self
             .git(
                 &mirror,
@@ -209,17 +247,16 @@ impl Mirrors {
                 self.settings.max_repo_mib
             )));
         }
-        let commit = self
-            .git(
-                &mirror,
-                spec,
-                &["rev-parse", "--verify", "--quiet", &local_ref],
-            )
-            .await?;
+        let commit = super::tree::resolve_ref(&mirror, &local_ref)?.ok_or_else(|| {
+            GitError::Read(format!(
+                "the fetch of {} stored no {local_ref}",
+                spec.display_url()
+            ))
+        })?;
         Ok(Head {
             mirror,
             branch,
-            commit: commit.trim().to_string(),
+            commit,
         })
     }
 

@@ -387,3 +387,62 @@ async fn smart_http_url_targets_and_dry_runs() {
     drop(server);
     h.cleanup().await;
 }
+
+both_databases!(
+    two_processes_on_one_database_share_the_work,
+    setup = Harness::new,
+    |h| {
+        let server = GitServer::start();
+        let mut repos = Vec::new();
+        let mut ids = Vec::new();
+        for i in 0..6 {
+            let name = format!("svc{i}");
+            let repo = server.create(&name);
+            repo.commit(
+                &[("catalog-info.yaml", Some(&component(&name, "t")))],
+                "first",
+            );
+            ids.push(register(&h, json!({"type": "git", "target": server.url(&name)})).await);
+            repos.push(repo);
+        }
+        let a = h.catalog.clone();
+        let b = h.second_process().await;
+        assert_eq!(b.snapshot().records.len(), 6, "B starts from what storage holds");
+        for (i, repo) in repos.iter().enumerate() {
+            let name = format!("svc{i}");
+            repo.commit(
+                &[("catalog-info.yaml", Some(&component(&name, "moved")))],
+                "moved",
+            );
+        }
+        // Past the interval (1 s in tests): every location is due in both processes at once.
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        let before = a.fetch_count() + b.fetch_count();
+        let mut tasks = tokio::task::JoinSet::new();
+        for id in &ids {
+            for p in [a.clone(), b.clone()] {
+                let id = id.clone();
+                tasks.spawn(async move { p.refresh_scheduled(&id).await.expect("refresh") });
+            }
+        }
+        let mut ran = 0;
+        while let Some(r) = tasks.join_next().await {
+            ran += usize::from(r.expect("task"));
+        }
+        assert_eq!(ran, ids.len(), "each location refreshed once, not twice");
+        assert_eq!(a.fetch_count() + b.fetch_count() - before, ids.len() as u64);
+        // Each process loads what the other wrote.
+        a.sync_from_storage(true).await.expect("sync a");
+        b.sync_from_storage(true).await.expect("sync b");
+        for p in [&a, &b] {
+            let snap = p.snapshot();
+            assert_eq!(snap.records.len(), 6);
+            for i in 0..6 {
+                let r = snap
+                    .get("component", "default", &format!("svc{i}"))
+                    .expect("entity");
+                assert_eq!(r.stored.value()["spec"]["owner"], "moved");
+            }
+        }
+    }
+);

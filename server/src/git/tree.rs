@@ -21,6 +21,22 @@ fn read_err(what: &str, e: impl std::fmt::Display) -> GitError {
     GitError::Read(format!("{what}: {e}"))
 }
 
+/// The commit a ref of the mirror points to (`None` when the ref does not exist yet).
+pub fn resolve_ref(mirror: &Path, name: &str) -> Result<Option<String>, GitError> {
+    let repo = gix::open_opts(mirror, gix::open::Options::isolated())
+        .map_err(|e| read_err(&format!("could not open the mirror {}", mirror.display()), e))?;
+    let Some(mut r) = repo
+        .try_find_reference(name)
+        .map_err(|e| read_err(&format!("could not read {name}"), e))?
+    else {
+        return Ok(None);
+    };
+    let id = r
+        .peel_to_id()
+        .map_err(|e| read_err(&format!("could not resolve {name}"), e))?;
+    Ok(Some(id.to_string()))
+}
+
 impl RepoTree {
     /// Opens `commit` (hex) in the bare repository at `mirror`.
     pub fn open(mirror: &Path, commit: &str, max_blob: u64) -> Result<RepoTree, GitError> {

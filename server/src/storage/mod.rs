@@ -339,12 +339,13 @@ impl Store {
         Ok(rows)
     }
 
-    /// Writes the outcome of one location refresh in one transaction.
-    pub async fn apply(&self, location_id: &str, changes: &Changes) -> Result<()> {
+    /// Writes the outcome of one location refresh in one transaction. Returns the location's
+    /// new version when entities changed.
+    pub async fn apply(&self, location_id: &str, changes: &Changes) -> Result<Option<i64>> {
         if changes.is_empty() {
-            return Ok(());
+            return Ok(None);
         }
-        on_pool!(self, p => {
+        let version = on_pool!(self, p => {
             let mut tx = p.begin().await?;
             for chunk in changes.upserts.chunks(UPSERT_CHUNK) {
                 let mut qb = QueryBuilder::new(
@@ -384,13 +385,16 @@ impl Store {
                 sqlx::query("DELETE FROM sources WHERE location_id = $1 AND path = $2")
                     .bind(location_id).bind(path).execute(&mut *tx).await?;
             }
+            let mut version = None;
             if !changes.upserts.is_empty() || !changes.deletes.is_empty() {
-                sqlx::query("UPDATE locations SET version = version + 1 WHERE id = $1")
-                    .bind(location_id).execute(&mut *tx).await?;
+                let row = sqlx::query("UPDATE locations SET version = version + 1 WHERE id = $1 RETURNING version")
+                    .bind(location_id).fetch_optional(&mut *tx).await?;
+                version = row.map(|r| r.try_get::<i64, _>(0)).transpose()?;
             }
             tx.commit().await?;
+            version
         });
-        Ok(())
+        Ok(version)
     }
 }
 
