@@ -22,6 +22,10 @@ const dataDir = needsServer ? fs.mkdtempSync(path.join(os.tmpdir(), 'backlot-e2e
 if (dataDir) {
   // Playwright stops the web server before the runner exits.
   process.on('exit', () => fs.rmSync(dataDir, { recursive: true, force: true }));
+  // Git repositories the tests make and register (file:// URLs must be inside the file roots);
+  // the workers inherit the variable.
+  process.env.BACKLOT_E2E_REPOS = path.join(dataDir, 'repos');
+  fs.mkdirSync(process.env.BACKLOT_E2E_REPOS);
 }
 
 export default defineConfig({
@@ -60,6 +64,7 @@ export default defineConfig({
         env: {
           BACKLOT_ADDR: `127.0.0.1:${ownPort}`,
           BACKLOT_DATA_DIR: dataDir,
+          BACKLOT_FILE_ROOTS: dataDir,
           LEPTOS_SITE_ROOT: '../target/site',
           BACKLOT_LOG: 'warn',
         },

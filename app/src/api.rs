@@ -126,7 +126,10 @@ pub async fn import_location(
         path: path.filter(|p| !p.trim().is_empty()),
     };
     admin()?
-        .import(request, dry_run.is_some_and(|d| !d.is_empty() && d != "false"))
+        .import(
+            request,
+            dry_run.is_some_and(|d| !d.is_empty() && d != "false"),
+        )
         .await
         .map_err(ServerFnError::ServerError)
 }

@@ -150,9 +150,30 @@ pub fn count(n: usize) -> String {
     out
 }
 
+/// `2026-11-28T22:22:50.035Z` → `2026-11-28 22:22 UTC`; other text unchanged.
+pub fn short_time(rfc3339: &str) -> String {
+    match (rfc3339.get(..10), rfc3339.get(11..16)) {
+        (Some(date), Some(time)) if rfc3339.ends_with('Z') => format!("{date} {time} UTC"),
+        _ => rfc3339.to_string(),
+    }
+}
+
+/// The first 10 characters of a commit id.
+pub fn short_commit(commit: &str) -> String {
+    commit.chars().take(10).collect()
+}
+
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_and_commits_are_shortened() {
+        assert_eq!(short_time("2026-11-28T22:22:50.035Z"), "2026-11-28 22:22 UTC");
+        assert_eq!(short_time("soon"), "soon");
+        assert_eq!(short_commit("0123456789abcdef"), "0123456789");
+    }
 
     #[test]
     fn labels() {
@@ -177,17 +198,4 @@ mod tests {
         assert_eq!(pretty_json("{\"a\":1}"), "{\n  \"a\": 1\n}");
         assert_eq!(pretty_json("not json"), "not json");
     }
-}
-
-/// `2026-11-28T22:22:50.035Z` → `2026-11-28 22:22 UTC`; other text unchanged.
-pub fn short_time(rfc3339: &str) -> String {
-    match (rfc3339.get(..10), rfc3339.get(11..16)) {
-        (Some(date), Some(time)) if rfc3339.ends_with('Z') => format!("{date} {time} UTC"),
-        _ => rfc3339.to_string(),
-    }
-}
-
-/// The first 10 characters of a commit id.
-pub fn short_commit(commit: &str) -> String {
-    commit.chars().take(10).collect()
 }

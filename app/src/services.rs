@@ -40,5 +40,9 @@ pub type BoxFuture<T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + 
 pub trait LocationAdmin: Send + Sync + 'static {
     fn locations(&self) -> Vec<LocationStatus>;
     fn refresh(&self, id: String) -> BoxFuture<Result<LocationStatus, String>>;
-    fn import(&self, request: ImportRequest, dry_run: bool) -> BoxFuture<Result<ImportResult, String>>;
+    fn import(
+        &self,
+        request: ImportRequest,
+        dry_run: bool,
+    ) -> BoxFuture<Result<ImportResult, String>>;
 }

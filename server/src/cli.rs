@@ -231,6 +231,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     };
     catalog.sync_locations("demo", &demo).await?;
 
+    // Discovered repositories are known before the first refresh, so readiness includes them.
+    catalog.discover().await;
+    catalog.spawn_discovery_loop();
+
     let ready = Arc::new(AtomicBool::new(false));
     catalog.spawn_refresh_loop(ready.clone());
     if store.backend() == "postgres" {

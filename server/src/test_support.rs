@@ -74,9 +74,13 @@ impl Harness {
             data_dir: self.root.join(".backlot-2"),
             ..self.catalog.settings().clone()
         };
-        CatalogService::open(self.db.store.clone(), settings, Arc::new(Metrics::default()))
-            .await
-            .expect("open second catalog")
+        CatalogService::open(
+            self.db.store.clone(),
+            settings,
+            Arc::new(Metrics::default()),
+        )
+        .await
+        .expect("open second catalog")
     }
 
     /// Writes a file under the temporary root and returns its absolute path.

@@ -453,7 +453,10 @@ fn RepositoryCard(repo: RepositoryView) -> impl IntoView {
         }
     };
     let file = match repo.view_url.clone() {
-        Some(u) => view! { <a href=u rel="external"><code class="break">{repo.path.clone()}</code></a> }.into_any(),
+        Some(u) => {
+            view! { <a href=u rel="external"><code class="break">{repo.path.clone()}</code></a> }
+                .into_any()
+        }
         None => view! { <code class="break">{repo.path.clone()}</code> }.into_any(),
     };
     view! {

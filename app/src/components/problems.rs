@@ -105,7 +105,12 @@ pub fn StaleAlert(repository: Option<crate::model::RepositoryView>) -> impl Into
     let since = repo
         .last_success_at
         .as_deref()
-        .map(|s| format!(" It was last read successfully at {}.", crate::format::short_time(s)))
+        .map(|s| {
+            format!(
+                " It was last read successfully at {}.",
+                crate::format::short_time(s)
+            )
+        })
         .unwrap_or_default();
     Some(view! {
         <div class="alert alert-warning" role="status" data-testid="stale-alert">

@@ -14,7 +14,12 @@ use leptos_router::hooks::use_query_map;
 /// The Docs tab of an entity: `page` is the page id (`""` for the home page).
 #[component]
 pub fn DocsPanel(entity: EntityRef, page: String) -> impl IntoView {
-    let key = (entity.kind.clone(), entity.namespace.clone(), entity.name.clone(), page);
+    let key = (
+        entity.kind.clone(),
+        entity.namespace.clone(),
+        entity.name.clone(),
+        page,
+    );
     let docs = Resource::new(
         move || key.clone(),
         |(kind, namespace, name, page)| get_docs_page(kind, namespace, name, page),

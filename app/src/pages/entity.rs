@@ -11,8 +11,8 @@ use crate::components::entity_parts::{
 };
 use crate::components::graph::RelationsGraph;
 use crate::components::problems::{ProblemsAlert, StaleAlert};
-use crate::pages::docs::DocsPanel;
 use crate::model::{EntityDetail, EntityRef, RelationGraph};
+use crate::pages::docs::DocsPanel;
 use crate::pages::not_found::NotFound;
 use leptos::prelude::*;
 use leptos_meta::Title;

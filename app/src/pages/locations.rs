@@ -114,7 +114,10 @@ fn ImportOutcome(result: ImportResult) -> impl IntoView {
             "Already registered: it provides {}.",
             plural(n, "entity", "entities")
         ),
-        (true, false) => format!("Preview: registering it would import {}.", plural(n, "entity", "entities")),
+        (true, false) => format!(
+            "Preview: registering it would import {}.",
+            plural(n, "entity", "entities")
+        ),
         (false, false) => format!("Registered: {} imported.", plural(n, "entity", "entities")),
     };
     let problems = result.location.problems.clone();
@@ -152,7 +155,10 @@ fn ImportOutcome(result: ImportResult) -> impl IntoView {
 }
 
 #[component]
-fn LocationTable(list: Vec<LocationStatus>, refresh: ServerAction<RefreshLocation>) -> impl IntoView {
+fn LocationTable(
+    list: Vec<LocationStatus>,
+    refresh: ServerAction<RefreshLocation>,
+) -> impl IntoView {
     if list.is_empty() {
         return view! { <p class="muted">"No locations yet: register a repository above."</p> }
             .into_any();
@@ -208,7 +214,9 @@ fn LocationRow(l: LocationStatus, refresh: ServerAction<RefreshLocation>) -> imp
     let details = [
         l.branch.clone().map(|b| format!("branch {b}")),
         l.path.clone().map(|p| format!("path {p}")),
-        l.commit.as_deref().map(|c| format!("commit {}", short_commit(c))),
+        l.commit
+            .as_deref()
+            .map(|c| format!("commit {}", short_commit(c))),
         Some(format!("from {}", l.origin)),
     ]
     .into_iter()

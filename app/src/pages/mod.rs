@@ -2,9 +2,9 @@
 //! catalog errors, search and the 404 page.
 
 pub mod catalog;
+pub mod docs;
 pub mod entity;
 pub mod errors;
-pub mod docs;
 pub mod group;
 pub mod locations;
 pub mod not_found;

@@ -63,7 +63,11 @@ impl LocationAdmin for Admin {
             let snap = catalog.snapshot();
             let mut entities: Vec<EntitySummary> =
                 added.entities.iter().filter_map(summary_of).collect();
-            entities.sort_by(|a, b| a.entity_ref.to_ref_string().cmp(&b.entity_ref.to_ref_string()));
+            entities.sort_by(|a, b| {
+                a.entity_ref
+                    .to_ref_string()
+                    .cmp(&b.entity_ref.to_ref_string())
+            });
             Ok(ImportResult {
                 location: location_status(&added.location, &snap),
                 entities,
@@ -90,9 +94,8 @@ fn summary_of(v: &Value) -> Option<EntitySummary> {
         text(&["metadata", "namespace"]).unwrap_or_else(|| "default".into()),
         text(&["metadata", "name"])?,
     );
-    let owner = text(&["spec", "owner"]).and_then(|o| {
-        super::reference::parse_ref(&o, Some("group"), &entity_ref.namespace).ok()
-    });
+    let owner = text(&["spec", "owner"])
+        .and_then(|o| super::reference::parse_ref(&o, Some("group"), &entity_ref.namespace).ok());
     let errors = v["status"]["items"].as_array().map_or(0, Vec::len);
     Some(EntitySummary {
         entity_ref,
@@ -104,7 +107,11 @@ fn summary_of(v: &Value) -> Option<EntitySummary> {
         system: None,
         tags: v["metadata"]["tags"]
             .as_array()
-            .map(|t| t.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+            .map(|t| {
+                t.iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default(),
         error_count: errors,
     })

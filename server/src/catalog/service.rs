@@ -290,6 +290,16 @@ impl CatalogService {
                 new.path.as_deref(),
             )
             .map_err(|e| CatalogError::InvalidInput(e.to_string()))?;
+            // A repository on this machine is a file like any other: only inside the roots.
+            if let Some(path) = spec.url.strip_prefix("file://") {
+                let p = Path::new(path);
+                let canonical = p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+                if !self.settings.allows(&canonical) {
+                    return Err(CatalogError::Forbidden(format!(
+                        "{path} is outside the directories Backlot may read; allow it with catalog.file_roots in the config or BACKLOT_FILE_ROOTS"
+                    )));
+                }
+            }
             NewLocation {
                 target: new.target.trim().to_string(),
                 branch: spec.branch.filter(|_| new.location_type == "git"),
@@ -501,6 +511,65 @@ impl CatalogService {
             });
         }
         ids
+    }
+
+    /// Runs every configured discovery once: the repositories each finds become its Git
+    /// locations (origin `discovery:<name>`); ones it no longer finds are removed. A discovery
+    /// that fails changes nothing and is logged.
+    pub async fn discover(&self) {
+        for cfg in &self.settings.git.discovery {
+            let run = cfg.clone();
+            let found =
+                tokio::task::spawn_blocking(move || crate::git::discovery::discover(&run)).await;
+            let repos = match found {
+                Ok(Ok(repos)) => repos,
+                Ok(Err(e)) => {
+                    tracing::warn!(discovery = %cfg.name, error = %e, "discovery failed; its locations stay as they were");
+                    continue;
+                }
+                Err(e) => {
+                    tracing::error!(discovery = %cfg.name, error = %e, "discovery panicked");
+                    continue;
+                }
+            };
+            let mut wanted = Vec::new();
+            for repo in &repos {
+                match cfg.spec_for(repo) {
+                    Ok(spec) => wanted.push(NewLocation {
+                        location_type: "git".into(),
+                        target: spec.url,
+                        branch: spec.branch,
+                        path: cfg.path.clone(),
+                    }),
+                    Err(e) => {
+                        tracing::warn!(discovery = %cfg.name, repository = %repo.name, error = %e, "repository skipped")
+                    }
+                }
+            }
+            match self.sync_locations(&cfg.origin(), &wanted).await {
+                Ok(ids) => {
+                    tracing::info!(discovery = %cfg.name, repositories = ids.len(), "discovery done")
+                }
+                Err(e) => {
+                    tracing::warn!(discovery = %cfg.name, error = %e, "could not register discovered repositories")
+                }
+            }
+        }
+    }
+
+    /// Discovery again every `git.discovery_interval_secs` (nothing when none is configured).
+    pub fn spawn_discovery_loop(self: &Arc<Self>) {
+        if self.settings.git.discovery.is_empty() {
+            return;
+        }
+        let this = self.clone();
+        tokio::spawn(async move {
+            let every = Duration::from_secs(this.settings.git.discovery_interval_secs.max(10));
+            loop {
+                tokio::time::sleep(every).await;
+                this.discover().await;
+            }
+        });
     }
 
     /// Where an entity's files can be read now: its repository's mirror at the location's
@@ -727,7 +796,7 @@ impl CatalogService {
             loop {
                 tick.tick().await;
                 n += 1;
-                if let Err(e) = this.sync_from_storage(n % 10 == 0).await {
+                if let Err(e) = this.sync_from_storage(n.is_multiple_of(10)).await {
                     tracing::warn!(error = %e, "could not load changes made by other processes");
                 }
             }
@@ -790,11 +859,15 @@ impl CatalogService {
                 }
             }
         }
-        let snapshot = tokio::task::spawn_blocking(move || Snapshot::build(stored_entities, locations))
-            .await
-            .map_err(|e| CatalogError::Internal(e.to_string()))?;
+        let snapshot =
+            tokio::task::spawn_blocking(move || Snapshot::build(stored_entities, locations))
+                .await
+                .map_err(|e| CatalogError::Internal(e.to_string()))?;
         self.publish(snapshot);
-        tracing::info!(locations = changed.len(), "loaded changes made by another process");
+        tracing::info!(
+            locations = changed.len(),
+            "loaded changes made by another process"
+        );
         Ok(changed.len())
     }
 
@@ -840,10 +913,15 @@ impl CatalogService {
     /// Takes the location's lease; with `wait`, waits for another process to finish first.
     async fn take_lease(&self, id: &str, wait: bool) -> Result<bool, CatalogError> {
         let hold = (self.settings.git.fetch_timeout_secs as i64 + 60) * 1000;
-        let deadline = Instant::now() + Duration::from_secs(self.settings.git.fetch_timeout_secs + 10);
+        let deadline =
+            Instant::now() + Duration::from_secs(self.settings.git.fetch_timeout_secs + 10);
         loop {
             let now = crate::util::now_ms();
-            if self.store.try_lease(id, &self.owner, now, now + hold).await? {
+            if self
+                .store
+                .try_lease(id, &self.owner, now, now + hold)
+                .await?
+            {
                 return Ok(true);
             }
             if !wait {

@@ -50,12 +50,18 @@
 //! 4. **Assets** ([`asset_path`], [`content_type`], in `paths.rs`): the asset
 //!    URL carries the repository path, which is normalised and refused when
 //!    it tries to leave the repository.
+//!
+//! 5. **Serving** (`service.rs`): the `DocsService` behind the UI's
+//!    `DocsReader` (sources over Git mirrors and folders on disk, caches keyed
+//!    by commit, the docs index and full-text search) and the HTTP routes for
+//!    assets and the highlighting stylesheet.
 
 /// The annotation that points at an entity's docs: `dir:<path relative to the descriptor>`.
 pub const TECHDOCS_REF: &str = "backstage.io/techdocs-ref";
 
 mod paths;
 mod render;
+pub mod service;
 mod site;
 
 #[cfg(test)]

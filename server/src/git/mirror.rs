@@ -42,6 +42,11 @@ pub struct GitSettings {
     pub webhook_secret: Option<String>,
     /// Credentials per host.
     pub credentials: Vec<Credential>,
+    /// Repositories found by scanning (a directory of bare repositories, a list, a GitHub
+    /// organisation, a GitLab group); each becomes a Git location.
+    pub discovery: Vec<super::discovery::DiscoveryConfig>,
+    /// How often discovery runs again.
+    pub discovery_interval_secs: u64,
 }
 
 impl Default for GitSettings {
@@ -55,6 +60,8 @@ impl Default for GitSettings {
             max_concurrent_fetches: 4,
             webhook_secret: None,
             credentials: Vec::new(),
+            discovery: Vec::new(),
+            discovery_interval_secs: 600,
         }
     }
 }

@@ -14,6 +14,7 @@
 //! in-process without spawning anything, so a refresh of a repository whose head did not move
 //! costs one fetch negotiation and nothing else.
 
+pub mod discovery;
 pub mod mirror;
 pub mod read;
 pub mod spec;

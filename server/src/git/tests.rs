@@ -407,7 +407,11 @@ both_databases!(
         }
         let a = h.catalog.clone();
         let b = h.second_process().await;
-        assert_eq!(b.snapshot().records.len(), 6, "B starts from what storage holds");
+        assert_eq!(
+            b.snapshot().records.len(),
+            6,
+            "B starts from what storage holds"
+        );
         for (i, repo) in repos.iter().enumerate() {
             let name = format!("svc{i}");
             repo.commit(
@@ -444,5 +448,48 @@ both_databases!(
                 assert_eq!(r.stored.value()["spec"]["owner"], "moved");
             }
         }
+    }
+);
+
+both_databases!(
+    discovered_repositories_become_locations_and_go_away_with_them,
+    setup = Harness::new,
+    |h| {
+        let server = GitServer::start();
+        for name in ["alpha", "beta"] {
+            server.create(name).commit(
+                &[("catalog-info.yaml", Some(&component(name, "t")))],
+                "first",
+            );
+        }
+        let yaml = format!(
+            "- name: local\n  type: bare-dir\n  dir: {}\n",
+            server.root.display()
+        );
+        let discovery = yaml_serde::from_str(&yaml).expect("discovery config");
+        let mut settings = h.catalog.settings().clone();
+        settings.git.discovery = discovery;
+        let catalog = crate::catalog::CatalogService::open(
+            h.db.store.clone(),
+            settings,
+            std::sync::Arc::new(crate::metrics::Metrics::default()),
+        )
+        .await
+        .expect("open");
+        catalog.discover().await;
+        catalog.refresh_all().await.expect("refresh");
+        let snap = catalog.snapshot();
+        assert_eq!(snap.locations.len(), 2);
+        assert!(snap.locations.iter().all(|l| l.origin == "discovery:local"));
+        assert!(snap.get("component", "default", "alpha").is_some());
+        assert!(snap.get("component", "default", "beta").is_some());
+
+        // A repository that is gone is no longer a location, and its entities go with it.
+        std::fs::remove_dir_all(server.root.join("beta.git")).expect("remove");
+        catalog.discover().await;
+        let snap = catalog.snapshot();
+        assert_eq!(snap.locations.len(), 1);
+        assert!(snap.get("component", "default", "beta").is_none());
+        assert!(snap.get("component", "default", "alpha").is_some());
     }
 );

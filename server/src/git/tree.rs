@@ -23,8 +23,12 @@ fn read_err(what: &str, e: impl std::fmt::Display) -> GitError {
 
 /// The commit a ref of the mirror points to (`None` when the ref does not exist yet).
 pub fn resolve_ref(mirror: &Path, name: &str) -> Result<Option<String>, GitError> {
-    let repo = gix::open_opts(mirror, gix::open::Options::isolated())
-        .map_err(|e| read_err(&format!("could not open the mirror {}", mirror.display()), e))?;
+    let repo = gix::open_opts(mirror, gix::open::Options::isolated()).map_err(|e| {
+        read_err(
+            &format!("could not open the mirror {}", mirror.display()),
+            e,
+        )
+    })?;
     let Some(mut r) = repo
         .try_find_reference(name)
         .map_err(|e| read_err(&format!("could not read {name}"), e))?

@@ -2,7 +2,7 @@
 //! readiness and metrics, and the static assets, on one axum router.
 
 use crate::AppState;
-use app::services::{CatalogReader, LocationAdmin};
+use app::services::{CatalogReader, DocsReader, LocationAdmin};
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::Next;
@@ -19,9 +19,12 @@ pub fn router(state: AppState) -> Router {
         Arc::new(crate::catalog::views::Reader(state.catalog.clone()));
     let admin: Arc<dyn LocationAdmin> =
         Arc::new(crate::catalog::admin::Admin(state.catalog.clone()));
+    let docs = crate::docs::service::DocsService::new(state.catalog.clone());
+    let docs_reader: Arc<dyn DocsReader> = docs.clone();
     let provide = move || {
         provide_context(reader.clone());
         provide_context(admin.clone());
+        provide_context(docs_reader.clone());
     };
     let routes = generate_route_list(app::App);
     let options = state.leptos.clone();
@@ -30,20 +33,20 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/docs/{namespace}/{kind}/{name}", get(backstage_docs))
-        .route("/docs/{namespace}/{kind}/{name}/{*page}", get(backstage_docs))
-        .merge(crate::api::router())
-        .leptos_routes_with_context(
-            &state,
-            routes,
-            provide.clone(),
-            move || app::shell(options.clone()),
+        .route(
+            "/docs/{namespace}/{kind}/{name}/{*page}",
+            get(backstage_docs),
         )
+        .merge(crate::api::router())
+        .merge(crate::docs::service::router())
+        .leptos_routes_with_context(&state, routes, provide.clone(), move || {
+            app::shell(options.clone())
+        })
         .fallback(leptos_axum::file_and_error_handler_with_context::<
             AppState,
             _,
-        >(
-            provide, app::shell
-        ))
+        >(provide, app::shell))
+        .layer(axum::Extension(docs))
         .layer(axum::middleware::from_fn_with_state(state.clone(), track))
         .with_state(state)
 }
