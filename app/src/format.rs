@@ -163,14 +163,16 @@ pub fn short_commit(commit: &str) -> String {
     commit.chars().take(10).collect()
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn times_and_commits_are_shortened() {
-        assert_eq!(short_time("2026-11-28T22:22:50.035Z"), "2026-11-28 22:22 UTC");
+        assert_eq!(
+            short_time("2026-11-28T22:22:50.035Z"),
+            "2026-11-28 22:22 UTC"
+        );
         assert_eq!(short_time("soon"), "soon");
         assert_eq!(short_commit("0123456789abcdef"), "0123456789");
     }

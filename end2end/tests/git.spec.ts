@@ -114,5 +114,9 @@ test.describe('git repositories', () => {
     await expect(page).toHaveURL(new RegExp(`/catalog/default/component/${name}/docs/running$`));
     await open(page, '/docs');
     await expect(page.getByRole('link', { name: 'Shop handbook' }).first()).toBeVisible();
+    // The global search finds the docs page too.
+    await open(page, `/search?q=${encodeURIComponent('println hi')}`);
+    const inDocs = page.getByRole('region', { name: /In the docs/ });
+    await expect(inDocs.getByRole('link', { name: 'Running it' })).toBeVisible();
   });
 });

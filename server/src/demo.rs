@@ -6,6 +6,30 @@ use std::path::{Path, PathBuf};
 
 /// (path relative to the demo root, content)
 pub const FILES: &[(&str, &str)] = &[
+    (
+        "components/docs/catalog-service/mkdocs.yml",
+        include_str!("../demo/components/docs/catalog-service/mkdocs.yml"),
+    ),
+    (
+        "components/docs/catalog-service/docs/index.md",
+        include_str!("../demo/components/docs/catalog-service/docs/index.md"),
+    ),
+    (
+        "components/docs/catalog-service/docs/architecture.md",
+        include_str!("../demo/components/docs/catalog-service/docs/architecture.md"),
+    ),
+    (
+        "components/docs/catalog-service/docs/runbook.md",
+        include_str!("../demo/components/docs/catalog-service/docs/runbook.md"),
+    ),
+    (
+        "components/docs/catalog-service/docs/img/architecture.svg",
+        include_str!("../demo/components/docs/catalog-service/docs/img/architecture.svg"),
+    ),
+    (
+        "components/docs/checkout-service/README.md",
+        include_str!("../demo/components/docs/checkout-service/README.md"),
+    ),
     ("apis.yaml", include_str!("../demo/apis.yaml")),
     (
         "catalog-info.yaml",

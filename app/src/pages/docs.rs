@@ -6,7 +6,7 @@
 use crate::api::{get_docs_index, get_docs_page, search_docs};
 use crate::components::common::{EntityLink, ErrorNotice, KindBadge, Loading};
 use crate::format::{plural, short_commit};
-use crate::model::{DocsNav, DocsPage, EntityRef};
+use crate::model::{DocsHit, DocsNav, DocsPage, EntityRef};
 use leptos::prelude::*;
 use leptos_meta::{Link, Title};
 use leptos_router::hooks::use_query_map;
@@ -100,6 +100,28 @@ fn DocsView(page: DocsPage) -> impl IntoView {
     .into_any()
 }
 
+/// Docs pages found by a search: title, the entity they document, the text around the match.
+#[component]
+pub fn DocsHitList(hits: Vec<DocsHit>) -> impl IntoView {
+    view! {
+        <ul class="docs-hits">
+            {hits
+                .into_iter()
+                .map(|h| {
+                    let owner = h.entity.title.clone().unwrap_or_else(|| h.entity.entity_ref.name.clone());
+                    view! {
+                        <li class="card">
+                            <a href=h.url>{h.title}</a>
+                            <span class="muted small">" in " {owner}</span>
+                            <p class="small">{h.snippet}</p>
+                        </li>
+                    }
+                })
+                .collect_view()}
+        </ul>
+    }
+}
+
 fn nav_list(items: Vec<DocsNav>) -> AnyView {
     view! {
         <ul>
@@ -153,22 +175,7 @@ pub fn DocsIndexPage() -> impl IntoView {
                             view! {
                                 <section class="section" aria-labelledby="docs-hits">
                                     <h2 id="docs-hits">{plural(hits.len(), "page matches", "pages match")}</h2>
-                                    <ul class="docs-hits">
-                                        {hits
-                                            .into_iter()
-                                            .map(|h| {
-                                                view! {
-                                                    <li class="card">
-                                                        <a href=h.url>{h.title}</a>
-                                                        <span class="muted small">
-                                                            " in " {h.entity.title.clone().unwrap_or(h.entity.entity_ref.name.clone())}
-                                                        </span>
-                                                        <p class="small">{h.snippet}</p>
-                                                    </li>
-                                                }
-                                            })
-                                            .collect_view()}
-                                    </ul>
+                                    <DocsHitList hits/>
                                 </section>
                             }
                                 .into_any()

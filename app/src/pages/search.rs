@@ -1,10 +1,11 @@
 //! `/search?q=`: full search results, a plain page that works without JavaScript.
 
-use crate::api::{search, MAX_SEARCH_LIMIT};
+use crate::api::{search, search_docs, MAX_SEARCH_LIMIT};
 use crate::components::common::{EntityList, ErrorNotice, Loading};
 use crate::components::get_form::GetForm;
 use crate::format::plural;
 use crate::model::CatalogQuery;
+use crate::pages::docs::DocsHitList;
 use crate::query::catalog_href;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -22,6 +23,16 @@ pub fn SearchPage() -> impl IntoView {
                 Ok(Vec::new())
             } else {
                 search(text, MAX_SEARCH_LIMIT).await
+            }
+        },
+    );
+    let docs = Resource::new(
+        move || text.get(),
+        |text| async move {
+            if text.is_empty() {
+                Ok(Vec::new())
+            } else {
+                search_docs(text, 20).await
             }
         },
     );
@@ -87,6 +98,22 @@ pub fn SearchPage() -> impl IntoView {
                     }
                 })
             }}
+        </Transition>
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                match docs.await {
+                    Ok(hits) if !hits.is_empty() => {
+                        view! {
+                            <section class="section" aria-labelledby="docs-results">
+                                <h2 id="docs-results">"In the docs " <span class="count">{hits.len()}</span></h2>
+                                <DocsHitList hits/>
+                            </section>
+                        }
+                            .into_any()
+                    }
+                    _ => ().into_any(),
+                }
+            })}
         </Transition>
     }
 }

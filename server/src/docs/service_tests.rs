@@ -413,3 +413,39 @@ async fn docs_from_git_follow_the_commit() {
 
     h.cleanup().await;
 }
+
+#[tokio::test]
+async fn the_demo_organisation_has_docs() {
+    let h = Harness::new(TestDb::sqlite().await).await;
+    let root = crate::demo::install(&h.root).expect("demo");
+    h.catalog
+        .add_location("file", &root.to_string_lossy(), false)
+        .await
+        .expect("demo location");
+    let docs = DocsService::new(h.catalog.clone());
+    let page = docs
+        .page("component", "default", "catalog-service", "")
+        .expect("entity");
+    assert_eq!(page.error, None);
+    assert_eq!(page.site_name, "Catalog Service");
+    let titles: Vec<&str> = page.nav.iter().map(|n| n.title.as_str()).collect();
+    assert_eq!(titles, ["Overview", "Architecture", "Operations", "Source"]);
+    assert!(page.html.contains("<table"), "{}", page.html);
+    let page = docs
+        .page("component", "default", "catalog-service", "architecture")
+        .expect("entity");
+    assert!(
+        page.html
+            .contains("/docs-assets/default/component/catalog-service/docs/catalog-service/docs/img/architecture.svg"),
+        "{}",
+        page.html
+    );
+    let readme = docs
+        .page("component", "default", "checkout-service", "")
+        .expect("entity");
+    assert_eq!(readme.error, None);
+    assert_eq!(readme.title, "Checkout Service");
+    let index: Vec<String> = docs.index().into_iter().map(|e| e.site_name).collect();
+    assert_eq!(index, ["Catalog Service", "Checkout Service"]);
+    h.cleanup().await;
+}
