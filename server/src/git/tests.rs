@@ -493,3 +493,57 @@ both_databases!(
         assert!(snap.get("component", "default", "alpha").is_some());
     }
 );
+
+both_databases!(
+    a_branch_that_disappears_and_a_repository_over_the_limit_are_said_plainly,
+    setup = Harness::new,
+    |h| {
+        let server = GitServer::start();
+        let repo = server.create("svc");
+        seed(&repo);
+        repo.commit_to(
+            "release",
+            &[(
+                "extra/catalog-info.yaml",
+                Some(&component("extra", "team-a")),
+            )],
+            "release",
+        );
+        let id = register(
+            &h,
+            json!({"type": "git", "target": server.url("svc"), "branch": "release"}),
+        )
+        .await;
+        assert!(entity(&h, "component", "extra").await.is_some());
+        crate::git::testing::git(&repo.work, &["push", "--quiet", "origin", ":release"]);
+        let (status, out) = refresh(&h, &id).await;
+        assert_eq!(status, StatusCode::BAD_GATEWAY, "{out}");
+        let message = out["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains("branch \"release\" does not exist"),
+            "{message}"
+        );
+        assert!(
+            entity(&h, "component", "extra").await.is_some(),
+            "kept, stale"
+        );
+        assert_eq!(location(&h, &id).await["status"]["stale"], true);
+
+        // A process whose limit is smaller than the repository refuses it and says why.
+        let mut settings = h.catalog.settings().clone();
+        settings.git.max_repo_mib = 0;
+        settings.data_dir = h.root.join(".small");
+        let small = crate::catalog::CatalogService::open(
+            h.db.store.clone(),
+            settings,
+            std::sync::Arc::new(crate::metrics::Metrics::default()),
+        )
+        .await
+        .expect("open");
+        let other = server.create("other");
+        seed(&other);
+        let new = crate::catalog::NewLocation::new("git", &server.url("other"));
+        let e = small.register(new, true).await.expect_err("too large");
+        assert!(e.to_string().contains("more than the 0 MiB allowed"), "{e}");
+    }
+);
