@@ -183,7 +183,9 @@ def main():
             comp = next(j for j, d in enumerate(docs) if "kind: Component" in d)
             name = next(l.split(":", 1)[1].strip() for l in docs[comp].splitlines()
                         if l.strip().startswith("name:"))
-            docs[comp] = docs[comp].replace("metadata:\n", f"metadata:\n  description: {marker}\n", 1)
+            lines = [l for l in docs[comp].splitlines() if not l.startswith("  description:")]
+            at = lines.index("metadata:") + 1
+            docs[comp] = "\n".join(lines[:at] + [f"  description: {marker}"] + lines[at:])
             texts[i] = docs
             fast_import(git_dir, {"catalog-info.yaml": "\n---\n".join(docs) + "\n"}, parent=True,
                         when=1_700_000_000 + k + 1)

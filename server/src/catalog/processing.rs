@@ -45,6 +45,9 @@ pub enum FileOutcome {
         problems: Vec<ProblemView>,
         /// Invalid documents whose identity could be read: their last good version is kept.
         invalid: Vec<RefKey>,
+        /// Some document is not valid YAML, so which entity it held is unknown: every entity
+        /// the file had and no longer gives keeps its last good version.
+        broken_documents: bool,
     },
     /// Same content as last time, which was read cleanly: keep what was stored.
     Unchanged { path: String },
@@ -315,6 +318,7 @@ fn read_file(
             entities: read.entities,
             problems: read.problems,
             invalid: read.invalid,
+            broken_documents: read.broken_documents,
         });
     }
     read.targets
@@ -363,6 +367,8 @@ pub struct ParsedFile {
     pub had_placeholders: bool,
     /// Every document failed as YAML (the file as a whole is broken).
     pub all_failed_yaml: bool,
+    /// At least one document is not valid YAML.
+    pub broken_documents: bool,
 }
 
 /// Where a descriptor file comes from, and how its entities are annotated.
@@ -498,6 +504,7 @@ pub fn parse_descriptor(text: &str, src: &FileOrigin<'_>) -> ParsedFile {
         out.entities.push(ProcessedEntity { key, stored });
     }
     out.all_failed_yaml = total > 0 && yaml_failures == total;
+    out.broken_documents = yaml_failures > 0;
     // Whole locations are held in memory until they are applied: no slack.
     out.entities.shrink_to_fit();
     out

@@ -1224,6 +1224,7 @@ fn plan_changes(
                 entities,
                 problems: file_problems,
                 invalid,
+                broken_documents,
                 ..
             } => {
                 problems.extend(file_problems.iter().cloned());
@@ -1276,6 +1277,16 @@ fn plan_changes(
                     } else {
                         upserts.push(stored.key.clone());
                         keep.insert(stored.key.clone(), stored);
+                    }
+                }
+                if broken_documents {
+                    let why = format!(
+                        "a document of {path} is not valid YAML (see the location's problems)"
+                    );
+                    for s in by_file.get(path.as_str()).into_iter().flatten() {
+                        if !keep.contains_key(&s.key) {
+                            keep_stale(s, &why, &mut keep, &mut upserts);
+                        }
                     }
                 }
             }

@@ -478,3 +478,34 @@ both_databases!(
         assert_eq!(page.facets.owners[0].value, "group:default/team-120");
     }
 );
+
+both_databases!(
+    a_document_that_is_not_valid_yaml_keeps_the_entities_of_its_file,
+    setup = Harness::new,
+    |h| {
+        let both = format!("{}---\n{}", component("a", "t"), component("b", "t"));
+        let path = h.write("multi.yaml", &both);
+        h.catalog.add_location("file", &path, false).await.unwrap();
+        assert_eq!(count(&h), 2);
+        // The second document breaks: which entity it held is unknown, so b stays, stale.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let broken = format!(
+            "{}---\n{}",
+            component("a", "t"),
+            component("b", "t").replace("spec:\n", "spec: [\n")
+        );
+        h.write("multi.yaml", &broken);
+        let id = h.catalog.snapshot().locations[0].id.clone();
+        h.catalog.refresh_location(&id).await.unwrap();
+        let snap = h.catalog.snapshot();
+        let b = snap.get("component", "default", "b").expect("b is kept");
+        assert!(
+            b.problems
+                .iter()
+                .any(|p| p.message.contains("is not valid YAML")),
+            "{:?}",
+            b.problems
+        );
+        assert!(snap.get("component", "default", "a").is_some());
+    }
+);

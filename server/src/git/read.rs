@@ -248,6 +248,7 @@ fn follow_file(
         entities: parsed.entities,
         problems: parsed.problems,
         invalid: parsed.invalid,
+        broken_documents: parsed.broken_documents,
     });
     for (ty, target) in &targets {
         follow_target(tree, ctx, path, (ty, target), out, visited, depth);
