@@ -163,7 +163,8 @@ def main():
         total = json.loads(body)["totalItems"]
         _, body = get(f"{base}/api/catalog/locations")
         stale = sum(1 for l in json.loads(body) if l["data"]["status"]["error"])
-        print(f"# first import: {total} entities, {stale} stale locations", file=sys.stderr)
+        print(f"# first import: {total} entities, {stale} stale locations, {import_wall:.1f} s, "
+              f"{import_cpu:.1f} s CPU", file=sys.stderr)
 
         # At rest: every location visited on its (jittered) interval; nothing changes.
         time.sleep(5)
@@ -180,7 +181,10 @@ def main():
             git_dir = os.path.join(root, f"repo-{i:04}.git")
             docs = list(texts[i])
             marker = f"pushed {k} at {time.time()}"
-            comp = next(j for j, d in enumerate(docs) if "kind: Component" in d)
+            comps = [j for j, d in enumerate(docs) if "kind: Component" in d]
+            if not comps:
+                continue
+            comp = comps[0]
             name = next(l.split(":", 1)[1].strip() for l in docs[comp].splitlines()
                         if l.strip().startswith("name:"))
             lines = [l for l in docs[comp].splitlines() if not l.startswith("  description:")]

@@ -85,8 +85,12 @@ pub struct CatalogService {
     settings: CatalogSettings,
     metrics: Arc<Metrics>,
     snapshot: RwLock<Arc<Snapshot>>,
-    /// One writer at a time.
-    write: tokio::sync::Mutex<()>,
+    /// One writer at a time; it holds the changes not yet in the published snapshot.
+    write: tokio::sync::Mutex<Pending>,
+    /// Wakes the snapshot builder.
+    build_wanted: Arc<tokio::sync::Notify>,
+    /// The last change (see [`Pending::requested`]) the published snapshot includes.
+    built: tokio::sync::watch::Sender<u64>,
     /// Per location id: the state of its files after the last refresh (as in the `sources`
     /// table), kept so that a refresh that finds nothing changed reads nothing from storage.
     /// Dropped when a refresh changes something; loaded again on the next one.
@@ -101,6 +105,76 @@ pub struct CatalogService {
 
 /// Path → what was remembered about that file.
 type FileStates = HashMap<String, PreviousFile>;
+
+/// Changes written to storage but not yet in the published snapshot.
+///
+/// Building a snapshot stitches the whole catalog (tens of milliseconds at 10k entities), so
+/// it is not done once per location: a builder task rebuilds as often as it can, each time with
+/// every change made since the last build. Writers see the published snapshot overridden by
+/// these entries (see [`WriterView`]); a refresh returns once a snapshot with its change is
+/// published.
+#[derive(Default)]
+struct Pending {
+    /// Location id → (change number, its entities now; empty when the location was removed).
+    entries: HashMap<String, (u64, Vec<Stored>)>,
+    /// Number of the last change.
+    requested: u64,
+}
+
+impl Pending {
+    fn change(&mut self, location_id: &str, entities: Vec<Stored>) -> u64 {
+        self.requested += 1;
+        self.entries
+            .insert(location_id.to_string(), (self.requested, entities));
+        self.requested
+    }
+}
+
+/// The catalog as a writer must see it: the published snapshot with the pending changes over it.
+struct WriterView<'a> {
+    published: &'a Snapshot,
+    pending: &'a Pending,
+    /// Entities of the pending changes by key.
+    pending_keys: HashMap<&'a RefKey, &'a Stored>,
+}
+
+impl<'a> WriterView<'a> {
+    fn new(published: &'a Snapshot, pending: &'a Pending) -> Self {
+        let pending_keys = pending
+            .entries
+            .values()
+            .flat_map(|(_, v)| v.iter().map(|s| (&s.key, s)))
+            .collect();
+        WriterView {
+            published,
+            pending,
+            pending_keys,
+        }
+    }
+
+    /// The entities a location provides now.
+    fn of_location(&self, id: &str) -> Vec<&'a Stored> {
+        match self.pending.entries.get(id) {
+            Some((_, v)) => v.iter().collect(),
+            None => self
+                .published
+                .stored()
+                .filter(|s| s.location_id == id)
+                .collect(),
+        }
+    }
+
+    /// The entity with this key, whichever location provides it.
+    fn get(&self, key: &RefKey) -> Option<&'a Stored> {
+        if let Some(s) = self.pending_keys.get(key) {
+            return Some(s);
+        }
+        self.published
+            .get_key(key)
+            .map(|r| &r.stored)
+            .filter(|s| !self.pending.entries.contains_key(&s.location_id))
+    }
+}
 
 /// Where an entity's files live (see [`CatalogService::entity_source`]).
 #[derive(Debug, Clone)]
@@ -138,7 +212,7 @@ impl CatalogService {
             .locations()
             .await?
             .into_iter()
-            .map(location_info)
+            .map(|row| Arc::new(location_info(row)))
             .collect();
         let rows = store.entities().await?;
         let stored = tokio::task::spawn_blocking(move || {
@@ -154,7 +228,9 @@ impl CatalogService {
         metrics.set_entities(snapshot.records.len());
         let git = Mirrors::new(&settings.data_dir, settings.git.clone());
         let versions = store.location_versions().await?.into_iter().collect();
-        Ok(Arc::new(Self {
+        let this = Arc::new(Self {
+            build_wanted: Arc::new(tokio::sync::Notify::new()),
+            built: tokio::sync::watch::channel(0).0,
             git,
             owner: uuid::Uuid::new_v4().to_string(),
             versions: std::sync::Mutex::new(versions),
@@ -162,9 +238,14 @@ impl CatalogService {
             settings,
             metrics,
             snapshot: RwLock::new(Arc::new(snapshot)),
-            write: tokio::sync::Mutex::new(()),
+            write: tokio::sync::Mutex::new(Pending::default()),
             file_states: Default::default(),
-        }))
+        });
+        tokio::spawn(Self::builder(
+            Arc::downgrade(&this),
+            this.build_wanted.clone(),
+        ));
+        Ok(this)
     }
 
     pub fn settings(&self) -> &CatalogSettings {
@@ -190,6 +271,69 @@ impl CatalogService {
             Ok(mut s) => *s = new,
             Err(poisoned) => *poisoned.into_inner() = new,
         }
+    }
+
+    /// Rebuilds the snapshot whenever changes are pending, with all of them at once.
+    async fn builder(this: std::sync::Weak<Self>, wanted: Arc<tokio::sync::Notify>) {
+        loop {
+            wanted.notified().await;
+            let Some(this) = this.upgrade() else { return };
+            this.build_pending().await;
+        }
+    }
+
+    async fn build_pending(&self) {
+        let (entries, up_to) = {
+            let pending = self.write.lock().await;
+            if pending.entries.is_empty() {
+                return;
+            }
+            (pending.entries.clone(), pending.requested)
+        };
+        let published = self.snapshot();
+        let stored: Vec<Stored> = published
+            .stored()
+            .filter(|s| !entries.contains_key(&s.location_id))
+            .chain(entries.values().flat_map(|(_, v)| v.iter()))
+            .cloned()
+            .collect();
+        drop(published);
+        let built = tokio::task::spawn_blocking(move || Snapshot::build(stored, Vec::new())).await;
+        let mut pending = self.write.lock().await;
+        match built {
+            Ok(built) => {
+                // Locations' status changes are published as they happen: keep the latest.
+                let locations = self.snapshot().locations.clone();
+                self.publish(built.with_locations(locations));
+                pending
+                    .entries
+                    .retain(|id, (n, _)| entries.get(id).map(|(m, _)| m) != Some(n));
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "building the catalog snapshot failed; retrying");
+                self.build_wanted.notify_one();
+            }
+        }
+        self.built.send_replace(up_to);
+    }
+
+    /// Records a change of a location's entities (the write guard is held) and returns the
+    /// number to wait for.
+    fn pending_change(
+        &self,
+        pending: &mut Pending,
+        location_id: &str,
+        entities: Vec<Stored>,
+    ) -> u64 {
+        let n = pending.change(location_id, entities);
+        self.build_wanted.notify_one();
+        n
+    }
+
+    /// Waits until the published snapshot includes change `n`.
+    async fn published(&self, n: u64) {
+        let mut built = self.built.subscribe();
+        let _ = built.wait_for(|b| *b >= n).await;
     }
 
     /// Makes the set of locations of one origin (`config` or `demo`) exactly `wanted`, without
@@ -246,13 +390,13 @@ impl CatalogService {
     }
 
     /// The locations as storage has them.
-    async fn stored_locations(&self) -> Result<Vec<LocationInfo>, CatalogError> {
+    async fn stored_locations(&self) -> Result<Vec<Arc<LocationInfo>>, CatalogError> {
         Ok(self
             .store
             .locations()
             .await?
             .into_iter()
-            .map(location_info)
+            .map(|row| Arc::new(location_info(row)))
             .collect())
     }
 
@@ -404,7 +548,7 @@ impl CatalogService {
             .locations
             .iter()
             .find(|l| l.id == row.id)
-            .cloned()
+            .map(|l| (**l).clone())
             .unwrap_or_else(|| location_info(row.clone()));
         Ok(AddedLocation {
             entities: entities_of(&snap, &row.id),
@@ -430,20 +574,17 @@ impl CatalogService {
 
     /// Removes a location and every entity it provided.
     pub async fn delete_location(&self, id: &str) -> Result<(), CatalogError> {
-        let _guard = self.write.lock().await;
+        let mut pending = self.write.lock().await;
         if !self.store.delete_location(id).await? {
             return Err(CatalogError::NotFound(format!("no location with id {id}")));
         }
         self.cached_file_states().remove(id);
         self.versions().remove(id);
         let locations = self.stored_locations().await?;
-        let current = self.snapshot();
-        let stored = current
-            .stored()
-            .filter(|s| s.location_id != id)
-            .cloned()
-            .collect();
-        self.publish(Snapshot::build(stored, locations));
+        self.publish(self.snapshot().with_locations(locations));
+        let n = self.pending_change(&mut pending, id, Vec::new());
+        drop(pending);
+        self.published(n).await;
         tracing::info!(location.id = %id, "location removed");
         Ok(())
     }
@@ -741,7 +882,7 @@ impl CatalogService {
         let current = self.snapshot();
         let mut locations = current.locations.clone();
         if let Some(l) = locations.iter_mut().find(|l| l.id == id) {
-            change(l);
+            change(Arc::make_mut(l));
             self.publish(current.with_locations(locations));
         }
     }
@@ -832,20 +973,17 @@ impl CatalogService {
             }
             return Ok(0);
         }
-        let _guard = self.write.lock().await;
+        let mut pending = self.write.lock().await;
         let locations = self.stored_locations().await?;
-        let current = self.snapshot();
-        let ids: HashSet<&str> = changed.iter().map(|(id, _)| id.as_str()).collect();
-        let mut stored_entities: Vec<Stored> = current
-            .stored()
-            .filter(|s| !ids.contains(s.location_id.as_str()))
-            .cloned()
-            .collect();
+        let mut last = 0;
         for (id, version) in &changed {
-            if *version >= 0 {
+            let entities = if *version >= 0 {
                 let rows = self.store.entities_of(id).await?;
-                stored_entities.extend(rows.into_iter().filter_map(stored_from_row));
-            }
+                rows.into_iter().filter_map(stored_from_row).collect()
+            } else {
+                Vec::new()
+            };
+            last = self.pending_change(&mut pending, id, entities);
         }
         {
             let mut known = self.versions();
@@ -859,11 +997,9 @@ impl CatalogService {
                 }
             }
         }
-        let snapshot =
-            tokio::task::spawn_blocking(move || Snapshot::build(stored_entities, locations))
-                .await
-                .map_err(|e| CatalogError::Internal(e.to_string()))?;
-        self.publish(snapshot);
+        self.publish(self.snapshot().with_locations(locations));
+        drop(pending);
+        self.published(last).await;
         tracing::info!(
             locations = changed.len(),
             "loaded changes made by another process"
@@ -952,7 +1088,7 @@ impl CatalogService {
                 return Err(e);
             }
         };
-        let _guard = self.write.lock().await;
+        let mut pending = self.write.lock().await;
         // Re-read under the lock: another refresh may have finished meanwhile.
         let row = self.location_row(id).await?;
         let current = self.snapshot();
@@ -973,7 +1109,7 @@ impl CatalogService {
         let read = match self.read(&row, head.as_ref(), previous.clone()).await {
             Ok(r) => r,
             Err(e) => {
-                drop(_guard);
+                drop(pending);
                 self.record_failure(id, &e.to_string()).await?;
                 return Err(e);
             }
@@ -987,7 +1123,13 @@ impl CatalogService {
             return Ok(());
         }
         let files = read.files.len();
-        let plan = plan_changes(&current, &row, read, &previous, self.settings.orphans);
+        let plan = plan_changes(
+            &WriterView::new(&current, &pending),
+            &row,
+            read,
+            &previous,
+            self.settings.orphans,
+        );
         drop(previous);
         // Until the changes are stored, the next refresh must read the state from storage.
         self.cached_file_states().remove(id);
@@ -1018,28 +1160,20 @@ impl CatalogService {
         let changed = written > 0 || removed > 0;
         let mut locations = current.locations.clone();
         let info = match locations.iter_mut().find(|l| l.id == id) {
-            Some(l) => l,
+            Some(l) => Arc::make_mut(l),
             None => {
-                locations.push(location_info(row.clone()));
+                locations.push(Arc::new(location_info(row.clone())));
                 let last = locations.len() - 1;
-                &mut locations[last]
+                Arc::make_mut(&mut locations[last])
             }
         };
         info.succeeded(&now, location_problems.clone(), commit);
-        let snapshot = if changed {
-            let mut stored: Vec<Stored> = current
-                .stored()
-                .filter(|s| s.location_id != id)
-                .cloned()
-                .collect();
-            stored.extend(keep);
-            tokio::task::spawn_blocking(move || Snapshot::build(stored, locations))
-                .await
-                .map_err(|e| CatalogError::Internal(e.to_string()))?
-        } else {
-            current.with_locations(locations)
-        };
-        self.publish(snapshot);
+        self.publish(current.with_locations(locations));
+        if changed {
+            let n = self.pending_change(&mut pending, id, keep);
+            drop(pending);
+            self.published(n).await;
+        }
         let elapsed = started.elapsed();
         self.metrics
             .record_refresh(elapsed, processed, written, removed);
@@ -1157,7 +1291,7 @@ struct Plan {
 
 /// Decides what one location read changes.
 fn plan_changes(
-    current: &Snapshot,
+    current: &WriterView<'_>,
     row: &LocationRow,
     read: LocationRead,
     known_files: &FileStates,
@@ -1172,8 +1306,8 @@ fn plan_changes(
     let id = &row.id;
     let now = now_rfc3339();
     let prev: HashMap<&RefKey, &Stored> = current
-        .stored()
-        .filter(|s| &s.location_id == id)
+        .of_location(id)
+        .into_iter()
         .map(|s| (&s.key, s))
         .collect();
     let mut by_file: HashMap<&str, Vec<&Stored>> = HashMap::new();
@@ -1236,11 +1370,8 @@ fn plan_changes(
                 }
                 for e in entities {
                     processed += 1;
-                    if let Some(other) = current
-                        .get_key(&e.key)
-                        .filter(|r| &r.stored.location_id != id)
-                    {
-                        problems.push(conflict(&e, &other.stored));
+                    if let Some(other) = current.get(&e.key).filter(|s| &s.location_id != id) {
+                        problems.push(conflict(&e, other));
                         continue;
                     }
                     if let Some(first) = keep.get(&e.key) {

@@ -391,7 +391,8 @@ pub struct Snapshot {
     pub records: Arc<[Record]>,
     pub by_key: Arc<HashMap<RefKey, usize>>,
     pub by_uid: Arc<HashMap<String, usize>>,
-    pub locations: Vec<LocationInfo>,
+    /// Shared, so that changing one location's status copies pointers, not every location.
+    pub locations: Vec<Arc<LocationInfo>>,
     /// Entity count per location id.
     pub location_counts: Arc<HashMap<String, usize>>,
     /// The catalog page's facet values of every record, as small integers.
@@ -515,7 +516,7 @@ impl Default for Snapshot {
 impl Snapshot {
     /// Stitches processed entities into a snapshot: relations in both directions, dangling
     /// references reported.
-    pub fn build(mut stored: Vec<Stored>, locations: Vec<LocationInfo>) -> Snapshot {
+    pub fn build(mut stored: Vec<Stored>, locations: Vec<Arc<LocationInfo>>) -> Snapshot {
         stored.sort_by(|a, b| {
             a.fields
                 .lc
@@ -606,7 +607,7 @@ impl Snapshot {
     }
 
     /// The same entities with other location statuses: no re-stitching.
-    pub fn with_locations(&self, locations: Vec<LocationInfo>) -> Snapshot {
+    pub fn with_locations(&self, locations: Vec<Arc<LocationInfo>>) -> Snapshot {
         Snapshot {
             locations,
             ..self.clone()

@@ -19,9 +19,6 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// File in a mirror remembering the remote's default branch.
-const DEFAULT_BRANCH_FILE: &str = "backlot-default-branch";
-
 /// Settings of the `git` section of the config.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -164,6 +161,10 @@ impl Mirrors {
     }
 
     /// Fetches the location's branch into its mirror and returns the head.
+    ///
+    /// The first time, a shallow bare clone (one process, and the remote's default branch
+    /// comes with it as the mirror's HEAD). Afterwards one `ls-remote` asks whether the branch
+    /// moved, and only then a shallow fetch.
     pub async fn fetch(&self, spec: &GitSpec) -> Result<Head, GitError> {
         let mirror = self.mirror_path(&spec.url);
         let lock = {
@@ -176,27 +177,38 @@ impl Mirrors {
             .acquire()
             .await
             .map_err(|_| GitError::Fetch("shutting down".into()))?;
-        if !mirror.join("HEAD").exists() {
-            std::fs::create_dir_all(&mirror).map_err(|e| {
-                GitError::Read(format!("could not create {}: {e}", mirror.display()))
-            })?;
-            self.git(&mirror, spec, &["init", "--bare", "--quiet"])
-                .await?;
-        }
         self.fetched
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let cloned = if mirror.join("HEAD").exists() {
+            false
+        } else {
+            self.clone_mirror(&mirror, spec).await?;
+            true
+        };
         let branch = match &spec.branch {
             Some(b) => b.clone(),
-            None => self.default_branch(&mirror, spec).await?,
+            None => head_branch(&mirror).ok_or_else(|| {
+                GitError::Fetch(format!(
+                    "{} has no default branch (an empty repository?); name a branch",
+                    spec.display_url()
+                ))
+            })?,
         };
-        let local_ref = format!("refs/backlot/{branch}");
-        let remote_ref = format!("refs/heads/{branch}");
-        if let Some(local) = super::tree::resolve_ref(&mirror, &local_ref)? {
+        let local_ref = format!("refs/heads/{branch}");
+        let local = super::tree::resolve_ref(&mirror, &local_ref)?;
+        if let (Some(local), true) = (&local, cloned) {
+            return Ok(Head {
+                mirror,
+                branch,
+                commit: local.clone(),
+            });
+        }
+        if let Some(local) = local {
             // Cheapest question first: did the branch move? (One round trip, no negotiation.)
             let out = self
-                .git(&mirror, spec, &["ls-remote", "--", &spec.url, &remote_ref])
+                .git(&mirror, spec, &["ls-remote", "--", &spec.url, &local_ref])
                 .await?;
-            let suffix = format!("\t{remote_ref}");
+            let suffix = format!("\t{local_ref}");
             let remote = out
                 .lines()
                 .find(|l| l.ends_with(&suffix))
@@ -218,7 +230,7 @@ impl Mirrors {
                 Some(_) => {}
             }
         }
-        let refspec = format!("+{remote_ref}:{local_ref}");
+        let refspec = format!("+{local_ref}:{local_ref}");
         let fetched = self
             .git(
                 &mirror,
@@ -245,15 +257,7 @@ impl Mirrors {
             }
         }
         fetched?;
-        let size = pack_bytes(&mirror);
-        let limit = self.settings.max_repo_mib.saturating_mul(1024 * 1024);
-        if size > limit {
-            return Err(GitError::TooLarge(format!(
-                "the repository is {} MiB, more than the {} MiB allowed (git.max_repo_mib)",
-                size / (1024 * 1024),
-                self.settings.max_repo_mib
-            )));
-        }
+        self.check_size(&mirror)?;
         let commit = super::tree::resolve_ref(&mirror, &local_ref)?.ok_or_else(|| {
             GitError::Read(format!(
                 "the fetch of {} stored no {local_ref}",
@@ -267,42 +271,56 @@ impl Mirrors {
         })
     }
 
-    /// The default branch learnt by an earlier fetch of this repository, if any.
-    pub fn remembered_default_branch(&self, url: &str) -> Option<String> {
-        std::fs::read_to_string(self.mirror_path(url).join(DEFAULT_BRANCH_FILE))
-            .ok()
-            .map(|b| b.trim().to_string())
-            .filter(|b| !b.is_empty())
-    }
-
-    /// The remote's default branch, asked once per mirror and remembered in it.
-    async fn default_branch(&self, mirror: &Path, spec: &GitSpec) -> Result<String, GitError> {
-        let remembered = mirror.join(DEFAULT_BRANCH_FILE);
-        if let Ok(b) = std::fs::read_to_string(&remembered) {
-            if !b.trim().is_empty() {
-                return Ok(b.trim().to_string());
+    /// A new mirror: a shallow bare clone into a temporary folder, renamed once complete, so
+    /// that a process that dies mid-clone leaves nothing half made.
+    async fn clone_mirror(&self, mirror: &Path, spec: &GitSpec) -> Result<(), GitError> {
+        let parent = mirror.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(parent)
+            .map_err(|e| GitError::Read(format!("could not create {}: {e}", parent.display())))?;
+        let partial = mirror.with_extension("partial");
+        let _ = std::fs::remove_dir_all(&partial);
+        let target = partial.to_string_lossy().into_owned();
+        let mut args = vec!["clone", "--bare", "--quiet", "--depth=1", "--no-tags"];
+        if let Some(b) = &spec.branch {
+            args.extend(["--branch", b.as_str()]);
+        }
+        args.extend(["--", spec.url.as_str(), target.as_str()]);
+        let cloned = self.git(parent, spec, &args).await;
+        if let Err(GitError::Fetch(message)) = &cloned {
+            let _ = std::fs::remove_dir_all(&partial);
+            if message.contains("Remote branch") && message.contains("not found") {
+                return Err(GitError::Fetch(format!(
+                    "branch \"{}\" does not exist in {}",
+                    spec.branch.as_deref().unwrap_or_default(),
+                    spec.display_url()
+                )));
             }
         }
-        let out = self
-            .git(
-                mirror,
-                spec,
-                &["ls-remote", "--symref", "--", &spec.url, "HEAD"],
-            )
-            .await?;
-        let branch = out
-            .lines()
-            .find_map(|l| l.strip_prefix("ref: refs/heads/"))
-            .and_then(|l| l.split('\t').next())
-            .map(str::to_string)
-            .ok_or_else(|| {
-                GitError::Fetch(format!(
-                    "{} has no default branch (empty repository?); name a branch",
-                    spec.display_url()
-                ))
-            })?;
-        let _ = std::fs::write(&remembered, &branch);
-        Ok(branch)
+        cloned?;
+        if let Err(e) = self.check_size(&partial) {
+            let _ = std::fs::remove_dir_all(&partial);
+            return Err(e);
+        }
+        std::fs::rename(&partial, mirror)
+            .map_err(|e| GitError::Read(format!("could not create {}: {e}", mirror.display())))
+    }
+
+    fn check_size(&self, mirror: &Path) -> Result<(), GitError> {
+        let size = pack_bytes(mirror);
+        let limit = self.settings.max_repo_mib.saturating_mul(1024 * 1024);
+        if size > limit {
+            return Err(GitError::TooLarge(format!(
+                "the repository is {} MiB, more than the {} MiB allowed (git.max_repo_mib)",
+                size / (1024 * 1024),
+                self.settings.max_repo_mib
+            )));
+        }
+        Ok(())
+    }
+
+    /// The remote's default branch as the mirror learnt it when it was cloned, if any.
+    pub fn remembered_default_branch(&self, url: &str) -> Option<String> {
+        head_branch(&self.mirror_path(url))
     }
 
     /// Runs git in the mirror with the credentials of the repository's host.
@@ -394,6 +412,16 @@ fn host_of(url: &str) -> String {
         host.split(':').next().unwrap_or(host)
     };
     host.to_ascii_lowercase()
+}
+
+/// The branch a mirror's HEAD names (the remote's default branch when it was cloned).
+fn head_branch(mirror: &Path) -> Option<String> {
+    let repo = gix::open_opts(mirror, gix::open::Options::isolated()).ok()?;
+    let name = repo.head_name().ok()??;
+    name.as_bstr()
+        .to_string()
+        .strip_prefix("refs/heads/")
+        .map(str::to_string)
 }
 
 /// Bytes of packs and loose objects in a mirror.
