@@ -298,7 +298,13 @@ impl CatalogService {
             .cloned()
             .collect();
         drop(published);
+        let started = Instant::now();
         let built = tokio::task::spawn_blocking(move || Snapshot::build(stored, Vec::new())).await;
+        tracing::debug!(
+            locations = entries.len(),
+            duration_ms = started.elapsed().as_millis() as u64,
+            "snapshot built"
+        );
         let mut pending = self.write.lock().await;
         match built {
             Ok(built) => {
@@ -500,7 +506,7 @@ impl CatalogService {
         }
         let row = new_location_row(&new, "api");
         if dry_run {
-            let head = self.fetch(&row).await?;
+            let head = self.fetch(&row, false).await?;
             let read = self.read(&row, head.as_ref(), Default::default()).await?;
             let entities = read
                 .files
@@ -646,7 +652,13 @@ impl CatalogService {
         for id in &ids {
             let (this, id) = (self.clone(), id.clone());
             tokio::spawn(async move {
-                if let Err(e) = this.refresh_location(&id).await {
+                let pushed = async {
+                    this.take_lease(&id, true).await?;
+                    let result = this.refresh_leased(&id, true).await;
+                    this.release_lease(&id).await;
+                    result
+                };
+                if let Err(e) = pushed.await {
                     tracing::warn!(location.id = %id, error = %e, "refresh after a push failed");
                 }
             });
@@ -773,14 +785,14 @@ impl CatalogService {
 
     /// Git locations: fetches the branch into the mirror (network time, no lock held).
     /// `None` for other locations.
-    async fn fetch(&self, row: &LocationRow) -> Result<Option<Head>, CatalogError> {
+    async fn fetch(&self, row: &LocationRow, moved: bool) -> Result<Option<Head>, CatalogError> {
         if !is_git(&row.location_type) {
             return Ok(None);
         }
         let spec = git_spec(row)?;
         let head = self
             .git
-            .fetch(&spec)
+            .fetch(&spec, moved)
             .await
             .map_err(|e| CatalogError::Source(e.to_string()))?;
         Ok(Some(head))
@@ -1018,7 +1030,7 @@ impl CatalogService {
     /// be fetched keeps everything and the location records the error.
     pub async fn refresh_location(&self, id: &str) -> Result<(), CatalogError> {
         self.take_lease(id, true).await?;
-        let result = self.refresh_leased(id).await;
+        let result = self.refresh_leased(id, false).await;
         self.release_lease(id).await;
         result
     }
@@ -1041,7 +1053,7 @@ impl CatalogService {
         if !self.take_lease(id, false).await? {
             return Ok(false);
         }
-        let result = self.refresh_leased(id).await;
+        let result = self.refresh_leased(id, false).await;
         self.release_lease(id).await;
         result.map(|()| true)
     }
@@ -1078,10 +1090,11 @@ impl CatalogService {
         }
     }
 
-    async fn refresh_leased(&self, id: &str) -> Result<(), CatalogError> {
+    /// `pushed`: a webhook said the branch moved, so it is fetched without asking first.
+    async fn refresh_leased(&self, id: &str, pushed: bool) -> Result<(), CatalogError> {
         let started = Instant::now();
         let row = self.location_row(id).await?;
-        let head = match self.fetch(&row).await {
+        let head = match self.fetch(&row, pushed).await {
             Ok(h) => h,
             Err(e) => {
                 self.record_failure(id, &e.to_string()).await?;

@@ -164,19 +164,25 @@ impl Mirrors {
     ///
     /// The first time, a shallow bare clone (one process, and the remote's default branch
     /// comes with it as the mirror's HEAD). Afterwards one `ls-remote` asks whether the branch
-    /// moved, and only then a shallow fetch.
-    pub async fn fetch(&self, spec: &GitSpec) -> Result<Head, GitError> {
+    /// moved, and only then a shallow fetch; with `moved` (a webhook said so), no asking.
+    pub async fn fetch(&self, spec: &GitSpec, moved: bool) -> Result<Head, GitError> {
         let mirror = self.mirror_path(&spec.url);
         let lock = {
             let mut locks = self.locks.lock().unwrap_or_else(|e| e.into_inner());
             locks.entry(mirror.clone()).or_default().clone()
         };
         let _mirror_guard = lock.lock().await;
-        let _permit = self
-            .fetches
-            .acquire()
-            .await
-            .map_err(|_| GitError::Fetch("shutting down".into()))?;
+        // A push is waited for by someone: it does not queue behind scheduled visits.
+        let _permit = if moved {
+            None
+        } else {
+            Some(
+                self.fetches
+                    .acquire()
+                    .await
+                    .map_err(|_| GitError::Fetch("shutting down".into()))?,
+            )
+        };
         self.fetched
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let cloned = if mirror.join("HEAD").exists() {
@@ -203,7 +209,7 @@ impl Mirrors {
                 commit: local.clone(),
             });
         }
-        if let Some(local) = local {
+        if let Some(local) = local.filter(|_| !moved) {
             // Cheapest question first: did the branch move? (One round trip, no negotiation.)
             let out = self
                 .git(&mirror, spec, &["ls-remote", "--", &spec.url, &local_ref])
