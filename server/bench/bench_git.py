@@ -8,7 +8,8 @@ SQLite database, and measures:
   - the first full import: wall time until /readyz, and CPU (server plus the git processes it
     runs: utime + stime + cutime + cstime);
   - refresh cycles in which nothing changed: CPU per cycle (every repository asked whether its
-    branch moved), and the share of a core that makes at the default interval;
+    branch moved), and the share of a core that makes at the default interval (use --rest 360
+    with --rest-interval 300 to measure one whole cycle at the default);
   - push to visible through the webhook: a commit is pushed to one repository, a signed GitHub
     push event is posted, and the time until the change is served by the API is taken (K pushes);
   - peak RSS.
@@ -171,7 +172,9 @@ def main():
         c0, t0 = cpu_with_children(server.pid), time.time()
         time.sleep(args.rest)
         rest_cpu, rest_wall = cpu_with_children(server.pid) - c0, time.time() - t0
-        cycles = rest_wall / args.rest_interval
+        # Visits are jittered ±10% around the interval: a window of k intervals (+20%) holds
+        # k whole cycles.
+        cycles = max(1, round(rest_wall / args.rest_interval))
         cycle_cpu = rest_cpu / cycles
 
         # Push to visible through the webhook.

@@ -654,7 +654,7 @@ impl CatalogService {
             tokio::spawn(async move {
                 let pushed = async {
                     this.take_lease(&id, true).await?;
-                    let result = this.refresh_leased(&id, true).await;
+                    let result = this.refresh_leased(&id, true, None).await;
                     this.release_lease(&id).await;
                     result
                 };
@@ -1030,7 +1030,7 @@ impl CatalogService {
     /// be fetched keeps everything and the location records the error.
     pub async fn refresh_location(&self, id: &str) -> Result<(), CatalogError> {
         self.take_lease(id, true).await?;
-        let result = self.refresh_leased(id, false).await;
+        let result = self.refresh_leased(id, false, None).await;
         self.release_lease(id).await;
         result
     }
@@ -1053,7 +1053,7 @@ impl CatalogService {
         if !self.take_lease(id, false).await? {
             return Ok(false);
         }
-        let result = self.refresh_leased(id, false).await;
+        let result = self.refresh_leased(id, false, Some(row)).await;
         self.release_lease(id).await;
         result.map(|()| true)
     }
@@ -1091,9 +1091,18 @@ impl CatalogService {
     }
 
     /// `pushed`: a webhook said the branch moved, so it is fetched without asking first.
-    async fn refresh_leased(&self, id: &str, pushed: bool) -> Result<(), CatalogError> {
+    /// `row`: the location as just read, when the caller has it.
+    async fn refresh_leased(
+        &self,
+        id: &str,
+        pushed: bool,
+        row: Option<LocationRow>,
+    ) -> Result<(), CatalogError> {
         let started = Instant::now();
-        let row = self.location_row(id).await?;
+        let row = match row {
+            Some(r) => r,
+            None => self.location_row(id).await?,
+        };
         let head = match self.fetch(&row, pushed).await {
             Ok(h) => h,
             Err(e) => {
@@ -1102,15 +1111,16 @@ impl CatalogService {
             }
         };
         let mut pending = self.write.lock().await;
-        // Re-read under the lock: another refresh may have finished meanwhile.
-        let row = self.location_row(id).await?;
+        // Under the lock: another refresh may have finished meanwhile.
         let current = self.snapshot();
-        let clean_before = current
-            .locations
-            .iter()
-            .any(|l| l.id == id && l.problems.is_empty() && l.last_error.is_none());
+        // A location registered a moment ago is not in the snapshot yet: never read before.
+        let before = current.locations.iter().find(|l| l.id == id);
+        let clean_before = before.is_some_and(|l| {
+            l.problems.is_empty() && l.last_error.is_none() && l.last_refresh_at.is_some()
+        });
+        let before_commit = before.and_then(|l| l.commit.clone());
         if let Some(h) = &head {
-            if clean_before && row.commit_id.as_deref() == Some(h.commit.as_str()) {
+            if clean_before && before_commit.as_deref() == Some(h.commit.as_str()) {
                 // The head did not move and the last read was clean: nothing to read.
                 self.record_success(id, "[]", Some(&h.commit), None).await?;
                 self.metrics.record_refresh(started.elapsed(), 0, 0, 0);
