@@ -283,25 +283,31 @@ impl CatalogService {
     }
 
     async fn build_pending(&self) {
-        let (entries, up_to) = {
+        // Copied under the lock (entities' JSON is shared, not copied): the published entities
+        // of unchanged locations and the pending ones, remembering which change each was.
+        let (stored, included, up_to) = {
             let pending = self.write.lock().await;
             if pending.entries.is_empty() {
                 return;
             }
-            (pending.entries.clone(), pending.requested)
+            let published = self.snapshot();
+            let stored: Vec<Stored> = published
+                .stored()
+                .filter(|s| !pending.entries.contains_key(&s.location_id))
+                .chain(pending.entries.values().flat_map(|(_, v)| v.iter()))
+                .cloned()
+                .collect();
+            let included: HashMap<String, u64> = pending
+                .entries
+                .iter()
+                .map(|(id, (n, _))| (id.clone(), *n))
+                .collect();
+            (stored, included, pending.requested)
         };
-        let published = self.snapshot();
-        let stored: Vec<Stored> = published
-            .stored()
-            .filter(|s| !entries.contains_key(&s.location_id))
-            .chain(entries.values().flat_map(|(_, v)| v.iter()))
-            .cloned()
-            .collect();
-        drop(published);
         let started = Instant::now();
         let built = tokio::task::spawn_blocking(move || Snapshot::build(stored, Vec::new())).await;
         tracing::debug!(
-            locations = entries.len(),
+            locations = included.len(),
             duration_ms = started.elapsed().as_millis() as u64,
             "snapshot built"
         );
@@ -313,7 +319,7 @@ impl CatalogService {
                 self.publish(built.with_locations(locations));
                 pending
                     .entries
-                    .retain(|id, (n, _)| entries.get(id).map(|(m, _)| m) != Some(n));
+                    .retain(|id, (n, _)| included.get(id) != Some(n));
             }
             Err(e) => {
                 tracing::error!(error = %e, "building the catalog snapshot failed; retrying");
@@ -1059,7 +1065,11 @@ impl CatalogService {
     }
 
     /// Takes the location's lease; with `wait`, waits for another process to finish first.
+    /// Only PostgreSQL is shared by several processes: on SQLite there is nothing to take.
     async fn take_lease(&self, id: &str, wait: bool) -> Result<bool, CatalogError> {
+        if !self.shared_database() {
+            return Ok(true);
+        }
         let hold = (self.settings.git.fetch_timeout_secs as i64 + 60) * 1000;
         let deadline =
             Instant::now() + Duration::from_secs(self.settings.git.fetch_timeout_secs + 10);
@@ -1084,7 +1094,15 @@ impl CatalogService {
         }
     }
 
+    /// Whether other processes may use the database (PostgreSQL).
+    fn shared_database(&self) -> bool {
+        self.store.backend() == "postgres"
+    }
+
     async fn release_lease(&self, id: &str) {
+        if !self.shared_database() {
+            return;
+        }
         if let Err(e) = self.store.release_lease(id, &self.owner).await {
             tracing::warn!(location.id = %id, error = %e, "could not release a location lease; it expires by itself");
         }

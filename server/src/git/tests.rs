@@ -388,10 +388,11 @@ async fn smart_http_url_targets_and_dry_runs() {
     h.cleanup().await;
 }
 
-both_databases!(
-    two_processes_on_one_database_share_the_work,
-    setup = Harness::new,
-    |h| {
+/// Several processes share a PostgreSQL database (SQLite is one process's own).
+#[tokio::test]
+async fn two_processes_on_one_postgresql_database_share_the_work() {
+    let h = Harness::new(crate::storage::testing::TestDb::postgres().await).await;
+    {
         let server = GitServer::start();
         let mut repos = Vec::new();
         let mut ids = Vec::new();
@@ -449,7 +450,8 @@ both_databases!(
             }
         }
     }
-);
+    h.cleanup().await;
+}
 
 both_databases!(
     discovered_repositories_become_locations_and_go_away_with_them,
