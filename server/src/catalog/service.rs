@@ -1262,7 +1262,8 @@ impl CatalogService {
                         due.insert(id, now + this.next_delay(l));
                     }
                 }
-                due.retain(|id, _| snap.locations.iter().any(|l| &l.id == id));
+                let current: HashSet<&str> = snap.locations.iter().map(|l| l.id.as_str()).collect();
+                due.retain(|id, _| current.contains(id.as_str()));
                 for l in snap.locations.iter() {
                     let next = *due
                         .entry(l.id.clone())

@@ -111,6 +111,17 @@ pub struct Mirrors {
     fetches: tokio::sync::Semaphore,
     /// Fetches run so far (for metrics and tests).
     fetched: std::sync::atomic::AtomicU64,
+    /// What each mirror's refs point to, as this process last wrote or read them: a visit to
+    /// an unchanged repository opens nothing on disk.
+    refs: Mutex<HashMap<PathBuf, MirrorRefs>>,
+}
+
+#[derive(Default, Clone)]
+struct MirrorRefs {
+    /// The branch HEAD names (the remote's default branch at clone time).
+    head: Option<String>,
+    /// Branch → commit.
+    branches: HashMap<String, String>,
 }
 
 impl Mirrors {
@@ -126,6 +137,7 @@ impl Mirrors {
             locks: Mutex::new(HashMap::new()),
             fetches: tokio::sync::Semaphore::new(permits),
             fetched: Default::default(),
+            refs: Mutex::new(HashMap::new()),
         }
     }
 
@@ -188,12 +200,13 @@ impl Mirrors {
         let cloned = if mirror.join("HEAD").exists() {
             false
         } else {
+            self.remember(&mirror, |r| *r = MirrorRefs::default());
             self.clone_mirror(&mirror, spec).await?;
             true
         };
         let branch = match &spec.branch {
             Some(b) => b.clone(),
-            None => head_branch(&mirror).ok_or_else(|| {
+            None => self.head_branch(&mirror).ok_or_else(|| {
                 GitError::Fetch(format!(
                     "{} has no default branch (an empty repository?); name a branch",
                     spec.display_url()
@@ -201,7 +214,15 @@ impl Mirrors {
             })?,
         };
         let local_ref = format!("refs/heads/{branch}");
-        let local = super::tree::resolve_ref(&mirror, &local_ref)?;
+        let local = match self.known(&mirror, |r| r.branches.get(&branch).cloned()) {
+            Some(commit) => Some(commit),
+            None => super::tree::resolve_ref(&mirror, &local_ref)?,
+        };
+        if let Some(commit) = &local {
+            self.remember(&mirror, |r| {
+                r.branches.insert(branch.clone(), commit.clone());
+            });
+        }
         if let (Some(local), true) = (&local, cloned) {
             return Ok(Head {
                 mirror,
@@ -270,6 +291,9 @@ impl Mirrors {
                 spec.display_url()
             ))
         })?;
+        self.remember(&mirror, |r| {
+            r.branches.insert(branch.clone(), commit.clone());
+        });
         Ok(Head {
             mirror,
             branch,
@@ -326,7 +350,26 @@ impl Mirrors {
 
     /// The remote's default branch as the mirror learnt it when it was cloned, if any.
     pub fn remembered_default_branch(&self, url: &str) -> Option<String> {
-        head_branch(&self.mirror_path(url))
+        self.head_branch(&self.mirror_path(url))
+    }
+
+    fn head_branch(&self, mirror: &Path) -> Option<String> {
+        if let Some(head) = self.known(mirror, |r| r.head.clone()) {
+            return Some(head);
+        }
+        let head = head_branch(mirror)?;
+        self.remember(mirror, |r| r.head = Some(head.clone()));
+        Some(head)
+    }
+
+    fn known<T>(&self, mirror: &Path, get: impl FnOnce(&MirrorRefs) -> Option<T>) -> Option<T> {
+        let refs = self.refs.lock().unwrap_or_else(|e| e.into_inner());
+        refs.get(mirror).and_then(get)
+    }
+
+    fn remember(&self, mirror: &Path, change: impl FnOnce(&mut MirrorRefs)) {
+        let mut refs = self.refs.lock().unwrap_or_else(|e| e.into_inner());
+        change(refs.entry(mirror.to_path_buf()).or_default());
     }
 
     /// Runs git in the mirror with the credentials of the repository's host.
