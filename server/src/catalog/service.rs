@@ -112,7 +112,8 @@ type FileStates = HashMap<String, PreviousFile>;
 /// it is not done once per location: a builder task rebuilds as often as it can, each time with
 /// every change made since the last build. Writers see the published snapshot overridden by
 /// these entries (see [`WriterView`]); a refresh returns once a snapshot with its change is
-/// published.
+/// published. The builder holds the write lock while it builds, so writers queue up (their
+/// fetches do not) and the next build takes all of their changes at once.
 #[derive(Default)]
 struct Pending {
     /// Location id → (change number, its entities now; empty when the location was removed).
@@ -283,50 +284,43 @@ impl CatalogService {
     }
 
     async fn build_pending(&self) {
-        // Copied under the lock (entities' JSON is shared, not copied): the published entities
-        // of unchanged locations and the pending ones, remembering which change each was.
-        let (stored, included, up_to) = {
-            let pending = self.write.lock().await;
-            if pending.entries.is_empty() {
-                return;
-            }
-            let published = self.snapshot();
-            let stored: Vec<Stored> = published
-                .stored()
-                .filter(|s| !pending.entries.contains_key(&s.location_id))
-                .chain(pending.entries.values().flat_map(|(_, v)| v.iter()))
-                .cloned()
-                .collect();
-            let included: HashMap<String, u64> = pending
-                .entries
-                .iter()
-                .map(|(id, (n, _))| (id.clone(), *n))
-                .collect();
-            (stored, included, pending.requested)
-        };
+        // Writers wait while a build runs (fetches do not: they happen before the lock), so
+        // the pending entities move into the build instead of being copied.
+        let mut pending = self.write.lock().await;
+        if pending.entries.is_empty() {
+            return;
+        }
+        let entries = std::mem::take(&mut pending.entries);
+        let up_to = pending.requested;
+        let published = self.snapshot();
+        let mut stored: Vec<Stored> = published
+            .stored()
+            .filter(|s| !entries.contains_key(&s.location_id))
+            .cloned()
+            .collect();
+        drop(published);
+        let changed = entries.len();
+        stored.extend(entries.into_values().flat_map(|(_, v)| v));
         let started = Instant::now();
         let built = tokio::task::spawn_blocking(move || Snapshot::build(stored, Vec::new())).await;
         tracing::debug!(
-            locations = included.len(),
+            locations = changed,
             duration_ms = started.elapsed().as_millis() as u64,
             "snapshot built"
         );
-        let mut pending = self.write.lock().await;
         match built {
             Ok(built) => {
                 // Locations' status changes are published as they happen: keep the latest.
                 let locations = self.snapshot().locations.clone();
                 self.publish(built.with_locations(locations));
-                pending
-                    .entries
-                    .retain(|id, (n, _)| included.get(id) != Some(n));
             }
             Err(e) => {
-                tracing::error!(error = %e, "building the catalog snapshot failed; retrying");
-                self.build_wanted.notify_one();
+                // Storage has the changes; the next start-up loads them.
+                tracing::error!(error = %e, "building the catalog snapshot failed; restart Backlot to serve the latest changes");
             }
         }
         self.built.send_replace(up_to);
+        drop(pending);
     }
 
     /// Records a change of a location's entities (the write guard is held) and returns the
