@@ -76,7 +76,8 @@ test.describe('search', () => {
     const summary = page.getByRole('status').filter({ hasText: /results? for “cart”/ });
     await expect(summary).toBeVisible();
     const n = Number((await summary.innerText()).match(/^(\d+)/)![1]);
-    const main = page.locator('main');
+    // Entity hits; docs pages that match come in a section of their own below.
+    const main = page.locator('main .entity-list');
     const hits = main.getByRole('listitem');
     await expect(hits).toHaveCount(n);
     expect(n).toBeGreaterThan(1);
@@ -114,7 +115,9 @@ test.describe('search', () => {
       await box.press('Enter');
       await expect(page).toHaveURL(/\/search\?q=checkout$/);
       await expect(page.getByRole('status').filter({ hasText: /results? for “checkout”/ })).toBeVisible();
-      await expect(page.locator('main').getByRole('link', { name: 'Checkout Service', exact: true })).toBeVisible();
+      await expect(page.locator('main .entity-list').getByRole('link', { name: 'Checkout Service', exact: true })).toBeVisible();
+      // The demo's checkout-service docs match too.
+      await expect(page.getByRole('region', { name: /In the docs/ }).getByRole('link', { name: 'Checkout Service' })).toBeVisible();
     });
   });
 });
