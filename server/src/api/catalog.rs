@@ -606,6 +606,10 @@ pub async fn get_location(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>> {
+    location_by_id(&state, &id)
+}
+
+fn location_by_id(state: &AppState, id: &str) -> Result<Json<Value>> {
     let snap = state.catalog.snapshot();
     let l = snap
         .locations
@@ -697,13 +701,7 @@ pub async fn refresh_location(
     Path(id): Path<String>,
 ) -> Result<Json<Value>> {
     state.catalog.refresh_location(&id).await?;
-    let snap = state.catalog.snapshot();
-    let l = snap
-        .locations
-        .iter()
-        .find(|l| l.id == id)
-        .ok_or_else(|| ApiError::not_found(format!("no location with id {id}")))?;
-    Ok(Json(location_json(l)))
+    location_by_id(&state, &id)
 }
 
 #[derive(Deserialize)]

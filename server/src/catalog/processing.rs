@@ -252,7 +252,7 @@ fn read_file(
                 path: key.to_string(),
                 problem: file_problem(key, format!("could not read {key}: {reason}")),
             });
-            return keep_previous(key, ctx, out);
+            return keep_previous(key, (ctx.previous)(key), out);
         }
     };
     let hash = content_hash(&bytes);
@@ -281,7 +281,7 @@ fn read_file(
                 path: key.to_string(),
                 problem: file_problem(key, format!("could not read {key}: it is not UTF-8 text")),
             });
-            return keep_previous(key, ctx, out);
+            return keep_previous(key, (ctx.previous)(key), out);
         }
     };
     let read = parse_file(&text, key, &ctx.origin, ctx.allowed);
@@ -296,11 +296,9 @@ fn read_file(
             path: key.to_string(),
             problem,
         });
-        return keep_previous(key, ctx, out);
+        return keep_previous(key, (ctx.previous)(key), out);
     }
-    let clean = read.problems.is_empty()
-        && !read.had_placeholders
-        && read.entities.iter().all(|e| e.stored.problems.is_empty());
+    let clean = read.is_clean();
     out.file_state.push((
         key.to_string(),
         Some(PreviousFile {
@@ -335,12 +333,12 @@ fn modified_ns(meta: &std::fs::Metadata) -> i64 {
 
 /// A file that failed keeps its last state, and the targets it pointed to are still followed:
 /// one broken Location file must not remove everything below it.
-fn keep_previous(
+pub fn keep_previous(
     key: &str,
-    ctx: &ReadContext<'_>,
+    previous: Option<&PreviousFile>,
     out: &mut LocationRead,
 ) -> Vec<(String, String)> {
-    match (ctx.previous)(key) {
+    match previous {
         Some(prev) => {
             let targets = prev.targets.clone();
             out.file_state.push((
@@ -353,6 +351,16 @@ fn keep_previous(
             targets
         }
         None => Vec::new(),
+    }
+}
+
+impl ParsedFile {
+    /// No problem of any kind and no placeholder: the outcome depends only on the content, so
+    /// the same content need not be read again.
+    pub fn is_clean(&self) -> bool {
+        self.problems.is_empty()
+            && !self.had_placeholders
+            && self.entities.iter().all(|e| e.stored.problems.is_empty())
     }
 }
 

@@ -627,19 +627,9 @@ impl CatalogService {
         let ids: Vec<String> = snap
             .locations
             .iter()
-            .filter(|l| is_git(&l.location_type))
             .filter_map(|l| {
-                let spec = GitSpec::from_location(
-                    &l.location_type,
-                    &l.target,
-                    l.branch.as_deref(),
-                    l.path.as_deref(),
-                )
-                .ok()?;
-                let wanted = spec
-                    .branch
-                    .clone()
-                    .or_else(|| self.git.remembered_default_branch(&spec.url));
+                let spec = l.git_spec()?;
+                let wanted = self.git.branch_of(&spec);
                 let branch_matches = match (wanted, &push.branch) {
                     (Some(wanted), Some(pushed)) => &wanted == pushed,
                     // Default branch not known yet: the push may have been to it.
@@ -735,18 +725,8 @@ impl CatalogService {
             .iter()
             .find(|l| l.id == record.stored.location_id)?;
         let file = record.stored.source_file.clone();
-        if is_git(&l.location_type) {
-            let spec = GitSpec::from_location(
-                &l.location_type,
-                &l.target,
-                l.branch.as_deref(),
-                l.path.as_deref(),
-            )
-            .ok()?;
-            let branch = spec
-                .branch
-                .clone()
-                .or_else(|| self.git.remembered_default_branch(&spec.url))?;
+        if let Some(spec) = l.git_spec() {
+            let branch = self.git.branch_of(&spec)?;
             Some(EntitySource::Git {
                 mirror: self.git.mirror_path(&spec.url),
                 commit: l.commit.clone()?,
@@ -763,7 +743,7 @@ impl CatalogService {
         }
     }
 
-    /// Git fetches this process has run.
+    /// Visits to Git remotes this process has made (clone, ls-remote or fetch).
     pub fn fetch_count(&self) -> u64 {
         self.git.fetch_count()
     }

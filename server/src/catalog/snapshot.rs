@@ -371,6 +371,20 @@ pub struct LocationInfo {
 }
 
 impl LocationInfo {
+    /// What a Git location reads (`None` for other locations).
+    pub fn git_spec(&self) -> Option<crate::git::GitSpec> {
+        if !super::service::is_git(&self.location_type) {
+            return None;
+        }
+        crate::git::GitSpec::from_location(
+            &self.location_type,
+            &self.target,
+            self.branch.as_deref(),
+            self.path.as_deref(),
+        )
+        .ok()
+    }
+
     /// Records a successful read at `now`.
     pub fn succeeded(&mut self, now: &str, problems: Vec<ProblemView>, commit: Option<&str>) {
         self.last_refresh_at = Some(now.to_string());

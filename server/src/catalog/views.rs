@@ -130,16 +130,7 @@ fn repository(r: &Record, snap: &Snapshot, ann: &Value) -> Option<RepositoryView
         .locations
         .iter()
         .find(|l| l.id == r.stored.location_id)?;
-    if !super::service::is_git(&l.location_type) {
-        return None;
-    }
-    let spec = crate::git::GitSpec::from_location(
-        &l.location_type,
-        &l.target,
-        l.branch.as_deref(),
-        l.path.as_deref(),
-    )
-    .ok()?;
+    let spec = l.git_spec()?;
     let text = |k: &str| ann[k].as_str().map(str::to_string);
     use crate::git::read::{EDIT_URL, SOURCE_CHANGED_AT, SOURCE_COMMIT, VIEW_URL};
     Some(RepositoryView {

@@ -109,7 +109,7 @@ pub struct Mirrors {
     settings: GitSettings,
     locks: Mutex<HashMap<PathBuf, Arc<tokio::sync::Mutex<()>>>>,
     fetches: tokio::sync::Semaphore,
-    /// Fetches run so far (for metrics and tests).
+    /// Visits to remotes so far (clone, ls-remote or fetch; for tests).
     fetched: std::sync::atomic::AtomicU64,
     /// What each mirror's refs point to, as this process last wrote or read them: a visit to
     /// an unchanged repository opens nothing on disk.
@@ -145,7 +145,7 @@ impl Mirrors {
         &self.settings
     }
 
-    /// Fetches run so far.
+    /// Visits to remotes so far (clone, ls-remote or fetch).
     pub fn fetch_count(&self) -> u64 {
         self.fetched.load(std::sync::atomic::Ordering::Relaxed)
     }
@@ -348,9 +348,12 @@ impl Mirrors {
         Ok(())
     }
 
-    /// The remote's default branch as the mirror learnt it when it was cloned, if any.
-    pub fn remembered_default_branch(&self, url: &str) -> Option<String> {
-        self.head_branch(&self.mirror_path(url))
+    /// The branch a location reads: the one it names, else the remote's default branch as the
+    /// mirror learnt it when it was cloned (`None` before the first clone).
+    pub fn branch_of(&self, spec: &GitSpec) -> Option<String> {
+        spec.branch
+            .clone()
+            .or_else(|| self.head_branch(&self.mirror_path(&spec.url)))
     }
 
     fn head_branch(&self, mirror: &Path) -> Option<String> {

@@ -9,7 +9,8 @@ use super::spec::GitSpec;
 use super::tree::RepoTree;
 use crate::catalog::placeholder::PlaceholderReader;
 use crate::catalog::processing::{
-    file_problem, parse_descriptor, problem, FileOrigin, FileOutcome, LocationRead, PreviousFile,
+    file_problem, keep_previous, parse_descriptor, problem, FileOrigin, FileOutcome, LocationRead,
+    PreviousFile,
 };
 use gix::ObjectId;
 use std::collections::HashSet;
@@ -154,23 +155,8 @@ fn follow_file(
     let text = match text {
         Ok(t) => t,
         Err(reason) => {
-            out.files.push(FileOutcome::Failed {
-                path: path.to_string(),
-                problem: file_problem(path, format!("could not read {path}: {reason}")),
-            });
-            if let Some(prev) = previous {
-                out.file_state.push((
-                    path.to_string(),
-                    Some(PreviousFile {
-                        clean: false,
-                        ..prev.clone()
-                    }),
-                ));
-                for (ty, target) in &prev.targets {
-                    follow_target(tree, ctx, path, (ty, target), out, visited, depth);
-                }
-            }
-            return;
+            let problem = file_problem(path, format!("could not read {path}: {reason}"));
+            return failed(tree, ctx, path, problem, previous, out, visited, depth);
         }
     };
     let dir = path.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
@@ -210,27 +196,9 @@ fn follow_file(
             .into_iter()
             .next()
             .unwrap_or_else(|| file_problem(path, "could not parse"));
-        out.files.push(FileOutcome::Failed {
-            path: path.to_string(),
-            problem,
-        });
-        if let Some(prev) = previous {
-            out.file_state.push((
-                path.to_string(),
-                Some(PreviousFile {
-                    clean: false,
-                    ..prev.clone()
-                }),
-            ));
-            for (ty, target) in &prev.targets {
-                follow_target(tree, ctx, path, (ty, target), out, visited, depth);
-            }
-        }
-        return;
+        return failed(tree, ctx, path, problem, previous, out, visited, depth);
     }
-    let clean = parsed.problems.is_empty()
-        && !parsed.had_placeholders
-        && parsed.entities.iter().all(|e| e.stored.problems.is_empty());
+    let clean = parsed.is_clean();
     let targets = parsed.targets.clone();
     out.file_state.push((
         path.to_string(),
@@ -252,6 +220,28 @@ fn follow_file(
     });
     for (ty, target) in &targets {
         follow_target(tree, ctx, path, (ty, target), out, visited, depth);
+    }
+}
+
+/// A file that could not be used: its entities keep their last good version and the targets it
+/// had are still followed.
+#[allow(clippy::too_many_arguments)]
+fn failed(
+    tree: &RepoTree,
+    ctx: &GitRead<'_>,
+    path: &str,
+    problem: app::model::ProblemView,
+    previous: Option<&PreviousFile>,
+    out: &mut LocationRead,
+    visited: &mut HashSet<String>,
+    depth: usize,
+) {
+    out.files.push(FileOutcome::Failed {
+        path: path.to_string(),
+        problem,
+    });
+    for (ty, target) in keep_previous(path, previous, out) {
+        follow_target(tree, ctx, path, (&ty, &target), out, visited, depth);
     }
 }
 
