@@ -1,5 +1,6 @@
 //! One bare mirror per repository under `<data_dir>/git`, kept up to date with shallow fetches
-//! by the `git` program.
+//! by the `git` program. Whether a branch moved is asked in-process where the transport allows
+//! ([`super::remote`]), so an unchanged repository costs no process at all.
 //!
 //! A fetch asks only for the one branch a location reads, at depth 1, into a private ref
 //! (`refs/backlot/<branch>`), so a mirror holds one commit's objects plus what earlier fetches
@@ -114,6 +115,8 @@ pub struct Mirrors {
     /// What each mirror's refs point to, as this process last wrote or read them: a visit to
     /// an unchanged repository opens nothing on disk.
     refs: Mutex<HashMap<PathBuf, MirrorRefs>>,
+    /// Keep-alive connections for asking smart HTTP remotes where a branch points.
+    agent: ureq::Agent,
 }
 
 #[derive(Default, Clone)]
@@ -131,7 +134,9 @@ impl Mirrors {
             .clone()
             .unwrap_or_else(|| data_dir.join("git"));
         let permits = settings.max_concurrent_fetches.max(1);
+        let agent = super::remote::agent(Duration::from_secs(settings.fetch_timeout_secs.max(1)));
         Mirrors {
+            agent,
             root,
             settings,
             locks: Mutex::new(HashMap::new()),
@@ -232,15 +237,8 @@ impl Mirrors {
         }
         if let Some(local) = local.filter(|_| !moved) {
             // Cheapest question first: did the branch move? (One round trip, no negotiation.)
-            let out = self
-                .git(&mirror, spec, &["ls-remote", "--", &spec.url, &local_ref])
-                .await?;
-            let suffix = format!("\t{local_ref}");
-            let remote = out
-                .lines()
-                .find(|l| l.ends_with(&suffix))
-                .and_then(|l| l.split('\t').next());
-            match remote {
+            let remote = self.remote_head(&mirror, spec, &local_ref).await?;
+            match remote.as_deref() {
                 None => {
                     return Err(GitError::Fetch(format!(
                         "branch \"{branch}\" does not exist in {} any more",
@@ -299,6 +297,43 @@ impl Mirrors {
             branch,
             commit,
         })
+    }
+
+    /// Where the branch points on the remote: asked in-process over git:// and smart HTTP(S),
+    /// else (and whenever that fails, for git's own words about why) by `git ls-remote`.
+    async fn remote_head(
+        &self,
+        mirror: &Path,
+        spec: &GitSpec,
+        local_ref: &str,
+    ) -> Result<Option<String>, GitError> {
+        let timeout = Duration::from_secs(self.settings.fetch_timeout_secs.max(1));
+        let authorization = self.token(spec).map(|(user, token)| {
+            use base64::Engine;
+            let basic = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{token}"));
+            format!("Basic {basic}")
+        });
+        match super::remote::lookup(&self.agent, &spec.url, local_ref, authorization, timeout).await
+        {
+            super::remote::Lookup::Head(head) => return Ok(head),
+            super::remote::Lookup::TimedOut => {
+                return Err(GitError::Fetch(format!(
+                    "{} did not answer within {} s (git.fetch_timeout_secs)",
+                    spec.display_url(),
+                    timeout.as_secs()
+                )))
+            }
+            super::remote::Lookup::Unsupported => {}
+        }
+        let out = self
+            .git(mirror, spec, &["ls-remote", "--", &spec.url, local_ref])
+            .await?;
+        let suffix = format!("\t{local_ref}");
+        Ok(out
+            .lines()
+            .find(|l| l.ends_with(&suffix))
+            .and_then(|l| l.split('\t').next())
+            .map(str::to_string))
     }
 
     /// A new mirror: a shallow bare clone into a temporary folder, renamed once complete, so
@@ -415,23 +450,31 @@ impl Mirrors {
         Err(GitError::Fetch(explain(&stderr, spec)))
     }
 
-    fn apply_credentials(&self, cmd: &mut tokio::process::Command, spec: &GitSpec) {
+    /// The credentials configured for the repository's host.
+    fn credential(&self, spec: &GitSpec) -> Option<&Credential> {
         let host = host_of(&spec.url);
-        let Some(c) = self
-            .settings
+        self.settings
             .credentials
             .iter()
             .find(|c| c.host.eq_ignore_ascii_case(&host))
-        else {
-            return;
-        };
+    }
+
+    /// User name and token for HTTP(S) Basic auth to the repository's host.
+    fn token(&self, spec: &GitSpec) -> Option<(&str, String)> {
+        let c = self.credential(spec)?;
         let token = c
             .token
             .clone()
-            .or_else(|| c.token_env.as_ref().and_then(|v| std::env::var(v).ok()));
-        if let Some(token) = token {
+            .or_else(|| c.token_env.as_ref().and_then(|v| std::env::var(v).ok()))?;
+        Some((c.username.as_deref().unwrap_or("x-access-token"), token))
+    }
+
+    fn apply_credentials(&self, cmd: &mut tokio::process::Command, spec: &GitSpec) {
+        let Some(c) = self.credential(spec) else {
+            return;
+        };
+        if let Some((user, token)) = self.token(spec) {
             use base64::Engine;
-            let user = c.username.as_deref().unwrap_or("x-access-token");
             let basic = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{token}"));
             cmd.env("GIT_CONFIG_COUNT", "1")
                 .env("GIT_CONFIG_KEY_0", "http.extraHeader")

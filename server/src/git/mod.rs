@@ -5,18 +5,21 @@
 //!   derived from it (view, edit, source).
 //! - [`mirror`]: one bare mirror per repository in the data directory, fetched shallowly with the
 //!   `git` program (every transport, credential and proxy setting git supports, no working tree).
+//! - [`remote`]: asks a remote where a branch points, in-process (git:// and smart HTTP), so a
+//!   visit to an unchanged repository spawns nothing.
 //! - [`tree`]: reads a commit's files straight from the mirror's object store with gix.
 //! - [`read`]: turns a commit into catalog entities, skipping blobs already read.
 //! - [`webhook`]: push payloads from GitHub, GitLab and Gitea.
 //!
 //! Why fetch with `git` and read with gix: fetching is network work where git's own transports,
 //! credential handling and server compatibility are the reference; reading is the hot path, done
-//! in-process without spawning anything, so a refresh of a repository whose head did not move
-//! costs one fetch negotiation and nothing else.
+//! in-process without spawning anything, and so is the question "did the branch move?", so a
+//! refresh of a repository whose head did not move costs one round trip and nothing else.
 
 pub mod discovery;
 pub mod mirror;
 pub mod read;
+pub mod remote;
 pub mod spec;
 pub mod tree;
 pub mod webhook;

@@ -104,22 +104,28 @@ impl GitServer {
         }
     }
 
-    /// Serves the same repositories over smart HTTP; returns the base URL.
+    /// Serves the same repositories over smart HTTP; returns the base URL (protocol v0; replace
+    /// the last segment `git` by `git2` for v2).
     pub fn start_http(&mut self) -> String {
         let www = self.dir.path().join("www");
         let cgi = www.join("cgi-bin");
         std::fs::create_dir_all(&cgi).expect("mkdir");
-        let script = cgi.join("git");
-        std::fs::write(
-            &script,
-            format!(
-                "#!/bin/sh\nexport HOME=/tmp GIT_PROJECT_ROOT='{}' GIT_HTTP_EXPORT_ALL=1\nexport GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=safe.directory GIT_CONFIG_VALUE_0='*'\nexec git http-backend\n",
-                self.root.display()
-            ),
-        )
-        .expect("cgi script");
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        // Python's CGI handler does not pass the `Git-Protocol` header on, so `git` answers in
+        // protocol v0 and `git2` is told to speak v2, as a server behind a real web server does.
+        for (name, protocol) in [("git", ""), ("git2", "export GIT_PROTOCOL=version=2\n")] {
+            let script = cgi.join(name);
+            std::fs::write(
+                &script,
+                format!(
+                    "#!/bin/sh\nexport HOME=/tmp GIT_PROJECT_ROOT='{}' GIT_HTTP_EXPORT_ALL=1\nexport GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=safe.directory GIT_CONFIG_VALUE_0='*'\n{protocol}exec git http-backend\n",
+                    self.root.display()
+                ),
+            )
+            .expect("cgi script");
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))
+                .expect("chmod");
+        }
         // Python's CGI handler drops to `nobody` when run as root: let it read the repositories.
         let _ = Command::new("chmod")
             .args(["-R", "a+rX"])

@@ -549,3 +549,39 @@ both_databases!(
         assert!(e.to_string().contains("more than the 0 MiB allowed"), "{e}");
     }
 );
+
+/// The in-process "where does the branch point?" over git:// (v2) and smart HTTP (v0 and v2),
+/// against the real servers: the answer a scheduled visit relies on to spawn nothing.
+#[tokio::test]
+async fn remotes_are_asked_in_process_in_every_dialect() {
+    use super::remote::{agent, lookup, Lookup};
+    let mut server = GitServer::start();
+    let repo = server.create("asked");
+    let head = seed(&repo);
+    repo.commit_to("main-old", &[], "a branch whose name starts like main's");
+    let http = server.start_http();
+    let agent = agent(Duration::from_secs(5));
+    let wait = Duration::from_secs(5);
+    for url in [
+        server.url("asked"),
+        format!("{http}/asked.git"),
+        format!("{}2/asked.git", http),
+    ] {
+        assert_eq!(
+            lookup(&agent, &url, "refs/heads/main", None, wait).await,
+            Lookup::Head(Some(head.clone())),
+            "{url}"
+        );
+        assert_eq!(
+            lookup(&agent, &url, "refs/heads/gone", None, wait).await,
+            Lookup::Head(None),
+            "{url}"
+        );
+    }
+    // No such repository: left to git, whose message the owner then reads.
+    let missing = format!("{http}2/missing.git");
+    assert_eq!(
+        lookup(&agent, &missing, "refs/heads/main", None, wait).await,
+        Lookup::Unsupported
+    );
+}
