@@ -10,6 +10,11 @@ set -euo pipefail
 OUT=$(mkdir -p "${1:?usage: $0 OUT_DIR}" && cd "$1" && pwd)
 log() { printf '\033[1m[build-kube-apiserver]\033[0m %s\n' "$*" >&2; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+# apt-get's chatter (debconf notices, dpkg progress) is shown only when it fails.
+apt_install() {
+  local out
+  out=$(as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" 2>&1) || { printf '%s\n' "$out" >&2; return 1; }
+}
 
 WHAT="cmd/kube-apiserver"; [ "${WITH_KCM:-0}" = 1 ] && WHAT="$WHAT cmd/kube-controller-manager"
 need=0; for b in $WHAT; do [ -x "$OUT/$(basename "$b")" ] || need=1; done
@@ -32,8 +37,7 @@ as_root apt-get update -qq
 # 2. toolchain + etcd + the reflect2 fix (Debian ships reflect2 1.0.2, which works with Go >= 1.18).
 #    rsync is a hidden dependency of Kubernetes' build scripts.
 log "installing Go 1.19, rsync, etcd-server and Debian's reflect2"
-as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq golang-1.19-go rsync etcd-server \
-  golang-github-modern-go-reflect2-dev >/dev/null
+apt_install golang-1.19-go rsync etcd-server golang-github-modern-go-reflect2-dev
 # 3. source: kubernetes 1.20.5+really1.20.2 (full upstream tree incl. vendor/)
 log "downloading Debian's kubernetes source package"
 cd "$WORK"

@@ -4,8 +4,8 @@
 # Usage: .ci/check-kube-manifests.sh [DIR]   (default deploy/kubernetes; installs what is missing
 #        through .ci/kube.sh). Not part of .ci/test.sh.
 set -euo pipefail
+manifests=$(cd "${1:-$(dirname "$0")/../deploy/kubernetes}" && pwd)
 cd "$(dirname "$0")/.."
-manifests=${1:-deploy/kubernetes}
 log() { printf '\033[1m[check-kube-manifests]\033[0m %s\n' "$*" >&2; }
 
 APISERVER=$(.ci/kube.sh | tail -n 1)

@@ -1,10 +1,20 @@
 #!/usr/bin/env bash
 # Installs what building and testing Backlot needs, reusing whatever is already there:
 # the wasm target, wasm-bindgen (exactly the version in Cargo.toml), the npm packages of
-# end2end/ (Playwright, wasm-opt from binaryen) and Debian's Chromium.
-# Usage: .ci/setup.sh [--with-browser]
+# end2end/ (Playwright, wasm-opt from binaryen), Debian's Chromium and, through .ci/kube.sh, what
+# the Kubernetes tests need (etcd, kubectl, a kube-apiserver v1.20.2).
+# Usage: .ci/setup.sh [--with-browser] [--with-kube]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+with_browser=0 with_kube=0
+for arg in "$@"; do
+  case $arg in
+    --with-browser) with_browser=1 ;;
+    --with-kube) with_kube=1 ;;
+    *) echo "unknown option $arg (usage: .ci/setup.sh [--with-browser] [--with-kube])" >&2; exit 1 ;;
+  esac
+done
 
 WASM_BINDGEN_VERSION=0.2.130
 log() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
@@ -46,8 +56,12 @@ if [ ! -x end2end/node_modules/.bin/playwright ] || [ ! -x end2end/node_modules/
   (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
 fi
 
-if [ "${1:-}" = "--with-browser" ] && ! [ -x /usr/bin/chromium ]; then
+if [ $with_browser = 1 ] && ! [ -x /usr/bin/chromium ]; then
   log "installing Debian's Chromium"
   as_root apt-get update -qq
   as_root apt-get install -y -qq --no-install-recommends chromium
+fi
+
+if [ $with_kube = 1 ]; then
+  .ci/kube.sh >/dev/null
 fi

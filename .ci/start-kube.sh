@@ -14,7 +14,6 @@
 # script and whoever runs it (e.g. std::process::Command::output) does not wait for them.
 # Stop them with .ci/stop-kube.sh STATE_DIR. Logs go to stderr; nothing is printed on stdout.
 set -euo pipefail
-HERE=$(cd "$(dirname "$0")" && pwd)
 log() { printf '\033[1m[start-kube]\033[0m %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
 
@@ -44,9 +43,9 @@ alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null && [ "$(sed 's/.*) //' "/proc/
 owns_port() {
   local hex inode
   hex=$(printf '%04X' "$2")
-  for inode in $(awk -v p=":$hex" '$2 ~ p"$" && $4 == "0A" {print $10}' /proc/net/tcp /proc/net/tcp6); do
-    ls -l "/proc/$1/fd" 2>/dev/null | grep -qF "socket:[$inode]" && return 0
-  done
+  while read -r inode; do
+    [ -n "$(find "/proc/$1/fd" -maxdepth 1 -lname "socket:\\[$inode\\]" -print -quit 2>/dev/null)" ] && return 0
+  done < <(awk -v p=":$hex" '$2 ~ p"$" && $4 == "0A" {print $10}' /proc/net/tcp /proc/net/tcp6)
   return 1
 }
 pid_of() { cat "$ST/$1.pid" 2>/dev/null || true; }

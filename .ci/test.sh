@@ -9,7 +9,7 @@ export PATH="$HOME/.cargo/bin:$PATH"
 step() { printf '\n\033[1m== %s\033[0m\n' "$*" >&2; }
 
 step "set-up"
-.ci/setup.sh --with-browser
+.ci/setup.sh --with-browser --with-kube
 
 step "format"
 cargo fmt --all -- --check
@@ -22,6 +22,9 @@ cargo clippy -p app --lib --no-default-features --features hydrate --target wasm
 
 step "Rust tests (SQLite and PostgreSQL)"
 cargo test -p server -p app
+
+step "Kubernetes manifests (applied to a real API server, access checked)"
+.ci/check-kube-manifests.sh
 
 step "end-to-end tests (Chromium)"
 .ci/build-site.sh debug
