@@ -5,6 +5,7 @@
 // demo organisation. Point BACKLOT_E2E_URL at a portal that is already running to skip that:
 //   BACKLOT_E2E_URL=http://127.0.0.1:3900 npx playwright test
 import { defineConfig } from '@playwright/test';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -20,12 +21,24 @@ const ci = !!process.env.CI;
 const needsServer = !externalUrl && process.env.TEST_WORKER_INDEX === undefined;
 const dataDir = needsServer ? fs.mkdtempSync(path.join(os.tmpdir(), 'backlot-e2e-')) : '';
 if (dataDir) {
-  // Playwright stops the web server before the runner exits.
-  process.on('exit', () => fs.rmSync(dataDir, { recursive: true, force: true }));
   // Git repositories the tests make and register (file:// URLs must be inside the file roots);
   // the workers inherit the variable.
   process.env.BACKLOT_E2E_REPOS = path.join(dataDir, 'repos');
   fs.mkdirSync(process.env.BACKLOT_E2E_REPOS);
+  // A real kube-apiserver (.ci/start-kube.sh; .ci/kube.sh provides it): the portal finds it
+  // through KUBECONFIG, as `KUBECONFIG=… backlot serve` does, and the tests change objects in it.
+  const kubeDir = path.join(dataDir, 'kube');
+  fs.mkdirSync(kubeDir);
+  execFileSync('bash', [path.join(__dirname, '../.ci/start-kube.sh'), kubeDir], { stdio: ['ignore', 'ignore', 'inherit'] });
+  process.env.KUBECONFIG = path.join(kubeDir, 'kubeconfig');
+  process.on('exit', () => {
+    execFileSync('bash', [path.join(__dirname, '../.ci/stop-kube.sh'), kubeDir], {
+      stdio: 'ignore',
+      env: { ...process.env, STOP_GRACE: '1' },
+    });
+    // Playwright stops the web server before the runner exits.
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
 }
 
 export default defineConfig({
@@ -67,6 +80,7 @@ export default defineConfig({
           BACKLOT_FILE_ROOTS: dataDir,
           LEPTOS_SITE_ROOT: '../target/site',
           BACKLOT_LOG: 'warn',
+          KUBECONFIG: process.env.KUBECONFIG ?? '',
         },
         timeout: 120_000,
         reuseExistingServer: !ci,

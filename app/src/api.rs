@@ -160,3 +160,45 @@ pub async fn search_docs(text: String, limit: usize) -> Result<Vec<DocsHit>, Ser
     }
     Ok(docs()?.search(text, limit.clamp(1, MAX_SEARCH_LIMIT)))
 }
+
+/// The Kubernetes view server functions take the [`KubeReader`](crate::services::KubeReader)
+/// the server provides.
+#[cfg(feature = "ssr")]
+fn kube() -> Result<std::sync::Arc<dyn crate::services::KubeReader>, ServerFnError> {
+    use_context::<std::sync::Arc<dyn crate::services::KubeReader>>().ok_or_else(|| {
+        ServerFnError::ServerError("Kubernetes views are not available: no KubeReader".into())
+    })
+}
+
+/// An entity's workloads and health; `None` when there is no such entity.
+#[server(prefix = "/_app")]
+pub async fn get_entity_kube(
+    kind: String,
+    namespace: String,
+    name: String,
+) -> Result<Option<crate::kube::EntityKube>, ServerFnError> {
+    Ok(kube()?.entity(&kind, &namespace, &name))
+}
+
+/// Every cluster with its state and health counts.
+#[server(prefix = "/_app")]
+pub async fn get_clusters() -> Result<crate::kube::ClustersOverview, ServerFnError> {
+    Ok(kube()?.overview())
+}
+
+/// One cluster's workloads; `None` when there is no such cluster.
+#[server(prefix = "/_app")]
+pub async fn get_cluster(
+    name: String,
+) -> Result<Option<crate::kube::ClusterDetail>, ServerFnError> {
+    Ok(kube()?.cluster(&name))
+}
+
+/// A team's health; `None` when there is no such group.
+#[server(prefix = "/_app")]
+pub async fn get_team_kube(
+    namespace: String,
+    name: String,
+) -> Result<Option<crate::kube::TeamKube>, ServerFnError> {
+    Ok(kube()?.team(&namespace, &name))
+}

@@ -11,6 +11,7 @@ pub mod api;
 pub mod components;
 pub mod format;
 pub mod graph_layout;
+pub mod kube;
 pub mod model;
 pub mod pages;
 pub mod query;
@@ -26,8 +27,15 @@ use leptos_router::{
 
 use components::layout::Layout;
 use pages::{
-    catalog::CatalogPage, docs::DocsIndexPage, entity::EntityRoute, errors::ErrorsPage,
-    group::GroupRoute, locations::LocationsPage, not_found::NotFound, search::SearchPage,
+    catalog::CatalogPage,
+    docs::DocsIndexPage,
+    entity::EntityRoute,
+    errors::ErrorsPage,
+    group::GroupRoute,
+    kubernetes::{ClusterPage, ClustersPage},
+    locations::LocationsPage,
+    not_found::NotFound,
+    search::SearchPage,
     user::UserRoute,
 };
 
@@ -98,6 +106,12 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/catalog-errors") view=ErrorsPage ssr=SsrMode::Async/>
                     <Route path=path!("/locations") view=LocationsPage ssr=SsrMode::Async/>
                     <Route path=path!("/docs") view=DocsIndexPage ssr=SsrMode::Async/>
+                    <Route path=path!("/kubernetes") view=ClustersPage ssr=SsrMode::Async/>
+                    <Route
+                        path=path!("/kubernetes/clusters/:name")
+                        view=ClusterPage
+                        ssr=SsrMode::Async
+                    />
                     <Route path=path!("/search") view=SearchPage ssr=SsrMode::Async/>
                 </Routes>
             </Layout>

@@ -32,6 +32,14 @@ pub trait DocsReader: Send + Sync + 'static {
     fn search(&self, text: &str, limit: usize) -> Vec<DocsHit>;
 }
 
+/// Deployment health from the clusters. `None`: no such entity, cluster or group.
+pub trait KubeReader: Send + Sync + 'static {
+    fn entity(&self, kind: &str, namespace: &str, name: &str) -> Option<crate::kube::EntityKube>;
+    fn overview(&self) -> crate::kube::ClustersOverview;
+    fn cluster(&self, name: &str) -> Option<crate::kube::ClusterDetail>;
+    fn team(&self, namespace: &str, name: &str) -> Option<crate::kube::TeamKube>;
+}
+
 /// A boxed future, for the async methods of the traits above.
 pub type BoxFuture<T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send>>;
 

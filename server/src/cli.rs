@@ -257,7 +257,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     if !Path::new(&site_root).join("pkg").exists() {
         tracing::warn!(site_root = %site_root, "no built front end found (pkg/ missing): pages render but do not hydrate; build it with `bash .ci/build-site.sh release` or set LEPTOS_SITE_ROOT");
     }
+    let kube = crate::k8s::KubeService::start(&config.kubernetes, catalog.clone()).await?;
     let state = AppState {
+        kube,
         catalog,
         metrics,
         leptos,

@@ -6,6 +6,7 @@
 //! - [`api`]: the public REST API (Backstage's catalog API shapes)
 //! - [`http`]: the axum router with the UI, API, health and metrics
 //! - [`git`]: Git locations: mirrors, reading from the object store, webhooks
+//! - [`k8s`]: deployment health from Kubernetes clusters: watchers, health rules, views
 //! - [`docs`]: TechDocs: mkdocs.yml, Markdown rendered and sanitized on the server
 //! - [`demo`]: the demo organisation shipped in the binary
 //! - [`cli`]: `serve`, `validate`, `migrate`
@@ -18,6 +19,7 @@ pub mod demo;
 pub mod docs;
 pub mod git;
 pub mod http;
+pub mod k8s;
 pub mod metrics;
 pub mod storage;
 pub mod util;
@@ -33,6 +35,8 @@ use std::sync::Arc;
 pub struct AppState {
     pub catalog: Arc<catalog::CatalogService>,
     pub metrics: Arc<metrics::Metrics>,
+    /// Deployment health from the clusters (none configured: empty views that say so).
+    pub kube: Arc<k8s::KubeService>,
     pub leptos: leptos::config::LeptosOptions,
     /// Set once the first refresh of every location has finished.
     pub ready: Arc<AtomicBool>,

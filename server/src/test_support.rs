@@ -98,7 +98,15 @@ impl Harness {
     }
 
     pub fn state(&self) -> AppState {
+        self.state_with(crate::k8s::KubeService::without_clusters(
+            self.catalog.clone(),
+        ))
+    }
+
+    /// The state with a Kubernetes service of the test's own.
+    pub fn state_with(&self, kube: Arc<crate::k8s::KubeService>) -> AppState {
         AppState {
+            kube,
             catalog: self.catalog.clone(),
             metrics: Arc::new(Metrics::default()),
             leptos: leptos::config::LeptosOptions::builder()

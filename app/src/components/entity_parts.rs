@@ -589,20 +589,6 @@ pub fn ApiTab(definition: Option<String>) -> impl IntoView {
     }
 }
 
-/// Kubernetes: honest about what is not there yet.
-#[component]
-pub fn KubernetesTab() -> impl IntoView {
-    view! {
-        <section class="card notice">
-            <h2 class="card-title">"Kubernetes"</h2>
-            <p>
-                "Cluster health for this entity is not available in this version of Backlot. "
-                "It is planned for a later release; this tab exists so that links from Backstage keep working."
-            </p>
-        </section>
-    }
-}
-
 /// The stitched entity as JSON.
 #[component]
 pub fn RawTab(raw_json: String) -> impl IntoView {
@@ -638,7 +624,10 @@ pub fn other_tab(tab: Tab, detail: &EntityDetail) -> AnyView {
             let entity = detail.summary.entity_ref.clone();
             view! { <crate::pages::docs::DocsPanel entity page=String::new()/> }.into_any()
         }
-        Tab::Kubernetes => view! { <KubernetesTab/> }.into_any(),
+        Tab::Kubernetes => {
+            let entity = detail.summary.entity_ref.clone();
+            view! { <crate::pages::kubernetes::KubernetesPanel entity/> }.into_any()
+        }
         Tab::Raw => view! { <RawTab raw_json=detail.raw_json.clone()/> }.into_any(),
     }
 }

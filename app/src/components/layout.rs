@@ -17,6 +17,7 @@ pub fn Layout(children: Children) -> impl IntoView {
     let in_errors = move || pathname.get() == "/catalog-errors";
     let in_docs = move || pathname.get() == "/docs";
     let in_locations = move || pathname.get() == "/locations";
+    let in_kubernetes = move || pathname.get().starts_with("/kubernetes");
     let current = |active: bool| active.then_some("page");
 
     view! {
@@ -43,6 +44,9 @@ pub fn Layout(children: Children) -> impl IntoView {
                     </a>
                     <a href="/docs" aria-current=move || current(in_docs())>
                         "Docs"
+                    </a>
+                    <a href="/kubernetes" aria-current=move || current(in_kubernetes())>
+                        "Clusters"
                     </a>
                     <a href="/locations" aria-current=move || current(in_locations())>
                         "Locations"

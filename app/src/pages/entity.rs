@@ -13,6 +13,7 @@ use crate::components::graph::RelationsGraph;
 use crate::components::problems::{ProblemsAlert, StaleAlert};
 use crate::model::{EntityDetail, EntityRef, RelationGraph};
 use crate::pages::docs::DocsPanel;
+use crate::pages::kubernetes::{KubeSummaryCard, KubernetesPanel};
 use crate::pages::not_found::NotFound;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -136,6 +137,7 @@ fn EntityView(
     let body = match tab {
         Tab::Overview => view! { <Overview detail=detail.clone() graph depth/> }.into_any(),
         Tab::Docs => view! { <DocsPanel entity=entity_ref.clone() page/> }.into_any(),
+        Tab::Kubernetes => view! { <KubernetesPanel entity=entity_ref.clone()/> }.into_any(),
         other => other_tab(other, &detail),
     };
     view! {
@@ -156,10 +158,12 @@ fn Overview(
     depth: usize,
 ) -> impl IntoView {
     let href = detail.summary.entity_ref.href();
+    let entity = detail.summary.entity_ref.clone();
     view! {
         <div class="overview-grid">
             <div class="overview-main">
                 <AboutCard detail=detail.clone()/>
+                <KubeSummaryCard entity/>
                 <GraphCard graph href depth/>
             </div>
             <div class="overview-side">

@@ -9,6 +9,7 @@ use crate::components::problems::ProblemsAlert;
 use crate::format::{kind_plural, summary_name};
 use crate::model::{EntitySummary, GroupDetail};
 use crate::pages::entity::{use_entity_params, EntityParams, EntityTitle};
+use crate::pages::kubernetes::TeamHealthCard;
 use crate::pages::not_found::NotFound;
 use leptos::prelude::*;
 
@@ -59,6 +60,13 @@ fn GroupView(detail: GroupDetail, tab: Tab) -> impl IntoView {
     let entity_ref = entity.summary.entity_ref.clone();
     let body = match tab {
         Tab::Overview => view! { <GroupOverview detail/> }.into_any(),
+        Tab::Kubernetes => view! {
+            <TeamHealthCard
+                namespace=entity_ref.namespace.clone()
+                name=entity_ref.name.clone()
+            />
+        }
+        .into_any(),
         other => other_tab(other, &entity),
     };
     view! {
@@ -76,9 +84,14 @@ fn GroupOverview(detail: GroupDetail) -> impl IntoView {
     let g = detail.group;
     let fallback_name = summary_name(&g.summary);
     let member_count = detail.members.len();
+    let (namespace, name) = (
+        g.summary.entity_ref.namespace.clone(),
+        g.summary.entity_ref.name.clone(),
+    );
     view! {
         <div class="overview-grid">
             <div class="overview-main">
+                <TeamHealthCard namespace name/>
                 <section class="card" aria-labelledby="members-heading">
                     <h2 id="members-heading" class="card-title">
                         "Members " <span class="count">{member_count}</span>

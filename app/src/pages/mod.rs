@@ -1,11 +1,12 @@
 //! One module per route: catalog, entity (with the group and user variants), docs, locations,
-//! catalog errors, search and the 404 page.
+//! catalog errors, search, Kubernetes clusters and the 404 page.
 
 pub mod catalog;
 pub mod docs;
 pub mod entity;
 pub mod errors;
 pub mod group;
+pub mod kubernetes;
 pub mod locations;
 pub mod not_found;
 pub mod search;

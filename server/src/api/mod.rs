@@ -3,6 +3,7 @@
 
 mod catalog;
 pub mod error;
+mod kubernetes;
 mod webhooks;
 
 use crate::AppState;
@@ -40,12 +41,49 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/catalog/refresh"),
     ("post", "/api/catalog/validate-entity"),
     ("post", "/api/webhooks/git"),
+    ("get", "/api/kubernetes/clusters"),
+    ("get", "/api/kubernetes/clusters/stream"),
+    ("get", "/api/kubernetes/clusters/{name}"),
+    ("get", "/api/kubernetes/clusters/{name}/stream"),
+    ("get", "/api/kubernetes/entities/{namespace}/{kind}/{name}"),
+    (
+        "get",
+        "/api/kubernetes/entities/{namespace}/{kind}/{name}/stream",
+    ),
+    ("get", "/api/kubernetes/groups/{namespace}/{name}"),
+    ("get", "/api/kubernetes/groups/{namespace}/{name}/stream"),
     ("get", "/api/openapi.json"),
 ];
 
 pub fn router() -> Router<AppState> {
     use catalog::*;
     Router::new()
+        .route("/api/kubernetes/clusters", get(kubernetes::clusters))
+        .route(
+            "/api/kubernetes/clusters/stream",
+            get(kubernetes::clusters_stream),
+        )
+        .route("/api/kubernetes/clusters/{name}", get(kubernetes::cluster))
+        .route(
+            "/api/kubernetes/clusters/{name}/stream",
+            get(kubernetes::cluster_stream),
+        )
+        .route(
+            "/api/kubernetes/entities/{namespace}/{kind}/{name}",
+            get(kubernetes::entity),
+        )
+        .route(
+            "/api/kubernetes/entities/{namespace}/{kind}/{name}/stream",
+            get(kubernetes::entity_stream),
+        )
+        .route(
+            "/api/kubernetes/groups/{namespace}/{name}",
+            get(kubernetes::group),
+        )
+        .route(
+            "/api/kubernetes/groups/{namespace}/{name}/stream",
+            get(kubernetes::group_stream),
+        )
         .route("/api/catalog/entities", get(list_entities))
         .route(
             "/api/catalog/entities/by-query",

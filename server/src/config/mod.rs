@@ -31,6 +31,8 @@ pub struct Config {
     pub catalog: CatalogConfig,
     /// Git locations: mirrors, schedule, limits, credentials, webhook secret.
     pub git: crate::git::GitSettings,
+    /// Clusters whose workloads are matched to catalog entities.
+    pub kubernetes: crate::k8s::KubeSettings,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -89,6 +91,7 @@ impl Default for Config {
             log_format: "text".into(),
             catalog: CatalogConfig::default(),
             git: crate::git::GitSettings::default(),
+            kubernetes: crate::k8s::KubeSettings::default(),
         }
     }
 }
@@ -244,6 +247,26 @@ mod tests {
             vec![PathBuf::from("/a"), PathBuf::from("/b")]
         );
         assert_eq!(c.addr, "127.0.0.1:9");
+    }
+
+    /// The config shipped in deploy/kubernetes/backlot.yaml's ConfigMap is one the server takes.
+    #[test]
+    fn the_kubernetes_manifest_config_parses() {
+        let manifests = include_str!("../../../deploy/kubernetes/backlot.yaml");
+        let config_map = manifests
+            .split("\n---")
+            .find(|doc| doc.contains("kind: ConfigMap"))
+            .expect("a ConfigMap");
+        let value: serde_json::Value = yaml_serde::from_str(config_map).expect("yaml");
+        let text = value["data"]["backlot.yaml"]
+            .as_str()
+            .expect("data.backlot.yaml");
+        let config = Config::from_yaml(text).expect("the server accepts it");
+        assert!(config.kubernetes.clusters[0].in_cluster);
+        assert_eq!(
+            config.data_dir,
+            std::path::PathBuf::from("/var/lib/backlot")
+        );
     }
 
     #[test]

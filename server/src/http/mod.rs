@@ -2,7 +2,7 @@
 //! readiness and metrics, and the static assets, on one axum router.
 
 use crate::AppState;
-use app::services::{CatalogReader, DocsReader, LocationAdmin};
+use app::services::{CatalogReader, DocsReader, KubeReader, LocationAdmin};
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::Next;
@@ -21,7 +21,9 @@ pub fn router(state: AppState) -> Router {
         Arc::new(crate::catalog::admin::Admin(state.catalog.clone()));
     let docs = crate::docs::service::DocsService::new(state.catalog.clone());
     let docs_reader: Arc<dyn DocsReader> = docs.clone();
+    let kube: Arc<dyn KubeReader> = state.kube.clone();
     let provide = move || {
+        provide_context(kube.clone());
         provide_context(reader.clone());
         provide_context(admin.clone());
         provide_context(docs_reader.clone());

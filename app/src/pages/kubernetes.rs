@@ -1,0 +1,610 @@
+//! Deployment health views: an entity's Kubernetes tab and its overview card, the clusters
+//! overview (`/kubernetes`), a cluster page (`/kubernetes/clusters/:name`) and a team's health.
+//!
+//! Each renders on the server from a server function, then, once hydrated, follows the same
+//! view over server-sent events (`/api/kubernetes/…/stream`), so a change in a cluster shows
+//! without a reload. The cluster's own staleness (since when, and why) is part of the view.
+
+use crate::api::{get_cluster, get_clusters, get_entity_kube, get_team_kube};
+use crate::components::common::{ErrorNotice, Loading};
+use crate::kube::*;
+use crate::model::EntityRef;
+use crate::pages::not_found::NotFound;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_params_map, use_query_map};
+use serde::de::DeserializeOwned;
+
+/// A view that follows its stream once hydrated; `live` says whether the stream is open.
+fn follow<T>(url: String, initial: T) -> (ReadSignal<T>, ReadSignal<bool>)
+where
+    T: DeserializeOwned + Clone + Send + Sync + 'static,
+{
+    let (view, set_view) = signal(initial);
+    let (live, set_live) = signal(false);
+    #[cfg(feature = "hydrate")]
+    {
+        Effect::new(move |_| subscribe(&url, set_view, set_live));
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = (url, set_view, set_live);
+    }
+    (view, live)
+}
+
+#[cfg(feature = "hydrate")]
+fn subscribe<T>(url: &str, set_view: WriteSignal<T>, set_live: WriteSignal<bool>)
+where
+    T: DeserializeOwned + Send + Sync + 'static,
+{
+    use wasm_bindgen::closure::Closure;
+    use wasm_bindgen::JsCast;
+    let Ok(source) = web_sys::EventSource::new(url) else {
+        return;
+    };
+    let on_update =
+        Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
+            if let Some(text) = e.data().as_string() {
+                if let Ok(v) = serde_json::from_str::<T>(&text) {
+                    set_view.set(v);
+                }
+            }
+            set_live.set(true);
+        });
+    let on_error = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| set_live.set(false));
+    let _ = source.add_event_listener_with_callback("update", on_update.as_ref().unchecked_ref());
+    let _ = source.add_event_listener_with_callback("error", on_error.as_ref().unchecked_ref());
+    // The closures live as long as the page: the source is closed when the view goes away.
+    on_update.forget();
+    on_error.forget();
+    let source = StoredValue::new_local(source);
+    on_cleanup(move || source.with_value(|s| s.close()));
+}
+
+fn enc(s: &str) -> String {
+    s.replace(['/', '?', '#', '%'], "")
+}
+
+/// `healthy` / `degraded`… as a coloured badge.
+#[component]
+pub fn HealthBadge(health: Health) -> impl IntoView {
+    view! { <span class=format!("health health-{}", health.label())>{health.label()}</span> }
+}
+
+#[component]
+fn LiveMarker(live: ReadSignal<bool>) -> impl IntoView {
+    view! {
+        <span class="live-marker" data-live=move || live.get().to_string()>
+            {move || if live.get() { "● live" } else { "○ not live (reload to update)" }}
+        </span>
+    }
+}
+
+#[component]
+fn Reasons(reasons: Vec<Reason>) -> impl IntoView {
+    (!reasons.is_empty()).then(|| {
+        view! {
+            <ul class="reasons">
+                {reasons
+                    .into_iter()
+                    .map(|r| {
+                        view! {
+                            <li class=format!("reason health-{}", r.health.label()) data-code=r.code.clone()>
+                                <strong>{r.code.clone()}</strong>
+                                " "
+                                <span class="reason-message">{r.message}</span>
+                                <div class="next-step">"Next: " {r.next_step}</div>
+                            </li>
+                        }
+                    })
+                    .collect_view()}
+            </ul>
+        }
+    })
+}
+
+#[component]
+fn StaleNote(state: ClusterState) -> impl IntoView {
+    state.stale.then(|| {
+        view! {
+            <p class="stale-note" role="status">
+                "Stale: cluster " <strong>{state.name.clone()}</strong> " has not answered since "
+                {state.since.clone().unwrap_or_else(|| "start-up".into())}
+                {state.error.clone().map(|e| format!(" — {e}"))}
+                ". Backlot reconnects by itself."
+            </p>
+        }
+    })
+}
+
+/// How to connect a cluster, for views with none.
+#[component]
+fn NoClusters() -> impl IntoView {
+    view! {
+        <section class="card notice">
+            <h2 class="card-title">"No cluster is connected"</h2>
+            <p>
+                "Start Backlot with " <code>"KUBECONFIG=/path/to/kubeconfig"</code>
+                " to use that file's current context, or list clusters in the config:"
+            </p>
+            <pre class="code">
+                <code>
+                    "kubernetes:\n  clusters:\n    - kubeconfig: /etc/backlot/kubeconfig\n      context: prod-eu\n      environment: production\n    - in_cluster: true\n      name: here\n    - url: https://k8s.example.com:6443\n      token_file: /var/run/secrets/token\n      ca_file: /etc/backlot/ca.crt\n"
+                </code>
+            </pre>
+            <p>"Backlot needs get, list and watch only: see deploy/kubernetes/rbac.yaml."</p>
+        </section>
+    }
+}
+
+/// The entity's Kubernetes tab.
+#[component]
+pub fn KubernetesPanel(entity: EntityRef) -> impl IntoView {
+    let e = entity.clone();
+    let data = Resource::new(
+        move || (e.kind.clone(), e.namespace.clone(), e.name.clone()),
+        |(k, ns, n)| get_entity_kube(k, ns, n),
+    );
+    view! {
+        <Suspense fallback=|| view! { <Loading/> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Err(e) => view! { <ErrorNotice message=e.to_string()/> }.into_any(),
+                    Ok(None) => view! { <NotFound what="entity"/> }.into_any(),
+                    Ok(Some(v)) => view! { <EntityKubeView initial=v/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn EntityKubeView(initial: EntityKube) -> impl IntoView {
+    let e = &initial.entity;
+    let url = format!(
+        "/api/kubernetes/entities/{}/{}/{}/stream",
+        enc(&e.namespace),
+        enc(&e.kind.to_ascii_lowercase()),
+        enc(&e.name)
+    );
+    if initial.no_clusters {
+        return view! { <NoClusters/> }.into_any();
+    }
+    if !initial.expected {
+        let name = initial.entity.name.clone();
+        return view! {
+            <section class="card notice">
+                <h2 class="card-title">"Not linked to any workload"</h2>
+                <p>"Add an annotation to this entity's catalog-info.yaml so Backlot can find its workloads:"</p>
+                <pre class="code"><code>{format!("metadata:\n  annotations:\n    backstage.io/kubernetes-id: {name}\n")}</code></pre>
+                <p>
+                    "and the label " <code>{format!("backstage.io/kubernetes-id: {name}")}</code>
+                    " on its Deployments (or use backstage.io/kubernetes-label-selector)."
+                </p>
+            </section>
+        }
+        .into_any();
+    }
+    let (view, live) = follow(url, initial);
+    view! {
+        <div class="kube" data-health=move || view.with(|v| v.health.label())>
+            <section class="card">
+                <div class="card-header">
+                    <h2 class="card-title">
+                        "Deployment health " {move || view! { <HealthBadge health=view.with(|v| v.health)/> }}
+                    </h2>
+                    <LiveMarker live/>
+                </div>
+                <p class="muted">"Workloads matched by " {move || view.with(|v| v.matched_by.clone())}</p>
+                {move || view! { <Reasons reasons=view.with(|v| v.reasons.clone())/> }}
+            </section>
+            {move || {
+                let v = view.get();
+                (!v.versions.is_empty() && v.clusters.len() > 1).then(|| view! { <Versions view=v/> })
+            }}
+            {move || {
+                view.with(|v| v.clusters.clone())
+                    .into_iter()
+                    .map(|c| view! { <ClusterSection c/> })
+                    .collect_view()
+            }}
+        </div>
+    }
+    .into_any()
+}
+
+#[component]
+fn Versions(view: EntityKube) -> impl IntoView {
+    let heads: Vec<String> = view
+        .clusters
+        .iter()
+        .map(|c| format!("{} ({})", c.cluster.name, c.cluster.environment))
+        .collect();
+    view! {
+        <section class="card" aria-labelledby="versions-heading">
+            <h2 id="versions-heading" class="card-title">"What runs where"</h2>
+            <table class="table">
+                <thead>
+                    <tr>
+                        <th>"Container"</th>
+                        {heads.into_iter().map(|h| view! { <th>{h}</th> }).collect_view()}
+                    </tr>
+                </thead>
+                <tbody>
+                    {view
+                        .versions
+                        .into_iter()
+                        .map(|row| {
+                            view! {
+                                <tr class:differs=row.differs>
+                                    <td>{row.container}{row.differs.then_some(" (differs)")}</td>
+                                    {row
+                                        .cells
+                                        .into_iter()
+                                        .map(|c| view! { <td><code>{if c.is_empty() { "—".to_string() } else { c.join(", ") }}</code></td> })
+                                        .collect_view()}
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+        </section>
+    }
+}
+
+#[component]
+fn ClusterSection(c: ClusterWorkloads) -> impl IntoView {
+    let href = format!("/kubernetes/clusters/{}", enc(&c.cluster.name));
+    view! {
+        <section class="card cluster-section" data-cluster=c.cluster.name.clone()>
+            <div class="card-header">
+                <h2 class="card-title">
+                    <a href=href>{c.cluster.name.clone()}</a>
+                    <span class="muted">" · " {c.cluster.environment.clone()}</span>
+                    " "
+                    <HealthBadge health=c.health/>
+                </h2>
+            </div>
+            <StaleNote state=c.cluster.clone()/>
+            {c.workloads.into_iter().map(|w| view! { <WorkloadCard w/> }).collect_view()}
+        </section>
+    }
+}
+
+#[component]
+fn WorkloadCard(w: WorkloadView) -> impl IntoView {
+    view! {
+        <div class="workload" data-workload=w.name.clone()>
+            <h3>
+                <span class="muted">{w.kind.clone()} " " {w.namespace.clone()} "/"</span>
+                {w.name.clone()}
+                " "
+                <HealthBadge health=w.health/>
+                <span class="muted">" " {format!("{}/{} ready", w.ready, w.desired)}</span>
+            </h3>
+            <Reasons reasons=w.reasons.clone()/>
+            <dl class="facts">
+                <dt>"Images"</dt>
+                <dd><code>{w.images.join(", ")}</code></dd>
+                {(!w.conditions.is_empty()).then(|| view! { <dt>"Conditions"</dt><dd>{w.conditions.join(" · ")}</dd> })}
+                {w.hpa.clone().map(|h| view! {
+                    <dt>"Autoscaler"</dt>
+                    <dd>{format!("{}: {} replicas (min {}, max {}, wants {})", h.name, h.current, h.min, h.max, h.desired)}</dd>
+                })}
+                {(!w.services.is_empty()).then(|| view! { <dt>"Services"</dt><dd>{w.services.join(", ")}</dd> })}
+                {(!w.ingresses.is_empty()).then(|| view! { <dt>"Ingresses"</dt><dd>{w.ingresses.join(", ")}</dd> })}
+            </dl>
+            {w.replica_sets.into_iter().map(|rs| view! { <ReplicaSetTable rs/> }).collect_view()}
+            {(!w.events.is_empty()).then(|| view! {
+                <details class="events">
+                    <summary>{format!("Recent events ({})", w.events.len())}</summary>
+                    <ul>
+                        {w.events.into_iter().map(|e| view! {
+                            <li class=format!("event event-{}", e.event_type.to_ascii_lowercase())>
+                                <span class="muted">{e.last_seen.unwrap_or_default()} " "</span>
+                                <strong>{e.reason}</strong> " " {e.object} ": " {e.message}
+                                {(e.count > 1).then(|| format!(" (×{})", e.count))}
+                            </li>
+                        }).collect_view()}
+                    </ul>
+                </details>
+            })}
+        </div>
+    }
+}
+
+#[component]
+fn ReplicaSetTable(rs: ReplicaSetView) -> impl IntoView {
+    view! {
+        <div class="replica-set">
+            <h4>
+                {rs.name.clone()}
+                {rs.revision.clone().map(|r| format!(" · revision {r}"))}
+                <span class="muted">{format!(" · {}/{} ready · {}", rs.ready, rs.desired, rs.images.join(", "))}</span>
+            </h4>
+            <table class="table pods">
+                <thead>
+                    <tr>
+                        <th>"Pod"</th>
+                        <th>"Health"</th>
+                        <th>"Phase"</th>
+                        <th>"Restarts"</th>
+                        <th>"Containers"</th>
+                        <th>"Node"</th>
+                        <th>"Created"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {rs.pods.into_iter().map(|p| view! {
+                        <tr data-pod=p.name.clone()>
+                            <td>{p.name.clone()}</td>
+                            <td><HealthBadge health=p.health/></td>
+                            <td>{p.phase.clone()}{(!p.conditions.is_empty()).then(|| format!(" ({})", p.conditions.join(", ")))}</td>
+                            <td>{p.restarts}</td>
+                            <td>
+                                {p.containers.iter().map(|c| view! {
+                                    <div>
+                                        <code>{c.name.clone()}</code> " " {c.state.clone()}
+                                        {c.last_termination.clone().map(|t| format!(" (last: {t})"))}
+                                        <div class="muted"><code>{c.image.clone()}</code></div>
+                                    </div>
+                                }).collect_view()}
+                            </td>
+                            <td>{p.node.clone().unwrap_or_default()}</td>
+                            <td>{p.created.clone().unwrap_or_default()}</td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+}
+
+/// The health summary on an entity's overview (nothing for entities without workloads).
+#[component]
+pub fn KubeSummaryCard(entity: EntityRef) -> impl IntoView {
+    let e = entity.clone();
+    let data = Resource::new(
+        move || (e.kind.clone(), e.namespace.clone(), e.name.clone()),
+        |(k, ns, n)| get_entity_kube(k, ns, n),
+    );
+    let tab = format!("{}/kubernetes", entity.href());
+    view! {
+        <Suspense fallback=|| ()>
+            {move || {
+                let tab = tab.clone();
+                Suspend::new(async move {
+                    let v = data.await.ok().flatten().filter(|v| v.expected && !v.no_clusters)?;
+                    let clusters: Vec<(String, Health)> =
+                        v.clusters.iter().map(|c| (c.cluster.name.clone(), c.health)).collect();
+                    let mut reasons = v.reasons.clone();
+                    reasons.truncate(3);
+                    Some(view! {
+                        <section class="card kube-summary" aria-labelledby="kube-summary-heading">
+                            <h2 id="kube-summary-heading" class="card-title">
+                                "Deployment health " <HealthBadge health=v.health/>
+                            </h2>
+                            <ul class="inline-list">
+                                {clusters.into_iter().map(|(n, h)| view! { <li>{n} " " <HealthBadge health=h/></li> }).collect_view()}
+                            </ul>
+                            <Reasons reasons/>
+                            <a href=tab>"Workloads, pods and events →"</a>
+                        </section>
+                    })
+                })
+            }}
+        </Suspense>
+    }
+}
+
+/// A team's health on its group page.
+#[component]
+pub fn TeamHealthCard(namespace: String, name: String) -> impl IntoView {
+    let data = Resource::new(
+        move || (namespace.clone(), name.clone()),
+        |(ns, n)| get_team_kube(ns, n),
+    );
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                let v = data.await.ok().flatten()?;
+                if v.no_clusters || v.entities.is_empty() {
+                    return None;
+                }
+                Some(view! { <TeamHealthView initial=v/> })
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn TeamHealthView(initial: TeamKube) -> impl IntoView {
+    // The group comes from the route (the view names only what it owns).
+    let params = use_params_map();
+    let url = params.with_untracked(|p| {
+        format!(
+            "/api/kubernetes/groups/{}/{}/stream",
+            enc(&p.get("namespace").unwrap_or_default()),
+            enc(&p.get("name").unwrap_or_default())
+        )
+    });
+    let (view, live) = follow(url, initial);
+    view! {
+        <section class="card team-health" aria-labelledby="team-health-heading">
+            <div class="card-header">
+                <h2 id="team-health-heading" class="card-title">
+                    "Team health " {move || view! { <HealthBadge health=view.with(|v| v.health)/> }}
+                </h2>
+                <LiveMarker live/>
+            </div>
+            <table class="table">
+                <thead>
+                    <tr><th>"Entity"</th><th>"Health"</th><th>"Clusters"</th><th>"Why"</th></tr>
+                </thead>
+                <tbody>
+                    {move || view.get().entities.into_iter().map(|e| {
+                        let tab = format!("{}/kubernetes", e.entity.href());
+                        let why = e.reasons.first().map(|r| r.message.clone()).unwrap_or_default();
+                        view! {
+                            <tr data-entity=e.entity.name.clone()>
+                                <td><a href=tab>{e.entity.display()}</a></td>
+                                <td><HealthBadge health=e.health/></td>
+                                <td>{e.clusters.into_iter().map(|(c, h)| view! { <span class="cluster-chip">{c} " " <HealthBadge health=h/></span> }).collect_view()}</td>
+                                <td>{why}</td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </section>
+    }
+}
+
+/// `/kubernetes`: every cluster with its state and health counts.
+#[component]
+pub fn ClustersPage() -> impl IntoView {
+    let data = Resource::new(|| (), |_| get_clusters());
+    view! {
+        <Title text="Backlot — Clusters"/>
+        <h1>"Clusters"</h1>
+        <Suspense fallback=|| view! { <Loading/> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Err(e) => view! { <ErrorNotice message=e.to_string()/> }.into_any(),
+                    Ok(v) if v.clusters.is_empty() => view! { <NoClusters/> }.into_any(),
+                    Ok(v) => view! { <ClustersView initial=v/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn ClustersView(initial: ClustersOverview) -> impl IntoView {
+    let (view, live) = follow("/api/kubernetes/clusters/stream".to_string(), initial);
+    view! {
+        <LiveMarker live/>
+        <table class="table clusters">
+            <thead>
+                <tr>
+                    <th>"Cluster"</th><th>"Environment"</th><th>"Health"</th><th>"State"</th>
+                    <th>"Workloads"</th><th>"Pods"</th><th>"Not in the catalog"</th>
+                </tr>
+            </thead>
+            <tbody>
+                {move || view.get().clusters.into_iter().map(|c| {
+                    let href = format!("/kubernetes/clusters/{}", enc(&c.state.name));
+                    let unmatched = format!("{href}?unmatched=1");
+                    let n = &c.counts;
+                    let counts = format!("{} healthy · {} progressing · {} degraded · {} down · {} unknown", n.healthy, n.progressing, n.degraded, n.down, n.unknown);
+                    let state = if c.state.stale {
+                        format!("stale since {}", c.state.since.clone().unwrap_or_default())
+                    } else if c.state.synced {
+                        "live".to_string()
+                    } else {
+                        "connecting…".to_string()
+                    };
+                    view! {
+                        <tr data-cluster=c.state.name.clone()>
+                            <td><a href=href>{c.state.name.clone()}</a></td>
+                            <td>{c.state.environment.clone()}</td>
+                            <td><HealthBadge health=c.health/></td>
+                            <td title=c.state.error.clone().unwrap_or_default()>{state}</td>
+                            <td>{counts}</td>
+                            <td>{c.pods}</td>
+                            <td><a href=unmatched>{c.unmatched}</a></td>
+                        </tr>
+                    }
+                }).collect_view()}
+            </tbody>
+        </table>
+        {move || {
+            let missing = view.get().missing;
+            (!missing.is_empty()).then(|| view! {
+                <section class="card">
+                    <h2 class="card-title">"Expected but not running anywhere"</h2>
+                    <ul>
+                        {missing.into_iter().map(|e| view! { <li><a href=format!("{}/kubernetes", e.href())>{e.display()}</a></li> }).collect_view()}
+                    </ul>
+                </section>
+            })
+        }}
+    }
+}
+
+/// `/kubernetes/clusters/:name`: every workload of a cluster, worst first.
+#[component]
+pub fn ClusterPage() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let name = Memo::new(move |_| params.with(|p| p.get("name").unwrap_or_default()));
+    let unmatched = Memo::new(move |_| query.with(|q| q.get("unmatched").is_some()));
+    let data = Resource::new(move || name.get(), get_cluster);
+    view! {
+        <Title text=move || format!("Backlot — cluster {}", name.get())/>
+        <Suspense fallback=|| view! { <Loading/> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Err(e) => view! { <ErrorNotice message=e.to_string()/> }.into_any(),
+                    Ok(None) => view! { <NotFound what=format!("cluster {}", name.get_untracked())/> }.into_any(),
+                    Ok(Some(v)) => view! { <ClusterView initial=v unmatched=unmatched.get_untracked()/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn ClusterView(initial: ClusterDetail, unmatched: bool) -> impl IntoView {
+    let url = format!(
+        "/api/kubernetes/clusters/{}/stream",
+        enc(&initial.summary.state.name)
+    );
+    let (view, live) = follow(url, initial);
+    let base =
+        view.with_untracked(|v| format!("/kubernetes/clusters/{}", enc(&v.summary.state.name)));
+    view! {
+        <h1>
+            "Cluster " {move || view.with(|v| v.summary.state.name.clone())}
+            <span class="muted">" · " {move || view.with(|v| v.summary.state.environment.clone())}</span>
+            " " {move || view! { <HealthBadge health=view.with(|v| v.summary.health)/> }}
+        </h1>
+        <LiveMarker live/>
+        {move || view! { <StaleNote state=view.with(|v| v.summary.state.clone())/> }}
+        {move || {
+            let skipped = view.with(|v| v.summary.state.skipped.clone());
+            (!skipped.is_empty()).then(|| view! {
+                <ul class="skipped muted">{skipped.into_iter().map(|s| view! { <li>{s}</li> }).collect_view()}</ul>
+            })
+        }}
+        <nav class="segmented" aria-label="Workloads shown">
+            <a href=base.clone() aria-current=(!unmatched).then_some("page")>"All workloads"</a>
+            <a href=format!("{base}?unmatched=1") aria-current=unmatched.then_some("page")>"Not in the catalog"</a>
+        </nav>
+        <table class="table workloads">
+            <thead>
+                <tr><th>"Workload"</th><th>"Health"</th><th>"Ready"</th><th>"Images"</th><th>"Entity"</th><th>"Why"</th></tr>
+            </thead>
+            <tbody>
+                {move || view.get().workloads.into_iter().filter(|w| !unmatched || w.entity.is_none()).map(|w| {
+                    let why = w.reasons.first().map(|r| r.message.clone()).unwrap_or_default();
+                    view! {
+                        <tr data-workload=w.name.clone()>
+                            <td><span class="muted">{w.kind.clone()} " " {w.namespace.clone()} "/"</span>{w.name.clone()}</td>
+                            <td><HealthBadge health=w.health/></td>
+                            <td>{format!("{}/{}", w.ready, w.desired)}</td>
+                            <td><code>{w.images.join(", ")}</code></td>
+                            <td>{match w.entity {
+                                Some(e) => view! { <a href=format!("{}/kubernetes", e.href())>{e.display()}</a> }.into_any(),
+                                None => view! { <span class="muted">"not in the catalog"</span> }.into_any(),
+                            }}</td>
+                            <td>{why}</td>
+                        </tr>
+                    }
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+}

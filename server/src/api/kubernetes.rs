@@ -1,0 +1,122 @@
+//! Deployment health over HTTP: the views as JSON, and the same views as server-sent events
+//! (`…/stream`) that send the view at once and again whenever it changes, at most every 100 ms.
+
+use super::ApiError;
+use crate::k8s::KubeService;
+use crate::AppState;
+use axum::extract::{Path, State};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Serialize;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Least time between two updates of one stream: a burst of changes becomes one update.
+const COALESCE: Duration = Duration::from_millis(100);
+
+fn json<T: Serialize>(view: Option<T>, what: impl FnOnce() -> String) -> Response {
+    match view {
+        Some(v) => Json(v).into_response(),
+        None => ApiError::not_found(what()).into_response(),
+    }
+}
+
+/// The view as events: one now, then one per change of what it shows.
+fn live<T, F>(kube: Arc<KubeService>, view: F) -> Response
+where
+    T: Serialize + PartialEq + Send + 'static,
+    F: Fn(&KubeService) -> Option<T> + Send + 'static,
+{
+    let rx = kube.subscribe();
+    let stream = futures_util::stream::unfold(
+        (kube, view, rx, None::<T>, true),
+        |(kube, view, mut rx, last, first)| async move {
+            let mut first = first;
+            loop {
+                if !first {
+                    rx.changed().await.ok()?;
+                    tokio::time::sleep(COALESCE).await;
+                    rx.borrow_and_update();
+                }
+                first = false;
+                let current = view(&kube)?;
+                if last.as_ref() != Some(&current) {
+                    let event = Event::default()
+                        .event("update")
+                        .json_data(&current)
+                        .unwrap_or_else(|_| Event::default().event("error"));
+                    return Some((
+                        Ok::<_, Infallible>(event),
+                        (kube, view, rx, Some(current), false),
+                    ));
+                }
+            }
+        },
+    );
+    Sse::new(stream)
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        .into_response()
+}
+
+pub async fn clusters(State(s): State<AppState>) -> Response {
+    Json(s.kube.overview()).into_response()
+}
+
+pub async fn clusters_stream(State(s): State<AppState>) -> Response {
+    live(s.kube.clone(), |k| Some(k.overview()))
+}
+
+pub async fn cluster(State(s): State<AppState>, Path(name): Path<String>) -> Response {
+    json(s.kube.cluster_view(&name), || {
+        format!("no cluster named {name}")
+    })
+}
+
+pub async fn cluster_stream(State(s): State<AppState>, Path(name): Path<String>) -> Response {
+    if s.kube.cluster_view(&name).is_none() {
+        return ApiError::not_found(format!("no cluster named {name}")).into_response();
+    }
+    live(s.kube.clone(), move |k| k.cluster_view(&name))
+}
+
+pub async fn entity(
+    State(s): State<AppState>,
+    Path((namespace, kind, name)): Path<(String, String, String)>,
+) -> Response {
+    json(s.kube.entity_view(&kind, &namespace, &name), || {
+        format!("no entity {kind}:{namespace}/{name}")
+    })
+}
+
+pub async fn entity_stream(
+    State(s): State<AppState>,
+    Path((namespace, kind, name)): Path<(String, String, String)>,
+) -> Response {
+    if s.kube.entity_view(&kind, &namespace, &name).is_none() {
+        return ApiError::not_found(format!("no entity {kind}:{namespace}/{name}")).into_response();
+    }
+    live(s.kube.clone(), move |k| {
+        k.entity_view(&kind, &namespace, &name)
+    })
+}
+
+pub async fn group(
+    State(s): State<AppState>,
+    Path((namespace, name)): Path<(String, String)>,
+) -> Response {
+    json(s.kube.team_view(&namespace, &name), || {
+        format!("no group {namespace}/{name}")
+    })
+}
+
+pub async fn group_stream(
+    State(s): State<AppState>,
+    Path((namespace, name)): Path<(String, String)>,
+) -> Response {
+    if s.kube.team_view(&namespace, &name).is_none() {
+        return ApiError::not_found(format!("no group {namespace}/{name}")).into_response();
+    }
+    live(s.kube.clone(), move |k| k.team_view(&namespace, &name))
+}

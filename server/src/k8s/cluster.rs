@@ -1,0 +1,399 @@
+//! One cluster: its watchers' compact objects, its connection state, and the watchers
+//! themselves (list + watch with kube-runtime, relisting after any failure so that recovery is
+//! confirmed by a complete list, with backoff).
+
+use super::model::{EventObj, HpaObj, IngressObj, PodObj, ReplicaSetObj, ServiceObj, Workload};
+use app::kube::ClusterState;
+use futures_util::StreamExt;
+use kube::runtime::watcher;
+use kube::Resource;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+/// What the watchers hold, keyed by uid.
+#[derive(Default)]
+pub struct Data {
+    pub pods: HashMap<String, PodObj>,
+    pub deployments: HashMap<String, Workload>,
+    pub statefulsets: HashMap<String, Workload>,
+    pub daemonsets: HashMap<String, Workload>,
+    pub replica_sets: HashMap<String, ReplicaSetObj>,
+    pub services: HashMap<String, ServiceObj>,
+    pub ingresses: HashMap<String, IngressObj>,
+    pub hpas: HashMap<String, HpaObj>,
+    pub events: HashMap<String, EventObj>,
+}
+
+impl Data {
+    pub fn workloads(&self) -> impl Iterator<Item = &Workload> {
+        self.deployments
+            .values()
+            .chain(self.statefulsets.values())
+            .chain(self.daemonsets.values())
+    }
+}
+
+#[derive(Default)]
+struct Status {
+    /// Watchers started (what the cluster serves and Backlot may read).
+    expected: BTreeSet<&'static str>,
+    /// Watchers whose list completed and that are not failing.
+    synced: BTreeSet<&'static str>,
+    /// Failing watchers (or `"connection"` before discovery): since when, and why.
+    failing: HashMap<&'static str, (String, String)>,
+    /// Said once each: APIs not served, reads refused.
+    skipped: BTreeSet<String>,
+    /// When every watcher last completed a list.
+    synced_at: Option<String>,
+}
+
+pub struct Cluster {
+    pub name: String,
+    pub environment: String,
+    data: RwLock<Data>,
+    status: Mutex<Status>,
+    version: AtomicU64,
+    /// Shared by every cluster: bumped on any change, awaited by live views.
+    notify: Arc<tokio::sync::watch::Sender<u64>>,
+    /// Events kept, in all.
+    max_events: usize,
+}
+
+fn now() -> String {
+    crate::util::now_rfc3339()
+}
+
+impl Cluster {
+    pub fn new(
+        name: String,
+        environment: String,
+        notify: Arc<tokio::sync::watch::Sender<u64>>,
+        max_events: usize,
+    ) -> Cluster {
+        Cluster {
+            name,
+            environment,
+            data: RwLock::new(Data::default()),
+            status: Mutex::new(Status::default()),
+            version: AtomicU64::new(0),
+            notify,
+            max_events,
+        }
+    }
+
+    pub fn read(&self) -> std::sync::RwLockReadGuard<'_, Data> {
+        self.data.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self, change: impl FnOnce(&mut Data)) {
+        {
+            let mut data = self.data.write().unwrap_or_else(|e| e.into_inner());
+            change(&mut data);
+        }
+        self.changed();
+    }
+
+    fn changed(&self) {
+        self.version.fetch_add(1, Ordering::Relaxed);
+        self.notify.send_modify(|v| *v = v.wrapping_add(1));
+    }
+
+    /// Changes seen so far (for tests and the benchmark).
+    pub fn version(&self) -> u64 {
+        self.version.load(Ordering::Relaxed)
+    }
+
+    fn status(&self) -> std::sync::MutexGuard<'_, Status> {
+        self.status.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn state(&self) -> ClusterState {
+        let s = self.status();
+        let first_failure = s.failing.values().min_by(|a, b| a.0.cmp(&b.0));
+        let synced = !s.expected.is_empty() && s.synced.len() == s.expected.len();
+        ClusterState {
+            name: self.name.clone(),
+            environment: self.environment.clone(),
+            synced: synced && first_failure.is_none(),
+            stale: first_failure.is_some(),
+            since: first_failure
+                .map(|f| f.0.clone())
+                .or_else(|| s.synced_at.clone()),
+            error: first_failure.map(|f| f.1.clone()),
+            skipped: s.skipped.iter().cloned().collect(),
+        }
+    }
+
+    fn fail(&self, what: &'static str, error: String) {
+        let changed = {
+            let mut s = self.status();
+            s.synced.remove(what);
+            match s.failing.get_mut(what) {
+                Some(f) if f.1 == error => false,
+                Some(f) => {
+                    f.1 = error;
+                    true
+                }
+                None => {
+                    s.failing.insert(what, (now(), error));
+                    true
+                }
+            }
+        };
+        if changed {
+            self.changed();
+        }
+    }
+
+    fn recovered(&self, what: &'static str) {
+        {
+            let mut s = self.status();
+            s.failing.remove(what);
+            s.synced.insert(what);
+            if s.synced.len() == s.expected.len() && s.failing.is_empty() {
+                s.synced_at = Some(now());
+            }
+        }
+        self.changed();
+    }
+
+    fn skip(&self, message: String) {
+        let added = self.status().skipped.insert(message);
+        if added {
+            self.changed();
+        }
+    }
+
+    /// Finds what the server offers, then watches it; retries discovery until the server
+    /// answers. Runs until aborted.
+    pub async fn run(self: Arc<Self>, client: kube::Client) {
+        let mut backoff = Backoff::default();
+        let apis = loop {
+            match super::discovery::discover(&client).await {
+                Ok(apis) => {
+                    self.status().failing.remove("connection");
+                    break apis;
+                }
+                Err(e) => {
+                    tracing::warn!(cluster = %self.name, error = %e, "cluster not reachable");
+                    self.fail("connection", e);
+                    backoff.wait().await;
+                }
+            }
+        };
+        for message in &apis.skipped {
+            tracing::info!(cluster = %self.name, "{message}");
+            self.skip(message.clone());
+        }
+        let c = client.clone();
+        let mut tasks = tokio::task::JoinSet::new();
+        {
+            let mut s = self.status();
+            s.expected = [
+                "Pods",
+                "Deployments",
+                "ReplicaSets",
+                "StatefulSets",
+                "DaemonSets",
+                "Services",
+                "Events",
+            ]
+            .into_iter()
+            .collect();
+            if apis.ingresses {
+                s.expected.insert("Ingresses");
+            }
+            if apis.hpa.is_some() {
+                s.expected.insert("HorizontalPodAutoscalers");
+            }
+        }
+        tasks.spawn(
+            self.clone()
+                .watch::<k8s_openapi::api::core::v1::Pod, PodObj>(
+                    "Pods",
+                    kube::Api::all(c.clone()),
+                    |d| &mut d.pods,
+                ),
+        );
+        tasks.spawn(
+            self.clone()
+                .watch::<k8s_openapi::api::apps::v1::Deployment, Workload>(
+                    "Deployments",
+                    kube::Api::all(c.clone()),
+                    |d| &mut d.deployments,
+                ),
+        );
+        tasks.spawn(
+            self.clone()
+                .watch::<k8s_openapi::api::apps::v1::ReplicaSet, ReplicaSetObj>(
+                    "ReplicaSets",
+                    kube::Api::all(c.clone()),
+                    |d| &mut d.replica_sets,
+                ),
+        );
+        tasks.spawn(
+            self.clone()
+                .watch::<k8s_openapi::api::apps::v1::StatefulSet, Workload>(
+                    "StatefulSets",
+                    kube::Api::all(c.clone()),
+                    |d| &mut d.statefulsets,
+                ),
+        );
+        tasks.spawn(
+            self.clone()
+                .watch::<k8s_openapi::api::apps::v1::DaemonSet, Workload>(
+                    "DaemonSets",
+                    kube::Api::all(c.clone()),
+                    |d| &mut d.daemonsets,
+                ),
+        );
+        tasks.spawn(
+            self.clone()
+                .watch::<k8s_openapi::api::core::v1::Service, ServiceObj>(
+                    "Services",
+                    kube::Api::all(c.clone()),
+                    |d| &mut d.services,
+                ),
+        );
+        tasks.spawn(
+            self.clone()
+                .watch::<k8s_openapi::api::core::v1::Event, EventObj>(
+                    "Events",
+                    kube::Api::all(c.clone()),
+                    |d| &mut d.events,
+                ),
+        );
+        if apis.ingresses {
+            tasks.spawn(
+                self.clone()
+                    .watch::<k8s_openapi::api::networking::v1::Ingress, IngressObj>(
+                        "Ingresses",
+                        kube::Api::all(c.clone()),
+                        |d| &mut d.ingresses,
+                    ),
+            );
+        }
+        if let Some(resource) = apis.hpa {
+            tasks.spawn(self.clone().watch::<kube::api::DynamicObject, HpaObj>(
+                "HorizontalPodAutoscalers",
+                kube::Api::all_with(c.clone(), &resource),
+                |d| &mut d.hpas,
+            ));
+        }
+        while tasks.join_next().await.is_some() {}
+    }
+
+    /// One watcher: list (paged), then watch; any failure marks the cluster stale and, after a
+    /// backoff, starts over with a fresh list whose completion clears the mark.
+    async fn watch<K, C>(
+        self: Arc<Self>,
+        what: &'static str,
+        api: kube::Api<K>,
+        slot: fn(&mut Data) -> &mut HashMap<String, C>,
+    ) where
+        K: Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + 'static,
+        C: From<K> + Send + Sync + 'static,
+    {
+        let mut backoff = Backoff::default();
+        loop {
+            let config = watcher::Config::default().page_size(500);
+            let mut stream = std::pin::pin!(watcher::watcher(api.clone(), config));
+            let mut listing: Option<HashMap<String, C>> = None;
+            while let Some(event) = stream.next().await {
+                match event {
+                    Ok(watcher::Event::Init) => listing = Some(HashMap::new()),
+                    Ok(watcher::Event::InitApply(o)) => {
+                        let uid = o.meta().uid.clone().unwrap_or_default();
+                        if let Some(l) = listing.as_mut() {
+                            l.insert(uid, C::from(o));
+                        }
+                    }
+                    Ok(watcher::Event::InitDone) => {
+                        if let Some(l) = listing.take() {
+                            tracing::debug!(cluster = %self.name, what, objects = l.len(), "listed");
+                            self.write(|d| {
+                                *slot(d) = l;
+                                self.bound_events(d);
+                            });
+                        }
+                        self.recovered(what);
+                        backoff = Backoff::default();
+                    }
+                    Ok(watcher::Event::Apply(o)) => {
+                        let uid = o.meta().uid.clone().unwrap_or_default();
+                        let c = C::from(o);
+                        self.write(|d| {
+                            slot(d).insert(uid, c);
+                            self.bound_events(d);
+                        });
+                    }
+                    Ok(watcher::Event::Delete(o)) => {
+                        let uid = o.meta().uid.clone().unwrap_or_default();
+                        self.write(|d| {
+                            slot(d).remove(&uid);
+                        });
+                    }
+                    Err(e) => {
+                        let message = explain(what, &e.to_string());
+                        if message.contains("forbidden") {
+                            self.skip(message.clone());
+                        }
+                        tracing::warn!(cluster = %self.name, what, error = %message, "watch failed");
+                        self.fail(what, message);
+                        break;
+                    }
+                }
+            }
+            backoff.wait().await;
+        }
+    }
+
+    /// Keeps the newest events within the cluster's bound.
+    fn bound_events(&self, d: &mut Data) {
+        if d.events.len() <= self.max_events {
+            return;
+        }
+        let mut by_age: Vec<(Option<String>, String)> = d
+            .events
+            .iter()
+            .map(|(uid, e)| (e.last_seen.clone(), uid.clone()))
+            .collect();
+        by_age.sort();
+        // Drop a tenth more than needed so this runs rarely.
+        let drop = d.events.len() - self.max_events + self.max_events / 10;
+        for (_, uid) in by_age.into_iter().take(drop) {
+            d.events.remove(&uid);
+        }
+    }
+}
+
+/// A watch error in words, without anything secret (kube's errors carry no token).
+fn explain(what: &str, error: &str) -> String {
+    if error.contains("forbidden") || error.contains("403") {
+        format!("{what}: forbidden: Backlot may not list and watch them (grant get, list and watch; see deploy/kubernetes/rbac.yaml): {error}")
+    } else if error.contains("401") || error.contains("Unauthorized") {
+        format!(
+            "{what}: the API server refused the credentials (401): check the token or certificate"
+        )
+    } else {
+        format!("{what}: {error}")
+    }
+}
+
+/// 1 s doubling to 30 s.
+struct Backoff(Duration);
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff(Duration::from_secs(1))
+    }
+}
+
+impl Backoff {
+    async fn wait(&mut self) {
+        tokio::time::sleep(self.0).await;
+        self.0 = (self.0 * 2).min(Duration::from_secs(30));
+    }
+}

@@ -1,0 +1,36 @@
+//! Deployment health from Kubernetes clusters, live.
+//!
+//! - [`config`]: the `kubernetes` section: kubeconfig contexts, in-cluster, URL + token + CA;
+//!   `$KUBECONFIG` when nothing is configured.
+//! - [`discovery`]: which APIs a server offers (HPA v2 or v2beta2, Ingress v1); the rest is skipped
+//!   and said.
+//! - [`model`]: compact copies of the watched objects (memory bounded, no managed fields).
+//! - [`cluster`]: one cluster's data and state, and its kube-runtime watchers (list + watch,
+//!   relist after failure, backoff, stale marker with time and error).
+//! - [`health`]: the rules that turn pod and workload state into health with reasons.
+//! - [`selector`]: kubectl label selectors (`backstage.io/kubernetes-label-selector`).
+//! - [`service`]: matching workloads to entities and the views; live updates wait on
+//!   [`service::KubeService::subscribe`].
+
+pub mod cluster;
+pub mod config;
+pub mod discovery;
+pub mod health;
+pub mod model;
+pub mod selector;
+pub mod service;
+
+#[cfg(test)]
+pub mod testing;
+#[cfg(test)]
+mod tests;
+
+pub use config::KubeSettings;
+pub use service::KubeService;
+
+#[derive(Debug, thiserror::Error)]
+pub enum KubeError {
+    /// A configured cluster cannot be used as written.
+    #[error("kubernetes cluster {cluster}: {message}")]
+    Config { cluster: String, message: String },
+}

@@ -1,0 +1,764 @@
+//! The Kubernetes service: starts one watcher set per cluster, matches workloads to catalog
+//! entities the Backstage way, and builds the views (entity tab, clusters, team health).
+//!
+//! Matching: `backstage.io/kubernetes-label-selector` (kubectl syntax) when present, else
+//! `backstage.io/kubernetes-id` as the label `backstage.io/kubernetes-id=<id>`; either is
+//! checked against a workload's own labels and its pod template's. `backstage.io/kubernetes-namespace`
+//! restricts the namespace.
+
+use super::cluster::{Cluster, Data};
+use super::config::KubeSettings;
+use super::health;
+use super::model::{PodObj, Workload};
+use super::selector::Selector;
+use crate::catalog::snapshot::Snapshot;
+use crate::catalog::CatalogService;
+use app::kube::*;
+use app::model::EntityRef;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+pub const ID_ANNOTATION: &str = "backstage.io/kubernetes-id";
+pub const SELECTOR_ANNOTATION: &str = "backstage.io/kubernetes-label-selector";
+pub const NAMESPACE_ANNOTATION: &str = "backstage.io/kubernetes-namespace";
+
+/// An entity that asks for workloads.
+#[derive(Debug)]
+pub struct Target {
+    pub entity: EntityRef,
+    id: Option<String>,
+    selector: Option<Selector>,
+    namespace: Option<String>,
+    /// How it matches, in words; or why its annotation cannot be used.
+    pub matched_by: String,
+}
+
+impl Target {
+    fn matches(&self, w: &Workload) -> bool {
+        if self
+            .namespace
+            .as_ref()
+            .is_some_and(|n| *n != w.meta.namespace)
+        {
+            return false;
+        }
+        let labels = [&w.meta.labels, &w.template_labels];
+        if let Some(s) = &self.selector {
+            return labels.iter().any(|l| s.matches(l));
+        }
+        match &self.id {
+            Some(id) => labels
+                .iter()
+                .any(|l| l.get(ID_ANNOTATION).is_some_and(|v| v == id)),
+            None => false,
+        }
+    }
+}
+
+/// The targets of one catalog snapshot.
+#[derive(Default)]
+pub struct Targets {
+    pub all: Vec<Target>,
+    by_key: HashMap<String, usize>,
+    /// `kubernetes-id` → targets using it (the common case, matched without a scan).
+    by_id: HashMap<String, Vec<usize>>,
+    /// Targets with a selector (scanned).
+    with_selector: Vec<usize>,
+}
+
+impl Targets {
+    fn of(snapshot: &Snapshot) -> Targets {
+        let mut t = Targets::default();
+        for r in snapshot.records.iter() {
+            // Cheap test first: most entities have no Kubernetes annotation.
+            if !r.stored.body.contains("backstage.io/kubernetes-") {
+                continue;
+            }
+            let body = r.stored.value();
+            let a = &body["metadata"]["annotations"];
+            let id = a[ID_ANNOTATION].as_str().map(str::to_string);
+            let sel_text = a[SELECTOR_ANNOTATION].as_str();
+            let namespace = a[NAMESPACE_ANNOTATION].as_str().map(str::to_string);
+            if id.is_none() && sel_text.is_none() {
+                continue;
+            }
+            let (selector, mut matched_by) = match sel_text.map(Selector::parse) {
+                Some(Ok(s)) => (
+                    Some(s),
+                    format!("label selector {}", sel_text.unwrap_or_default()),
+                ),
+                Some(Err(e)) => (None, format!("{SELECTOR_ANNOTATION} cannot be used: {e}")),
+                None => (
+                    None,
+                    format!("label {ID_ANNOTATION}={}", id.clone().unwrap_or_default()),
+                ),
+            };
+            if let Some(ns) = &namespace {
+                matched_by.push_str(&format!(" in namespace {ns}"));
+            }
+            let i = t.all.len();
+            if selector.is_some() {
+                t.with_selector.push(i);
+            } else if let Some(id) = &id {
+                if sel_text.is_none() {
+                    t.by_id.entry(id.clone()).or_default().push(i);
+                }
+            }
+            t.by_key.insert(r.stored.key.as_str().to_string(), i);
+            t.all.push(Target {
+                entity: r.entity_ref().clone(),
+                id,
+                selector,
+                namespace,
+                matched_by,
+            });
+        }
+        t
+    }
+
+    /// The first target a workload belongs to.
+    fn owner_of(&self, w: &Workload) -> Option<usize> {
+        for labels in [&w.meta.labels, &w.template_labels] {
+            if let Some(ids) = labels.get(ID_ANNOTATION).and_then(|id| self.by_id.get(id)) {
+                if let Some(i) = ids.iter().find(|&&i| self.all[i].matches(w)) {
+                    return Some(*i);
+                }
+            }
+        }
+        self.with_selector
+            .iter()
+            .find(|&&i| self.all[i].matches(w))
+            .copied()
+    }
+}
+
+/// Owner maps of one cluster's data, built per view.
+struct Owners<'a> {
+    replica_sets: HashMap<&'a str, Vec<&'a super::model::ReplicaSetObj>>,
+    pods: HashMap<&'a str, Vec<&'a PodObj>>,
+    events: HashMap<&'a str, Vec<&'a super::model::EventObj>>,
+}
+
+impl<'a> Owners<'a> {
+    fn of(d: &'a Data, with_events: bool) -> Owners<'a> {
+        let mut o = Owners {
+            replica_sets: HashMap::new(),
+            pods: HashMap::new(),
+            events: HashMap::new(),
+        };
+        for r in d.replica_sets.values() {
+            if let Some(owner) = &r.meta.owner {
+                o.replica_sets.entry(owner.as_str()).or_default().push(r);
+            }
+        }
+        for p in d.pods.values() {
+            if let Some(owner) = &p.meta.owner {
+                o.pods.entry(owner.as_str()).or_default().push(p);
+            }
+        }
+        if with_events {
+            for e in d.events.values() {
+                o.events.entry(e.involved_uid.as_str()).or_default().push(e);
+            }
+        }
+        o
+    }
+
+    /// Replica sets of a Deployment, newest revision first (none for other kinds).
+    fn replica_sets_of(&self, w: &Workload) -> Vec<&'a super::model::ReplicaSetObj> {
+        let mut rs = self
+            .replica_sets
+            .get(w.meta.uid.as_str())
+            .cloned()
+            .unwrap_or_default();
+        let rev = |r: &super::model::ReplicaSetObj| {
+            r.revision
+                .as_deref()
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        rs.sort_by(|a, b| {
+            rev(b)
+                .cmp(&rev(a))
+                .then(b.meta.created.cmp(&a.meta.created))
+        });
+        rs
+    }
+
+    fn pods_of(&self, w: &Workload) -> Vec<&'a PodObj> {
+        if w.kind == "Deployment" {
+            self.replica_sets_of(w)
+                .iter()
+                .flat_map(|r| {
+                    self.pods
+                        .get(r.meta.uid.as_str())
+                        .cloned()
+                        .unwrap_or_default()
+                })
+                .collect()
+        } else {
+            self.pods
+                .get(w.meta.uid.as_str())
+                .cloned()
+                .unwrap_or_default()
+        }
+    }
+}
+
+pub struct KubeService {
+    clusters: Vec<Arc<Cluster>>,
+    catalog: Arc<CatalogService>,
+    notify: Arc<tokio::sync::watch::Sender<u64>>,
+    targets: Mutex<(usize, Arc<Targets>)>,
+    tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+}
+
+impl Drop for KubeService {
+    fn drop(&mut self) {
+        for t in self
+            .tasks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain(..)
+        {
+            t.abort();
+        }
+    }
+}
+
+/// Events shown per workload.
+const EVENTS_SHOWN: usize = 10;
+
+impl KubeService {
+    /// Resolves the configured clusters and starts watching them. A cluster that cannot be
+    /// reached is retried in the background; a config entry that cannot be used is an error.
+    pub async fn start(
+        settings: &KubeSettings,
+        catalog: Arc<CatalogService>,
+    ) -> Result<Arc<KubeService>, super::KubeError> {
+        let resolved = settings.resolve().await?;
+        let notify = Arc::new(tokio::sync::watch::channel(0u64).0);
+        let mut clusters = Vec::new();
+        let mut tasks = Vec::new();
+        for r in resolved {
+            let client =
+                kube::Client::try_from(r.config).map_err(|e| super::KubeError::Config {
+                    cluster: r.name.clone(),
+                    message: e.to_string(),
+                })?;
+            let cluster = Arc::new(Cluster::new(
+                r.name,
+                r.environment,
+                notify.clone(),
+                settings.events_per_object.max(1) * 2000,
+            ));
+            tasks.push(tokio::spawn(cluster.clone().run(client)));
+            clusters.push(cluster);
+        }
+        Ok(Arc::new(KubeService {
+            clusters,
+            catalog,
+            notify,
+            targets: Mutex::new((0, Arc::new(Targets::default()))),
+            tasks: Mutex::new(tasks),
+        }))
+    }
+
+    /// No clusters: every view says how to connect one.
+    pub fn without_clusters(catalog: Arc<CatalogService>) -> Arc<KubeService> {
+        Arc::new(KubeService {
+            clusters: Vec::new(),
+            catalog,
+            notify: Arc::new(tokio::sync::watch::channel(0u64).0),
+            targets: Mutex::new((0, Arc::new(Targets::default()))),
+            tasks: Mutex::new(Vec::new()),
+        })
+    }
+
+    pub fn clusters(&self) -> &[Arc<Cluster>] {
+        &self.clusters
+    }
+
+    /// A receiver that changes whenever any cluster's data or state does.
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.notify.subscribe()
+    }
+
+    /// The targets of the current catalog snapshot (rebuilt when the snapshot changes).
+    fn targets(&self) -> (Arc<Snapshot>, Arc<Targets>) {
+        let snapshot = self.catalog.snapshot();
+        let ptr = Arc::as_ptr(&snapshot) as usize;
+        let mut cached = self.targets.lock().unwrap_or_else(|e| e.into_inner());
+        if cached.0 != ptr {
+            *cached = (ptr, Arc::new(Targets::of(&snapshot)));
+        }
+        (snapshot, cached.1.clone())
+    }
+
+    fn workload_view(
+        cluster: &Cluster,
+        d: &Data,
+        owners: &Owners<'_>,
+        w: &Workload,
+        entity: Option<EntityRef>,
+        detail: bool,
+    ) -> WorkloadView {
+        let pods = owners.pods_of(w);
+        let hpa = d.hpas.values().find(|h| {
+            h.meta.namespace == w.meta.namespace
+                && h.target_kind == w.kind
+                && h.target_name == w.meta.name
+        });
+        let (health, reasons) = health::workload(w, &pods, hpa);
+        let pod_view = |p: &PodObj| {
+            let (health, reasons) = health::pod(p);
+            PodView {
+                name: p.meta.name.clone(),
+                phase: p.phase.clone(),
+                ready: p.ready(),
+                restarts: p.restarts(),
+                created: p.meta.created.clone(),
+                node: p.node.clone(),
+                containers: p
+                    .containers
+                    .iter()
+                    .map(|c| ContainerView {
+                        name: c.name.clone(),
+                        image: c.image.clone(),
+                        ready: c.ready,
+                        restarts: c.restarts,
+                        state: match &c.state {
+                            super::model::Run::Running => "running".into(),
+                            super::model::Run::Waiting { reason, .. } => {
+                                format!("waiting: {reason}")
+                            }
+                            super::model::Run::Terminated { reason, exit_code } => {
+                                format!("terminated: {reason} (exit {exit_code})")
+                            }
+                            super::model::Run::Unknown => "not started".into(),
+                        },
+                        last_termination: c.last_termination.clone(),
+                    })
+                    .collect(),
+                conditions: p
+                    .conditions
+                    .iter()
+                    .filter(|c| c.status != "True")
+                    .map(|c| format!("{}: {}", c.kind, c.reason.as_deref().unwrap_or(&c.status)))
+                    .collect(),
+                health,
+                reasons,
+            }
+        };
+        let mut replica_sets = Vec::new();
+        let mut events = Vec::new();
+        if detail {
+            if w.kind == "Deployment" {
+                for r in owners.replica_sets_of(w) {
+                    let mut pods: Vec<&PodObj> = owners
+                        .pods
+                        .get(r.meta.uid.as_str())
+                        .cloned()
+                        .unwrap_or_default();
+                    // An old, scaled-down replica set with nothing left is history, not state.
+                    if pods.is_empty() && r.desired == 0 {
+                        continue;
+                    }
+                    pods.sort_by(|a, b| a.meta.name.cmp(&b.meta.name));
+                    replica_sets.push(ReplicaSetView {
+                        name: r.meta.name.clone(),
+                        revision: r.revision.clone(),
+                        desired: r.desired,
+                        ready: r.ready,
+                        images: r.images.iter().map(|(_, i)| i.clone()).collect(),
+                        created: r.meta.created.clone(),
+                        pods: pods.into_iter().map(pod_view).collect(),
+                    });
+                }
+            } else {
+                let mut pods = pods.clone();
+                pods.sort_by(|a, b| a.meta.name.cmp(&b.meta.name));
+                replica_sets.push(ReplicaSetView {
+                    name: w.meta.name.clone(),
+                    revision: None,
+                    desired: w.desired,
+                    ready: w.ready,
+                    images: w.images.iter().map(|(_, i)| i.clone()).collect(),
+                    created: w.meta.created.clone(),
+                    pods: pods.into_iter().map(pod_view).collect(),
+                });
+            }
+            let mut uids: Vec<&str> = vec![w.meta.uid.as_str()];
+            uids.extend(
+                owners
+                    .replica_sets_of(w)
+                    .iter()
+                    .map(|r| r.meta.uid.as_str()),
+            );
+            uids.extend(pods.iter().map(|p| p.meta.uid.as_str()));
+            if let Some(h) = hpa {
+                uids.push(h.meta.uid.as_str());
+            }
+            let mut all: Vec<&super::model::EventObj> = uids
+                .iter()
+                .flat_map(|u| owners.events.get(u).cloned().unwrap_or_default())
+                .collect();
+            all.sort_by(|a, b| b.last_seen.cmp(&a.last_seen));
+            events = all
+                .into_iter()
+                .take(EVENTS_SHOWN)
+                .map(|e| EventView {
+                    event_type: e.event_type.clone(),
+                    reason: e.reason.clone(),
+                    message: e.message.clone(),
+                    object: e.involved.clone(),
+                    count: e.count,
+                    last_seen: e.last_seen.clone(),
+                })
+                .collect();
+        }
+        let services: Vec<&super::model::ServiceObj> = d
+            .services
+            .values()
+            .filter(|s| {
+                s.meta.namespace == w.meta.namespace
+                    && !s.selector.is_empty()
+                    && Selector::from_map(&s.selector).matches(&w.template_labels)
+            })
+            .collect();
+        let ingresses = d
+            .ingresses
+            .values()
+            .filter(|i| {
+                i.meta.namespace == w.meta.namespace
+                    && i.services
+                        .iter()
+                        .any(|n| services.iter().any(|s| &s.meta.name == n))
+            })
+            .flat_map(|i| {
+                i.routes
+                    .iter()
+                    .map(move |r| format!("{} ({r})", i.meta.name))
+            })
+            .collect();
+        WorkloadView {
+            cluster: cluster.name.clone(),
+            kind: w.kind.into(),
+            namespace: w.meta.namespace.clone(),
+            name: w.meta.name.clone(),
+            health,
+            reasons,
+            desired: w.desired,
+            ready: w.ready,
+            available: w.available,
+            updated: w.updated,
+            images: w.images.iter().map(|(_, i)| i.clone()).collect(),
+            created: w.meta.created.clone(),
+            conditions: w
+                .conditions
+                .iter()
+                .map(|c| match &c.reason {
+                    Some(r) => format!("{}={} ({r})", c.kind, c.status),
+                    None => format!("{}={}", c.kind, c.status),
+                })
+                .collect(),
+            replica_sets,
+            hpa: hpa.map(|h| HpaView {
+                name: h.meta.name.clone(),
+                min: h.min,
+                max: h.max,
+                current: h.current,
+                desired: h.desired,
+            }),
+            services: services.iter().map(|s| s.meta.name.clone()).collect(),
+            ingresses,
+            events,
+            entity,
+        }
+    }
+
+    fn stale_reason(state: &ClusterState) -> Option<Reason> {
+        state.stale.then(|| Reason {
+            code: "Stale".into(),
+            message: format!(
+                "Cluster {} has not answered since {}: what is shown may be out of date{}",
+                state.name,
+                state.since.as_deref().unwrap_or("start-up"),
+                state.error.as_deref().map(|e| format!(" ({e})")).unwrap_or_default()
+            ),
+            next_step: "Backlot reconnects by itself; if this lasts, check the cluster's API server and Backlot's credentials.".into(),
+            health: Health::Unknown,
+        })
+    }
+
+    /// An entity's Kubernetes tab; `None` when there is no such entity.
+    pub fn entity_view(&self, kind: &str, namespace: &str, name: &str) -> Option<EntityKube> {
+        let (snapshot, targets) = self.targets();
+        let record = snapshot.get(kind, namespace, name)?;
+        let key = record.stored.key.as_str();
+        let target = targets.by_key.get(key).map(|&i| &targets.all[i]);
+        let mut clusters = Vec::new();
+        if let Some(t) = target {
+            for c in &self.clusters {
+                let d = c.read();
+                let owners = Owners::of(&d, true);
+                let mut workloads: Vec<WorkloadView> = d
+                    .workloads()
+                    .filter(|w| t.matches(w))
+                    .map(|w| Self::workload_view(c, &d, &owners, w, Some(t.entity.clone()), true))
+                    .collect();
+                let state = c.state();
+                if workloads.is_empty() && !state.stale {
+                    continue;
+                }
+                workloads.sort_by(|a, b| b.health.cmp(&a.health).then(a.name.cmp(&b.name)));
+                let health = Health::worst(workloads.iter().map(|w| w.health));
+                clusters.push(ClusterWorkloads {
+                    health: if state.stale {
+                        health.max(Health::Unknown)
+                    } else {
+                        health
+                    },
+                    cluster: state,
+                    workloads,
+                });
+            }
+        }
+        let mut reasons: Vec<Reason> = Vec::new();
+        for c in &clusters {
+            if let Some(r) = Self::stale_reason(&c.cluster) {
+                reasons.push(r);
+            }
+            for w in &c.workloads {
+                for r in &w.reasons {
+                    let mut r = r.clone();
+                    r.message = format!("[{}] {}", c.cluster.name, r.message);
+                    reasons.push(r);
+                }
+            }
+        }
+        let found = clusters.iter().any(|c| !c.workloads.is_empty());
+        if target.is_some() && !found && !self.clusters.is_empty() {
+            let t = target.map(|t| t.matched_by.clone()).unwrap_or_default();
+            reasons.push(Reason {
+                code: "NotFound".into(),
+                message: format!("No workload matching {t} runs in any cluster"),
+                next_step: "Check that the Deployment carries that label (on itself or its pod template) and that its cluster is configured.".into(),
+                health: Health::Unknown,
+            });
+        }
+        reasons.sort_by_key(|r| std::cmp::Reverse(r.health));
+        let health = if target.is_none() {
+            Health::Unknown
+        } else {
+            Health::worst(
+                clusters
+                    .iter()
+                    .map(|c| c.health)
+                    .chain(reasons.iter().map(|r| r.health)),
+            )
+        };
+        let versions = versions(&clusters);
+        Some(EntityKube {
+            entity: record.entity_ref().clone(),
+            matched_by: target.map(|t| t.matched_by.clone()).unwrap_or_default(),
+            expected: target.is_some(),
+            no_clusters: self.clusters.is_empty(),
+            health,
+            reasons,
+            clusters,
+            versions,
+        })
+    }
+
+    /// The cluster's summary, and each workload with the target it belongs to.
+    fn summary<'a>(
+        &self,
+        c: &Cluster,
+        d: &'a Data,
+        owners: &Owners<'_>,
+        targets: &Targets,
+    ) -> (ClusterSummary, Vec<(&'a Workload, Option<usize>)>) {
+        let mut counts = HealthCounts::default();
+        let mut rows = Vec::new();
+        let mut worst = Health::Healthy;
+        let mut unmatched = 0;
+        for w in d.workloads() {
+            let pods = owners.pods_of(w);
+            let hpa = d.hpas.values().find(|h| {
+                h.meta.namespace == w.meta.namespace
+                    && h.target_kind == w.kind
+                    && h.target_name == w.meta.name
+            });
+            let (h, _) = health::workload(w, &pods, hpa);
+            counts.add(h);
+            worst = worst.max(h);
+            let owner = targets.owner_of(w);
+            if owner.is_none() {
+                unmatched += 1;
+            }
+            rows.push((w, owner));
+        }
+        let state = c.state();
+        let health = if state.stale {
+            worst.max(Health::Unknown)
+        } else {
+            worst
+        };
+        (
+            ClusterSummary {
+                state,
+                health,
+                counts,
+                pods: d.pods.len(),
+                unmatched,
+            },
+            rows,
+        )
+    }
+
+    pub fn overview(&self) -> ClustersOverview {
+        let (_, targets) = self.targets();
+        let mut found = vec![false; targets.all.len()];
+        let mut clusters = Vec::new();
+        for c in &self.clusters {
+            let d = c.read();
+            let owners = Owners::of(&d, false);
+            let (summary, rows) = self.summary(c, &d, &owners, &targets);
+            for (_, owner) in &rows {
+                if let Some(i) = owner {
+                    found[*i] = true;
+                }
+            }
+            clusters.push(summary);
+        }
+        let missing = if self.clusters.is_empty() {
+            Vec::new()
+        } else {
+            targets
+                .all
+                .iter()
+                .zip(found)
+                .filter(|(_, f)| !f)
+                .map(|(t, _)| t.entity.clone())
+                .collect()
+        };
+        ClustersOverview { clusters, missing }
+    }
+
+    pub fn cluster_view(&self, name: &str) -> Option<ClusterDetail> {
+        let c = self.clusters.iter().find(|c| c.name == name)?;
+        let (_, targets) = self.targets();
+        let d = c.read();
+        let owners = Owners::of(&d, false);
+        let (summary, rows) = self.summary(c, &d, &owners, &targets);
+        let mut workloads: Vec<WorkloadView> = rows
+            .iter()
+            .map(|(w, owner)| {
+                Self::workload_view(
+                    c,
+                    &d,
+                    &owners,
+                    w,
+                    owner.map(|i| targets.all[i].entity.clone()),
+                    false,
+                )
+            })
+            .collect();
+        workloads.sort_by(|a, b| {
+            b.health
+                .cmp(&a.health)
+                .then(a.namespace.cmp(&b.namespace))
+                .then(a.name.cmp(&b.name))
+        });
+        Some(ClusterDetail { summary, workloads })
+    }
+
+    /// Everything a group owns that has (or should have) workloads, worst first.
+    pub fn team_view(&self, namespace: &str, name: &str) -> Option<TeamKube> {
+        let snapshot = self.catalog.snapshot();
+        let group = snapshot.get("group", namespace, name)?;
+        let owned: Vec<EntityRef> = group
+            .related("ownerOf")
+            .filter_map(|r| r.target_index)
+            .filter_map(|i| snapshot.records.get(i))
+            .map(|r| r.entity_ref().clone())
+            .collect();
+        let mut entities: Vec<EntityHealth> = owned
+            .iter()
+            .filter_map(|e| self.entity_view(&e.kind, &e.namespace, &e.name))
+            .filter(|v| v.expected)
+            .map(|v| EntityHealth {
+                entity: v.entity,
+                health: v.health,
+                reasons: v.reasons,
+                clusters: v
+                    .clusters
+                    .iter()
+                    .map(|c| (c.cluster.name.clone(), c.health))
+                    .collect(),
+                expected: v.expected,
+            })
+            .collect();
+        entities.sort_by(|a, b| {
+            b.health
+                .cmp(&a.health)
+                .then(a.entity.name.cmp(&b.entity.name))
+        });
+        Some(TeamKube {
+            no_clusters: self.clusters.is_empty(),
+            health: Health::worst(entities.iter().map(|e| e.health)),
+            entities,
+        })
+    }
+}
+
+/// Images per container name across the clusters, with differences flagged.
+fn versions(clusters: &[ClusterWorkloads]) -> Vec<VersionRow> {
+    let mut rows: BTreeMap<String, Vec<Vec<String>>> = BTreeMap::new();
+    for (i, c) in clusters.iter().enumerate() {
+        for w in &c.workloads {
+            for rs in &w.replica_sets {
+                for p in &rs.pods {
+                    for ct in &p.containers {
+                        let cells = rows
+                            .entry(ct.name.clone())
+                            .or_insert_with(|| vec![Vec::new(); clusters.len()]);
+                        if !cells[i].contains(&ct.image) {
+                            cells[i].push(ct.image.clone());
+                        }
+                    }
+                }
+            }
+        }
+    }
+    rows.into_iter()
+        .map(|(container, mut cells)| {
+            for c in &mut cells {
+                c.sort();
+            }
+            let present: Vec<&Vec<String>> = cells.iter().filter(|c| !c.is_empty()).collect();
+            let differs = present.windows(2).any(|w| w[0] != w[1]);
+            VersionRow {
+                container,
+                cells,
+                differs,
+            }
+        })
+        .collect()
+}
+
+impl app::services::KubeReader for KubeService {
+    fn entity(&self, kind: &str, namespace: &str, name: &str) -> Option<EntityKube> {
+        self.entity_view(kind, namespace, name)
+    }
+    fn overview(&self) -> ClustersOverview {
+        KubeService::overview(self)
+    }
+    fn cluster(&self, name: &str) -> Option<ClusterDetail> {
+        self.cluster_view(name)
+    }
+    fn team(&self, namespace: &str, name: &str) -> Option<TeamKube> {
+        self.team_view(namespace, name)
+    }
+}

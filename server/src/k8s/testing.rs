@@ -1,0 +1,274 @@
+//! A real etcd + kube-apiserver for tests, started by `.ci/start-kube.sh` (which `.ci/kube.sh`
+//! provides with the binaries), and helpers that create objects and move their status through
+//! the status subresource, as a kubelet and the controllers would.
+
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use k8s_openapi::api::core::v1::{Namespace, Pod};
+use kube::api::{Api, Patch, PatchParams, PostParams};
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn script(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../.ci")
+        .join(name)
+}
+
+/// etcd and an API server in a temporary directory; stopped on drop.
+pub struct ApiServer {
+    pub dir: tempfile::TempDir,
+}
+
+impl ApiServer {
+    pub fn start() -> ApiServer {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = Command::new("bash")
+            .arg(script("start-kube.sh"))
+            .arg(dir.path())
+            .output()
+            .expect("run .ci/start-kube.sh");
+        assert!(
+            out.status.success(),
+            "the API server did not start (run .ci/kube.sh first):\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        ApiServer { dir }
+    }
+
+    pub fn kubeconfig(&self) -> PathBuf {
+        self.dir.path().join("kubeconfig")
+    }
+
+    /// Stops the API server only (etcd keeps the data).
+    pub fn stop_apiserver(&self) {
+        let status = Command::new("bash")
+            .arg(script("stop-kube.sh"))
+            .arg("--apiserver-only")
+            .arg(self.dir.path())
+            .env("STOP_GRACE", "1")
+            .status()
+            .expect("run .ci/stop-kube.sh");
+        assert!(status.success(), "the API server did not stop");
+    }
+
+    pub fn start_apiserver(&self) {
+        let out = Command::new("bash")
+            .arg(script("start-kube.sh"))
+            .arg("--apiserver-only")
+            .arg(self.dir.path())
+            .output()
+            .expect("run .ci/start-kube.sh");
+        assert!(
+            out.status.success(),
+            "the API server did not restart:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    pub async fn client(&self) -> kube::Client {
+        let file = kube::config::Kubeconfig::read_from(self.kubeconfig()).expect("kubeconfig");
+        let config = kube::Config::from_custom_kubeconfig(file, &Default::default())
+            .await
+            .expect("config");
+        kube::Client::try_from(config).expect("client")
+    }
+}
+
+impl Drop for ApiServer {
+    fn drop(&mut self) {
+        let _ = Command::new("bash")
+            .arg(script("stop-kube.sh"))
+            .arg(self.dir.path())
+            .env("STOP_GRACE", "1")
+            .status();
+    }
+}
+
+/// Creates objects in one namespace.
+pub struct Objects {
+    pub client: kube::Client,
+    pub namespace: String,
+}
+
+impl Objects {
+    pub async fn new(client: kube::Client, namespace: &str) -> Objects {
+        let ns: Api<Namespace> = Api::all(client.clone());
+        ns.create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": namespace}})).expect("ns"),
+        )
+        .await
+        .expect("create namespace");
+        Objects {
+            client,
+            namespace: namespace.into(),
+        }
+    }
+
+    fn api<K>(&self) -> Api<K>
+    where
+        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>,
+        <K as kube::Resource>::DynamicType: Default,
+    {
+        Api::namespaced(self.client.clone(), &self.namespace)
+    }
+
+    /// A Deployment → ReplicaSet → `pods` Pods chain with owner references, labels on the
+    /// Deployment and its template; returns the pod names.
+    pub async fn deployment(
+        &self,
+        name: &str,
+        labels: Value,
+        image: &str,
+        pods: usize,
+    ) -> Vec<String> {
+        let mut template_labels = labels.clone();
+        template_labels["app"] = json!(name);
+        let d: Deployment = self
+            .api::<Deployment>()
+            .create(
+                &PostParams::default(),
+                &serde_json::from_value(json!({
+                    "metadata": {"name": name, "labels": labels},
+                    "spec": {
+                        "replicas": pods,
+                        "selector": {"matchLabels": {"app": name}},
+                        "template": {
+                            "metadata": {"labels": template_labels},
+                            "spec": {"containers": [{"name": "app", "image": image}]}
+                        }
+                    }
+                }))
+                .expect("deployment"),
+            )
+            .await
+            .expect("create deployment");
+        let rs_name = format!("{name}-5d9c7b");
+        let rs: ReplicaSet = self
+            .api::<ReplicaSet>()
+            .create(
+                &PostParams::default(),
+                &serde_json::from_value(json!({
+                    "metadata": {
+                        "name": rs_name,
+                        "labels": {"app": name, "pod-template-hash": "5d9c7b"},
+                        "annotations": {"deployment.kubernetes.io/revision": "1"},
+                        "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": name, "uid": d.metadata.uid, "controller": true}]
+                    },
+                    "spec": {
+                        "replicas": pods,
+                        "selector": {"matchLabels": {"app": name, "pod-template-hash": "5d9c7b"}},
+                        "template": {
+                            "metadata": {"labels": {"app": name, "pod-template-hash": "5d9c7b"}},
+                            "spec": {"containers": [{"name": "app", "image": image}]}
+                        }
+                    }
+                }))
+                .expect("replicaset"),
+            )
+            .await
+            .expect("create replicaset");
+        let mut names = Vec::new();
+        for i in 0..pods {
+            let pod_name = format!("{rs_name}-{i:05}");
+            self.api::<Pod>()
+                .create(
+                    &PostParams::default(),
+                    &serde_json::from_value(json!({
+                        "metadata": {
+                            "name": pod_name,
+                            "labels": {"app": name, "pod-template-hash": "5d9c7b"},
+                            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": rs_name, "uid": rs.metadata.uid, "controller": true}]
+                        },
+                        "spec": {"nodeName": "fake-node-1", "containers": [{"name": "app", "image": image}]}
+                    }))
+                    .expect("pod"),
+                )
+                .await
+                .expect("create pod");
+            self.pod_running(&pod_name, image).await;
+            names.push(pod_name);
+        }
+        self.deployment_status(name, pods as i32, pods as i32).await;
+        names
+    }
+
+    async fn patch_status<K>(&self, name: &str, status: Value)
+    where
+        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>
+            + Clone
+            + serde::de::DeserializeOwned
+            + std::fmt::Debug,
+        <K as kube::Resource>::DynamicType: Default,
+    {
+        self.api::<K>()
+            .patch_status(
+                name,
+                &PatchParams::default(),
+                &Patch::Merge(json!({ "status": status })),
+            )
+            .await
+            .expect("patch status");
+    }
+
+    pub async fn pod_running(&self, pod: &str, image: &str) {
+        self.patch_status::<Pod>(
+            pod,
+            json!({
+                "phase": "Running",
+                "conditions": [{"type": "Ready", "status": "True"}],
+                "containerStatuses": [{"name": "app", "ready": true, "restartCount": 0, "image": image, "imageID": "",
+                    "state": {"running": {"startedAt": "2026-11-29T00:00:00Z"}}}]
+            }),
+        )
+        .await;
+    }
+
+    /// The container waits with `reason` (CrashLoopBackOff, ImagePullBackOff…); `last` is how
+    /// its previous run ended (OOMKilled…).
+    pub async fn pod_waiting(
+        &self,
+        pod: &str,
+        image: &str,
+        reason: &str,
+        restarts: i32,
+        last: Option<&str>,
+    ) {
+        let mut status = json!({"name": "app", "ready": false, "restartCount": restarts, "image": image, "imageID": "",
+            "state": {"waiting": {"reason": reason, "message": "back-off 5m0s restarting failed container"}}});
+        if let Some(l) = last {
+            status["lastState"] = json!({"terminated": {"reason": l, "exitCode": 137, "startedAt": "2026-11-29T00:00:00Z", "finishedAt": "2026-11-29T00:01:00Z"}});
+        }
+        self.patch_status::<Pod>(
+            pod,
+            json!({
+                "phase": "Running",
+                "conditions": [{"type": "Ready", "status": "False"}],
+                "containerStatuses": [status]
+            }),
+        )
+        .await;
+    }
+
+    pub async fn deployment_status(&self, name: &str, desired: i32, ready: i32) {
+        let available = if ready > 0 { "True" } else { "False" };
+        self.patch_status::<Deployment>(
+            name,
+            json!({
+                "observedGeneration": 1,
+                "replicas": desired, "updatedReplicas": desired, "readyReplicas": ready,
+                "availableReplicas": ready, "unavailableReplicas": desired - ready,
+                "conditions": [{"type": "Available", "status": if ready < desired { "False" } else { available },
+                    "reason": "MinimumReplicasUnavailable", "lastUpdateTime": "2026-11-29T00:00:00Z", "lastTransitionTime": "2026-11-29T00:00:00Z"}]
+            }),
+        )
+        .await;
+        self.patch_status::<ReplicaSet>(
+            &format!("{name}-5d9c7b"),
+            json!({"replicas": desired, "readyReplicas": ready, "availableReplicas": ready}),
+        )
+        .await;
+    }
+}
