@@ -147,9 +147,27 @@ impl Cluster {
         }
     }
 
+    /// A kind RBAC does not let Backlot read: skipped and said (true the first time).
+    fn forbidden(&self, what: &'static str, message: String) -> bool {
+        let added = {
+            let mut s = self.status();
+            s.expected.remove(what);
+            s.failing.remove(what);
+            s.synced.remove(what);
+            s.skipped.insert(message)
+        };
+        if added {
+            self.changed();
+        }
+        added
+    }
+
     fn recovered(&self, what: &'static str) {
         {
             let mut s = self.status();
+            s.expected.insert(what);
+            let refused = format!("{what}: forbidden");
+            s.skipped.retain(|m| !m.starts_with(&refused));
             s.failing.remove(what);
             s.synced.insert(what);
             if s.synced.len() == s.expected.len() && s.failing.is_empty() {
@@ -177,6 +195,7 @@ impl Cluster {
                     break apis;
                 }
                 Err(e) => {
+                    let e = explain("API discovery", &e);
                     tracing::warn!(cluster = %self.name, error = %e, "cluster not reachable");
                     self.fail("connection", e);
                     backoff.wait().await;
@@ -338,10 +357,14 @@ impl Cluster {
                     Err(e) => {
                         let message = explain(what, &e.to_string());
                         if message.contains("forbidden") {
-                            self.skip(message.clone());
+                            // Not stale: never readable. Said once, retried in case it is granted.
+                            if self.forbidden(what, message.clone()) {
+                                tracing::warn!(cluster = %self.name, what, error = %message, "watch refused");
+                            }
+                        } else {
+                            tracing::warn!(cluster = %self.name, what, error = %message, "watch failed");
+                            self.fail(what, message);
                         }
-                        tracing::warn!(cluster = %self.name, what, error = %message, "watch failed");
-                        self.fail(what, message);
                         break;
                     }
                 }

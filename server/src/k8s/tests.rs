@@ -365,3 +365,64 @@ async fn the_entity_stream_pushes_changes() {
     );
     h.cleanup().await;
 }
+
+/// Credentials the server refuses, and reads RBAC does not grant: said on the cluster, never a
+/// crash, never the token.
+#[tokio::test]
+async fn refused_credentials_and_forbidden_reads_are_said() {
+    let server = ApiServer::start();
+    let h = Harness::new(TestDb::sqlite().await).await;
+    catalog(&h).await;
+    // The viewer context: a valid token with no RBAC grants.
+    let viewer: KubeSettings = yaml_serde::from_str(&format!(
+        "clusters:\n- kubeconfig: {}\n  context: viewer\n",
+        server.kubeconfig().display()
+    ))
+    .expect("settings");
+    let kube = KubeService::start(&viewer, h.catalog.clone())
+        .await
+        .expect("start");
+    wait(
+        &kube,
+        Duration::from_secs(30),
+        "the refusal to be said",
+        |k| {
+            k.clusters()[0]
+                .state()
+                .skipped
+                .iter()
+                .any(|s| s.contains("forbidden"))
+        },
+    )
+    .await;
+    let state = kube.clusters()[0].state();
+    assert!(!state.synced && !state.stale, "{state:?}");
+    let said = state.skipped.join("\n");
+    assert!(
+        said.contains("Pods: forbidden: Backlot may not list and watch them"),
+        "{said}"
+    );
+    assert!(said.contains("rbac.yaml"), "{said}");
+    drop(kube);
+
+    // A token the server does not know.
+    std::env::set_var("BACKLOT_TEST_BAD_TOKEN", "not-a-token");
+    let port = std::fs::read_to_string(server.dir.path().join("api_port")).expect("port");
+    let bad: KubeSettings = yaml_serde::from_str(&format!(
+        "clusters:\n- url: https://127.0.0.1:{}\n  token_env: BACKLOT_TEST_BAD_TOKEN\n  insecure_skip_tls_verify: true\n  name: bad\n",
+        port.trim()
+    ))
+    .expect("settings");
+    let kube = KubeService::start(&bad, h.catalog.clone())
+        .await
+        .expect("start");
+    wait(&kube, Duration::from_secs(30), "the 401 to be said", |k| {
+        k.clusters()[0].state().error.is_some()
+    })
+    .await;
+    let state = kube.clusters()[0].state();
+    let error = state.error.clone().unwrap_or_default();
+    assert!(error.contains("refused the credentials"), "{error}");
+    assert!(!format!("{state:?}").contains("not-a-token"));
+    h.cleanup().await;
+}
