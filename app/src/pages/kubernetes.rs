@@ -224,7 +224,7 @@ fn Versions(view: EntityKube) -> impl IntoView {
     view! {
         <section class="card" aria-labelledby="versions-heading">
             <h2 id="versions-heading" class="card-title">"What runs where"</h2>
-            <table class="table">
+            <table class="catalog-table">
                 <thead>
                     <tr>
                         <th>"Container"</th>
@@ -324,7 +324,7 @@ fn ReplicaSetTable(rs: ReplicaSetView) -> impl IntoView {
                 {rs.revision.clone().map(|r| format!(" · revision {r}"))}
                 <span class="muted">{format!(" · {}/{} ready · {}", rs.ready, rs.desired, rs.images.join(", "))}</span>
             </h4>
-            <table class="table pods">
+            <table class="catalog-table pods">
                 <thead>
                     <tr>
                         <th>"Pod"</th>
@@ -439,7 +439,7 @@ fn TeamHealthView(initial: TeamKube) -> impl IntoView {
                 </h2>
                 <LiveMarker live/>
             </div>
-            <table class="table">
+            <table class="catalog-table">
                 <thead>
                     <tr><th>"Entity"</th><th>"Health"</th><th>"Clusters"</th><th>"Why"</th></tr>
                 </thead>
@@ -486,7 +486,7 @@ fn ClustersView(initial: ClustersOverview) -> impl IntoView {
     let (view, live) = follow("/api/kubernetes/clusters/stream".to_string(), initial);
     view! {
         <LiveMarker live/>
-        <table class="table clusters">
+        <table class="catalog-table clusters">
             <thead>
                 <tr>
                     <th>"Cluster"</th><th>"Environment"</th><th>"Health"</th><th>"State"</th>
@@ -583,7 +583,7 @@ fn ClusterView(initial: ClusterDetail, unmatched: bool) -> impl IntoView {
             <a href=base.clone() aria-current=(!unmatched).then_some("page")>"All workloads"</a>
             <a href=format!("{base}?unmatched=1") aria-current=unmatched.then_some("page")>"Not in the catalog"</a>
         </nav>
-        <table class="table workloads">
+        <table class="catalog-table workloads">
             <thead>
                 <tr><th>"Workload"</th><th>"Health"</th><th>"Ready"</th><th>"Images"</th><th>"Entity"</th><th>"Why"</th></tr>
             </thead>
