@@ -132,6 +132,9 @@ def get(url):
 
 
 def main():
+    # Stop the API servers on SIGTERM too (the finally below runs on exceptions and ^C).
+    import signal
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     ap = argparse.ArgumentParser()
     ap.add_argument("--pods", type=int, default=10000)
     ap.add_argument("--deployments", type=int, default=1000)
@@ -174,10 +177,11 @@ def main():
         clusters_yaml = "".join(f"    - kubeconfig: {s}/kubeconfig\n      name: c{i}\n      environment: env{i}\n" for i, s in enumerate(states))
         config = os.path.join(work, "backlot.yaml")
         port = free_port()
-        open(config, "w").write(f"addr: 127.0.0.1:{port}\ndata_dir: {work}/data\nlog: warn\ncatalog:\n  demo: never\n  locations:\n    - target: {cat}\nkubernetes:\n  clusters:\n{clusters_yaml}")
+        open(config, "w").write(f"addr: 127.0.0.1:{port}\ndata_dir: {work}/data\nlog: info\ncatalog:\n  demo: never\n  locations:\n    - target: {cat}\nkubernetes:\n  clusters:\n{clusters_yaml}")
         base = f"http://127.0.0.1:{port}"
         t0 = time.time()
-        server = subprocess.Popen([args.binary, "--config", config, "serve"], cwd=work)
+        log = open(os.path.join(work, "server.log"), "w")
+        server = subprocess.Popen([args.binary, "--config", config, "serve"], cwd=work, stderr=log, stdout=log)
         try:
             synced_at = None
             while True:
@@ -207,7 +211,8 @@ def main():
                 ns = f"ns-{(d // len(clusters)) % args.namespaces}"
                 pod = f"{name}-5d9c7b-00000"
                 s = socket.create_connection(("127.0.0.1", port))
-                s.sendall(f"GET /api/kubernetes/entities/default/component/{name}/stream HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+                # HTTP/1.0: no chunked encoding, so event lines arrive whole.
+                s.sendall(f"GET /api/kubernetes/entities/default/component/{name}/stream HTTP/1.0\r\nHost: x\r\n\r\n".encode())
                 f = s.makefile("rb")
                 def next_event():
                     while True:
@@ -241,7 +246,12 @@ def main():
             }
         finally:
             server.terminate()
-            server.wait()
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                print("the server did not stop within 20 s of SIGTERM", file=sys.stderr)
+                server.kill()
+                server.wait()
         # Baseline: the same catalog with no clusters.
         open(config, "w").write(f"addr: 127.0.0.1:{port}\ndata_dir: {work}/data2\nlog: warn\ncatalog:\n  demo: never\n  locations:\n    - target: {cat}\nkubernetes:\n  auto_detect: false\n")
         server = subprocess.Popen([args.binary, "--config", config, "serve"], cwd=work)

@@ -259,7 +259,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     }
     let kube = crate::k8s::KubeService::start(&config.kubernetes, catalog.clone()).await?;
     let state = AppState {
-        kube,
+        kube: kube.clone(),
         catalog,
         metrics,
         leptos,
@@ -276,7 +276,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         })?;
     tracing::info!(addr = %config.addr, database = store.backend(), "Backlot is up: http://{}", config.addr);
     axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown())
+        .with_graceful_shutdown(async move {
+            shutdown().await;
+            // Live views never end by themselves: end them, or shutdown waits for every browser.
+            kube.close();
+        })
         .await?;
     store.close().await;
     Ok(())

@@ -35,8 +35,14 @@ where
         |(kube, view, mut rx, last, first)| async move {
             let mut first = first;
             loop {
+                if kube.is_closing() {
+                    return None;
+                }
                 if !first {
                     rx.changed().await.ok()?;
+                    if kube.is_closing() {
+                        return None;
+                    }
                     tokio::time::sleep(COALESCE).await;
                     rx.borrow_and_update();
                 }

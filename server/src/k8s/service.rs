@@ -211,6 +211,8 @@ pub struct KubeService {
     notify: Arc<tokio::sync::watch::Sender<u64>>,
     targets: Mutex<(usize, Arc<Targets>)>,
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    /// Set at shutdown: live views end.
+    closing: std::sync::atomic::AtomicBool,
 }
 
 impl Drop for KubeService {
@@ -261,6 +263,7 @@ impl KubeService {
             notify,
             targets: Mutex::new((0, Arc::new(Targets::default()))),
             tasks: Mutex::new(tasks),
+            closing: Default::default(),
         }))
     }
 
@@ -272,11 +275,23 @@ impl KubeService {
             notify: Arc::new(tokio::sync::watch::channel(0u64).0),
             targets: Mutex::new((0, Arc::new(Targets::default()))),
             tasks: Mutex::new(Vec::new()),
+            closing: Default::default(),
         })
     }
 
     pub fn clusters(&self) -> &[Arc<Cluster>] {
         &self.clusters
+    }
+
+    /// Ends every live view (at shutdown).
+    pub fn close(&self) {
+        self.closing
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        self.notify.send_modify(|v| *v = v.wrapping_add(1));
+    }
+
+    pub fn is_closing(&self) -> bool {
+        self.closing.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// A receiver that changes whenever any cluster's data or state does.
