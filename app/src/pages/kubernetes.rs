@@ -525,7 +525,7 @@ fn ClustersView(initial: ClustersOverview) -> impl IntoView {
             (!missing.is_empty()).then(|| view! {
                 <section class="card">
                     <h2 class="card-title">"Expected but not running anywhere"</h2>
-                    <ul>
+                    <ul class="missing-list">
                         {missing.into_iter().map(|e| view! { <li><a href=format!("{}/kubernetes", e.href())>{e.display()}</a></li> }).collect_view()}
                     </ul>
                 </section>
