@@ -777,3 +777,91 @@ impl app::services::KubeReader for KubeService {
         self.team_view(namespace, name)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cluster(name: &str, images: &[(&str, &str)]) -> ClusterWorkloads {
+        let pod = PodView {
+            name: "p".into(),
+            phase: "Running".into(),
+            ready: true,
+            restarts: 0,
+            created: None,
+            node: None,
+            containers: images
+                .iter()
+                .map(|(c, i)| ContainerView {
+                    name: c.to_string(),
+                    image: i.to_string(),
+                    ready: true,
+                    restarts: 0,
+                    state: "running".into(),
+                    last_termination: None,
+                })
+                .collect(),
+            conditions: vec![],
+            health: Health::Healthy,
+            reasons: vec![],
+        };
+        ClusterWorkloads {
+            cluster: ClusterState {
+                name: name.into(),
+                ..Default::default()
+            },
+            health: Health::Healthy,
+            workloads: vec![WorkloadView {
+                cluster: name.into(),
+                kind: "Deployment".into(),
+                namespace: "n".into(),
+                name: "w".into(),
+                health: Health::Healthy,
+                reasons: vec![],
+                desired: 1,
+                ready: 1,
+                available: 1,
+                updated: 1,
+                images: vec![],
+                created: None,
+                conditions: vec![],
+                replica_sets: vec![ReplicaSetView {
+                    name: "rs".into(),
+                    revision: None,
+                    desired: 1,
+                    ready: 1,
+                    images: vec![],
+                    created: None,
+                    pods: vec![pod],
+                }],
+                hpa: None,
+                services: vec![],
+                ingresses: vec![],
+                events: vec![],
+                entity: None,
+            }],
+        }
+    }
+
+    #[test]
+    fn versions_line_up_clusters_and_flag_differences() {
+        let rows = versions(&[
+            cluster("staging", &[("app", "web:2.0"), ("proxy", "envoy:1.30")]),
+            cluster("production", &[("app", "web:1.9"), ("proxy", "envoy:1.30")]),
+            cluster("dev", &[("proxy", "envoy:1.30")]),
+        ]);
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].container, "app");
+        assert_eq!(
+            rows[0].cells,
+            vec![
+                vec!["web:2.0".to_string()],
+                vec!["web:1.9".to_string()],
+                vec![]
+            ]
+        );
+        assert!(rows[0].differs);
+        assert_eq!(rows[1].container, "proxy");
+        assert!(!rows[1].differs, "the same image everywhere it runs");
+    }
+}

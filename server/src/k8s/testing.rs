@@ -213,6 +213,43 @@ impl Objects {
             .expect("patch status");
     }
 
+    /// An autoscaler for a Deployment in `autoscaling/v2beta2` (what Kubernetes 1.20 serves),
+    /// with its status as the HPA controller would write it.
+    pub async fn hpa(&self, deployment: &str, min: i32, max: i32, current: i32) {
+        use kube::api::DynamicObject;
+        use kube::discovery::ApiResource;
+        let resource = ApiResource {
+            group: "autoscaling".into(),
+            version: "v2beta2".into(),
+            api_version: "autoscaling/v2beta2".into(),
+            kind: "HorizontalPodAutoscaler".into(),
+            plural: "horizontalpodautoscalers".into(),
+        };
+        let api: Api<DynamicObject> =
+            Api::namespaced_with(self.client.clone(), &self.namespace, &resource);
+        let hpa: DynamicObject = serde_json::from_value(json!({
+            "apiVersion": "autoscaling/v2beta2",
+            "kind": "HorizontalPodAutoscaler",
+            "metadata": {"name": deployment},
+            "spec": {
+                "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": deployment},
+                "minReplicas": min, "maxReplicas": max,
+                "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}}}]
+            }
+        }))
+        .expect("hpa");
+        api.create(&PostParams::default(), &hpa)
+            .await
+            .expect("create hpa");
+        api.patch_status(
+            deployment,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": {"currentReplicas": current, "desiredReplicas": current, "conditions": []}})),
+        )
+        .await
+        .expect("hpa status");
+    }
+
     pub async fn pod_running(&self, pod: &str, image: &str) {
         self.patch_status::<Pod>(
             pod,

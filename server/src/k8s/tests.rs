@@ -253,14 +253,30 @@ async fn health_matching_and_live_changes_from_a_real_api_server() {
     assert_eq!(names[0], "web", "{names:?}");
     assert_eq!(team.health, Health::Down);
 
+    // An autoscaler (autoscaling/v2beta2 on this server) pinned at its maximum.
+    objects.hpa("web", 1, 2, 2).await;
+    wait(
+        &kube,
+        Duration::from_secs(2),
+        "the autoscaler to show",
+        |k| codes(&web(k)).contains(&"HpaAtMax".to_string()),
+    )
+    .await;
+    let v = web(&kube);
+    let hpa = v.clusters[0].workloads[0].hpa.clone().expect("hpa");
+    assert_eq!((hpa.min, hpa.max, hpa.current), (1, 2, 2));
+
     // Recovery.
     objects.pod_running(&pods[0], "nginx:1.25").await;
     objects.pod_running(&pods[1], "nginx:1.25").await;
     objects.deployment_status("web", 2, 2).await;
     wait(&kube, Duration::from_secs(2), "recovery", |k| {
-        web(k).health == Health::Healthy
+        !codes(&web(k)).contains(&"CrashLoopBackOff".to_string())
     })
     .await;
+    // Still capped by its autoscaler.
+    assert_eq!(web(&kube).health, Health::Degraded);
+    assert_eq!(codes(&web(&kube)), vec!["HpaAtMax"]);
     h.cleanup().await;
 }
 
