@@ -134,12 +134,7 @@ fn smart_http(
     if content_type != "application/x-git-upload-pack-advertisement" {
         return None; // a dumb server: git knows what to do
     }
-    let body = response
-        .body_mut()
-        .with_config()
-        .limit(MAX_ANSWER_BYTES)
-        .read_to_vec()
-        .ok()?;
+    let body = read_body(&mut response)?;
     let mut packets = Packets(&body);
     // v0 opens with a service line and a flush; v2 goes straight to its capabilities.
     let mut advertised = packets.section()?;
@@ -158,13 +153,18 @@ fn smart_http(
         post = post.header("Authorization", value);
     }
     let mut response = post.send(&ls_refs(refname)[..]).ok()?;
-    let body = response
+    let body = read_body(&mut response)?;
+    parse_refs(&Packets(&body).section()?, refname, false)
+}
+
+/// A response body, bounded.
+fn read_body(response: &mut ureq::http::Response<ureq::Body>) -> Option<Vec<u8>> {
+    response
         .body_mut()
         .with_config()
         .limit(MAX_ANSWER_BYTES)
         .read_to_vec()
-        .ok()?;
-    parse_refs(&Packets(&body).section()?, refname, false)
+        .ok()
 }
 
 /// Appends one pkt-line.

@@ -10,6 +10,22 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::DynamicObject;
 use std::collections::BTreeMap;
 
+/// Conditions of any kind (pod, deployment, stateful set…: same fields, different types).
+macro_rules! conds {
+    ($list:expr) => {
+        $list
+            .unwrap_or_default()
+            .into_iter()
+            .map(|c| Cond {
+                kind: c.type_,
+                status: c.status,
+                reason: c.reason,
+                message: c.message,
+            })
+            .collect()
+    };
+}
+
 /// RFC 3339 text of a Kubernetes time (whatever its Rust type).
 fn time<T: serde::Serialize>(t: &Option<T>) -> Option<String> {
     t.as_ref()
@@ -159,17 +175,7 @@ impl From<Pod> for PodObj {
             meta: Meta::of(&p.metadata),
             phase: status.phase.unwrap_or_else(|| "Pending".into()),
             node: spec.node_name,
-            conditions: status
-                .conditions
-                .unwrap_or_default()
-                .into_iter()
-                .map(|c| Cond {
-                    kind: c.type_,
-                    status: c.status,
-                    reason: c.reason,
-                    message: c.message,
-                })
-                .collect(),
+            conditions: conds!(status.conditions),
             containers,
             init_containers: status
                 .init_container_statuses
@@ -243,10 +249,6 @@ fn observed(meta: &Meta, observed: Option<i64>) -> bool {
     }
 }
 
-fn conds<T>(list: Option<Vec<T>>, f: impl Fn(T) -> Cond) -> Vec<Cond> {
-    list.unwrap_or_default().into_iter().map(f).collect()
-}
-
 impl From<Deployment> for Workload {
     fn from(d: Deployment) -> Workload {
         let meta = Meta::of(&d.metadata);
@@ -264,12 +266,7 @@ impl From<Deployment> for Workload {
             updated: s.updated_replicas.unwrap_or(0),
             has_status,
             revisions_differ: false,
-            conditions: conds(s.conditions, |c| Cond {
-                kind: c.type_,
-                status: c.status,
-                reason: c.reason,
-                message: c.message,
-            }),
+            conditions: conds!(s.conditions),
             template_labels,
             images,
         }
@@ -295,12 +292,7 @@ impl From<StatefulSet> for Workload {
             revisions_differ: s.update_revision.is_some()
                 && s.current_revision.is_some()
                 && s.update_revision != s.current_revision,
-            conditions: conds(s.conditions, |c| Cond {
-                kind: c.type_,
-                status: c.status,
-                reason: c.reason,
-                message: c.message,
-            }),
+            conditions: conds!(s.conditions),
             template_labels,
             images,
         }
@@ -324,12 +316,7 @@ impl From<DaemonSet> for Workload {
             updated: s.updated_number_scheduled.unwrap_or(0),
             has_status,
             revisions_differ: false,
-            conditions: conds(s.conditions, |c| Cond {
-                kind: c.type_,
-                status: c.status,
-                reason: c.reason,
-                message: c.message,
-            }),
+            conditions: conds!(s.conditions),
             template_labels,
             images,
         }

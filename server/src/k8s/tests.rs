@@ -85,20 +85,27 @@ fn codes(v: &EntityKube) -> Vec<String> {
     v.reasons.iter().map(|r| r.code.clone()).collect()
 }
 
-#[tokio::test]
-async fn health_matching_and_live_changes_from_a_real_api_server() {
+/// A fresh API server, the catalog above, namespace team-a with Deployment `web`
+/// (kubernetes-id web, `pods` pods, all running).
+async fn web_setup(pods: usize) -> (ApiServer, Harness, Objects, Vec<String>) {
     let server = ApiServer::start();
     let h = Harness::new(TestDb::sqlite().await).await;
     catalog(&h).await;
     let objects = Objects::new(server.client().await, "team-a").await;
-    let pods = objects
+    let names = objects
         .deployment(
             "web",
             json!({"backstage.io/kubernetes-id": "web"}),
             "nginx:1.25",
-            2,
+            pods,
         )
         .await;
+    (server, h, objects, names)
+}
+
+#[tokio::test]
+async fn health_matching_and_live_changes_from_a_real_api_server() {
+    let (server, h, objects, pods) = web_setup(2).await;
     let shop = Objects::new(server.client().await, "shop").await;
     shop.deployment(
         "api",
@@ -282,18 +289,7 @@ async fn health_matching_and_live_changes_from_a_real_api_server() {
 
 #[tokio::test]
 async fn a_stopped_api_server_marks_the_data_stale_and_recovery_clears_it() {
-    let server = ApiServer::start();
-    let h = Harness::new(TestDb::sqlite().await).await;
-    catalog(&h).await;
-    let objects = Objects::new(server.client().await, "team-a").await;
-    objects
-        .deployment(
-            "web",
-            json!({"backstage.io/kubernetes-id": "web"}),
-            "nginx:1.25",
-            1,
-        )
-        .await;
+    let (server, h, _objects, _) = web_setup(1).await;
     let kube = start(&h, &server).await;
     assert_eq!(web(&kube).health, Health::Healthy);
 
@@ -340,18 +336,7 @@ async fn next_update<R: tokio::io::AsyncBufRead + Unpin>(
 #[tokio::test]
 async fn the_entity_stream_pushes_changes() {
     use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
-    let server = ApiServer::start();
-    let h = Harness::new(TestDb::sqlite().await).await;
-    catalog(&h).await;
-    let objects = Objects::new(server.client().await, "team-a").await;
-    let pods = objects
-        .deployment(
-            "web",
-            json!({"backstage.io/kubernetes-id": "web"}),
-            "nginx:1.25",
-            1,
-        )
-        .await;
+    let (server, h, objects, pods) = web_setup(1).await;
     let kube = start(&h, &server).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
