@@ -27,6 +27,15 @@ pub struct Data {
 }
 
 impl Data {
+    /// The autoscaler whose target is this workload.
+    pub fn hpa_of(&self, w: &Workload) -> Option<&HpaObj> {
+        self.hpas.values().find(|h| {
+            h.meta.namespace == w.meta.namespace
+                && h.target_kind == w.kind
+                && h.target_name == w.meta.name
+        })
+    }
+
     pub fn workloads(&self) -> impl Iterator<Item = &Workload> {
         self.deployments
             .values()
@@ -206,100 +215,50 @@ impl Cluster {
             tracing::info!(cluster = %self.name, "{message}");
             self.skip(message.clone());
         }
-        let c = client.clone();
-        let mut tasks = tokio::task::JoinSet::new();
-        {
-            let mut s = self.status();
-            s.expected = [
-                "Pods",
-                "Deployments",
-                "ReplicaSets",
-                "StatefulSets",
-                "DaemonSets",
-                "Services",
-                "Events",
-            ]
-            .into_iter()
-            .collect();
-            if apis.ingresses {
-                s.expected.insert("Ingresses");
-            }
-            if apis.hpa.is_some() {
-                s.expected.insert("HorizontalPodAutoscalers");
-            }
+        type Watch = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+        // (what, its watcher) — the name is said once.
+        macro_rules! watch {
+            ($what:literal, $kind:ty => $compact:ty, $slot:ident) => {
+                watch!($what, $kind => $compact, kube::Api::all(client.clone()), $slot)
+            };
+            ($what:literal, $kind:ty => $compact:ty, $api:expr, $slot:ident) => {
+                (
+                    $what,
+                    Box::pin(self.clone().watch::<$kind, $compact>($what, $api, |d| &mut d.$slot))
+                        as Watch,
+                )
+            };
         }
-        tasks.spawn(
-            self.clone()
-                .watch::<k8s_openapi::api::core::v1::Pod, PodObj>(
-                    "Pods",
-                    kube::Api::all(c.clone()),
-                    |d| &mut d.pods,
-                ),
-        );
-        tasks.spawn(
-            self.clone()
-                .watch::<k8s_openapi::api::apps::v1::Deployment, Workload>(
-                    "Deployments",
-                    kube::Api::all(c.clone()),
-                    |d| &mut d.deployments,
-                ),
-        );
-        tasks.spawn(
-            self.clone()
-                .watch::<k8s_openapi::api::apps::v1::ReplicaSet, ReplicaSetObj>(
-                    "ReplicaSets",
-                    kube::Api::all(c.clone()),
-                    |d| &mut d.replica_sets,
-                ),
-        );
-        tasks.spawn(
-            self.clone()
-                .watch::<k8s_openapi::api::apps::v1::StatefulSet, Workload>(
-                    "StatefulSets",
-                    kube::Api::all(c.clone()),
-                    |d| &mut d.statefulsets,
-                ),
-        );
-        tasks.spawn(
-            self.clone()
-                .watch::<k8s_openapi::api::apps::v1::DaemonSet, Workload>(
-                    "DaemonSets",
-                    kube::Api::all(c.clone()),
-                    |d| &mut d.daemonsets,
-                ),
-        );
-        tasks.spawn(
-            self.clone()
-                .watch::<k8s_openapi::api::core::v1::Service, ServiceObj>(
-                    "Services",
-                    kube::Api::all(c.clone()),
-                    |d| &mut d.services,
-                ),
-        );
-        tasks.spawn(
-            self.clone()
-                .watch::<k8s_openapi::api::core::v1::Event, EventObj>(
-                    "Events",
-                    kube::Api::all(c.clone()),
-                    |d| &mut d.events,
-                ),
-        );
+        use k8s_openapi::api::{apps::v1 as apps, core::v1 as core};
+        let mut watches: Vec<(&'static str, Watch)> = vec![
+            watch!("Pods", core::Pod => PodObj, pods),
+            watch!("Deployments", apps::Deployment => Workload, deployments),
+            watch!("ReplicaSets", apps::ReplicaSet => ReplicaSetObj, replica_sets),
+            watch!("StatefulSets", apps::StatefulSet => Workload, statefulsets),
+            watch!("DaemonSets", apps::DaemonSet => Workload, daemonsets),
+            watch!("Services", core::Service => ServiceObj, services),
+            watch!("Events", core::Event => EventObj, events),
+        ];
         if apis.ingresses {
-            tasks.spawn(
-                self.clone()
-                    .watch::<k8s_openapi::api::networking::v1::Ingress, IngressObj>(
-                        "Ingresses",
-                        kube::Api::all(c.clone()),
-                        |d| &mut d.ingresses,
-                    ),
-            );
+            watches.push(watch!(
+                "Ingresses",
+                k8s_openapi::api::networking::v1::Ingress => IngressObj,
+                ingresses
+            ));
         }
         if let Some(resource) = apis.hpa {
-            tasks.spawn(self.clone().watch::<kube::api::DynamicObject, HpaObj>(
+            watches.push(watch!(
                 "HorizontalPodAutoscalers",
-                kube::Api::all_with(c.clone(), &resource),
-                |d| &mut d.hpas,
+                kube::api::DynamicObject => HpaObj,
+                kube::Api::all_with(client.clone(), &resource),
+                hpas
             ));
+        }
+        // Every watcher is expected before any starts, so "synced" never means "some of them".
+        self.status().expected = watches.iter().map(|(what, _)| *what).collect();
+        let mut tasks = tokio::task::JoinSet::new();
+        for (_, watch) in watches {
+            tasks.spawn(watch);
         }
         while tasks.join_next().await.is_some() {}
     }

@@ -116,6 +116,11 @@ impl Targets {
         t
     }
 
+    /// The target of an entity, by its key.
+    fn get(&self, key: &str) -> Option<&Target> {
+        self.by_key.get(key).map(|&i| &self.all[i])
+    }
+
     /// The first target a workload belongs to.
     fn owner_of(&self, w: &Workload) -> Option<usize> {
         for labels in [&w.meta.labels, &w.template_labels] {
@@ -203,6 +208,14 @@ impl<'a> Owners<'a> {
                 .unwrap_or_default()
         }
     }
+}
+
+/// One cluster as read for a set of views.
+struct ClusterRead<'a> {
+    cluster: &'a Cluster,
+    data: &'a Data,
+    owners: &'a Owners<'a>,
+    state: ClusterState,
 }
 
 pub struct KubeService {
@@ -319,11 +332,7 @@ impl KubeService {
         detail: bool,
     ) -> WorkloadView {
         let pods = owners.pods_of(w);
-        let hpa = d.hpas.values().find(|h| {
-            h.meta.namespace == w.meta.namespace
-                && h.target_kind == w.kind
-                && h.target_name == w.meta.name
-        });
+        let hpa = d.hpa_of(w);
         let (health, reasons) = health::workload(w, &pods, hpa);
         let pod_view = |p: &PodObj| {
             let (health, reasons) = health::pod(p);
@@ -506,23 +515,63 @@ impl KubeService {
         })
     }
 
+    /// Each cluster's data (read-locked), owner maps and state, built once for one or more
+    /// entity views.
+    fn with_reads<T>(&self, f: impl FnOnce(&[ClusterRead<'_>]) -> T) -> T {
+        let guards: Vec<_> = self.clusters.iter().map(|c| c.read()).collect();
+        let owners: Vec<Owners<'_>> = guards.iter().map(|d| Owners::of(d, true)).collect();
+        let reads: Vec<ClusterRead<'_>> = self
+            .clusters
+            .iter()
+            .zip(&guards)
+            .zip(&owners)
+            .map(|((cluster, data), owners)| ClusterRead {
+                cluster,
+                data,
+                owners,
+                state: cluster.state(),
+            })
+            .collect();
+        f(&reads)
+    }
+
     /// An entity's Kubernetes tab; `None` when there is no such entity.
     pub fn entity_view(&self, kind: &str, namespace: &str, name: &str) -> Option<EntityKube> {
         let (snapshot, targets) = self.targets();
         let record = snapshot.get(kind, namespace, name)?;
-        let key = record.stored.key.as_str();
-        let target = targets.by_key.get(key).map(|&i| &targets.all[i]);
+        let entity = record.entity_ref();
+        Some(match targets.get(record.stored.key.as_str()) {
+            // Only entities that ask for workloads cost a look at the clusters.
+            Some(t) => self.with_reads(|reads| self.entity_kube(entity, Some(t), reads)),
+            None => self.entity_kube(entity, None, &[]),
+        })
+    }
+
+    fn entity_kube(
+        &self,
+        entity: &EntityRef,
+        target: Option<&Target>,
+        reads: &[ClusterRead<'_>],
+    ) -> EntityKube {
         let mut clusters = Vec::new();
         if let Some(t) = target {
-            for c in &self.clusters {
-                let d = c.read();
-                let owners = Owners::of(&d, true);
-                let mut workloads: Vec<WorkloadView> = d
+            for r in reads {
+                let mut workloads: Vec<WorkloadView> = r
+                    .data
                     .workloads()
                     .filter(|w| t.matches(w))
-                    .map(|w| Self::workload_view(c, &d, &owners, w, Some(t.entity.clone()), true))
+                    .map(|w| {
+                        Self::workload_view(
+                            r.cluster,
+                            r.data,
+                            r.owners,
+                            w,
+                            Some(t.entity.clone()),
+                            true,
+                        )
+                    })
                     .collect();
-                let state = c.state();
+                let state = r.state.clone();
                 if workloads.is_empty() && !state.stale {
                     continue;
                 }
@@ -574,8 +623,8 @@ impl KubeService {
             )
         };
         let versions = versions(&clusters);
-        Some(EntityKube {
-            entity: record.entity_ref().clone(),
+        EntityKube {
+            entity: entity.clone(),
             matched_by: target.map(|t| t.matched_by.clone()).unwrap_or_default(),
             expected: target.is_some(),
             no_clusters: self.clusters.is_empty(),
@@ -583,7 +632,7 @@ impl KubeService {
             reasons,
             clusters,
             versions,
-        })
+        }
     }
 
     /// The cluster's summary, and each workload with the target it belongs to.
@@ -600,11 +649,7 @@ impl KubeService {
         let mut unmatched = 0;
         for w in d.workloads() {
             let pods = owners.pods_of(w);
-            let hpa = d.hpas.values().find(|h| {
-                h.meta.namespace == w.meta.namespace
-                    && h.target_kind == w.kind
-                    && h.target_name == w.meta.name
-            });
+            let hpa = d.hpa_of(w);
             let (h, _) = health::workload(w, &pods, hpa);
             counts.add(h);
             worst = worst.max(h);
@@ -691,30 +736,31 @@ impl KubeService {
 
     /// Everything a group owns that has (or should have) workloads, worst first.
     pub fn team_view(&self, namespace: &str, name: &str) -> Option<TeamKube> {
-        let snapshot = self.catalog.snapshot();
+        let (snapshot, targets) = self.targets();
         let group = snapshot.get("group", namespace, name)?;
-        let owned: Vec<EntityRef> = group
+        let owned: Vec<&Target> = group
             .related("ownerOf")
             .filter_map(|r| r.target_index)
             .filter_map(|i| snapshot.records.get(i))
-            .map(|r| r.entity_ref().clone())
+            .filter_map(|r| targets.get(r.stored.key.as_str()))
             .collect();
-        let mut entities: Vec<EntityHealth> = owned
-            .iter()
-            .filter_map(|e| self.entity_view(&e.kind, &e.namespace, &e.name))
-            .filter(|v| v.expected)
-            .map(|v| EntityHealth {
-                entity: v.entity,
-                health: v.health,
-                reasons: v.reasons,
-                clusters: v
-                    .clusters
-                    .iter()
-                    .map(|c| (c.cluster.name.clone(), c.health))
-                    .collect(),
-                expected: v.expected,
-            })
-            .collect();
+        let mut entities: Vec<EntityHealth> = self.with_reads(|reads| {
+            owned
+                .iter()
+                .map(|t| self.entity_kube(&t.entity, Some(t), reads))
+                .map(|v| EntityHealth {
+                    entity: v.entity,
+                    health: v.health,
+                    reasons: v.reasons,
+                    clusters: v
+                        .clusters
+                        .iter()
+                        .map(|c| (c.cluster.name.clone(), c.health))
+                        .collect(),
+                    expected: v.expected,
+                })
+                .collect()
+        });
         entities.sort_by(|a, b| {
             b.health
                 .cmp(&a.health)
