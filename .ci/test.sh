@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every check and test: formatting, clippy for each feature set, unit/storage/API tests on
-# SQLite and PostgreSQL, the CLI tests, and the end-to-end tests in Chromium.
+# SQLite and PostgreSQL, the CLI tests, and the end-to-end tests in Chromium (release build, started
+# with no config file in a fresh working directory, as README.md's first command does).
 # PostgreSQL: BACKLOT_TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres);
 # the tests fail, never skip, when it cannot be reached.
 set -euo pipefail
@@ -26,7 +27,7 @@ cargo test -p server -p app
 step "Kubernetes manifests (applied to a real API server, access checked)"
 .ci/check-kube-manifests.sh
 
-step "end-to-end tests (Chromium)"
-.ci/build-site.sh debug
-cargo build -p server --bin backlot
+step "end-to-end tests (Chromium), against the release build started as README.md starts it"
+.ci/build-site.sh release
+cargo build --release -p server --bin backlot
 (cd end2end && npx playwright test)

@@ -1,11 +1,15 @@
 // End-to-end tests of Backlot in Debian's Chromium (never a downloaded browser).
 //
-// By default Playwright starts the portal itself (the debug build in ../target, see
-// .ci/test.sh) on 127.0.0.1:3901 with a fresh data directory, so every run sees exactly the
-// demo organisation. Point BACKLOT_E2E_URL at a portal that is already running to skip that:
+// By default Playwright starts the portal itself the way README.md's first command does: the
+// release build (../target/release/backlot, see .ci/test.sh) with no config file, in a fresh
+// working directory, so the data lands in the relative default ./data and every run sees exactly
+// the demo organisation. Only BACKLOT_ADDR and BACKLOT_FILE_ROOTS are set (the latter lets tests
+// register file:// repositories, and shows that the demo loads whatever the roots say). A real
+// `git daemon` serves the repositories the tests make over git://. Point BACKLOT_E2E_URL at a
+// portal that is already running to skip all that:
 //   BACKLOT_E2E_URL=http://127.0.0.1:3900 npx playwright test
 import { defineConfig } from '@playwright/test';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -20,11 +24,32 @@ const ci = !!process.env.CI;
 // (TEST_WORKER_INDEX is set in workers).
 const needsServer = !externalUrl && process.env.TEST_WORKER_INDEX === undefined;
 const dataDir = needsServer ? fs.mkdtempSync(path.join(os.tmpdir(), 'backlot-e2e-')) : '';
+// The portal's working directory: it writes ./data here, as a user's first run does.
+const workDir = dataDir ? path.join(dataDir, 'cwd') : '';
+const repoRoot = path.resolve(__dirname, '..');
 if (dataDir) {
+  fs.mkdirSync(workDir);
   // Git repositories the tests make and register (file:// URLs must be inside the file roots);
   // the workers inherit the variable.
   process.env.BACKLOT_E2E_REPOS = path.join(dataDir, 'repos');
   fs.mkdirSync(process.env.BACKLOT_E2E_REPOS);
+  // git:// for the same repositories (a real git daemon on a free port).
+  const gitPort = freePort();
+  const daemon = spawn(
+    'git',
+    ['daemon', '--listen=127.0.0.1', `--port=${gitPort}`, `--base-path=${process.env.BACKLOT_E2E_REPOS}`,
+      '--export-all', '--reuseaddr', process.env.BACKLOT_E2E_REPOS],
+    { stdio: 'ignore', detached: true },
+  );
+  process.env.BACKLOT_E2E_GIT_DAEMON = `git://127.0.0.1:${gitPort}`;
+  // git daemon forks: end its whole process group.
+  process.on('exit', () => {
+    try {
+      process.kill(-daemon.pid!, 'SIGTERM');
+    } catch {
+      // already gone
+    }
+  });
   // A real kube-apiserver (.ci/start-kube.sh; .ci/kube.sh provides it): the portal finds it
   // through KUBECONFIG, as `KUBECONFIG=… backlot serve` does, and the tests change objects in it.
   const kubeDir = path.join(dataDir, 'kube');
@@ -39,6 +64,15 @@ if (dataDir) {
     // Playwright stops the web server before the runner exits.
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
+}
+
+/** A TCP port nothing listens on now (asked of the kernel, in a child so this stays synchronous). */
+function freePort(): number {
+  const out = execFileSync(process.execPath, [
+    '-e',
+    "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close();})",
+  ]);
+  return Number(out.toString().trim());
 }
 
 export default defineConfig({
@@ -71,14 +105,13 @@ export default defineConfig({
   webServer: externalUrl
     ? undefined
     : {
-        command: '../target/debug/backlot serve',
-        cwd: __dirname,
+        command: `${repoRoot}/target/release/backlot serve`,
+        cwd: workDir,
         url: `http://127.0.0.1:${ownPort}/readyz`,
         env: {
           BACKLOT_ADDR: `127.0.0.1:${ownPort}`,
-          BACKLOT_DATA_DIR: dataDir,
-          BACKLOT_FILE_ROOTS: dataDir,
-          LEPTOS_SITE_ROOT: '../target/site',
+          BACKLOT_FILE_ROOTS: process.env.BACKLOT_E2E_REPOS ?? '',
+          LEPTOS_SITE_ROOT: `${repoRoot}/target/site`,
           BACKLOT_LOG: 'warn',
           KUBECONFIG: process.env.KUBECONFIG ?? '',
         },

@@ -19,6 +19,13 @@ function git(cwd: string, ...args: string[]) {
   });
 }
 
+/** The same repository over git://, from the real git daemon Playwright starts. */
+function daemonUrl(fileUrl: string): string {
+  const daemon = process.env.BACKLOT_E2E_GIT_DAEMON;
+  if (!daemon) throw new Error('BACKLOT_E2E_GIT_DAEMON is not set (the test needs the portal Playwright starts)');
+  return `${daemon}/${path.basename(fileUrl)}`;
+}
+
 /** A bare repository with a component, mkdocs.yml and two pages; returns its file:// URL. */
 function makeRepository(name: string): string {
   const root = process.env.BACKLOT_E2E_REPOS;
@@ -118,5 +125,50 @@ test.describe('git repositories', () => {
     await open(page, `/search?q=${encodeURIComponent('println hi')}`);
     const inDocs = page.getByRole('region', { name: /In the docs/ });
     await expect(inDocs.getByRole('link', { name: 'Running it' })).toBeVisible();
+  });
+
+  // What a new user does first: the portal runs as README.md starts it (relative ./data), and a
+  // repository on a Git server is registered from the Locations page.
+  test('register a repository served by git daemon from the UI', async ({ page }) => {
+    const name = `e2e-daemon-ui-${Date.now()}`;
+    const url = daemonUrl(makeRepository(name));
+    await open(page, '/locations');
+    const form = page.getByRole('region', { name: 'Register an existing repository' });
+    await form.getByLabel('Repository URL or file').fill(url);
+    await form.getByRole('button', { name: 'Register' }).click();
+    const outcome = page.getByTestId('import-outcome');
+    await expect(outcome).toContainText('Registered: 1 entity imported');
+    await expect(page.locator(`tr[data-location="${url}"]`)).toContainText('OK');
+    await outcome.getByRole('link', { name }).click();
+    await expect(page.getByRole('heading', { level: 1, name })).toBeVisible();
+    await expect(page.getByTestId('repository-card')).toContainText(url);
+  });
+
+  test('register a repository served by git daemon through the REST API', async ({ request }) => {
+    const name = `e2e-daemon-api-${Date.now()}`;
+    const url = daemonUrl(makeRepository(name));
+    const created = await request.post('/api/catalog/locations', { data: { type: 'git', target: url } });
+    expect(created.status(), await created.text()).toBe(201);
+    const body = await created.json();
+    expect(body.entities.map((e: { metadata: { name: string } }) => e.metadata.name)).toEqual([name]);
+    const entity = await request.get(`/api/catalog/entities/by-name/component/default/${name}`);
+    expect(entity.status()).toBe(200);
+    const location = await request.get(`/api/catalog/locations/${body.location.id}`);
+    expect(location.status()).toBe(200);
+    // Nothing about the location went wrong, and its mirror path does not leak into problems.
+    const errors = await request.get('/catalog-errors');
+    expect(await errors.text()).not.toContain(name);
+  });
+
+  test('the demo loads although BACKLOT_FILE_ROOTS confines API registrations', async ({ request }) => {
+    const errors = await (await request.get('/catalog-errors')).text();
+    expect(errors).not.toContain('outside the directories');
+    const demo = await request.get('/api/catalog/entities/by-query?filter=kind=group&limit=1');
+    expect((await demo.json()).totalItems).toBe(12);
+    // A file outside the roots is still refused when it arrives through the API.
+    const refused = await request.post('/api/catalog/locations', {
+      data: { type: 'file', target: '/etc/catalog-info.yaml' },
+    });
+    expect(refused.status()).toBe(403);
   });
 });

@@ -9,9 +9,20 @@ and measures:
     request; the catalog page (SSR, first page of components) rendered for one client at a time;
   - peak RSS, and the server's CPU while nothing changes (includes its periodic refreshes).
 
+How the entities arrive (--path; every path users take, so memory is measured on each):
+  config    listed in catalog.locations, read at start-up;
+  api       registered with POST /api/catalog/locations while the server runs (file roots allow
+            the folder); the response carries every entity, as Backstage's does;
+  api-git   the same files committed to one repository served by a real `git daemon`, registered
+            through the API as a git:// location;
+  churn     the config path, then every entity's description changed --rounds times (each round
+            waits until the change is visible), to measure the steady state of a long-running
+            server.
+Each row reports peak RSS (VmHWM) and RSS at the end (after the measurements and the rest).
+
 Usage: python3 server/bench/bench.py [N ...] [--binary target/release/backlot] [--duration 10]
-       [--idle 65] [--variant many|single]
-Needs: a release build (`cargo build --release -p server`), wrk (`apt-get install wrk`).
+       [--idle 65] [--variant many|single] [--path config|api|api-git|churn ...] [--rounds 3]
+Needs: a release build (`cargo build --release -p server`), wrk (`apt-get install wrk`), git.
 """
 import argparse
 import json
@@ -43,9 +54,68 @@ def peak_rss_mib(pid):
     return float("nan")
 
 
+def rss_mib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def get_json(url):
     with urllib.request.urlopen(url, timeout=10) as r:
         return json.loads(r.read())
+
+
+def post_json(url, body, timeout=600):
+    req = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                 headers={"content-type": "application/json"})
+    with urllib.request.urlopen(req, timeout=timeout) as r:
+        return r.status, r.read()
+
+
+def total_items(base):
+    return get_json(f"{base}/api/catalog/entities/by-query?limit=1")["totalItems"]
+
+
+def git(cwd, *args):
+    env = dict(os.environ, GIT_AUTHOR_NAME="bench", GIT_AUTHOR_EMAIL="bench@example.com",
+               GIT_COMMITTER_NAME="bench", GIT_COMMITTER_EMAIL="bench@example.com")
+    subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True)
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def change_descriptions(folder, round_no):
+    """Rewrites every entity's description (one line each) in every YAML file of the folder."""
+    pattern = re.compile(r"^(  description: .*?)( r\d+)?$", re.M)
+    for name in os.listdir(folder):
+        path = os.path.join(folder, name)
+        if not name.endswith(".yaml") or name == "location.yaml":
+            continue
+        with open(path) as f:
+            text = f.read()
+        with open(path, "w") as f:
+            f.write(pattern.sub(lambda m: f"{m.group(1)} r{round_no}", text))
+
+
+def wait_for(pred, what, proc, timeout=600):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"backlot exited with {proc.returncode}")
+        try:
+            if pred():
+                return
+        except OSError:
+            pass
+        time.sleep(0.02)
+    raise SystemExit(f"timed out waiting for {what}")
 
 
 def wrk(url, duration, script=None, conns=32):
@@ -77,14 +147,42 @@ def loaded(pid, url, duration, script=None, conns=32):
     return r
 
 
-def run(n, args):
+def run(n, path, args):
     work = tempfile.mkdtemp(prefix=f"backlot-bench-{n}-")
+    daemon = None
     try:
         subprocess.run([sys.executable, os.path.join(HERE, "gen_catalog.py"), str(n), "--out", work], check=True, capture_output=True)
-        target = os.path.join(work, f"many-{n}", "location.yaml") if args.variant == "many" else os.path.join(work, f"single-{n}.yaml")
+        many = os.path.join(work, f"many-{n}")
+        target = os.path.join(many, "location.yaml") if args.variant == "many" else os.path.join(work, f"single-{n}.yaml")
         expected = n + 1 if args.variant == "many" else n
         with open(os.path.join(work, "backlot.yaml"), "w") as f:
-            f.write(f"catalog:\n  demo: never\n  locations:\n    - type: file\n      target: {target}\n")
+            f.write("catalog:\n  demo: never\n")
+            if path == "churn":
+                f.write("  refresh_interval_secs: 3\n")
+            if path in ("config", "churn"):
+                f.write(f"  locations:\n    - type: file\n      target: {target}\n")
+            else:
+                f.write(f"  file_roots: [{work}]\n")
+        git_url = None
+        if path == "api-git":
+            repos = os.path.join(work, "repos")
+            os.makedirs(repos)
+            repo = os.path.join(work, "catalog")
+            if args.variant == "many":
+                shutil.copytree(many, repo)
+            else:
+                os.makedirs(repo)
+                shutil.copy(target, os.path.join(repo, "catalog-info.yaml"))
+            git(repo, "init", "-q", "-b", "main")
+            git(repo, "add", "-A")
+            git(repo, "commit", "-q", "-m", "catalog")
+            git(work, "clone", "-q", "--bare", repo, os.path.join(repos, "catalog.git"))
+            port = free_port()
+            daemon = subprocess.Popen(["git", "daemon", "--listen=127.0.0.1", f"--port={port}", f"--base-path={repos}",
+                                       "--export-all", "--reuseaddr", repos], stderr=subprocess.DEVNULL,
+                                      start_new_session=True)
+            git_url = f"git://127.0.0.1:{port}/catalog.git"
+            time.sleep(0.5)
         names = os.path.join(work, f"names-{n}.txt")
         lua = os.path.join(work, "by-name.lua")
         with open(lua, "w") as f:
@@ -105,20 +203,31 @@ def run(n, args):
         proc = subprocess.Popen([args.binary, "--config", os.path.join(work, "backlot.yaml"), "serve"], env=env)
         base = f"http://127.0.0.1:{args.port}"
         try:
-            while True:
-                if proc.poll() is not None:
-                    raise SystemExit(f"backlot exited with {proc.returncode}")
-                try:
-                    total = get_json(f"{base}/api/catalog/entities/by-query?limit=1")["totalItems"]
-                    if total >= expected:
-                        break
-                except OSError:
-                    pass
-                time.sleep(0.02)
+            if path in ("api", "api-git"):
+                wait_for(lambda: urllib.request.urlopen(f"{base}/readyz", timeout=10).status == 200, "readiness", proc)
+                if path == "api":
+                    body = {"type": "file", "target": target}
+                else:
+                    body = {"type": "git", "target": git_url,
+                            "path": "location.yaml" if args.variant == "many" else "catalog-info.yaml"}
+                status, answer = post_json(f"{base}/api/catalog/locations", body)
+                got = len(json.loads(answer)["entities"])
+                if status != 201 or got != expected:
+                    raise SystemExit(f"registration answered {status} with {got} entities, expected {expected}")
+            wait_for(lambda: total_items(base) >= expected, f"{expected} entities", proc)
             ingest_wall = time.monotonic() - t0
             ingest_cpu = cpu_seconds(proc.pid)
-            r = {"n": n, "entities": expected, "ingest_wall_s": ingest_wall, "ingest_cpu_s": ingest_cpu,
-                 "ingest_cpu_ms_per_entity": ingest_cpu * 1000 / expected}
+            r = {"n": n, "path": path, "entities": expected, "ingest_wall_s": ingest_wall, "ingest_cpu_s": ingest_cpu,
+                 "ingest_cpu_ms_per_entity": ingest_cpu * 1000 / expected, "rss_after_ingest_mib": rss_mib(proc.pid)}
+            if path == "churn":
+                folder = many if args.variant == "many" else work
+                probe = "component/default/" + open(names).readline().strip()
+                for round_no in range(1, args.rounds + 1):
+                    change_descriptions(folder, round_no)
+                    wait_for(lambda: get_json(f"{base}/api/catalog/entities/by-name/{probe}")["metadata"]["description"].endswith(f" r{round_no}"),
+                             f"round {round_no} of changes", proc)
+                    # Every location's refresh of this round is done when the next one starts.
+                    time.sleep(4)
             r["by_name"] = loaded(proc.pid, f"{base}/api/catalog/entities/by-name/component/default/x", args.duration, lua)
             r["by_query"] = loaded(proc.pid, f"{base}/api/catalog/entities/by-query?filter=kind=component,spec.type=service&limit=100", args.duration)
             # Render time of the catalog page: one client at a time.
@@ -127,11 +236,15 @@ def run(n, args):
             time.sleep(args.idle)
             r["idle_cpu_pct"] = (cpu_seconds(proc.pid) - before) * 100 / args.idle
             r["peak_rss_mib"] = peak_rss_mib(proc.pid)
+            r["end_rss_mib"] = rss_mib(proc.pid)
             return r
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=30)
     finally:
+        if daemon:
+            os.killpg(daemon.pid, signal.SIGTERM)  # git daemon forks: end its whole group
+            daemon.wait()
         shutil.rmtree(work, ignore_errors=True)
 
 
@@ -143,20 +256,23 @@ def main():
     ap.add_argument("--duration", type=int, default=10)
     ap.add_argument("--idle", type=int, default=65, help="seconds of rest measured (the refresh runs every 60 s)")
     ap.add_argument("--variant", choices=["many", "single"], default="many")
+    ap.add_argument("--path", nargs="+", choices=["config", "api", "api-git", "churn"], default=["config"],
+                    help="how the entities arrive (several: one row each)")
+    ap.add_argument("--rounds", type=int, default=3, help="churn: how many times every entity changes")
     ap.add_argument("--port", type=int, default=3990)
     ap.add_argument("--json", help="also write raw results here")
     args = ap.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed: apt-get install wrk")
-    results = [run(n, args) for n in args.sizes]
-    print("| N | ingest wall | ingest CPU | CPU/entity | by-name p50/p99 | by-name req/s | by-name CPU/req | by-query p50/p99 | by-query req/s | by-query CPU/req | catalog page p50/p99 | peak RSS | idle CPU |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    results = [run(n, path, args) for n in args.sizes for path in args.path]
+    print("| N | path | ingest wall | ingest CPU | CPU/entity | by-name p50/p99 | by-name req/s | by-name CPU/req | by-query p50/p99 | by-query req/s | by-query CPU/req | catalog page p50/p99 | peak RSS | RSS at end | idle CPU |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         bn, bq, cp = r["by_name"], r["by_query"], r["catalog_page"]
-        print(f"| {r['n']:,} | {r['ingest_wall_s']:.2f} s | {r['ingest_cpu_s']:.2f} s | {r['ingest_cpu_ms_per_entity']:.3f} ms "
+        print(f"| {r['n']:,} | {r['path']} | {r['ingest_wall_s']:.2f} s | {r['ingest_cpu_s']:.2f} s | {r['ingest_cpu_ms_per_entity']:.3f} ms "
               f"| {bn['p50_ms']:.2f}/{bn['p99_ms']:.2f} ms | {bn['rps']:,.0f} | {bn['cpu_ms_per_req']:.3f} ms "
               f"| {bq['p50_ms']:.2f}/{bq['p99_ms']:.2f} ms | {bq['rps']:,.0f} | {bq['cpu_ms_per_req']:.3f} ms "
-              f"| {cp['p50_ms']:.2f}/{cp['p99_ms']:.2f} ms | {r['peak_rss_mib']:.0f} MiB | {r['idle_cpu_pct']:.2f}% |")
+              f"| {cp['p50_ms']:.2f}/{cp['p99_ms']:.2f} ms | {r['peak_rss_mib']:.0f} MiB | {r['end_rss_mib']:.0f} MiB | {r['idle_cpu_pct']:.2f}% |")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=2)

@@ -158,29 +158,15 @@ async fn migrate(config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The directories file locations may read: the configured ones (or the data directory), plus
-/// the directories of locations named in the config file.
+/// The directories that file locations registered through the API may read: the configured
+/// ones, or the data directory. Locations from the config file and the demo are trusted and not
+/// confined (see [`CatalogSettings::may_read`]).
 fn file_roots(config: &Config) -> Vec<PathBuf> {
-    let mut roots: Vec<PathBuf> = if config.catalog.file_roots.is_empty() {
+    let roots: Vec<PathBuf> = if config.catalog.file_roots.is_empty() {
         vec![config.data_dir.clone()]
     } else {
         config.catalog.file_roots.clone()
     };
-    for l in &config.catalog.locations {
-        if l.location_type == "file" {
-            let base: PathBuf = Path::new(&l.target)
-                .components()
-                .take_while(|c| !c.as_os_str().to_string_lossy().contains(['*', '?', '[']))
-                .collect();
-            if let Some(dir) = if base.is_file() {
-                base.parent().map(Path::to_path_buf)
-            } else {
-                Some(base)
-            } {
-                roots.push(dir);
-            }
-        }
-    }
     roots
         .into_iter()
         .filter_map(|r| r.canonicalize().ok())

@@ -671,19 +671,41 @@ pub async fn add_location(
         path: body.path,
     };
     let added = state.catalog.register(new, dry_run).await?;
-    let mut out = json!({"location": location_json(&added.location), "entities": added.entities});
+    // Streamed straight from the catalog's JSON: a location can hold 10k entities, and the
+    // whole array (tens of MiB) is never held at once.
+    let mut head = String::from("{\"location\":");
+    head.push_str(&location_json(&added.location).to_string());
+    head.push_str(",\"entities\":");
+    let mut tail = String::new();
     if dry_run {
-        out["exists"] = Value::Bool(added.exists);
+        tail.push_str(if added.exists {
+            ",\"exists\":true"
+        } else {
+            ",\"exists\":false"
+        });
     }
     if !added.location.problems.is_empty() {
-        out["problems"] = serde_json::to_value(&added.location.problems).unwrap_or(Value::Null);
+        tail.push_str(",\"problems\":");
+        tail.push_str(
+            &serde_json::to_string(&added.location.problems).unwrap_or_else(|_| "[]".into()),
+        );
     }
-    let status = if dry_run {
+    tail.push('}');
+    let pieces = std::iter::once(head)
+        .chain(added.entities.into_json_chunks(200))
+        .chain(std::iter::once(tail))
+        .map(|piece| Ok::<_, std::convert::Infallible>(axum::body::Bytes::from(piece)));
+    let mut res = Response::new(Body::from_stream(futures_util::stream::iter(pieces)));
+    *res.status_mut() = if dry_run {
         StatusCode::OK
     } else {
         StatusCode::CREATED
     };
-    Ok((status, Json(out)).into_response())
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
+    Ok(res)
 }
 
 pub async fn delete_location(

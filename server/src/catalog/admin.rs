@@ -61,13 +61,7 @@ impl LocationAdmin for Admin {
                 .await
                 .map_err(|e| e.to_string())?;
             let snap = catalog.snapshot();
-            let mut entities: Vec<EntitySummary> =
-                added.entities.iter().filter_map(summary_of).collect();
-            entities.sort_by(|a, b| {
-                a.entity_ref
-                    .to_ref_string()
-                    .cmp(&b.entity_ref.to_ref_string())
-            });
+            let entities = added.entities.summaries();
             Ok(ImportResult {
                 location: location_status(&added.location, &snap),
                 entities,
@@ -78,9 +72,8 @@ impl LocationAdmin for Admin {
     }
 }
 
-/// A summary of a stitched entity as the REST API serves it (for previews, which are not in
-/// the snapshot).
-fn summary_of(v: &Value) -> Option<EntitySummary> {
+/// A summary of an entity as read (for previews, which are not in the snapshot).
+pub(super) fn summary_of(v: &Value) -> Option<EntitySummary> {
     let text = |p: &[&str]| {
         let mut cur = v;
         for k in p {

@@ -70,8 +70,16 @@ pub fn is_git(location_type: &str) -> bool {
 }
 
 impl CatalogSettings {
+    /// Whether a location registered through the API or the UI may read `path`.
     pub fn allows(&self, path: &Path) -> bool {
         self.file_roots.iter().any(|root| path.starts_with(root))
+    }
+
+    /// Whether a location of this origin may read `path`: the config file, the demo and
+    /// discovery are trusted (an operator wrote them); the roots confine only what arrives
+    /// through the API and the UI.
+    pub fn may_read(&self, origin: &str, path: &Path) -> bool {
+        origin != "api" || self.allows(path)
     }
 }
 
@@ -196,10 +204,127 @@ pub enum EntitySource {
 #[derive(Debug, Clone)]
 pub struct AddedLocation {
     pub location: LocationInfo,
-    /// The entities it provides (for a dry run: would provide), as stitched JSON values.
-    pub entities: Vec<Value>,
+    /// The entities it provides (for a dry run: would provide).
+    pub entities: AddedEntities,
     /// The location was already registered.
     pub exists: bool,
+}
+
+/// The entities of a registration, kept as the catalog holds them and written out on demand.
+///
+/// They are never turned into `serde_json::Value`s: at 10k entities those cost hundreds of MiB
+/// for one response, which glibc's allocator keeps long after the response is gone (issue 10).
+#[derive(Clone)]
+pub enum AddedEntities {
+    /// Registered: the records of the published snapshot at these positions.
+    Catalog {
+        snapshot: Arc<Snapshot>,
+        records: Vec<usize>,
+    },
+    /// A dry run: the entities as read, not stitched (nothing is stored).
+    Preview(Vec<Stored>),
+}
+
+impl std::fmt::Debug for AddedEntities {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AddedEntities")
+            .field("names", &self.names())
+            .finish()
+    }
+}
+
+impl AddedEntities {
+    fn of_location(snapshot: Arc<Snapshot>, location_id: &str) -> AddedEntities {
+        let records = snapshot
+            .records
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.stored.location_id == location_id)
+            .map(|(i, _)| i)
+            .collect();
+        AddedEntities::Catalog { snapshot, records }
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            AddedEntities::Catalog { records, .. } => records.len(),
+            AddedEntities::Preview(entities) => entities.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Appends entity `i` as the REST API serves it (stitched when registered).
+    fn write_one(&self, i: usize, out: &mut String) {
+        match self {
+            AddedEntities::Catalog { snapshot, records } => {
+                snapshot.records[records[i]].write_json(out)
+            }
+            AddedEntities::Preview(entities) => out.push_str(&entities[i].body),
+        }
+    }
+
+    /// The entities as one JSON array, in pieces of `per_chunk` entities, written as the
+    /// pieces are asked for: a response streams them without ever holding the whole array.
+    pub fn into_json_chunks(self, per_chunk: usize) -> impl Iterator<Item = String> + Send {
+        let n = self.len();
+        let per_chunk = per_chunk.max(1);
+        let mut next = 0;
+        let mut done = false;
+        std::iter::from_fn(move || {
+            if done {
+                return None;
+            }
+            let mut out = String::new();
+            if next == 0 {
+                out.push('[');
+            }
+            let end = (next + per_chunk).min(n);
+            for i in next..end {
+                if i > 0 {
+                    out.push(',');
+                }
+                self.write_one(i, &mut out);
+            }
+            next = end;
+            if next == n {
+                out.push(']');
+                done = true;
+            }
+            Some(out)
+        })
+    }
+
+    /// The entities as the UI lists them, sorted by reference.
+    pub fn summaries(&self) -> Vec<app::model::EntitySummary> {
+        let mut out: Vec<app::model::EntitySummary> = match self {
+            AddedEntities::Catalog { snapshot, records } => records
+                .iter()
+                .map(|&i| super::views::summary(&snapshot.records[i]))
+                .collect(),
+            AddedEntities::Preview(entities) => entities
+                .iter()
+                .filter_map(|e| super::admin::summary_of(&e.value()))
+                .collect(),
+        };
+        out.sort_by_cached_key(|e| e.entity_ref.to_ref_string());
+        out
+    }
+
+    /// Names of the entities (for tests and logs).
+    pub fn names(&self) -> Vec<String> {
+        match self {
+            AddedEntities::Catalog { snapshot, records } => records
+                .iter()
+                .map(|&i| snapshot.records[i].stored.entity_ref.name.clone())
+                .collect(),
+            AddedEntities::Preview(entities) => {
+                entities.iter().map(|e| e.entity_ref.name.clone()).collect()
+            }
+        }
+    }
 }
 
 impl CatalogService {
@@ -495,8 +620,7 @@ impl CatalogService {
                 }));
             }
             if same {
-                let snap = self.snapshot();
-                let entities = entities_of(&snap, &l.id);
+                let entities = AddedEntities::of_location(self.snapshot(), &l.id);
                 return Ok(AddedLocation {
                     location: location_info(l.clone()),
                     entities,
@@ -508,16 +632,17 @@ impl CatalogService {
         if dry_run {
             let head = self.fetch(&row, false).await?;
             let read = self.read(&row, head.as_ref(), Default::default()).await?;
-            let entities = read
-                .files
-                .iter()
-                .flat_map(|f| match f {
-                    FileOutcome::Read { entities, .. } => {
-                        entities.iter().map(|e| e.stored.value()).collect()
-                    }
-                    _ => Vec::new(),
-                })
-                .collect();
+            let entities = AddedEntities::Preview(
+                read.files
+                    .iter()
+                    .flat_map(|f| match f {
+                        FileOutcome::Read { entities, .. } => {
+                            entities.iter().map(|e| e.stored.clone()).collect()
+                        }
+                        _ => Vec::new(),
+                    })
+                    .collect(),
+            );
             let mut info = location_info(row);
             info.problems = read.problems.clone();
             for f in &read.files {
@@ -557,7 +682,7 @@ impl CatalogService {
             .map(|l| (**l).clone())
             .unwrap_or_else(|| location_info(row.clone()));
         Ok(AddedLocation {
-            entities: entities_of(&snap, &row.id),
+            entities: AddedEntities::of_location(snap, &row.id),
             location,
             exists: false,
         })
@@ -738,7 +863,7 @@ impl CatalogService {
             let path = PathBuf::from(&file);
             let dir = path.parent()?.to_path_buf();
             self.settings
-                .allows(&dir)
+                .may_read(&l.origin, &dir)
                 .then_some(EntitySource::Files { dir, file })
         }
     }
@@ -807,7 +932,7 @@ impl CatalogService {
                     Ok(crate::git::read::read_commit(&tree, &ctx))
                 }
                 None => {
-                    let allowed = |p: &Path| settings.allows(p);
+                    let allowed = |p: &Path| settings.may_read(&row.origin, p);
                     let ctx = ReadContext {
                         origin: format!("{}:{}", row.location_type, row.target),
                         allowed: &allowed,
@@ -1632,14 +1757,6 @@ fn git_spec(row: &LocationRow) -> Result<GitSpec, CatalogError> {
         row.path.as_deref(),
     )
     .map_err(|e| CatalogError::InvalidInput(e.to_string()))
-}
-
-fn entities_of(snap: &Snapshot, location_id: &str) -> Vec<Value> {
-    snap.records
-        .iter()
-        .filter(|r| r.stored.location_id == location_id)
-        .filter_map(|r| serde_json::from_str(&r.json()).ok())
-        .collect()
 }
 
 /// Makes a file target absolute (relative to the working directory), without resolving globs.

@@ -509,3 +509,72 @@ both_databases!(
         assert!(snap.get("component", "default", "a").is_some());
     }
 );
+
+// Issue 10: the file roots confine what arrives through the API, not the operator's own
+// locations (the demo, the config file), which may live anywhere.
+both_databases!(
+    file_roots_confine_api_registrations_not_the_demo_or_the_config,
+    setup = Harness::new,
+    |h| {
+        let elsewhere = tempfile::tempdir().unwrap();
+        let demo = elsewhere.path().canonicalize().unwrap().join("demo.yaml");
+        std::fs::write(
+            &demo,
+            format!("{}---\n{}", component("shop", "team-x"), group("team-x")),
+        )
+        .unwrap();
+        let demo = demo.to_string_lossy().into_owned();
+        assert!(!h.catalog.settings().allows(std::path::Path::new(&demo)));
+
+        let ids = h
+            .catalog
+            .sync_locations("demo", &[crate::catalog::NewLocation::new("file", &demo)])
+            .await
+            .unwrap();
+        h.catalog.refresh_location(&ids[0]).await.unwrap();
+        let snap = h.catalog.snapshot();
+        assert_eq!(count(&h), 2, "{:?}", snap.locations[0].problems);
+        assert!(snap.locations[0].problems.is_empty());
+
+        // The same file through the API is refused, naming the setting.
+        let refused = h
+            .catalog
+            .add_location("file", &demo, false)
+            .await
+            .unwrap_err();
+        assert!(refused.to_string().contains("file_roots"), "{refused}");
+    }
+);
+
+// A registration's entities are streamed in pieces; joined, the pieces are one JSON array.
+both_databases!(
+    added_entities_stream_as_one_json_array,
+    setup = Harness::new,
+    |h| {
+        let five: Vec<String> = (0..5).map(|i| component(&format!("c{i}"), "t")).collect();
+        let path = h.write("five.yaml", &five.join("---\n"));
+        for dry_run in [true, false] {
+            let added = h
+                .catalog
+                .add_location("file", &path, dry_run)
+                .await
+                .unwrap();
+            for per_chunk in [1, 2, 5, 200] {
+                let pieces: Vec<String> =
+                    added.entities.clone().into_json_chunks(per_chunk).collect();
+                assert_eq!(pieces.len(), 5usize.div_ceil(per_chunk), "{pieces:?}");
+                let all: serde_json::Value = serde_json::from_str(&pieces.concat()).unwrap();
+                let names: Vec<&str> = all
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|e| e["metadata"]["name"].as_str().unwrap())
+                    .collect();
+                assert_eq!(names.len(), 5);
+                assert!(names.contains(&"c4"), "{names:?}");
+                // Registered entities are stitched (uid, relations); previews are not.
+                assert_eq!(all[0]["metadata"]["uid"].is_string(), !dry_run);
+            }
+        }
+    }
+);

@@ -109,31 +109,69 @@ impl Default for CatalogConfig {
 }
 
 impl Config {
-    /// Reads the file (if any) and applies the environment.
+    /// Reads the file (if any), applies the environment, and makes every path absolute.
+    ///
+    /// Relative paths in the config file are relative to the file's folder; relative paths from
+    /// the environment (and the defaults, such as `data_dir: ./data`) are relative to the working
+    /// directory. They are resolved here, once, so nothing later (child processes started in
+    /// another folder, paths stored in the database or shown in responses) depends on where
+    /// the process runs.
     pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
-        let (mut config, base) = match path {
-            Some(p) => (Self::from_file(p)?, p.parent().map(Path::to_path_buf)),
-            None if Path::new("backlot.yaml").exists() => {
-                (Self::from_file(Path::new("backlot.yaml"))?, None)
-            }
-            None => (Config::default(), None),
+        let cwd = std::env::current_dir()
+            .map_err(|e| ConfigError::Env(format!("could not read the working directory: {e}")))?;
+        let file = match path {
+            Some(p) => Some(p),
+            None if Path::new("backlot.yaml").exists() => Some(Path::new("backlot.yaml")),
+            None => None,
         };
-        // Relative paths in a config file are relative to the file.
-        if let Some(base) = base.filter(|b| !b.as_os_str().is_empty()) {
-            for l in &mut config.catalog.locations {
-                if l.location_type == "file" && Path::new(&l.target).is_relative() {
-                    l.target = base.join(&l.target).to_string_lossy().into_owned();
-                }
+        let mut config = match file {
+            Some(p) => {
+                let mut config = Self::from_file(p)?;
+                let base = cwd.join(p.parent().unwrap_or(Path::new("")));
+                config.resolve_paths(&base);
+                config
             }
-            config.catalog.file_roots = config
-                .catalog
-                .file_roots
-                .iter()
-                .map(|r| base.join(r))
-                .collect();
-        }
+            None => Config::default(),
+        };
         config.apply_env(|k| std::env::var(k).ok())?;
+        config.resolve_paths(&cwd);
         Ok(config)
+    }
+
+    /// Makes every relative path of the config absolute against `base` (lexically: `.` and `..`
+    /// are folded, symbolic links left alone). Absolute paths stay as they are, so this is
+    /// applied once for the file's paths and once more for the environment's.
+    pub fn resolve_paths(&mut self, base: &Path) {
+        let abs = |p: &mut PathBuf| *p = absolute(base, p);
+        abs(&mut self.data_dir);
+        self.catalog.file_roots.iter_mut().for_each(abs);
+        for l in &mut self.catalog.locations {
+            let target = l.target.strip_prefix("file:").unwrap_or(&l.target);
+            if l.location_type == "file" && Path::new(target).is_relative() {
+                l.target = absolute(base, Path::new(target))
+                    .to_string_lossy()
+                    .into_owned();
+            }
+        }
+        if let Some(dir) = &mut self.git.mirror_dir {
+            abs(dir);
+        }
+        for c in &mut self.git.credentials {
+            if let Some(key) = &mut c.ssh_key_file {
+                abs(key);
+            }
+        }
+        for d in &mut self.git.discovery {
+            if let crate::git::discovery::DiscoverySource::BareDir { dir } = &mut d.source {
+                abs(dir);
+            }
+        }
+        for c in &mut self.kubernetes.clusters {
+            [&mut c.kubeconfig, &mut c.token_file, &mut c.ca_file]
+                .into_iter()
+                .flatten()
+                .for_each(abs);
+        }
     }
 
     pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
@@ -220,6 +258,22 @@ impl Config {
     }
 }
 
+/// `path` made absolute against `base`, with `.` and `..` folded (no file system access).
+pub fn absolute(base: &Path, path: &Path) -> PathBuf {
+    let joined = base.join(path);
+    let mut out = PathBuf::new();
+    for c in joined.components() {
+        match c {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -247,6 +301,42 @@ mod tests {
             vec![PathBuf::from("/a"), PathBuf::from("/b")]
         );
         assert_eq!(c.addr, "127.0.0.1:9");
+    }
+
+    /// Paths from the file are relative to the file; from the environment and the defaults,
+    /// to the working directory; afterwards none is relative (issue 10: git was handed a
+    /// relative mirror path while running in another folder).
+    #[test]
+    fn every_path_is_made_absolute_once() {
+        let mut c = Config::from_yaml(
+            "catalog:\n  locations:\n    - target: ./a/catalog-info.yaml\n    - target: file:b/*.yaml\n    - type: git\n      target: git://h/r.git\n  file_roots: [roots, /abs]\ngit:\n  mirror_dir: ../mirrors\nkubernetes:\n  clusters:\n    - kubeconfig: kube/config\n",
+        )
+        .unwrap();
+        c.resolve_paths(Path::new("/etc/backlot"));
+        let env = |k: &str| (k == "BACKLOT_DATA_DIR").then(|| "./var/../state".to_string());
+        c.apply_env(env).unwrap();
+        c.resolve_paths(Path::new("/home/me"));
+        assert_eq!(c.data_dir, PathBuf::from("/home/me/state"));
+        assert_eq!(
+            c.catalog.locations[0].target,
+            "/etc/backlot/a/catalog-info.yaml"
+        );
+        assert_eq!(c.catalog.locations[1].target, "/etc/backlot/b/*.yaml");
+        assert_eq!(c.catalog.locations[2].target, "git://h/r.git");
+        assert_eq!(
+            c.catalog.file_roots,
+            vec![PathBuf::from("/etc/backlot/roots"), PathBuf::from("/abs")]
+        );
+        assert_eq!(c.git.mirror_dir, Some(PathBuf::from("/etc/mirrors")));
+        assert_eq!(
+            c.kubernetes.clusters[0].kubeconfig,
+            Some(PathBuf::from("/etc/backlot/kube/config"))
+        );
+        assert_eq!(c.database_url(), "sqlite:///home/me/state/backlot.db");
+
+        let mut d = Config::default();
+        d.resolve_paths(Path::new("/srv"));
+        assert_eq!(d.data_dir, PathBuf::from("/srv/data"));
     }
 
     /// The config shipped in deploy/kubernetes/backlot.yaml's ConfigMap is one the server takes.

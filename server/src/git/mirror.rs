@@ -133,6 +133,8 @@ impl Mirrors {
             .mirror_dir
             .clone()
             .unwrap_or_else(|| data_dir.join("git"));
+        // git runs in the mirror's parent folder: every path handed to it must be absolute.
+        let root = std::path::absolute(&root).unwrap_or(root);
         let permits = settings.max_concurrent_fetches.max(1);
         let agent = super::remote::agent(Duration::from_secs(settings.fetch_timeout_secs.max(1)));
         Mirrors {
