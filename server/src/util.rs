@@ -1,6 +1,7 @@
 //! Small helpers with no better home: wall-clock timestamps and content hashes.
 
 use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Current UTC time as RFC 3339 with millisecond precision, e.g. `2026-11-22T01:02:03.456Z`.
@@ -78,6 +79,22 @@ pub fn content_hash(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(32);
     for b in &digest[..16] {
         out.push_str(&format!("{b:02x}"));
+    }
+    out
+}
+
+/// `path` made absolute against `base`, with `.` and `..` folded (no file system access).
+pub fn absolute(base: &Path, path: &Path) -> PathBuf {
+    let joined = base.join(path);
+    let mut out = PathBuf::new();
+    for c in joined.components() {
+        match c {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other.as_os_str()),
+        }
     }
     out
 }

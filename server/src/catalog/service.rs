@@ -1767,25 +1767,10 @@ pub fn absolute_target(target: &str) -> Result<String, CatalogError> {
             "target is empty; expected a file path or glob".into(),
         ));
     }
-    let p = Path::new(t);
-    let abs = if p.is_absolute() {
-        p.to_path_buf()
-    } else {
-        std::env::current_dir()
-            .map_err(|e| CatalogError::Internal(e.to_string()))?
-            .join(p)
-    };
-    let mut out = PathBuf::new();
-    for c in abs.components() {
-        match c {
-            std::path::Component::CurDir => {}
-            std::path::Component::ParentDir => {
-                out.pop();
-            }
-            other => out.push(other.as_os_str()),
-        }
-    }
-    Ok(out.to_string_lossy().into_owned())
+    let cwd = std::env::current_dir().map_err(|e| CatalogError::Internal(e.to_string()))?;
+    Ok(crate::util::absolute(&cwd, Path::new(t))
+        .to_string_lossy()
+        .into_owned())
 }
 
 /// The longest leading part of a path without glob characters (what must be inside a root).

@@ -3,6 +3,7 @@
 //! `BACKLOT_LOG`, `BACKLOT_FILE_ROOTS`, `BACKLOT_WEBHOOK_SECRET`, …). Every setting has a default, so no file is needed.
 
 use crate::catalog::OrphanStrategy;
+use crate::util::absolute;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -256,22 +257,6 @@ impl Config {
             DemoMode::Auto => self.catalog.locations.is_empty(),
         }
     }
-}
-
-/// `path` made absolute against `base`, with `.` and `..` folded (no file system access).
-pub fn absolute(base: &Path, path: &Path) -> PathBuf {
-    let joined = base.join(path);
-    let mut out = PathBuf::new();
-    for c in joined.components() {
-        match c {
-            std::path::Component::CurDir => {}
-            std::path::Component::ParentDir => {
-                out.pop();
-            }
-            other => out.push(other.as_os_str()),
-        }
-    }
-    out
 }
 
 #[cfg(test)]
