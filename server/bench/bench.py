@@ -46,18 +46,11 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / TICK  # utime + stime
 
 
-def peak_rss_mib(pid):
+def status_mib(pid, field):
+    """A memory figure of /proc/PID/status in MiB: VmHWM (peak RSS) or VmRSS."""
     with open(f"/proc/{pid}/status") as f:
         for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def rss_mib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) / 1024
     return float("nan")
 
@@ -218,7 +211,7 @@ def run(n, path, args):
             ingest_wall = time.monotonic() - t0
             ingest_cpu = cpu_seconds(proc.pid)
             r = {"n": n, "path": path, "entities": expected, "ingest_wall_s": ingest_wall, "ingest_cpu_s": ingest_cpu,
-                 "ingest_cpu_ms_per_entity": ingest_cpu * 1000 / expected, "rss_after_ingest_mib": rss_mib(proc.pid)}
+                 "ingest_cpu_ms_per_entity": ingest_cpu * 1000 / expected, "rss_after_ingest_mib": status_mib(proc.pid, "VmRSS")}
             if path == "churn":
                 folder = many if args.variant == "many" else work
                 probe = "component/default/" + open(names).readline().strip()
@@ -235,8 +228,8 @@ def run(n, path, args):
             before = cpu_seconds(proc.pid)
             time.sleep(args.idle)
             r["idle_cpu_pct"] = (cpu_seconds(proc.pid) - before) * 100 / args.idle
-            r["peak_rss_mib"] = peak_rss_mib(proc.pid)
-            r["end_rss_mib"] = rss_mib(proc.pid)
+            r["peak_rss_mib"] = status_mib(proc.pid, "VmHWM")
+            r["end_rss_mib"] = status_mib(proc.pid, "VmRSS")
             return r
         finally:
             proc.send_signal(signal.SIGTERM)

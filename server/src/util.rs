@@ -1,4 +1,4 @@
-//! Small helpers with no better home: wall-clock timestamps and content hashes.
+//! Small helpers with no better home: wall-clock timestamps, content hashes and lexical paths.
 
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};

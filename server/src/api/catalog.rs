@@ -72,8 +72,8 @@ impl Params {
     }
 }
 
-fn json_response(status: StatusCode, body: String) -> Response {
-    let mut res = Response::new(Body::from(body));
+fn json_response(status: StatusCode, body: impl Into<Body>) -> Response {
+    let mut res = Response::new(body.into());
     *res.status_mut() = status;
     res.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -695,17 +695,15 @@ pub async fn add_location(
         .chain(added.entities.into_json_chunks(200))
         .chain(std::iter::once(tail))
         .map(|piece| Ok::<_, std::convert::Infallible>(axum::body::Bytes::from(piece)));
-    let mut res = Response::new(Body::from_stream(futures_util::stream::iter(pieces)));
-    *res.status_mut() = if dry_run {
+    let status = if dry_run {
         StatusCode::OK
     } else {
         StatusCode::CREATED
     };
-    res.headers_mut().insert(
-        header::CONTENT_TYPE,
-        header::HeaderValue::from_static("application/json"),
-    );
-    Ok(res)
+    Ok(json_response(
+        status,
+        Body::from_stream(futures_util::stream::iter(pieces)),
+    ))
 }
 
 pub async fn delete_location(

@@ -228,8 +228,8 @@ pub enum AddedEntities {
 impl std::fmt::Debug for AddedEntities {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AddedEntities")
-            .field("names", &self.names())
-            .finish()
+            .field("len", &self.len())
+            .finish_non_exhaustive()
     }
 }
 
@@ -311,19 +311,6 @@ impl AddedEntities {
         };
         out.sort_by_cached_key(|e| e.entity_ref.to_ref_string());
         out
-    }
-
-    /// Names of the entities (for tests and logs).
-    pub fn names(&self) -> Vec<String> {
-        match self {
-            AddedEntities::Catalog { snapshot, records } => records
-                .iter()
-                .map(|&i| snapshot.records[i].stored.entity_ref.name.clone())
-                .collect(),
-            AddedEntities::Preview(entities) => {
-                entities.iter().map(|e| e.entity_ref.name.clone()).collect()
-            }
-        }
     }
 }
 
@@ -632,28 +619,23 @@ impl CatalogService {
         if dry_run {
             let head = self.fetch(&row, false).await?;
             let read = self.read(&row, head.as_ref(), Default::default()).await?;
-            let entities = AddedEntities::Preview(
-                read.files
-                    .iter()
-                    .flat_map(|f| match f {
-                        FileOutcome::Read { entities, .. } => {
-                            entities.iter().map(|e| e.stored.clone()).collect()
-                        }
-                        _ => Vec::new(),
-                    })
-                    .collect(),
-            );
+            // One pass over what was read: the entities move into the preview, not copied.
             let mut info = location_info(row);
-            info.problems = read.problems.clone();
-            for f in &read.files {
+            info.problems = read.problems;
+            let mut preview = Vec::new();
+            for f in read.files {
                 match f {
-                    FileOutcome::Read { problems, .. } => {
-                        info.problems.extend(problems.iter().cloned())
+                    FileOutcome::Read {
+                        entities, problems, ..
+                    } => {
+                        info.problems.extend(problems);
+                        preview.extend(entities.into_iter().map(|e| e.stored));
                     }
-                    FileOutcome::Failed { problem, .. } => info.problems.push(problem.clone()),
+                    FileOutcome::Failed { problem, .. } => info.problems.push(problem),
                     FileOutcome::Unchanged { .. } => {}
                 }
             }
+            let entities = AddedEntities::Preview(preview);
             return Ok(AddedLocation {
                 location: info,
                 entities,
