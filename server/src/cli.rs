@@ -1,8 +1,11 @@
 //! The command line: `backlot [serve]`, `backlot validate <files…>`, `backlot migrate`.
 
-use crate::catalog::processing::parse_file;
-use crate::catalog::{CatalogService, CatalogSettings, NewLocation};
+use crate::catalog::source::Sources;
+use crate::catalog::{CatalogService, CatalogSettings, LocationType, NewLocation, Origin};
 use crate::config::Config;
+use crate::files::parse_file;
+use crate::files::{FileSettings, FileSource};
+use crate::git::{GitSettings, GitSource};
 use crate::metrics::Metrics;
 use crate::storage::Store;
 use crate::AppState;
@@ -160,7 +163,7 @@ async fn migrate(config: &Config) -> anyhow::Result<()> {
 
 /// The directories that file locations registered through the API may read: the configured
 /// ones, or the data directory. Locations from the config file and the demo are trusted and not
-/// confined (see [`CatalogSettings::may_read`]).
+/// confined (see [`FileSettings::may_read`]).
 fn file_roots(config: &Config) -> Vec<PathBuf> {
     let roots: Vec<PathBuf> = if config.catalog.file_roots.is_empty() {
         vec![config.data_dir.clone()]
@@ -173,53 +176,65 @@ fn file_roots(config: &Config) -> Vec<PathBuf> {
         .collect()
 }
 
+/// Every kind of entity source this build reads: files on this machine and Git repositories.
+/// A new kind of location is added here.
+pub fn entity_sources(
+    data_dir: &Path,
+    files: FileSettings,
+    git: GitSettings,
+) -> (Sources, Arc<GitSource>) {
+    let git = Arc::new(GitSource::new(data_dir, git, files.roots.clone()));
+    let sources = Sources::new(vec![Arc::new(FileSource::new(files)), git.clone()]);
+    (sources, git)
+}
+
 async fn serve(config: Config) -> anyhow::Result<()> {
     let store = open_store(&config).await?;
     let metrics = Arc::new(Metrics::default());
-    let settings = CatalogSettings {
-        file_roots: file_roots(&config),
-        orphans: config.catalog.orphans,
+    let files = FileSettings {
+        roots: file_roots(&config),
         refresh_interval: Duration::from_secs(config.catalog.refresh_interval_secs.max(1)),
-        data_dir: config.data_dir.clone(),
-        git: config.git.clone(),
+        max_docs_bytes: config.git.max_file_kib.saturating_mul(1024),
     };
-    let catalog = CatalogService::open(store.clone(), settings, metrics.clone()).await?;
+    let (sources, git) = entity_sources(&config.data_dir, files, config.git.clone());
+    let settings = CatalogSettings {
+        orphans: config.catalog.orphans,
+    };
+    let catalog = CatalogService::open(store.clone(), settings, sources, metrics.clone()).await?;
 
     let configured: Vec<NewLocation> = config
         .catalog
         .locations
         .iter()
         .map(|l| {
-            let target = if l.location_type == "file" {
-                crate::catalog::service::absolute_target(&l.target)
-                    .map_err(|e| anyhow::anyhow!("location {}: {e}", l.target))
-            } else {
-                Ok(l.target.clone())
-            };
-            target.map(|target| NewLocation {
-                location_type: l.location_type.clone(),
-                target,
-                branch: l.branch.clone(),
-                path: l.path.clone(),
-            })
+            NewLocation::parse(
+                &l.location_type,
+                &l.target,
+                l.branch.clone(),
+                l.path.clone(),
+            )
+            .map_err(|e| anyhow::anyhow!("location {}: {e}", l.target))
         })
         .collect::<anyhow::Result<_>>()?;
     catalog
-        .sync_locations("config", &configured)
+        .sync_locations(&Origin::Config, &configured)
         .await
         .context("catalog.locations in the config")?;
     let demo: Vec<NewLocation> = if config.load_demo() {
         let root =
             crate::demo::install(&config.data_dir).context("could not write the demo files")?;
-        vec![NewLocation::new("file", &root.to_string_lossy())]
+        vec![NewLocation::new(
+            LocationType::File,
+            &root.to_string_lossy(),
+        )]
     } else {
         vec![]
     };
-    catalog.sync_locations("demo", &demo).await?;
+    catalog.sync_locations(&Origin::Demo, &demo).await?;
 
     // Discovered repositories are known before the first refresh, so readiness includes them.
-    catalog.discover().await;
-    catalog.spawn_discovery_loop();
+    git.discover(&catalog).await;
+    git.spawn_discovery_loop(catalog.clone());
 
     let ready = Arc::new(AtomicBool::new(false));
     catalog.spawn_refresh_loop(ready.clone());
@@ -244,8 +259,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         tracing::warn!(site_root = %site_root, "no built front end found (pkg/ missing): pages render but do not hydrate; build it with `bash .ci/build-site.sh release` or set LEPTOS_SITE_ROOT");
     }
     let kube = crate::k8s::KubeService::start(&config.kubernetes, catalog.clone()).await?;
+    let docs = crate::docs::service::DocsService::new(catalog.clone());
     let state = AppState {
         kube: kube.clone(),
+        git,
+        docs,
         catalog,
         metrics,
         leptos,

@@ -5,7 +5,8 @@
 //! - [`catalog`]: descriptor processing, stitching, queries, the catalog service
 //! - [`api`]: the public REST API (Backstage's catalog API shapes)
 //! - [`http`]: the axum router with the UI, API, health and metrics
-//! - [`git`]: Git locations: mirrors, reading from the object store, webhooks
+//! - [`files`]: file locations: descriptor files on this machine, inside the allowed roots
+//! - [`git`]: Git locations: mirrors, reading from the object store, webhooks, discovery
 //! - [`k8s`]: deployment health from Kubernetes clusters: watchers, health rules, views
 //! - [`docs`]: TechDocs: mkdocs.yml, Markdown rendered and sanitized on the server
 //! - [`demo`]: the demo organisation shipped in the binary
@@ -17,6 +18,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod docs;
+pub mod files;
 pub mod git;
 pub mod http;
 pub mod k8s;
@@ -34,6 +36,10 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct AppState {
     pub catalog: Arc<catalog::CatalogService>,
+    /// Git locations: the webhook's secret and push routing.
+    pub git: Arc<git::GitSource>,
+    /// TechDocs of the catalog's entities.
+    pub docs: Arc<docs::service::DocsService>,
     pub metrics: Arc<metrics::Metrics>,
     /// Deployment health from the clusters (none configured: empty views that say so).
     pub kube: Arc<k8s::KubeService>,

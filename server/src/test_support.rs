@@ -2,6 +2,8 @@
 //! descriptor files, and an HTTP client for the full router.
 
 use crate::catalog::{CatalogService, CatalogSettings, OrphanStrategy};
+use crate::files::FileSettings;
+use crate::git::{GitSettings, GitSource};
 use crate::metrics::Metrics;
 use crate::storage::testing::TestDb;
 use crate::AppState;
@@ -20,6 +22,11 @@ pub const WEBHOOK_SECRET: &str = "test-webhook-secret";
 pub struct Harness {
     pub db: TestDb,
     pub catalog: Arc<CatalogService>,
+    /// The Git source of `catalog` (webhooks, discovery, fetch counts).
+    pub git: Arc<GitSource>,
+    /// What file locations may read (the temporary root and the Backstage examples).
+    pub files: FileSettings,
+    pub orphans: OrphanStrategy,
     pub dir: tempfile::TempDir,
     pub root: PathBuf,
 }
@@ -38,49 +45,41 @@ impl Harness {
     pub async fn with_orphans(db: TestDb, orphans: OrphanStrategy) -> Harness {
         let dir = tempfile::tempdir().expect("temp dir");
         let root = dir.path().canonicalize().expect("canonical temp dir");
-        let settings = CatalogSettings {
-            file_roots: vec![
+        let files = FileSettings {
+            roots: vec![
                 root.clone(),
                 backstage_examples().canonicalize().expect("fixtures"),
             ],
-            orphans,
             refresh_interval: Duration::from_secs(3600),
-            data_dir: root.join(".backlot"),
-            git: crate::git::GitSettings {
-                webhook_secret: Some(WEBHOOK_SECRET.into()),
-                fetch_timeout_secs: 20,
-                refresh_interval_secs: 1,
-                ..Default::default()
-            },
+            max_docs_bytes: GitSettings::default().max_file_kib * 1024,
         };
-        let catalog = CatalogService::open(
-            db.store.clone(),
-            settings.clone(),
-            Arc::new(Metrics::default()),
-        )
-        .await
-        .expect("open catalog");
+        let (catalog, git) =
+            open_process(&db, &files, orphans, &root.join(".backlot"), git_settings()).await;
         Harness {
             db,
             catalog,
+            git,
+            files,
+            orphans,
             dir,
             root,
         }
     }
 
+    /// Another Backlot process on the same database, with its own data directory and Git
+    /// settings.
+    pub async fn process(
+        &self,
+        data_dir: &Path,
+        git: GitSettings,
+    ) -> (Arc<CatalogService>, Arc<GitSource>) {
+        open_process(&self.db, &self.files, self.orphans, data_dir, git).await
+    }
+
     /// Another Backlot process on the same database, with its own data directory.
-    pub async fn second_process(&self) -> Arc<CatalogService> {
-        let settings = CatalogSettings {
-            data_dir: self.root.join(".backlot-2"),
-            ..self.catalog.settings().clone()
-        };
-        CatalogService::open(
-            self.db.store.clone(),
-            settings,
-            Arc::new(Metrics::default()),
-        )
-        .await
-        .expect("open second catalog")
+    pub async fn second_process(&self) -> (Arc<CatalogService>, Arc<GitSource>) {
+        self.process(&self.root.join(".backlot-2"), git_settings())
+            .await
     }
 
     /// Writes a file under the temporary root and returns its absolute path.
@@ -107,6 +106,8 @@ impl Harness {
     pub fn state_with(&self, kube: Arc<crate::k8s::KubeService>) -> AppState {
         AppState {
             kube,
+            git: self.git.clone(),
+            docs: crate::docs::service::DocsService::new(self.catalog.clone()),
             catalog: self.catalog.clone(),
             metrics: Arc::new(Metrics::default()),
             leptos: leptos::config::LeptosOptions::builder()
@@ -172,6 +173,36 @@ impl Harness {
     pub async fn cleanup(self) {
         self.db.cleanup().await;
     }
+}
+
+/// The Git settings of every harness: the webhook secret set, fetched at most once a second.
+pub fn git_settings() -> GitSettings {
+    GitSettings {
+        webhook_secret: Some(WEBHOOK_SECRET.into()),
+        fetch_timeout_secs: 20,
+        refresh_interval_secs: 1,
+        ..Default::default()
+    }
+}
+
+/// A catalog process as `backlot serve` wires it, over the test database.
+async fn open_process(
+    db: &TestDb,
+    files: &FileSettings,
+    orphans: OrphanStrategy,
+    data_dir: &Path,
+    git: GitSettings,
+) -> (Arc<CatalogService>, Arc<GitSource>) {
+    let (sources, git) = crate::cli::entity_sources(data_dir, files.clone(), git);
+    let catalog = CatalogService::open(
+        db.store.clone(),
+        CatalogSettings { orphans },
+        sources,
+        Arc::new(Metrics::default()),
+    )
+    .await
+    .expect("open catalog");
+    (catalog, git)
 }
 
 /// A valid component descriptor.

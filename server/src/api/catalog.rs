@@ -4,6 +4,7 @@ use super::ApiError;
 use crate::catalog::query::{facet, project, Filter, OrderField, Query};
 use crate::catalog::reference::{parse_ref, RefKey};
 use crate::catalog::snapshot::{LocationInfo, Snapshot};
+use crate::catalog::source::Sources;
 use crate::catalog::validation::validate_entity as validate;
 use crate::catalog::NewLocation;
 use crate::AppState;
@@ -566,11 +567,11 @@ pub async fn entity_facets(
 
 /// Backstage's `{id, type, target}` plus Backlot's `branch`, `path` and `status`.
 /// Targets are shown without credentials.
-fn location_json(l: &LocationInfo) -> Value {
+fn location_json(l: &LocationInfo, sources: &Sources) -> Value {
     let mut v = json!({
         "id": l.id,
-        "type": l.location_type,
-        "target": crate::git::webhook::redact_url(&l.target),
+        "type": l.location_type.as_str(),
+        "target": sources.display_target(l.location_type, &l.target),
         "status": {
             "lastRefreshAt": l.last_refresh_at,
             "lastSuccessAt": l.last_success_at,
@@ -597,7 +598,7 @@ pub async fn list_locations(State(state): State<AppState>) -> Json<Value> {
     Json(Value::Array(
         snap.locations
             .iter()
-            .map(|l| json!({ "data": location_json(l) }))
+            .map(|l| json!({ "data": location_json(l, state.catalog.sources()) }))
             .collect(),
     ))
 }
@@ -616,7 +617,7 @@ fn location_by_id(state: &AppState, id: &str) -> Result<Json<Value>> {
         .iter()
         .find(|l| l.id == id)
         .ok_or_else(|| ApiError::not_found(format!("no location with id {id}")))?;
-    Ok(Json(location_json(l)))
+    Ok(Json(location_json(l, state.catalog.sources())))
 }
 
 pub async fn location_by_entity(
@@ -635,7 +636,7 @@ pub async fn location_by_entity(
         .iter()
         .find(|l| l.id == r.stored.location_id)
         .ok_or_else(|| ApiError::not_found("the entity's location is gone"))?;
-    Ok(Json(location_json(l)))
+    Ok(Json(location_json(l, state.catalog.sources())))
 }
 
 #[derive(Deserialize)]
@@ -664,17 +665,12 @@ pub async fn add_location(
 ) -> Result<Response> {
     let p = Params::parse(raw)?;
     let dry_run = matches!(p.one("dryRun"), Some("true") | Some("1"));
-    let new = NewLocation {
-        location_type: body.location_type,
-        target: body.target,
-        branch: body.branch,
-        path: body.path,
-    };
+    let new = NewLocation::parse(&body.location_type, &body.target, body.branch, body.path)?;
     let added = state.catalog.register(new, dry_run).await?;
     // Streamed straight from the catalog's JSON: a location can hold 10k entities, and the
     // whole array (tens of MiB) is never held at once.
     let mut head = String::from("{\"location\":");
-    head.push_str(&location_json(&added.location).to_string());
+    head.push_str(&location_json(&added.location, state.catalog.sources()).to_string());
     head.push_str(",\"entities\":");
     let mut tail = String::new();
     if dry_run {

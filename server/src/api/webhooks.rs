@@ -21,7 +21,7 @@ pub async fn git_webhook(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let secret = state.catalog.settings().git.webhook_secret.as_deref();
+    let secret = state.git.settings().webhook_secret.as_deref();
     let hook = webhook::parse(&headers, &body, secret).map_err(|e| {
         tracing::warn!(error = %e, "webhook refused");
         match e {
@@ -41,7 +41,7 @@ pub async fn git_webhook(
         )
             .into_response()),
         Webhook::Push(push) => {
-            let locations = state.catalog.on_push(&push);
+            let locations = state.git.on_push(&state.catalog, &push);
             tracing::info!(
                 provider = %push.provider,
                 branch = push.branch.as_deref().unwrap_or(""),

@@ -1,7 +1,8 @@
 //! The Locations page's operations for the UI (`LocationAdmin`): list with status, refresh now,
 //! register with a dry-run preview. Everything goes through the catalog service.
 
-use super::service::{CatalogService, NewLocation};
+use super::service::CatalogService;
+use super::source::NewLocation;
 use super::views::location_status;
 use super::CatalogError;
 use app::model::{EntityRef, EntitySummary, ImportRequest, ImportResult, LocationStatus};
@@ -17,7 +18,7 @@ impl Admin {
         snap.locations
             .iter()
             .find(|l| l.id == id)
-            .map(|l| location_status(l, &snap))
+            .map(|l| location_status(l, &snap, self.0.sources()))
             .ok_or_else(|| format!("no location with id {id}"))
     }
 }
@@ -27,7 +28,7 @@ impl LocationAdmin for Admin {
         let snap = self.0.snapshot();
         snap.locations
             .iter()
-            .map(|l| location_status(l, &snap))
+            .map(|l| location_status(l, &snap, self.0.sources()))
             .collect()
     }
 
@@ -50,12 +51,13 @@ impl LocationAdmin for Admin {
     ) -> BoxFuture<Result<ImportResult, String>> {
         let catalog = self.0.clone();
         Box::pin(async move {
-            let new = NewLocation {
-                location_type: request.location_type.trim().to_string(),
-                target: request.target.trim().to_string(),
-                branch: request.branch,
-                path: request.path,
-            };
+            let new = NewLocation::parse(
+                &request.location_type,
+                &request.target,
+                request.branch,
+                request.path,
+            )
+            .map_err(|e| e.to_string())?;
             let added = catalog
                 .register(new, dry_run)
                 .await
@@ -63,7 +65,7 @@ impl LocationAdmin for Admin {
             let snap = catalog.snapshot();
             let entities = added.entities.summaries();
             Ok(ImportResult {
-                location: location_status(&added.location, &snap),
+                location: location_status(&added.location, &snap, catalog.sources()),
                 entities,
                 exists: added.exists,
                 dry_run,

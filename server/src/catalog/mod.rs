@@ -1,26 +1,36 @@
 //! The catalog: Backstage-compatible entities from descriptor files, processed, stored and
 //! stitched with their relations.
 //!
-//! Stages: [`processing`] reads locations into validated entities; [`service`] decides what
-//! changed, writes it through `storage` and publishes a [`snapshot`] that every reader uses;
-//! [`query`] runs Backstage's filters over a snapshot; [`views`] shapes it for the UI.
+//! Stages: an entity [`source`] (files, Git; one per kind of location, outside this module)
+//! reads a location with the one [`walk`]er, [`processing`] turning each descriptor into
+//! validated entities; [`plan`] decides what changed; [`service`] writes it through `storage`
+//! and publishes a [`snapshot`] that every reader uses; [`query`] runs Backstage's filters over
+//! a snapshot; [`views`] shapes it for the UI.
 
+pub mod added;
 pub mod admin;
+pub mod annotations;
 pub mod parse;
 pub mod placeholder;
+pub mod plan;
 pub mod processing;
 pub mod query;
 pub mod reference;
+mod refresh;
 pub mod relations;
 pub mod service;
 pub mod snapshot;
+pub mod source;
+mod sync;
 pub mod validation;
 pub mod views;
+pub mod walk;
 
 #[cfg(test)]
 mod tests;
 
-pub use service::{CatalogService, CatalogSettings, NewLocation, OrphanStrategy};
+pub use service::{CatalogService, CatalogSettings, OrphanStrategy};
+pub use source::{LocationType, NewLocation, Origin};
 
 /// What can go wrong when using the catalog.
 #[derive(Debug, thiserror::Error)]

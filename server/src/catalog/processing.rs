@@ -1,12 +1,13 @@
-//! Reading a location: find its files (a file, a glob, `Location` entities and their targets),
-//! parse and validate each document, resolve placeholders, add Backstage's annotations.
+//! One descriptor file → entities: parse and validate each document, resolve placeholders,
+//! add Backstage's annotations, collect the targets of `Location` entities; and the shapes a
+//! location's read is reported in ([`LocationRead`], [`FileOutcome`]) and remembered by
+//! ([`PreviousFile`]).
 //!
-//! This stage is pure with respect to storage: it returns what it read, file by file, and the
-//! caller (the catalog service) decides what changes. A file whose content hash and outcome did
-//! not change since the last read is not parsed again.
+//! This stage is pure with respect to storage: a read returns what it found, file by file, and
+//! the catalog's planning ([`super::plan`]) decides what changes.
 
 use super::parse::parse_documents;
-use super::placeholder::{self, io_reason, FileReader};
+use super::placeholder;
 use super::reference::{canonical_kind, RefKey};
 use super::relations;
 use super::snapshot::Stored;
@@ -14,16 +15,9 @@ use super::validation::validate_entity;
 use crate::util::content_hash;
 use app::model::{EntityRef, ProblemView, Severity};
 use serde_json::{Map, Value};
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-pub const MANAGED_BY_LOCATION: &str = "backstage.io/managed-by-location";
-pub const MANAGED_BY_ORIGIN_LOCATION: &str = "backstage.io/managed-by-origin-location";
-
-/// Largest descriptor file read.
-pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
-/// How deep `Location` entities may nest.
-const MAX_DEPTH: usize = 16;
+pub use super::annotations::{MANAGED_BY_LOCATION, MANAGED_BY_ORIGIN_LOCATION};
 
 /// An entity ready to be stored: validated, placeholders resolved, annotations added.
 #[derive(Debug, Clone, PartialEq)]
@@ -80,6 +74,9 @@ pub struct PreviousFile {
     pub targets: Vec<(String, String)>,
 }
 
+/// Path → what was remembered about that file after the last read.
+pub type FileStates = std::collections::HashMap<String, PreviousFile>;
+
 /// Everything read for one registered location.
 #[derive(Debug, Default)]
 pub struct LocationRead {
@@ -88,14 +85,6 @@ pub struct LocationRead {
     pub file_state: Vec<(String, Option<PreviousFile>)>,
     /// Problems of the location itself: missing targets, globs that match nothing.
     pub problems: Vec<ProblemView>,
-}
-
-/// Settings the reader needs.
-pub struct ReadContext<'a> {
-    /// `file:/abs/target` of the registered location, for `managed-by-origin-location`.
-    pub origin: String,
-    pub allowed: &'a dyn Fn(&Path) -> bool,
-    pub previous: &'a dyn Fn(&str) -> Option<&'a PreviousFile>,
 }
 
 pub fn problem(message: impl Into<String>) -> ProblemView {
@@ -113,244 +102,6 @@ pub fn file_problem(file: &str, message: impl Into<String>) -> ProblemView {
     ProblemView {
         file: Some(file.to_string()),
         ..problem(message)
-    }
-}
-
-/// Reads a registered location of type `file` (a path or a glob).
-pub fn read_location(location_type: &str, target: &str, ctx: &ReadContext<'_>) -> LocationRead {
-    let mut out = LocationRead::default();
-    let mut visited = HashSet::new();
-    follow(location_type, target, None, ctx, &mut out, &mut visited, 0);
-    out
-}
-
-fn is_glob(s: &str) -> bool {
-    s.contains(['*', '?', '['])
-}
-
-fn follow(
-    location_type: &str,
-    target: &str,
-    referrer: Option<&str>,
-    ctx: &ReadContext<'_>,
-    out: &mut LocationRead,
-    visited: &mut HashSet<String>,
-    depth: usize,
-) {
-    let at = |m: String| match referrer {
-        Some(r) => file_problem(r, m),
-        None => problem(m),
-    };
-    if location_type != "file" {
-        out.problems.push(at(format!(
-            "location type \"{location_type}\" ({target}) is not supported yet; use type \"file\""
-        )));
-        return;
-    }
-    if depth > MAX_DEPTH {
-        out.problems.push(at(format!(
-            "{target}: Location entities nest deeper than {MAX_DEPTH} levels"
-        )));
-        return;
-    }
-    let paths: Vec<PathBuf> = if is_glob(target) {
-        match glob::glob(target) {
-            Ok(paths) => {
-                let mut v: Vec<PathBuf> = paths
-                    .filter_map(Result::ok)
-                    .filter(|p| p.is_file())
-                    .collect();
-                v.sort();
-                if v.is_empty() {
-                    out.problems.push(at(format!("{target} matches no file")));
-                }
-                v
-            }
-            Err(e) => {
-                out.problems
-                    .push(at(format!("{target} is not a valid glob pattern: {e}")));
-                return;
-            }
-        }
-    } else {
-        vec![PathBuf::from(target)]
-    };
-    for path in paths {
-        // Fast path: a file seen before under this path, same size and modification time,
-        // read cleanly then: nothing to do but follow its targets.
-        let plain = path.to_string_lossy();
-        if let Some(prev) = (ctx.previous)(&plain).filter(|p| p.clean) {
-            if let Ok(meta) = std::fs::metadata(&path) {
-                if meta.is_file()
-                    && meta.len() == prev.size
-                    && modified_ns(&meta) == prev.modified_ns
-                {
-                    let key = plain.into_owned();
-                    if !visited.insert(key.clone()) {
-                        continue;
-                    }
-                    out.files.push(FileOutcome::Unchanged { path: key.clone() });
-                    out.file_state.push((key.clone(), None));
-                    for (t_type, t_target) in &prev.targets {
-                        follow(t_type, t_target, Some(&key), ctx, out, visited, depth + 1);
-                    }
-                    continue;
-                }
-            }
-        }
-        let canonical = match path.canonicalize() {
-            Ok(p) => p,
-            Err(e) => {
-                out.problems.push(at(format!(
-                    "could not read {}: {}",
-                    path.display(),
-                    io_reason(&e)
-                )));
-                continue;
-            }
-        };
-        if !(ctx.allowed)(&canonical) {
-            out.problems.push(at(format!(
-                "{} is outside the directories Backlot may read (catalog.file_roots / BACKLOT_FILE_ROOTS)",
-                canonical.display()
-            )));
-            continue;
-        }
-        let key = canonical.to_string_lossy().into_owned();
-        if !visited.insert(key.clone()) {
-            continue;
-        }
-        let targets = read_file(&canonical, &key, ctx, out);
-        for (t_type, t_target) in targets {
-            follow(&t_type, &t_target, Some(&key), ctx, out, visited, depth + 1);
-        }
-    }
-}
-
-/// Reads one file; returns the targets of the Location entities in it.
-fn read_file(
-    path: &Path,
-    key: &str,
-    ctx: &ReadContext<'_>,
-    out: &mut LocationRead,
-) -> Vec<(String, String)> {
-    let stat = std::fs::metadata(path)
-        .map(|m| (modified_ns(&m), m.len()))
-        .unwrap_or((0, 0));
-    let bytes = match std::fs::metadata(path) {
-        Ok(m) if m.len() > MAX_FILE_BYTES => Err(format!(
-            "it is {} bytes, more than the {MAX_FILE_BYTES} allowed",
-            m.len()
-        )),
-        Ok(_) => std::fs::read(path).map_err(|e| io_reason(&e)),
-        Err(e) => Err(io_reason(&e)),
-    };
-    let bytes = match bytes {
-        Ok(b) => b,
-        Err(reason) => {
-            out.files.push(FileOutcome::Failed {
-                path: key.to_string(),
-                problem: file_problem(key, format!("could not read {key}: {reason}")),
-            });
-            return keep_previous(key, (ctx.previous)(key), out);
-        }
-    };
-    let hash = content_hash(&bytes);
-    let previous = (ctx.previous)(key);
-    if let Some(prev) = previous {
-        if prev.clean && prev.hash == hash {
-            out.files.push(FileOutcome::Unchanged {
-                path: key.to_string(),
-            });
-            let targets = prev.targets.clone();
-            out.file_state.push((
-                key.to_string(),
-                Some(PreviousFile {
-                    modified_ns: stat.0,
-                    size: stat.1,
-                    ..prev.clone()
-                }),
-            ));
-            return targets;
-        }
-    }
-    let text = match String::from_utf8(bytes) {
-        Ok(t) => t,
-        Err(_) => {
-            out.files.push(FileOutcome::Failed {
-                path: key.to_string(),
-                problem: file_problem(key, format!("could not read {key}: it is not UTF-8 text")),
-            });
-            return keep_previous(key, (ctx.previous)(key), out);
-        }
-    };
-    let read = parse_file(&text, key, &ctx.origin, ctx.allowed);
-    if read.all_failed_yaml {
-        // Nothing in the file could be parsed: treat it as unreadable so its entities stay.
-        let problem = read
-            .problems
-            .into_iter()
-            .next()
-            .unwrap_or_else(|| file_problem(key, "could not parse"));
-        out.files.push(FileOutcome::Failed {
-            path: key.to_string(),
-            problem,
-        });
-        return keep_previous(key, (ctx.previous)(key), out);
-    }
-    let clean = read.is_clean();
-    out.file_state.push((
-        key.to_string(),
-        Some(PreviousFile {
-            hash: hash.clone(),
-            clean,
-            modified_ns: stat.0,
-            size: stat.1,
-            targets: read.targets.clone(),
-        }),
-    ));
-    {
-        out.files.push(FileOutcome::Read {
-            path: key.to_string(),
-            hash,
-            entities: read.entities,
-            problems: read.problems,
-            invalid: read.invalid,
-            broken_documents: read.broken_documents,
-        });
-    }
-    read.targets
-}
-
-/// Modification time in nanoseconds since the epoch (0 when the platform has none).
-fn modified_ns(meta: &std::fs::Metadata) -> i64 {
-    meta.modified()
-        .ok()
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map(|d| d.as_nanos() as i64)
-        .unwrap_or(0)
-}
-
-/// A file that failed keeps its last state, and the targets it pointed to are still followed:
-/// one broken Location file must not remove everything below it.
-pub fn keep_previous(
-    key: &str,
-    previous: Option<&PreviousFile>,
-    out: &mut LocationRead,
-) -> Vec<(String, String)> {
-    match previous {
-        Some(prev) => {
-            let targets = prev.targets.clone();
-            out.file_state.push((
-                key.to_string(),
-                Some(PreviousFile {
-                    clean: false,
-                    ..prev.clone()
-                }),
-            ));
-            targets
-        }
-        None => Vec::new(),
     }
 }
 
@@ -394,29 +145,6 @@ pub struct FileOrigin<'a> {
     /// Annotations always set (the commit a file was read at).
     pub forced: Vec<(&'static str, String)>,
     pub placeholders: &'a dyn placeholder::PlaceholderReader,
-}
-
-/// Parses, validates and completes every document of one file. `file` is its absolute path.
-pub fn parse_file(
-    text: &str,
-    file: &str,
-    origin: &str,
-    allowed: &dyn Fn(&Path) -> bool,
-) -> ParsedFile {
-    let base_dir = Path::new(file).parent().unwrap_or(Path::new("/"));
-    let reader = FileReader { allowed };
-    parse_descriptor(
-        text,
-        &FileOrigin {
-            file,
-            base_dir,
-            managed_by: format!("file:{file}"),
-            origin,
-            defaults: Vec::new(),
-            forced: Vec::new(),
-            placeholders: &reader,
-        },
-    )
 }
 
 /// Parses, validates and completes every document of one descriptor file.
@@ -609,6 +337,7 @@ fn normalize(p: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::files::parse_file;
 
     fn allow_all(_: &Path) -> bool {
         true

@@ -352,9 +352,9 @@ impl Record {
 #[derive(Debug, Clone, PartialEq)]
 pub struct LocationInfo {
     pub id: String,
-    pub location_type: String,
+    pub location_type: super::source::LocationType,
     pub target: String,
-    pub origin: String,
+    pub origin: super::source::Origin,
     /// Last attempt to read it.
     pub last_refresh_at: Option<String>,
     pub problems: Vec<ProblemView>,
@@ -371,20 +371,6 @@ pub struct LocationInfo {
 }
 
 impl LocationInfo {
-    /// What a Git location reads (`None` for other locations).
-    pub fn git_spec(&self) -> Option<crate::git::GitSpec> {
-        if !super::service::is_git(&self.location_type) {
-            return None;
-        }
-        crate::git::GitSpec::from_location(
-            &self.location_type,
-            &self.target,
-            self.branch.as_deref(),
-            self.path.as_deref(),
-        )
-        .ok()
-    }
-
     /// Records a successful read at `now`.
     pub fn succeeded(&mut self, now: &str, problems: Vec<ProblemView>, commit: Option<&str>) {
         self.last_refresh_at = Some(now.to_string());

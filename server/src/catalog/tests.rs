@@ -181,13 +181,12 @@ both_databases!(
         assert!(snap.locations[0].problems.is_empty());
 
         // The same after a restart: storage holds it.
-        let reopened = crate::catalog::CatalogService::open(
-            h.db.store.clone(),
-            h.catalog.settings().clone(),
-            Default::default(),
-        )
-        .await
-        .unwrap();
+        let (reopened, _) = h
+            .process(
+                &h.root.join(".backlot"),
+                crate::test_support::git_settings(),
+            )
+            .await;
         assert_eq!(reopened.snapshot().records.len(), 2);
         assert_eq!(
             reopened
@@ -524,11 +523,17 @@ both_databases!(
         )
         .unwrap();
         let demo = demo.to_string_lossy().into_owned();
-        assert!(!h.catalog.settings().allows(std::path::Path::new(&demo)));
+        assert!(!h.files.allows(std::path::Path::new(&demo)));
 
         let ids = h
             .catalog
-            .sync_locations("demo", &[crate::catalog::NewLocation::new("file", &demo)])
+            .sync_locations(
+                &crate::catalog::Origin::Demo,
+                &[crate::catalog::NewLocation::new(
+                    crate::catalog::LocationType::File,
+                    &demo,
+                )],
+            )
             .await
             .unwrap();
         h.catalog.refresh_location(&ids[0]).await.unwrap();

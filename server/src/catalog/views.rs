@@ -1,8 +1,10 @@
 //! The UI's read side: implements `app::services::CatalogReader` over the current snapshot,
 //! shaping records into the page models of `app::model`.
 
+use super::annotations::{EDIT_URL, SOURCE_CHANGED_AT, SOURCE_COMMIT, TECHDOCS_REF, VIEW_URL};
 use super::reference::{parse_ref, RefKey};
 use super::snapshot::{FacetIndex, Record, Snapshot, FACETS};
+use super::source::Sources;
 use super::CatalogService;
 use app::model::*;
 use app::query::Facet;
@@ -35,7 +37,7 @@ pub fn summary(r: &Record) -> EntitySummary {
     }
 }
 
-fn detail(r: &Record, snap: &Snapshot) -> EntityDetail {
+fn detail(r: &Record, snap: &Snapshot, sources: &Sources) -> EntityDetail {
     let full = r.value();
     let b = &full;
     let pairs = |v: &Value| -> Vec<(String, String)> {
@@ -112,8 +114,8 @@ fn detail(r: &Record, snap: &Snapshot) -> EntityDetail {
                 document: Some(r.stored.document),
                 line: Some(r.stored.line),
             }),
-        repository: repository(r, snap, ann),
-        has_docs: ann[crate::docs::TECHDOCS_REF].is_string(),
+        repository: repository(r, snap, sources, ann),
+        has_docs: ann[TECHDOCS_REF].is_string(),
         raw_json: pretty,
         api_definition: if r.lc().kind == "api" {
             b["spec"]["definition"].as_str().map(str::to_string)
@@ -125,17 +127,21 @@ fn detail(r: &Record, snap: &Snapshot) -> EntityDetail {
 }
 
 /// The repository panel of an entity read from Git.
-fn repository(r: &Record, snap: &Snapshot, ann: &Value) -> Option<RepositoryView> {
+fn repository(
+    r: &Record,
+    snap: &Snapshot,
+    sources: &Sources,
+    ann: &Value,
+) -> Option<RepositoryView> {
     let l = snap
         .locations
         .iter()
         .find(|l| l.id == r.stored.location_id)?;
-    let spec = l.git_spec()?;
+    let repo = sources.of(l.location_type).ok()?.repository(l)?;
     let text = |k: &str| ann[k].as_str().map(str::to_string);
-    use crate::git::read::{EDIT_URL, SOURCE_CHANGED_AT, SOURCE_COMMIT, VIEW_URL};
     Some(RepositoryView {
-        url: spec.display_url(),
-        branch: spec.branch.clone(),
+        url: repo.url,
+        branch: repo.branch,
         path: r.stored.source_file.clone(),
         commit: text(SOURCE_COMMIT),
         changed_at: text(SOURCE_CHANGED_AT),
@@ -392,7 +398,8 @@ impl CatalogReader for Reader {
 
     fn entity(&self, kind: &str, namespace: &str, name: &str) -> Option<EntityDetail> {
         let snap = self.0.snapshot();
-        snap.get(kind, namespace, name).map(|r| detail(r, &snap))
+        snap.get(kind, namespace, name)
+            .map(|r| detail(r, &snap, self.0.sources()))
     }
 
     fn group(&self, namespace: &str, name: &str) -> Option<GroupDetail> {
@@ -403,7 +410,7 @@ impl CatalogReader for Reader {
         let mut children = targets(r, &snap, "parentOf");
         children.sort_by(|a, b| a.entity_ref.name.cmp(&b.entity_ref.name));
         Some(GroupDetail {
-            group: detail(r, &snap),
+            group: detail(r, &snap, self.0.sources()),
             parent: targets(r, &snap, "childOf").into_iter().next(),
             children,
             members,
@@ -422,7 +429,7 @@ impl CatalogReader for Reader {
         let mut owners = vec![r];
         owners.extend(group_records.iter().copied());
         Some(UserDetail {
-            user: detail(r, &snap),
+            user: detail(r, &snap, self.0.sources()),
             groups: group_records.iter().map(|g| summary(g)).collect(),
             owned: owned_by(&snap, &owners),
         })
@@ -534,7 +541,7 @@ impl CatalogReader for Reader {
             .locations
             .iter()
             .filter(|l| !l.problems.is_empty() || l.last_error.is_some())
-            .map(|l| location_status(l, &snap))
+            .map(|l| location_status(l, &snap, self.0.sources()))
             .collect();
         let entities = snap
             .records
@@ -549,12 +556,17 @@ impl CatalogReader for Reader {
     }
 }
 
-pub fn location_status(l: &super::snapshot::LocationInfo, snap: &Snapshot) -> LocationStatus {
+/// A location's status for the Locations page; its target as its source shows it.
+pub fn location_status(
+    l: &super::snapshot::LocationInfo,
+    snap: &Snapshot,
+    sources: &Sources,
+) -> LocationStatus {
     LocationStatus {
         id: l.id.clone(),
-        location_type: l.location_type.clone(),
-        target: crate::git::webhook::redact_url(&l.target),
-        origin: l.origin.clone(),
+        location_type: l.location_type.to_string(),
+        target: sources.display_target(l.location_type, &l.target),
+        origin: l.origin.to_string(),
         branch: l.branch.clone(),
         path: l.path.clone(),
         commit: l.commit.clone(),

@@ -57,7 +57,7 @@
 //!    assets and the highlighting stylesheet.
 
 /// The annotation that points at an entity's docs: `dir:<path relative to the descriptor>`.
-pub const TECHDOCS_REF: &str = "backstage.io/techdocs-ref";
+pub use crate::catalog::annotations::TECHDOCS_REF;
 
 mod paths;
 mod render;
@@ -76,12 +76,7 @@ pub const MAX_PAGE_BYTES: usize = 2 * 1024 * 1024;
 
 /// Read-only access to files of one repository at one commit. Paths are
 /// repository-relative, '/'-separated, no leading '/'.
-pub trait DocSource {
-    fn read(&self, path: &str) -> Option<Vec<u8>>;
-    /// Repository-relative paths of all files under `dir` (recursive); `dir`
-    /// "" = whole repository.
-    fn list(&self, dir: &str) -> Vec<String>;
-}
+pub use crate::catalog::source::SourceTree as DocSource;
 
 /// Why a documentation site or page could not be produced.
 #[derive(Debug, thiserror::Error)]

@@ -6,9 +6,10 @@
 //!
 //! An entity has docs when it carries `backstage.io/techdocs-ref: dir:<folder>`, the folder
 //! being relative to its descriptor file. Entities read from Git are read at the commit their
-//! location was last read at, straight from the mirror's object store ([`GitDocSource`]);
-//! entities read from files are read from the descriptor's folder on disk ([`FsDocSource`]),
-//! which is then the "repository" root: paths never leave it.
+//! location was last read at, straight from the mirror's object store; entities read from files
+//! are read from the descriptor's folder on disk, which is then the "repository" root: paths
+//! never leave it. Which is which is the entity source's business
+//! ([`crate::catalog::source::EntityFiles`]): docs only see a tree at a revision, or not.
 //!
 //! # Caching
 //!
@@ -22,9 +23,7 @@
 //! The lock is only held for lookups and inserts, never while reading or rendering: two
 //! requests may occasionally do the same work twice, but never wait on each other's I/O.
 
-use std::cell::OnceCell;
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::path::{Component, Path as FsPath, PathBuf};
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -42,11 +41,10 @@ use super::{
     NavItem, RenderedPage, TECHDOCS_REF,
 };
 use crate::catalog::reference::RefKey;
-use crate::catalog::service::EntitySource;
 use crate::catalog::snapshot::Record;
+use crate::catalog::source::EntityFiles;
 use crate::catalog::views::summary;
 use crate::catalog::CatalogService;
-use crate::git::tree::RepoTree;
 use crate::AppState;
 
 /// Rendered pages kept in memory (oldest evicted first).
@@ -59,10 +57,6 @@ const MAX_INDEXED_PAGE_BYTES: usize = 512 * 1024;
 const MAX_INDEX_BYTES_PER_SITE: usize = 8 * 1024 * 1024;
 /// Text indexed over all sites at most; sites beyond it are not searched.
 const MAX_INDEX_BYTES_TOTAL: usize = 128 * 1024 * 1024;
-/// Files listed from a folder on disk at most.
-const MAX_LISTED_FILES: usize = 20_000;
-/// Folder depth walked on disk at most.
-const MAX_LIST_DEPTH: usize = 32;
 /// Length of a search snippet, in characters.
 const SNIPPET_CHARS: usize = 160;
 /// Characters shown before the first match in a snippet.
@@ -78,188 +72,6 @@ const ASSET_CSP: &str =
 // ---------------------------------------------------------------------------------------------
 // Sources
 // ---------------------------------------------------------------------------------------------
-
-/// The files of one commit of a repository mirror. Paths are repository paths. The file list
-/// is read once, on the first [`DocSource::list`].
-pub struct GitDocSource {
-    tree: RepoTree,
-    files: OnceCell<Vec<String>>,
-}
-
-impl GitDocSource {
-    pub fn new(tree: RepoTree) -> GitDocSource {
-        GitDocSource {
-            tree,
-            files: OnceCell::new(),
-        }
-    }
-
-    /// The commit read (hex).
-    pub fn commit(&self) -> &str {
-        &self.tree.commit
-    }
-
-    fn files(&self) -> &[String] {
-        self.files.get_or_init(|| match self.tree.files() {
-            Ok(files) => files.into_iter().map(|(path, _)| path).collect(),
-            Err(err) => {
-                tracing::warn!(commit = %self.tree.commit, error = %err, "docs: cannot list the repository");
-                Vec::new()
-            }
-        })
-    }
-}
-
-impl DocSource for GitDocSource {
-    fn read(&self, path: &str) -> Option<Vec<u8>> {
-        match self.tree.entry(path) {
-            Ok(Some(id)) => match self.tree.blob(path, id) {
-                Ok(bytes) => Some(bytes),
-                Err(err) => {
-                    tracing::warn!(commit = %self.tree.commit, path, error = %err, "docs: file not read");
-                    None
-                }
-            },
-            Ok(None) => None,
-            Err(err) => {
-                tracing::debug!(commit = %self.tree.commit, path, error = %err, "docs: lookup failed");
-                None
-            }
-        }
-    }
-
-    fn list(&self, dir: &str) -> Vec<String> {
-        let files = self.files();
-        if dir.is_empty() {
-            return files.to_vec();
-        }
-        // Sorted by bytes: everything under `dir/` is one contiguous range.
-        let prefix = format!("{dir}/");
-        let start = files.partition_point(|p| p.as_str() < prefix.as_str());
-        files[start..]
-            .iter()
-            .take_while(|p| p.starts_with(&prefix))
-            .cloned()
-            .collect()
-    }
-}
-
-/// A folder on disk. Paths are relative to `root`; `..`, absolute paths and symbolic links
-/// leading out of `root` are refused, and files over `max_bytes` are not read.
-pub struct FsDocSource {
-    pub root: PathBuf,
-    pub max_bytes: u64,
-}
-
-impl FsDocSource {
-    /// The canonical root, or `None` when it does not exist.
-    fn canonical_root(&self) -> Option<PathBuf> {
-        self.root.canonicalize().ok()
-    }
-
-    /// The canonical file-system path of `path` (relative to the root), if it stays inside.
-    fn resolve(&self, root: &FsPath, path: &str) -> Option<PathBuf> {
-        if path.contains('\\') || path.chars().any(char::is_control) {
-            return None;
-        }
-        let rel = FsPath::new(path);
-        if rel.is_absolute()
-            || rel
-                .components()
-                .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
-        {
-            return None;
-        }
-        let full = root.join(rel).canonicalize().ok()?;
-        full.starts_with(root).then_some(full)
-    }
-}
-
-impl DocSource for FsDocSource {
-    fn read(&self, path: &str) -> Option<Vec<u8>> {
-        let root = self.canonical_root()?;
-        let full = self.resolve(&root, path)?;
-        let meta = std::fs::metadata(&full).ok()?;
-        if !meta.is_file() {
-            return None;
-        }
-        if meta.len() > self.max_bytes {
-            tracing::warn!(
-                path,
-                size = meta.len(),
-                limit = self.max_bytes,
-                "docs: file too large, not read"
-            );
-            return None;
-        }
-        match std::fs::read(&full) {
-            Ok(bytes) => Some(bytes),
-            Err(err) => {
-                tracing::warn!(path = %full.display(), error = %err, "docs: file not read");
-                None
-            }
-        }
-    }
-
-    fn list(&self, dir: &str) -> Vec<String> {
-        let Some(root) = self.canonical_root() else {
-            return Vec::new();
-        };
-        let start = if dir.is_empty() {
-            root.clone()
-        } else {
-            match self.resolve(&root, dir) {
-                Some(start) => start,
-                None => return Vec::new(),
-            }
-        };
-        let mut out = Vec::new();
-        // (folder on disk, its path relative to the root as the caller sees it, depth)
-        let mut stack = vec![(start, dir.trim_matches('/').to_string(), 0usize)];
-        while let Some((folder, rel, depth)) = stack.pop() {
-            let Ok(entries) = std::fs::read_dir(&folder) else {
-                continue;
-            };
-            for entry in entries.flatten() {
-                let Ok(name) = entry.file_name().into_string() else {
-                    continue;
-                };
-                if name == ".git" {
-                    continue;
-                }
-                let Ok(kind) = entry.file_type() else {
-                    continue;
-                };
-                let path = join(&rel, &name);
-                if kind.is_dir() {
-                    if depth < MAX_LIST_DEPTH {
-                        stack.push((entry.path(), path, depth + 1));
-                    }
-                } else if kind.is_file() {
-                    out.push(path);
-                } else if kind.is_symlink() {
-                    // Linked files count when they stay inside the root; linked folders are
-                    // not followed (no loops, no surprises).
-                    let inside = entry
-                        .path()
-                        .canonicalize()
-                        .ok()
-                        .filter(|target| target.starts_with(&root) && target.is_file());
-                    if inside.is_some() {
-                        out.push(path);
-                    }
-                }
-                if out.len() >= MAX_LISTED_FILES {
-                    tracing::warn!(root = %root.display(), dir, limit = MAX_LISTED_FILES, "docs: too many files, listing truncated");
-                    out.sort();
-                    return out;
-                }
-            }
-        }
-        out.sort();
-        out
-    }
-}
 
 // ---------------------------------------------------------------------------------------------
 // The service
@@ -324,7 +136,7 @@ struct Target {
     page_base: String,
     /// `/docs-assets/{ns}/{kind}/{name}`
     asset_base: String,
-    source: EntitySource,
+    source: Arc<dyn EntityFiles>,
     /// The techdocs folder relative to the source's root.
     dir: String,
     /// What the cached site must have been loaded from.
@@ -335,32 +147,28 @@ struct Target {
 
 impl Target {
     fn commit(&self) -> Option<String> {
-        match &self.source {
-            EntitySource::Git { commit, .. } => Some(commit.clone()),
-            EntitySource::Files { .. } => None,
-        }
+        self.source.revision().map(str::to_string)
     }
 
+    /// Files at a revision never change; files on disk are trusted for a short while.
     fn expires(&self) -> Option<Instant> {
-        match self.source {
-            EntitySource::Git { .. } => None,
-            EntitySource::Files { .. } => Some(Instant::now() + FILE_SITE_TTL),
+        match self.source.revision() {
+            Some(_) => None,
+            None => Some(Instant::now() + FILE_SITE_TTL),
         }
     }
 }
 
 /// Opens the source of a target on first use (a page served from the cache opens nothing).
 struct Opener<'a> {
-    source: &'a EntitySource,
-    max_bytes: u64,
+    source: &'a dyn EntityFiles,
     opened: Option<Box<dyn DocSource>>,
 }
 
 impl<'a> Opener<'a> {
-    fn new(target: &'a Target, max_bytes: u64) -> Opener<'a> {
+    fn new(target: &'a Target) -> Opener<'a> {
         Opener {
-            source: &target.source,
-            max_bytes,
+            source: &*target.source,
             opened: None,
         }
     }
@@ -374,19 +182,7 @@ impl<'a> Opener<'a> {
     }
 
     fn open(&self) -> Result<Box<dyn DocSource>, String> {
-        match self.source {
-            EntitySource::Git { mirror, commit, .. } => {
-                let tree = RepoTree::open(mirror, commit, self.max_bytes).map_err(|err| {
-                    tracing::warn!(mirror = %mirror.display(), commit, error = %err, "docs: cannot open the repository");
-                    format!("the repository cannot be read: {err}")
-                })?;
-                Ok(Box::new(GitDocSource::new(tree)))
-            }
-            EntitySource::Files { dir, .. } => Ok(Box::new(FsDocSource {
-                root: dir.clone(),
-                max_bytes: self.max_bytes,
-            })),
-        }
+        self.source.open()
     }
 }
 
@@ -469,10 +265,6 @@ impl DocsService {
         }
     }
 
-    fn max_bytes(&self) -> u64 {
-        self.catalog.max_file_bytes()
-    }
-
     /// Where the docs of `r` are, or why they cannot be shown.
     fn target(&self, r: &Record) -> Result<Target, String> {
         let entity = r.entity_ref();
@@ -486,23 +278,18 @@ impl DocsService {
         };
         let folder = ref_folder(&reference)?;
         let key = RefKey::from_ref(entity);
-        let source = self.catalog.entity_source(&key).ok_or_else(|| {
+        let source = self.catalog.entity_files(&key).ok_or_else(|| {
             format!(
                 "the files of {} cannot be read: its location has not been read successfully \
                  yet, or its folder is outside the allowed file roots",
                 entity.display()
             )
         })?;
-        let (dir, stamp) = match &source {
-            EntitySource::Git { commit, file, .. } => {
-                let dir = join(parent(file), &folder);
-                let stamp = format!("git:{commit}:{dir}");
-                (dir, stamp)
-            }
-            EntitySource::Files { .. } => {
-                let stamp = format!("files:{}:{folder}", r.stored.hash);
-                (folder, stamp)
-            }
+        let dir = join(parent(source.descriptor()), &folder);
+        let stamp = match source.revision() {
+            Some(revision) => format!("rev:{revision}:{dir}"),
+            // Files on disk: the descriptor's hash (plus the time-to-live of the cache entry).
+            None => format!("files:{}:{dir}", r.stored.hash),
         };
         let entity_url = entity.href();
         Ok(Target {
@@ -609,7 +396,7 @@ impl DocsService {
     /// The search index of a target's site, from the cache or built now; `None` when the site
     /// cannot be loaded or the memory budget is spent.
     fn search_index(&self, t: &Target) -> Option<Arc<SearchIndex>> {
-        let mut opener = Opener::new(t, self.max_bytes());
+        let mut opener = Opener::new(t);
         let (generation, site) = self.site(t, &mut opener).ok()?;
         let total = {
             let cache = self.lock();
@@ -657,7 +444,7 @@ impl DocsService {
         let snap = self.catalog.snapshot();
         let r = snap.get(kind, namespace, name)?;
         let t = self.target(r).ok()?;
-        let mut opener = Opener::new(&t, self.max_bytes());
+        let mut opener = Opener::new(&t);
         let (_, site) = self.site(&t, &mut opener).ok()?;
         let repo_path = super::asset_path(&site, path)?;
         let bytes = opener.get().ok()?.read(&repo_path)?;
@@ -794,7 +581,7 @@ impl DocsReader for DocsService {
             }
         };
         out.commit = t.commit();
-        let mut opener = Opener::new(&t, self.max_bytes());
+        let mut opener = Opener::new(&t);
         let (generation, site) = match self.site(&t, &mut opener) {
             Ok(loaded) => loaded,
             Err(err) => {
@@ -823,10 +610,8 @@ impl DocsReader for DocsService {
                 title: e.title.clone(),
             })
             .collect();
-        if let EntitySource::Git { branch, spec, .. } = &t.source {
-            out.view_url = spec.file_url(branch, &cached.path, false);
-            out.edit_url = spec.file_url(branch, &cached.path, true);
-        }
+        out.view_url = t.source.file_url(&cached.path, false);
+        out.edit_url = t.source.file_url(&cached.path, true);
         Some(out)
     }
 
@@ -843,7 +628,7 @@ impl DocsReader for DocsService {
             let site_name = self
                 .target(r)
                 .and_then(|t| {
-                    let mut opener = Opener::new(&t, self.max_bytes());
+                    let mut opener = Opener::new(&t);
                     self.site(&t, &mut opener)
                 })
                 .map(|(_, site)| site.site_name.clone())

@@ -252,7 +252,7 @@ fn fs_source_stays_inside_its_root() {
     std::os::unix::fs::symlink(outside.path(), root.join("docs/out")).expect("symlink");
     std::os::unix::fs::symlink(root.join("docs/index.md"), root.join("docs/alias.md"))
         .expect("symlink");
-    let src = FsDocSource {
+    let src = crate::files::Folder {
         root: root.clone(),
         max_bytes: 50,
     };

@@ -8,7 +8,9 @@
 //! - [`remote`]: asks a remote where a branch points, in-process (git:// and smart HTTP), so a
 //!   visit to an unchanged repository spawns nothing.
 //! - [`tree`]: reads a commit's files straight from the mirror's object store with gix.
-//! - [`read`]: turns a commit into catalog entities, skipping blobs already read.
+//! - [`source`]: Git locations as the catalog's entity source: check, fetch, read, docs tree.
+//! - [`read`]: a commit as the catalog's walker sees it (matching, targets, annotations).
+//! - [`jobs`]: push routing and scheduled discovery, through the catalog's doors.
 //! - [`webhook`]: push payloads from GitHub, GitLab and Gitea.
 //!
 //! Why fetch with `git` and read with gix: fetching is network work where git's own transports,
@@ -17,9 +19,11 @@
 //! refresh of a repository whose head did not move costs one round trip and nothing else.
 
 pub mod discovery;
+pub mod jobs;
 pub mod mirror;
 pub mod read;
 pub mod remote;
+pub mod source;
 pub mod spec;
 pub mod tree;
 pub mod webhook;
@@ -30,6 +34,7 @@ pub mod testing;
 mod tests;
 
 pub use mirror::{GitSettings, Mirrors};
+pub use source::GitSource;
 pub use spec::GitSpec;
 
 /// What can go wrong reading a repository. Messages are meant for the location's owner.

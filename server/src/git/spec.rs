@@ -6,6 +6,7 @@
 
 use super::webhook::redact_url;
 use super::GitError;
+use crate::catalog::source::LocationType;
 
 /// Default path inside a repository: every descriptor file, at any depth.
 pub const DEFAULT_PATH: &str = "**/catalog-info.yaml";
@@ -31,14 +32,14 @@ pub enum WebFlavour {
 impl GitSpec {
     /// The spec of a stored location (`git` or `url` type).
     pub fn from_location(
-        location_type: &str,
+        location_type: LocationType,
         target: &str,
         branch: Option<&str>,
         path: Option<&str>,
     ) -> Result<GitSpec, GitError> {
         match location_type {
-            "git" => GitSpec::new(target, branch, path),
-            "url" => GitSpec::from_web_url(target),
+            LocationType::Git => GitSpec::new(target, branch, path),
+            LocationType::Url => GitSpec::from_web_url(target),
             other => Err(GitError::InvalidSpec(format!(
                 "location type \"{other}\" is not a Git location"
             ))),

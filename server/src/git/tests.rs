@@ -406,8 +406,8 @@ async fn two_processes_on_one_postgresql_database_share_the_work() {
             ids.push(register(&h, json!({"type": "git", "target": server.url(&name)})).await);
             repos.push(repo);
         }
-        let a = h.catalog.clone();
-        let b = h.second_process().await;
+        let (a, a_git) = (h.catalog.clone(), h.git.clone());
+        let (b, b_git) = h.second_process().await;
         assert_eq!(
             b.snapshot().records.len(),
             6,
@@ -422,7 +422,7 @@ async fn two_processes_on_one_postgresql_database_share_the_work() {
         }
         // Past the interval (1 s in tests): every location is due in both processes at once.
         tokio::time::sleep(Duration::from_millis(1100)).await;
-        let before = a.fetch_count() + b.fetch_count();
+        let before = a_git.fetch_count() + b_git.fetch_count();
         let mut tasks = tokio::task::JoinSet::new();
         for id in &ids {
             for p in [a.clone(), b.clone()] {
@@ -435,7 +435,10 @@ async fn two_processes_on_one_postgresql_database_share_the_work() {
             ran += usize::from(r.expect("task"));
         }
         assert_eq!(ran, ids.len(), "each location refreshed once, not twice");
-        assert_eq!(a.fetch_count() + b.fetch_count() - before, ids.len() as u64);
+        assert_eq!(
+            a_git.fetch_count() + b_git.fetch_count() - before,
+            ids.len() as u64
+        );
         // Each process loads what the other wrote.
         a.sync_from_storage(true).await.expect("sync a");
         b.sync_from_storage(true).await.expect("sync b");
@@ -469,26 +472,25 @@ both_databases!(
             server.root.display()
         );
         let discovery = yaml_serde::from_str(&yaml).expect("discovery config");
-        let mut settings = h.catalog.settings().clone();
-        settings.git.discovery = discovery;
-        let catalog = crate::catalog::CatalogService::open(
-            h.db.store.clone(),
-            settings,
-            std::sync::Arc::new(crate::metrics::Metrics::default()),
-        )
-        .await
-        .expect("open");
-        catalog.discover().await;
+        let settings = crate::git::GitSettings {
+            discovery,
+            ..crate::test_support::git_settings()
+        };
+        let (catalog, git) = h.process(&h.root.join(".backlot"), settings).await;
+        git.discover(&catalog).await;
         catalog.refresh_all().await.expect("refresh");
         let snap = catalog.snapshot();
         assert_eq!(snap.locations.len(), 2);
-        assert!(snap.locations.iter().all(|l| l.origin == "discovery:local"));
+        assert!(snap
+            .locations
+            .iter()
+            .all(|l| l.origin == crate::catalog::Origin::Discovery("local".into())));
         assert!(snap.get("component", "default", "alpha").is_some());
         assert!(snap.get("component", "default", "beta").is_some());
 
         // A repository that is gone is no longer a location, and its entities go with it.
         std::fs::remove_dir_all(server.root.join("beta.git")).expect("remove");
-        catalog.discover().await;
+        git.discover(&catalog).await;
         let snap = catalog.snapshot();
         assert_eq!(snap.locations.len(), 1);
         assert!(snap.get("component", "default", "beta").is_none());
@@ -532,19 +534,17 @@ both_databases!(
         assert_eq!(location(&h, &id).await["status"]["stale"], true);
 
         // A process whose limit is smaller than the repository refuses it and says why.
-        let mut settings = h.catalog.settings().clone();
-        settings.git.max_repo_mib = 0;
-        settings.data_dir = h.root.join(".small");
-        let small = crate::catalog::CatalogService::open(
-            h.db.store.clone(),
-            settings,
-            std::sync::Arc::new(crate::metrics::Metrics::default()),
-        )
-        .await
-        .expect("open");
+        let settings = crate::git::GitSettings {
+            max_repo_mib: 0,
+            ..crate::test_support::git_settings()
+        };
+        let (small, _) = h.process(&h.root.join(".small"), settings).await;
         let other = server.create("other");
         seed(&other);
-        let new = crate::catalog::NewLocation::new("git", &server.url("other"));
+        let new = crate::catalog::NewLocation::new(
+            crate::catalog::LocationType::Git,
+            &server.url("other"),
+        );
         let e = small.register(new, true).await.expect_err("too large");
         assert!(e.to_string().contains("more than the 0 MiB allowed"), "{e}");
     }

@@ -19,7 +19,7 @@ pub fn router(state: AppState) -> Router {
         Arc::new(crate::catalog::views::Reader(state.catalog.clone()));
     let admin: Arc<dyn LocationAdmin> =
         Arc::new(crate::catalog::admin::Admin(state.catalog.clone()));
-    let docs = crate::docs::service::DocsService::new(state.catalog.clone());
+    let docs = state.docs.clone();
     let docs_reader: Arc<dyn DocsReader> = docs.clone();
     let kube: Arc<dyn KubeReader> = state.kube.clone();
     let provide = move || {

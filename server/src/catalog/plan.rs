@@ -1,0 +1,406 @@
+//! Planning one location's refresh: what was read, compared with the catalog as a writer sees
+//! it (the published snapshot with the changes not yet published over it), becomes the rows to
+//! write and the location's entities afterwards. Entities of broken files and invalid documents
+//! keep their last good version with a problem saying why; entities no location emits any more
+//! are deleted or kept as orphans; an entity another location already provides is a conflict.
+//!
+//! Pure: no storage, no clock other than the time stamp of what changes.
+
+use super::processing::{FileOutcome, FileStates, LocationRead, ProcessedEntity};
+use super::reference::RefKey;
+use super::snapshot::{Snapshot, Stored};
+use super::OrphanStrategy;
+use crate::storage::{Changes, EntityRow, SourceRow};
+use crate::util::now_rfc3339;
+use app::model::{EntityRef, ProblemView, Severity};
+use serde_json::Value;
+use std::collections::{HashMap, HashSet};
+
+/// Prefix of the problem added to an entity whose source broke and which keeps its last good version.
+pub const STALE_PREFIX: &str = "Showing the last good version:";
+/// Prefix of the problem on an entity kept after its source stopped emitting it.
+pub const ORPHAN_PREFIX: &str = "Orphaned:";
+
+/// Changes written to storage but not yet in the published snapshot.
+///
+/// Building a snapshot stitches the whole catalog (tens of milliseconds at 10k entities), so
+/// it is not done once per location: a builder task rebuilds as often as it can, each time with
+/// every change made since the last build. Writers see the published snapshot overridden by
+/// these entries (see [`WriterView`]); a refresh returns once a snapshot with its change is
+/// published. The builder holds the write lock while it builds, so writers queue up (their
+/// fetches do not) and the next build takes all of their changes at once.
+#[derive(Default)]
+pub(super) struct Pending {
+    /// Location id → (change number, its entities now; empty when the location was removed).
+    pub(super) entries: HashMap<String, (u64, Vec<Stored>)>,
+    /// Number of the last change.
+    pub(super) requested: u64,
+}
+
+impl Pending {
+    pub(super) fn change(&mut self, location_id: &str, entities: Vec<Stored>) -> u64 {
+        self.requested += 1;
+        self.entries
+            .insert(location_id.to_string(), (self.requested, entities));
+        self.requested
+    }
+}
+
+/// The catalog as a writer must see it: the published snapshot with the pending changes over it.
+pub(super) struct WriterView<'a> {
+    published: &'a Snapshot,
+    pending: &'a Pending,
+    /// Entities of the pending changes by key.
+    pending_keys: HashMap<&'a RefKey, &'a Stored>,
+}
+
+impl<'a> WriterView<'a> {
+    pub(super) fn new(published: &'a Snapshot, pending: &'a Pending) -> Self {
+        let pending_keys = pending
+            .entries
+            .values()
+            .flat_map(|(_, v)| v.iter().map(|s| (&s.key, s)))
+            .collect();
+        WriterView {
+            published,
+            pending,
+            pending_keys,
+        }
+    }
+
+    /// The entities a location provides now.
+    fn of_location(&self, id: &str) -> Vec<&'a Stored> {
+        match self.pending.entries.get(id) {
+            Some((_, v)) => v.iter().collect(),
+            None => self
+                .published
+                .stored()
+                .filter(|s| s.location_id == id)
+                .collect(),
+        }
+    }
+
+    /// The entity with this key, whichever location provides it.
+    fn get(&self, key: &RefKey) -> Option<&'a Stored> {
+        if let Some(s) = self.pending_keys.get(key) {
+            return Some(s);
+        }
+        self.published
+            .get_key(key)
+            .map(|r| &r.stored)
+            .filter(|s| !self.pending.entries.contains_key(&s.location_id))
+    }
+}
+
+/// Every file was read before, cleanly, with the same content; none went away; no problem
+/// anywhere: the refresh changes nothing.
+pub(super) fn nothing_changed(
+    read: &LocationRead,
+    known_files: usize,
+    current: &Snapshot,
+    id: &str,
+) -> bool {
+    read.problems.is_empty()
+        && read.files.len() == known_files
+        && read
+            .files
+            .iter()
+            .all(|f| matches!(f, FileOutcome::Unchanged { .. }))
+        && current
+            .locations
+            .iter()
+            .any(|l| l.id == id && l.problems.is_empty() && l.last_refresh_at.is_some())
+}
+
+pub(super) struct Plan {
+    pub(super) changes: Changes,
+    /// The location's entities after this refresh.
+    pub(super) keep: Vec<Stored>,
+    pub(super) location_problems: Vec<ProblemView>,
+    pub(super) processed: usize,
+    /// The state of the location's files once the changes are stored.
+    pub(super) file_states: FileStates,
+}
+
+/// Decides what one location read changes.
+pub(super) fn plan_changes(
+    current: &WriterView<'_>,
+    location_id: &str,
+    read: LocationRead,
+    known_files: &FileStates,
+    orphans: OrphanStrategy,
+) -> Plan {
+    // Consumed: entities move from what was read into the plan, never copied.
+    let LocationRead {
+        files,
+        file_state,
+        problems: read_problems,
+    } = read;
+    let id = &location_id.to_string();
+    let now = now_rfc3339();
+    let prev: HashMap<&RefKey, &Stored> = current
+        .of_location(id)
+        .into_iter()
+        .map(|s| (&s.key, s))
+        .collect();
+    let mut by_file: HashMap<&str, Vec<&Stored>> = HashMap::new();
+    for s in prev.values() {
+        by_file.entry(s.source_file.as_str()).or_default().push(s);
+    }
+    let mut keep: HashMap<RefKey, Stored> = HashMap::new();
+    // Keys (into `keep`) of the entities to write.
+    let mut upserts: Vec<RefKey> = Vec::new();
+    let mut problems = read_problems;
+    let mut processed = 0;
+
+    let keep_stale =
+        |s: &Stored, why: &str, keep: &mut HashMap<RefKey, Stored>, upserts: &mut Vec<RefKey>| {
+            let mut kept = s.clone();
+            kept.problems
+                .retain(|p| !p.message.starts_with(STALE_PREFIX));
+            kept.problems.push(ProblemView {
+                severity: Severity::Error,
+                message: format!("{STALE_PREFIX} {why}"),
+                file: Some(s.source_file.clone()),
+                document: None,
+                line: None,
+                field: None,
+            });
+            if kept.problems != s.problems {
+                kept.updated_at = now.clone();
+                upserts.push(kept.key.clone());
+            }
+            keep.insert(kept.key.clone(), kept);
+        };
+
+    for file in files {
+        match file {
+            FileOutcome::Unchanged { path, .. } => {
+                for s in by_file.get(path.as_str()).into_iter().flatten() {
+                    keep.insert(s.key.clone(), (*s).clone());
+                }
+            }
+            FileOutcome::Failed { path, problem } => {
+                problems.push(problem.clone());
+                for s in by_file.get(path.as_str()).into_iter().flatten() {
+                    keep_stale(s, &problem.message, &mut keep, &mut upserts);
+                }
+            }
+            FileOutcome::Read {
+                path,
+                entities,
+                problems: file_problems,
+                invalid,
+                broken_documents,
+                ..
+            } => {
+                problems.extend(file_problems.iter().cloned());
+                for key in &invalid {
+                    if let Some(s) = prev.get(key) {
+                        let why = format!("the latest version in {path} is not valid (see the location's problems)");
+                        keep_stale(s, &why, &mut keep, &mut upserts);
+                    }
+                }
+                for e in entities {
+                    processed += 1;
+                    if let Some(other) = current.get(&e.key).filter(|s| &s.location_id != id) {
+                        problems.push(conflict(&e, other));
+                        continue;
+                    }
+                    if let Some(first) = keep.get(&e.key) {
+                        let here = &e.stored;
+                        if first.source_file != here.source_file || first.document != here.document
+                        {
+                            problems.push(ProblemView {
+                                severity: Severity::Error,
+                                message: format!(
+                                    "{} is defined twice in this location: in {} (document {}) and here; this one is ignored",
+                                    e.key, first.source_file, first.document
+                                ),
+                                file: Some(here.source_file.clone()),
+                                document: Some(here.document),
+                                line: Some(here.line),
+                                field: Some("metadata.name".into()),
+                            });
+                            continue;
+                        }
+                    }
+                    let old = prev.get(&e.key);
+                    let stored = to_stored(e, id, old.map(|o| o.uid.clone()), &now);
+                    let same = old.is_some_and(|o| {
+                        o.hash == stored.hash
+                            && o.problems == stored.problems
+                            && o.source_file == stored.source_file
+                            && o.document == stored.document
+                            && o.line == stored.line
+                    });
+                    if same {
+                        if let Some(o) = old {
+                            keep.insert(o.key.clone(), (*o).clone());
+                        }
+                    } else {
+                        upserts.push(stored.key.clone());
+                        keep.insert(stored.key.clone(), stored);
+                    }
+                }
+                if broken_documents {
+                    let why = format!(
+                        "a document of {path} is not valid YAML (see the location's problems)"
+                    );
+                    for s in by_file.get(path.as_str()).into_iter().flatten() {
+                        if !keep.contains_key(&s.key) {
+                            keep_stale(s, &why, &mut keep, &mut upserts);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    let mut deletes = Vec::new();
+    for (key, s) in &prev {
+        if keep.contains_key(*key) {
+            continue;
+        }
+        match orphans {
+            OrphanStrategy::Delete => deletes.push(key.0.clone()),
+            OrphanStrategy::Keep => {
+                let mut kept = (*s).clone();
+                if !kept
+                    .problems
+                    .iter()
+                    .any(|p| p.message.starts_with(ORPHAN_PREFIX))
+                {
+                    kept.problems.push(ProblemView {
+                        severity: Severity::Warning,
+                        message: format!(
+                            "{ORPHAN_PREFIX} no file of its location defines this entity any more"
+                        ),
+                        file: Some(s.source_file.clone()),
+                        document: None,
+                        line: None,
+                        field: None,
+                    });
+                    upserts.push(kept.key.clone());
+                }
+                keep.insert((*key).clone(), kept);
+            }
+        }
+    }
+
+    let visited: HashSet<&str> = file_state.iter().map(|(p, _)| p.as_str()).collect();
+    let changes = Changes {
+        upserts: upserts
+            .iter()
+            .filter_map(|k| keep.get(k))
+            .map(row_from_stored)
+            .collect(),
+        deletes,
+        // Only files whose state differs from what is stored are written.
+        sources: file_state
+            .iter()
+            .filter_map(|(p, f)| f.as_ref().map(|f| (p, f)))
+            .filter(|(p, f)| known_files.get(p.as_str()) != Some(*f))
+            .map(|(p, f)| SourceRow {
+                location_id: id.clone(),
+                path: p.clone(),
+                hash: f.hash.clone(),
+                clean: f.clean,
+                modified_ns: f.modified_ns,
+                size: f.size as i64,
+                targets: serde_json::to_string(&f.targets).unwrap_or_else(|_| "[]".into()),
+            })
+            .collect(),
+        deleted_sources: known_files
+            .keys()
+            .filter(|p| !visited.contains(p.as_str()))
+            .cloned()
+            .collect(),
+    };
+    let file_states = file_state
+        .into_iter()
+        .filter_map(|(p, f)| {
+            let f = f.or_else(|| known_files.get(&p).cloned())?;
+            Some((p, f))
+        })
+        .collect();
+    Plan {
+        changes,
+        keep: keep.into_values().collect(),
+        location_problems: problems,
+        processed,
+        file_states,
+    }
+}
+
+fn conflict(e: &ProcessedEntity, owner: &Stored) -> ProblemView {
+    ProblemView {
+        severity: Severity::Error,
+        message: format!(
+            "{} is already provided by another location ({}, {}); this definition is ignored until that one goes away",
+            e.key, owner.location_id, owner.source_file
+        ),
+        file: Some(e.stored.source_file.clone()),
+        document: Some(e.stored.document),
+        line: Some(e.stored.line),
+        field: Some("metadata.name".into()),
+    }
+}
+
+fn to_stored(e: ProcessedEntity, location_id: &str, uid: Option<String>, now: &str) -> Stored {
+    Stored {
+        uid: uid.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+        location_id: location_id.to_string(),
+        updated_at: now.to_string(),
+        ..e.stored
+    }
+}
+
+fn row_from_stored(s: &Stored) -> EntityRow {
+    EntityRow {
+        entity_ref: s.key.0.clone(),
+        uid: s.uid.clone(),
+        location_id: s.location_id.clone(),
+        body: s.body.clone(),
+        hash: s.hash.clone(),
+        source_file: s.source_file.clone(),
+        document: s.document as i64,
+        line: s.line as i64,
+        problems: serde_json::to_string(&s.problems).unwrap_or_else(|_| "[]".into()),
+        updated_at: s.updated_at.clone(),
+    }
+}
+
+pub(super) fn stored_from_row(row: EntityRow) -> Option<Stored> {
+    let body: Value = match serde_json::from_str(&row.body) {
+        Ok(v) => v,
+        Err(e) => {
+            tracing::error!(entity = %row.entity_ref, error = %e, "stored entity is not valid JSON; skipping it");
+            return None;
+        }
+    };
+    let kind = body["kind"].as_str().unwrap_or_default();
+    let entity_ref = EntityRef::new(
+        super::reference::canonical_kind(kind),
+        body["metadata"]["namespace"].as_str().unwrap_or("default"),
+        body["metadata"]["name"].as_str().unwrap_or_default(),
+    );
+    let mut stored = Stored::new(
+        entity_ref,
+        &body,
+        row.uid,
+        row.location_id,
+        row.hash,
+        (
+            row.source_file,
+            row.document.max(0) as usize,
+            row.line.max(0) as usize,
+        ),
+        serde_json::from_str(&row.problems).unwrap_or_default(),
+        row.updated_at,
+    );
+    stored.key = RefKey(row.entity_ref);
+    // Keep the stored text itself rather than a re-serialised copy.
+    stored.body = row.body;
+    Some(stored)
+}
