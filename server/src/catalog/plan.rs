@@ -404,3 +404,156 @@ pub(super) fn stored_from_row(row: EntityRow) -> Option<Stored> {
     stored.body = row.body;
     Some(stored)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::component;
+
+    const LOCATION: &str = "loc-1";
+
+    /// One file as a read gives it.
+    fn read_file(path: &str, text: &str) -> FileOutcome {
+        let parsed = crate::files::parse_file(text, path, "file:/cat", &|_| true);
+        FileOutcome::Read {
+            path: path.to_string(),
+            hash: crate::util::content_hash(text.as_bytes()),
+            entities: parsed.entities,
+            problems: parsed.problems,
+            invalid: parsed.invalid,
+            broken_documents: parsed.broken_documents,
+        }
+    }
+
+    fn read(files: Vec<FileOutcome>) -> LocationRead {
+        LocationRead {
+            files,
+            ..Default::default()
+        }
+    }
+
+    /// Plans `read` for [`LOCATION`] over a catalog holding `catalog`.
+    fn plan(catalog: Vec<Stored>, read: LocationRead, orphans: OrphanStrategy) -> Plan {
+        let snapshot = Snapshot::build(catalog, Vec::new());
+        let pending = Pending::default();
+        let view = WriterView::new(&snapshot, &pending);
+        plan_changes(&view, LOCATION, read, &FileStates::new(), orphans)
+    }
+
+    fn names(rows: &[EntityRow]) -> Vec<&str> {
+        let mut v: Vec<&str> = rows.iter().map(|r| r.entity_ref.as_str()).collect();
+        v.sort();
+        v
+    }
+
+    fn kept(plan: &Plan, name: &str) -> Stored {
+        plan.keep
+            .iter()
+            .find(|s| s.key.as_str() == format!("component:default/{name}"))
+            .cloned()
+            .unwrap_or_else(|| panic!("{name} not kept"))
+    }
+
+    #[test]
+    fn a_first_read_writes_every_entity_and_a_second_identical_one_writes_none() {
+        let files = || {
+            vec![
+                read_file("/cat/a.yaml", &component("a", "t")),
+                read_file("/cat/b.yaml", &component("b", "t")),
+            ]
+        };
+        let first = plan(Vec::new(), read(files()), OrphanStrategy::Delete);
+        assert_eq!(
+            names(&first.changes.upserts),
+            ["component:default/a", "component:default/b"]
+        );
+        assert!(first.changes.deletes.is_empty());
+        assert_eq!(first.processed, 2);
+        assert!(first.keep.iter().all(|s| s.location_id == LOCATION));
+
+        let again = plan(first.keep.clone(), read(files()), OrphanStrategy::Delete);
+        assert!(again.changes.upserts.is_empty(), "nothing changed");
+        assert_eq!(kept(&again, "a").uid, kept(&first, "a").uid, "uid stays");
+    }
+
+    #[test]
+    fn a_broken_file_keeps_the_last_good_version_with_a_problem_that_says_why() {
+        let first = plan(
+            Vec::new(),
+            read(vec![read_file("/cat/a.yaml", &component("a", "t"))]),
+            OrphanStrategy::Delete,
+        );
+        let broken = FileOutcome::Failed {
+            path: "/cat/a.yaml".into(),
+            problem: super::super::processing::file_problem("/cat/a.yaml", "invalid YAML"),
+        };
+        let after = plan(first.keep, read(vec![broken]), OrphanStrategy::Delete);
+        let a = kept(&after, "a");
+        assert!(
+            a.problems[0].message.starts_with(STALE_PREFIX),
+            "{:?}",
+            a.problems
+        );
+        assert!(a.problems[0].message.contains("invalid YAML"));
+        assert_eq!(names(&after.changes.upserts), ["component:default/a"]);
+        assert!(after.changes.deletes.is_empty());
+        assert_eq!(after.location_problems.len(), 1);
+    }
+
+    #[test]
+    fn entities_no_file_emits_are_deleted_or_kept_as_orphans() {
+        let both = read(vec![
+            read_file("/cat/a.yaml", &component("a", "t")),
+            read_file("/cat/b.yaml", &component("b", "t")),
+        ]);
+        let first = plan(Vec::new(), both, OrphanStrategy::Delete);
+        let only_a = || read(vec![read_file("/cat/a.yaml", &component("a", "t"))]);
+
+        let deleted = plan(first.keep.clone(), only_a(), OrphanStrategy::Delete);
+        assert_eq!(deleted.changes.deletes, ["component:default/b"]);
+        assert_eq!(deleted.keep.len(), 1);
+
+        let orphaned = plan(first.keep, only_a(), OrphanStrategy::Keep);
+        assert!(orphaned.changes.deletes.is_empty());
+        let b = kept(&orphaned, "b");
+        assert!(b.problems[0].message.starts_with(ORPHAN_PREFIX));
+        assert_eq!(names(&orphaned.changes.upserts), ["component:default/b"]);
+    }
+
+    #[test]
+    fn an_entity_another_location_provides_is_a_conflict_not_a_takeover() {
+        let mut theirs = plan(
+            Vec::new(),
+            read(vec![read_file("/other/a.yaml", &component("a", "them"))]),
+            OrphanStrategy::Delete,
+        )
+        .keep;
+        theirs[0].location_id = "loc-2".into();
+        let ours = plan(
+            theirs,
+            read(vec![read_file("/cat/a.yaml", &component("a", "us"))]),
+            OrphanStrategy::Delete,
+        );
+        assert!(ours.keep.is_empty());
+        assert!(ours.changes.upserts.is_empty());
+        let p = &ours.location_problems[0];
+        assert!(
+            p.message
+                .contains("already provided by another location (loc-2"),
+            "{p:?}"
+        );
+        assert_eq!(p.file.as_deref(), Some("/cat/a.yaml"));
+    }
+
+    #[test]
+    fn the_same_entity_twice_in_one_location_keeps_the_first() {
+        let twice = read(vec![
+            read_file("/cat/a.yaml", &component("a", "first")),
+            read_file("/cat/copy.yaml", &component("a", "second")),
+        ]);
+        let p = plan(Vec::new(), twice, OrphanStrategy::Delete);
+        assert_eq!(p.keep.len(), 1);
+        assert_eq!(kept(&p, "a").source_file, "/cat/a.yaml");
+        assert!(p.location_problems[0].message.contains("defined twice"));
+    }
+}
