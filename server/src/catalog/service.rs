@@ -9,7 +9,7 @@ use super::reference::RefKey;
 use super::snapshot::{LocationInfo, Snapshot, Stored};
 use super::CatalogError;
 use crate::git::mirror::Head;
-use crate::git::webhook::redact_url;
+use crate::git::url::redact_url;
 use crate::git::{GitSettings, GitSpec, Mirrors};
 use crate::metrics::Metrics;
 use crate::storage::{Attempt, Changes, EntityRow, LocationRow, SourceRow, Store};

@@ -53,7 +53,7 @@
 //! caller can keep the locations it found before.
 
 use super::spec::GitSpec;
-use super::webhook::redact_url;
+use super::url::redact_url;
 use super::GitError;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};

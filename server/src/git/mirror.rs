@@ -12,7 +12,7 @@
 //! can read) and never through logs: git's error output is stripped of URLs' user information.
 
 use super::spec::GitSpec;
-use super::webhook::redact_url;
+use super::url::redact_url;
 use super::GitError;
 use serde::Deserialize;
 use std::collections::HashMap;

@@ -10,6 +10,7 @@
 //! - [`tree`]: reads a commit's files straight from the mirror's object store with gix.
 //! - [`read`]: turns a commit into catalog entities, skipping blobs already read.
 //! - [`webhook`]: push payloads from GitHub, GitLab and Gitea.
+//! - [`url`]: one identity per repository URL however it is written; credentials redacted.
 //!
 //! Why fetch with `git` and read with gix: fetching is network work where git's own transports,
 //! credential handling and server compatibility are the reference; reading is the hot path, done
@@ -22,6 +23,7 @@ pub mod read;
 pub mod remote;
 pub mod spec;
 pub mod tree;
+pub mod url;
 pub mod webhook;
 
 #[cfg(test)]
