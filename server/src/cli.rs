@@ -128,9 +128,9 @@ async fn open_store(config: &Config) -> anyhow::Result<Store> {
         )
     })?;
     let url = config.database_url();
-    let store = Store::connect(&url)
+    let store = Store::connect(url.expose())
         .await
-        .with_context(|| format!("could not open the database ({})", redact(&url)))?;
+        .with_context(|| format!("could not open the database ({})", redact(url.expose())))?;
     store
         .migrate()
         .await

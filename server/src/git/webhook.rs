@@ -34,6 +34,7 @@ use sha2::Sha256;
 use super::url::normalize_repo_url;
 /// Re-exported for callers that still name it here; new code imports [`super::url`].
 pub use super::url::redact_url;
+use crate::secret::Secret;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -161,9 +162,9 @@ struct Sender {
 pub fn parse(
     headers: &HeaderMap,
     body: &[u8],
-    secret: Option<&str>,
+    secret: Option<&Secret>,
 ) -> Result<Webhook, WebhookError> {
-    let secret = match secret {
+    let secret = match secret.map(Secret::expose) {
         Some(s) if !s.trim().is_empty() => s,
         _ => {
             return Err(WebhookError::NotConfigured(
@@ -570,6 +571,13 @@ mod tests {
 
     const SECRET: &str = "s3cr3t-Webhook-Key_42";
 
+    /// [`SECRET`] as the config holds it.
+    fn configured() -> Option<&'static Secret> {
+        static CONFIGURED: std::sync::LazyLock<Secret> =
+            std::sync::LazyLock::new(|| Secret::from(SECRET));
+        Some(&CONFIGURED)
+    }
+
     const GITHUB_PUSH: &[u8] = include_bytes!("testdata/github-push.json");
     const GITHUB_PING: &[u8] = include_bytes!("testdata/github-ping.json");
     const GITHUB_TAG: &[u8] = include_bytes!("testdata/github-tag-push.json");
@@ -652,7 +660,7 @@ mod tests {
         let p = push(parse(
             &github_headers("push", GITHUB_PUSH, SECRET),
             GITHUB_PUSH,
-            Some(SECRET),
+            configured(),
         ));
         assert_eq!(p.provider, Provider::Github);
         assert_eq!(p.branch.as_deref(), Some("main"));
@@ -689,7 +697,7 @@ mod tests {
         let p = push(parse(
             &github_headers("push", body.as_bytes(), SECRET),
             body.as_bytes(),
-            Some(SECRET),
+            configured(),
         ));
         assert_eq!(p.branch.as_deref(), Some("dev"));
         assert_eq!(p.repo_urls, vec!["https://github.com/o/r.git"]);
@@ -700,7 +708,7 @@ mod tests {
         let p = push(parse(
             &gitlab_headers("Push Hook", SECRET),
             GITLAB_PUSH,
-            Some(SECRET),
+            configured(),
         ));
         assert_eq!(p.provider, Provider::Gitlab);
         assert_eq!(p.branch.as_deref(), Some("main"));
@@ -725,12 +733,12 @@ mod tests {
         let p = push(parse(
             &gitlab_headers("System Hook", SECRET),
             GITLAB_PUSH,
-            Some(SECRET),
+            configured(),
         ));
         assert_eq!(p.branch.as_deref(), Some("main"));
         let body = br#"{"object_kind":"merge_request","event_type":"merge_request"}"#;
         assert_eq!(
-            parse(&gitlab_headers("System Hook", SECRET), body, Some(SECRET)),
+            parse(&gitlab_headers("System Hook", SECRET), body, configured()),
             Ok(Webhook::Ignored {
                 provider: Provider::Gitlab,
                 event: "System Hook (merge_request)".into()
@@ -740,7 +748,7 @@ mod tests {
             parse(
                 &gitlab_headers("Merge Request Hook", SECRET),
                 body,
-                Some(SECRET)
+                configured()
             ),
             Ok(Webhook::Ignored {
                 provider: Provider::Gitlab,
@@ -754,7 +762,7 @@ mod tests {
         let p = push(parse(
             &gitea_headers("push", GITEA_PUSH, SECRET),
             GITEA_PUSH,
-            Some(SECRET),
+            configured(),
         ));
         assert_eq!(p.provider, Provider::Gitea);
         assert_eq!(p.branch.as_deref(), Some("main"));
@@ -777,26 +785,26 @@ mod tests {
         let sig = hmac_sha256_hex(SECRET, GITEA_PUSH);
         let forgejo = headers(&[("X-Forgejo-Event", "push"), ("X-Forgejo-Signature", &sig)]);
         assert_eq!(
-            push(parse(&forgejo, GITEA_PUSH, Some(SECRET))).provider,
+            push(parse(&forgejo, GITEA_PUSH, configured())).provider,
             Provider::Gitea
         );
         let gogs = headers(&[("X-Gogs-Event", "push"), ("X-Gogs-Signature", &sig)]);
         assert_eq!(
-            push(parse(&gogs, GITEA_PUSH, Some(SECRET))).provider,
+            push(parse(&gogs, GITEA_PUSH, configured())).provider,
             Provider::Gitea
         );
         // Only GitHub's signature header, with Gitea's event header.
         let hub = format!("sha256={sig}");
         let only_hub = headers(&[("X-Forgejo-Event", "push"), ("X-Hub-Signature-256", &hub)]);
         assert_eq!(
-            push(parse(&only_hub, GITEA_PUSH, Some(SECRET))).provider,
+            push(parse(&only_hub, GITEA_PUSH, configured())).provider,
             Provider::Gitea
         );
         let bad = headers(&[
             ("X-Forgejo-Event", "push"),
             ("X-Forgejo-Signature", &"0".repeat(64)),
         ]);
-        let msg = assert_unauthorized(parse(&bad, GITEA_PUSH, Some(SECRET)), &[]);
+        let msg = assert_unauthorized(parse(&bad, GITEA_PUSH, configured()), &[]);
         assert!(msg.contains("Forgejo"), "{msg}");
     }
 
@@ -813,7 +821,7 @@ mod tests {
             ("X-Gogs-Signature", &sig),
             ("X-Hub-Signature-256", &hub),
         ]);
-        let p = push(parse(&h, GITEA_PUSH, Some(SECRET)));
+        let p = push(parse(&h, GITEA_PUSH, configured()));
         assert_eq!(p.provider, Provider::Gitea);
     }
 
@@ -824,18 +832,18 @@ mod tests {
             hmac_sha256_hex(SECRET, GITHUB_PUSH).to_uppercase()
         );
         let h = headers(&[("X-GitHub-Event", "push"), ("X-Hub-Signature-256", &sig)]);
-        assert!(parse(&h, GITHUB_PUSH, Some(SECRET)).is_ok());
+        assert!(parse(&h, GITHUB_PUSH, configured()).is_ok());
     }
 
     #[test]
     fn wrong_signature_is_unauthorized() {
         let wrong = hmac_sha256_hex("another-secret", GITHUB_PUSH);
         let h = github_headers("push", GITHUB_PUSH, "another-secret");
-        assert_unauthorized(parse(&h, GITHUB_PUSH, Some(SECRET)), &[&wrong]);
+        assert_unauthorized(parse(&h, GITHUB_PUSH, configured()), &[&wrong]);
 
         let h = gitea_headers("push", GITEA_PUSH, "another-secret");
         let wrong = hmac_sha256_hex("another-secret", GITEA_PUSH);
-        assert_unauthorized(parse(&h, GITEA_PUSH, Some(SECRET)), &[&wrong]);
+        assert_unauthorized(parse(&h, GITEA_PUSH, configured()), &[&wrong]);
 
         // Not hex, wrong length, wrong prefix.
         for sig in [
@@ -845,20 +853,20 @@ mod tests {
             "sha256=",
         ] {
             let h = headers(&[("X-GitHub-Event", "push"), ("X-Hub-Signature-256", sig)]);
-            assert_unauthorized(parse(&h, GITHUB_PUSH, Some(SECRET)), &[]);
+            assert_unauthorized(parse(&h, GITHUB_PUSH, configured()), &[]);
         }
     }
 
     #[test]
     fn missing_signature_is_unauthorized() {
         let h = headers(&[("X-GitHub-Event", "push")]);
-        let msg = assert_unauthorized(parse(&h, GITHUB_PUSH, Some(SECRET)), &[]);
+        let msg = assert_unauthorized(parse(&h, GITHUB_PUSH, configured()), &[]);
         assert!(msg.contains("X-Hub-Signature-256"), "{msg}");
         let h = headers(&[("X-Gitea-Event", "push")]);
-        let msg = assert_unauthorized(parse(&h, GITEA_PUSH, Some(SECRET)), &[]);
+        let msg = assert_unauthorized(parse(&h, GITEA_PUSH, configured()), &[]);
         assert!(msg.contains("X-Gitea-Signature"), "{msg}");
         let h = headers(&[("X-Gitlab-Event", "Push Hook")]);
-        let msg = assert_unauthorized(parse(&h, GITLAB_PUSH, Some(SECRET)), &[]);
+        let msg = assert_unauthorized(parse(&h, GITLAB_PUSH, configured()), &[]);
         assert!(msg.contains("X-Gitlab-Token"), "{msg}");
     }
 
@@ -866,17 +874,17 @@ mod tests {
     fn ping_is_checked_then_ignored() {
         let h = github_headers("ping", GITHUB_PING, SECRET);
         assert_eq!(
-            parse(&h, GITHUB_PING, Some(SECRET)),
+            parse(&h, GITHUB_PING, configured()),
             Ok(Webhook::Ignored {
                 provider: Provider::Github,
                 event: "ping".into()
             })
         );
         let h = github_headers("ping", GITHUB_PING, "other");
-        assert_unauthorized(parse(&h, GITHUB_PING, Some(SECRET)), &[]);
+        assert_unauthorized(parse(&h, GITHUB_PING, configured()), &[]);
         let h = github_headers("issues", b"{}", SECRET);
         assert_eq!(
-            parse(&h, b"{}", Some(SECRET)),
+            parse(&h, b"{}", configured()),
             Ok(Webhook::Ignored {
                 provider: Provider::Github,
                 event: "issues".into()
@@ -887,8 +895,10 @@ mod tests {
     #[test]
     fn missing_secret_is_not_configured() {
         for secret in [None, Some(""), Some("  ")] {
+            let secret = secret.map(Secret::from);
             let h = github_headers("push", GITHUB_PUSH, "");
-            let Err(WebhookError::NotConfigured(msg)) = parse(&h, GITHUB_PUSH, secret) else {
+            let Err(WebhookError::NotConfigured(msg)) = parse(&h, GITHUB_PUSH, secret.as_ref())
+            else {
                 panic!("expected NotConfigured");
             };
             assert!(
@@ -905,13 +915,13 @@ mod tests {
             .unwrap()
             .replace("refs/heads/main", "refs/heads/evil");
         assert_ne!(tampered.as_bytes(), GITHUB_PUSH);
-        let msg = assert_unauthorized(parse(&h, tampered.as_bytes(), Some(SECRET)), &[]);
+        let msg = assert_unauthorized(parse(&h, tampered.as_bytes(), configured()), &[]);
         assert!(msg.contains("does not match"), "{msg}");
 
         let h = gitea_headers("push", GITEA_PUSH, SECRET);
         let mut tampered = GITEA_PUSH.to_vec();
         tampered.push(b' ');
-        assert_unauthorized(parse(&h, &tampered, Some(SECRET)), &[]);
+        assert_unauthorized(parse(&h, &tampered, configured()), &[]);
     }
 
     #[test]
@@ -921,7 +931,7 @@ mod tests {
             parse(
                 &gitlab_headers("Push Hook", token),
                 GITLAB_PUSH,
-                Some(SECRET),
+                configured(),
             ),
             &[token],
         );
@@ -931,7 +941,7 @@ mod tests {
             parse(
                 &gitlab_headers("Push Hook", prefix),
                 GITLAB_PUSH,
-                Some(SECRET),
+                configured(),
             ),
             &[prefix],
         );
@@ -940,7 +950,7 @@ mod tests {
             parse(
                 &gitlab_headers("Push Hook", &longer),
                 GITLAB_PUSH,
-                Some(SECRET),
+                configured(),
             ),
             &[&longer],
         );
@@ -952,7 +962,7 @@ mod tests {
             ("X-Event-Key", "repo:push"),
             ("Content-Type", "application/json"),
         ]);
-        let Err(WebhookError::BadRequest(msg)) = parse(&h, GITHUB_PUSH, Some(SECRET)) else {
+        let Err(WebhookError::BadRequest(msg)) = parse(&h, GITHUB_PUSH, configured()) else {
             panic!("expected BadRequest");
         };
         assert!(
@@ -964,7 +974,7 @@ mod tests {
         let sig = format!("sha256={}", hmac_sha256_hex(SECRET, GITHUB_PUSH));
         let h = headers(&[("X-Hub-Signature-256", &sig)]);
         assert!(matches!(
-            parse(&h, GITHUB_PUSH, Some(SECRET)),
+            parse(&h, GITHUB_PUSH, configured()),
             Err(WebhookError::BadRequest(_))
         ));
     }
@@ -973,18 +983,18 @@ mod tests {
     fn non_json_with_valid_signature_is_bad_request() {
         let body = b"this is not json";
         let Err(WebhookError::BadRequest(msg)) =
-            parse(&github_headers("push", body, SECRET), body, Some(SECRET))
+            parse(&github_headers("push", body, SECRET), body, configured())
         else {
             panic!("expected BadRequest");
         };
         assert!(msg.starts_with("body is not JSON"), "{msg}");
         let Err(WebhookError::BadRequest(_)) =
-            parse(&gitlab_headers("Push Hook", SECRET), body, Some(SECRET))
+            parse(&gitlab_headers("Push Hook", SECRET), body, configured())
         else {
             panic!("expected BadRequest");
         };
         let Err(WebhookError::BadRequest(_)) =
-            parse(&gitea_headers("push", b"[1]", SECRET), b"[1]", Some(SECRET))
+            parse(&gitea_headers("push", b"[1]", SECRET), b"[1]", configured())
         else {
             panic!("expected BadRequest");
         };
@@ -994,14 +1004,14 @@ mod tests {
     fn missing_repository_fields_are_bad_request() {
         let body = br#"{"ref":"refs/heads/main","repository":{"name":"x"}}"#;
         assert_eq!(
-            parse(&github_headers("push", body, SECRET), body, Some(SECRET)),
+            parse(&github_headers("push", body, SECRET), body, configured()),
             Err(WebhookError::BadRequest(
                 "field repository.clone_url missing".into()
             ))
         );
         let body = br#"{"ref":"refs/heads/main"}"#;
         let Err(WebhookError::BadRequest(msg)) =
-            parse(&gitlab_headers("Push Hook", SECRET), body, Some(SECRET))
+            parse(&gitlab_headers("Push Hook", SECRET), body, configured())
         else {
             panic!("expected BadRequest");
         };
@@ -1013,7 +1023,7 @@ mod tests {
         let p = push(parse(
             &github_headers("push", GITHUB_TAG, SECRET),
             GITHUB_TAG,
-            Some(SECRET),
+            configured(),
         ));
         assert_eq!(p.branch, None);
         assert!(!p.deleted);
@@ -1024,7 +1034,7 @@ mod tests {
         let p = push(parse(
             &gitlab_headers("Tag Push Hook", SECRET),
             GITLAB_TAG,
-            Some(SECRET),
+            configured(),
         ));
         assert_eq!(p.branch, None);
         assert!(!p.deleted);
@@ -1035,7 +1045,7 @@ mod tests {
         let p = push(parse(
             &github_headers("push", GITHUB_DELETE, SECRET),
             GITHUB_DELETE,
-            Some(SECRET),
+            configured(),
         ));
         assert!(p.deleted);
         assert_eq!(p.after, None);
@@ -1055,7 +1065,7 @@ mod tests {
         let p = push(parse(
             &gitlab_headers("Push Hook", SECRET),
             body.as_bytes(),
-            Some(SECRET),
+            configured(),
         ));
         assert!(p.deleted);
         assert_eq!(p.after, None);
@@ -1063,7 +1073,7 @@ mod tests {
         let p = push(parse(
             &gitea_headers("delete", GITEA_DELETE, SECRET),
             GITEA_DELETE,
-            Some(SECRET),
+            configured(),
         ));
         assert!(p.deleted);
         assert_eq!(p.branch.as_deref(), Some("docs/old-layout"));
@@ -1071,7 +1081,7 @@ mod tests {
         // A deleted tag is not a push.
         let body = br#"{"ref":"v1","ref_type":"tag","repository":{"clone_url":"https://g/x.git"}}"#;
         assert_eq!(
-            parse(&gitea_headers("delete", body, SECRET), body, Some(SECRET)),
+            parse(&gitea_headers("delete", body, SECRET), body, configured()),
             Ok(Webhook::Ignored {
                 provider: Provider::Gitea,
                 event: "delete".into()
@@ -1087,7 +1097,7 @@ mod tests {
                 parse(
                     &github_headers("push", GITHUB_PUSH, SECRET),
                     GITHUB_PUSH,
-                    Some(SECRET),
+                    configured(),
                 ),
             ),
             (
@@ -1095,7 +1105,7 @@ mod tests {
                 parse(
                     &github_headers("push", GITHUB_DELETE, SECRET),
                     GITHUB_DELETE,
-                    Some(SECRET),
+                    configured(),
                 ),
             ),
             (
@@ -1103,7 +1113,7 @@ mod tests {
                 parse(
                     &gitlab_headers("Push Hook", SECRET),
                     GITLAB_PUSH,
-                    Some(SECRET),
+                    configured(),
                 ),
             ),
             (
@@ -1111,7 +1121,7 @@ mod tests {
                 parse(
                     &gitlab_headers("Tag Push Hook", SECRET),
                     GITLAB_TAG,
-                    Some(SECRET),
+                    configured(),
                 ),
             ),
             (
@@ -1119,7 +1129,7 @@ mod tests {
                 parse(
                     &gitea_headers("push", GITEA_PUSH, SECRET),
                     GITEA_PUSH,
-                    Some(SECRET),
+                    configured(),
                 ),
             ),
         ];
@@ -1146,7 +1156,7 @@ mod tests {
         let p = push(parse(
             &gitea_headers("push", body, SECRET),
             body,
-            Some(SECRET),
+            configured(),
         ));
         assert!(p.matches_repo("http://localhost:3000/org/repo"));
         assert!(p.matches_repo("ssh://git@localhost:2222/org/repo"));
@@ -1170,7 +1180,7 @@ mod tests {
             (headers(&[]), GITHUB_PUSH),
         ];
         for (h, body) in requests {
-            for secret in [Some(SECRET), None] {
+            for secret in [configured(), None] {
                 if let Err(e) = parse(&h, body, secret) {
                     let msg = e.to_string();
                     assert!(!msg.contains(SECRET), "{msg}");

@@ -6,30 +6,9 @@ use super::{DiscoveredRepo, GITHUB_API, GITLAB_API};
 use crate::git::spec::GitSpec;
 use crate::git::url::redact_url;
 use crate::git::GitError;
+use crate::secret::Secret;
 use serde::Deserialize;
 use std::path::PathBuf;
-
-/// A secret string (a token): compared and cloned like a string, never shown by `Debug`.
-#[derive(Clone, PartialEq, Eq, Deserialize)]
-#[serde(transparent)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Secret {
-        Secret(value.into())
-    }
-
-    /// The secret itself: only to put in a request header.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret(<redacted>)")
-    }
-}
 
 /// Where an API token comes from.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -2,9 +2,9 @@
 //! no redirects, `next` links followed only on the API's own origin, and the token scrubbed
 //! from every message.
 
-use super::config::Secret;
 use super::{DiscoveryError, CONNECT_TIMEOUT, MAX_BODY_BYTES, MAX_PAGES, REQUEST_TIMEOUT};
 use crate::git::url::redact_url;
+use crate::secret::Secret;
 
 pub(super) const PER_PAGE: u32 = 100;
 const USER_AGENT: &str = "backlot";

@@ -61,7 +61,7 @@ mod list;
 #[cfg(test)]
 mod testing;
 
-pub use config::{DiscoveryConfig, DiscoverySource, Secret, Token};
+pub use config::{DiscoveryConfig, DiscoverySource, Token};
 pub use github::{parse_github_page, GithubRepo};
 pub use gitlab::{parse_gitlab_page, GitlabProject};
 pub use http::next_link;
