@@ -499,7 +499,7 @@ impl CatalogService {
                 .iter()
                 .any(|n| n.location_type == l.location_type && n.target == l.target)
             {
-                tracing::info!(location.id = %l.id, location.target = %l.target, "removing location no longer configured");
+                tracing::info!(location.id = %l.id, location.target = %redact_url(&l.target), "removing location no longer configured");
                 self.delete_location(&l.id).await?;
             }
         }
