@@ -49,6 +49,10 @@
 //! schemas use (`^\w+$` and `^.+$`) are written by hand. Compiling rejects any other keyword
 //! or pattern, so a schema update that needs more support fails the tests instead of being
 //! checked by half.
+//!
+//! Files: `kinds` (the embedded schemas and which kind uses which), `compile` (the schema
+//! compiler), `interpret` (checking a value against compiled schemas, and the messages),
+//! `formats` (the field formats checked in code), `report` (paths, de-duplication and order).
 
 mod compile;
 mod formats;

@@ -92,7 +92,7 @@ pub struct DiscoveryConfig {
     /// Branch read in every discovered repository (default: each one's default branch).
     pub branch: Option<String>,
     /// Path or glob read in every discovered repository
-    /// (default [`DEFAULT_PATH`](super::spec::DEFAULT_PATH)).
+    /// (default [`DEFAULT_PATH`](crate::git::spec::DEFAULT_PATH)).
     pub path: Option<String>,
 }
 

@@ -51,6 +51,9 @@
 //! the API's own origin, so a token never leaves it. Tokens never appear in `Debug` output, error
 //! messages or logs. A discovery that fails returns an error rather than a partial list, so the
 //! caller can keep the locations it found before.
+//!
+//! Files: `config` (the YAML shape, checked; tokens), one per source (`bare_dir`, `list`,
+//! `github`, `gitlab`), and `http` (the paging HTTP client the API sources share).
 
 mod bare_dir;
 mod config;
