@@ -23,6 +23,7 @@ pub mod git;
 pub mod http;
 pub mod k8s;
 pub mod metrics;
+pub mod secret;
 pub mod storage;
 pub mod util;
 

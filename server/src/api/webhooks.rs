@@ -21,7 +21,7 @@ pub async fn git_webhook(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let secret = state.git.settings().webhook_secret.as_deref();
+    let secret = state.git.settings().webhook_secret.as_ref();
     let hook = webhook::parse(&headers, &body, secret).map_err(|e| {
         tracing::warn!(error = %e, "webhook refused");
         match e {

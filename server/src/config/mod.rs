@@ -3,6 +3,7 @@
 //! `BACKLOT_LOG`, `BACKLOT_FILE_ROOTS`, `BACKLOT_WEBHOOK_SECRET`, …). Every setting has a default, so no file is needed.
 
 use crate::catalog::OrphanStrategy;
+use crate::secret::{Secret, SecretUrl};
 use crate::util::absolute;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -39,8 +40,9 @@ pub struct Config {
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct DatabaseConfig {
-    /// `sqlite://…` or `postgres://…`; default: SQLite in the data directory.
-    pub url: Option<String>,
+    /// `sqlite://…` or `postgres://…`; default: SQLite in the data directory. It may hold a
+    /// password, so it is shown only with the password replaced.
+    pub url: Option<SecretUrl>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -199,7 +201,7 @@ impl Config {
             self.addr = v;
         }
         if let Some(v) = get("BACKLOT_DATABASE_URL").or_else(|| get("DATABASE_URL")) {
-            self.database.url = Some(v);
+            self.database.url = Some(SecretUrl::new(v));
         }
         if let Some(v) = get("BACKLOT_DATA_DIR") {
             self.data_dir = PathBuf::from(v);
@@ -225,7 +227,7 @@ impl Config {
             })?;
         }
         if let Some(v) = get("BACKLOT_WEBHOOK_SECRET").filter(|v| !v.is_empty()) {
-            self.git.webhook_secret = Some(v);
+            self.git.webhook_secret = Some(Secret::new(v));
         }
         if let Some(v) = get("BACKLOT_DEMO") {
             self.catalog.demo = match v.as_str() {
@@ -243,10 +245,13 @@ impl Config {
     }
 
     /// The database URL in use: the configured one, or SQLite in the data directory.
-    pub fn database_url(&self) -> String {
+    pub fn database_url(&self) -> SecretUrl {
         match &self.database.url {
             Some(u) => u.clone(),
-            None => format!("sqlite://{}", self.data_dir.join("backlot.db").display()),
+            None => SecretUrl::new(format!(
+                "sqlite://{}",
+                self.data_dir.join("backlot.db").display()
+            )),
         }
     }
 
@@ -280,7 +285,7 @@ mod tests {
             _ => None,
         };
         c.apply_env(env).unwrap();
-        assert_eq!(c.database_url(), "postgres://db/x");
+        assert_eq!(c.database_url().expose(), "postgres://db/x");
         assert_eq!(
             c.catalog.file_roots,
             vec![PathBuf::from("/a"), PathBuf::from("/b")]
@@ -317,7 +322,10 @@ mod tests {
             c.kubernetes.clusters[0].kubeconfig,
             Some(PathBuf::from("/etc/backlot/kube/config"))
         );
-        assert_eq!(c.database_url(), "sqlite:///home/me/state/backlot.db");
+        assert_eq!(
+            c.database_url().expose(),
+            "sqlite:///home/me/state/backlot.db"
+        );
 
         let mut d = Config::default();
         d.resolve_paths(Path::new("/srv"));
@@ -344,10 +352,67 @@ mod tests {
         );
     }
 
+    /// Every secret the config can hold is set (from the file, then from the environment), and
+    /// the whole config printed with `{:?}` shows none of them.
+    #[test]
+    fn debug_output_shows_no_secret() {
+        use crate::git::discovery::{DiscoverySource, Token};
+        let mut c = Config::from_yaml(
+            "database:\n  url: postgres://backlot:db-Pa55word@db.example.com/backlot\ngit:\n  webhook_secret: hook-s3cret\n  credentials:\n    - host: github.com\n      token: ghp_CredentialToken\n  discovery:\n    - name: acme\n      type: github\n      org: acme\n      token: ghp_DiscoveryToken\n",
+        )
+        .unwrap();
+        // The secrets are there, to be used…
+        assert_eq!(
+            c.database_url().expose(),
+            "postgres://backlot:db-Pa55word@db.example.com/backlot"
+        );
+        assert_eq!(
+            c.git.webhook_secret.as_ref().map(Secret::expose),
+            Some("hook-s3cret")
+        );
+        assert_eq!(
+            c.git.credentials[0].token.as_ref().map(Secret::expose),
+            Some("ghp_CredentialToken")
+        );
+        let DiscoverySource::Github {
+            token: Token::Value(token),
+            ..
+        } = &c.git.discovery[0].source
+        else {
+            panic!("a GitHub discovery with a token");
+        };
+        assert_eq!(token.expose(), "ghp_DiscoveryToken");
+        // …and never shown.
+        let shown = format!("{c:?}");
+        for secret in [
+            "db-Pa55word",
+            "hook-s3cret",
+            "ghp_CredentialToken",
+            "ghp_DiscoveryToken",
+        ] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert!(
+            shown.contains("postgres://backlot:***@db.example.com/backlot"),
+            "{shown}"
+        );
+
+        let env = |k: &str| match k {
+            "BACKLOT_DATABASE_URL" => Some("postgres://u:env-Pa55word@h/db".to_string()),
+            "BACKLOT_WEBHOOK_SECRET" => Some("env-hook-s3cret".to_string()),
+            _ => None,
+        };
+        c.apply_env(env).unwrap();
+        assert_eq!(c.database_url().expose(), "postgres://u:env-Pa55word@h/db");
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("env-Pa55word"), "{shown}");
+        assert!(!shown.contains("env-hook-s3cret"), "{shown}");
+    }
+
     #[test]
     fn defaults_and_errors_name_the_problem() {
         let c = Config::from_yaml("").unwrap();
-        assert_eq!(c.database_url(), "sqlite://data/backlot.db");
+        assert_eq!(c.database_url().expose(), "sqlite://data/backlot.db");
         assert!(c.load_demo());
         let err = Config::from_yaml("adress: x\n").unwrap_err();
         assert!(err.contains("adress"), "{err}");

@@ -12,8 +12,9 @@
 //! can read) and never through logs: git's error output is stripped of URLs' user information.
 
 use super::spec::GitSpec;
-use super::webhook::redact_url;
+use super::url::redact_url;
 use super::GitError;
+use crate::secret::Secret;
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -37,7 +38,7 @@ pub struct GitSettings {
     /// Fetches running at once.
     pub max_concurrent_fetches: usize,
     /// Shared secret of `POST /api/webhooks/git` (`BACKLOT_WEBHOOK_SECRET` overrides it).
-    pub webhook_secret: Option<String>,
+    pub webhook_secret: Option<Secret>,
     /// Credentials per host.
     pub credentials: Vec<Credential>,
     /// Repositories found by scanning (a directory of bare repositories, a list, a GitHub
@@ -66,30 +67,18 @@ impl Default for GitSettings {
 
 /// How to authenticate to one host. Tokens go over HTTP(S) as Basic auth
 /// (`username`:`token`, GitHub's and GitLab's convention); SSH uses a key file.
-#[derive(Clone, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Credential {
     /// Host name as in the repository URLs, e.g. `github.com` or `git.example.com:8443`.
     pub host: String,
     /// Default `x-access-token` (accepted by GitHub and, as any name, by GitLab).
     pub username: Option<String>,
-    pub token: Option<String>,
+    pub token: Option<Secret>,
     /// Name of an environment variable holding the token.
     pub token_env: Option<String>,
     /// Private key for SSH URLs.
     pub ssh_key_file: Option<PathBuf>,
-}
-
-impl std::fmt::Debug for Credential {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Credential")
-            .field("host", &self.host)
-            .field("username", &self.username)
-            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
-            .field("token_env", &self.token_env)
-            .field("ssh_key_file", &self.ssh_key_file)
-            .finish()
-    }
 }
 
 /// A fetched head.
@@ -310,11 +299,9 @@ impl Mirrors {
         local_ref: &str,
     ) -> Result<Option<String>, GitError> {
         let timeout = Duration::from_secs(self.settings.fetch_timeout_secs.max(1));
-        let authorization = self.token(spec).map(|(user, token)| {
-            use base64::Engine;
-            let basic = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{token}"));
-            format!("Basic {basic}")
-        });
+        let authorization = self
+            .basic_auth(spec)
+            .map(|basic| Secret::new(format!("Basic {}", basic.expose())));
         match super::remote::lookup(&self.agent, &spec.url, local_ref, authorization, timeout).await
         {
             super::remote::Lookup::Head(head) => return Ok(head),
@@ -461,28 +448,32 @@ impl Mirrors {
             .find(|c| c.host.eq_ignore_ascii_case(&host))
     }
 
-    /// User name and token for HTTP(S) Basic auth to the repository's host.
-    fn token(&self, spec: &GitSpec) -> Option<(&str, String)> {
+    /// HTTP(S) Basic credentials for the repository's host: `user:token`, base64-encoded.
+    fn basic_auth(&self, spec: &GitSpec) -> Option<Secret> {
+        use base64::Engine;
         let c = self.credential(spec)?;
-        let token = c
-            .token
-            .clone()
-            .or_else(|| c.token_env.as_ref().and_then(|v| std::env::var(v).ok()))?;
-        Some((c.username.as_deref().unwrap_or("x-access-token"), token))
+        let token = c.token.clone().or_else(|| {
+            c.token_env
+                .as_ref()
+                .and_then(|v| std::env::var(v).ok())
+                .map(Secret::new)
+        })?;
+        let user = c.username.as_deref().unwrap_or("x-access-token");
+        let basic =
+            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{}", token.expose()));
+        Some(Secret::new(basic))
     }
 
     fn apply_credentials(&self, cmd: &mut tokio::process::Command, spec: &GitSpec) {
         let Some(c) = self.credential(spec) else {
             return;
         };
-        if let Some((user, token)) = self.token(spec) {
-            use base64::Engine;
-            let basic = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{token}"));
+        if let Some(basic) = self.basic_auth(spec) {
             cmd.env("GIT_CONFIG_COUNT", "1")
                 .env("GIT_CONFIG_KEY_0", "http.extraHeader")
                 .env(
                     "GIT_CONFIG_VALUE_0",
-                    format!("Authorization: Basic {basic}"),
+                    format!("Authorization: Basic {}", basic.expose()),
                 );
         }
         if let Some(key) = &c.ssh_key_file {

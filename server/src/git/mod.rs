@@ -12,6 +12,7 @@
 //! - [`read`]: a commit as the catalog's walker sees it (matching, targets, annotations).
 //! - [`jobs`]: push routing and scheduled discovery, through the catalog's doors.
 //! - [`webhook`]: push payloads from GitHub, GitLab and Gitea.
+//! - [`url`]: one identity per repository URL however it is written; credentials redacted.
 //!
 //! Why fetch with `git` and read with gix: fetching is network work where git's own transports,
 //! credential handling and server compatibility are the reference; reading is the hot path, done
@@ -26,6 +27,7 @@ pub mod remote;
 pub mod source;
 pub mod spec;
 pub mod tree;
+pub mod url;
 pub mod webhook;
 
 #[cfg(test)]

@@ -10,6 +10,7 @@
 //! answer it cannot read — returns [`Lookup::Unsupported`] and the caller asks `git ls-remote`,
 //! whose error messages are the ones the location's owner sees.
 
+use crate::secret::Secret;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -33,7 +34,7 @@ pub async fn lookup(
     agent: &ureq::Agent,
     url: &str,
     refname: &str,
-    authorization: Option<String>,
+    authorization: Option<Secret>,
     timeout: Duration,
 ) -> Lookup {
     let answer = if url.starts_with("git://") {
@@ -41,7 +42,12 @@ pub async fn lookup(
     } else if (url.starts_with("https://") || url.starts_with("http://")) && !proxied() {
         let (agent, url, refname) = (agent.clone(), url.to_string(), refname.to_string());
         let ask = tokio::task::spawn_blocking(move || {
-            smart_http(&agent, &url, &refname, authorization.as_deref())
+            smart_http(
+                &agent,
+                &url,
+                &refname,
+                authorization.as_ref().map(Secret::expose),
+            )
         });
         match tokio::time::timeout(timeout, ask).await {
             Ok(Ok(answer)) => Ok(answer),

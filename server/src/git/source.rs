@@ -6,7 +6,7 @@
 use super::mirror::Head;
 use super::read::CommitFiles;
 use super::tree::RepoTree;
-use super::webhook::redact_url;
+use super::url::redact_url;
 use super::{GitSettings, GitSpec, Mirrors};
 use crate::catalog::processing::{FileStates, LocationRead};
 use crate::catalog::snapshot::LocationInfo;

@@ -4,7 +4,7 @@
 //! or Backstage's `{"type": "url", "target": "https://host/org/repo/blob/<branch>/<path>"}` for
 //! GitHub-, GitLab- and Gitea-style hosts.
 
-use super::webhook::redact_url;
+use super::url::redact_url;
 use super::GitError;
 use crate::catalog::source::LocationType;
 

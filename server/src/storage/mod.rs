@@ -153,7 +153,9 @@ impl Store {
                     .await?,
             )
         } else {
-            return Err(StorageError::UnsupportedUrl(url.to_string()));
+            // The URL may hold a password: the error names it without.
+            let shown = crate::secret::SecretUrl::new(url).redacted();
+            return Err(StorageError::UnsupportedUrl(shown));
         };
         Ok(Self { pool })
     }

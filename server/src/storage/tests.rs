@@ -159,3 +159,17 @@ both_databases!(apply_upserts_deletes_and_cascades, |db| {
     assert!(s.entities().await.unwrap().is_empty());
     assert!(s.sources("l1").await.unwrap().is_empty());
 });
+
+/// An unsupported URL is named in the error without its password.
+#[tokio::test]
+async fn unsupported_url_error_hides_the_password() {
+    let Err(e) = Store::connect("mysql://app:hunter2@db.example.com/backlot").await else {
+        panic!("a MySQL URL is not supported");
+    };
+    let msg = e.to_string();
+    assert!(
+        msg.contains("mysql://app:***@db.example.com/backlot"),
+        "{msg}"
+    );
+    assert!(!msg.contains("hunter2"), "{msg}");
+}
