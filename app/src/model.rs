@@ -376,3 +376,28 @@ pub struct RelationGraph {
     /// (from index, to index, relation type) into `nodes`; only one direction of each pair.
     pub edges: Vec<(usize, usize, String)>,
 }
+
+/// Who is asking. Every service call takes one, so that what each person may see and do is
+/// decided in one place on the server (`server/src/catalog/facade.rs`).
+///
+/// Until sign-in exists every caller is the guest. A signed-in caller will carry their user
+/// entity and the groups they belong to (their ownership references, as Backstage calls them).
+/// Deliberately not `Serialize`: the server decides who is asking, the browser never says.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Caller {
+    /// The signed-in user's entity (`user:default/jane`); `None` for the guest.
+    pub user: Option<EntityRef>,
+    /// The groups the user belongs to, directly or through parents.
+    pub groups: Vec<EntityRef>,
+}
+
+impl Caller {
+    /// Someone who has not signed in.
+    pub fn guest() -> Self {
+        Self::default()
+    }
+
+    pub fn is_guest(&self) -> bool {
+        self.user.is_none()
+    }
+}

@@ -11,6 +11,7 @@ use crate::components::entity_parts::{
 };
 use crate::components::graph::RelationsGraph;
 use crate::components::problems::{ProblemsAlert, StaleAlert};
+use crate::error::AppError;
 use crate::model::{EntityDetail, EntityRef, RelationGraph};
 use crate::pages::docs::DocsPanel;
 use crate::pages::kubernetes::{KubeSummaryCard, KubernetesPanel};
@@ -102,11 +103,9 @@ pub fn EntityPage(params: Memo<EntityParams>) -> impl IntoView {
                 let depth = depth.get();
                 Suspend::new(async move {
                     match entity.await {
+                        Err(e) if e.is_not_found() => view! { <NotFound what=p.entity_ref().to_ref_string()/> }.into_any(),
                         Err(e) => view! { <ErrorNotice message=e.to_string()/> }.into_any(),
-                        Ok(None) => {
-                            view! { <NotFound what=p.entity_ref().to_ref_string()/> }.into_any()
-                        }
-                        Ok(Some(detail)) => {
+                        Ok(detail) => {
                             let Some(tab) = Tab::from_segment(p.tab.as_deref())
                                 .filter(|t| Tab::for_kind(&p.kind).contains(t))
                             else {
@@ -128,7 +127,7 @@ pub fn EntityPage(params: Memo<EntityParams>) -> impl IntoView {
 fn EntityView(
     detail: EntityDetail,
     tab: Tab,
-    graph: Option<Result<RelationGraph, ServerFnError>>,
+    graph: Option<Result<RelationGraph, AppError>>,
     depth: usize,
     /// Docs page id, for the Docs tab.
     page: String,
@@ -154,7 +153,7 @@ fn EntityView(
 #[component]
 fn Overview(
     detail: EntityDetail,
-    graph: Option<Result<RelationGraph, ServerFnError>>,
+    graph: Option<Result<RelationGraph, AppError>>,
     depth: usize,
 ) -> impl IntoView {
     let href = detail.summary.entity_ref.href();
@@ -176,7 +175,7 @@ fn Overview(
 /// The relations graph with a switch between one and two hops.
 #[component]
 pub fn GraphCard(
-    graph: Option<Result<RelationGraph, ServerFnError>>,
+    graph: Option<Result<RelationGraph, AppError>>,
     /// The entity page, for the depth links.
     href: String,
     depth: usize,

@@ -36,9 +36,9 @@ pub fn GroupPage(params: Memo<EntityParams>) -> impl IntoView {
                 let p = params.get();
                 Suspend::new(async move {
                     match group.await {
+                        Err(e) if e.is_not_found() => view! { <NotFound what=p.entity_ref().to_ref_string()/> }.into_any(),
                         Err(e) => view! { <ErrorNotice message=e.to_string()/> }.into_any(),
-                        Ok(None) => view! { <NotFound what=p.entity_ref().to_ref_string()/> }.into_any(),
-                        Ok(Some(detail)) => match Tab::from_segment(p.tab.as_deref())
+                        Ok(detail) => match Tab::from_segment(p.tab.as_deref())
                             .filter(|t| Tab::for_kind("group").contains(t))
                         {
                             Some(tab) => view! { <GroupView detail tab/> }.into_any(),

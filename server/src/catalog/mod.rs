@@ -6,6 +6,7 @@
 //! [`query`] runs Backstage's filters over a snapshot; [`views`] shapes it for the UI.
 
 pub mod admin;
+pub mod facade;
 pub mod parse;
 pub mod placeholder;
 pub mod processing;
