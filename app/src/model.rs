@@ -101,6 +101,10 @@ pub struct CatalogQuery {
 pub struct FacetCount {
     pub value: String,
     pub count: usize,
+    /// The query chose this value (the server resolves what was typed: `team-a` chooses
+    /// `group:default/team-a`). A chosen value is listed even when nothing has it.
+    #[serde(default)]
+    pub selected: bool,
 }
 
 /// At most this many values of one facet are listed (the most common, plus the chosen ones);

@@ -584,3 +584,51 @@ both_databases!(
         }
     }
 );
+
+both_databases!(
+    ui_catalog_says_which_facet_values_are_chosen,
+    setup = Harness::new,
+    |h| {
+        use app::model::CatalogQuery;
+        use app::services::CatalogReader;
+        let docs = [
+            group("team-a"),
+            group("team-b"),
+            component("one", "team-a"),
+            component("two", "team-b").replace("type: service", "type: website"),
+        ];
+        let path = h.write("c.yaml", &docs.join("---\n"));
+        h.catalog.add_location("file", &path, false).await.unwrap();
+        let reader = crate::catalog::views::Reader(h.state().facade());
+        let guest = app::model::Caller::guest();
+        let q = CatalogQuery {
+            // Typed as in a descriptor, and one nothing has.
+            owners: vec!["team-a".into(), "nobody".into()],
+            types: vec!["WEBSITE".into()],
+            ..Default::default()
+        };
+        let page = reader.list(&guest, &q);
+        assert_eq!(page.total, 0);
+        let owners: Vec<(&str, usize, bool)> = page
+            .facets
+            .owners
+            .iter()
+            .map(|f| (f.value.as_str(), f.count, f.selected))
+            .collect();
+        assert_eq!(
+            owners,
+            vec![
+                ("group:default/team-a", 0, true),
+                ("nobody", 0, true),
+                ("group:default/team-b", 1, false),
+            ]
+        );
+        let types: Vec<(&str, bool)> = page
+            .facets
+            .types
+            .iter()
+            .map(|f| (f.value.as_str(), f.selected))
+            .collect();
+        assert_eq!(types, vec![("website", true), ("service", false)]);
+    }
+);

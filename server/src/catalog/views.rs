@@ -178,8 +178,12 @@ fn targets(r: &Record, v: &Visible, relation: &str) -> Vec<EntitySummary> {
 }
 
 /// The values chosen for each facet as value ids; `None`: no filter on that facet. A chosen
-/// value that no entity has matches nothing.
-struct UiFilter([Option<Vec<u32>>; FACETS]);
+/// value that no entity has matches nothing; it is kept as typed in `unknown`, so that the page
+/// still lists it (ticked, to be unticked).
+struct UiFilter {
+    ids: [Option<Vec<u32>>; FACETS],
+    unknown: [Vec<String>; FACETS],
+}
 
 impl UiFilter {
     fn new(q: &CatalogQuery, index: &FacetIndex) -> Self {
@@ -192,14 +196,23 @@ impl UiFilter {
             q.namespaces.clone(),
             q.systems.clone(),
         ];
-        UiFilter(std::array::from_fn(|f| {
-            (!chosen[f].is_empty()).then(|| {
+        UiFilter {
+            ids: std::array::from_fn(|f| {
+                (!chosen[f].is_empty()).then(|| {
+                    chosen[f]
+                        .iter()
+                        .flat_map(|v| Self::ids(index, f, v))
+                        .collect()
+                })
+            }),
+            unknown: std::array::from_fn(|f| {
                 chosen[f]
                     .iter()
-                    .flat_map(|v| Self::ids(index, f, v))
+                    .filter(|v| Self::ids(index, f, v).is_empty())
+                    .cloned()
                     .collect()
-            })
-        }))
+            }),
+        }
     }
 
     /// The ids a chosen value stands for. Owners and systems are references, so a typed
@@ -228,11 +241,11 @@ impl UiFilter {
 
     /// Whether `id` is among the chosen values of facet `f`.
     fn chosen(&self, f: usize, id: u32) -> bool {
-        self.0[f].as_ref().is_some_and(|c| c.contains(&id))
+        self.ids[f].as_ref().is_some_and(|c| c.contains(&id))
     }
 
     fn matches(&self, facet: usize, ids: &[u32]) -> bool {
-        match &self.0[facet] {
+        match &self.ids[facet] {
             None => true,
             Some(chosen) => ids.iter().any(|id| chosen.contains(id)),
         }
@@ -342,8 +355,9 @@ impl CatalogReader for Reader {
             let mut ids: Vec<(bool, usize, u32)> = t
                 .into_iter()
                 .enumerate()
-                .filter(|(_, count)| *count > 0)
                 .map(|(id, count)| (wanted.chosen(f, id as u32), count, id as u32))
+                // Chosen filters show even without matches; a chosen kind is a tab, not a filter.
+                .filter(|(chosen, count, _)| (*chosen && f > 0) || *count > 0)
                 .collect();
             let by_rank = |a: &(bool, usize, u32), b: &(bool, usize, u32)| {
                 b.0.cmp(&a.0)
@@ -361,13 +375,32 @@ impl CatalogReader for Reader {
                 ids.truncate(FACET_VALUES_LISTED);
             }
             ids.sort_by(by_rank);
-            f += 1;
-            ids.into_iter()
-                .map(|(_, count, id)| FacetCount {
+            let mut listed: Vec<FacetCount> = ids
+                .into_iter()
+                .map(|(selected, count, id)| FacetCount {
                     value: names[id as usize].to_string(),
                     count,
+                    selected,
                 })
-                .collect::<Vec<_>>()
+                .collect();
+            let unknown = wanted.unknown[f]
+                .iter()
+                .filter(|_| f > 0)
+                .map(|v| FacetCount {
+                    value: v.clone(),
+                    count: 0,
+                    selected: true,
+                });
+            listed.extend(unknown);
+            // Chosen values first, then by count and value.
+            listed.sort_by(|a, b| {
+                b.selected
+                    .cmp(&a.selected)
+                    .then(b.count.cmp(&a.count))
+                    .then_with(|| a.value.cmp(&b.value))
+            });
+            f += 1;
+            listed
         });
         let facets = CatalogFacets {
             kinds,
