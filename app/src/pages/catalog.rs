@@ -276,7 +276,6 @@ fn FacetGroup(
     };
     let rest: Vec<FacetCount> = values.split_off(values.len().min(FACET_VISIBLE));
     let more = rest.len();
-    let item_rest = item.clone();
     Some(view! {
         <fieldset class="facet">
             <legend>{facet.label()}</legend>
@@ -286,7 +285,7 @@ fn FacetGroup(
                     view! {
                         <details class="facet-more">
                             <summary>{format!("Show {more} more")}</summary>
-                            <ul>{rest.into_iter().map(item_rest).collect_view()}</ul>
+                            <ul>{rest.into_iter().map(item).collect_view()}</ul>
                         </details>
                     }
                 })}

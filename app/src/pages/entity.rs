@@ -81,9 +81,9 @@ pub fn EntityRoute() -> impl IntoView {
 /// what they own.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Subject {
-    Entity(EntityDetail),
-    Group(GroupDetail),
-    User(UserDetail),
+    Entity(Box<EntityDetail>),
+    Group(Box<GroupDetail>),
+    User(Box<UserDetail>),
 }
 
 impl Subject {
@@ -108,9 +108,9 @@ impl Subject {
 /// Fetches what the page of an entity of `kind` (lower case) shows.
 async fn fetch_subject(kind: String, namespace: String, name: String) -> Result<Subject, AppError> {
     Ok(match kind.as_str() {
-        "group" => Subject::Group(get_group(namespace, name).await?),
-        "user" => Subject::User(get_user(namespace, name).await?),
-        _ => Subject::Entity(get_entity(kind, namespace, name).await?),
+        "group" => Subject::Group(Box::new(get_group(namespace, name).await?)),
+        "user" => Subject::User(Box::new(get_user(namespace, name).await?)),
+        _ => Subject::Entity(Box::new(get_entity(kind, namespace, name).await?)),
     })
 }
 
@@ -215,10 +215,10 @@ impl EntityTab {
 fn overview_tab(cx: TabContext) -> AnyView {
     match cx.subject {
         Subject::Entity(detail) => {
-            view! { <Overview detail graph=cx.graph depth=cx.depth/> }.into_any()
+            view! { <Overview detail=*detail graph=cx.graph depth=cx.depth/> }.into_any()
         }
-        Subject::Group(detail) => view! { <GroupOverview detail/> }.into_any(),
-        Subject::User(detail) => view! { <UserOverview detail/> }.into_any(),
+        Subject::Group(detail) => view! { <GroupOverview detail=*detail/> }.into_any(),
+        Subject::User(detail) => view! { <UserOverview detail=*detail/> }.into_any(),
     }
 }
 
