@@ -1,21 +1,41 @@
 //! Server functions: the UI's private calls to the server, under `/_app/…`.
 //!
-//! Each one is thin: it takes the [`CatalogReader`](crate::services::CatalogReader) the server
-//! provides as context and calls one of its methods. `/api/…` is the public REST API and is not
-//! used here. A missing entity is `Ok(None)`, so pages can show a real 404.
+//! Each one is thin: it takes the service the server provides as context
+//! ([`CatalogReader`](crate::services::CatalogReader)…), the [`Caller`] of the request, and
+//! calls one method. They fail with [`AppError`], which crosses the wire typed: a missing entity
+//! is [`AppError::NotFound`], so pages show a real 404. `/api/…` is the public REST API and is
+//! not used here.
 
+use crate::error::AppError;
 use crate::model::*;
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 
-/// The catalog reader the server provides through `leptos_routes_with_context`.
+/// A service the server provides through `leptos_routes_with_context`.
 #[cfg(feature = "ssr")]
-fn reader() -> Result<std::sync::Arc<dyn crate::services::CatalogReader>, ServerFnError> {
-    use_context::<std::sync::Arc<dyn crate::services::CatalogReader>>().ok_or_else(|| {
-        ServerFnError::ServerError(
-            "the catalog is not available: no CatalogReader was provided to the app".into(),
-        )
-    })
+fn service<T: ?Sized + Send + Sync + 'static>(what: &str) -> Result<std::sync::Arc<T>, AppError> {
+    use_context::<std::sync::Arc<T>>()
+        .ok_or_else(|| AppError::Internal(format!("{what} is not available on this server")))
+}
+
+#[cfg(feature = "ssr")]
+fn reader() -> Result<std::sync::Arc<dyn crate::services::CatalogReader>, AppError> {
+    service("the catalog")
+}
+
+/// Who is asking: what the server put on the request when it identified the caller; the guest
+/// when nobody did (the least one may see).
+#[cfg(feature = "ssr")]
+fn caller() -> Caller {
+    use leptos::server_fn::http_export::request::Parts;
+    use_context::<Parts>()
+        .and_then(|p| p.extensions.get::<Caller>().cloned())
+        .unwrap_or_else(Caller::guest)
+}
+
+#[cfg(feature = "ssr")]
+fn found<T>(value: Option<T>, what: impl FnOnce() -> String) -> Result<T, AppError> {
+    value.ok_or_else(|| AppError::NotFound(format!("no {}", what())))
 }
 
 /// Largest search result list a caller may ask for.
@@ -23,36 +43,33 @@ pub const MAX_SEARCH_LIMIT: usize = 50;
 
 /// The catalog table: one page of entities with facet counts.
 #[server(prefix = "/_app", input = Json)]
-pub async fn list_catalog(query: CatalogQuery) -> Result<CatalogPage, ServerFnError> {
-    Ok(reader()?.list(&query))
+pub async fn list_catalog(query: CatalogQuery) -> Result<CatalogPage, AppError> {
+    Ok(reader()?.list(&caller(), &query))
 }
 
-/// One entity; `None` when there is no such entity.
+/// One entity; [`AppError::NotFound`] when there is no such entity.
 #[server(prefix = "/_app")]
 pub async fn get_entity(
     kind: String,
     namespace: String,
     name: String,
-) -> Result<Option<EntityDetail>, ServerFnError> {
-    Ok(reader()?.entity(&kind, &namespace, &name))
+) -> Result<EntityDetail, AppError> {
+    let detail = reader()?.entity(&caller(), &kind, &namespace, &name);
+    found(detail, || format!("entity named {kind}:{namespace}/{name}"))
 }
 
-/// The group page; `None` when there is no such group.
+/// The group page; [`AppError::NotFound`] when there is no such group.
 #[server(prefix = "/_app")]
-pub async fn get_group(
-    namespace: String,
-    name: String,
-) -> Result<Option<GroupDetail>, ServerFnError> {
-    Ok(reader()?.group(&namespace, &name))
+pub async fn get_group(namespace: String, name: String) -> Result<GroupDetail, AppError> {
+    let detail = reader()?.group(&caller(), &namespace, &name);
+    found(detail, || format!("group named {namespace}/{name}"))
 }
 
-/// The user page; `None` when there is no such user.
+/// The user page; [`AppError::NotFound`] when there is no such user.
 #[server(prefix = "/_app")]
-pub async fn get_user(
-    namespace: String,
-    name: String,
-) -> Result<Option<UserDetail>, ServerFnError> {
-    Ok(reader()?.user(&namespace, &name))
+pub async fn get_user(namespace: String, name: String) -> Result<UserDetail, AppError> {
+    let detail = reader()?.user(&caller(), &namespace, &name);
+    found(detail, || format!("user named {namespace}/{name}"))
 }
 
 /// The relations graph around an entity, `depth` hops out (clamped to 1..=2).
@@ -62,52 +79,46 @@ pub async fn get_graph(
     namespace: String,
     name: String,
     depth: usize,
-) -> Result<RelationGraph, ServerFnError> {
-    Ok(reader()?.graph(&kind, &namespace, &name, depth.clamp(1, 2)))
+) -> Result<RelationGraph, AppError> {
+    Ok(reader()?.graph(&caller(), &kind, &namespace, &name, depth.clamp(1, 2)))
 }
 
 /// Search as you type; at most `limit` hits (capped at [`MAX_SEARCH_LIMIT`]).
 #[server(prefix = "/_app")]
-pub async fn search(text: String, limit: usize) -> Result<Vec<EntitySummary>, ServerFnError> {
+pub async fn search(text: String, limit: usize) -> Result<Vec<EntitySummary>, AppError> {
     let text = text.trim();
     if text.is_empty() {
         return Ok(Vec::new());
     }
-    Ok(reader()?.search(text, limit.clamp(1, MAX_SEARCH_LIMIT)))
+    Ok(reader()?.search(&caller(), text, limit.clamp(1, MAX_SEARCH_LIMIT)))
 }
 
 /// Every location and entity with problems.
 #[server(prefix = "/_app")]
-pub async fn get_problems() -> Result<ProblemsReport, ServerFnError> {
-    Ok(reader()?.problems())
+pub async fn get_problems() -> Result<ProblemsReport, AppError> {
+    Ok(reader()?.problems(&caller()))
 }
 
 #[cfg(feature = "ssr")]
-fn admin() -> Result<std::sync::Arc<dyn crate::services::LocationAdmin>, ServerFnError> {
-    use_context::<std::sync::Arc<dyn crate::services::LocationAdmin>>().ok_or_else(|| {
-        ServerFnError::ServerError("location administration is not available".into())
-    })
+fn admin() -> Result<std::sync::Arc<dyn crate::services::LocationAdmin>, AppError> {
+    service("location administration")
 }
 
 #[cfg(feature = "ssr")]
-fn docs() -> Result<std::sync::Arc<dyn crate::services::DocsReader>, ServerFnError> {
-    use_context::<std::sync::Arc<dyn crate::services::DocsReader>>()
-        .ok_or_else(|| ServerFnError::ServerError("docs are not available".into()))
+fn docs() -> Result<std::sync::Arc<dyn crate::services::DocsReader>, AppError> {
+    service("docs")
 }
 
 /// Every location with its status.
 #[server(prefix = "/_app")]
-pub async fn get_locations() -> Result<Vec<LocationStatus>, ServerFnError> {
-    Ok(admin()?.locations())
+pub async fn get_locations() -> Result<Vec<LocationStatus>, AppError> {
+    Ok(admin()?.locations(&caller()))
 }
 
 /// Reads a location now ("refresh now").
 #[server(prefix = "/_app")]
-pub async fn refresh_location(id: String) -> Result<LocationStatus, ServerFnError> {
-    admin()?
-        .refresh(id)
-        .await
-        .map_err(ServerFnError::ServerError)
+pub async fn refresh_location(id: String) -> Result<LocationStatus, AppError> {
+    admin()?.refresh(caller(), id).await
 }
 
 /// Registers a location, or with `dry_run` shows what it would import.
@@ -118,87 +129,82 @@ pub async fn import_location(
     branch: Option<String>,
     path: Option<String>,
     dry_run: Option<String>,
-) -> Result<ImportResult, ServerFnError> {
+) -> Result<ImportResult, AppError> {
     let request = ImportRequest {
         location_type,
         target,
         branch: branch.filter(|b| !b.trim().is_empty()),
         path: path.filter(|p| !p.trim().is_empty()),
     };
-    admin()?
-        .import(
-            request,
-            dry_run.is_some_and(|d| !d.is_empty() && d != "false"),
-        )
-        .await
-        .map_err(ServerFnError::ServerError)
+    let dry_run = dry_run.is_some_and(|d| !d.is_empty() && d != "false");
+    admin()?.import(caller(), request, dry_run).await
 }
 
-/// A page of an entity's docs; `None` when there is no such entity.
+/// A page of an entity's docs; [`AppError::NotFound`] when there is no such entity.
 #[server(prefix = "/_app")]
 pub async fn get_docs_page(
     kind: String,
     namespace: String,
     name: String,
     page: String,
-) -> Result<Option<DocsPage>, ServerFnError> {
-    Ok(docs()?.page(&kind, &namespace, &name, &page))
+) -> Result<DocsPage, AppError> {
+    let page = docs()?.page(&caller(), &kind, &namespace, &name, &page);
+    found(page, || format!("entity named {kind}:{namespace}/{name}"))
 }
 
 /// Every entity with docs.
 #[server(prefix = "/_app")]
-pub async fn get_docs_index() -> Result<Vec<DocsEntry>, ServerFnError> {
-    Ok(docs()?.index())
+pub async fn get_docs_index() -> Result<Vec<DocsEntry>, AppError> {
+    Ok(docs()?.index(&caller()))
 }
 
 /// Docs pages matching a search.
 #[server(prefix = "/_app")]
-pub async fn search_docs(text: String, limit: usize) -> Result<Vec<DocsHit>, ServerFnError> {
+pub async fn search_docs(text: String, limit: usize) -> Result<Vec<DocsHit>, AppError> {
     let text = text.trim();
     if text.is_empty() {
         return Ok(Vec::new());
     }
-    Ok(docs()?.search(text, limit.clamp(1, MAX_SEARCH_LIMIT)))
+    Ok(docs()?.search(&caller(), text, limit.clamp(1, MAX_SEARCH_LIMIT)))
 }
 
 /// The Kubernetes view server functions take the [`KubeReader`](crate::services::KubeReader)
 /// the server provides.
 #[cfg(feature = "ssr")]
-fn kube() -> Result<std::sync::Arc<dyn crate::services::KubeReader>, ServerFnError> {
-    use_context::<std::sync::Arc<dyn crate::services::KubeReader>>().ok_or_else(|| {
-        ServerFnError::ServerError("Kubernetes views are not available: no KubeReader".into())
-    })
+fn kube() -> Result<std::sync::Arc<dyn crate::services::KubeReader>, AppError> {
+    service("the Kubernetes views")
 }
 
-/// An entity's workloads and health; `None` when there is no such entity.
+/// An entity's workloads and health; [`AppError::NotFound`] when there is no such entity.
 #[server(prefix = "/_app")]
 pub async fn get_entity_kube(
     kind: String,
     namespace: String,
     name: String,
-) -> Result<Option<crate::kube::EntityKube>, ServerFnError> {
-    Ok(kube()?.entity(&kind, &namespace, &name))
+) -> Result<crate::kube::EntityKube, AppError> {
+    let view = kube()?.entity(&caller(), &kind, &namespace, &name);
+    found(view, || format!("entity named {kind}:{namespace}/{name}"))
 }
 
 /// Every cluster with its state and health counts.
 #[server(prefix = "/_app")]
-pub async fn get_clusters() -> Result<crate::kube::ClustersOverview, ServerFnError> {
-    Ok(kube()?.overview())
+pub async fn get_clusters() -> Result<crate::kube::ClustersOverview, AppError> {
+    Ok(kube()?.overview(&caller()))
 }
 
-/// One cluster's workloads; `None` when there is no such cluster.
+/// One cluster's workloads; [`AppError::NotFound`] when there is no such cluster.
 #[server(prefix = "/_app")]
-pub async fn get_cluster(
-    name: String,
-) -> Result<Option<crate::kube::ClusterDetail>, ServerFnError> {
-    Ok(kube()?.cluster(&name))
+pub async fn get_cluster(name: String) -> Result<crate::kube::ClusterDetail, AppError> {
+    let view = kube()?.cluster(&caller(), &name);
+    found(view, || format!("cluster named {name}"))
 }
 
-/// A team's health; `None` when there is no such group.
+/// A team's health; [`AppError::NotFound`] when there is no such group.
 #[server(prefix = "/_app")]
 pub async fn get_team_kube(
     namespace: String,
     name: String,
-) -> Result<Option<crate::kube::TeamKube>, ServerFnError> {
-    Ok(kube()?.team(&namespace, &name))
+) -> Result<crate::kube::TeamKube, AppError> {
+    let view = kube()?.team(&caller(), &namespace, &name);
+    found(view, || format!("group named {namespace}/{name}"))
 }

@@ -9,6 +9,7 @@
 
 pub mod api;
 pub mod components;
+pub mod error;
 pub mod format;
 pub mod graph_layout;
 pub mod kube;

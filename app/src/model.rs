@@ -101,6 +101,10 @@ pub struct CatalogQuery {
 pub struct FacetCount {
     pub value: String,
     pub count: usize,
+    /// The query chose this value (the server resolves what was typed: `team-a` chooses
+    /// `group:default/team-a`). A chosen value is listed even when nothing has it.
+    #[serde(default)]
+    pub selected: bool,
 }
 
 /// At most this many values of one facet are listed (the most common, plus the chosen ones);
@@ -375,4 +379,29 @@ pub struct RelationGraph {
     pub nodes: Vec<EntitySummary>,
     /// (from index, to index, relation type) into `nodes`; only one direction of each pair.
     pub edges: Vec<(usize, usize, String)>,
+}
+
+/// Who is asking. Every service call takes one, so that what each person may see and do is
+/// decided in one place on the server (`server/src/catalog/facade.rs`).
+///
+/// Until sign-in exists every caller is the guest. A signed-in caller will carry their user
+/// entity and the groups they belong to (their ownership references, as Backstage calls them).
+/// Deliberately not `Serialize`: the server decides who is asking, the browser never says.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Caller {
+    /// The signed-in user's entity (`user:default/jane`); `None` for the guest.
+    pub user: Option<EntityRef>,
+    /// The groups the user belongs to, directly or through parents.
+    pub groups: Vec<EntityRef>,
+}
+
+impl Caller {
+    /// Someone who has not signed in.
+    pub fn guest() -> Self {
+        Self::default()
+    }
+
+    pub fn is_guest(&self) -> bool {
+        self.user.is_none()
+    }
 }

@@ -1,56 +1,84 @@
-//! The service the UI's server functions call (server only).
+//! The services the UI's server functions call (server only).
 //!
-//! `server/` implements it over its in-memory catalog snapshot and provides it as Leptos context
-//! (`Arc<dyn CatalogReader>`). Reads are synchronous because the snapshot is in memory; anything
-//! that writes goes through the server's own service layer, where permission checks will sit.
+//! `server/` implements them and provides each as Leptos context (`Arc<dyn CatalogReader>`…).
+//! Every method takes the [`Caller`]: the catalog's implementations read through the server's
+//! one facade (`server/src/catalog/facade.rs`), the same one the REST API reads through, which
+//! decides what each caller sees. Reads are synchronous because the snapshot is in memory.
 
+use crate::error::AppError;
 use crate::model::*;
 
 pub trait CatalogReader: Send + Sync + 'static {
     /// The catalog table: filtered, sorted, paginated, with facet counts.
-    fn list(&self, query: &CatalogQuery) -> CatalogPage;
+    fn list(&self, caller: &Caller, query: &CatalogQuery) -> CatalogPage;
     /// One entity by kind (any case), namespace and name.
-    fn entity(&self, kind: &str, namespace: &str, name: &str) -> Option<EntityDetail>;
-    fn group(&self, namespace: &str, name: &str) -> Option<GroupDetail>;
-    fn user(&self, namespace: &str, name: &str) -> Option<UserDetail>;
+    fn entity(
+        &self,
+        caller: &Caller,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+    ) -> Option<EntityDetail>;
+    fn group(&self, caller: &Caller, namespace: &str, name: &str) -> Option<GroupDetail>;
+    fn user(&self, caller: &Caller, namespace: &str, name: &str) -> Option<UserDetail>;
     /// Relations graph around an entity, `depth` hops out (1 or 2).
-    fn graph(&self, kind: &str, namespace: &str, name: &str, depth: usize) -> RelationGraph;
+    fn graph(
+        &self,
+        caller: &Caller,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+        depth: usize,
+    ) -> RelationGraph;
     /// Search as you type over names, titles, descriptions and tags; best hits first.
-    fn search(&self, text: &str, limit: usize) -> Vec<EntitySummary>;
+    fn search(&self, caller: &Caller, text: &str, limit: usize) -> Vec<EntitySummary>;
     /// Every location and entity with problems.
-    fn problems(&self) -> ProblemsReport;
+    fn problems(&self, caller: &Caller) -> ProblemsReport;
 }
 
 /// TechDocs: docs sites read from the entities' repositories and rendered on the server.
 pub trait DocsReader: Send + Sync + 'static {
     /// A page of an entity's docs (`page` is the page id, `""` for the home page). `None`
     /// when there is no such entity; `Some` with `error` set when its docs cannot be shown.
-    fn page(&self, kind: &str, namespace: &str, name: &str, page: &str) -> Option<DocsPage>;
+    fn page(
+        &self,
+        caller: &Caller,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+        page: &str,
+    ) -> Option<DocsPage>;
     /// Every entity with docs, by name.
-    fn index(&self) -> Vec<DocsEntry>;
+    fn index(&self, caller: &Caller) -> Vec<DocsEntry>;
     /// Docs pages whose text matches every word of `text`; best first.
-    fn search(&self, text: &str, limit: usize) -> Vec<DocsHit>;
+    fn search(&self, caller: &Caller, text: &str, limit: usize) -> Vec<DocsHit>;
 }
 
 /// Deployment health from the clusters. `None`: no such entity, cluster or group.
 pub trait KubeReader: Send + Sync + 'static {
-    fn entity(&self, kind: &str, namespace: &str, name: &str) -> Option<crate::kube::EntityKube>;
-    fn overview(&self) -> crate::kube::ClustersOverview;
-    fn cluster(&self, name: &str) -> Option<crate::kube::ClusterDetail>;
-    fn team(&self, namespace: &str, name: &str) -> Option<crate::kube::TeamKube>;
+    fn entity(
+        &self,
+        caller: &Caller,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+    ) -> Option<crate::kube::EntityKube>;
+    fn overview(&self, caller: &Caller) -> crate::kube::ClustersOverview;
+    fn cluster(&self, caller: &Caller, name: &str) -> Option<crate::kube::ClusterDetail>;
+    fn team(&self, caller: &Caller, namespace: &str, name: &str) -> Option<crate::kube::TeamKube>;
 }
 
 /// A boxed future, for the async methods of the traits above.
 pub type BoxFuture<T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send>>;
 
-/// Locations: list, register (with a dry-run preview) and refresh. Errors are messages meant
-/// for the person who asked.
+/// Locations: list, register (with a dry-run preview) and refresh.
 pub trait LocationAdmin: Send + Sync + 'static {
-    fn locations(&self) -> Vec<LocationStatus>;
-    fn refresh(&self, id: String) -> BoxFuture<Result<LocationStatus, String>>;
+    fn locations(&self, caller: &Caller) -> Vec<LocationStatus>;
+    fn refresh(&self, caller: Caller, id: String) -> BoxFuture<Result<LocationStatus, AppError>>;
     fn import(
         &self,
+        caller: Caller,
         request: ImportRequest,
         dry_run: bool,
-    ) -> BoxFuture<Result<ImportResult, String>>;
+    ) -> BoxFuture<Result<ImportResult, AppError>>;
 }

@@ -11,6 +11,7 @@
 //! - [`docs`]: TechDocs: mkdocs.yml, Markdown rendered and sanitized on the server
 //! - [`demo`]: the demo organisation shipped in the binary
 //! - [`cli`]: `serve`, `validate`, `migrate`
+//! - [`error`]: domain errors into the app's one error
 
 pub mod api;
 pub mod catalog;
@@ -18,6 +19,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod docs;
+pub mod error;
 pub mod files;
 pub mod git;
 pub mod http;
@@ -47,6 +49,13 @@ pub struct AppState {
     pub leptos: leptos::config::LeptosOptions,
     /// Set once the first refresh of every location has finished.
     pub ready: Arc<AtomicBool>,
+}
+
+impl AppState {
+    /// The catalog as requests read and write it (what each caller may see is decided there).
+    pub fn facade(&self) -> catalog::facade::Facade {
+        catalog::facade::Facade::new(self.catalog.clone())
+    }
 }
 
 impl axum::extract::FromRef<AppState> for leptos::config::LeptosOptions {

@@ -1,80 +1,14 @@
-//! Parts of the entity page shared by every kind (and by the group and user pages): header,
-//! tabs, About card, links, labels, annotations, source, relations, API definition and raw JSON.
+//! Parts of the entity pages shared by every kind (and by the group and user pages): header,
+//! About card, links, labels, annotations, source, and the relations, API definition and raw
+//! JSON tabs. Which tabs there are is the pages' table (`pages::entity::TABS`).
 
 use crate::components::common::{EntityLink, ErrorBadge, IconExternal, KindBadge, Tags};
 use crate::format::{
     is_safe_image_url, is_safe_url, kind_label, kind_plural, pretty_json, relation_label,
 };
-use crate::model::{
-    EntityDetail, EntityRef, LinkView, ProfileView, RelationView, RepositoryView, SourceView,
-};
+use crate::model::{EntityDetail, LinkView, ProfileView, RelationView, RepositoryView, SourceView};
 use crate::query::{catalog_href, with_kind};
 use leptos::prelude::*;
-
-/// The sections of an entity page; the URL's last segment picks one.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Tab {
-    Overview,
-    Relations,
-    Api,
-    Docs,
-    Kubernetes,
-    Raw,
-}
-
-impl Tab {
-    /// `None` for a segment that names no tab (the page then answers 404).
-    pub fn from_segment(segment: Option<&str>) -> Option<Tab> {
-        match segment.unwrap_or("") {
-            "" | "overview" => Some(Tab::Overview),
-            "relations" | "dependencies" => Some(Tab::Relations),
-            "api" | "definition" => Some(Tab::Api),
-            "docs" => Some(Tab::Docs),
-            "kubernetes" => Some(Tab::Kubernetes),
-            "raw" => Some(Tab::Raw),
-            _ => None,
-        }
-    }
-
-    pub fn slug(self) -> &'static str {
-        match self {
-            Tab::Overview => "",
-            Tab::Relations => "relations",
-            Tab::Api => "api",
-            Tab::Docs => "docs",
-            Tab::Kubernetes => "kubernetes",
-            Tab::Raw => "raw",
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Tab::Overview => "Overview",
-            Tab::Relations => "Relations",
-            Tab::Api => "API",
-            Tab::Docs => "Docs",
-            Tab::Kubernetes => "Kubernetes",
-            Tab::Raw => "Raw",
-        }
-    }
-
-    /// The tabs an entity of `kind` has.
-    pub fn for_kind(kind: &str) -> Vec<Tab> {
-        let mut tabs = vec![Tab::Overview, Tab::Relations];
-        if kind.eq_ignore_ascii_case("api") {
-            tabs.push(Tab::Api);
-        }
-        tabs.extend([Tab::Docs, Tab::Kubernetes, Tab::Raw]);
-        tabs
-    }
-
-    pub fn href(self, entity: &EntityRef) -> String {
-        match self {
-            Tab::Overview => entity.href(),
-            other => format!("{}/{}", entity.href(), other.slug()),
-        }
-    }
-}
 
 /// Breadcrumb, title, reference, badges, description and tags.
 #[component]
@@ -115,26 +49,6 @@ pub fn EntityHeader(detail: EntityDetail) -> impl IntoView {
             {s.description.map(|d| view! { <p class="entity-description">{d}</p> })}
             <Tags tags=s.tags/>
         </div>
-    }
-}
-
-/// The tab bar; `current` is marked with `aria-current`.
-#[component]
-pub fn EntityTabs(entity: EntityRef, current: Tab) -> impl IntoView {
-    view! {
-        <nav class="tabs" aria-label="Entity sections">
-            {Tab::for_kind(&entity.kind)
-                .into_iter()
-                .map(|t| {
-                    let href = t.href(&entity);
-                    view! {
-                        <a href=href aria-current=(t == current).then_some("page")>
-                            {t.label()}
-                        </a>
-                    }
-                })
-                .collect_view()}
-        </nav>
     }
 }
 
@@ -611,23 +525,5 @@ pub fn MetadataCards(detail: EntityDetail) -> impl IntoView {
         <SourceCard source=detail.source repository=detail.repository/>
         <KeyValueCard title="Labels" id="labels-heading" pairs=detail.labels/>
         <KeyValueCard title="Annotations" id="annotations-heading" pairs=detail.annotations/>
-    }
-}
-
-/// The content of every tab but the overview, which each page draws itself.
-pub fn other_tab(tab: Tab, detail: &EntityDetail) -> AnyView {
-    match tab {
-        Tab::Overview => ().into_any(),
-        Tab::Relations => view! { <RelationsTab relations=detail.relations.clone()/> }.into_any(),
-        Tab::Api => view! { <ApiTab definition=detail.api_definition.clone()/> }.into_any(),
-        Tab::Docs => {
-            let entity = detail.summary.entity_ref.clone();
-            view! { <crate::pages::docs::DocsPanel entity page=String::new()/> }.into_any()
-        }
-        Tab::Kubernetes => {
-            let entity = detail.summary.entity_ref.clone();
-            view! { <crate::pages::kubernetes::KubernetesPanel entity/> }.into_any()
-        }
-        Tab::Raw => view! { <RawTab raw_json=detail.raw_json.clone()/> }.into_any(),
     }
 }

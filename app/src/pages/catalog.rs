@@ -58,21 +58,6 @@ fn ref_string_display(s: &str) -> String {
         .unwrap_or_else(|| s.to_string())
 }
 
-/// Whether a chosen facet value (as in the URL) stands for a listed one. For references, a
-/// name or `namespace/name` matches any kind (`team-a` is `group:default/team-a`).
-fn same_value(is_ref: bool, chosen: &str, listed: &str) -> bool {
-    if chosen.eq_ignore_ascii_case(listed) {
-        return true;
-    }
-    if !is_ref || chosen.contains(':') {
-        return false;
-    }
-    let (namespace, name) = chosen.split_once('/').unwrap_or(("default", chosen));
-    parse_ref(listed).is_some_and(|r| {
-        r.namespace.eq_ignore_ascii_case(namespace) && r.name.eq_ignore_ascii_case(name)
-    })
-}
-
 fn parse_ref(s: &str) -> Option<EntityRef> {
     let (kind, rest) = s.split_once(':')?;
     let (namespace, name) = rest.split_once('/')?;
@@ -166,7 +151,7 @@ fn CatalogView(q: CatalogQuery, page: CatalogData, filters_open: RwSignal<bool>)
                                 };
                                 let unlisted = facets.unlisted.get(facet.key()).copied().unwrap_or(0);
                                 view! {
-                                    <FacetGroup facet counts unlisted selected=facet.values(&q).clone()/>
+                                    <FacetGroup facet counts unlisted/>
                                 }
                             })
                             .collect_view()}
@@ -257,38 +242,16 @@ fn FacetGroup(
     counts: Vec<FacetCount>,
     /// Values with matches that the server did not list (only the most common are).
     unlisted: usize,
-    selected: Vec<String>,
 ) -> impl IntoView {
     let is_ref = matches!(facet, Facet::Owner | Facet::System);
-    // A typed owner `team-a` selects `group:default/team-a`.
-    let is_selected = {
-        let selected = selected.clone();
-        move |value: &str| selected.iter().any(|s| same_value(is_ref, s, value))
-    };
-    // Selected values without matches still show, so they can be unticked.
+    // The server lists the chosen values first (with those nothing has), then by count.
     let mut values = counts;
-    for s in &selected {
-        if !values.iter().any(|v| same_value(is_ref, s, &v.value)) {
-            values.push(FacetCount {
-                value: s.clone(),
-                count: 0,
-            });
-        }
-    }
     if values.is_empty() {
         return None;
     }
-    // Ticked values first, then by count.
-    values.sort_by(|a, b| {
-        let sa = is_selected(&a.value);
-        let sb = is_selected(&b.value);
-        sb.cmp(&sa)
-            .then(b.count.cmp(&a.count))
-            .then(a.value.cmp(&b.value))
-    });
     let key = facet.key();
     let item = move |v: FacetCount| {
-        let checked = is_selected(&v.value);
+        let checked = v.selected;
         let label = if is_ref {
             ref_string_display(&v.value)
         } else {
@@ -313,7 +276,6 @@ fn FacetGroup(
     };
     let rest: Vec<FacetCount> = values.split_off(values.len().min(FACET_VISIBLE));
     let more = rest.len();
-    let item_rest = item.clone();
     Some(view! {
         <fieldset class="facet">
             <legend>{facet.label()}</legend>
@@ -323,7 +285,7 @@ fn FacetGroup(
                     view! {
                         <details class="facet-more">
                             <summary>{format!("Show {more} more")}</summary>
-                            <ul>{rest.into_iter().map(item_rest).collect_view()}</ul>
+                            <ul>{rest.into_iter().map(item).collect_view()}</ul>
                         </details>
                     }
                 })}

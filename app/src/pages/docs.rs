@@ -29,9 +29,9 @@ pub fn DocsPanel(entity: EntityRef, page: String) -> impl IntoView {
         <Transition fallback=|| view! { <Loading/> }>
             {move || Suspend::new(async move {
                 match docs.await {
+                    Err(e) if e.is_not_found() => view! { <ErrorNotice message="No such entity".to_string()/> }.into_any(),
                     Err(e) => view! { <ErrorNotice message=e.to_string()/> }.into_any(),
-                    Ok(None) => view! { <ErrorNotice message="No such entity".to_string()/> }.into_any(),
-                    Ok(Some(page)) => view! { <DocsView page/> }.into_any(),
+                    Ok(page) => view! { <DocsView page/> }.into_any(),
                 }
             })}
         </Transition>

@@ -1,16 +1,12 @@
-//! The group page: profile, parent and sub-groups, members, and everything the group owns.
+//! The group page's route and overview: profile, parent and sub-groups, members, and everything
+//! the group owns. The rest of the page is every entity's ([`super::entity`]).
 
-use crate::api::get_group;
-use crate::components::common::{EntityList, ErrorNotice, Loading};
-use crate::components::entity_parts::{
-    other_tab, EntityHeader, EntityTabs, MetadataCards, ProfileCard, Tab,
-};
-use crate::components::problems::ProblemsAlert;
+use crate::components::common::EntityList;
+use crate::components::entity_parts::{MetadataCards, ProfileCard};
 use crate::format::{kind_plural, summary_name};
 use crate::model::{EntitySummary, GroupDetail};
-use crate::pages::entity::{use_entity_params, EntityParams, EntityTitle};
+use crate::pages::entity::{use_entity_params, EntityPage, EntityTitle};
 use crate::pages::kubernetes::TeamHealthCard;
-use crate::pages::not_found::NotFound;
 use leptos::prelude::*;
 
 /// `/catalog/:namespace/group/:name/:tab?`
@@ -19,68 +15,13 @@ pub fn GroupRoute() -> impl IntoView {
     let params = use_entity_params(Some("group"));
     view! {
         <EntityTitle params/>
-        <GroupPage params/>
+        <EntityPage params/>
     }
 }
 
+/// The group's overview: its team's health, members, what it owns, profile and hierarchy.
 #[component]
-pub fn GroupPage(params: Memo<EntityParams>) -> impl IntoView {
-    let key = Memo::new(move |_| params.with(|p| (p.namespace.clone(), p.name.clone())));
-    let group = Resource::new(
-        move || key.get(),
-        |(namespace, name)| get_group(namespace, name),
-    );
-    view! {
-        <Transition fallback=|| view! { <Loading/> }>
-            {move || {
-                let p = params.get();
-                Suspend::new(async move {
-                    match group.await {
-                        Err(e) => view! { <ErrorNotice message=e.to_string()/> }.into_any(),
-                        Ok(None) => view! { <NotFound what=p.entity_ref().to_ref_string()/> }.into_any(),
-                        Ok(Some(detail)) => match Tab::from_segment(p.tab.as_deref())
-                            .filter(|t| Tab::for_kind("group").contains(t))
-                        {
-                            Some(tab) => view! { <GroupView detail tab/> }.into_any(),
-                            None => {
-                                let what = format!("{} tab on this group", p.tab.unwrap_or_default());
-                                view! { <NotFound what/> }.into_any()
-                            }
-                        },
-                    }
-                })
-            }}
-        </Transition>
-    }
-}
-
-#[component]
-fn GroupView(detail: GroupDetail, tab: Tab) -> impl IntoView {
-    let entity = detail.group.clone();
-    let entity_ref = entity.summary.entity_ref.clone();
-    let body = match tab {
-        Tab::Overview => view! { <GroupOverview detail/> }.into_any(),
-        Tab::Kubernetes => view! {
-            <TeamHealthCard
-                namespace=entity_ref.namespace.clone()
-                name=entity_ref.name.clone()
-            />
-        }
-        .into_any(),
-        other => other_tab(other, &entity),
-    };
-    view! {
-        <article class="entity-page">
-            <ProblemsAlert problems=entity.problems.clone()/>
-            <EntityHeader detail=entity.clone()/>
-            <EntityTabs entity=entity_ref current=tab/>
-            <div class="tab-panel">{body}</div>
-        </article>
-    }
-}
-
-#[component]
-fn GroupOverview(detail: GroupDetail) -> impl IntoView {
+pub fn GroupOverview(detail: GroupDetail) -> impl IntoView {
     let g = detail.group;
     let fallback_name = summary_name(&g.summary);
     let member_count = detail.members.len();

@@ -150,9 +150,9 @@ pub fn KubernetesPanel(entity: EntityRef) -> impl IntoView {
         <Suspense fallback=|| view! { <Loading/> }>
             {move || Suspend::new(async move {
                 match data.await {
+                    Err(e) if e.is_not_found() => view! { <NotFound what="entity"/> }.into_any(),
                     Err(e) => view! { <ErrorNotice message=e.to_string()/> }.into_any(),
-                    Ok(None) => view! { <NotFound what="entity"/> }.into_any(),
-                    Ok(Some(v)) => view! { <EntityKubeView initial=v/> }.into_any(),
+                    Ok(v) => view! { <EntityKubeView initial=v/> }.into_any(),
                 }
             })}
         </Suspense>
@@ -376,7 +376,7 @@ pub fn KubeSummaryCard(entity: EntityRef) -> impl IntoView {
             {move || {
                 let tab = tab.clone();
                 Suspend::new(async move {
-                    let v = data.await.ok().flatten().filter(|v| v.expected && !v.no_clusters)?;
+                    let v = data.await.ok().filter(|v| v.expected && !v.no_clusters)?;
                     let clusters: Vec<(String, Health)> =
                         v.clusters.iter().map(|c| (c.cluster.name.clone(), c.health)).collect();
                     let mut reasons = v.reasons.clone();
@@ -409,7 +409,7 @@ pub fn TeamHealthCard(namespace: String, name: String) -> impl IntoView {
     view! {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
-                let v = data.await.ok().flatten()?;
+                let v = data.await.ok()?;
                 if v.no_clusters || v.entities.is_empty() {
                     return None;
                 }
@@ -547,9 +547,9 @@ pub fn ClusterPage() -> impl IntoView {
         <Suspense fallback=|| view! { <Loading/> }>
             {move || Suspend::new(async move {
                 match data.await {
+                    Err(e) if e.is_not_found() => view! { <NotFound what=format!("cluster {}", name.get_untracked())/> }.into_any(),
                     Err(e) => view! { <ErrorNotice message=e.to_string()/> }.into_any(),
-                    Ok(None) => view! { <NotFound what=format!("cluster {}", name.get_untracked())/> }.into_any(),
-                    Ok(Some(v)) => view! { <ClusterView initial=v unmatched=unmatched.get_untracked()/> }.into_any(),
+                    Ok(v) => view! { <ClusterView initial=v unmatched=unmatched.get_untracked()/> }.into_any(),
                 }
             })}
         </Suspense>

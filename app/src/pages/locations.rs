@@ -88,22 +88,13 @@ fn ImportCard(import: ServerAction<ImportLocation>) -> impl IntoView {
                         .value()
                         .get()
                         .map(|result| match result {
-                            Err(e) => {
-                                view! { <ErrorNotice message=clean_error(&e.to_string())/> }.into_any()
-                            }
+                            Err(e) => view! { <ErrorNotice message=e.to_string()/> }.into_any(),
                             Ok(result) => view! { <ImportOutcome result/> }.into_any(),
                         })
                 }}
             </div>
         </section>
     }
-}
-
-/// Server function errors carry a prefix that means nothing to the reader.
-fn clean_error(message: &str) -> String {
-    message
-        .trim_start_matches("error running server function: ")
-        .to_string()
 }
 
 #[component]

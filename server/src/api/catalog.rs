@@ -1,12 +1,15 @@
-//! Handlers of `/api/catalog/*`.
+//! Handlers of `/api/catalog/*`. Each one reads what its caller sees ([`Visible`], from the
+//! catalog's facade) or writes through the facade; answers are written straight from the
+//! snapshot's JSON, never built as `serde_json::Value`s.
 
 use super::ApiError;
-use crate::catalog::query::{facet, project, Filter, OrderField, Query};
+use crate::catalog::facade::Visible;
+use crate::catalog::query::{project, Filter, OrderField, Query};
 use crate::catalog::reference::{parse_ref, RefKey};
-use crate::catalog::snapshot::{LocationInfo, Snapshot};
-use crate::catalog::source::Sources;
+use crate::catalog::snapshot::LocationInfo;
 use crate::catalog::validation::validate_entity as validate;
 use crate::catalog::NewLocation;
+use crate::http::caller::RequestCaller;
 use crate::AppState;
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
@@ -84,20 +87,20 @@ fn json_response(status: StatusCode, body: impl Into<Body>) -> Response {
 }
 
 /// Writes entities as a JSON array, copying pre-rendered JSON where no projection is asked.
-fn entities_json(snap: &Snapshot, idx: impl Iterator<Item = usize>, fields: &[String]) -> String {
+fn entities_json(v: &Visible, idx: impl Iterator<Item = usize>, fields: &[String]) -> String {
     let mut out = String::from("[");
     for (n, i) in idx.enumerate() {
         if n > 0 {
             out.push(',');
         }
-        push_entity(&mut out, snap, i, fields);
+        push_entity(&mut out, v, i, fields);
     }
     out.push(']');
     out
 }
 
-fn push_entity(out: &mut String, snap: &Snapshot, i: usize, fields: &[String]) {
-    let r = &snap.records[i];
+fn push_entity(out: &mut String, v: &Visible, i: usize, fields: &[String]) {
+    let r = v.record(i);
     if fields.is_empty() {
         r.write_json(out);
     } else {
@@ -108,6 +111,7 @@ fn push_entity(out: &mut String, snap: &Snapshot, i: usize, fields: &[String]) {
 /// `GET /entities`: Backstage's original list endpoint, a bare array.
 pub async fn list_entities(
     State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
     RawQuery(raw): RawQuery,
 ) -> Result<Response> {
     let p = Params::parse(raw)?;
@@ -120,14 +124,13 @@ pub async fn list_entities(
     let offset = p.number("offset")?.unwrap_or(0);
     let limit = p.number("limit")?.unwrap_or(usize::MAX);
     let fields = p.list("fields");
-    let snap = state.catalog.snapshot();
-    let matched = Query {
+    let v = state.facade().read(&caller);
+    let matched = v.query(&Query {
         filter,
         order,
         ..Default::default()
-    }
-    .run(&snap);
-    let body = entities_json(&snap, matched.into_iter().skip(offset).take(limit), &fields);
+    });
+    let body = entities_json(&v, matched.into_iter().skip(offset).take(limit), &fields);
     Ok(json_response(StatusCode::OK, body))
 }
 
@@ -176,32 +179,23 @@ struct PageRequest {
     fields: Vec<String>,
 }
 
-fn run_page(state: &AppState, req: PageRequest) -> Response {
-    let snap = state.catalog.snapshot();
-    let matched = req.query.run(&snap);
+fn run_page(v: &Visible, req: PageRequest) -> Response {
+    let matched = v.query(&req.query);
     // A cursor remembers the first item; if it is still there, start from it.
     let start = req
         .first
         .as_ref()
-        .and_then(|k| {
-            matched
-                .iter()
-                .position(|&i| snap.records[i].stored.key.0 == *k)
-        })
+        .and_then(|k| matched.iter().position(|&i| v.record(i).stored.key.0 == *k))
         .unwrap_or(req.offset)
         .min(matched.len());
     let end = (start + req.limit).min(matched.len());
     let mut body = String::from("{\"items\":");
     body.push_str(&entities_json(
-        &snap,
+        v,
         matched[start..end].iter().copied(),
         &req.fields,
     ));
-    let key_at = |i: usize| {
-        matched
-            .get(i)
-            .map(|&r| snap.records[r].stored.key.0.clone())
-    };
+    let key_at = |i: usize| matched.get(i).map(|&r| v.record(r).stored.key.0.clone());
     let mut page_info = serde_json::Map::new();
     if end < matched.len() {
         let c = Cursor {
@@ -239,6 +233,7 @@ fn limit_of(limit: Option<usize>) -> Result<usize> {
 /// `GET /entities/by-query`.
 pub async fn query_entities_get(
     State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
     RawQuery(raw): RawQuery,
 ) -> Result<Response> {
     let p = Params::parse(raw)?;
@@ -286,7 +281,7 @@ pub async fn query_entities_get(
             }
         }
     };
-    Ok(run_page(&state, req))
+    Ok(run_page(&state.facade().read(&caller), req))
 }
 
 #[derive(Deserialize)]
@@ -329,6 +324,7 @@ pub struct FullTextBody {
 /// combined with `$all` and `$any`).
 pub async fn query_entities_post(
     State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
     Json(body): Json<QueryBody>,
 ) -> Result<Response> {
     let limit = limit_of(body.limit)?;
@@ -382,7 +378,7 @@ pub async fn query_entities_post(
             }
         }
     };
-    Ok(run_page(&state, req))
+    Ok(run_page(&state.facade().read(&caller), req))
 }
 
 /// Turns a predicate object into the OR-of-ANDs filter.
@@ -487,10 +483,11 @@ fn predicate_filter(v: &Value) -> Result<Filter> {
 
 pub async fn entity_by_name(
     State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
     Path((kind, namespace, name)): Path<(String, String, String)>,
 ) -> Result<Response> {
-    let snap = state.catalog.snapshot();
-    let r = snap.get(&kind, &namespace, &name).ok_or_else(|| {
+    let v = state.facade().read(&caller);
+    let r = v.get(&kind, &namespace, &name).ok_or_else(|| {
         ApiError::not_found(format!(
             "no entity named {}:{namespace}/{name}",
             kind.to_lowercase()
@@ -501,10 +498,11 @@ pub async fn entity_by_name(
 
 pub async fn entity_by_uid(
     State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
     Path(uid): Path<String>,
 ) -> Result<Response> {
-    let snap = state.catalog.snapshot();
-    let r = snap
+    let v = state.facade().read(&caller);
+    let r = v
         .get_uid(&uid)
         .ok_or_else(|| ApiError::not_found(format!("no entity with uid {uid}")))?;
     Ok(json_response(StatusCode::OK, r.json()))
@@ -521,9 +519,10 @@ pub struct ByRefsBody {
 /// `POST /entities/by-refs`: one item per requested ref, `null` where there is none.
 pub async fn entities_by_refs(
     State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
     Json(body): Json<ByRefsBody>,
 ) -> Result<Response> {
-    let snap = state.catalog.snapshot();
+    let v = state.facade().read(&caller);
     let mut out = String::from("{\"items\":[");
     for (n, r) in body.entity_refs.iter().enumerate() {
         if n > 0 {
@@ -531,8 +530,8 @@ pub async fn entities_by_refs(
         }
         let parsed = parse_ref(r, None, "default")
             .map_err(|e| ApiError::bad_request(format!("entityRefs[{n}]: {e}")))?;
-        match snap.by_key.get(&RefKey::from_ref(&parsed)) {
-            Some(&i) => push_entity(&mut out, &snap, i, &body.fields),
+        match v.index_of(&RefKey::from_ref(&parsed)) {
+            Some(i) => push_entity(&mut out, &v, i, &body.fields),
             None => out.push_str("null"),
         }
     }
@@ -543,6 +542,7 @@ pub async fn entities_by_refs(
 /// `GET /entity-facets?facet=kind&facet=spec.type&filter=…`.
 pub async fn entity_facets(
     State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>> {
     let p = Params::parse(raw)?;
@@ -553,10 +553,11 @@ pub async fn entity_facets(
         ));
     }
     let filter = Filter::parse(&p.all("filter")).map_err(ApiError::bad_request)?;
-    let snap = state.catalog.snapshot();
+    let v = state.facade().read(&caller);
     let mut out = serde_json::Map::new();
     for f in facets {
-        let values: Vec<Value> = facet(&snap, &filter, &f)
+        let values: Vec<Value> = v
+            .facet(&filter, &f)
             .into_iter()
             .map(|(value, count)| json!({"value": value, "count": count}))
             .collect();
@@ -567,11 +568,11 @@ pub async fn entity_facets(
 
 /// Backstage's `{id, type, target}` plus Backlot's `branch`, `path` and `status`.
 /// Targets are shown without credentials.
-fn location_json(l: &LocationInfo, sources: &Sources) -> Value {
-    let mut v = json!({
+fn location_json(l: &LocationInfo, v: &Visible) -> Value {
+    let mut out = json!({
         "id": l.id,
         "type": l.location_type.as_str(),
-        "target": sources.display_target(l.location_type, &l.target),
+        "target": v.sources().display_target(l.location_type, &l.target),
         "status": {
             "lastRefreshAt": l.last_refresh_at,
             "lastSuccessAt": l.last_success_at,
@@ -582,61 +583,60 @@ fn location_json(l: &LocationInfo, sources: &Sources) -> Value {
         },
     });
     if let Some(b) = &l.branch {
-        v["branch"] = json!(b);
+        out["branch"] = json!(b);
     }
     if let Some(p) = &l.path {
-        v["path"] = json!(p);
+        out["path"] = json!(p);
     }
     if let Some(c) = &l.commit {
-        v["status"]["commit"] = json!(c);
+        out["status"]["commit"] = json!(c);
     }
-    v
+    out
 }
 
-pub async fn list_locations(State(state): State<AppState>) -> Json<Value> {
-    let snap = state.catalog.snapshot();
+pub async fn list_locations(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+) -> Json<Value> {
+    let v = state.facade().read(&caller);
     Json(Value::Array(
-        snap.locations
-            .iter()
-            .map(|l| json!({ "data": location_json(l, state.catalog.sources()) }))
+        v.locations()
+            .map(|l| json!({ "data": location_json(l, &v) }))
             .collect(),
     ))
 }
 
 pub async fn get_location(
     State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
     Path(id): Path<String>,
 ) -> Result<Json<Value>> {
-    location_by_id(&state, &id)
+    location_by_id(&state.facade().read(&caller), &id)
 }
 
-fn location_by_id(state: &AppState, id: &str) -> Result<Json<Value>> {
-    let snap = state.catalog.snapshot();
-    let l = snap
-        .locations
-        .iter()
-        .find(|l| l.id == id)
+fn location_by_id(v: &Visible, id: &str) -> Result<Json<Value>> {
+    let l = v
+        .location(id)
         .ok_or_else(|| ApiError::not_found(format!("no location with id {id}")))?;
-    Ok(Json(location_json(l, state.catalog.sources())))
+    Ok(Json(location_json(l, v)))
 }
 
 pub async fn location_by_entity(
     State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
     Path((kind, namespace, name)): Path<(String, String, String)>,
 ) -> Result<Json<Value>> {
-    let snap = state.catalog.snapshot();
-    let r = snap.get(&kind, &namespace, &name).ok_or_else(|| {
+    let v = state.facade().read(&caller);
+    let r = v.get(&kind, &namespace, &name).ok_or_else(|| {
         ApiError::not_found(format!(
             "no entity named {}:{namespace}/{name}",
             kind.to_lowercase()
         ))
     })?;
-    let l = snap
-        .locations
-        .iter()
-        .find(|l| l.id == r.stored.location_id)
+    let l = v
+        .location(&r.stored.location_id)
         .ok_or_else(|| ApiError::not_found("the entity's location is gone"))?;
-    Ok(Json(location_json(l, state.catalog.sources())))
+    Ok(Json(location_json(l, &v)))
 }
 
 #[derive(Deserialize)]
@@ -660,17 +660,19 @@ fn file_type() -> String {
 /// `POST /locations[?dryRun=true]`: 201 with the location and its entities.
 pub async fn add_location(
     State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
     RawQuery(raw): RawQuery,
     Json(body): Json<AddLocationBody>,
 ) -> Result<Response> {
     let p = Params::parse(raw)?;
     let dry_run = matches!(p.one("dryRun"), Some("true") | Some("1"));
     let new = NewLocation::parse(&body.location_type, &body.target, body.branch, body.path)?;
-    let added = state.catalog.register(new, dry_run).await?;
+    let added = state.facade().register(&caller, new, dry_run).await?;
     // Streamed straight from the catalog's JSON: a location can hold 10k entities, and the
     // whole array (tens of MiB) is never held at once.
     let mut head = String::from("{\"location\":");
-    head.push_str(&location_json(&added.location, state.catalog.sources()).to_string());
+    let shown = state.facade().read(&caller);
+    head.push_str(&location_json(&added.location, &shown).to_string());
     head.push_str(",\"entities\":");
     let mut tail = String::new();
     if dry_run {
@@ -704,9 +706,10 @@ pub async fn add_location(
 
 pub async fn delete_location(
     State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
     Path(id): Path<String>,
 ) -> Result<StatusCode> {
-    state.catalog.unregister_location(&id).await?;
+    state.facade().unregister_location(&caller, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -714,10 +717,12 @@ pub async fn delete_location(
 /// 200 with the location's status, 502 when its repository cannot be read.
 pub async fn refresh_location(
     State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
     Path(id): Path<String>,
 ) -> Result<Json<Value>> {
-    state.catalog.refresh_location(&id).await?;
-    location_by_id(&state, &id)
+    let facade = state.facade();
+    facade.refresh_location(&caller, &id).await?;
+    location_by_id(&facade.read(&caller), &id)
 }
 
 #[derive(Deserialize)]
@@ -729,11 +734,15 @@ pub struct RefreshBody {
 /// `POST /refresh {"entityRef": "component:default/foo"}`: re-reads its location now.
 pub async fn refresh(
     State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
     Json(body): Json<RefreshBody>,
 ) -> Result<StatusCode> {
     let r = parse_ref(&body.entity_ref, None, "default")
         .map_err(|e| ApiError::bad_request(format!("entityRef: {e}")))?;
-    state.catalog.refresh_entity(&RefKey::from_ref(&r)).await?;
+    state
+        .facade()
+        .refresh_entity(&caller, &RefKey::from_ref(&r))
+        .await?;
     Ok(StatusCode::OK)
 }
 

@@ -1,7 +1,10 @@
 //! The one JSON error envelope of the public API, in Backstage's shape:
 //! `{"error": {"name", "message"}, "request": {"method", "url"}, "response": {"statusCode"}}`.
+//! Handlers fail with [`ApiError`]; domain errors reach it through the app's one error
+//! ([`AppError`]), so the REST API and the UI name the same failure the same way.
 
 use crate::catalog::CatalogError;
+use app::error::AppError;
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{header, StatusCode};
@@ -43,36 +46,26 @@ impl ApiError {
     }
 }
 
+/// The app's error in Backstage's names and statuses.
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
+        let (status, name) = match &e {
+            AppError::NotFound(_) => (StatusCode::NOT_FOUND, "NotFoundError"),
+            AppError::InvalidInput { .. } => (StatusCode::BAD_REQUEST, "InputError"),
+            AppError::Forbidden(_) => (StatusCode::FORBIDDEN, "NotAllowedError"),
+            AppError::Conflict(_) => (StatusCode::CONFLICT, "ConflictError"),
+            // A repository (or another source) that cannot be read: the gateway's fault.
+            AppError::Unavailable(_) => (StatusCode::BAD_GATEWAY, "SourceError"),
+            AppError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "Error"),
+        };
+        Self::new(status, name, e.to_string())
+    }
+}
+
+/// Through the app's error, where internal errors are logged (`crate::error`).
 impl From<CatalogError> for ApiError {
     fn from(e: CatalogError) -> Self {
-        match e {
-            CatalogError::NotFound(m) => Self::not_found(m),
-            CatalogError::InvalidInput(m) => Self::bad_request(m),
-            CatalogError::Forbidden(m) => Self {
-                status: StatusCode::FORBIDDEN,
-                name: "NotAllowedError",
-                message: m,
-            },
-            CatalogError::Conflict(m) => Self {
-                status: StatusCode::CONFLICT,
-                name: "ConflictError",
-                message: m,
-            },
-            CatalogError::Source(m) => Self {
-                status: StatusCode::BAD_GATEWAY,
-                name: "SourceError",
-                message: m,
-            },
-            other => {
-                // Logged once here; the caller sees a plain message.
-                tracing::error!(error = %other, "internal error");
-                Self {
-                    status: StatusCode::INTERNAL_SERVER_ERROR,
-                    name: "Error",
-                    message: "internal server error; see the server log".into(),
-                }
-            }
-        }
+        AppError::from(e).into()
     }
 }
 

@@ -1,71 +1,61 @@
 //! The Locations page's operations for the UI (`LocationAdmin`): list with status, refresh now,
-//! register with a dry-run preview. Everything goes through the catalog service.
+//! register with a dry-run preview. Everything goes through the catalog's [`Facade`].
 
-use super::service::CatalogService;
+use super::facade::Facade;
 use super::source::NewLocation;
 use super::views::location_status;
 use super::CatalogError;
-use app::model::{EntityRef, EntitySummary, ImportRequest, ImportResult, LocationStatus};
+use app::error::AppError;
+use app::model::{Caller, EntityRef, EntitySummary, ImportRequest, ImportResult, LocationStatus};
 use app::services::{BoxFuture, LocationAdmin};
 use serde_json::Value;
-use std::sync::Arc;
 
-pub struct Admin(pub Arc<CatalogService>);
+pub struct Admin(pub Facade);
 
-impl Admin {
-    fn status_of(&self, id: &str) -> Result<LocationStatus, String> {
-        let snap = self.0.snapshot();
-        snap.locations
-            .iter()
-            .find(|l| l.id == id)
-            .map(|l| location_status(l, &snap, self.0.sources()))
-            .ok_or_else(|| format!("no location with id {id}"))
-    }
+/// A location's status as `caller` sees it now.
+fn status_of(facade: &Facade, caller: &Caller, id: &str) -> Result<LocationStatus, AppError> {
+    let v = facade.read(caller);
+    v.location(id)
+        .map(|l| location_status(l, &v))
+        .ok_or_else(|| AppError::NotFound(format!("no location with id {id}")))
 }
 
 impl LocationAdmin for Admin {
-    fn locations(&self) -> Vec<LocationStatus> {
-        let snap = self.0.snapshot();
-        snap.locations
-            .iter()
-            .map(|l| location_status(l, &snap, self.0.sources()))
-            .collect()
+    fn locations(&self, caller: &Caller) -> Vec<LocationStatus> {
+        let v = self.0.read(caller);
+        v.locations().map(|l| location_status(l, &v)).collect()
     }
 
-    fn refresh(&self, id: String) -> BoxFuture<Result<LocationStatus, String>> {
-        let catalog = self.0.clone();
+    fn refresh(&self, caller: Caller, id: String) -> BoxFuture<Result<LocationStatus, AppError>> {
+        let facade = self.0.clone();
         Box::pin(async move {
-            let admin = Admin(catalog.clone());
-            match catalog.refresh_location(&id).await {
+            match facade.refresh_location(&caller, &id).await {
                 // A repository that cannot be read is shown on the location itself.
-                Ok(()) | Err(CatalogError::Source(_)) => admin.status_of(&id),
-                Err(e) => Err(e.to_string()),
+                Ok(()) | Err(CatalogError::Source(_)) => status_of(&facade, &caller, &id),
+                Err(e) => Err(e.into()),
             }
         })
     }
 
     fn import(
         &self,
+        caller: Caller,
         request: ImportRequest,
         dry_run: bool,
-    ) -> BoxFuture<Result<ImportResult, String>> {
-        let catalog = self.0.clone();
+    ) -> BoxFuture<Result<ImportResult, AppError>> {
+        let facade = self.0.clone();
         Box::pin(async move {
             let new = NewLocation::parse(
                 &request.location_type,
                 &request.target,
                 request.branch,
                 request.path,
-            )
-            .map_err(|e| e.to_string())?;
-            let added = catalog
-                .register(new, dry_run)
-                .await
-                .map_err(|e| e.to_string())?;
-            let snap = catalog.snapshot();
+            )?;
+            let added = facade.register(&caller, new, dry_run).await?;
+            let v = facade.read(&caller);
             let entities = added.entities.summaries();
             Ok(ImportResult {
-                location: location_status(&added.location, &snap, catalog.sources()),
+                location: location_status(&added.location, &v),
                 entities,
                 exists: added.exists,
                 dry_run,

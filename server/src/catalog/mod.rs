@@ -10,6 +10,7 @@
 pub mod added;
 pub mod admin;
 pub mod annotations;
+pub mod facade;
 pub mod parse;
 pub mod placeholder;
 pub mod plan;

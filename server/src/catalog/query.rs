@@ -547,11 +547,15 @@ fn set_path(out: &mut Value, parts: &[&str], v: Value) {
     }
 }
 
-/// Counts of each value of a facet among the records that match `filter`.
-pub fn facet(snap: &Snapshot, filter: &Filter, key: &str) -> Vec<(String, usize)> {
+/// Counts of each value of a facet among the `records` that match `filter`.
+pub fn facet<'a>(
+    records: impl Iterator<Item = &'a Record>,
+    filter: &Filter,
+    key: &str,
+) -> Vec<(String, usize)> {
     let key = key.to_lowercase();
     let mut counts: HashMap<String, usize> = HashMap::new();
-    for r in snap.records.iter().filter(|r| filter.matches(r)) {
+    for r in records.filter(|r| filter.matches(r)) {
         let mut seen: Vec<String> = Vec::new();
         if key == "kind" {
             seen.push(r.entity_ref().kind.clone());
@@ -691,7 +695,7 @@ mod tests {
             project(&e, &["metadata.name".into(), "kind".into()]),
             json!({"metadata": {"name": "web"}, "kind": "Component"})
         );
-        let f = facet(&s, &Filter::default(), "kind");
+        let f = facet(s.records.iter(), &Filter::default(), "kind");
         assert_eq!(
             f,
             vec![("Component".to_string(), 2), ("Group".to_string(), 1)]

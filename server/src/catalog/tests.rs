@@ -364,7 +364,8 @@ both_databases!(
         }
         let path = h.write("c.yaml", &docs.join("---\n"));
         h.catalog.add_location("file", &path, false).await.unwrap();
-        let reader = crate::catalog::views::Reader(h.catalog.clone());
+        let reader = crate::catalog::views::Reader(h.state().facade());
+        let guest = app::model::Caller::guest();
         let count = |facets: &[app::model::FacetCount], v: &str| {
             facets.iter().find(|f| f.value == v).map(|f| f.count)
         };
@@ -375,7 +376,7 @@ both_databases!(
             page_size: 3,
             ..Default::default()
         };
-        let page = reader.list(&q);
+        let page = reader.list(&guest, &q);
         assert_eq!(page.total, 4);
         assert_eq!(page.items.len(), 3);
         assert_eq!(page.items[0].entity_ref.name, "svc00");
@@ -408,7 +409,7 @@ both_databases!(
             page_size: 4,
             ..Default::default()
         };
-        let page = reader.list(&q);
+        let page = reader.list(&guest, &q);
         assert_eq!(page.total, 6);
         assert_eq!(
             page.items
@@ -421,19 +422,23 @@ both_databases!(
             owners: vec!["group:default/nobody".into()],
             ..Default::default()
         };
-        assert_eq!(reader.list(&q).total, 0, "an unknown value matches nothing");
+        assert_eq!(
+            reader.list(&guest, &q).total,
+            0,
+            "an unknown value matches nothing"
+        );
         let q = CatalogQuery {
             text: Some("SVC1".into()),
             ..Default::default()
         };
-        assert_eq!(reader.list(&q).total, 2);
+        assert_eq!(reader.list(&guest, &q).total, 2);
         // Owners can be typed the way they are written in descriptors.
         for typed in ["team-a", "TEAM-A", "default/team-a"] {
             let q = CatalogQuery {
                 owners: vec![typed.into()],
                 ..Default::default()
             };
-            assert_eq!(reader.list(&q).total, 4, "{typed}");
+            assert_eq!(reader.list(&guest, &q).total, 4, "{typed}");
         }
     }
 );
@@ -453,9 +458,10 @@ both_databases!(
         docs.push(component("extra2", "team-129"));
         let path = h.write("c.yaml", &docs.join("---\n"));
         h.catalog.add_location("file", &path, false).await.unwrap();
-        let reader = crate::catalog::views::Reader(h.catalog.clone());
+        let reader = crate::catalog::views::Reader(h.state().facade());
+        let guest = app::model::Caller::guest();
 
-        let page = reader.list(&CatalogQuery::default());
+        let page = reader.list(&guest, &CatalogQuery::default());
         let listed = &page.facets.owners;
         assert_eq!(listed.len(), FACET_VALUES_LISTED);
         assert_eq!(page.facets.unlisted.get("owner"), Some(&30));
@@ -471,7 +477,7 @@ both_databases!(
             owners: vec!["team-120".into()],
             ..Default::default()
         };
-        let page = reader.list(&q);
+        let page = reader.list(&guest, &q);
         assert_eq!(page.total, 1);
         assert_eq!(page.facets.owners.len(), FACET_VALUES_LISTED);
         assert_eq!(page.facets.owners[0].value, "group:default/team-120");
@@ -581,5 +587,53 @@ both_databases!(
                 assert_eq!(all[0]["metadata"]["uid"].is_string(), !dry_run);
             }
         }
+    }
+);
+
+both_databases!(
+    ui_catalog_says_which_facet_values_are_chosen,
+    setup = Harness::new,
+    |h| {
+        use app::model::CatalogQuery;
+        use app::services::CatalogReader;
+        let docs = [
+            group("team-a"),
+            group("team-b"),
+            component("one", "team-a"),
+            component("two", "team-b").replace("type: service", "type: website"),
+        ];
+        let path = h.write("c.yaml", &docs.join("---\n"));
+        h.catalog.add_location("file", &path, false).await.unwrap();
+        let reader = crate::catalog::views::Reader(h.state().facade());
+        let guest = app::model::Caller::guest();
+        let q = CatalogQuery {
+            // Typed as in a descriptor, and one nothing has.
+            owners: vec!["team-a".into(), "nobody".into()],
+            types: vec!["WEBSITE".into()],
+            ..Default::default()
+        };
+        let page = reader.list(&guest, &q);
+        assert_eq!(page.total, 0);
+        let owners: Vec<(&str, usize, bool)> = page
+            .facets
+            .owners
+            .iter()
+            .map(|f| (f.value.as_str(), f.count, f.selected))
+            .collect();
+        assert_eq!(
+            owners,
+            vec![
+                ("group:default/team-a", 0, true),
+                ("nobody", 0, true),
+                ("group:default/team-b", 1, false),
+            ]
+        );
+        let types: Vec<(&str, bool)> = page
+            .facets
+            .types
+            .iter()
+            .map(|f| (f.value.as_str(), f.selected))
+            .collect();
+        assert_eq!(types, vec![("website", true), ("service", false)]);
     }
 );

@@ -1,23 +1,21 @@
-//! The UI's read side: implements `app::services::CatalogReader` over the current snapshot,
-//! shaping records into the page models of `app::model`.
+//! The UI's read side: implements `app::services::CatalogReader` over what the caller sees
+//! ([`Visible`], from the [`Facade`]), shaping records into the page models of `app::model`.
 
 use super::annotations::{EDIT_URL, SOURCE_CHANGED_AT, SOURCE_COMMIT, TECHDOCS_REF, VIEW_URL};
+use super::facade::{Facade, Visible};
 use super::reference::{parse_ref, RefKey};
-use super::snapshot::{FacetIndex, Record, Snapshot, FACETS};
-use super::source::Sources;
-use super::CatalogService;
+use super::snapshot::{FacetIndex, LocationInfo, Record, FACETS};
 use app::model::*;
 use app::query::Facet;
 use app::services::CatalogReader;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashSet};
-use std::sync::Arc;
 
 /// Largest page the UI may ask for.
 pub const MAX_PAGE_SIZE: usize = 200;
 const DEFAULT_PAGE_SIZE: usize = 25;
 
-pub struct Reader(pub Arc<CatalogService>);
+pub struct Reader(pub Facade);
 
 pub fn summary(r: &Record) -> EntitySummary {
     let f = r.fields();
@@ -37,7 +35,7 @@ pub fn summary(r: &Record) -> EntitySummary {
     }
 }
 
-fn detail(r: &Record, snap: &Snapshot, sources: &Sources) -> EntityDetail {
+fn detail(r: &Record, v: &Visible) -> EntityDetail {
     let full = r.value();
     let b = &full;
     let pairs = |v: &Value| -> Vec<(String, String)> {
@@ -76,13 +74,14 @@ fn detail(r: &Record, snap: &Snapshot, sources: &Sources) -> EntityDetail {
     let relations = r
         .relations
         .iter()
-        .map(|x| RelationView {
-            relation_type: x.relation_type.to_string(),
-            target: x.target(),
-            target_title: x
-                .target_index
-                .and_then(|i| snap.records[i].title().map(str::to_string)),
-            target_exists: x.target_index.is_some(),
+        .map(|x| {
+            let target = v.target(x);
+            RelationView {
+                relation_type: x.relation_type.to_string(),
+                target: x.target(),
+                target_title: target.and_then(|(_, t)| t.title().map(str::to_string)),
+                target_exists: target.is_some(),
+            }
         })
         .collect();
     let profile = b["spec"]["profile"].as_object().map(|p| ProfileView {
@@ -114,7 +113,7 @@ fn detail(r: &Record, snap: &Snapshot, sources: &Sources) -> EntityDetail {
                 document: Some(r.stored.document),
                 line: Some(r.stored.line),
             }),
-        repository: repository(r, snap, sources, ann),
+        repository: repository(r, v, ann),
         has_docs: ann[TECHDOCS_REF].is_string(),
         raw_json: pretty,
         api_definition: if r.lc().kind == "api" {
@@ -127,17 +126,9 @@ fn detail(r: &Record, snap: &Snapshot, sources: &Sources) -> EntityDetail {
 }
 
 /// The repository panel of an entity read from Git.
-fn repository(
-    r: &Record,
-    snap: &Snapshot,
-    sources: &Sources,
-    ann: &Value,
-) -> Option<RepositoryView> {
-    let l = snap
-        .locations
-        .iter()
-        .find(|l| l.id == r.stored.location_id)?;
-    let repo = sources.of(l.location_type).ok()?.repository(l)?;
+fn repository(r: &Record, v: &Visible, ann: &Value) -> Option<RepositoryView> {
+    let l = v.location(&r.stored.location_id)?;
+    let repo = v.sources().of(l.location_type).ok()?.repository(l)?;
     let text = |k: &str| ann[k].as_str().map(str::to_string);
     Some(RepositoryView {
         url: repo.url,
@@ -153,14 +144,13 @@ fn repository(
 }
 
 /// Owned entities grouped by kind, each list sorted by name.
-fn owned_by(snap: &Snapshot, owners: &[&Record]) -> Vec<(String, Vec<EntitySummary>)> {
+fn owned_by(v: &Visible, owners: &[&Record]) -> Vec<(String, Vec<EntitySummary>)> {
     let mut seen = HashSet::new();
     let mut by_kind: BTreeMap<String, Vec<EntitySummary>> = BTreeMap::new();
     for owner in owners {
         for rel in owner.related("ownerOf") {
-            if let Some(i) = rel.target_index {
+            if let Some((i, t)) = v.target(rel) {
                 if seen.insert(i) {
-                    let t = &snap.records[i];
                     by_kind
                         .entry(t.entity_ref().kind.clone())
                         .or_default()
@@ -180,16 +170,20 @@ fn owned_by(snap: &Snapshot, owners: &[&Record]) -> Vec<(String, Vec<EntitySumma
     by_kind.into_iter().collect()
 }
 
-fn targets<'a>(r: &'a Record, snap: &'a Snapshot, relation: &str) -> Vec<EntitySummary> {
+fn targets(r: &Record, v: &Visible, relation: &str) -> Vec<EntitySummary> {
     r.related(relation)
-        .filter_map(|x| x.target_index)
-        .map(|i| summary(&snap.records[i]))
+        .filter_map(|x| v.target(x))
+        .map(|(_, t)| summary(t))
         .collect()
 }
 
 /// The values chosen for each facet as value ids; `None`: no filter on that facet. A chosen
-/// value that no entity has matches nothing.
-struct UiFilter([Option<Vec<u32>>; FACETS]);
+/// value that no entity has matches nothing; it is kept as typed in `unknown`, so that the page
+/// still lists it (ticked, to be unticked).
+struct UiFilter {
+    ids: [Option<Vec<u32>>; FACETS],
+    unknown: [Vec<String>; FACETS],
+}
 
 impl UiFilter {
     fn new(q: &CatalogQuery, index: &FacetIndex) -> Self {
@@ -202,14 +196,23 @@ impl UiFilter {
             q.namespaces.clone(),
             q.systems.clone(),
         ];
-        UiFilter(std::array::from_fn(|f| {
-            (!chosen[f].is_empty()).then(|| {
+        UiFilter {
+            ids: std::array::from_fn(|f| {
+                (!chosen[f].is_empty()).then(|| {
+                    chosen[f]
+                        .iter()
+                        .flat_map(|v| Self::ids(index, f, v))
+                        .collect()
+                })
+            }),
+            unknown: std::array::from_fn(|f| {
                 chosen[f]
                     .iter()
-                    .flat_map(|v| Self::ids(index, f, v))
+                    .filter(|v| Self::ids(index, f, v).is_empty())
+                    .cloned()
                     .collect()
-            })
-        }))
+            }),
+        }
     }
 
     /// The ids a chosen value stands for. Owners and systems are references, so a typed
@@ -238,11 +241,11 @@ impl UiFilter {
 
     /// Whether `id` is among the chosen values of facet `f`.
     fn chosen(&self, f: usize, id: u32) -> bool {
-        self.0[f].as_ref().is_some_and(|c| c.contains(&id))
+        self.ids[f].as_ref().is_some_and(|c| c.contains(&id))
     }
 
     fn matches(&self, facet: usize, ids: &[u32]) -> bool {
-        match &self.0[facet] {
+        match &self.ids[facet] {
             None => true,
             Some(chosen) => ids.iter().any(|id| chosen.contains(id)),
         }
@@ -251,14 +254,14 @@ impl UiFilter {
 
 /// Orders catalog rows: `name` (default), `kind`, `type`, `owner`, `lifecycle`, `system`;
 /// `-` in front for descending. Ties by name. Rows arrive sorted by name.
-fn sort_rows(snap: &Snapshot, rows: &mut [usize], sort: Option<&str>) {
+fn sort_rows(v: &Visible, rows: &mut [usize], sort: Option<&str>) {
     let sort = sort.unwrap_or("name");
     let (desc, key) = match sort.strip_prefix('-') {
         Some(k) => (true, k),
         None => (false, sort),
     };
     let value = |i: usize| -> Option<String> {
-        let r = &snap.records[i];
+        let r = v.record(i);
         let lc = r.lc();
         match key {
             "kind" => Some(lc.kind.clone()),
@@ -299,9 +302,9 @@ fn sort_rows(snap: &Snapshot, rows: &mut [usize], sort: Option<&str>) {
 }
 
 impl CatalogReader for Reader {
-    fn list(&self, q: &CatalogQuery) -> CatalogPage {
-        let snap = self.0.snapshot();
-        let index = &snap.facets;
+    fn list(&self, caller: &Caller, q: &CatalogQuery) -> CatalogPage {
+        let v = self.0.read(caller);
+        let index = v.facets();
         let wanted = UiFilter::new(q, index);
         let text: Vec<String> = q
             .text
@@ -315,7 +318,7 @@ impl CatalogReader for Reader {
             std::array::from_fn(|f| vec![0; index.values[f].len()]);
         // One pass: an entity counts towards a facet's values when it matches every other
         // filter (and the text), so each facet shows what choosing a value would give.
-        for (i, r) in snap.records.iter().enumerate() {
+        for (i, r) in v.records() {
             if !text.iter().all(|t| r.lc().text.contains(t.as_str())) {
                 continue;
             }
@@ -332,7 +335,7 @@ impl CatalogReader for Reader {
                 }
             }
         }
-        sort_rows(&snap, &mut matched, q.sort.as_deref());
+        sort_rows(&v, &mut matched, q.sort.as_deref());
         let size = if q.page_size == 0 {
             DEFAULT_PAGE_SIZE
         } else {
@@ -342,7 +345,7 @@ impl CatalogReader for Reader {
             .iter()
             .skip(q.page.saturating_mul(size))
             .take(size)
-            .map(|&i| summary(&snap.records[i]))
+            .map(|&i| summary(v.record(i)))
             .collect();
         // Per facet: the chosen values, then the most common, up to FACET_VALUES_LISTED.
         let mut unlisted = BTreeMap::new();
@@ -352,8 +355,9 @@ impl CatalogReader for Reader {
             let mut ids: Vec<(bool, usize, u32)> = t
                 .into_iter()
                 .enumerate()
-                .filter(|(_, count)| *count > 0)
                 .map(|(id, count)| (wanted.chosen(f, id as u32), count, id as u32))
+                // Chosen filters show even without matches; a chosen kind is a tab, not a filter.
+                .filter(|(chosen, count, _)| (*chosen && f > 0) || *count > 0)
                 .collect();
             let by_rank = |a: &(bool, usize, u32), b: &(bool, usize, u32)| {
                 b.0.cmp(&a.0)
@@ -371,13 +375,32 @@ impl CatalogReader for Reader {
                 ids.truncate(FACET_VALUES_LISTED);
             }
             ids.sort_by(by_rank);
-            f += 1;
-            ids.into_iter()
-                .map(|(_, count, id)| FacetCount {
+            let mut listed: Vec<FacetCount> = ids
+                .into_iter()
+                .map(|(selected, count, id)| FacetCount {
                     value: names[id as usize].to_string(),
                     count,
+                    selected,
                 })
-                .collect::<Vec<_>>()
+                .collect();
+            let unknown = wanted.unknown[f]
+                .iter()
+                .filter(|_| f > 0)
+                .map(|v| FacetCount {
+                    value: v.clone(),
+                    count: 0,
+                    selected: true,
+                });
+            listed.extend(unknown);
+            // Chosen values first, then by count and value.
+            listed.sort_by(|a, b| {
+                b.selected
+                    .cmp(&a.selected)
+                    .then(b.count.cmp(&a.count))
+                    .then_with(|| a.value.cmp(&b.value))
+            });
+            f += 1;
+            listed
         });
         let facets = CatalogFacets {
             kinds,
@@ -396,51 +419,60 @@ impl CatalogReader for Reader {
         }
     }
 
-    fn entity(&self, kind: &str, namespace: &str, name: &str) -> Option<EntityDetail> {
-        let snap = self.0.snapshot();
-        snap.get(kind, namespace, name)
-            .map(|r| detail(r, &snap, self.0.sources()))
+    fn entity(
+        &self,
+        caller: &Caller,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+    ) -> Option<EntityDetail> {
+        let v = self.0.read(caller);
+        v.get(kind, namespace, name).map(|r| detail(r, &v))
     }
 
-    fn group(&self, namespace: &str, name: &str) -> Option<GroupDetail> {
-        let snap = self.0.snapshot();
-        let r = snap.get("group", namespace, name)?;
-        let mut members = targets(r, &snap, "hasMember");
+    fn group(&self, caller: &Caller, namespace: &str, name: &str) -> Option<GroupDetail> {
+        let v = self.0.read(caller);
+        let r = v.get("group", namespace, name)?;
+        let mut members = targets(r, &v, "hasMember");
         members.sort_by(|a, b| a.entity_ref.name.cmp(&b.entity_ref.name));
-        let mut children = targets(r, &snap, "parentOf");
+        let mut children = targets(r, &v, "parentOf");
         children.sort_by(|a, b| a.entity_ref.name.cmp(&b.entity_ref.name));
         Some(GroupDetail {
-            group: detail(r, &snap, self.0.sources()),
-            parent: targets(r, &snap, "childOf").into_iter().next(),
+            group: detail(r, &v),
+            parent: targets(r, &v, "childOf").into_iter().next(),
             children,
             members,
-            owned: owned_by(&snap, &[r]),
+            owned: owned_by(&v, &[r]),
         })
     }
 
-    fn user(&self, namespace: &str, name: &str) -> Option<UserDetail> {
-        let snap = self.0.snapshot();
-        let r = snap.get("user", namespace, name)?;
+    fn user(&self, caller: &Caller, namespace: &str, name: &str) -> Option<UserDetail> {
+        let v = self.0.read(caller);
+        let r = v.get("user", namespace, name)?;
         let group_records: Vec<&Record> = r
             .related("memberOf")
-            .filter_map(|x| x.target_index)
-            .map(|i| &snap.records[i])
+            .filter_map(|x| v.target(x))
+            .map(|(_, g)| g)
             .collect();
         let mut owners = vec![r];
         owners.extend(group_records.iter().copied());
         Some(UserDetail {
-            user: detail(r, &snap, self.0.sources()),
+            user: detail(r, &v),
             groups: group_records.iter().map(|g| summary(g)).collect(),
-            owned: owned_by(&snap, &owners),
+            owned: owned_by(&v, &owners),
         })
     }
 
-    fn graph(&self, kind: &str, namespace: &str, name: &str, depth: usize) -> RelationGraph {
-        let snap = self.0.snapshot();
-        let Some(&center) = snap
-            .by_key
-            .get(&super::reference::RefKey::of(kind, namespace, name))
-        else {
+    fn graph(
+        &self,
+        caller: &Caller,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+        depth: usize,
+    ) -> RelationGraph {
+        let v = self.0.read(caller);
+        let Some(center) = v.index_of(&RefKey::of(kind, namespace, name)) else {
             return RelationGraph::default();
         };
         // Breadth-first over existing targets; one direction of each relation pair is drawn.
@@ -461,8 +493,10 @@ impl CatalogReader for Reader {
         for _ in 0..depth.clamp(1, 2) {
             let mut next = Vec::new();
             for &i in &frontier {
-                for rel in &snap.records[i].relations {
-                    let Some(t) = rel.target_index else { continue };
+                for rel in &v.record(i).relations {
+                    let Some((t, _)) = v.target(rel) else {
+                        continue;
+                    };
                     let forward = FORWARD.contains(&rel.relation_type);
                     let inverse = super::relations::RELATION_PAIRS
                         .iter()
@@ -492,20 +526,20 @@ impl CatalogReader for Reader {
             frontier = next;
         }
         RelationGraph {
-            center: Some(snap.records[center].entity_ref().clone()),
-            nodes: nodes.iter().map(|&i| summary(&snap.records[i])).collect(),
+            center: Some(v.record(center).entity_ref().clone()),
+            nodes: nodes.iter().map(|&i| summary(v.record(i))).collect(),
             edges,
         }
     }
 
-    fn search(&self, text: &str, limit: usize) -> Vec<EntitySummary> {
-        let snap = self.0.snapshot();
+    fn search(&self, caller: &Caller, text: &str, limit: usize) -> Vec<EntitySummary> {
+        let v = self.0.read(caller);
         let terms: Vec<String> = text.split_whitespace().map(str::to_lowercase).collect();
         if terms.is_empty() {
             return Vec::new();
         }
         let mut hits: Vec<(u32, usize)> = Vec::new();
-        for (i, r) in snap.records.iter().enumerate() {
+        for (i, r) in v.records() {
             if !terms.iter().all(|t| r.lc().text.contains(t.as_str())) {
                 continue;
             }
@@ -531,21 +565,20 @@ impl CatalogReader for Reader {
         hits.sort();
         hits.into_iter()
             .take(limit.clamp(1, 50))
-            .map(|(_, i)| summary(&snap.records[i]))
+            .map(|(_, i)| summary(v.record(i)))
             .collect()
     }
 
-    fn problems(&self) -> ProblemsReport {
-        let snap = self.0.snapshot();
-        let locations = snap
-            .locations
-            .iter()
+    fn problems(&self, caller: &Caller) -> ProblemsReport {
+        let v = self.0.read(caller);
+        let locations = v
+            .locations()
             .filter(|l| !l.problems.is_empty() || l.last_error.is_some())
-            .map(|l| location_status(l, &snap, self.0.sources()))
+            .map(|l| location_status(l, &v))
             .collect();
-        let entities = snap
-            .records
-            .iter()
+        let entities = v
+            .records()
+            .map(|(_, r)| r)
             .filter(|r| !r.problems.is_empty())
             .map(|r| (summary(r), r.problems.clone()))
             .collect();
@@ -557,20 +590,16 @@ impl CatalogReader for Reader {
 }
 
 /// A location's status for the Locations page; its target as its source shows it.
-pub fn location_status(
-    l: &super::snapshot::LocationInfo,
-    snap: &Snapshot,
-    sources: &Sources,
-) -> LocationStatus {
+pub fn location_status(l: &LocationInfo, v: &Visible) -> LocationStatus {
     LocationStatus {
         id: l.id.clone(),
         location_type: l.location_type.to_string(),
-        target: sources.display_target(l.location_type, &l.target),
+        target: v.sources().display_target(l.location_type, &l.target),
         origin: l.origin.to_string(),
         branch: l.branch.clone(),
         path: l.path.clone(),
         commit: l.commit.clone(),
-        entity_count: snap.location_counts.get(&l.id).copied().unwrap_or(0),
+        entity_count: v.entity_count(&l.id),
         last_refresh: l.last_refresh_at.clone(),
         last_success: l.last_success_at.clone(),
         error: l.last_error.clone(),

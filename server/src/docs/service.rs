@@ -562,8 +562,8 @@ fn snippet(text: &str, lower: &str, word: &str) -> String {
     out
 }
 
-impl DocsReader for DocsService {
-    fn page(&self, kind: &str, namespace: &str, name: &str, page: &str) -> Option<DocsPage> {
+impl DocsService {
+    pub fn page(&self, kind: &str, namespace: &str, name: &str, page: &str) -> Option<DocsPage> {
         let snap = self.catalog.snapshot();
         let r = snap.get(kind, namespace, name)?;
         let page_id = page.trim_matches('/').to_string();
@@ -615,7 +615,7 @@ impl DocsReader for DocsService {
         Some(out)
     }
 
-    fn index(&self) -> Vec<DocsEntry> {
+    pub fn index(&self) -> Vec<DocsEntry> {
         let snap = self.catalog.snapshot();
         let mut documented = HashSet::new();
         let mut out: Vec<DocsEntry> = Vec::new();
@@ -649,7 +649,7 @@ impl DocsReader for DocsService {
         out
     }
 
-    fn search(&self, text: &str, limit: usize) -> Vec<DocsHit> {
+    pub fn search(&self, text: &str, limit: usize) -> Vec<DocsHit> {
         let words: Vec<String> = text.split_whitespace().map(str::to_lowercase).collect();
         if words.is_empty() {
             return Vec::new();
@@ -774,6 +774,29 @@ pub async fn highlight_css() -> impl IntoResponse {
         ],
         HIGHLIGHT_CSS.as_str(),
     )
+}
+
+/// The caller is not consulted yet: which docs a caller may read follows which entities they
+/// see, for sign-in to decide.
+impl DocsReader for DocsService {
+    fn page(
+        &self,
+        _: &app::model::Caller,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+        page: &str,
+    ) -> Option<DocsPage> {
+        DocsService::page(self, kind, namespace, name, page)
+    }
+
+    fn index(&self, _: &app::model::Caller) -> Vec<DocsEntry> {
+        DocsService::index(self)
+    }
+
+    fn search(&self, _: &app::model::Caller, text: &str, limit: usize) -> Vec<DocsHit> {
+        DocsService::search(self, text, limit)
+    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
 //! The HTTP server: the UI (Leptos SSR, hydration, server functions), the REST API, health,
 //! readiness and metrics, and the static assets, on one axum router.
 
+pub mod caller;
+
 use crate::AppState;
 use app::services::{CatalogReader, DocsReader, KubeReader, LocationAdmin};
 use axum::extract::{MatchedPath, Request, State};
@@ -15,10 +17,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 pub fn router(state: AppState) -> Router {
-    let reader: Arc<dyn CatalogReader> =
-        Arc::new(crate::catalog::views::Reader(state.catalog.clone()));
-    let admin: Arc<dyn LocationAdmin> =
-        Arc::new(crate::catalog::admin::Admin(state.catalog.clone()));
+    let reader: Arc<dyn CatalogReader> = Arc::new(crate::catalog::views::Reader(state.facade()));
+    let admin: Arc<dyn LocationAdmin> = Arc::new(crate::catalog::admin::Admin(state.facade()));
     let docs = state.docs.clone();
     let docs_reader: Arc<dyn DocsReader> = docs.clone();
     let kube: Arc<dyn KubeReader> = state.kube.clone();
@@ -49,6 +49,7 @@ pub fn router(state: AppState) -> Router {
             _,
         >(provide, app::shell))
         .layer(axum::Extension(docs))
+        .layer(axum::middleware::from_fn(caller::identify))
         .layer(axum::middleware::from_fn_with_state(state.clone(), track))
         .with_state(state)
 }

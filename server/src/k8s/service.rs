@@ -14,7 +14,7 @@ use super::selector::Selector;
 use crate::catalog::snapshot::Snapshot;
 use crate::catalog::CatalogService;
 use app::kube::*;
-use app::model::EntityRef;
+use app::model::{Caller, EntityRef};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
@@ -809,17 +809,19 @@ fn versions(clusters: &[ClusterWorkloads]) -> Vec<VersionRow> {
         .collect()
 }
 
+/// The caller is not consulted yet: the views name only entities of the catalog, and what a
+/// caller may see of clusters is for sign-in to decide.
 impl app::services::KubeReader for KubeService {
-    fn entity(&self, kind: &str, namespace: &str, name: &str) -> Option<EntityKube> {
+    fn entity(&self, _: &Caller, kind: &str, namespace: &str, name: &str) -> Option<EntityKube> {
         self.entity_view(kind, namespace, name)
     }
-    fn overview(&self) -> ClustersOverview {
+    fn overview(&self, _: &Caller) -> ClustersOverview {
         KubeService::overview(self)
     }
-    fn cluster(&self, name: &str) -> Option<ClusterDetail> {
+    fn cluster(&self, _: &Caller, name: &str) -> Option<ClusterDetail> {
         self.cluster_view(name)
     }
-    fn team(&self, namespace: &str, name: &str) -> Option<TeamKube> {
+    fn team(&self, _: &Caller, namespace: &str, name: &str) -> Option<TeamKube> {
         self.team_view(namespace, name)
     }
 }

@@ -1,0 +1,36 @@
+//! Domain errors become the app's one error ([`AppError`]) here, and only here: server
+//! functions return it, the REST API maps it to its envelope (`api/error.rs`). Internal errors
+//! are logged once, at this conversion, and reach the caller as a plain message.
+
+use crate::catalog::CatalogError;
+use app::error::AppError;
+
+impl From<CatalogError> for AppError {
+    fn from(e: CatalogError) -> Self {
+        match e {
+            CatalogError::NotFound(m) => AppError::NotFound(m),
+            CatalogError::InvalidInput(m) => AppError::invalid(m),
+            CatalogError::Forbidden(m) => AppError::Forbidden(m),
+            CatalogError::Conflict(m) => AppError::Conflict(m),
+            CatalogError::Source(m) => AppError::Unavailable(m),
+            internal @ (CatalogError::Storage(_) | CatalogError::Internal(_)) => {
+                tracing::error!(error = %internal, "internal error");
+                AppError::internal()
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_details_stay_on_the_server() {
+        let e = AppError::from(CatalogError::Internal("pool timed out at 10.0.0.3".into()));
+        assert_eq!(e, AppError::internal());
+        assert!(!e.to_string().contains("10.0.0.3"));
+        let e = AppError::from(CatalogError::Source("cannot be reached".into()));
+        assert_eq!(e, AppError::Unavailable("cannot be reached".into()));
+    }
+}
