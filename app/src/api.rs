@@ -148,14 +148,15 @@ pub async fn get_docs_page(
     name: String,
     page: String,
 ) -> Result<DocsPage, AppError> {
-    let page = docs()?.page(&caller(), &kind, &namespace, &name, &page);
+    let entity = EntityRef::new(&kind, &namespace, &name);
+    let page = docs()?.page(caller(), entity, page).await;
     found(page, || format!("entity named {kind}:{namespace}/{name}"))
 }
 
 /// Every entity with docs.
 #[server(prefix = "/_app")]
 pub async fn get_docs_index() -> Result<Vec<DocsEntry>, AppError> {
-    Ok(docs()?.index(&caller()))
+    Ok(docs()?.index(caller()).await)
 }
 
 /// Docs pages matching a search.
@@ -165,7 +166,8 @@ pub async fn search_docs(text: String, limit: usize) -> Result<Vec<DocsHit>, App
     if text.is_empty() {
         return Ok(Vec::new());
     }
-    Ok(docs()?.search(&caller(), text, limit.clamp(1, MAX_SEARCH_LIMIT)))
+    let (text, limit) = (text.to_string(), limit.clamp(1, MAX_SEARCH_LIMIT));
+    Ok(docs()?.search(caller(), text, limit).await)
 }
 
 /// The Kubernetes view server functions take the [`KubeReader`](crate::services::KubeReader)

@@ -7,6 +7,7 @@
 
 use crate::error::AppError;
 use crate::model::*;
+use std::sync::Arc;
 
 pub trait CatalogReader: Send + Sync + 'static {
     /// The catalog table: filtered, sorted, paginated, with facet counts.
@@ -37,21 +38,26 @@ pub trait CatalogReader: Send + Sync + 'static {
 }
 
 /// TechDocs: docs sites read from the entities' repositories and rendered on the server.
+/// Reading and rendering is blocking work (files, Markdown, highlighting, sanitising): the
+/// methods hand it to a blocking thread and answer when it is done.
 pub trait DocsReader: Send + Sync + 'static {
     /// A page of an entity's docs (`page` is the page id, `""` for the home page). `None`
     /// when there is no such entity; `Some` with `error` set when its docs cannot be shown.
     fn page(
-        &self,
-        caller: &Caller,
-        kind: &str,
-        namespace: &str,
-        name: &str,
-        page: &str,
-    ) -> Option<DocsPage>;
+        self: Arc<Self>,
+        caller: Caller,
+        entity: EntityRef,
+        page: String,
+    ) -> BoxFuture<Option<DocsPage>>;
     /// Every entity with docs, by name.
-    fn index(&self, caller: &Caller) -> Vec<DocsEntry>;
+    fn index(self: Arc<Self>, caller: Caller) -> BoxFuture<Vec<DocsEntry>>;
     /// Docs pages whose text matches every word of `text`; best first.
-    fn search(&self, caller: &Caller, text: &str, limit: usize) -> Vec<DocsHit>;
+    fn search(
+        self: Arc<Self>,
+        caller: Caller,
+        text: String,
+        limit: usize,
+    ) -> BoxFuture<Vec<DocsHit>>;
 }
 
 /// Deployment health from the clusters. `None`: no such entity, cluster or group.

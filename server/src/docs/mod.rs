@@ -59,8 +59,11 @@
 /// The annotation that points at an entity's docs: `dir:<path relative to the descriptor>`.
 pub use crate::catalog::annotations::TECHDOCS_REF;
 
+mod cache;
+pub mod handlers;
 mod paths;
 mod render;
+mod search;
 pub mod service;
 mod site;
 

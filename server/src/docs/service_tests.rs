@@ -1,9 +1,13 @@
 use super::*;
+use crate::docs::handlers::{router, ASSET_CSP, HIGHLIGHT_CSS_PATH};
+use crate::docs::search::{snippet, SNIPPET_CHARS};
 use crate::git::testing::GitServer;
 use crate::storage::testing::TestDb;
 use crate::test_support::{component, Harness};
 use axum::body::Body;
 use axum::http::Request;
+use axum::http::StatusCode;
+use axum::Extension;
 use serde_json::json;
 use tower::ServiceExt;
 
@@ -74,7 +78,7 @@ async fn docs_from_files_render_index_search_and_serve_assets() {
 
     // The home page.
     let page = docs
-        .page("Component", "default", "web", "")
+        .render_page("Component", "default", "web", "")
         .expect("entity");
     assert_eq!(page.error, None);
     assert_eq!(page.site_name, "Web App");
@@ -116,7 +120,7 @@ async fn docs_from_files_render_index_search_and_serve_assets() {
     // Another page, served twice (the second from the cache).
     for _ in 0..2 {
         let guide = docs
-            .page("component", "default", "web", "guide")
+            .render_page("component", "default", "web", "guide")
             .expect("entity");
         assert_eq!(guide.error, None);
         assert_eq!(guide.title, "Guide");
@@ -126,7 +130,7 @@ async fn docs_from_files_render_index_search_and_serve_assets() {
 
     // A missing page, an entity without docs, no entity.
     let missing = docs
-        .page("component", "default", "web", "nope")
+        .render_page("component", "default", "web", "nope")
         .expect("entity");
     assert!(
         missing.error.as_deref().unwrap_or("").contains("not found"),
@@ -134,7 +138,7 @@ async fn docs_from_files_render_index_search_and_serve_assets() {
     );
     assert_eq!(missing.site_name, "Web App");
     let none = docs
-        .page("component", "default", "plain", "")
+        .render_page("component", "default", "plain", "")
         .expect("entity");
     let err = none.error.unwrap_or_default();
     assert!(err.contains("has no docs"), "{err}");
@@ -143,26 +147,28 @@ async fn docs_from_files_render_index_search_and_serve_assets() {
         none.entity.map(|e| e.entity_ref.name),
         Some("plain".to_string())
     );
-    assert!(docs.page("component", "default", "ghost", "").is_none());
+    assert!(docs
+        .render_page("component", "default", "ghost", "")
+        .is_none());
 
     // The index lists only entities with docs.
-    let index = docs.index();
+    let index = docs.documented();
     assert_eq!(index.len(), 1, "{index:?}");
     assert_eq!(index[0].entity.entity_ref.name, "web");
     assert_eq!(index[0].site_name, "Web App");
     assert_eq!(index[0].url, "/catalog/default/component/web/docs");
 
     // Search.
-    let hits = docs.search("Zeppelin", 10);
+    let hits = docs.search_pages("Zeppelin", 10);
     assert_eq!(hits.len(), 1, "{hits:?}");
     assert_eq!(hits[0].title, "Guide");
     assert_eq!(hits[0].url, "/catalog/default/component/web/docs/guide");
     assert!(hits[0].snippet.contains("zeppelin"), "{}", hits[0].snippet);
     assert_eq!(hits[0].entity.entity_ref.name, "web");
-    assert!(docs.search("zeppelin submarines", 10).is_empty());
-    assert!(docs.search("   ", 10).is_empty());
+    assert!(docs.search_pages("zeppelin submarines", 10).is_empty());
+    assert!(docs.search_pages("   ", 10).is_empty());
     // Title matches first: "guide" is in the home page's text and the guide's title.
-    let hits = docs.search("guide", 10);
+    let hits = docs.search_pages("guide", 10);
     let titles: Vec<&str> = hits.iter().map(|h| h.title.as_str()).collect();
     assert_eq!(titles, vec!["Guide", "Welcome"]);
 
@@ -214,12 +220,12 @@ async fn docs_reference_other_than_dir_is_an_error() {
         .expect("add");
     let docs = DocsService::new(h.catalog.clone());
     let page = docs
-        .page("component", "default", "web", "")
+        .render_page("component", "default", "web", "")
         .expect("entity");
     let err = page.error.unwrap_or_default();
     assert!(err.contains("only dir:"), "{err}");
     // Still listed, named after the entity.
-    let index = docs.index();
+    let index = docs.documented();
     assert_eq!(index.len(), 1);
     assert_eq!(index[0].site_name, "Web");
 
@@ -230,7 +236,7 @@ async fn docs_reference_other_than_dir_is_an_error() {
         .await
         .expect("add");
     let page = docs
-        .page("component", "default", "empty", "")
+        .render_page("component", "default", "empty", "")
         .expect("entity");
     let err = page.error.unwrap_or_default();
     assert!(err.contains("no documentation found"), "{err}");
@@ -346,7 +352,7 @@ async fn docs_from_git_follow_the_commit() {
     let docs = DocsService::new(h.catalog.clone());
 
     let page = docs
-        .page("component", "default", "web", "")
+        .render_page("component", "default", "web", "")
         .expect("entity");
     assert_eq!(page.error, None, "{page:?}");
     assert_eq!(page.site_name, "Web Docs");
@@ -365,14 +371,14 @@ async fn docs_from_git_follow_the_commit() {
     assert_eq!(page.nav[2].url.as_deref(), Some("https://backstage.io"));
 
     let install = docs
-        .page("component", "default", "web", "setup/install")
+        .render_page("component", "default", "web", "setup/install")
         .expect("entity");
     assert_eq!(install.error, None);
     assert!(install.html.contains("Run the installer"));
     assert!(install.nav[1].active && install.nav[1].children[0].active);
     assert!(!install.nav[0].active);
 
-    let hits = docs.search("installer", 5);
+    let hits = docs.search_pages("installer", 5);
     assert_eq!(hits.len(), 1, "{hits:?}");
     assert_eq!(hits[0].title, "Install");
 
@@ -385,19 +391,19 @@ async fn docs_from_git_follow_the_commit() {
         "second",
     );
     let page = docs
-        .page("component", "default", "web", "")
+        .render_page("component", "default", "web", "")
         .expect("entity");
     assert!(page.html.contains("First version"));
     refresh(&h, &id).await;
     let page = docs
-        .page("component", "default", "web", "")
+        .render_page("component", "default", "web", "")
         .expect("entity");
     assert_eq!(page.error, None, "{page:?}");
     assert!(page.html.contains("Second version"), "{}", page.html);
     assert_eq!(page.commit.as_deref(), Some(second.as_str()));
-    let hits = docs.search("second version", 5);
+    let hits = docs.search_pages("second version", 5);
     assert_eq!(hits.len(), 1, "{hits:?}");
-    assert!(docs.search("first version", 5).is_empty());
+    assert!(docs.search_pages("first version", 5).is_empty());
 
     // A broken mkdocs.yml is an error on the page.
     repo.commit(
@@ -406,7 +412,7 @@ async fn docs_from_git_follow_the_commit() {
     );
     refresh(&h, &id).await;
     let page = docs
-        .page("component", "default", "web", "")
+        .render_page("component", "default", "web", "")
         .expect("entity");
     let err = page.error.unwrap_or_default();
     assert!(err.contains("mkdocs.yml"), "{err}");
@@ -424,7 +430,7 @@ async fn the_demo_organisation_has_docs() {
         .expect("demo location");
     let docs = DocsService::new(h.catalog.clone());
     let page = docs
-        .page("component", "default", "catalog-service", "")
+        .render_page("component", "default", "catalog-service", "")
         .expect("entity");
     assert_eq!(page.error, None);
     assert_eq!(page.site_name, "Catalog Service");
@@ -432,7 +438,7 @@ async fn the_demo_organisation_has_docs() {
     assert_eq!(titles, ["Overview", "Architecture", "Operations", "Source"]);
     assert!(page.html.contains("<table"), "{}", page.html);
     let page = docs
-        .page("component", "default", "catalog-service", "architecture")
+        .render_page("component", "default", "catalog-service", "architecture")
         .expect("entity");
     assert!(
         page.html
@@ -441,11 +447,11 @@ async fn the_demo_organisation_has_docs() {
         page.html
     );
     let readme = docs
-        .page("component", "default", "checkout-service", "")
+        .render_page("component", "default", "checkout-service", "")
         .expect("entity");
     assert_eq!(readme.error, None);
     assert_eq!(readme.title, "Checkout Service");
-    let index: Vec<String> = docs.index().into_iter().map(|e| e.site_name).collect();
+    let index: Vec<String> = docs.documented().into_iter().map(|e| e.site_name).collect();
     assert_eq!(index, ["Catalog Service", "Checkout Service"]);
     h.cleanup().await;
 }

@@ -40,7 +40,7 @@ pub fn router(state: AppState) -> Router {
             get(backstage_docs),
         )
         .merge(crate::api::router())
-        .merge(crate::docs::service::router())
+        .merge(crate::docs::handlers::router())
         .leptos_routes_with_context(&state, routes, provide.clone(), move || {
             app::shell(options.clone())
         })
