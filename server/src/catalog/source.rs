@@ -229,15 +229,24 @@ pub trait SourceTree {
     fn list(&self, dir: &str) -> Vec<String>;
 }
 
-/// Every entity source of this process, by the location types they read.
-#[derive(Clone, Default)]
+/// Every entity source of this process, by the location types they read. Cloning it (each
+/// request's view of the catalog does) costs one reference count.
+#[derive(Clone)]
 pub struct Sources {
-    sources: Vec<Arc<dyn EntitySource>>,
+    sources: Arc<[Arc<dyn EntitySource>]>,
+}
+
+impl Default for Sources {
+    fn default() -> Self {
+        Sources::new(Vec::new())
+    }
 }
 
 impl Sources {
     pub fn new(sources: Vec<Arc<dyn EntitySource>>) -> Sources {
-        Sources { sources }
+        Sources {
+            sources: sources.into(),
+        }
     }
 
     /// The source that reads locations of this type.
