@@ -115,20 +115,13 @@ pub async fn get_locations() -> Result<Vec<LocationStatus>, AppError> {
     Ok(admin()?.locations(&caller()))
 }
 
-/// Reads a location now ("refresh now").
+/// What registering a location would import (a dry run: nothing is stored).
 #[server(prefix = "/_app")]
-pub async fn refresh_location(id: String) -> Result<LocationStatus, AppError> {
-    admin()?.refresh(caller(), id).await
-}
-
-/// Registers a location, or with `dry_run` shows what it would import.
-#[server(prefix = "/_app")]
-pub async fn import_location(
+pub async fn preview_location(
     location_type: String,
     target: String,
     branch: Option<String>,
     path: Option<String>,
-    dry_run: Option<String>,
 ) -> Result<ImportResult, AppError> {
     let request = ImportRequest {
         location_type,
@@ -136,8 +129,7 @@ pub async fn import_location(
         branch: branch.filter(|b| !b.trim().is_empty()),
         path: path.filter(|p| !p.trim().is_empty()),
     };
-    let dry_run = dry_run.is_some_and(|d| !d.is_empty() && d != "false");
-    admin()?.import(caller(), request, dry_run).await
+    admin()?.import(caller(), request, true).await
 }
 
 /// A page of an entity's docs; [`AppError::NotFound`] when there is no such entity.

@@ -1,9 +1,11 @@
 //! Backlot's UI: the HTML shell, the router and its pages, server functions and shared types.
 //!
-//! Compiled twice: with `ssr` into the server (rendering and server functions) and with
-//! `hydrate` to wasm (the same views, made interactive). Every page works without JavaScript:
-//! state lives in the URL, filters are GET forms or links, routes render with `SsrMode::Async`
-//! so the server sends complete HTML (and a real 404 status).
+//! Compiled twice: with `ssr` into the server (every page is rendered there) and with `hydrate`
+//! to wasm, which holds only the islands (`#[island]`): the few parts of a page that react in
+//! the browser (the search box, forms that submit on change, live Kubernetes views). Everything
+//! else is HTML that never wakes. Every page works without JavaScript: state lives in the URL,
+//! filters are GET forms or links, changes are POST forms answered with a redirect, and routes
+//! render with `SsrMode::Async` so the server sends complete HTML (and a real 404 status).
 
 #![recursion_limit = "256"]
 
@@ -20,7 +22,7 @@ pub mod query;
 pub mod services;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet};
+use leptos_meta::{provide_meta_context, Link, Meta, MetaTags};
 use leptos_router::{
     components::{Route, Router, Routes},
     path, SsrMode,
@@ -43,8 +45,61 @@ use pages::{
 /// A small inline icon so browsers do not ask for `/favicon.ico`.
 const FAVICON: &str = "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 16 16'%3E%3Crect width='16' height='16' rx='4' fill='%234f46e5'/%3E%3Cpath d='M4 4h5a2.5 2.5 0 0 1 0 5H4zM4 9h5.5a2.5 2.5 0 0 1 0 5H4z' fill='none' stroke='white' stroke-width='1.6'/%3E%3C/svg%3E";
 
+/// Where the browser finds this build's files: versioned URLs the server keeps for a year.
+///
+/// The server provides it (from the files it serves); without it the unversioned names are used.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AssetUrls {
+    /// The islands' JavaScript glue.
+    pub script: String,
+    /// The islands' wasm.
+    pub wasm: String,
+    /// The stylesheet.
+    pub stylesheet: String,
+}
+
+impl Default for AssetUrls {
+    fn default() -> Self {
+        AssetUrls {
+            script: "/pkg/backlot.js".into(),
+            wasm: "/pkg/backlot_bg.wasm".into(),
+            stylesheet: "/pkg/backlot.css".into(),
+        }
+    }
+}
+
+/// Loads the islands when the browser is idle: initialises the wasm, then wakes every
+/// `<leptos-island>` on the page with the function of the same name. Sets `data-hydrated` on
+/// the body and the `islands-awake` performance mark when done (tests and measurements wait
+/// for them). A page without islands loads nothing.
+const ISLAND_LOADER: &str = r#"((js, wasm) => {
+  const islands = document.querySelectorAll("leptos-island");
+  if (islands.length === 0) { document.body.dataset.hydrated = "true"; return; }
+  const wake = async () => {
+    const m = await import(js);
+    await m.default({ module_or_path: wasm });
+    m.hydrate();
+    for (const el of islands) {
+      const island = m[el.dataset.component];
+      if (island) { await island(el); } else { console.warn("no island named", el.dataset.component); }
+    }
+    document.body.dataset.hydrated = "true";
+    performance.mark("islands-awake");
+  };
+  if ("requestIdleCallback" in window) { requestIdleCallback(wake, { timeout: 500 }); } else { setTimeout(wake); }
+})"#;
+
 /// The HTML document around the app.
+///
+/// The page is the same bytes for the same content (no per-request nonce), so the server can
+/// answer a revalidation with 304.
 pub fn shell(options: leptos::config::LeptosOptions) -> impl IntoView {
+    // Islands mode: the server renders no hydration markers outside the islands.
+    if let Some(context) = Owner::current_shared_context() {
+        context.set_is_hydrating(false);
+    }
+    let assets = use_context::<AssetUrls>().unwrap_or_default();
+    let loader = format!("{ISLAND_LOADER}({:?}, {:?});", assets.script, assets.wasm);
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -52,8 +107,17 @@ pub fn shell(options: leptos::config::LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light dark"/>
-                <AutoReload options=options.clone()/>
-                <HydrationScripts options/>
+                <AutoReload options/>
+                <link rel="stylesheet" href=assets.stylesheet/>
+                <link rel="modulepreload" href=assets.script.clone()/>
+                <link
+                    rel="preload"
+                    href=assets.wasm.clone()
+                    r#as="fetch"
+                    r#type="application/wasm"
+                    crossorigin=""
+                />
+                <script type="module" inner_html=loader></script>
                 <MetaTags/>
             </head>
             <body>
@@ -68,15 +132,7 @@ pub fn shell(options: leptos::config::LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
 
-    // End-to-end tests wait for this attribute before they interact with the page.
-    Effect::new(move |_| {
-        if let Some(body) = document().body() {
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
-    });
-
     view! {
-        <Stylesheet id="leptos" href="/pkg/backlot.css"/>
         <Link rel="icon" href=FAVICON/>
         <Meta name="description" content="Backlot: the software catalog."/>
         <Router>
@@ -120,10 +176,11 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// The wasm entry point: hydrates the server-rendered page.
+/// The wasm entry point: prepares the reactive system; the loader in [`shell`] then wakes each
+/// island.
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(App);
+    leptos::mount::hydrate_islands();
 }

@@ -145,6 +145,41 @@ test.describe('git repositories', () => {
     await expect(page.getByTestId('repository-card')).toContainText(url);
   });
 
+  test.describe('without JavaScript', () => {
+    test.use({ javaScriptEnabled: false });
+
+    // The Locations page's forms are plain HTML: preview (GET), register and refresh (POST,
+    // answered with a redirect back) work the same with no script at all.
+    test('preview, register and refresh a repository served by git daemon', async ({ page }) => {
+      const name = `e2e-nojs-${Date.now()}`;
+      const url = daemonUrl(makeRepository(name));
+      await page.goto('/locations');
+      const form = page.getByRole('region', { name: 'Register an existing repository' });
+      await form.getByLabel('Repository URL or file').fill(url);
+      await form.getByRole('button', { name: 'Preview' }).click();
+      const outcome = page.getByTestId('import-outcome');
+      await expect(outcome).toContainText('Preview: registering it would import 1 entity');
+      await expect(form.getByLabel('Repository URL or file')).toHaveValue(url);
+
+      await form.getByRole('button', { name: 'Register' }).click();
+      await expect(outcome).toContainText('Registered: 1 entity imported');
+      // A reload shows the page again; it does not post again.
+      const reloaded = await page.reload();
+      expect(reloaded?.request().method()).toBe('GET');
+
+      const row = page.locator(`tr[data-location="${url}"]`);
+      await expect(row).toContainText('OK');
+      await row.getByRole('button', { name: 'Refresh now' }).click();
+      await expect(page.getByTestId('refresh-outcome')).toContainText(`Refreshed ${url}: it provides 1 entity.`);
+
+      // Registering something unreadable says why, with the form still filled in.
+      await form.getByLabel('Repository URL or file').fill('not a url');
+      await form.getByRole('button', { name: 'Register' }).click();
+      await expect(page.getByRole('alert')).toBeVisible();
+      await expect(form.getByLabel('Repository URL or file')).toHaveValue('not a url');
+    });
+  });
+
   test('register a repository served by git daemon through the REST API', async ({ request }) => {
     const name = `e2e-daemon-api-${Date.now()}`;
     const url = daemonUrl(makeRepository(name));

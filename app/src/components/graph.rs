@@ -5,40 +5,12 @@
 use crate::format::{kind_label, relation_label, summary_name, truncate};
 use crate::graph_layout::{layout, NodeBox};
 use crate::model::{EntitySummary, RelationGraph};
-use leptos::ev;
 use leptos::prelude::*;
-use leptos_router::hooks::use_navigate;
-use leptos_router::NavigateOptions;
 
 /// Characters of a name that fit in a box.
 const NAME_CHARS: usize = 21;
 
-/// The router follows HTML links by itself but not SVG ones: follow plain left clicks here and
-/// leave modified clicks (new tab, new window) to the browser.
-fn follow_link(
-    navigate: impl Fn(&str, NavigateOptions) + Clone + 'static,
-    href: String,
-) -> impl Fn(ev::MouseEvent) + 'static {
-    move |ev: ev::MouseEvent| {
-        if ev.default_prevented()
-            || ev.button() != 0
-            || ev.ctrl_key()
-            || ev.meta_key()
-            || ev.shift_key()
-            || ev.alt_key()
-        {
-            return;
-        }
-        ev.prevent_default();
-        navigate(&href, NavigateOptions::default());
-    }
-}
-
-fn node_view(
-    b: &NodeBox,
-    s: &EntitySummary,
-    navigate: impl Fn(&str, NavigateOptions) + Clone + 'static,
-) -> AnyView {
+fn node_view(b: &NodeBox, s: &EntitySummary) -> AnyView {
     let (x, y, w, h) = (b.x, b.y, b.w, b.h);
     let kind = kind_label(&s.entity_ref.kind);
     let kind = if s.error_count > 0 {
@@ -69,10 +41,9 @@ fn node_view(
         view! { <g class=class aria-current="page">{body}</g> }.into_any()
     } else {
         let href = s.entity_ref.href();
-        let on_click = follow_link(navigate, href.clone());
         view! {
             <g class=class>
-                <a href=href on:click=on_click>
+                <a href=href>
                     {body}
                 </a>
             </g>
@@ -84,7 +55,6 @@ fn node_view(
 /// Draws `graph`; says so plainly when there is nothing to draw.
 #[component]
 pub fn RelationsGraph(graph: RelationGraph) -> impl IntoView {
-    let navigate = use_navigate();
     let l = layout(&graph);
     if l.nodes.len() <= 1 {
         return view! { <p class="empty">"This entity has no relations to draw."</p> }.into_any();
@@ -113,12 +83,7 @@ pub fn RelationsGraph(graph: RelationGraph) -> impl IntoView {
     let nodes = l
         .nodes
         .iter()
-        .filter_map(|b| {
-            graph
-                .nodes
-                .get(b.index)
-                .map(|s| node_view(b, s, navigate.clone()))
-        })
+        .filter_map(|b| graph.nodes.get(b.index).map(|s| node_view(b, s)))
         .collect_view();
     view! {
         <div class="graph-scroll">

@@ -1,30 +1,60 @@
 //! The global search box in the header.
 //!
-//! Without JavaScript it is a GET form to `/search`. Once hydrated it suggests entities while
-//! typing (debounced server calls), moves through them with the arrow keys, opens one with Enter,
-//! closes with Escape, and `/` pressed anywhere outside a text field focuses it.
+//! Without JavaScript it is a GET form to `/search`. As an island it suggests entities while
+//! typing: after a short pause it asks `/search/suggest?q=…`, which answers the suggestions as
+//! server-rendered HTML (see [`SuggestionItems`]), so no entity type or JSON decoder is compiled
+//! to wasm. Arrow keys move through the suggestions, Enter opens one, Escape closes, and `/`
+//! pressed anywhere outside a text field focuses the box.
 
-use crate::api::search;
 use crate::components::common::{IconSearch, KindBadge};
-use crate::components::get_form::GetForm;
 use crate::format::summary_name;
 use crate::model::EntitySummary;
-use crate::query::search_href;
+use crate::query::{encode_component, search_href};
 use leptos::ev;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos::wasm_bindgen::JsCast;
 use leptos::web_sys;
-use leptos_router::hooks::{use_location, use_navigate};
 use std::time::Duration;
 
 /// Suggestions shown at most.
-const SUGGESTIONS: usize = 8;
-const DEBOUNCE: Duration = Duration::from_millis(150);
+pub const SUGGESTIONS: usize = 8;
+/// Where the island asks for suggestions.
+pub const SUGGEST_PATH: &str = "/search/suggest";
 const LISTBOX_ID: &str = "search-suggestions";
+const DEBOUNCE: Duration = Duration::from_millis(150);
 
 fn option_id(i: usize) -> String {
     format!("search-option-{i}")
+}
+
+/// The suggestions for one text, as the list items the search box shows (rendered on the
+/// server for [`SUGGEST_PATH`]).
+#[component]
+pub fn SuggestionItems(hits: Vec<EntitySummary>) -> impl IntoView {
+    hits.into_iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let name = summary_name(&s);
+            let reference = s.entity_ref.to_ref_string();
+            let href = s.entity_ref.href();
+            let kind = s.entity_ref.kind.clone();
+            view! {
+                <li role="option" id=option_id(i) class="search-option" aria-selected="false">
+                    <a href=href tabindex="-1">
+                        <span class="search-option-name">{name}</span>
+                        <KindBadge kind=kind/>
+                        <span class="search-option-ref">{reference}</span>
+                    </a>
+                </li>
+            }
+        })
+        .collect_view()
+}
+
+/// The URL the island asks for the suggestions to `text`.
+pub fn suggest_url(text: &str) -> String {
+    format!("{SUGGEST_PATH}?q={}", encode_component(text))
 }
 
 /// Whether a key press happened in a place that takes text.
@@ -41,42 +71,121 @@ fn is_text_field(target: Option<web_sys::EventTarget>) -> bool {
             .is_some()
 }
 
-#[component]
+/// The server's suggestions for `text`, as HTML list items; `None` when it did not answer.
+#[cfg(feature = "hydrate")]
+async fn fetch_items(text: &str) -> Option<String> {
+    use wasm_bindgen_futures::JsFuture;
+    let response: web_sys::Response = JsFuture::from(window().fetch_with_str(&suggest_url(text)))
+        .await
+        .ok()?
+        .dyn_into()
+        .ok()?;
+    if !response.ok() {
+        return None;
+    }
+    JsFuture::from(response.text().ok()?)
+        .await
+        .ok()?
+        .as_string()
+}
+
+#[cfg(not(feature = "hydrate"))]
+async fn fetch_items(_text: &str) -> Option<String> {
+    None
+}
+
+#[island]
 pub fn SearchBox() -> impl IntoView {
     let input_ref: NodeRef<leptos::html::Input> = NodeRef::new();
-    let (results, set_results) = signal(Vec::<EntitySummary>::new());
+    let list_ref: NodeRef<leptos::html::Ul> = NodeRef::new();
+    // How many suggestions the list holds, which one is active, whether they show.
+    let (count, set_count) = signal(0usize);
     let (open, set_open) = signal(false);
     let (active, set_active) = signal(None::<usize>);
     // The text the current suggestions answer.
     let (answered, set_answered) = signal(String::new());
-    // Responses to older keystrokes are dropped.
+    // Answers to older keystrokes are dropped.
     let generation = StoredValue::new(0u64);
     let timer = StoredValue::new(None::<TimeoutHandle>);
-    let navigate = use_navigate();
-    let pathname = use_location().pathname;
 
     let close = move || {
         set_open.set(false);
         set_active.set(None);
     };
-    // A suggestion was clicked: hide the list and empty the box, but leave the clicked link in
-    // the document so the router can follow it.
-    let picked = move || {
-        if let Some(input) = input_ref.get_untracked() {
-            input.set_value("");
+    let fill = move |items: &str| {
+        if let Some(list) = list_ref.get_untracked() {
+            list.set_inner_html(items);
+            set_count.set(list.child_element_count() as usize);
         }
-        close();
     };
-    // After a suggestion was picked: empty box, no stale suggestions.
-    let reset = move || {
+    let clear = move || {
         generation.update_value(|g| *g += 1);
-        if let Some(input) = input_ref.get_untracked() {
-            input.set_value("");
-        }
-        set_results.set(Vec::new());
+        fill("");
         set_answered.set(String::new());
         close();
     };
+    let ask = move |text: String| {
+        if let Some(Some(handle)) = timer.try_get_value() {
+            handle.clear();
+        }
+        generation.update_value(|g| *g += 1);
+        if text.is_empty() {
+            clear();
+            return;
+        }
+        let handle = set_timeout_with_handle(
+            move || {
+                let Some(mine) = generation.try_get_value() else {
+                    return;
+                };
+                spawn_local(async move {
+                    let items = fetch_items(&text).await.unwrap_or_default();
+                    if generation.try_get_value() == Some(mine) {
+                        fill(&items);
+                        set_answered.set(text);
+                        set_active.set(None);
+                        set_open.set(true);
+                    }
+                });
+            },
+            DEBOUNCE,
+        );
+        timer.set_value(handle.ok());
+    };
+    let typed = move || {
+        input_ref
+            .get_untracked()
+            .map(|i| i.value().trim().to_string())
+            .unwrap_or_default()
+    };
+
+    // The active suggestion is marked in the list the server rendered.
+    Effect::new(move |_| {
+        let current = active.get().filter(|_| open.get());
+        let Some(list) = list_ref.get() else {
+            return;
+        };
+        let items = list.children();
+        for i in 0..items.length() {
+            if let Some(item) = items.item(i) {
+                let on = current == Some(i as usize);
+                let _ = item.class_list().toggle_with_force("active", on);
+                let _ = item.set_attribute("aria-selected", if on { "true" } else { "false" });
+            }
+        }
+    });
+
+    // Text typed before the island woke gets its suggestions too.
+    Effect::new(move |_| {
+        if let Some(input) = input_ref.get() {
+            let focused = document()
+                .active_element()
+                .is_some_and(|el| el.is_same_node(Some(input.as_ref())));
+            if focused && !typed().is_empty() {
+                ask(typed());
+            }
+        }
+    });
 
     // `/` focuses the search box, unless typed into a field.
     Effect::new(move |_| {
@@ -96,47 +205,14 @@ pub fn SearchBox() -> impl IntoView {
         on_cleanup(move || handle.remove());
     });
 
-    // Close the suggestions after any navigation.
-    Effect::new(move |_| {
-        pathname.track();
-        set_open.set(false);
-        set_active.set(None);
-    });
-
-    let on_input = move |ev: ev::Event| {
-        let text = event_target_value(&ev).trim().to_string();
-        if let Some(Some(handle)) = timer.try_get_value() {
-            handle.clear();
-        }
-        generation.update_value(|g| *g += 1);
-        if text.is_empty() {
-            set_results.set(Vec::new());
-            set_answered.set(String::new());
-            close();
-            return;
-        }
-        let handle = set_timeout_with_handle(
-            move || {
-                let Some(mine) = generation.try_get_value() else {
-                    return;
-                };
-                spawn_local(async move {
-                    let hits = search(text.clone(), SUGGESTIONS).await.unwrap_or_default();
-                    if generation.try_get_value() == Some(mine) {
-                        set_results.set(hits);
-                        set_answered.set(text);
-                        set_active.set(None);
-                        set_open.set(true);
-                    }
-                });
-            },
-            DEBOUNCE,
-        );
-        timer.set_value(handle.ok());
+    let active_href = move || -> Option<String> {
+        let i = active.get_untracked().filter(|_| open.get_untracked())?;
+        let item = list_ref.get_untracked()?.children().item(i as u32)?;
+        item.query_selector("a").ok()??.get_attribute("href")
     };
 
     let on_keydown = move |ev: ev::KeyboardEvent| {
-        let len = results.with_untracked(Vec::len);
+        let len = count.get_untracked();
         match ev.key().as_str() {
             "ArrowDown" | "ArrowUp" if len > 0 => {
                 ev.prevent_default();
@@ -154,16 +230,13 @@ pub fn SearchBox() -> impl IntoView {
                 });
             }
             "Enter" => {
-                let target = active
-                    .get_untracked()
-                    .filter(|_| open.get_untracked())
-                    .and_then(|i| {
-                        results.with_untracked(|r| r.get(i).map(|s| s.entity_ref.href()))
-                    });
-                if let Some(href) = target {
+                if let Some(href) = active_href() {
                     ev.prevent_default();
-                    reset();
-                    navigate(&href, Default::default());
+                    clear();
+                    if let Some(input) = input_ref.get_untracked() {
+                        input.set_value("");
+                    }
+                    let _ = window().location().assign(&href);
                 }
             }
             "Escape" => {
@@ -171,7 +244,10 @@ pub fn SearchBox() -> impl IntoView {
                     ev.prevent_default();
                     close();
                 } else {
-                    reset();
+                    if let Some(input) = input_ref.get_untracked() {
+                        input.set_value("");
+                    }
+                    clear();
                 }
             }
             _ => {}
@@ -179,48 +255,39 @@ pub fn SearchBox() -> impl IntoView {
     };
 
     let on_focus = move |_: ev::FocusEvent| {
-        let typed = input_ref
-            .get_untracked()
-            .map(|i| i.value())
-            .unwrap_or_default();
-        if !typed.trim().is_empty() && !answered.get_untracked().is_empty() {
+        if !typed().is_empty() && !answered.get_untracked().is_empty() {
             set_open.set(true);
         }
     };
 
-    let options = move || {
-        results
-            .get()
-            .into_iter()
-            .enumerate()
-            .map(|(i, s)| {
-                let name = summary_name(&s);
-                let reference = s.entity_ref.to_ref_string();
-                let href = s.entity_ref.href();
-                let kind = s.entity_ref.kind.clone();
-                let selected = move || active.get() == Some(i);
-                view! {
-                    <li
-                        role="option"
-                        id=option_id(i)
-                        class="search-option"
-                        class:active=selected
-                        aria-selected=move || selected().to_string()
-                    >
-                        <a href=href tabindex="-1" on:click=move |_| picked()>
-                            <span class="search-option-name">{name}</span>
-                            <KindBadge kind=kind/>
-                            <span class="search-option-ref">{reference}</span>
-                        </a>
-                    </li>
-                }
-            })
-            .collect_view()
+    let footer = move || {
+        let text = answered.get();
+        (!text.is_empty()).then(|| {
+            let none = count.get() == 0;
+            let href = search_href(&text);
+            view! {
+                {none
+                    .then(|| {
+                        view! {
+                            <p class="search-none" role="status">
+                                "No matches for “"
+                                {text.clone()}
+                                "”"
+                            </p>
+                        }
+                    })}
+                <a class="search-all" href=href tabindex="-1">
+                    "See all results for “"
+                    {text.clone()}
+                    "”"
+                </a>
+            }
+        })
     };
 
     view! {
         <div class="search" role="search">
-            <GetForm action="/search">
+            <form method="get" action="/search">
                 <span class="search-icon">
                     <IconSearch/>
                 </span>
@@ -237,7 +304,7 @@ pub fn SearchBox() -> impl IntoView {
                     aria-controls=LISTBOX_ID
                     aria-expanded=move || open.get().to_string()
                     aria-activedescendant=move || active.get().filter(|_| open.get()).map(option_id)
-                    on:input=on_input
+                    on:input=move |_| ask(typed())
                     on:keydown=on_keydown
                     on:focus=on_focus
                     on:blur=move |_| close()
@@ -250,36 +317,10 @@ pub fn SearchBox() -> impl IntoView {
                     hidden=move || !open.get()
                     on:mousedown=move |ev: ev::MouseEvent| ev.prevent_default()
                 >
-                    <ul id=LISTBOX_ID role="listbox" aria-label="Suggestions">
-                        {options}
-                    </ul>
-                    {move || {
-                        let text = answered.get();
-                        (!text.is_empty())
-                            .then(|| {
-                                let none = results.with(Vec::is_empty);
-                                let href = search_href(&text);
-                                view! {
-                                    {none
-                                        .then(|| {
-                                            view! {
-                                                <p class="search-none" role="status">
-                                                    "No matches for “"
-                                                    {text.clone()}
-                                                    "”"
-                                                </p>
-                                            }
-                                        })}
-                                    <a class="search-all" href=href tabindex="-1" on:click=move |_| close()>
-                                        "See all results for “"
-                                        {text.clone()}
-                                        "”"
-                                    </a>
-                                }
-                            })
-                    }}
+                    <ul id=LISTBOX_ID role="listbox" aria-label="Suggestions" node_ref=list_ref></ul>
+                    {footer}
                 </div>
-            </GetForm>
+            </form>
         </div>
     }
 }

@@ -2,8 +2,8 @@
 //! pagination, all driven by the URL.
 //!
 //! Without JavaScript the filters are one GET form (checkboxes and an Apply button) and every
-//! other control is a link. Once hydrated, ticking a box submits the form at once and the router
-//! navigates without a reload.
+//! other control is a link. In the browser (the form's island), ticking a box submits the form at
+//! once and the Apply button hides.
 
 use crate::api::list_catalog;
 use crate::components::common::{ErrorBadge, ErrorNotice, IconSearch, Loading};
@@ -16,17 +16,15 @@ use crate::query::{
     catalog_href, catalog_query_from_pairs, sort_state, toggle_facet, with_kind, with_page,
     with_sort, Facet,
 };
-use leptos::ev;
 use leptos::prelude::*;
-use leptos::web_sys;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 use leptos_router::params::ParamsMap;
 
 /// Facet values shown before the rest folds away under "Show more".
 const FACET_VISIBLE: usize = 8;
-/// Below this width the filter panel starts folded (once hydrated).
-const NARROW: f64 = 800.0;
+/// Below this width (in CSS pixels) the filter panel starts folded, in the browser.
+const NARROW: u32 = 800;
 
 const QUERY_KEYS: [&str; 10] = [
     "kind",
@@ -69,18 +67,6 @@ pub fn CatalogPage() -> impl IntoView {
     let query_map = use_query_map();
     let query = Memo::new(move |_| query_map.with(query_from_params));
     let data = Resource::new(move || query.get(), list_catalog);
-    // Whether the filter panel is unfolded; narrow screens fold it once hydrated.
-    let filters_open = RwSignal::new(true);
-    Effect::new(move |_| {
-        let width = window()
-            .inner_width()
-            .ok()
-            .and_then(|w| w.as_f64())
-            .unwrap_or(NARROW + 1.0);
-        if width < NARROW {
-            filters_open.set(false);
-        }
-    });
     let title = move || {
         query.with(|q| match &q.kind {
             Some(kind) => format!("Backlot — {}", kind_plural(kind)),
@@ -94,7 +80,7 @@ pub fn CatalogPage() -> impl IntoView {
                 let q = query.get();
                 Suspend::new(async move {
                     match data.await {
-                        Ok(page) => view! { <CatalogView q page filters_open/> }.into_any(),
+                        Ok(page) => view! { <CatalogView q page/> }.into_any(),
                         Err(e) => view! { <ErrorNotice message=e.to_string()/> }.into_any(),
                     }
                 })
@@ -104,7 +90,7 @@ pub fn CatalogPage() -> impl IntoView {
 }
 
 #[component]
-fn CatalogView(q: CatalogQuery, page: CatalogData, filters_open: RwSignal<bool>) -> impl IntoView {
+fn CatalogView(q: CatalogQuery, page: CatalogData) -> impl IntoView {
     let heading = q
         .kind
         .as_deref()
@@ -120,22 +106,11 @@ fn CatalogView(q: CatalogQuery, page: CatalogData, filters_open: RwSignal<bool>)
             <p class="muted">{format!("{} {}", count(total), if total == 1 { "entity" } else { "entities" })}</p>
         </div>
         <KindTabs q=q.clone() kinds/>
-        <GetForm action="/catalog">
+        <GetForm action="/catalog" submit_on_change=true>
             {q.kind.clone().map(|k| view! { <input type="hidden" name="kind" value=k/> })}
             {q.sort.clone().map(|s| view! { <input type="hidden" name="sort" value=s/> })}
             <div class="catalog-layout">
-                <details
-                    class="filters"
-                    // `try_get`: a server render whose client went away may read it after the
-                    // page was disposed.
-                    open=move || filters_open.try_get().unwrap_or(true)
-                    on:toggle=move |ev: ev::Event| {
-                        let open = event_target::<web_sys::HtmlDetailsElement>(&ev).open();
-                        if open != filters_open.get_untracked() {
-                            filters_open.set(open);
-                        }
-                    }
-                >
+                <details class="filters" open data-fold-below=NARROW.to_string()>
                     <summary class="filters-summary">"Filters"</summary>
                     <div class="filters-body">
                         {Facet::ALL
@@ -266,7 +241,6 @@ fn FacetGroup(
                         value=v.value.clone()
                         checked=checked
                         prop:checked=checked
-                        on:change=submit_form
                     />
                     <span class="check-label">{label}</span>
                     <span class="count">{count(v.count)}</span>
@@ -307,14 +281,6 @@ fn FacetGroup(
                 })}
         </fieldset>
     })
-}
-
-/// Submits the form a checkbox belongs to (the router then navigates).
-fn submit_form(ev: ev::Event) {
-    let input = event_target::<web_sys::HtmlInputElement>(&ev);
-    if let Some(form) = input.form() {
-        let _ = form.request_submit();
-    }
 }
 
 /// Chips for the filters in effect, each a link that removes it.

@@ -1,9 +1,10 @@
 //! Deployment health views: an entity's Kubernetes tab and its overview card, the clusters
 //! overview (`/kubernetes`), a cluster page (`/kubernetes/clusters/:name`) and a team's health.
 //!
-//! Each renders on the server from a server function, then, once hydrated, follows the same
-//! view over server-sent events (`/api/kubernetes/…/stream`), so a change in a cluster shows
-//! without a reload. The cluster's own staleness (since when, and why) is part of the view.
+//! Each renders on the server from a server function; in the browser a [`LiveRegion`] island
+//! follows the view's server-sent events (`/api/kubernetes/…/stream`) and swaps in the server's
+//! new HTML, so a change in a cluster shows without a reload. The cluster's own staleness (since
+//! when, and why) is part of the view.
 
 use crate::api::{get_cluster, get_clusters, get_entity_kube, get_team_kube};
 use crate::components::common::{ErrorNotice, Loading};
@@ -13,53 +14,142 @@ use crate::pages::not_found::NotFound;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
-use serde::de::DeserializeOwned;
 
-/// A view that follows its stream once hydrated; `live` says whether the stream is open.
-fn follow<T>(url: String, initial: T) -> (ReadSignal<T>, ReadSignal<bool>)
-where
-    T: DeserializeOwned + Clone + Send + Sync + 'static,
-{
-    let (view, set_view) = signal(initial);
-    let (live, set_live) = signal(false);
+/// The server's view, as a signal the view functions read (on the server it never changes).
+fn snapshot<T: Send + Sync + 'static>(initial: T) -> ReadSignal<T> {
+    signal(initial).0
+}
+
+/// A view that follows its stream in the browser. The view inside is server-rendered HTML with
+/// `data-stream` naming its stream; on each `update` event the island fetches the page again
+/// and swaps in the server's new HTML for that element, so the views are never compiled to wasm.
+/// The `.live-marker` inside says whether the stream is open.
+#[island]
+fn LiveRegion(children: Children) -> impl IntoView {
+    let root: NodeRef<leptos::html::Div> = NodeRef::new();
     #[cfg(feature = "hydrate")]
-    {
-        Effect::new(move |_| subscribe(&url, set_view, set_live));
+    Effect::new(move |_| {
+        if let Some(root) = root.get() {
+            live::follow(root.into());
+        }
+    });
+    view! {
+        <div class="live-region" node_ref=root>
+            {children()}
+        </div>
     }
-    #[cfg(not(feature = "hydrate"))]
-    {
-        let _ = (url, set_view, set_live);
-    }
-    (view, live)
 }
 
 #[cfg(feature = "hydrate")]
-fn subscribe<T>(url: &str, set_view: WriteSignal<T>, set_live: WriteSignal<bool>)
-where
-    T: DeserializeOwned + Send + Sync + 'static,
-{
-    use wasm_bindgen::closure::Closure;
-    use wasm_bindgen::JsCast;
-    let Ok(source) = web_sys::EventSource::new(url) else {
-        return;
-    };
-    let on_update =
-        Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
-            if let Some(text) = e.data().as_string() {
-                if let Ok(v) = serde_json::from_str::<T>(&text) {
-                    set_view.set(v);
-                }
+mod live {
+    use leptos::prelude::*;
+    use leptos::wasm_bindgen::{closure::Closure, JsCast};
+    use leptos::web_sys::{self, Element};
+    use std::cell::Cell;
+    use std::rc::Rc;
+    use wasm_bindgen_futures::JsFuture;
+
+    /// Marks every live marker in `root`.
+    fn mark(root: &Element, live: bool) {
+        let Ok(markers) = root.query_selector_all(".live-marker") else {
+            return;
+        };
+        for i in 0..markers.length() {
+            if let Some(m) = markers.item(i).and_then(|n| n.dyn_into::<Element>().ok()) {
+                let _ = m.set_attribute("data-live", if live { "true" } else { "false" });
+                m.set_text_content(Some(if live {
+                    "● live"
+                } else {
+                    "○ not live (reload to update)"
+                }));
             }
-            set_live.set(true);
-        });
-    let on_error = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| set_live.set(false));
-    let _ = source.add_event_listener_with_callback("update", on_update.as_ref().unchecked_ref());
-    let _ = source.add_event_listener_with_callback("error", on_error.as_ref().unchecked_ref());
-    // The closures live as long as the page: the source is closed when the view goes away.
-    on_update.forget();
-    on_error.forget();
-    let source = StoredValue::new_local(source);
-    on_cleanup(move || source.with_value(|s| s.close()));
+        }
+    }
+
+    /// The server's current HTML for the element with `data-stream="{stream}"`.
+    async fn fresh(stream: &str) -> Option<String> {
+        let response: web_sys::Response =
+            JsFuture::from(window().fetch_with_str(&window().location().href().ok()?))
+                .await
+                .ok()?
+                .dyn_into()
+                .ok()?;
+        if !response.ok() {
+            return None;
+        }
+        let html = JsFuture::from(response.text().ok()?)
+            .await
+            .ok()?
+            .as_string()?;
+        let doc = web_sys::DomParser::new()
+            .ok()?
+            .parse_from_string(&html, web_sys::SupportedType::TextHtml)
+            .ok()?;
+        let selector = format!("[data-stream=\"{stream}\"]");
+        Some(doc.query_selector(&selector).ok()??.outer_html())
+    }
+
+    /// Opens the stream named in `root` and swaps in fresh HTML after each update; updates that
+    /// arrive while a fetch is under way are folded into one more fetch.
+    pub fn follow(root: Element) {
+        let Some(stream) = root
+            .query_selector("[data-stream]")
+            .ok()
+            .flatten()
+            .and_then(|el| el.get_attribute("data-stream"))
+        else {
+            return;
+        };
+        let Ok(source) = web_sys::EventSource::new(&stream) else {
+            return;
+        };
+        let busy = Rc::new(Cell::new(false));
+        let again = Rc::new(Cell::new(false));
+        let refresh: Rc<dyn Fn()> = {
+            let (root, stream) = (root.clone(), stream.clone());
+            Rc::new(move || {
+                if busy.replace(true) {
+                    again.set(true);
+                    return;
+                }
+                let (root, stream, busy, again) =
+                    (root.clone(), stream.clone(), busy.clone(), again.clone());
+                leptos::task::spawn_local(async move {
+                    loop {
+                        again.set(false);
+                        if let Some(html) = fresh(&stream).await {
+                            let selector = format!("[data-stream=\"{stream}\"]");
+                            if let Ok(Some(old)) = root.query_selector(&selector) {
+                                old.set_outer_html(&html);
+                            }
+                            mark(&root, true);
+                        }
+                        if !again.get() {
+                            break;
+                        }
+                    }
+                    busy.set(false);
+                });
+            })
+        };
+        let on_open = {
+            let root = root.clone();
+            Closure::<dyn FnMut(web_sys::Event)>::new(move |_| mark(&root, true))
+        };
+        let on_update = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |_| refresh());
+        let on_error = {
+            let root = root.clone();
+            Closure::<dyn FnMut(web_sys::Event)>::new(move |_| mark(&root, false))
+        };
+        let _ = source.add_event_listener_with_callback("open", on_open.as_ref().unchecked_ref());
+        let _ =
+            source.add_event_listener_with_callback("update", on_update.as_ref().unchecked_ref());
+        let _ = source.add_event_listener_with_callback("error", on_error.as_ref().unchecked_ref());
+        // The listeners live as long as the page.
+        on_open.forget();
+        on_update.forget();
+        on_error.forget();
+    }
 }
 
 fn enc(s: &str) -> String {
@@ -72,11 +162,12 @@ pub fn HealthBadge(health: Health) -> impl IntoView {
     view! { <span class=format!("health health-{}", health.label())>{health.label()}</span> }
 }
 
+/// Whether the view around it follows its stream (the island keeps it true).
 #[component]
-fn LiveMarker(live: ReadSignal<bool>) -> impl IntoView {
+fn LiveMarker() -> impl IntoView {
     view! {
-        <span class="live-marker" data-live=move || live.get().to_string()>
-            {move || if live.get() { "● live" } else { "○ not live (reload to update)" }}
+        <span class="live-marker" data-live="false">
+            "○ not live (reload to update)"
         </span>
     }
 }
@@ -186,15 +277,16 @@ fn EntityKubeView(initial: EntityKube) -> impl IntoView {
         }
         .into_any();
     }
-    let (view, live) = follow(url, initial);
+    let view = snapshot(initial);
     view! {
-        <div class="kube" data-health=move || view.with(|v| v.health.label())>
+        <LiveRegion>
+        <div class="kube" data-stream=url data-health=move || view.with(|v| v.health.label())>
             <section class="card">
                 <div class="card-header">
                     <h2 class="card-title">
                         "Deployment health " {move || view! { <HealthBadge health=view.with(|v| v.health)/> }}
                     </h2>
-                    <LiveMarker live/>
+                    <LiveMarker/>
                 </div>
                 <p class="muted">"Workloads matched by " {move || view.with(|v| v.matched_by.clone())}</p>
                 {move || view! { <Reasons reasons=view.with(|v| v.reasons.clone())/> }}
@@ -210,6 +302,7 @@ fn EntityKubeView(initial: EntityKube) -> impl IntoView {
                     .collect_view()
             }}
         </div>
+        </LiveRegion>
     }
     .into_any()
 }
@@ -430,14 +523,15 @@ fn TeamHealthView(initial: TeamKube) -> impl IntoView {
             enc(&p.get("name").unwrap_or_default())
         )
     });
-    let (view, live) = follow(url, initial);
+    let view = snapshot(initial);
     view! {
-        <section class="card team-health" aria-labelledby="team-health-heading">
+        <LiveRegion>
+        <section class="card team-health" data-stream=url aria-labelledby="team-health-heading">
             <div class="card-header">
                 <h2 id="team-health-heading" class="card-title">
                     "Team health " {move || view! { <HealthBadge health=view.with(|v| v.health)/> }}
                 </h2>
-                <LiveMarker live/>
+                <LiveMarker/>
             </div>
             <table class="catalog-table">
                 <thead>
@@ -459,6 +553,7 @@ fn TeamHealthView(initial: TeamKube) -> impl IntoView {
                 </tbody>
             </table>
         </section>
+        </LiveRegion>
     }
 }
 
@@ -483,9 +578,11 @@ pub fn ClustersPage() -> impl IntoView {
 
 #[component]
 fn ClustersView(initial: ClustersOverview) -> impl IntoView {
-    let (view, live) = follow("/api/kubernetes/clusters/stream".to_string(), initial);
+    let view = snapshot(initial);
     view! {
-        <LiveMarker live/>
+        <LiveRegion>
+        <div data-stream="/api/kubernetes/clusters/stream">
+        <LiveMarker/>
         <table class="catalog-table clusters">
             <thead>
                 <tr>
@@ -531,6 +628,8 @@ fn ClustersView(initial: ClustersOverview) -> impl IntoView {
                 </section>
             })
         }}
+        </div>
+        </LiveRegion>
     }
 }
 
@@ -562,16 +661,18 @@ fn ClusterView(initial: ClusterDetail, unmatched: bool) -> impl IntoView {
         "/api/kubernetes/clusters/{}/stream",
         enc(&initial.summary.state.name)
     );
-    let (view, live) = follow(url, initial);
+    let view = snapshot(initial);
     let base =
         view.with_untracked(|v| format!("/kubernetes/clusters/{}", enc(&v.summary.state.name)));
     view! {
+        <LiveRegion>
+        <div data-stream=url>
         <h1>
             "Cluster " {move || view.with(|v| v.summary.state.name.clone())}
             <span class="muted">" · " {move || view.with(|v| v.summary.state.environment.clone())}</span>
             " " {move || view! { <HealthBadge health=view.with(|v| v.summary.health)/> }}
         </h1>
-        <LiveMarker live/>
+        <LiveMarker/>
         {move || view! { <StaleNote state=view.with(|v| v.summary.state.clone())/> }}
         {move || {
             let skipped = view.with(|v| v.summary.state.skipped.clone());
@@ -606,5 +707,7 @@ fn ClusterView(initial: ClusterDetail, unmatched: bool) -> impl IntoView {
                 }).collect_view()}
             </tbody>
         </table>
+        </div>
+        </LiveRegion>
     }
 }

@@ -1,0 +1,202 @@
+//! What the UI's plain HTML forms post to, and the HTML fragments its islands ask for.
+//!
+//! - `POST /locations/register` and `POST /locations/refresh` (the Locations page): do the work
+//!   through the catalog's facade, then answer `303 See Other` back to `/locations` with what
+//!   happened in the query (`registered=1`, `refreshed=<id>` or `error=<message>`), so a reload
+//!   never posts again and the page reads the same with and without JavaScript.
+//! - `GET /search/suggest?q=…` (the search box island): the suggestions as server-rendered list
+//!   items.
+//!
+//! Posts from another site are refused (`Sec-Fetch-Site: cross-site`, or an `Origin` that is not
+//! this host), so a page elsewhere cannot register locations in a visitor's name.
+
+use super::caller::RequestCaller;
+use crate::AppState;
+use app::components::search_box::{SuggestionItems, SUGGESTIONS, SUGGEST_PATH};
+use app::error::AppError;
+use app::model::ImportRequest;
+use app::pages::locations::{locations_href, REFRESH_PATH, REGISTER_PATH};
+use app::query::encode_component;
+use app::services::{CatalogReader, LocationAdmin};
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use leptos::prelude::*;
+use serde::Deserialize;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(REGISTER_PATH, post(register))
+        .route(REFRESH_PATH, post(refresh))
+        .route(SUGGEST_PATH, get(suggest))
+}
+
+/// Longest error message carried back in the redirect's URL.
+const MAX_MESSAGE: usize = 600;
+
+/// Whether a form post comes from a page of this server.
+fn same_origin(headers: &HeaderMap) -> bool {
+    let value = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
+    if value(header::HeaderName::from_static("sec-fetch-site")) == Some("cross-site") {
+        return false;
+    }
+    match (value(header::ORIGIN), value(header::HOST)) {
+        (Some(origin), Some(host)) => origin
+            .split_once("://")
+            .is_some_and(|(_, authority)| authority == host),
+        (Some(_), None) => false,
+        (None, _) => true,
+    }
+}
+
+fn cross_site() -> Response {
+    (
+        StatusCode::FORBIDDEN,
+        "Refused: this form was posted from another site.",
+    )
+        .into_response()
+}
+
+/// `error=<message>` for a redirect, the message shortened to fit a URL.
+fn error_param(e: &AppError) -> String {
+    let mut message = e.to_string();
+    if message.len() > MAX_MESSAGE {
+        let mut end = MAX_MESSAGE;
+        while !message.is_char_boundary(end) {
+            end -= 1;
+        }
+        message.truncate(end);
+        message.push('…');
+    }
+    format!("&error={}", encode_component(&message))
+}
+
+#[derive(Deserialize)]
+struct RegisterForm {
+    location_type: String,
+    target: String,
+    #[serde(default)]
+    branch: Option<String>,
+    #[serde(default)]
+    path: Option<String>,
+}
+
+async fn register(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if !same_origin(&headers) {
+        return cross_site();
+    }
+    let form: RegisterForm = match serde_urlencoded::from_bytes(&body) {
+        Ok(f) => f,
+        Err(e) => {
+            let e = AppError::invalid(format!("the register form is incomplete: {e}"));
+            return Redirect::to(&format!("/locations?{}", &error_param(&e)[1..])).into_response();
+        }
+    };
+    let blank = |v: Option<String>| v.filter(|v| !v.trim().is_empty());
+    let request = ImportRequest {
+        location_type: form.location_type.trim().to_string(),
+        target: form.target.trim().to_string(),
+        branch: blank(form.branch),
+        path: blank(form.path),
+    };
+    let admin = crate::catalog::admin::Admin(state.facade());
+    let to = match admin.import(caller, request.clone(), false).await {
+        Ok(_) => locations_href(&request, "&registered=1"),
+        Err(e) => locations_href(&request, &error_param(&e)),
+    };
+    Redirect::to(&to).into_response()
+}
+
+#[derive(Deserialize)]
+struct RefreshForm {
+    id: String,
+}
+
+async fn refresh(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if !same_origin(&headers) {
+        return cross_site();
+    }
+    let Ok(RefreshForm { id }) = serde_urlencoded::from_bytes(&body) else {
+        return Redirect::to("/locations?error=Which%20location%3F%20The%20form%20named%20none.")
+            .into_response();
+    };
+    let admin = crate::catalog::admin::Admin(state.facade());
+    let to = match admin.refresh(caller, id.clone()).await {
+        Ok(_) => format!("/locations?refreshed={}", encode_component(&id)),
+        Err(e) => format!("/locations?{}", &error_param(&e)[1..]),
+    };
+    Redirect::to(&to).into_response()
+}
+
+#[derive(Deserialize)]
+struct SuggestQuery {
+    #[serde(default)]
+    q: String,
+}
+
+async fn suggest(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    Query(SuggestQuery { q }): Query<SuggestQuery>,
+) -> Response {
+    let text = q.trim();
+    let hits = if text.is_empty() {
+        Vec::new()
+    } else {
+        crate::catalog::views::Reader(state.facade()).search(&caller, text, SUGGESTIONS)
+    };
+    let html = Owner::new().with(|| view! { <SuggestionItems hits/> }.to_html());
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "private, no-cache"),
+        ],
+        html,
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_origin;
+    use axum::http::HeaderMap;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, v.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn posts_from_other_sites_are_told_apart() {
+        assert!(same_origin(&headers(&[("host", "portal:3000")])));
+        assert!(same_origin(&headers(&[
+            ("host", "portal:3000"),
+            ("origin", "http://portal:3000"),
+            ("sec-fetch-site", "same-origin"),
+        ])));
+        assert!(!same_origin(&headers(&[
+            ("host", "portal:3000"),
+            ("origin", "https://evil.example"),
+        ])));
+        assert!(!same_origin(&headers(&[
+            ("host", "portal:3000"),
+            ("sec-fetch-site", "cross-site"),
+        ])));
+    }
+}
