@@ -68,14 +68,16 @@ impl Default for AssetUrls {
     }
 }
 
-/// Loads the islands when the browser is idle: initialises the wasm, then wakes every
-/// `<leptos-island>` on the page with the function of the same name. Sets `data-hydrated` on
-/// the body and the `islands-awake` performance mark when done (tests and measurements wait
-/// for them). A page without islands loads nothing.
+/// Wakes the islands: loads the wasm, then calls the function named by each
+/// `<leptos-island>`'s `data-component` on it. A page whose only island is the header's search
+/// box loads nothing until the box is first used (focused, or `/` pressed); other pages load when
+/// the browser is idle. `data-hydrated` on the body says the page is ready for a person (tests
+/// wait for it) and the `islands-awake` performance mark says when the wasm ran.
 const ISLAND_LOADER: &str = r#"((js, wasm) => {
-  const islands = document.querySelectorAll("leptos-island");
-  if (islands.length === 0) { document.body.dataset.hydrated = "true"; return; }
-  const wake = async () => {
+  const body = document.body;
+  const islands = [...document.querySelectorAll("leptos-island")];
+  let woken = null;
+  const wake = () => woken ??= (async () => {
     const m = await import(js);
     await m.default({ module_or_path: wasm });
     m.hydrate();
@@ -83,10 +85,29 @@ const ISLAND_LOADER: &str = r#"((js, wasm) => {
       const island = m[el.dataset.component];
       if (island) { await island(el); } else { console.warn("no island named", el.dataset.component); }
     }
-    document.body.dataset.hydrated = "true";
+    body.dataset.hydrated = "true";
     performance.mark("islands-awake");
-  };
-  if ("requestIdleCallback" in window) { requestIdleCallback(wake, { timeout: 500 }); } else { setTimeout(wake); }
+  })();
+  const box = document.querySelector(".search input");
+  if (islands.length === 0) {
+    body.dataset.hydrated = "true";
+  } else if (box && islands.every((el) => el.dataset.component.startsWith("SearchBox"))) {
+    const field = (t) => t instanceof HTMLElement && (t.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(t.tagName));
+    const slash = (e) => {
+      if (e.key !== "/" || e.ctrlKey || e.metaKey || e.altKey || e.defaultPrevented || field(e.target)) return;
+      e.preventDefault();
+      box.focus();
+      box.select();
+    };
+    document.addEventListener("keydown", slash);
+    box.addEventListener("focus", () => { document.removeEventListener("keydown", slash); wake(); }, { once: true });
+    body.dataset.hydrated = "true";
+    if (document.activeElement === box) wake();
+  } else if ("requestIdleCallback" in window) {
+    requestIdleCallback(wake, { timeout: 500 });
+  } else {
+    setTimeout(wake);
+  }
 })"#;
 
 /// The HTML document around the app.
@@ -109,14 +130,6 @@ pub fn shell(options: leptos::config::LeptosOptions) -> impl IntoView {
                 <meta name="color-scheme" content="light dark"/>
                 <AutoReload options/>
                 <link rel="stylesheet" href=assets.stylesheet/>
-                <link rel="modulepreload" href=assets.script.clone()/>
-                <link
-                    rel="preload"
-                    href=assets.wasm.clone()
-                    r#as="fetch"
-                    r#type="application/wasm"
-                    crossorigin=""
-                />
                 <script type="module" inner_html=loader></script>
                 <MetaTags/>
             </head>

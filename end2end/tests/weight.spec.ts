@@ -2,6 +2,7 @@
 // against the budgets of the browser side (ARCHITECTURE.md, "The browser side"):
 // - catalog and entity pages: at most 150 KB of wasm + JS + CSS,
 // - the heaviest page: at most 300 KB,
+// - pages whose only island is the search box: no wasm or JS at all until the box is used,
 // both as transferred (brotli, what Chromium asks for) and as gzip (what any client gets);
 // and a repeat visit of an unchanged page moves only its HTML, or a 304.
 //
@@ -15,21 +16,25 @@ const KB = 1024;
 const LIGHT = 150 * KB;
 const HEAVIEST = 300 * KB;
 
-// [path, budget]
-const PAGES: [string, number][] = [
-  ['/catalog', LIGHT],
-  ['/catalog?kind=component&type=service', LIGHT],
-  ['/catalog/default/component/checkout-service', LIGHT],
-  ['/catalog/default/component/checkout-service/api', LIGHT],
-  ['/catalog/default/component/checkout-service/docs', LIGHT],
-  ['/catalog/default/component/checkout-service/kubernetes', HEAVIEST],
-  ['/catalog/default/group/team-checkout', LIGHT],
-  ['/search?q=checkout', LIGHT],
-  ['/docs', LIGHT],
-  ['/locations', LIGHT],
-  ['/catalog-errors', LIGHT],
-  ['/kubernetes', HEAVIEST],
+// [path, budget, whether the page wakes its islands at once (false: only the search box,
+// which loads on first use)]
+const PAGES: [string, number, boolean][] = [
+  ['/catalog', LIGHT, true],
+  ['/catalog?kind=component&type=service', LIGHT, true],
+  ['/catalog/default/component/checkout-service', LIGHT, false],
+  ['/catalog/default/component/checkout-service/api', LIGHT, false],
+  ['/catalog/default/component/checkout-service/docs', LIGHT, false],
+  ['/catalog/default/component/checkout-service/kubernetes', HEAVIEST, true],
+  ['/catalog/default/group/team-checkout', LIGHT, true],
+  ['/catalog/default/user/amelia.hart', LIGHT, false],
+  ['/search?q=checkout', LIGHT, true],
+  ['/docs', LIGHT, false],
+  ['/locations', LIGHT, false],
+  ['/catalog-errors', LIGHT, false],
+  ['/kubernetes', HEAVIEST, true],
 ];
+
+const isCode = (t: Transfer) => /\.(js|wasm)$/.test(new URL(t.url).pathname);
 
 type Transfer = { url: string; status: number; bytes: number; cached: boolean };
 
@@ -74,7 +79,7 @@ test.describe('page weight', () => {
   test.describe.configure({ mode: 'serial' });
   const report: Record<string, unknown>[] = [];
 
-  for (const [path, budget] of PAGES) {
+  for (const [path, budget, wakes] of PAGES) {
     test(`${path} stays within ${budget / KB} KB, and a repeat visit moves only the page`, async ({ page, request }) => {
       const { cdp, transfers } = await record(page);
       await cdp.send('Network.clearBrowserCache');
@@ -82,6 +87,7 @@ test.describe('page weight', () => {
       expect(first.response?.status()).toBe(200);
       const assetBytes = sum(first.assets);
       expect(assetBytes, `${path}: ${first.assets.map((t) => `${t.url} ${t.bytes}`).join(', ')}`).toBeLessThanOrEqual(budget);
+      expect(first.assets.some(isCode), `${path} loads wasm at once`).toBe(wakes);
 
       // The same files as gzip, for clients that do not take brotli.
       let gzip = 0;
@@ -110,6 +116,7 @@ test.describe('page weight', () => {
         const html = first.all.find((t) => !isAsset(t) && t.url.endsWith(path));
         report.push({
           path,
+          wakes,
           first: sum(first.all),
           html: html?.bytes ?? null,
           assets: assetBytes,
@@ -122,4 +129,19 @@ test.describe('page weight', () => {
       }
     });
   }
+});
+
+test('a page with only the search box loads its wasm when the box is first used', async ({ page }) => {
+  const { transfers } = await record(page);
+  await visit(page, '/catalog/default/component/checkout-service', transfers);
+  expect([...transfers.values()].filter(isCode)).toEqual([]);
+  const box = page.getByRole('combobox', { name: 'Search the catalog' });
+  await box.focus();
+  await page.keyboard.type('checkout');
+  await expect(page.getByRole('listbox', { name: 'Suggestions' }).getByRole('option').first()).toBeVisible();
+  expect([...transfers.values()].filter(isCode).length).toBe(2);
+  // `/` focuses the box before the wasm is there, too.
+  await visit(page, '/docs', transfers);
+  await page.keyboard.press('/');
+  await expect(box).toBeFocused();
 });

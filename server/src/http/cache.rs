@@ -1,7 +1,11 @@
 //! Revalidation for pages: every HTML answer gets an ETag (a hash of its bytes) and
 //! `Cache-Control: private, no-cache`, and a request whose `If-None-Match` names it gets `304 Not
-//! Modified` with no body. Pages render the same bytes for the same content (no per-request
-//! nonce, see `app::shell`), so a repeat visit of an unchanged page moves only headers.
+//! Modified` with no body, so a repeat visit of an unchanged page moves only headers.
+//!
+//! Pages render the same bytes for the same content, except the per-request `nonce="…"` that
+//! leptos_axum writes on its scripts: the hash leaves those values out. Backlot sends no
+//! Content-Security-Policy, so a page kept from an earlier answer loses nothing; one that
+//! starts using nonces must hash them in again.
 
 use axum::body::Body;
 use axum::extract::Request;
@@ -35,7 +39,7 @@ pub async fn revalidate_pages(req: Request, next: Next) -> Response {
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();
         }
     };
-    let digest = Sha256::digest(&bytes);
+    let digest = content_hash(&bytes);
     let tag: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
     let etag = format!("W/\"{tag}\"");
     let Ok(etag_value) = HeaderValue::from_str(&etag) else {
@@ -60,4 +64,42 @@ pub async fn revalidate_pages(req: Request, next: Next) -> Response {
         return Response::from_parts(parts, Body::empty());
     }
     Response::from_parts(parts, Body::from(bytes))
+}
+
+/// SHA-256 of a page with the values of its `nonce` attributes left out.
+fn content_hash(page: &[u8]) -> [u8; 32] {
+    const MARK: &[u8] = b" nonce=\"";
+    let mut hash = Sha256::new();
+    let mut rest = page;
+    while let Some(at) = rest.windows(MARK.len()).position(|w| w == MARK) {
+        let value = at + MARK.len();
+        hash.update(&rest[..value]);
+        match rest[value..].iter().position(|&b| b == b'"') {
+            Some(end) => rest = &rest[value + end..],
+            None => {
+                rest = &rest[value..];
+                break;
+            }
+        }
+    }
+    hash.update(rest);
+    hash.finalize().into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::content_hash;
+
+    #[test]
+    fn the_hash_leaves_out_nonces_and_nothing_else() {
+        let a = content_hash(b"<script nonce=\"abc\">x</script><p>1</p>");
+        assert_eq!(
+            a,
+            content_hash(b"<script nonce=\"zyxw\">x</script><p>1</p>")
+        );
+        assert_ne!(a, content_hash(b"<script nonce=\"abc\">y</script><p>1</p>"));
+        assert_ne!(a, content_hash(b"<script nonce=\"abc\">x</script><p>2</p>"));
+        // An unterminated attribute is hashed as it is.
+        assert_ne!(content_hash(b"<p nonce=\"a"), content_hash(b"<p nonce=\"b"));
+    }
 }
