@@ -22,7 +22,7 @@ const PAGES: [string, number, boolean][] = [
   ['/catalog', LIGHT, true],
   ['/catalog?kind=component&type=service', LIGHT, true],
   ['/catalog/default/component/checkout-service', LIGHT, false],
-  ['/catalog/default/component/checkout-service/api', LIGHT, false],
+  ['/catalog/default/api/orders-api/api', LIGHT, false],
   ['/catalog/default/component/checkout-service/docs', LIGHT, false],
   ['/catalog/default/component/checkout-service/kubernetes', HEAVIEST, true],
   ['/catalog/default/group/team-checkout', LIGHT, true],
@@ -94,7 +94,8 @@ test.describe('page weight', () => {
       for (const t of first.assets) {
         const r = await request.get(t.url, { headers: { 'accept-encoding': 'gzip' } });
         expect(r.headers()['content-encoding'], t.url).toBe('gzip');
-        gzip += (await r.body()).length;
+        // The body Playwright hands over is decoded: the length on the wire is the header's.
+        gzip += Number(r.headers()['content-length']);
       }
       expect(gzip, `${path} as gzip`).toBeLessThanOrEqual(budget);
 

@@ -20,8 +20,12 @@ How the entities arrive (--path; every path users take, so memory is measured on
             server.
 Each row reports peak RSS (VmHWM) and RSS at the end (after the measurements and the rest).
 
+The load generator sends `Accept-Encoding` as --encoding says (none, gzip, or br: "br, gzip"),
+to measure what compression costs the server per request.
+
 Usage: python3 server/bench/bench.py [N ...] [--binary target/release/backlot] [--duration 10]
        [--idle 65] [--variant many|single] [--path config|api|api-git|churn ...] [--rounds 3]
+       [--encoding none|gzip|br]
 Needs: a release build (`cargo build --release -p server`), wrk (`apt-get install wrk`), git.
 """
 import argparse
@@ -111,9 +115,15 @@ def wait_for(pred, what, proc, timeout=600):
     raise SystemExit(f"timed out waiting for {what}")
 
 
+ACCEPT_ENCODING = {"none": None, "gzip": "gzip", "br": "br, gzip"}
+accept_encoding = None  # set from --encoding
+
+
 def wrk(url, duration, script=None, conns=32):
     threads = min(2, conns)
     cmd = ["wrk", f"-t{threads}", f"-c{conns}", f"-d{duration}s", "--latency", "--timeout", "10s"]
+    if accept_encoding:
+        cmd += ["-H", f"Accept-Encoding: {accept_encoding}"]
     if script:
         cmd += ["-s", script]
     out = subprocess.run(cmd + [url], capture_output=True, text=True, check=True).stdout
@@ -254,18 +264,22 @@ def main():
     ap.add_argument("--rounds", type=int, default=3, help="churn: how many times every entity changes")
     ap.add_argument("--port", type=int, default=3990)
     ap.add_argument("--json", help="also write raw results here")
+    ap.add_argument("--encoding", choices=list(ACCEPT_ENCODING), default="none",
+                    help="Accept-Encoding the load generator sends")
     args = ap.parse_args()
+    global accept_encoding
+    accept_encoding = ACCEPT_ENCODING[args.encoding]
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed: apt-get install wrk")
     results = [run(n, path, args) for n in args.sizes for path in args.path]
-    print("| N | path | ingest wall | ingest CPU | CPU/entity | by-name p50/p99 | by-name req/s | by-name CPU/req | by-query p50/p99 | by-query req/s | by-query CPU/req | catalog page p50/p99 | peak RSS | RSS at end | idle CPU |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| N | path | ingest wall | ingest CPU | CPU/entity | by-name p50/p99 | by-name req/s | by-name CPU/req | by-query p50/p99 | by-query req/s | by-query CPU/req | catalog page p50/p99 | peak RSS | RSS at end | idle CPU | catalog page CPU/req |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         bn, bq, cp = r["by_name"], r["by_query"], r["catalog_page"]
         print(f"| {r['n']:,} | {r['path']} | {r['ingest_wall_s']:.2f} s | {r['ingest_cpu_s']:.2f} s | {r['ingest_cpu_ms_per_entity']:.3f} ms "
               f"| {bn['p50_ms']:.2f}/{bn['p99_ms']:.2f} ms | {bn['rps']:,.0f} | {bn['cpu_ms_per_req']:.3f} ms "
               f"| {bq['p50_ms']:.2f}/{bq['p99_ms']:.2f} ms | {bq['rps']:,.0f} | {bq['cpu_ms_per_req']:.3f} ms "
-              f"| {cp['p50_ms']:.2f}/{cp['p99_ms']:.2f} ms | {r['peak_rss_mib']:.0f} MiB | {r['end_rss_mib']:.0f} MiB | {r['idle_cpu_pct']:.2f}% |")
+              f"| {cp['p50_ms']:.2f}/{cp['p99_ms']:.2f} ms | {r['peak_rss_mib']:.0f} MiB | {r['end_rss_mib']:.0f} MiB | {r['idle_cpu_pct']:.2f}% | {cp['cpu_ms_per_req']:.2f} ms |")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=2)
