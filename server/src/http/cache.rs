@@ -18,10 +18,8 @@ use sha2::{Digest, Sha256};
 const MAX_PAGE: usize = 8 * 1024 * 1024;
 
 pub async fn revalidate_pages(req: Request, next: Next) -> Response {
-    let asked = (req.method() == Method::GET || req.method() == Method::HEAD)
-        .then(|| req.headers().get(header::IF_NONE_MATCH).cloned())
-        .flatten();
     let get = req.method() == Method::GET || req.method() == Method::HEAD;
+    let asked = req.headers().get(header::IF_NONE_MATCH).cloned();
     let res = next.run(req).await;
     let html = res
         .headers()
