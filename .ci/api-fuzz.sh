@@ -37,8 +37,9 @@ log "starting $bin in $work/run on 127.0.0.1:$port"
 server_pid=$!
 
 base=http://127.0.0.1:$port
+ready() { python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)' "$base/readyz" 2>/dev/null; }
 for _ in $(seq 1 300); do
-  if curl -fsS "$base/readyz" >/dev/null 2>&1; then break; fi
+  if ready; then break; fi
   if ! kill -0 "$server_pid" 2>/dev/null; then
     cat "$work/server.log" >&2
     echo "the server exited before it was ready" >&2
@@ -46,7 +47,7 @@ for _ in $(seq 1 300); do
   fi
   sleep 0.2
 done
-curl -fsS "$base/readyz" >/dev/null || { cat "$work/server.log" >&2; echo "not ready after 60 s" >&2; exit 1; }
+ready || { cat "$work/server.log" >&2; echo "not ready after 60 s" >&2; exit 1; }
 
 log "schemathesis: every check, $max_examples examples per operation"
 started=$(date +%s)
