@@ -7,6 +7,7 @@
 #   BACKLOT_BIN        the binary (default: target/release/backlot in this repository)
 #   FUZZ_MAX_EXAMPLES  examples per operation and phase (default 25: about 2 minutes in all)
 #   FUZZ_SEED          a seed, to repeat a run
+#   FUZZ_TIMEOUT       seconds after which a run that has not finished fails (default 600)
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 bin=${BACKLOT_BIN:-$repo/target/release/backlot}
@@ -32,8 +33,10 @@ trap stop EXIT
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 mkdir -p "$work/run" "$work/home"
 log "starting $bin in $work/run on 127.0.0.1:$port"
+# Nothing of the caller's environment but PATH; the site's assets as the end-to-end tests give
+# them (the API does not need them); warnings and errors only in the log.
 (cd "$work/run" && exec env -i PATH="$PATH" HOME="$work/home" BACKLOT_ADDR="127.0.0.1:$port" \
-  "$bin" serve) >"$work/server.log" 2>&1 &
+  LEPTOS_SITE_ROOT="$repo/target/site" BACKLOT_LOG=warn "$bin" serve) >"$work/server.log" 2>&1 &
 server_pid=$!
 
 base=http://127.0.0.1:$port
@@ -52,8 +55,11 @@ ready || { cat "$work/server.log" >&2; echo "not ready after 60 s" >&2; exit 1; 
 log "schemathesis: every check, $max_examples examples per operation"
 started=$(date +%s)
 status=0
-(cd "$repo/.ci" && "$st" --config-file schemathesis.toml run "$base/api/openapi.json" \
-  --checks all --max-examples "$max_examples" ${FUZZ_SEED:+--seed "$FUZZ_SEED"}) || status=$?
+# A run that hangs (a stream that never ends, a request that never answers) fails, bounded.
+(cd "$repo/.ci" && timeout "${FUZZ_TIMEOUT:-600}" "$st" --config-file schemathesis.toml run \
+  "$base/api/openapi.json" --checks all --max-examples "$max_examples" \
+  ${FUZZ_SEED:+--seed "$FUZZ_SEED"}) || status=$?
+[ $status != 124 ] || log "schemathesis did not finish within ${FUZZ_TIMEOUT:-600} s"
 log "schemathesis finished in $(( $(date +%s) - started )) s with status $status"
 if [ $status != 0 ]; then
   log "server log (last 40 lines):"
