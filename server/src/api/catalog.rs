@@ -588,6 +588,8 @@ fn predicate_filter(v: &Value) -> Result<Filter> {
         };
         match value {
             Value::Array(items) => Ok(Condition { key, values: Some(items.iter().map(scalar).collect::<Result<_>>()?) }),
+            // One operator and nothing else (`{"$exists": true, "x": 1}` is not a condition).
+            Value::Object(op) if op.len() != 1 => Err(ApiError::bad_request(format!("filter of {field}: an operator object holds exactly one of $exists or $in"))),
             Value::Object(op) => match (op.get("$exists"), op.get("$in")) {
                 (Some(Value::Bool(true)), None) => Ok(Condition { key, values: None }),
                 (None, Some(Value::Array(items))) => Ok(Condition { key, values: Some(items.iter().map(scalar).collect::<Result<_>>()?) }),

@@ -416,6 +416,16 @@ both_databases!(
             )
             .await;
         bad(s, &b, "cursor with a bad filter");
+        // An operator object holds one operator.
+        for filter in [
+            json!({"kind": {"$exists": true, "": null}}),
+            json!({"kind": {"$in": ["component"], "$exists": true}}),
+            json!({"kind": {}}),
+            json!({"kind": {"$exists": false}}),
+        ] {
+            let (s, b) = h.call("POST", q, Some(json!({ "filter": filter }))).await;
+            bad(s, &b, &filter.to_string());
+        }
         let (s, b) = h
             .call("GET", &format!("{q}?cursor=not-a-cursor"), None)
             .await;
