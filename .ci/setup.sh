@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
 # Installs what building and testing Backlot needs, reusing whatever is already there:
 # the wasm target, wasm-bindgen (exactly the version in Cargo.toml), the npm packages of
-# end2end/ (Playwright, wasm-opt from binaryen), Debian's Chromium and, through .ci/kube.sh, what
-# the Kubernetes tests need (etcd, kubectl, a kube-apiserver v1.20.2).
-# Usage: .ci/setup.sh [--with-browser] [--with-kube]
+# end2end/ (Playwright, wasm-opt from binaryen), Debian's Chromium, through .ci/kube.sh what
+# the Kubernetes tests need (etcd, kubectl, a kube-apiserver v1.20.2) and, for .ci/api-fuzz.sh,
+# schemathesis 4 in a virtualenv at ~/.cache/backlot/schemathesis.
+# Usage: .ci/setup.sh [--with-browser] [--with-kube] [--with-fuzz]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-with_browser=0 with_kube=0
+with_browser=0 with_kube=0 with_fuzz=0
 for arg in "$@"; do
   case $arg in
     --with-browser) with_browser=1 ;;
     --with-kube) with_kube=1 ;;
-    *) echo "unknown option $arg (usage: .ci/setup.sh [--with-browser] [--with-kube])" >&2; exit 1 ;;
+    --with-fuzz) with_fuzz=1 ;;
+    *) echo "unknown option $arg (usage: .ci/setup.sh [--with-browser] [--with-kube] [--with-fuzz])" >&2; exit 1 ;;
   esac
 done
 
@@ -64,4 +66,20 @@ fi
 
 if [ $with_kube = 1 ]; then
   .ci/kube.sh >/dev/null
+fi
+
+# schemathesis for .ci/api-fuzz.sh, in a virtualenv of its own (pinned, so a new release cannot change what CI checks; reused while it is that one).
+SCHEMATHESIS_VENV=$HOME/.cache/backlot/schemathesis
+if [ $with_fuzz = 1 ] && ! "$SCHEMATHESIS_VENV/bin/schemathesis" --version 2>/dev/null | grep -q 'version 4\.32\.5'; then
+  command -v python3 >/dev/null || { log "installing Python"; as_root apt-get update -qq; as_root apt-get install -y -qq python3; }
+  if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' 2>/dev/null; then
+    log "installing python3-venv"
+    as_root apt-get update -qq
+    as_root apt-get install -y -qq python3-venv
+  fi
+  log "installing schemathesis 4.32.5 into $SCHEMATHESIS_VENV"
+  rm -rf "$SCHEMATHESIS_VENV"
+  mkdir -p "$(dirname "$SCHEMATHESIS_VENV")"
+  python3 -m venv "$SCHEMATHESIS_VENV"
+  "$SCHEMATHESIS_VENV/bin/pip" install --quiet 'schemathesis==4.32.5'
 fi

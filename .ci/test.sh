@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check and test: formatting, clippy for each feature set, unit/storage/API tests on
-# SQLite and PostgreSQL, the CLI tests, and the end-to-end tests in Chromium (release build, started
-# with no config file in a fresh working directory, as README.md's first command does).
+# SQLite and PostgreSQL, the CLI tests, the API against its OpenAPI document (schemathesis) and the
+# end-to-end tests in Chromium (both against the release build, started with no config file in a
+# fresh working directory, as README.md's first command does).
 # PostgreSQL: BACKLOT_TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres);
 # the tests fail, never skip, when it cannot be reached.
 set -euo pipefail
@@ -10,7 +11,7 @@ export PATH="$HOME/.cargo/bin:$PATH"
 step() { printf '\n\033[1m== %s\033[0m\n' "$*" >&2; }
 
 step "set-up"
-.ci/setup.sh --with-browser --with-kube
+.ci/setup.sh --with-browser --with-kube --with-fuzz
 
 step "format"
 cargo fmt --all -- --check
@@ -27,7 +28,12 @@ cargo test -p server -p app
 step "Kubernetes manifests (applied to a real API server, access checked)"
 .ci/check-kube-manifests.sh
 
-step "end-to-end tests (Chromium), against the release build started as README.md starts it"
+step "release build"
 .ci/build-site.sh release
 cargo build --release -p server --bin backlot
+
+step "API against openapi.json (schemathesis, every check), the release build started as README.md starts it"
+.ci/api-fuzz.sh
+
+step "end-to-end tests (Chromium), against the release build started as README.md starts it"
 (cd end2end && npx playwright test)

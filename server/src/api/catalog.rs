@@ -5,12 +5,13 @@
 use super::ApiError;
 use crate::catalog::facade::Visible;
 use crate::catalog::query::{project, Filter, OrderField, Query};
-use crate::catalog::reference::{parse_ref, RefKey};
+use crate::catalog::reference::{canonical_kind, RefKey};
 use crate::catalog::snapshot::LocationInfo;
 use crate::catalog::validation::validate_entity as validate;
 use crate::catalog::NewLocation;
 use crate::http::caller::RequestCaller;
 use crate::AppState;
+use app::model::EntityRef;
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, StatusCode};
@@ -45,11 +46,27 @@ impl Params {
             .collect()
     }
 
-    fn one(&self, key: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+    /// A parameter that takes one value: given twice, it is refused (which one was meant?).
+    fn one(&self, key: &str) -> Result<Option<&str>> {
+        let mut values = self.0.iter().filter(|(k, _)| k == key).map(|(_, v)| v);
+        let first = values.next();
+        if values.next().is_some() {
+            return Err(ApiError::bad_request(format!(
+                "{key} takes one value; it was given more than once"
+            )));
+        }
+        Ok(first.map(String::as_str))
+    }
+
+    /// `true` or `false`; absent: false.
+    fn flag(&self, key: &str) -> Result<bool> {
+        match self.one(key)? {
+            None | Some("false") => Ok(false),
+            Some("true") => Ok(true),
+            Some(v) => Err(ApiError::bad_request(format!(
+                "{key} must be true or false, got \"{v}\""
+            ))),
+        }
     }
 
     /// `fields=a,b&fields=c` → [a, b, c].
@@ -64,15 +81,91 @@ impl Params {
     }
 
     fn number(&self, key: &str) -> Result<Option<usize>> {
-        self.one(key)
+        self.one(key)?
             .map(|v| {
-                v.parse::<usize>().map_err(|_| {
+                count(v).ok_or_else(|| {
                     ApiError::bad_request(format!(
                         "{key} must be a non-negative integer, got \"{v}\""
                     ))
                 })
             })
             .transpose()
+    }
+}
+
+/// A non-negative integer written as JSON writes numbers: `20`, but also `2.0` or `1e+19`
+/// (integers, as the schema's `integer` says). Past `usize::MAX` it saturates: a limit is
+/// capped and an offset that large matches nothing anyway.
+fn count(v: &str) -> Option<usize> {
+    if let Ok(n) = v.parse::<usize>() {
+        return Some(n);
+    }
+    let looks_numeric = v
+        .bytes()
+        .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'));
+    let f = v.parse::<f64>().ok().filter(|_| looks_numeric)?;
+    (f.is_finite() && f >= 0.0 && f.fract() == 0.0).then_some(f as usize)
+}
+
+/// [`count`] for JSON bodies: any JSON number that is a non-negative integer.
+fn de_count<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<usize>, D::Error> {
+    use serde::de::Error;
+    let n = serde_json::Number::deserialize(d)?;
+    count(&n.to_string())
+        .map(Some)
+        .ok_or_else(|| D::Error::custom(format!("expected a non-negative integer, got {n}")))
+}
+
+/// An optional property that, when present, holds a value: the document has no nullable
+/// property (absent is how a body says "none"), so `null` is refused like any wrong type.
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> std::result::Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
+
+/// An entity reference as the API takes it: `kind:[namespace/]name`, each part non-empty and
+/// without `:` or `/`, nothing trimmed (exactly the document's `EntityRef` pattern). The
+/// namespace defaults to `default`; the kind is required.
+fn api_ref(r: &str, what: &str) -> Result<EntityRef> {
+    let malformed = || {
+        ApiError::bad_request(format!(
+            "{what}: expected kind:[namespace/]name, got \"{r}\""
+        ))
+    };
+    let (kind, rest) = r.split_once(':').ok_or_else(malformed)?;
+    let (namespace, name) = rest.split_once('/').unwrap_or(("default", rest));
+    let part = |p: &str| !p.is_empty() && !p.contains([':', '/']);
+    if !(part(kind) && part(namespace) && part(name)) {
+        return Err(malformed());
+    }
+    Ok(EntityRef::new(canonical_kind(kind), namespace, name))
+}
+
+/// A JSON body that must be an object: serde would read a struct from an array too (`[]`
+/// as "no filter, no limit"), which no client means.
+pub struct JsonObject<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<S>
+    for JsonObject<T>
+{
+    type Rejection = ApiError;
+
+    async fn from_request(
+        req: axum::extract::Request,
+        state: &S,
+    ) -> std::result::Result<Self, ApiError> {
+        let Json(value) = Json::<Value>::from_request(req, state)
+            .await
+            .map_err(|e| ApiError::bad_request(e.body_text()))?;
+        if !value.is_object() {
+            return Err(ApiError::bad_request("the body must be a JSON object"));
+        }
+        serde_json::from_value(value)
+            .map(JsonObject)
+            .map_err(|e| ApiError::bad_request(format!("invalid body: {e}")))
     }
 }
 
@@ -134,14 +227,26 @@ pub async fn list_entities(
     Ok(json_response(StatusCode::OK, body))
 }
 
-/// `order=asc:metadata.name` (legacy form).
+/// `order=asc:metadata.name` or `order=desc:metadata.name` (the legacy form; nothing else).
 fn parse_legacy_order(s: &str) -> Result<OrderField> {
-    match s.split_once(':') {
-        Some((dir, field)) => {
-            OrderField::parse(&format!("{field},{dir}")).map_err(ApiError::bad_request)
+    let (descending, field) = match s.split_once(':') {
+        Some(("asc", field)) => (false, field),
+        Some(("desc", field)) => (true, field),
+        _ => {
+            return Err(ApiError::bad_request(format!(
+                "invalid order \"{s}\": expected asc:<field> or desc:<field>"
+            )))
         }
-        None => OrderField::parse(s).map_err(ApiError::bad_request),
+    };
+    if field.is_empty() {
+        return Err(ApiError::bad_request(format!(
+            "invalid order \"{s}\": the field is missing"
+        )));
     }
+    Ok(OrderField {
+        field: field.to_lowercase(),
+        descending,
+    })
 }
 
 /// What a cursor carries: the whole query and where the page starts.
@@ -230,7 +335,7 @@ fn limit_of(limit: Option<usize>) -> Result<usize> {
     }
 }
 
-/// `GET /entities/by-query`.
+/// `GET /entities/by-query`. Every parameter is checked, also those a cursor overrides.
 pub async fn query_entities_get(
     State(state): State<AppState>,
     RequestCaller(caller): RequestCaller,
@@ -239,7 +344,23 @@ pub async fn query_entities_get(
     let p = Params::parse(raw)?;
     let limit = limit_of(p.number("limit")?)?;
     let fields = p.list("fields");
-    let req = match p.one("cursor") {
+    let filter = Filter::parse(&p.all("filter")).map_err(ApiError::bad_request)?;
+    let order = p
+        .all("orderField")
+        .iter()
+        .map(|o| order_field(o))
+        .collect::<Result<Vec<_>>>()?;
+    let text = p
+        .one("fullTextFilterTerm")?
+        .map(|t| t.trim().to_lowercase())
+        .filter(|t| !t.is_empty());
+    let text_fields = p
+        .list("fullTextFilterFields")
+        .into_iter()
+        .map(|f| f.to_lowercase())
+        .collect();
+    let offset = p.number("offset")?.unwrap_or(0);
+    let req = match p.one("cursor")? {
         Some(c) => {
             let c = decode_cursor(c)?;
             PageRequest {
@@ -250,56 +371,62 @@ pub async fn query_entities_get(
                 fields,
             }
         }
-        None => {
-            let filter = Filter::parse(&p.all("filter")).map_err(ApiError::bad_request)?;
-            let order = p
-                .all("orderField")
-                .iter()
-                .map(|o| OrderField::parse(o).map_err(ApiError::bad_request))
-                .collect::<Result<Vec<_>>>()?;
-            let text = p
-                .one("fullTextFilterTerm")
-                .map(|t| t.trim().to_lowercase())
-                .filter(|t| !t.is_empty());
-            let text_fields = p
-                .list("fullTextFilterFields")
-                .into_iter()
-                .map(|f| f.to_lowercase())
-                .collect();
-            let query = Query {
+        None => PageRequest {
+            query: Query {
                 filter,
                 order,
                 text,
                 text_fields,
-            };
-            PageRequest {
-                query,
-                offset: p.number("offset")?.unwrap_or(0),
-                first: None,
-                limit,
-                fields,
-            }
-        }
+            },
+            offset,
+            first: None,
+            limit,
+            fields,
+        },
     };
     Ok(run_page(&state.facade().read(&caller), req))
+}
+
+/// `orderField=field[,asc|desc]`: split at the last comma when what follows is a direction;
+/// a field is never empty. Nothing is trimmed (the document's pattern says the same).
+fn order_field(s: &str) -> Result<OrderField> {
+    let (field, descending) = match s.rsplit_once(',') {
+        Some((field, "asc")) => (field, false),
+        Some((field, "desc")) => (field, true),
+        Some(_) => {
+            return Err(ApiError::bad_request(format!(
+                "invalid orderField \"{s}\": expected field, field,asc or field,desc"
+            )))
+        }
+        None => (s, false),
+    };
+    if field.is_empty() {
+        return Err(ApiError::bad_request(format!(
+            "invalid orderField \"{s}\": the field is missing"
+        )));
+    }
+    Ok(OrderField {
+        field: field.to_lowercase(),
+        descending,
+    })
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct QueryBody {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     filter: Option<Value>,
     #[serde(default)]
     fields: Vec<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de_count")]
     limit: Option<usize>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de_count")]
     offset: Option<usize>,
     #[serde(default)]
     order_by: Vec<OrderByBody>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     full_text_filter: Option<FullTextBody>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     cursor: Option<String>,
 }
 
@@ -308,7 +435,15 @@ pub struct QueryBody {
 pub struct OrderByBody {
     field: String,
     #[serde(default)]
-    order: Option<String>,
+    order: Direction,
+}
+
+#[derive(Deserialize, Default, Clone, Copy, PartialEq)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    #[default]
+    Asc,
+    Desc,
 }
 
 #[derive(Deserialize)]
@@ -325,9 +460,33 @@ pub struct FullTextBody {
 pub async fn query_entities_post(
     State(state): State<AppState>,
     RequestCaller(caller): RequestCaller,
-    Json(body): Json<QueryBody>,
+    JsonObject(body): JsonObject<QueryBody>,
 ) -> Result<Response> {
     let limit = limit_of(body.limit)?;
+    // Checked also when a cursor overrides them.
+    let filter = match &body.filter {
+        None => Filter::default(),
+        Some(v) => predicate_filter(v)?,
+    };
+    let mut order = Vec::with_capacity(body.order_by.len());
+    for (n, o) in body.order_by.iter().enumerate() {
+        if o.field.is_empty() {
+            return Err(ApiError::bad_request(format!(
+                "orderBy[{n}].field must not be empty"
+            )));
+        }
+        order.push(OrderField {
+            field: o.field.to_lowercase(),
+            descending: o.order == Direction::Desc,
+        });
+    }
+    let (text, text_fields) = match body.full_text_filter {
+        Some(f) => (
+            Some(f.term.trim().to_lowercase()).filter(|t| !t.is_empty()),
+            f.fields.iter().map(|x| x.to_lowercase()).collect(),
+        ),
+        None => (None, vec![]),
+    };
     let req = match body.cursor {
         Some(c) => {
             let c = decode_cursor(&c)?;
@@ -339,44 +498,18 @@ pub async fn query_entities_post(
                 fields: body.fields,
             }
         }
-        None => {
-            let filter = match &body.filter {
-                None => Filter::default(),
-                Some(v) => predicate_filter(v)?,
-            };
-            let order = body
-                .order_by
-                .iter()
-                .map(|o| {
-                    OrderField::parse(&format!(
-                        "{},{}",
-                        o.field,
-                        o.order.as_deref().unwrap_or("asc")
-                    ))
-                    .map_err(ApiError::bad_request)
-                })
-                .collect::<Result<Vec<_>>>()?;
-            let (text, text_fields) = match body.full_text_filter {
-                Some(f) => (
-                    Some(f.term.trim().to_lowercase()).filter(|t| !t.is_empty()),
-                    f.fields.iter().map(|x| x.to_lowercase()).collect(),
-                ),
-                None => (None, vec![]),
-            };
-            let query = Query {
+        None => PageRequest {
+            query: Query {
                 filter,
                 order,
                 text,
                 text_fields,
-            };
-            PageRequest {
-                query,
-                offset: body.offset.unwrap_or(0),
-                first: None,
-                limit,
-                fields: body.fields,
-            }
-        }
+            },
+            offset: body.offset.unwrap_or(0),
+            first: None,
+            limit,
+            fields: body.fields,
+        },
     };
     Ok(run_page(&state.facade().read(&caller), req))
 }
@@ -455,6 +588,8 @@ fn predicate_filter(v: &Value) -> Result<Filter> {
         };
         match value {
             Value::Array(items) => Ok(Condition { key, values: Some(items.iter().map(scalar).collect::<Result<_>>()?) }),
+            // One operator and nothing else (`{"$exists": true, "x": 1}` is not a condition).
+            Value::Object(op) if op.len() != 1 => Err(ApiError::bad_request(format!("filter of {field}: an operator object holds exactly one of $exists or $in"))),
             Value::Object(op) => match (op.get("$exists"), op.get("$in")) {
                 (Some(Value::Bool(true)), None) => Ok(Condition { key, values: None }),
                 (None, Some(Value::Array(items))) => Ok(Condition { key, values: Some(items.iter().map(scalar).collect::<Result<_>>()?) }),
@@ -520,7 +655,7 @@ pub struct ByRefsBody {
 pub async fn entities_by_refs(
     State(state): State<AppState>,
     RequestCaller(caller): RequestCaller,
-    Json(body): Json<ByRefsBody>,
+    JsonObject(body): JsonObject<ByRefsBody>,
 ) -> Result<Response> {
     let v = state.facade().read(&caller);
     let mut out = String::from("{\"items\":[");
@@ -528,8 +663,7 @@ pub async fn entities_by_refs(
         if n > 0 {
             out.push(',');
         }
-        let parsed = parse_ref(r, None, "default")
-            .map_err(|e| ApiError::bad_request(format!("entityRefs[{n}]: {e}")))?;
+        let parsed = api_ref(r, &format!("entityRefs[{n}]"))?;
         match v.index_of(&RefKey::from_ref(&parsed)) {
             Some(i) => push_entity(&mut out, &v, i, &body.fields),
             None => out.push_str("null"),
@@ -646,10 +780,10 @@ pub struct AddLocationBody {
     location_type: String,
     target: String,
     /// Git: branch (default: the remote's default branch).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     branch: Option<String>,
     /// Git: path or glob inside the repository (default `**/catalog-info.yaml`).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     path: Option<String>,
 }
 
@@ -662,17 +796,34 @@ pub async fn add_location(
     State(state): State<AppState>,
     RequestCaller(caller): RequestCaller,
     RawQuery(raw): RawQuery,
-    Json(body): Json<AddLocationBody>,
+    JsonObject(body): JsonObject<AddLocationBody>,
 ) -> Result<Response> {
     let p = Params::parse(raw)?;
-    let dry_run = matches!(p.one("dryRun"), Some("true") | Some("1"));
+    let dry_run = p.flag("dryRun")?;
+    // Exactly as the document's enum spells them (the UI's parser is lenient about spaces).
+    if !crate::catalog::source::LocationType::ALL
+        .iter()
+        .any(|t| t.as_str() == body.location_type)
+    {
+        return Err(ApiError::bad_request(format!(
+            "location type \"{}\" is not supported; use \"file\", \"git\" or \"url\"",
+            body.location_type
+        )));
+    }
     let new = NewLocation::parse(&body.location_type, &body.target, body.branch, body.path)?;
     let added = state.facade().register(&caller, new, dry_run).await?;
     // Streamed straight from the catalog's JSON: a location can hold 10k entities, and the
     // whole array (tens of MiB) is never held at once.
     let mut head = String::from("{\"location\":");
     let shown = state.facade().read(&caller);
-    head.push_str(&location_json(&added.location, &shown).to_string());
+    let mut location = location_json(&added.location, &shown);
+    if dry_run && !added.exists {
+        // Nothing was registered: an id would name a location that does not exist.
+        if let Some(l) = location.as_object_mut() {
+            l.remove("id");
+        }
+    }
+    head.push_str(&location.to_string());
     head.push_str(",\"entities\":");
     let mut tail = String::new();
     if dry_run {
@@ -735,10 +886,9 @@ pub struct RefreshBody {
 pub async fn refresh(
     State(state): State<AppState>,
     RequestCaller(caller): RequestCaller,
-    Json(body): Json<RefreshBody>,
+    JsonObject(body): JsonObject<RefreshBody>,
 ) -> Result<StatusCode> {
-    let r = parse_ref(&body.entity_ref, None, "default")
-        .map_err(|e| ApiError::bad_request(format!("entityRef: {e}")))?;
+    let r = api_ref(&body.entity_ref, "entityRef")?;
     state
         .facade()
         .refresh_entity(&caller, &RefKey::from_ref(&r))
@@ -750,12 +900,12 @@ pub async fn refresh(
 pub struct ValidateBody {
     entity: Value,
     #[allow(dead_code)]
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     location: Option<String>,
 }
 
 /// `POST /validate-entity`: 200 `{}` when valid, 400 with every problem otherwise.
-pub async fn validate_entity(Json(body): Json<ValidateBody>) -> Response {
+pub async fn validate_entity(JsonObject(body): JsonObject<ValidateBody>) -> Response {
     let errors = validate(&body.entity);
     if errors.is_empty() {
         return (StatusCode::OK, Json(json!({}))).into_response();

@@ -87,6 +87,8 @@ pub async fn envelope(req: Request, next: Next) -> Response {
     if !(status.is_client_error() || status.is_server_error()) {
         return res;
     }
+    // A 405 says which methods the path has; the envelope keeps that.
+    let allow = res.headers().get(header::ALLOW).cloned();
     let is_json = res
         .headers()
         .get(header::CONTENT_TYPE)
@@ -141,5 +143,8 @@ pub async fn envelope(req: Request, next: Next) -> Response {
         header::CONTENT_TYPE,
         header::HeaderValue::from_static("application/json"),
     );
+    if let Some(allow) = allow {
+        out.headers_mut().insert(header::ALLOW, allow);
+    }
     out
 }

@@ -7,119 +7,124 @@ mod kubernetes;
 mod webhooks;
 
 use crate::AppState;
-use axum::http::header;
+use axum::handler::Handler;
+use axum::http::{header, Method};
 use axum::response::IntoResponse;
-use axum::routing::{any, get, post};
+use axum::routing::{any, delete, get, post, MethodRouter};
 use axum::Router;
 
 pub use error::ApiError;
 
-/// The OpenAPI document (hand-written; a test checks it lists every route).
+/// The OpenAPI document (hand-written; a test checks it describes exactly [`routes`], and
+/// schemathesis, `.ci/api-fuzz.sh`, that the server answers as it says).
 pub const OPENAPI: &str = include_str!("../../openapi.json");
 
-/// Every route of the API, as (method, path template): the source of truth for the OpenAPI test.
-pub const ROUTES: &[(&str, &str)] = &[
-    ("get", "/api/catalog/entities"),
-    ("get", "/api/catalog/entities/by-query"),
-    ("post", "/api/catalog/entities/by-query"),
-    (
-        "get",
-        "/api/catalog/entities/by-name/{kind}/{namespace}/{name}",
-    ),
-    ("get", "/api/catalog/entities/by-uid/{uid}"),
-    ("post", "/api/catalog/entities/by-refs"),
-    ("get", "/api/catalog/entity-facets"),
-    ("get", "/api/catalog/locations"),
-    ("post", "/api/catalog/locations"),
-    ("get", "/api/catalog/locations/{id}"),
-    ("delete", "/api/catalog/locations/{id}"),
-    ("post", "/api/catalog/locations/{id}/refresh"),
-    (
-        "get",
-        "/api/catalog/locations/by-entity/{kind}/{namespace}/{name}",
-    ),
-    ("post", "/api/catalog/refresh"),
-    ("post", "/api/catalog/validate-entity"),
-    ("post", "/api/webhooks/git"),
-    ("get", "/api/kubernetes/clusters"),
-    ("get", "/api/kubernetes/clusters/stream"),
-    ("get", "/api/kubernetes/clusters/{name}"),
-    ("get", "/api/kubernetes/clusters/{name}/stream"),
-    ("get", "/api/kubernetes/entities/{namespace}/{kind}/{name}"),
-    (
-        "get",
-        "/api/kubernetes/entities/{namespace}/{kind}/{name}/stream",
-    ),
-    ("get", "/api/kubernetes/groups/{namespace}/{name}"),
-    ("get", "/api/kubernetes/groups/{namespace}/{name}/stream"),
-    ("get", "/api/openapi.json"),
-];
+/// One operation of the API: its method, path template and handler. [`routes`] is the single
+/// list the router is built from and the OpenAPI document is checked against.
+pub struct Route {
+    pub method: Method,
+    pub path: &'static str,
+    endpoint: MethodRouter<AppState>,
+}
 
-pub fn router() -> Router<AppState> {
+impl Route {
+    fn get<H: Handler<T, AppState>, T: 'static>(path: &'static str, handler: H) -> Self {
+        Self {
+            method: Method::GET,
+            path,
+            endpoint: get(handler),
+        }
+    }
+
+    fn post<H: Handler<T, AppState>, T: 'static>(path: &'static str, handler: H) -> Self {
+        Self {
+            method: Method::POST,
+            path,
+            endpoint: post(handler),
+        }
+    }
+
+    fn delete<H: Handler<T, AppState>, T: 'static>(path: &'static str, handler: H) -> Self {
+        Self {
+            method: Method::DELETE,
+            path,
+            endpoint: delete(handler),
+        }
+    }
+
+    fn body_limit(mut self, bytes: usize) -> Self {
+        self.endpoint = self
+            .endpoint
+            .layer(axum::extract::DefaultBodyLimit::max(bytes));
+        self
+    }
+}
+
+/// Every operation of the API.
+pub fn routes() -> Vec<Route> {
     use catalog::*;
-    Router::new()
-        .route("/api/kubernetes/clusters", get(kubernetes::clusters))
-        .route(
-            "/api/kubernetes/clusters/stream",
-            get(kubernetes::clusters_stream),
-        )
-        .route("/api/kubernetes/clusters/{name}", get(kubernetes::cluster))
-        .route(
-            "/api/kubernetes/clusters/{name}/stream",
-            get(kubernetes::cluster_stream),
-        )
-        .route(
-            "/api/kubernetes/entities/{namespace}/{kind}/{name}",
-            get(kubernetes::entity),
-        )
-        .route(
-            "/api/kubernetes/entities/{namespace}/{kind}/{name}/stream",
-            get(kubernetes::entity_stream),
-        )
-        .route(
-            "/api/kubernetes/groups/{namespace}/{name}",
-            get(kubernetes::group),
-        )
-        .route(
-            "/api/kubernetes/groups/{namespace}/{name}/stream",
-            get(kubernetes::group_stream),
-        )
-        .route("/api/catalog/entities", get(list_entities))
-        .route(
-            "/api/catalog/entities/by-query",
-            get(query_entities_get).post(query_entities_post),
-        )
-        .route(
+    vec![
+        Route::get("/api/catalog/entities", list_entities),
+        Route::get("/api/catalog/entities/by-query", query_entities_get),
+        Route::post("/api/catalog/entities/by-query", query_entities_post),
+        Route::get(
             "/api/catalog/entities/by-name/{kind}/{namespace}/{name}",
-            get(entity_by_name),
-        )
-        .route("/api/catalog/entities/by-uid/{uid}", get(entity_by_uid))
-        .route("/api/catalog/entities/by-refs", post(entities_by_refs))
-        .route("/api/catalog/entity-facets", get(entity_facets))
-        .route(
-            "/api/catalog/locations",
-            get(list_locations).post(add_location),
-        )
-        .route(
-            "/api/catalog/locations/{id}",
-            get(get_location).delete(delete_location),
-        )
-        .route(
+            entity_by_name,
+        ),
+        Route::get("/api/catalog/entities/by-uid/{uid}", entity_by_uid),
+        Route::post("/api/catalog/entities/by-refs", entities_by_refs),
+        Route::get("/api/catalog/entity-facets", entity_facets),
+        Route::get("/api/catalog/locations", list_locations),
+        Route::post("/api/catalog/locations", add_location),
+        Route::get("/api/catalog/locations/{id}", get_location),
+        Route::delete("/api/catalog/locations/{id}", delete_location),
+        Route::post("/api/catalog/locations/{id}/refresh", refresh_location),
+        Route::get(
             "/api/catalog/locations/by-entity/{kind}/{namespace}/{name}",
-            get(location_by_entity),
-        )
-        .route(
-            "/api/catalog/locations/{id}/refresh",
-            post(refresh_location),
-        )
-        .route("/api/catalog/refresh", post(refresh))
-        .route(
-            "/api/webhooks/git",
-            post(webhooks::git_webhook)
-                .layer(axum::extract::DefaultBodyLimit::max(webhooks::MAX_BODY)),
-        )
-        .route("/api/catalog/validate-entity", post(validate_entity))
-        .route("/api/openapi.json", get(openapi))
+            location_by_entity,
+        ),
+        Route::post("/api/catalog/refresh", refresh),
+        Route::post("/api/catalog/validate-entity", validate_entity),
+        Route::post("/api/webhooks/git", webhooks::git_webhook).body_limit(webhooks::MAX_BODY),
+        Route::get("/api/kubernetes/clusters", kubernetes::clusters),
+        Route::get(
+            "/api/kubernetes/clusters/stream",
+            kubernetes::clusters_stream,
+        ),
+        Route::get("/api/kubernetes/clusters/{name}", kubernetes::cluster),
+        Route::get(
+            "/api/kubernetes/clusters/{name}/stream",
+            kubernetes::cluster_stream,
+        ),
+        Route::get(
+            "/api/kubernetes/entities/{namespace}/{kind}/{name}",
+            kubernetes::entity,
+        ),
+        Route::get(
+            "/api/kubernetes/entities/{namespace}/{kind}/{name}/stream",
+            kubernetes::entity_stream,
+        ),
+        Route::get(
+            "/api/kubernetes/groups/{namespace}/{name}",
+            kubernetes::group,
+        ),
+        Route::get(
+            "/api/kubernetes/groups/{namespace}/{name}/stream",
+            kubernetes::group_stream,
+        ),
+        Route::get("/api/openapi.json", openapi),
+    ]
+}
+
+/// The API's router: [`routes`], unknown `/api` paths in the envelope, every error as the
+/// envelope.
+pub fn router() -> Router<AppState> {
+    let mut router = Router::new();
+    for route in routes() {
+        // Operations on one path are merged into one method router by axum.
+        router = router.route(route.path, route.endpoint);
+    }
+    router
         // Unknown API paths answer in the envelope, not with the UI's 404 page.
         .route(
             "/api/{*rest}",

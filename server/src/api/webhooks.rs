@@ -29,8 +29,10 @@ pub async fn git_webhook(
                 ApiError::new(StatusCode::UNAUTHORIZED, "AuthenticationError", m)
             }
             WebhookError::BadRequest(m) => ApiError::bad_request(m),
+            // The server is up and the request may be fine: it is this Backlot's settings
+            // that do not allow it yet (the message says what to set).
             WebhookError::NotConfigured(m) => {
-                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "NotConfiguredError", m)
+                ApiError::new(StatusCode::CONFLICT, "NotConfiguredError", m)
             }
         }
     })?;

@@ -34,13 +34,15 @@ impl Filter {
         let mut any_of = Vec::new();
         for p in params {
             let mut all: Vec<Condition> = Vec::new();
+            // Spaces around parts, keys and values are ASCII whitespace (the OpenAPI
+            // document's `filter` pattern says the same).
             for part in p.split(',') {
-                let part = part.trim();
+                let part = part.trim_ascii();
                 if part.is_empty() {
                     continue;
                 }
                 let (key, value) = match part.split_once('=') {
-                    Some((k, v)) => (k.trim(), Some(v.trim())),
+                    Some((k, v)) => (k.trim_ascii(), Some(v.trim_ascii())),
                     None => (part, None),
                 };
                 if key.is_empty() {
@@ -504,45 +506,55 @@ impl Query {
     }
 }
 
-/// Keeps only the given dotted fields of an entity (`fields=metadata.name,kind`).
+/// Keeps only the given dotted fields of an entity (`fields=metadata.name,kind`). A key with
+/// dots (an annotation such as `backstage.io/techdocs-ref`) is kept whole:
+/// `metadata.annotations.backstage.io/techdocs-ref` gives
+/// `{"metadata": {"annotations": {"backstage.io/techdocs-ref": …}}}`.
 pub fn project(entity: &Value, fields: &[String]) -> Value {
     let mut out = Value::Object(Map::new());
     for f in fields {
         let parts: Vec<&str> = f.split('.').collect();
-        if let Some(v) = get_path(entity, &parts) {
-            set_path(&mut out, &parts, v.clone());
+        if let Some((keys, v)) = get_path(entity, &parts) {
+            set_path(&mut out, &keys, v.clone());
         }
     }
     out
 }
 
-fn get_path<'a>(v: &'a Value, parts: &[&str]) -> Option<&'a Value> {
+/// The value at a dotted path and the keys that lead to it (the last one may hold dots).
+fn get_path<'a>(v: &'a Value, parts: &[&str]) -> Option<(Vec<String>, &'a Value)> {
     let mut cur = v;
+    let mut keys = Vec::with_capacity(parts.len());
     for (i, p) in parts.iter().enumerate() {
         match cur.get(*p) {
-            Some(next) => cur = next,
+            Some(next) => {
+                keys.push((*p).to_string());
+                cur = next;
+            }
             None => {
                 // An annotation key with dots: join the rest.
                 let rest = parts[i..].join(".");
-                return cur.get(rest.as_str());
+                let found = cur.get(rest.as_str())?;
+                keys.push(rest);
+                return Some((keys, found));
             }
         }
     }
-    Some(cur)
+    Some((keys, cur))
 }
 
-fn set_path(out: &mut Value, parts: &[&str], v: Value) {
+fn set_path(out: &mut Value, keys: &[String], v: Value) {
     let mut cur = out;
-    for (i, p) in parts.iter().enumerate() {
+    for (i, k) in keys.iter().enumerate() {
         let Some(obj) = cur.as_object_mut() else {
             return;
         };
-        if i == parts.len() - 1 {
-            obj.insert((*p).to_string(), v);
+        if i == keys.len() - 1 {
+            obj.insert(k.clone(), v);
             return;
         }
         cur = obj
-            .entry((*p).to_string())
+            .entry(k.clone())
             .or_insert_with(|| Value::Object(Map::new()));
     }
 }
@@ -701,5 +713,23 @@ mod tests {
             vec![("Component".to_string(), 2), ("Group".to_string(), 1)]
         );
         assert!(OrderField::parse("x,sideways").is_err());
+    }
+
+    #[test]
+    fn a_projected_key_with_dots_stays_whole() {
+        let e = json!({"kind": "Component", "metadata": {"name": "a", "annotations": {
+            "backstage.io/techdocs-ref": "dir:.", "backstage.io/x": "y"}}});
+        let got = project(
+            &e,
+            &[
+                "metadata.annotations.backstage.io/techdocs-ref".into(),
+                "kind".into(),
+                "metadata.annotations.nope.x".into(),
+            ],
+        );
+        assert_eq!(
+            got,
+            json!({"kind": "Component", "metadata": {"annotations": {"backstage.io/techdocs-ref": "dir:."}}})
+        );
     }
 }

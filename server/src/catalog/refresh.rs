@@ -17,6 +17,43 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// Why a refresh did not finish: a read that failed, which is recorded on the location and
+/// logged there (once), or anything else, which whoever drops the error reports.
+#[derive(Debug)]
+pub(crate) enum RefreshError {
+    Read(CatalogError),
+    Other(CatalogError),
+}
+
+impl From<CatalogError> for RefreshError {
+    fn from(e: CatalogError) -> Self {
+        RefreshError::Other(e)
+    }
+}
+
+impl From<crate::storage::StorageError> for RefreshError {
+    fn from(e: crate::storage::StorageError) -> Self {
+        RefreshError::Other(e.into())
+    }
+}
+
+impl RefreshError {
+    pub(crate) fn into_inner(self) -> CatalogError {
+        match self {
+            RefreshError::Read(e) | RefreshError::Other(e) => e,
+        }
+    }
+
+    /// For callers that drop the error: logs it unless it was a read failure (logged when
+    /// recorded), and returns it.
+    pub(crate) fn reported(self, what: &str) -> CatalogError {
+        if let RefreshError::Other(e) = &self {
+            tracing::warn!(during = what, error = %e, "refresh failed");
+        }
+        self.into_inner()
+    }
+}
+
 impl CatalogService {
     /// Gets a location's read ready with its source (network work, no lock held).
     pub(super) async fn prepare(
@@ -40,20 +77,29 @@ impl CatalogService {
 
     /// A push said the location's branch moved: refreshes it without asking the remote first.
     /// A failure is recorded on the location.
+    /// Every failure is logged once (nobody waits for the answer).
     pub async fn refresh_pushed(&self, id: &str) -> Result<(), CatalogError> {
-        self.take_lease(id, true).await?;
-        let result = self.refresh_leased(id, true, None).await;
-        self.release_lease(id).await;
-        if let Err(e) = &result {
-            tracing::debug!(location.id = %id, error = %e, "refresh after a push failed");
-        }
-        result
+        let result = match self.take_lease(id, true).await {
+            Ok(_) => {
+                let result = self.refresh_leased(id, true, None).await;
+                self.release_lease(id).await;
+                result
+            }
+            Err(e) => Err(RefreshError::Other(e)),
+        };
+        result.map_err(|e| e.reported("refresh after a push"))
     }
 
     /// Reads one location and applies what changed: new and updated entities, removals,
     /// problems. Broken files keep their entities' last good version; a repository that cannot
     /// be fetched keeps everything and the location records the error.
     pub async fn refresh_location(&self, id: &str) -> Result<(), CatalogError> {
+        self.refresh_now(id).await.map_err(RefreshError::into_inner)
+    }
+
+    /// [`Self::refresh_location`], telling a failed read (already recorded and logged) from
+    /// other errors.
+    pub(super) async fn refresh_now(&self, id: &str) -> Result<(), RefreshError> {
         self.take_lease(id, true).await?;
         let result = self.refresh_leased(id, false, None).await;
         self.release_lease(id).await;
@@ -63,6 +109,12 @@ impl CatalogService {
     /// A scheduled visit: skipped when another process holds the location's lease or read it
     /// recently (several processes on one database share the work). Returns whether it ran.
     pub async fn refresh_scheduled(&self, id: &str) -> Result<bool, CatalogError> {
+        self.scheduled_visit(id)
+            .await
+            .map_err(RefreshError::into_inner)
+    }
+
+    async fn scheduled_visit(&self, id: &str) -> Result<bool, RefreshError> {
         let row = self.location_row(id).await?;
         let recent = row
             .last_refresh_at
@@ -138,7 +190,7 @@ impl CatalogService {
         id: &str,
         pushed: bool,
         row: Option<LocationRow>,
-    ) -> Result<(), CatalogError> {
+    ) -> Result<(), RefreshError> {
         let started = Instant::now();
         let row = match row {
             Some(r) => r,
@@ -151,10 +203,7 @@ impl CatalogService {
         })?;
         let prepared = match self.prepare(&info, pushed).await {
             Ok(p) => p,
-            Err(e) => {
-                self.record_failure(id, &e.to_string()).await?;
-                return Err(e);
-            }
+            Err(e) => return Err(self.record_failure(&info, pushed, e).await),
         };
         let revision = prepared.revision().map(str::to_string);
         let mut pending = self.write.lock().await;
@@ -180,8 +229,7 @@ impl CatalogService {
             Ok(r) => r,
             Err(e) => {
                 drop(pending);
-                self.record_failure(id, &e.to_string()).await?;
-                return Err(e);
+                return Err(self.record_failure(&info, pushed, e).await);
             }
         };
         let commit = revision.as_deref();
@@ -287,19 +335,41 @@ impl CatalogService {
     }
 
     /// Records an attempt that could not read the location: what it had stays, marked stale.
-    async fn record_failure(&self, id: &str, error: &str) -> Result<(), CatalogError> {
+    /// The one place a failed read is logged (callers report only [`RefreshError::Other`]).
+    async fn record_failure(
+        &self,
+        info: &LocationInfo,
+        pushed: bool,
+        error: CatalogError,
+    ) -> RefreshError {
+        let id = info.id.as_str();
+        let message = error.to_string();
         let _guard = self.write.lock().await;
         let now = now_rfc3339();
-        self.store
-            .record_attempt(id, &now, Attempt::Failed { error })
-            .await?;
+        let failures = info.failures + 1;
+        if let Err(e) = self
+            .store
+            .record_attempt(id, &now, Attempt::Failed { error: &message })
+            .await
+        {
+            // The read failed and so did recording it: the storage error is the caller's.
+            return RefreshError::Other(e.into());
+        }
         self.update_location(id, |l| {
             l.last_refresh_at = Some(now.clone());
-            l.last_error = Some(error.to_string());
+            l.last_error = Some(message.clone());
             l.failures += 1;
         });
-        tracing::warn!(location.id = %id, error = %error, "location could not be read");
-        Ok(())
+        tracing::warn!(
+            location.id = %id,
+            location.type = info.location_type.as_str(),
+            location.target = %self.sources.display_target(info.location_type, &info.target),
+            pushed,
+            failures,
+            error = %message,
+            "location could not be read"
+        );
+        RefreshError::Read(error)
     }
 
     /// Publishes the snapshot with one location's status changed.
@@ -384,8 +454,8 @@ impl CatalogService {
                     }
                     let (this, done, id) = (this.clone(), done_tx.clone(), l.id.clone());
                     tokio::spawn(async move {
-                        if let Err(e) = this.refresh_scheduled(&id).await {
-                            tracing::debug!(location.id = %id, error = %e, "scheduled refresh failed");
+                        if let Err(e) = this.scheduled_visit(&id).await {
+                            e.reported("scheduled refresh");
                         }
                         let _ = done.send(id);
                     });

@@ -379,10 +379,9 @@ impl CatalogService {
             other => other?,
         }
         tracing::info!(location.id = %row.id, location.target = %self.sources.display_target(new.location_type, target), "location registered");
-        if let Err(e) = self.refresh_location(&row.id).await {
+        if let Err(e) = self.refresh_now(&row.id).await {
             // Registered all the same: the location shows the error and is retried.
-            // A failed read is logged where it is recorded.
-            tracing::debug!(location.id = %row.id, error = %e, "first read of a new location failed");
+            e.reported("first read of a new location");
         }
         let snap = self.snapshot();
         let location = snap
@@ -449,8 +448,8 @@ impl CatalogService {
         for id in ids {
             let this = self.clone();
             tasks.spawn(async move {
-                if let Err(e) = this.refresh_location(&id).await {
-                    tracing::debug!(location.id = %id, error = %e, "location refresh failed");
+                if let Err(e) = this.refresh_now(&id).await {
+                    e.reported("refresh of every location");
                 }
             });
         }

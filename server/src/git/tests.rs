@@ -304,6 +304,90 @@ both_databases!(
     }
 );
 
+/// Log lines written while a test runs, as JSON objects.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("log buffer").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    fn lines(&self) -> Vec<Value> {
+        let bytes = self.0.lock().expect("log buffer").clone();
+        String::from_utf8_lossy(&bytes)
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("JSON log line"))
+            .collect()
+    }
+}
+
+/// A failed read is logged once, where it is recorded, with the location's fields: not again
+/// by the API call, the push handler or the registration that ran it.
+#[tokio::test]
+async fn a_failed_read_is_logged_once_with_its_fields() {
+    let logs = Captured::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .flatten_event(true)
+        .with_max_level(tracing::Level::DEBUG)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _default = tracing::subscriber::set_default(subscriber);
+
+    let h = Harness::new(crate::storage::testing::TestDb::sqlite().await).await;
+    let mut server = GitServer::start();
+    let repo = server.create("svc");
+    seed(&repo);
+    let id = register(&h, json!({"type": "git", "target": server.url("svc")})).await;
+    server.stop_daemon();
+    let (status, _) = h
+        .call(
+            "POST",
+            &format!("/api/catalog/locations/{id}/refresh"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY);
+    assert!(h.catalog.refresh_pushed(&id).await.is_err());
+
+    let lines = logs.lines();
+    let failed: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["message"] == "location could not be read")
+        .collect();
+    assert_eq!(failed.len(), 2, "one line per failed read: {lines:#?}");
+    assert_eq!(failed[0]["level"], "WARN");
+    assert_eq!(failed[0]["location.id"], id.as_str());
+    assert_eq!(failed[0]["location.type"], "git");
+    assert_eq!(failed[0]["failures"], 1);
+    assert_eq!(failed[0]["pushed"], false);
+    assert_eq!(
+        (failed[1]["failures"].clone(), failed[1]["pushed"].clone()),
+        (json!(2), json!(true))
+    );
+    assert!(failed[0]["error"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("cannot be reached"));
+    let others: Vec<&Value> = lines
+        .iter()
+        .filter(|l| {
+            l["message"] != "location could not be read"
+                && l.to_string().contains("cannot be reached")
+        })
+        .collect();
+    assert!(others.is_empty(), "logged again: {others:#?}");
+    h.cleanup().await;
+}
+
 #[tokio::test]
 async fn smart_http_url_targets_and_dry_runs() {
     let h = Harness::new(crate::storage::testing::TestDb::sqlite().await).await;

@@ -105,7 +105,7 @@ pub enum WebhookError {
     /// Unrecognised sender or malformed body: HTTP 400, message says what was expected.
     #[error("{0}")]
     BadRequest(String),
-    /// No secret configured: webhooks refused (HTTP 503).
+    /// No secret configured: webhooks refused (HTTP 409 `NotConfiguredError`).
     #[error("{0}")]
     NotConfigured(String),
 }
