@@ -3,6 +3,7 @@
 
 pub mod common;
 pub mod entity_parts;
+pub mod fetch;
 pub mod get_form;
 pub mod graph;
 pub mod layout;

@@ -7,6 +7,7 @@
 //! pressed anywhere outside a text field focuses the box.
 
 use crate::components::common::{IconSearch, KindBadge};
+use crate::components::fetch;
 use crate::format::summary_name;
 use crate::model::EntitySummary;
 use crate::query::{encode_component, search_href};
@@ -71,29 +72,6 @@ fn is_text_field(target: Option<web_sys::EventTarget>) -> bool {
             .is_some()
 }
 
-/// The server's suggestions for `text`, as HTML list items; `None` when it did not answer.
-#[cfg(feature = "hydrate")]
-async fn fetch_items(text: &str) -> Option<String> {
-    use wasm_bindgen_futures::JsFuture;
-    let response: web_sys::Response = JsFuture::from(window().fetch_with_str(&suggest_url(text)))
-        .await
-        .ok()?
-        .dyn_into()
-        .ok()?;
-    if !response.ok() {
-        return None;
-    }
-    JsFuture::from(response.text().ok()?)
-        .await
-        .ok()?
-        .as_string()
-}
-
-#[cfg(not(feature = "hydrate"))]
-async fn fetch_items(_text: &str) -> Option<String> {
-    None
-}
-
 #[island]
 pub fn SearchBox() -> impl IntoView {
     let input_ref: NodeRef<leptos::html::Input> = NodeRef::new();
@@ -139,7 +117,7 @@ pub fn SearchBox() -> impl IntoView {
                     return;
                 };
                 spawn_local(async move {
-                    let items = fetch_items(&text).await.unwrap_or_default();
+                    let items = fetch::text(&suggest_url(&text)).await.unwrap_or_default();
                     if generation.try_get_value() == Some(mine) {
                         fill(&items);
                         set_answered.set(text);

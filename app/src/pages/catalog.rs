@@ -67,12 +67,12 @@ pub fn CatalogPage() -> impl IntoView {
     let query_map = use_query_map();
     let query = Memo::new(move |_| query_map.with(query_from_params));
     let data = Resource::new(move || query.get(), list_catalog);
-    let title = move || {
-        query.with(|q| match &q.kind {
-            Some(kind) => format!("Backlot — {}", kind_plural(kind)),
-            None => "Backlot — Catalog".to_string(),
-        })
-    };
+    // Computed once: the page is rendered on the server only, and a render whose client went
+    // away may read the title after its signals were disposed.
+    let title = query.with_untracked(|q| match &q.kind {
+        Some(kind) => format!("Backlot — {}", kind_plural(kind)),
+        None => "Backlot — Catalog".to_string(),
+    });
     view! {
         <Title text=title/>
         <Transition fallback=|| view! { <Loading/> }>

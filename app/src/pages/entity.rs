@@ -64,7 +64,7 @@ pub fn use_entity_params(fixed_kind: Option<&'static str>) -> Memo<EntityParams>
 /// The page title for an entity route.
 #[component]
 pub fn EntityTitle(params: Memo<EntityParams>) -> impl IntoView {
-    view! { <Title text=move || format!("Backlot — {}", params.with(|p| p.name.clone()))/> }
+    view! { <Title text=format!("Backlot — {}", params.with_untracked(|p| p.name.clone()))/> }
 }
 
 /// `/catalog/:namespace/:kind/:name/:tab?` for every kind but group and user.

@@ -47,7 +47,6 @@ mod live {
     use leptos::web_sys::{self, Element};
     use std::cell::Cell;
     use std::rc::Rc;
-    use wasm_bindgen_futures::JsFuture;
 
     /// Marks every live marker in `root`.
     fn mark(root: &Element, live: bool) {
@@ -68,19 +67,7 @@ mod live {
 
     /// The server's current HTML for the element with `data-stream="{stream}"`.
     async fn fresh(stream: &str) -> Option<String> {
-        let response: web_sys::Response =
-            JsFuture::from(window().fetch_with_str(&window().location().href().ok()?))
-                .await
-                .ok()?
-                .dyn_into()
-                .ok()?;
-        if !response.ok() {
-            return None;
-        }
-        let html = JsFuture::from(response.text().ok()?)
-            .await
-            .ok()?
-            .as_string()?;
+        let html = crate::components::fetch::text(&window().location().href().ok()?).await?;
         let doc = web_sys::DomParser::new()
             .ok()?
             .parse_from_string(&html, web_sys::SupportedType::TextHtml)

@@ -37,8 +37,8 @@ pub fn SearchPage() -> impl IntoView {
         },
     );
     view! {
-        <Title text=move || {
-            let t = text.get();
+        <Title text={
+            let t = text.get_untracked();
             if t.is_empty() { "Backlot — Search".to_string() } else { format!("Backlot — Search: {t}") }
         }/>
         <div class="page-header">

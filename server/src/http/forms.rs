@@ -60,7 +60,7 @@ fn cross_site() -> Response {
         .into_response()
 }
 
-/// `error=<message>` for a redirect, the message shortened to fit a URL.
+/// `&error=<message>` for a redirect, the message shortened to fit a URL.
 fn error_param(e: &AppError) -> String {
     let mut message = e.to_string();
     if message.len() > MAX_MESSAGE {
@@ -72,6 +72,36 @@ fn error_param(e: &AppError) -> String {
         message.push('…');
     }
     format!("&error={}", encode_component(&message))
+}
+
+/// Back to the Locations page, saying what went wrong.
+fn back_with(e: &AppError) -> Response {
+    Redirect::to(&format!("/locations?{}", &error_param(e)[1..])).into_response()
+}
+
+/// Why a post was not taken.
+enum Refused {
+    CrossSite,
+    Incomplete(String),
+}
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        match self {
+            Refused::CrossSite => cross_site(),
+            Refused::Incomplete(why) => {
+                back_with(&AppError::invalid(format!("the form is incomplete: {why}")))
+            }
+        }
+    }
+}
+
+/// The fields of a form posted from this site.
+fn posted<T: serde::de::DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Result<T, Refused> {
+    if !same_origin(headers) {
+        return Err(Refused::CrossSite);
+    }
+    serde_urlencoded::from_bytes(body).map_err(|e| Refused::Incomplete(e.to_string()))
 }
 
 #[derive(Deserialize)]
@@ -90,15 +120,9 @@ async fn register(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if !same_origin(&headers) {
-        return cross_site();
-    }
-    let form: RegisterForm = match serde_urlencoded::from_bytes(&body) {
+    let form: RegisterForm = match posted(&headers, &body) {
         Ok(f) => f,
-        Err(e) => {
-            let e = AppError::invalid(format!("the register form is incomplete: {e}"));
-            return Redirect::to(&format!("/locations?{}", &error_param(&e)[1..])).into_response();
-        }
+        Err(refused) => return refused.into_response(),
     };
     let blank = |v: Option<String>| v.filter(|v| !v.trim().is_empty());
     let request = ImportRequest {
@@ -126,17 +150,14 @@ async fn refresh(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if !same_origin(&headers) {
-        return cross_site();
-    }
-    let Ok(RefreshForm { id }) = serde_urlencoded::from_bytes(&body) else {
-        return Redirect::to("/locations?error=Which%20location%3F%20The%20form%20named%20none.")
-            .into_response();
+    let RefreshForm { id } = match posted(&headers, &body) {
+        Ok(f) => f,
+        Err(refused) => return refused.into_response(),
     };
     let admin = crate::catalog::admin::Admin(state.facade());
     let to = match admin.refresh(caller, id.clone()).await {
         Ok(_) => format!("/locations?refreshed={}", encode_component(&id)),
-        Err(e) => format!("/locations?{}", &error_param(&e)[1..]),
+        Err(e) => return back_with(&e),
     };
     Redirect::to(&to).into_response()
 }
