@@ -1,6 +1,6 @@
 //! Configuration: one YAML file (`--config`, or `backlot.yaml` when present) with environment
 //! overrides (`BACKLOT_ADDR`, `BACKLOT_DATABASE_URL` or `DATABASE_URL`, `BACKLOT_DATA_DIR`,
-//! `BACKLOT_LOG`, `BACKLOT_FILE_ROOTS`, `BACKLOT_WEBHOOK_SECRET`, …). Every setting has a default, so no file is needed.
+//! `BACKLOT_LOG`, `BACKLOT_FILE_ROOTS`, `BACKLOT_WEBHOOK_SECRET`, `BACKLOT_AUTH_BASE_URL`, …). Every setting has a default, so no file is needed.
 
 use crate::catalog::OrphanStrategy;
 use crate::secret::{Secret, SecretUrl};
@@ -16,6 +16,8 @@ pub enum ConfigError {
     Invalid { path: String, message: String },
     #[error("{0}")]
     Env(String),
+    #[error("{0}")]
+    Auth(String),
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -35,6 +37,8 @@ pub struct Config {
     pub git: crate::git::GitSettings,
     /// Clusters whose workloads are matched to catalog entities.
     pub kubernetes: crate::k8s::KubeSettings,
+    /// Sign-in (OpenID Connect); absent: every request is the guest.
+    pub auth: Option<crate::auth::AuthSettings>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -95,6 +99,7 @@ impl Default for Config {
             catalog: CatalogConfig::default(),
             git: crate::git::GitSettings::default(),
             kubernetes: crate::k8s::KubeSettings::default(),
+            auth: None,
         }
     }
 }
@@ -228,6 +233,19 @@ impl Config {
         }
         if let Some(v) = get("BACKLOT_WEBHOOK_SECRET").filter(|v| !v.is_empty()) {
             self.git.webhook_secret = Some(Secret::new(v));
+        }
+        if let Some(v) = get("BACKLOT_AUTH_BASE_URL").filter(|v| !v.is_empty()) {
+            match &mut self.auth {
+                Some(auth) => auth.base_url = v,
+                None => {
+                    return Err(ConfigError::Auth(
+                        "BACKLOT_AUTH_BASE_URL is set but the config has no auth: section".into(),
+                    ))
+                }
+            }
+        }
+        if let Some(auth) = &mut self.auth {
+            auth.validate(&get).map_err(ConfigError::Auth)?;
         }
         if let Some(v) = get("BACKLOT_DEMO") {
             self.catalog.demo = match v.as_str() {
