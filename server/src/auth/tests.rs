@@ -359,6 +359,17 @@ both_databases!(
             serde_json::json!({"claims": {"sub": "user:default/alice", "ent": ["user:default/alice", "group:default/team-a"]}})
         );
 
+        // Pages know who is there: the header shows the name and a plain sign-out form.
+        let a = browser.backlot("GET", "/catalog").await;
+        assert_eq!(a.status, StatusCode::OK);
+        assert!(a.body.contains("Alice Liddell"), "{}", a.body);
+        assert!(
+            a.body.contains(r#"action="/api/auth/logout""#),
+            "{}",
+            a.body
+        );
+        assert!(!a.body.contains(r#"href="/signin"#), "{}", a.body);
+
         // The same callback again (state used up) is refused, and so is the old session.
         let a = browser.backlot("GET", &callback).await;
         assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.body);
@@ -530,6 +541,13 @@ async fn without_auth_the_routes_say_it_is_not_configured() {
         assert_eq!(s, StatusCode::CONFLICT, "{method} {uri}: {body}");
         assert_eq!(body["error"]["name"], "NotConfiguredError", "{body}");
     }
+    // Pages say nothing about sign-in.
+    let (s, page) = h.call_raw("GET", "/catalog", None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(!page.contains("Sign in"), "{page}");
+    assert!(!page.contains("/api/auth/logout"), "{page}");
+    let (_, page) = h.call_raw("GET", "/signin", None).await;
+    assert!(page.contains("Sign-in is not configured"), "{page}");
     h.cleanup().await;
 }
 

@@ -14,6 +14,10 @@ use axum::response::Response;
 /// Identifies the caller of every request.
 pub async fn identify(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let mut caller = Caller::guest();
+    let mut sign_in = app::model::SignInState {
+        enabled: state.auth.is_some(),
+        signed_in_as: None,
+    };
     if state.auth.is_some() {
         if let Some(session) = req.extensions().get::<tower_sessions::Session>() {
             match session
@@ -22,6 +26,7 @@ pub async fn identify(State(state): State<AppState>, mut req: Request, next: Nex
             {
                 Ok(Some(signed_in)) => {
                     caller = signed_in.caller();
+                    sign_in.signed_in_as = Some(signed_in.display_name.clone());
                     req.extensions_mut().insert(signed_in);
                 }
                 Ok(None) => {}
@@ -31,6 +36,7 @@ pub async fn identify(State(state): State<AppState>, mut req: Request, next: Nex
         }
     }
     req.extensions_mut().insert(caller);
+    req.extensions_mut().insert(sign_in);
     next.run(req).await
 }
 
