@@ -440,4 +440,36 @@ mod tests {
             .unwrap_err();
         assert!(err.to_string().contains("BACKLOT_REFRESH_INTERVAL_SECS"));
     }
+
+    #[test]
+    fn the_auth_section_is_checked_at_load_and_its_url_overridden_by_the_environment() {
+        let yaml = "auth:\n  base_url: http://127.0.0.1:3000\n  providers:\n    oidc:\n      issuer: https://id.example.com\n      client_id: backlot\n      client_secret_env: OIDC_SECRET\n";
+        let env = |k: &str| match k {
+            "OIDC_SECRET" => Some("oidc-s3cret".to_string()),
+            "BACKLOT_AUTH_BASE_URL" => Some("https://portal.example.com".to_string()),
+            _ => None,
+        };
+        let mut c = Config::from_yaml(yaml).unwrap();
+        c.apply_env(env).unwrap();
+        let auth = c.auth.as_ref().expect("auth");
+        assert_eq!(auth.base_url, "https://portal.example.com");
+        assert!(auth.secure_cookie());
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("oidc-s3cret"), "{shown}");
+
+        // The secret's variable unset: refused at load, naming it.
+        let mut c = Config::from_yaml(yaml).unwrap();
+        let err = c.apply_env(|_| None).unwrap_err().to_string();
+        assert!(err.contains("OIDC_SECRET"), "{err}");
+        // The URL override without a section is an error, not ignored.
+        let err = Config::default()
+            .apply_env(|k| (k == "BACKLOT_AUTH_BASE_URL").then(|| "https://p".to_string()))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("no auth: section"), "{err}");
+        // No section, no sign-in.
+        let mut c = Config::default();
+        c.apply_env(|_| None).unwrap();
+        assert!(c.auth.is_none());
+    }
 }
