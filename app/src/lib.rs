@@ -39,6 +39,7 @@ use pages::{
     locations::LocationsPage,
     not_found::NotFound,
     search::SearchPage,
+    signin::SignInPage,
     user::UserRoute,
 };
 
@@ -183,6 +184,7 @@ pub fn App() -> impl IntoView {
                         ssr=SsrMode::Async
                     />
                     <Route path=path!("/search") view=SearchPage ssr=SsrMode::Async/>
+                    <Route path=path!("/signin") view=SignInPage ssr=SsrMode::Async/>
                 </Routes>
             </Layout>
         </Router>

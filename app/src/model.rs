@@ -384,7 +384,7 @@ pub struct RelationGraph {
 /// Who is asking. Every service call takes one, so that what each person may see and do is
 /// decided in one place on the server (`server/src/catalog/facade.rs`).
 ///
-/// Until sign-in exists every caller is the guest. A signed-in caller will carry their user
+/// Without sign-in configured every caller is the guest. A signed-in caller carries their user
 /// entity and the groups they belong to (their ownership references, as Backstage calls them).
 /// Deliberately not `Serialize`: the server decides who is asking, the browser never says.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -393,6 +393,43 @@ pub struct Caller {
     pub user: Option<EntityRef>,
     /// The groups the user belongs to, directly or through parents.
     pub groups: Vec<EntityRef>,
+}
+
+/// What the header and the sign-in page show about sign-in; the server puts it on each request
+/// (`server/src/http/caller.rs`). Not `Serialize`, like [`Caller`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SignInState {
+    /// Sign-in is configured (`auth:`).
+    pub enabled: bool,
+    /// The signed-in user's display name.
+    pub signed_in_as: Option<String>,
+}
+
+impl SignInState {
+    /// The request's state (during server rendering; the default elsewhere).
+    pub fn current() -> SignInState {
+        #[cfg(feature = "ssr")]
+        {
+            use leptos::prelude::use_context;
+            use leptos::server_fn::http_export::request::Parts;
+            use_context::<Parts>()
+                .and_then(|p| p.extensions.get::<SignInState>().cloned())
+                .unwrap_or_default()
+        }
+        #[cfg(not(feature = "ssr"))]
+        {
+            SignInState::default()
+        }
+    }
+}
+
+/// A path on this site to come back to after sign-in: `/…`, never `//host` or a URL (the
+/// server checks again).
+pub fn same_site_path(to: &str) -> Option<&str> {
+    (to.starts_with('/')
+        && !to.starts_with("//")
+        && !to.chars().any(|c| c.is_control() || c == '\\'))
+    .then_some(to)
 }
 
 impl Caller {

@@ -246,6 +246,13 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     }
     let kube = crate::k8s::KubeService::start(&config.kubernetes, catalog.clone()).await?;
     let docs = crate::docs::service::DocsService::new(catalog.clone());
+    let auth = match config.auth.clone() {
+        Some(settings) => {
+            tracing::info!(base_url = %settings.base_url, "sign-in configured (OpenID Connect)");
+            Some(std::sync::Arc::new(crate::auth::Auth::new(settings)?))
+        }
+        None => None,
+    };
     let state = AppState {
         kube: kube.clone(),
         git,
@@ -254,6 +261,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         metrics,
         leptos,
         ready,
+        auth,
     };
     let app = crate::http::router(state);
     let listener = tokio::net::TcpListener::bind(&config.addr)

@@ -3,6 +3,7 @@
 //! - [`config`]: the YAML file and environment overrides
 //! - [`storage`]: SQLite and PostgreSQL
 //! - [`catalog`]: descriptor processing, stitching, queries, the catalog service
+//! - [`auth`]: sign-in (OpenID Connect), sessions, who a signed-in identity is
 //! - [`api`]: the public REST API (Backstage's catalog API shapes)
 //! - [`http`]: the axum router with the UI, API, health and metrics
 //! - [`files`]: file locations: descriptor files on this machine, inside the allowed roots
@@ -14,6 +15,7 @@
 //! - [`error`]: domain errors into the app's one error
 
 pub mod api;
+pub mod auth;
 pub mod catalog;
 pub mod cli;
 pub mod config;
@@ -49,6 +51,8 @@ pub struct AppState {
     pub leptos: leptos::config::LeptosOptions,
     /// Set once the first refresh of every location has finished.
     pub ready: Arc<AtomicBool>,
+    /// Sign-in; `None`: every request is the guest.
+    pub auth: Option<Arc<auth::Auth>>,
 }
 
 impl AppState {

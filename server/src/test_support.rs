@@ -115,6 +115,7 @@ impl Harness {
                 .site_root("target/site")
                 .build(),
             ready: Arc::new(AtomicBool::new(true)),
+            auth: None,
         }
     }
 

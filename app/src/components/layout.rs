@@ -1,7 +1,10 @@
-//! The frame around every page: skip link, header with product name, navigation and the global
-//! search box, and the main landmark the routes render into.
+//! The frame around every page: skip link, header with product name, navigation, the global
+//! search box and, when sign-in is configured, who is signed in (with a plain sign-out form) or
+//! a "Sign in" link; and the main landmark the routes render into.
 
 use crate::components::search_box::SearchBox;
+use crate::model::SignInState;
+use crate::query::encode_component;
 use leptos::prelude::*;
 use leptos_router::hooks::use_location;
 
@@ -19,6 +22,38 @@ pub fn Layout(children: Children) -> impl IntoView {
     let in_locations = move || pathname.get() == "/locations";
     let in_kubernetes = move || pathname.get().starts_with("/kubernetes");
     let current = |active: bool| active.then_some("page");
+    let sign_in = SignInState::current();
+    let here = {
+        let search = location.search.get_untracked();
+        let path = pathname.get_untracked();
+        if search.is_empty() {
+            path
+        } else {
+            format!("{path}?{search}")
+        }
+    };
+    let account = match (sign_in.enabled, sign_in.signed_in_as) {
+        (_, Some(name)) => Some(
+            view! {
+                <form class="account" method="post" action="/api/auth/logout">
+                    <span class="account-name">{name}</span>
+                    <button type="submit" class="button">
+                        "Sign out"
+                    </button>
+                </form>
+            }
+            .into_any(),
+        ),
+        (true, None) => Some(
+            view! {
+                <a class="account sign-in" href=format!("/signin?redirect={}", encode_component(&here))>
+                    "Sign in"
+                </a>
+            }
+            .into_any(),
+        ),
+        (false, None) => None,
+    };
 
     view! {
         <a class="skip-link" href="#main" rel="external">
@@ -56,6 +91,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                     </a>
                 </nav>
                 <SearchBox/>
+                {account}
             </div>
         </header>
         <main id="main" class="site-main" tabindex="-1">

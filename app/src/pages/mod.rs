@@ -1,5 +1,5 @@
 //! One module per route: catalog, entity (with the group and user variants), docs, locations,
-//! catalog errors, search, Kubernetes clusters and the 404 page.
+//! catalog errors, search, Kubernetes clusters, sign-in and the 404 page.
 
 pub mod catalog;
 pub mod docs;
@@ -10,4 +10,5 @@ pub mod kubernetes;
 pub mod locations;
 pub mod not_found;
 pub mod search;
+pub mod signin;
 pub mod user;

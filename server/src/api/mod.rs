@@ -1,6 +1,7 @@
 //! The public REST API: Backstage's catalog API shapes under `/api/catalog`, so that its
 //! clients and scripts work unchanged, described by the OpenAPI document at `/api/openapi.json`.
 
+mod auth;
 mod catalog;
 pub mod error;
 mod kubernetes;
@@ -13,6 +14,7 @@ use axum::response::IntoResponse;
 use axum::routing::{any, delete, get, post, MethodRouter};
 use axum::Router;
 
+pub use auth::safe_redirect as auth_redirect;
 pub use error::ApiError;
 
 /// The OpenAPI document (hand-written; a test checks it describes exactly [`routes`], and
@@ -112,6 +114,10 @@ pub fn routes() -> Vec<Route> {
             "/api/kubernetes/groups/{namespace}/{name}/stream",
             kubernetes::group_stream,
         ),
+        Route::get("/api/auth/oidc/start", auth::start),
+        Route::get("/api/auth/oidc/handler/frame", auth::handler_frame),
+        Route::get("/api/auth/v1/userinfo", auth::userinfo),
+        Route::post("/api/auth/logout", auth::logout),
         Route::get("/api/openapi.json", openapi),
     ]
 }

@@ -1,6 +1,6 @@
 //! Configuration: one YAML file (`--config`, or `backlot.yaml` when present) with environment
 //! overrides (`BACKLOT_ADDR`, `BACKLOT_DATABASE_URL` or `DATABASE_URL`, `BACKLOT_DATA_DIR`,
-//! `BACKLOT_LOG`, `BACKLOT_FILE_ROOTS`, `BACKLOT_WEBHOOK_SECRET`, …). Every setting has a default, so no file is needed.
+//! `BACKLOT_LOG`, `BACKLOT_FILE_ROOTS`, `BACKLOT_WEBHOOK_SECRET`, `BACKLOT_AUTH_BASE_URL`, …). Every setting has a default, so no file is needed.
 
 use crate::catalog::OrphanStrategy;
 use crate::secret::{Secret, SecretUrl};
@@ -16,6 +16,8 @@ pub enum ConfigError {
     Invalid { path: String, message: String },
     #[error("{0}")]
     Env(String),
+    #[error("{0}")]
+    Auth(String),
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -35,6 +37,8 @@ pub struct Config {
     pub git: crate::git::GitSettings,
     /// Clusters whose workloads are matched to catalog entities.
     pub kubernetes: crate::k8s::KubeSettings,
+    /// Sign-in (OpenID Connect); absent: every request is the guest.
+    pub auth: Option<crate::auth::AuthSettings>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -95,6 +99,7 @@ impl Default for Config {
             catalog: CatalogConfig::default(),
             git: crate::git::GitSettings::default(),
             kubernetes: crate::k8s::KubeSettings::default(),
+            auth: None,
         }
     }
 }
@@ -228,6 +233,19 @@ impl Config {
         }
         if let Some(v) = get("BACKLOT_WEBHOOK_SECRET").filter(|v| !v.is_empty()) {
             self.git.webhook_secret = Some(Secret::new(v));
+        }
+        if let Some(v) = get("BACKLOT_AUTH_BASE_URL").filter(|v| !v.is_empty()) {
+            match &mut self.auth {
+                Some(auth) => auth.base_url = v,
+                None => {
+                    return Err(ConfigError::Auth(
+                        "BACKLOT_AUTH_BASE_URL is set but the config has no auth: section".into(),
+                    ))
+                }
+            }
+        }
+        if let Some(auth) = &mut self.auth {
+            auth.validate(&get).map_err(ConfigError::Auth)?;
         }
         if let Some(v) = get("BACKLOT_DEMO") {
             self.catalog.demo = match v.as_str() {
@@ -421,5 +439,37 @@ mod tests {
             .apply_env(|k| (k == "BACKLOT_REFRESH_INTERVAL_SECS").then(|| "soon".to_string()))
             .unwrap_err();
         assert!(err.to_string().contains("BACKLOT_REFRESH_INTERVAL_SECS"));
+    }
+
+    #[test]
+    fn the_auth_section_is_checked_at_load_and_its_url_overridden_by_the_environment() {
+        let yaml = "auth:\n  base_url: http://127.0.0.1:3000\n  providers:\n    oidc:\n      issuer: https://id.example.com\n      client_id: backlot\n      client_secret_env: OIDC_SECRET\n";
+        let env = |k: &str| match k {
+            "OIDC_SECRET" => Some("oidc-s3cret".to_string()),
+            "BACKLOT_AUTH_BASE_URL" => Some("https://portal.example.com".to_string()),
+            _ => None,
+        };
+        let mut c = Config::from_yaml(yaml).unwrap();
+        c.apply_env(env).unwrap();
+        let auth = c.auth.as_ref().expect("auth");
+        assert_eq!(auth.base_url, "https://portal.example.com");
+        assert!(auth.secure_cookie());
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("oidc-s3cret"), "{shown}");
+
+        // The secret's variable unset: refused at load, naming it.
+        let mut c = Config::from_yaml(yaml).unwrap();
+        let err = c.apply_env(|_| None).unwrap_err().to_string();
+        assert!(err.contains("OIDC_SECRET"), "{err}");
+        // The URL override without a section is an error, not ignored.
+        let err = Config::default()
+            .apply_env(|k| (k == "BACKLOT_AUTH_BASE_URL").then(|| "https://p".to_string()))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("no auth: section"), "{err}");
+        // No section, no sign-in.
+        let mut c = Config::default();
+        c.apply_env(|_| None).unwrap();
+        assert!(c.auth.is_none());
     }
 }

@@ -1,17 +1,42 @@
 //! Who is asking, decided once per request: [`identify`] puts the [`Caller`] on the request,
 //! the REST handlers take it with [`RequestCaller`], and the UI's server functions read the
-//! same value from the request (`app::api`). Until sign-in exists every request is the guest;
-//! sign-in reads the session here.
+//! same value from the request (`app::api`). Without `auth:` configured every request is the
+//! guest; with it, the caller is the user the session signed in (`auth::SignedIn`), else the
+//! guest.
 
+use crate::AppState;
 use app::model::Caller;
-use axum::extract::{FromRequestParts, Request};
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::Response;
 
 /// Identifies the caller of every request.
-pub async fn identify(mut req: Request, next: Next) -> Response {
-    req.extensions_mut().insert(Caller::guest());
+pub async fn identify(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let mut caller = Caller::guest();
+    let mut sign_in = app::model::SignInState {
+        enabled: state.auth.is_some(),
+        signed_in_as: None,
+    };
+    if state.auth.is_some() {
+        if let Some(session) = req.extensions().get::<tower_sessions::Session>() {
+            match session
+                .get::<crate::auth::SignedIn>(crate::auth::SIGNED_IN)
+                .await
+            {
+                Ok(Some(signed_in)) => {
+                    caller = signed_in.caller();
+                    sign_in.signed_in_as = Some(signed_in.display_name.clone());
+                    req.extensions_mut().insert(signed_in);
+                }
+                Ok(None) => {}
+                // The session is unreadable (database down…): the request goes on as the guest.
+                Err(e) => tracing::warn!(error = %e, "session could not be read"),
+            }
+        }
+    }
+    req.extensions_mut().insert(caller);
+    req.extensions_mut().insert(sign_in);
     next.run(req).await
 }
 

@@ -65,7 +65,14 @@ pub fn router(state: AppState) -> Router {
         >(provide, app::shell))
         .layer(axum::Extension(docs))
         .layer(axum::middleware::from_fn(cache::revalidate_pages))
-        .layer(axum::middleware::from_fn(caller::identify))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            caller::identify,
+        ))
+        .layer(crate::auth::session_layer(
+            state.catalog.store().clone(),
+            state.auth.as_ref().map(|a| &a.settings),
+        ))
         .layer(compression())
         .layer(axum::middleware::from_fn_with_state(state.clone(), track))
         .with_state(state)

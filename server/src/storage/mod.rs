@@ -186,6 +186,36 @@ impl Store {
         on_pool!(self, p => p.close().await)
     }
 
+    /// A session's JSON data and expiry by the hash of its id, unless it expired before `now` (seconds).
+    pub async fn session(&self, id_hash: &str, now: i64) -> Result<Option<(String, i64)>> {
+        const SQL: &str =
+            "SELECT data, expires_at FROM sessions WHERE id_hash = $1 AND expires_at > $2";
+        let row = on_pool!(self, p => sqlx::query(SQL).bind(id_hash).bind(now).fetch_optional(p).await?
+            .map(|r| Ok::<_, sqlx::Error>((r.try_get::<String, _>(0)?, r.try_get::<i64, _>(1)?))).transpose()?);
+        Ok(row)
+    }
+
+    /// Stores a new session; false when the id hash is taken (the caller picks another id).
+    pub async fn create_session(&self, id_hash: &str, data: &str, expires_at: i64) -> Result<bool> {
+        const SQL: &str = "INSERT INTO sessions (id_hash, data, expires_at) VALUES ($1, $2, $3) ON CONFLICT (id_hash) DO NOTHING";
+        let n = on_pool!(self, p => sqlx::query(SQL).bind(id_hash).bind(data).bind(expires_at).execute(p).await?.rows_affected());
+        Ok(n == 1)
+    }
+
+    /// Writes a session (created when missing).
+    pub async fn save_session(&self, id_hash: &str, data: &str, expires_at: i64) -> Result<()> {
+        const SQL: &str = "INSERT INTO sessions (id_hash, data, expires_at) VALUES ($1, $2, $3) \
+            ON CONFLICT (id_hash) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at";
+        on_pool!(self, p => { sqlx::query(SQL).bind(id_hash).bind(data).bind(expires_at).execute(p).await?; });
+        Ok(())
+    }
+
+    pub async fn delete_session(&self, id_hash: &str) -> Result<()> {
+        const SQL: &str = "DELETE FROM sessions WHERE id_hash = $1";
+        on_pool!(self, p => { sqlx::query(SQL).bind(id_hash).execute(p).await?; });
+        Ok(())
+    }
+
     pub async fn locations(&self) -> Result<Vec<LocationRow>> {
         self.locations_where(None).await
     }

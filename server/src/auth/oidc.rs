@@ -1,0 +1,226 @@
+//! The OpenID Connect flow with the `openidconnect` crate: discovery (read once, on first use,
+//! retried after a failure), the authorization URL with PKCE (S256), `state` and `nonce`, the
+//! code exchange, the ID token check (signature against the provider's JWKS, issuer, audience,
+//! expiry, nonce) and, when the ID token carries no email, the userinfo endpoint.
+//!
+//! HTTP goes through `ureq` (already Backlot's client) on a blocking thread, without following
+//! redirects.
+
+use super::config::{AuthSettings, OidcSettings};
+use super::resolve::Identity;
+use super::AuthError;
+use openidconnect::core::{
+    CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreUserInfoClaims,
+};
+use openidconnect::{
+    AuthorizationCode, ClientId, ClientSecret, CsrfToken, HttpRequest, HttpResponse, IssuerUrl,
+    Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
+    TokenResponse,
+};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+use tokio::sync::OnceCell;
+
+/// Largest answer read from the provider.
+const MAX_BODY: u64 = 1024 * 1024;
+
+/// What the session keeps between `start` and the callback.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Pending {
+    pub state: String,
+    pub nonce: String,
+    pub verifier: String,
+    /// The same-site path to return to.
+    pub redirect: String,
+}
+
+/// One OpenID provider.
+pub struct Oidc {
+    settings: OidcSettings,
+    redirect_uri: String,
+    metadata: OnceCell<CoreProviderMetadata>,
+    agent: ureq::Agent,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct HttpFailure(String);
+
+impl Oidc {
+    pub fn new(auth: &AuthSettings) -> Result<Oidc, AuthError> {
+        let settings = auth
+            .providers
+            .oidc
+            .clone()
+            .ok_or_else(|| AuthError::Config("no OpenID provider configured".into()))?;
+        let agent = ureq::Agent::config_builder()
+            .timeout_global(Some(Duration::from_secs(10)))
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .build()
+            .into();
+        Ok(Oidc {
+            settings,
+            redirect_uri: auth.redirect_uri(),
+            metadata: OnceCell::new(),
+            agent,
+        })
+    }
+
+    /// The provider's metadata, discovered on first use.
+    async fn metadata(&self) -> Result<CoreProviderMetadata, AuthError> {
+        let metadata = self
+            .metadata
+            .get_or_try_init(|| async {
+                let issuer = IssuerUrl::new(self.settings.issuer.clone())
+                    .map_err(|e| AuthError::Config(format!("issuer: {e}")))?;
+                let agent = self.agent.clone();
+                let found = tokio::task::spawn_blocking(move || {
+                    CoreProviderMetadata::discover(&issuer, &|r| call(&agent, r))
+                })
+                .await
+                .map_err(|e| AuthError::Provider(e.to_string()))?
+                .map_err(|e| AuthError::Provider(format!("discovery: {}", error_chain(&e))))?;
+                tracing::info!(issuer = %self.settings.issuer, "OpenID provider discovered");
+                Ok::<_, AuthError>(found)
+            })
+            .await?;
+        Ok(metadata.clone())
+    }
+
+    fn client(
+        &self,
+        metadata: CoreProviderMetadata,
+    ) -> Result<
+        CoreClient<
+            openidconnect::EndpointSet,
+            openidconnect::EndpointNotSet,
+            openidconnect::EndpointNotSet,
+            openidconnect::EndpointNotSet,
+            openidconnect::EndpointMaybeSet,
+            openidconnect::EndpointMaybeSet,
+        >,
+        AuthError,
+    > {
+        let secret = self
+            .settings
+            .client_secret
+            .as_ref()
+            .map(|s| ClientSecret::new(s.expose().to_string()));
+        let redirect = RedirectUrl::new(self.redirect_uri.clone())
+            .map_err(|e| AuthError::Config(format!("redirect URI: {e}")))?;
+        Ok(CoreClient::from_provider_metadata(
+            metadata,
+            ClientId::new(self.settings.client_id.clone()),
+            secret,
+        )
+        .set_redirect_uri(redirect))
+    }
+
+    /// The provider's authorization URL, and what the callback must find in the session.
+    pub async fn start(&self, redirect: String) -> Result<(String, Pending), AuthError> {
+        let client = self.client(self.metadata().await?)?;
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let mut request = client
+            .authorize_url(
+                CoreAuthenticationFlow::AuthorizationCode,
+                CsrfToken::new_random,
+                Nonce::new_random,
+            )
+            .set_pkce_challenge(challenge);
+        for scope in self.settings.scopes.iter().filter(|s| *s != "openid") {
+            request = request.add_scope(Scope::new(scope.clone()));
+        }
+        let (url, state, nonce) = request.url();
+        Ok((
+            url.to_string(),
+            Pending {
+                state: state.secret().clone(),
+                nonce: nonce.secret().clone(),
+                verifier: verifier.secret().clone(),
+                redirect,
+            },
+        ))
+    }
+
+    /// Exchanges the code (with the PKCE verifier) and verifies the ID token.
+    pub async fn finish(&self, pending: &Pending, code: String) -> Result<Identity, AuthError> {
+        let client = self.client(self.metadata().await?)?;
+        let agent = self.agent.clone();
+        let verifier = pending.verifier.clone();
+        let nonce = Nonce::new(pending.nonce.clone());
+        tokio::task::spawn_blocking(move || {
+            let http = |r| call(&agent, r);
+            let token = client
+                .exchange_code(AuthorizationCode::new(code))
+                .map_err(|e| AuthError::Config(format!("token endpoint: {e}")))?
+                .set_pkce_verifier(PkceCodeVerifier::new(verifier))
+                .request(&http)
+                .map_err(|e| AuthError::Refused(format!("code exchange: {}", error_chain(&e))))?;
+            let id_token = token
+                .id_token()
+                .ok_or_else(|| AuthError::Refused("the provider sent no ID token".into()))?;
+            let claims = id_token
+                .claims(&client.id_token_verifier(), &nonce)
+                .map_err(|e| AuthError::Refused(format!("ID token: {e}")))?;
+            let mut identity = Identity {
+                subject: claims.subject().to_string(),
+                email: claims.email().map(|e| e.to_string()),
+                preferred_username: claims.preferred_username().map(|u| u.to_string()),
+                name: claims
+                    .name()
+                    .and_then(|n| n.get(None))
+                    .map(|n| n.to_string()),
+            };
+            if identity.email.is_none() {
+                // Providers may keep profile claims out of the ID token of a code flow.
+                if let Ok(request) =
+                    client.user_info(token.access_token().clone(), Some(claims.subject().clone()))
+                {
+                    let info: CoreUserInfoClaims = request.request(&http).map_err(|e| {
+                        AuthError::Refused(format!("userinfo: {}", error_chain(&e)))
+                    })?;
+                    identity.email = info.email().map(|e| e.to_string());
+                    identity.preferred_username = identity
+                        .preferred_username
+                        .or_else(|| info.preferred_username().map(|u| u.to_string()));
+                    identity.name = identity
+                        .name
+                        .or_else(|| info.name().and_then(|n| n.get(None)).map(|n| n.to_string()));
+                }
+            }
+            Ok(identity)
+        })
+        .await
+        .map_err(|e| AuthError::Provider(e.to_string()))?
+    }
+}
+
+/// One HTTP exchange for `openidconnect`, through ureq (no redirects followed).
+fn call(agent: &ureq::Agent, request: HttpRequest) -> Result<HttpResponse, HttpFailure> {
+    let mut response = agent.run(request).map_err(|e| HttpFailure(e.to_string()))?;
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response
+        .body_mut()
+        .with_config()
+        .limit(MAX_BODY)
+        .read_to_vec()
+        .map_err(|e| HttpFailure(e.to_string()))?;
+    let mut out = HttpResponse::new(body);
+    *out.status_mut() = status;
+    *out.headers_mut() = headers;
+    Ok(out)
+}
+
+/// An error with its sources (the crate's errors put the useful part in `source`).
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}

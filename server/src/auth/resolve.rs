@@ -1,0 +1,154 @@
+//! Who a signed-in identity is in the catalog: the User entity whose `spec.profile.email` is the
+//! identity's email, else the User named like the email's name part (or the provider's
+//! preferred username), in the default namespace. The session keeps the user's ref and the
+//! groups it is a member of ([`SignedIn`]); each request's `Caller` is made from that.
+
+use super::config::UnknownUsers;
+use super::AuthError;
+use crate::catalog::facade::Visible;
+use app::model::{Caller, EntityRef};
+use serde::{Deserialize, Serialize};
+
+/// What the provider said about the person (after the ID token verified).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Identity {
+    pub subject: String,
+    pub email: Option<String>,
+    pub preferred_username: Option<String>,
+    pub name: Option<String>,
+}
+
+/// The signed-in user as the session holds it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SignedIn {
+    /// `user:default/alice`.
+    pub user: String,
+    /// Ownership refs: the user and every group it is a member of.
+    pub ent: Vec<String>,
+    /// What the header shows.
+    pub display_name: String,
+}
+
+impl SignedIn {
+    pub fn caller(&self) -> Caller {
+        Caller {
+            user: parse_ref(&self.user),
+            groups: self
+                .ent
+                .iter()
+                .skip(1)
+                .filter_map(|r| parse_ref(r))
+                .collect(),
+        }
+    }
+}
+
+fn parse_ref(r: &str) -> Option<EntityRef> {
+    let (kind, rest) = r.split_once(':')?;
+    let (namespace, name) = rest.split_once('/')?;
+    Some(EntityRef {
+        kind: kind.to_string(),
+        namespace: namespace.to_string(),
+        name: name.to_string(),
+    })
+}
+
+/// The identity's User entity and groups; refused (or, with `allow`, signed in as
+/// `user:default/{name part}` with no entity) when none matches.
+pub fn resolve(
+    identity: &Identity,
+    catalog: &Visible,
+    unknown: UnknownUsers,
+) -> Result<SignedIn, AuthError> {
+    let email = identity.email.as_deref().map(str::to_ascii_lowercase);
+    let by_email = email.as_deref().and_then(|email| {
+        catalog.records().find_map(|(_, record)| {
+            let r = &record.stored.entity_ref;
+            if !r.kind.eq_ignore_ascii_case("user") {
+                return None;
+            }
+            let body: serde_json::Value = serde_json::from_str(&record.stored.body).ok()?;
+            let found = body
+                .pointer("/spec/profile/email")
+                .and_then(|v| v.as_str())
+                .is_some_and(|e| e.eq_ignore_ascii_case(email));
+            found.then_some(record)
+        })
+    });
+    let name_part = email
+        .as_deref()
+        .and_then(|e| e.split_once('@').map(|(n, _)| n.to_string()))
+        .or_else(|| identity.preferred_username.clone());
+    let record = by_email.or_else(|| {
+        name_part
+            .as_deref()
+            .and_then(|n| catalog.get("user", "default", n))
+    });
+    let display = |fallback: &str| {
+        identity
+            .name
+            .clone()
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| fallback.to_string())
+    };
+    match record {
+        Some(record) => {
+            let user = record
+                .stored
+                .entity_ref
+                .to_ref_string()
+                .to_ascii_lowercase();
+            let mut ent = vec![user.clone()];
+            for rel in &record.relations {
+                if rel.relation_type == "memberOf" && !ent.iter().any(|e| **e == *rel.target_ref) {
+                    ent.push(rel.target_ref.to_string());
+                }
+            }
+            let body: serde_json::Value =
+                serde_json::from_str(&record.stored.body).unwrap_or_default();
+            let shown = body
+                .pointer("/spec/profile/displayName")
+                .and_then(|v| v.as_str())
+                .map(str::to_string)
+                .unwrap_or_else(|| display(&record.stored.entity_ref.name));
+            Ok(SignedIn {
+                user,
+                ent,
+                display_name: shown,
+            })
+        }
+        None => {
+            let who = identity
+                .email
+                .clone()
+                .or_else(|| identity.preferred_username.clone())
+                .unwrap_or_else(|| identity.subject.clone());
+            match (unknown, name_part) {
+                (UnknownUsers::Allow, Some(name)) if valid_name(&name) => {
+                    let user = format!("user:default/{name}");
+                    Ok(SignedIn {
+                        ent: vec![user.clone()],
+                        user,
+                        display_name: display(&name),
+                    })
+                }
+                _ => Err(AuthError::UnknownUser(format!(
+                    "{who} signed in with the identity provider, but no User entity in the catalog \
+                     has that email (spec.profile.email) or name; ask the portal's administrators \
+                     to add you to the catalog"
+                ))),
+            }
+        }
+    }
+}
+
+/// A name Backstage accepts for `metadata.name`.
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 63
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name.ends_with(|c: char| c.is_ascii_alphanumeric())
+}
