@@ -52,7 +52,9 @@ if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGE
   fi
 fi
 
-if [ ! -x end2end/node_modules/.bin/playwright ] || [ ! -x end2end/node_modules/.bin/wasm-opt ]; then
+# Installed again when the lock file changed since (npm writes node_modules/.package-lock.json).
+if [ ! -x end2end/node_modules/.bin/playwright ] || [ ! -x end2end/node_modules/.bin/wasm-opt ] ||
+  [ end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]; then
   command -v npm >/dev/null || { log "installing Node.js"; as_root apt-get update -qq; as_root apt-get install -y -qq nodejs npm; }
   log "installing end2end npm packages"
   (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)

@@ -96,6 +96,18 @@ impl Harness {
         std::fs::remove_file(self.root.join(rel)).expect("remove");
     }
 
+    /// Registers the file at `path` through the REST API, as a user would.
+    pub async fn register_file(&self, path: &str) {
+        let (status, body) = self
+            .call(
+                "POST",
+                "/api/catalog/locations",
+                Some(serde_json::json!({"type": "file", "target": path})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+
     pub fn state(&self) -> AppState {
         self.state_with(crate::k8s::KubeService::without_clusters(
             self.catalog.clone(),

@@ -80,14 +80,7 @@ const PEOPLE: &str = "apiVersion: backstage.io/v1alpha1\nkind: User\nmetadata:\n
 
 async fn with_people(h: &Harness) {
     let path = h.write("people.yaml", PEOPLE);
-    let (s, body) = h
-        .call(
-            "POST",
-            "/api/catalog/locations",
-            Some(serde_json::json!({"type": "file", "target": path})),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{body}");
+    h.register_file(&path).await;
 }
 
 /// One answer: status, headers, body.

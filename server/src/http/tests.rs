@@ -56,18 +56,6 @@ fn router_with_site(h: &Harness, site: &std::path::Path) -> axum::Router {
     crate::http::router(state)
 }
 
-/// Registers the file at `path` through the API.
-async fn register(h: &Harness, path: &str) {
-    let (s, body) = h
-        .call(
-            "POST",
-            "/api/catalog/locations",
-            Some(serde_json::json!({"type": "file", "target": path})),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{body}");
-}
-
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
     headers.get(name).map(|v| v.to_str().unwrap()).unwrap_or("")
 }
@@ -145,7 +133,7 @@ async fn files_are_content_addressed_and_pages_revalidate() {
 
     // A change to the catalog changes the page, and so its tag.
     let path = h.write("catalog-info.yaml", &group("team-new"));
-    register(&h, &path).await;
+    h.register_file(&path).await;
     let (s, changed, _) = send(&router, "GET", "/catalog", &[("if-none-match", &etag)], "").await;
     assert_eq!(s, StatusCode::OK);
     assert_ne!(header(&changed, "etag"), etag);
@@ -176,7 +164,7 @@ async fn large_answers_are_compressed_small_ones_and_streams_are_not() {
         .chain([group("team-a")])
         .collect();
     let path = h.write("catalog-info.yaml", &docs.join("---\n"));
-    register(&h, &path).await;
+    h.register_file(&path).await;
     let site = site();
     let router = router_with_site(&h, site.path());
     let accept = [("accept-encoding", "br, gzip")];
@@ -227,7 +215,7 @@ async fn seeded(db: TestDb) -> Harness {
         component("payments", "team-a"),
     ];
     let path = h.write("catalog-info.yaml", &docs.join("---\n"));
-    register(&h, &path).await;
+    h.register_file(&path).await;
     h
 }
 
