@@ -341,6 +341,9 @@ async fn a_failed_read_is_logged_once_with_its_fields() {
         .with_writer(move || writer.clone())
         .finish();
     let _default = tracing::subscriber::set_default(subscriber);
+    // Other tests' threads may have registered the callsites with no subscriber meanwhile:
+    // recompute their interest now that this one exists, or its events can be skipped.
+    tracing::callsite::rebuild_interest_cache();
 
     let h = Harness::new(crate::storage::testing::TestDb::sqlite().await).await;
     let mut server = GitServer::start();
