@@ -37,6 +37,14 @@ impl EntityRef {
         )
     }
 
+    /// The reverse of [`EntityRef::to_ref_string`]: `kind:namespace/name`, all three given;
+    /// `None` for anything else (use the catalog's parser for references with defaults).
+    pub fn from_ref_string(s: &str) -> Option<Self> {
+        let (kind, rest) = s.split_once(':')?;
+        let (namespace, name) = rest.split_once('/')?;
+        Some(Self::new(kind, namespace, name))
+    }
+
     /// The entity page: `/catalog/{namespace}/{kind}/{name}` with the kind in lower case.
     pub fn href(&self) -> String {
         format!(

@@ -51,15 +51,9 @@ pub fn query_from_params(map: &ParamsMap) -> CatalogQuery {
 
 /// `group:default/team-a` → `team-a`; anything that is not a reference stays as it is.
 fn ref_string_display(s: &str) -> String {
-    parse_ref(s)
+    EntityRef::from_ref_string(s)
         .map(|r| r.display())
         .unwrap_or_else(|| s.to_string())
-}
-
-fn parse_ref(s: &str) -> Option<EntityRef> {
-    let (kind, rest) = s.split_once(':')?;
-    let (namespace, name) = rest.split_once('/')?;
-    Some(EntityRef::new(kind, namespace, name))
 }
 
 #[component]

@@ -32,25 +32,15 @@ pub struct SignedIn {
 impl SignedIn {
     pub fn caller(&self) -> Caller {
         Caller {
-            user: parse_ref(&self.user),
+            user: EntityRef::from_ref_string(&self.user),
             groups: self
                 .ent
                 .iter()
                 .skip(1)
-                .filter_map(|r| parse_ref(r))
+                .filter_map(|r| EntityRef::from_ref_string(r.as_str()))
                 .collect(),
         }
     }
-}
-
-fn parse_ref(r: &str) -> Option<EntityRef> {
-    let (kind, rest) = r.split_once(':')?;
-    let (namespace, name) = rest.split_once('/')?;
-    Some(EntityRef {
-        kind: kind.to_string(),
-        namespace: namespace.to_string(),
-        name: name.to_string(),
-    })
 }
 
 /// The identity's User entity and groups; refused (or, with `allow`, signed in as
