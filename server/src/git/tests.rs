@@ -304,7 +304,7 @@ both_databases!(
     }
 );
 
-/// Log lines written while a test runs, as JSON objects.
+/// Log lines written by the test process, as JSON objects.
 #[derive(Clone, Default)]
 struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
 
@@ -319,6 +319,26 @@ impl std::io::Write for Captured {
 }
 
 impl Captured {
+    /// The process's log from the first call on. The subscriber is global: a thread-local one
+    /// (`set_default`) missed events whenever another test's thread registered a callsite while
+    /// it was being installed (tracing caches each callsite's interest process-wide).
+    fn process() -> &'static Captured {
+        static LOG: std::sync::OnceLock<Captured> = std::sync::OnceLock::new();
+        LOG.get_or_init(|| {
+            let logs = Captured::default();
+            let writer = logs.clone();
+            let subscriber = tracing_subscriber::fmt()
+                .json()
+                .flatten_event(true)
+                .with_max_level(tracing::Level::DEBUG)
+                .with_writer(move || writer.clone())
+                .finish();
+            tracing::subscriber::set_global_default(subscriber)
+                .expect("no other test installs a global subscriber");
+            logs
+        })
+    }
+
     fn lines(&self) -> Vec<Value> {
         let bytes = self.0.lock().expect("log buffer").clone();
         String::from_utf8_lossy(&bytes)
@@ -332,18 +352,7 @@ impl Captured {
 /// by the API call, the push handler or the registration that ran it.
 #[tokio::test]
 async fn a_failed_read_is_logged_once_with_its_fields() {
-    let logs = Captured::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .flatten_event(true)
-        .with_max_level(tracing::Level::DEBUG)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _default = tracing::subscriber::set_default(subscriber);
-    // Other tests' threads may have registered the callsites with no subscriber meanwhile:
-    // recompute their interest now that this one exists, or its events can be skipped.
-    tracing::callsite::rebuild_interest_cache();
+    let logs = Captured::process();
 
     let h = Harness::new(crate::storage::testing::TestDb::sqlite().await).await;
     let mut server = GitServer::start();
@@ -361,7 +370,16 @@ async fn a_failed_read_is_logged_once_with_its_fields() {
     assert_eq!(status, StatusCode::BAD_GATEWAY);
     assert!(h.catalog.refresh_pushed(&id).await.is_err());
 
-    let lines = logs.lines();
+    // Other tests log too: this test's lines name its location or its server.
+    let url = server.url("svc");
+    let lines: Vec<Value> = logs
+        .lines()
+        .into_iter()
+        .filter(|l| {
+            let text = l.to_string();
+            text.contains(id.as_str()) || text.contains(&url)
+        })
+        .collect();
     let failed: Vec<&Value> = lines
         .iter()
         .filter(|l| l["message"] == "location could not be read")
