@@ -317,7 +317,7 @@ fn validate(files: &[PathBuf], format: Format) -> ExitCode {
                 entities += out.entities.len();
                 all.extend(out.problems);
                 for e in out.entities {
-                    all.extend(e.stored.problems);
+                    all.extend(e.stored.into_data().problems);
                 }
             }
             Err(e) => all.push(ProblemView {

@@ -128,7 +128,9 @@ impl Visible {
 
     /// The index of an entity by its key.
     pub fn index_of(&self, key: &RefKey) -> Option<usize> {
-        self.snap.by_key.get(key).copied().filter(|&i| self.sees(i))
+        self.snap
+            .index_of_key(key.as_str())
+            .filter(|&i| self.sees(i))
     }
 
     pub fn get(&self, kind: &str, namespace: &str, name: &str) -> Option<&Record> {
@@ -140,7 +142,7 @@ impl Visible {
     }
 
     pub fn get_uid(&self, uid: &str) -> Option<&Record> {
-        let i = self.snap.by_uid.get(uid).copied()?;
+        let i = self.snap.index_of_uid(uid)?;
         self.sees(i).then(|| self.record(i))
     }
 

@@ -8,7 +8,7 @@
 
 use super::processing::{FileOutcome, FileStates, LocationRead, ProcessedEntity};
 use super::reference::RefKey;
-use super::snapshot::{Snapshot, Stored};
+use super::snapshot::{Snapshot, Stored, StoredData};
 use super::OrphanStrategy;
 use crate::storage::{Changes, EntityRow, SourceRow};
 use crate::util::now_rfc3339;
@@ -226,7 +226,7 @@ pub(super) fn plan_changes(
                         }
                     }
                     let old = prev.get(&e.key);
-                    let stored = to_stored(e, id, old.map(|o| o.uid.clone()), &now);
+                    let (key, stored) = to_stored(e, id, old.map(|o| o.uid.clone()), &now);
                     let same = old.is_some_and(|o| {
                         o.hash == stored.hash
                             && o.problems == stored.problems
@@ -240,7 +240,7 @@ pub(super) fn plan_changes(
                         }
                     } else {
                         upserts.push(stored.key.clone());
-                        keep.insert(stored.key.clone(), stored);
+                        keep.insert(key, stored);
                     }
                 }
                 if broken_documents {
@@ -347,13 +347,20 @@ fn conflict(e: &ProcessedEntity, owner: &Stored) -> ProblemView {
     }
 }
 
-fn to_stored(e: ProcessedEntity, location_id: &str, uid: Option<String>, now: &str) -> Stored {
-    Stored {
+/// The entity as the catalog keeps it, with its key (moved, not copied).
+fn to_stored(
+    e: ProcessedEntity,
+    location_id: &str,
+    uid: Option<String>,
+    now: &str,
+) -> (RefKey, Stored) {
+    let stored = StoredData {
         uid: uid.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
         location_id: location_id.to_string(),
         updated_at: now.to_string(),
-        ..e.stored
-    }
+        ..e.stored.into_data()
+    };
+    (e.key, stored.into())
 }
 
 fn row_from_stored(s: &Stored) -> EntityRow {

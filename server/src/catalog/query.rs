@@ -85,20 +85,20 @@ impl Filter {
 
 fn condition_matches(c: &Condition, r: &Record) -> bool {
     // Fast paths for the fields every catalog query uses.
-    let lc = r.lc();
+    let f = r.fields();
     let fast = match c.key.as_str() {
-        "kind" => Some(Some(lc.kind.as_str())),
-        "metadata.name" => Some(Some(lc.name.as_str())),
-        "metadata.namespace" => Some(Some(lc.namespace.as_str())),
-        "metadata.title" => Some(lc.title.as_deref()),
-        "spec.type" => Some(lc.spec_type.as_deref()),
-        "spec.lifecycle" => Some(lc.lifecycle.as_deref()),
-        "spec.owner" => Some(lc.owner.as_deref()),
-        "spec.system" => Some(lc.system.as_deref()),
+        "kind" => Some(Some(f.lc_kind())),
+        "metadata.name" => Some(Some(f.lc_name())),
+        "metadata.namespace" => Some(Some(f.lc_namespace())),
+        "metadata.title" => Some(f.lc_title()),
+        "spec.type" => Some(f.lc_spec_type()),
+        "spec.lifecycle" => Some(f.lc_lifecycle()),
+        "spec.owner" => Some(f.lc_owner()),
+        "spec.system" => Some(f.lc_system()),
         "metadata.tags" => {
             return match &c.values {
-                None => !lc.tags.is_empty(),
-                Some(vs) => lc.tags.iter().any(|t| vs.contains(t)),
+                None => f.lc_tags().next().is_some(),
+                Some(vs) => f.lc_tags().any(|t| vs.iter().any(|v| v == t)),
             };
         }
         _ => None,
@@ -341,15 +341,15 @@ fn emit_scalars(v: &Value, f: &mut dyn FnMut(&str)) {
 
 /// First scalar at a path, lower-cased, for ordering.
 pub fn sort_value(r: &Record, key: &str) -> Option<String> {
-    let lc = r.lc();
+    let f = r.fields();
     match key {
-        "metadata.name" => return Some(lc.name.clone()),
-        "kind" => return Some(lc.kind.clone()),
-        "metadata.title" => return lc.title.clone(),
-        "spec.type" => return lc.spec_type.clone(),
-        "spec.lifecycle" => return lc.lifecycle.clone(),
-        "spec.owner" => return lc.owner.clone(),
-        "spec.system" => return lc.system.clone(),
+        "metadata.name" => return Some(f.lc_name().to_string()),
+        "kind" => return Some(f.lc_kind().to_string()),
+        "metadata.title" => return f.lc_title().map(str::to_string),
+        "spec.type" => return f.lc_spec_type().map(str::to_string),
+        "spec.lifecycle" => return f.lc_lifecycle().map(str::to_string),
+        "spec.owner" => return f.lc_owner().map(str::to_string),
+        "spec.system" => return f.lc_system().map(str::to_string),
         _ => {}
     }
     let mut out = None;
@@ -490,7 +490,9 @@ impl Query {
     fn text_matches(&self, r: &Record) -> bool {
         let Some(text) = &self.text else { return true };
         if self.text_fields.is_empty() {
-            return text.split_whitespace().all(|t| r.lc().text.contains(t));
+            return text
+                .split_whitespace()
+                .all(|t| r.fields().text().contains(t));
         }
         text.split_whitespace().all(|t| {
             let mut hit = false;

@@ -13,10 +13,44 @@ use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// A processed entity as stored (the input of stitching). Kept compact: the body as JSON text,
-/// plus what filters, pages and stitching need, extracted once when it is created.
+/// A processed entity as stored (the input of stitching): a handle to [`StoredData`], shared by
+/// every snapshot, plan and pending change that holds the entity. Cloning it copies a pointer,
+/// so rebuilding a snapshot after one location changed allocates nothing for the entities of
+/// the others, and the containers a refresh fills hold 8 bytes per entity. Changing one (the
+/// rare stale and orphan marks) copies its data first (`DerefMut` is `Arc::make_mut`).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Stored {
+pub struct Stored(Arc<StoredData>);
+
+impl std::ops::Deref for Stored {
+    type Target = StoredData;
+    fn deref(&self) -> &StoredData {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Stored {
+    fn deref_mut(&mut self) -> &mut StoredData {
+        Arc::make_mut(&mut self.0)
+    }
+}
+
+impl From<StoredData> for Stored {
+    fn from(data: StoredData) -> Stored {
+        Stored(Arc::new(data))
+    }
+}
+
+impl Stored {
+    /// The data, moved out when this is its only holder.
+    pub fn into_data(self) -> StoredData {
+        Arc::try_unwrap(self.0).unwrap_or_else(|shared| (*shared).clone())
+    }
+}
+
+/// What a [`Stored`] holds. Kept compact: the body as JSON text, plus what filters, pages and
+/// stitching need, extracted once when it is created.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredData {
     pub key: RefKey,
     pub entity_ref: EntityRef,
     pub uid: String,
@@ -50,92 +84,190 @@ pub struct Declared {
 }
 
 /// Fields of an entity that lists, filters, facets and sorting use, extracted once.
-#[derive(Debug, Default, PartialEq)]
+///
+/// Packed into one allocation: every value, as written and lower-cased, is a slot of one string
+/// (each followed by `\n`), found by its end offset. A catalog holds one of these per entity and
+/// a full change briefly holds two, so a dozen small strings each (what this was) cost more than
+/// the entities' bodies.
+#[derive(Debug, PartialEq)]
 pub struct Fields {
-    pub title: Option<String>,
-    pub description: Option<String>,
-    pub spec_type: Option<String>,
-    pub lifecycle: Option<String>,
-    pub tags: Vec<String>,
-    /// `spec.owner` and `spec.system` as written.
-    pub owner: Option<String>,
-    pub system: Option<String>,
-    pub lc: Lowered,
+    buf: Box<str>,
+    /// End (exclusive, before its `\n`) of each slot in `buf`.
+    ends: [u32; SLOTS],
+    /// Bit per slot: the value is present (an absent one is an empty slot).
+    present: u32,
+    tag_count: u16,
 }
 
-/// Lower-cased values for case-insensitive filtering and sorting.
-#[derive(Debug, Default, PartialEq)]
-pub struct Lowered {
-    pub kind: String,
-    pub namespace: String,
-    pub name: String,
-    pub title: Option<String>,
-    pub spec_type: Option<String>,
-    pub lifecycle: Option<String>,
-    pub tags: Vec<String>,
-    pub owner: Option<String>,
-    pub system: Option<String>,
-    /// Searched by free-text filters: name, title, description, display name, tags.
-    pub text: String,
+/// The slots of [`Fields`], in the order they are laid out. The searched text is the run of
+/// slots from `LC_NAME` to `LC_TAGS`, which is why they come last and together.
+#[derive(Clone, Copy)]
+#[repr(usize)]
+#[allow(dead_code)] // Some are only ever filled by position (`Fields::of`) and read as a run.
+enum Slot {
+    Title,
+    Description,
+    SpecType,
+    Lifecycle,
+    Owner,
+    System,
+    Tags,
+    LcKind,
+    LcNamespace,
+    LcSpecType,
+    LcLifecycle,
+    LcOwner,
+    LcSystem,
+    LcName,
+    LcTitle,
+    LcDescription,
+    LcDisplayName,
+    LcTags,
 }
+
+const SLOTS: usize = Slot::LcTags as usize + 1;
 
 impl Fields {
     pub fn of(entity_ref: &EntityRef, b: &Value) -> Fields {
-        let s = |v: &Value| v.as_str().map(str::to_string);
-        let lc = |v: &Option<String>| v.as_ref().map(|x| x.to_lowercase());
+        fn s(v: &Value) -> Option<&str> {
+            v.as_str()
+        }
         let title = s(&b["metadata"]["title"]);
         let description = s(&b["metadata"]["description"]);
         let spec_type = s(&b["spec"]["type"]);
         let lifecycle = s(&b["spec"]["lifecycle"]);
         let owner = s(&b["spec"]["owner"]);
         let system = s(&b["spec"]["system"]);
-        let tags: Vec<String> = b["metadata"]["tags"]
+        let display_name = s(&b["spec"]["profile"]["displayName"]);
+        // A tag cannot hold a line break (Backstage's rule); one that did would split in two.
+        let tags: Vec<&str> = b["metadata"]["tags"]
             .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_string)
-                    .collect()
-            })
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
             .unwrap_or_default();
-        let mut text = entity_ref.name.to_lowercase();
-        for t in [
-            title.as_deref(),
-            description.as_deref(),
-            b["spec"]["profile"]["displayName"].as_str(),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            text.push('\n');
-            text.push_str(&t.to_lowercase());
+        let joined_tags = (!tags.is_empty()).then(|| tags.join("\n"));
+        let lower = |v: Option<&str>| v.map(str::to_lowercase);
+        let values: [Option<std::borrow::Cow<'_, str>>; SLOTS] = [
+            title.map(Into::into),
+            description.map(Into::into),
+            spec_type.map(Into::into),
+            lifecycle.map(Into::into),
+            owner.map(Into::into),
+            system.map(Into::into),
+            joined_tags.as_deref().map(Into::into),
+            Some(entity_ref.kind.to_ascii_lowercase().into()),
+            Some(entity_ref.namespace.to_ascii_lowercase().into()),
+            lower(spec_type).map(Into::into),
+            lower(lifecycle).map(Into::into),
+            lower(owner).map(Into::into),
+            lower(system).map(Into::into),
+            Some(entity_ref.name.to_lowercase().into()),
+            lower(title).map(Into::into),
+            lower(description).map(Into::into),
+            lower(display_name).map(Into::into),
+            lower(joined_tags.as_deref()).map(Into::into),
+        ];
+        let mut buf = String::with_capacity(
+            values.iter().flatten().map(|v| v.len() + 1).sum::<usize>() + SLOTS,
+        );
+        let mut ends = [0u32; SLOTS];
+        let mut present = 0u32;
+        for (i, v) in values.iter().enumerate() {
+            if let Some(v) = v {
+                buf.push_str(v);
+                present |= 1 << i;
+            }
+            ends[i] = buf.len() as u32;
+            buf.push('\n');
         }
-        for t in &tags {
-            text.push('\n');
-            text.push_str(&t.to_lowercase());
-        }
-        let lowered = Lowered {
-            kind: entity_ref.kind.to_ascii_lowercase(),
-            namespace: entity_ref.namespace.to_ascii_lowercase(),
-            name: entity_ref.name.to_lowercase(),
-            title: lc(&title),
-            spec_type: lc(&spec_type),
-            lifecycle: lc(&lifecycle),
-            tags: tags.iter().map(|t| t.to_lowercase()).collect(),
-            owner: lc(&owner),
-            system: lc(&system),
-            text,
-        };
         Fields {
-            title,
-            description,
-            spec_type,
-            lifecycle,
-            tags,
-            owner,
-            system,
-            lc: lowered,
+            buf: buf.into(),
+            ends,
+            present,
+            tag_count: tags.len().min(u16::MAX as usize) as u16,
         }
+    }
+
+    fn start(&self, slot: Slot) -> usize {
+        match slot as usize {
+            0 => 0,
+            i => self.ends[i - 1] as usize + 1,
+        }
+    }
+
+    fn slot(&self, slot: Slot) -> &str {
+        &self.buf[self.start(slot)..self.ends[slot as usize] as usize]
+    }
+
+    fn opt(&self, slot: Slot) -> Option<&str> {
+        (self.present & (1 << slot as usize) != 0).then(|| self.slot(slot))
+    }
+
+    fn list(&self, slot: Slot) -> impl Iterator<Item = &str> + Clone {
+        let text = if self.tag_count == 0 {
+            None
+        } else {
+            Some(self.slot(slot))
+        };
+        text.into_iter().flat_map(|t| t.split('\n'))
+    }
+
+    pub fn title(&self) -> Option<&str> {
+        self.opt(Slot::Title)
+    }
+    pub fn description(&self) -> Option<&str> {
+        self.opt(Slot::Description)
+    }
+    pub fn spec_type(&self) -> Option<&str> {
+        self.opt(Slot::SpecType)
+    }
+    pub fn lifecycle(&self) -> Option<&str> {
+        self.opt(Slot::Lifecycle)
+    }
+    /// `spec.owner` as written.
+    pub fn owner(&self) -> Option<&str> {
+        self.opt(Slot::Owner)
+    }
+    /// `spec.system` as written.
+    pub fn system(&self) -> Option<&str> {
+        self.opt(Slot::System)
+    }
+    pub fn tags(&self) -> impl Iterator<Item = &str> + Clone {
+        self.list(Slot::Tags)
+    }
+
+    /// Lower-cased values, for case-insensitive filtering and sorting.
+    pub fn lc_kind(&self) -> &str {
+        self.slot(Slot::LcKind)
+    }
+    pub fn lc_namespace(&self) -> &str {
+        self.slot(Slot::LcNamespace)
+    }
+    pub fn lc_name(&self) -> &str {
+        self.slot(Slot::LcName)
+    }
+    pub fn lc_title(&self) -> Option<&str> {
+        self.opt(Slot::LcTitle)
+    }
+    pub fn lc_spec_type(&self) -> Option<&str> {
+        self.opt(Slot::LcSpecType)
+    }
+    pub fn lc_lifecycle(&self) -> Option<&str> {
+        self.opt(Slot::LcLifecycle)
+    }
+    pub fn lc_owner(&self) -> Option<&str> {
+        self.opt(Slot::LcOwner)
+    }
+    pub fn lc_system(&self) -> Option<&str> {
+        self.opt(Slot::LcSystem)
+    }
+    pub fn lc_tags(&self) -> impl Iterator<Item = &str> + Clone {
+        self.list(Slot::LcTags)
+    }
+
+    /// What free-text filters search, lower case: name, title, description, display name and
+    /// tags, one per line.
+    pub fn text(&self) -> &str {
+        &self.buf[self.start(Slot::LcName)..self.ends[Slot::LcTags as usize] as usize]
     }
 }
 
@@ -165,7 +297,7 @@ impl Stored {
                 })
             })
             .collect();
-        Stored {
+        Stored::from(StoredData {
             key: RefKey::from_ref(&entity_ref),
             fields: Arc::new(Fields::of(&entity_ref, body)),
             declared: declared.into(),
@@ -181,7 +313,7 @@ impl Stored {
             line: source.2,
             problems,
             updated_at,
-        }
+        })
     }
 
     /// The body parsed (for the few places that need arbitrary fields).
@@ -213,8 +345,6 @@ fn without_stitched(body: &Value) -> std::borrow::Cow<'_, Value> {
     }
     std::borrow::Cow::Owned(v)
 }
-
-impl Stored {}
 
 /// A relation on a stitched entity.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -326,12 +456,8 @@ impl Record {
         &self.stored.fields
     }
 
-    pub fn lc(&self) -> &Lowered {
-        &self.stored.fields.lc
-    }
-
     pub fn title(&self) -> Option<&str> {
-        self.fields().title.as_deref()
+        self.fields().title()
     }
 
     /// Relations of one type.
@@ -389,8 +515,10 @@ impl LocationInfo {
 pub struct Snapshot {
     /// Sorted by lower-cased name, then key.
     pub records: Arc<[Record]>,
-    pub by_key: Arc<HashMap<RefKey, usize>>,
-    pub by_uid: Arc<HashMap<String, usize>>,
+    /// Record indices sorted by key, and by uid: a lookup is a binary search, and neither
+    /// index copies a key (4 bytes per record, rebuilt with each snapshot).
+    by_key: Arc<[u32]>,
+    by_uid: Arc<[u32]>,
     /// Shared, so that changing one location's status copies pointers, not every location.
     pub locations: Vec<Arc<LocationInfo>>,
     /// Entity count per location id.
@@ -492,12 +620,12 @@ fn facet_values<'a>(r: &'a Record, out: &mut [Vec<&'a str>; FACETS]) {
     for v in out.iter_mut() {
         v.clear();
     }
-    let lc = r.lc();
-    out[0].push(&lc.kind);
-    out[1].extend(lc.spec_type.as_deref());
-    out[3].extend(lc.lifecycle.as_deref());
-    out[4].extend(lc.tags.iter().map(String::as_str));
-    out[5].push(&lc.namespace);
+    let f = r.fields();
+    out[0].push(f.lc_kind());
+    out[1].extend(f.lc_spec_type());
+    out[3].extend(f.lc_lifecycle());
+    out[4].extend(f.lc_tags());
+    out[5].push(f.lc_namespace());
     for x in &r.relations {
         match x.relation_type {
             "ownedBy" => out[2].push(&x.target_ref),
@@ -519,32 +647,42 @@ impl Snapshot {
     pub fn build(mut stored: Vec<Stored>, locations: Vec<Arc<LocationInfo>>) -> Snapshot {
         stored.sort_by(|a, b| {
             a.fields
-                .lc
-                .name
-                .cmp(&b.fields.lc.name)
+                .lc_name()
+                .cmp(b.fields.lc_name())
                 .then_with(|| a.key.cmp(&b.key))
         });
-        let by_key: HashMap<RefKey, usize> = stored
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.key.clone(), i))
-            .collect();
+        let by_key = sorted_by(&stored, |s| s.key.as_str());
 
-        // Relations, grouped by source index.
-        let mut outgoing: Vec<Vec<RelationOut>> = vec![Vec::new(); stored.len()];
-        let mut dangling: Vec<Vec<ProblemView>> = vec![Vec::new(); stored.len()];
+        // Each declared reference's target, then relations grouped by source index, each list
+        // allocated once at its final size.
         let mut key = String::new();
-        for (i, s) in stored.iter().enumerate() {
-            let me: Arc<str> = s.entity_ref.to_ref_string().into();
-            for d in s.declared.iter() {
+        let targets: Vec<Option<usize>> = stored
+            .iter()
+            .flat_map(|s| s.declared.iter())
+            .map(|d| {
                 key.clear();
                 key.push_str(&d.target_ref);
                 key.make_ascii_lowercase();
-                let target_index = by_key.get(key.as_str()).copied();
+                find_sorted(&by_key, &stored, |s| s.key.as_str(), &key)
+            })
+            .collect();
+        let mut counts: Vec<usize> = stored.iter().map(|s| s.declared.len()).collect();
+        for t in targets.iter().flatten() {
+            counts[*t] += 1;
+        }
+        let mut outgoing: Vec<Vec<RelationOut>> =
+            counts.into_iter().map(Vec::with_capacity).collect();
+        let mut dangling: Vec<Vec<ProblemView>> = vec![Vec::new(); stored.len()];
+        let mut targets = targets.into_iter();
+        for (i, s) in stored.iter().enumerate() {
+            let mut me: Option<Arc<str>> = None;
+            for (d, target_index) in s.declared.iter().zip(targets.by_ref()) {
                 match target_index {
                     Some(t) => outgoing[t].push(RelationOut {
                         relation_type: d.inverse,
-                        target_ref: me.clone(),
+                        target_ref: me
+                            .get_or_insert_with(|| s.entity_ref.to_ref_string().into())
+                            .clone(),
                         target_index: Some(i),
                     }),
                     None => dangling[i].push(ProblemView {
@@ -587,20 +725,23 @@ impl Snapshot {
             });
         }
 
-        let mut by_uid = HashMap::with_capacity(records.len());
+        let by_uid = sorted_by(&records, |r| r.stored.uid.as_str());
         let mut location_counts: HashMap<String, usize> = HashMap::new();
-        for (i, r) in records.iter().enumerate() {
-            by_uid.insert(r.stored.uid.clone(), i);
-            *location_counts
-                .entry(r.stored.location_id.clone())
-                .or_default() += 1;
+        for r in &records {
+            let id = &r.stored.location_id;
+            match location_counts.get_mut(id.as_str()) {
+                Some(n) => *n += 1,
+                None => {
+                    location_counts.insert(id.clone(), 1);
+                }
+            }
         }
         let facets = Arc::new(FacetIndex::build(&records));
         Snapshot {
             facets,
             records: records.into(),
-            by_key: Arc::new(by_key),
-            by_uid: Arc::new(by_uid),
+            by_key,
+            by_uid,
             locations,
             location_counts: Arc::new(location_counts),
         }
@@ -615,23 +756,51 @@ impl Snapshot {
     }
 
     pub fn get(&self, kind: &str, namespace: &str, name: &str) -> Option<&Record> {
-        self.by_key
-            .get(&RefKey::of(kind, namespace, name))
-            .map(|&i| &self.records[i])
+        self.get_key(&RefKey::of(kind, namespace, name))
     }
 
     pub fn get_key(&self, key: &RefKey) -> Option<&Record> {
-        self.by_key.get(key).map(|&i| &self.records[i])
+        self.index_of_key(key.as_str()).map(|i| &self.records[i])
     }
 
     pub fn get_uid(&self, uid: &str) -> Option<&Record> {
-        self.by_uid.get(uid).map(|&i| &self.records[i])
+        self.index_of_uid(uid).map(|i| &self.records[i])
+    }
+
+    /// The index of the record with this key (`kind:namespace/name`, lower case).
+    pub fn index_of_key(&self, key: &str) -> Option<usize> {
+        find_sorted(&self.by_key, &self.records, |r| r.stored.key.as_str(), key)
+    }
+
+    /// The index of the record with this uid.
+    pub fn index_of_uid(&self, uid: &str) -> Option<usize> {
+        find_sorted(&self.by_uid, &self.records, |r| r.stored.uid.as_str(), uid)
     }
 
     /// The stored entities, to rebuild a snapshot after a change.
     pub fn stored(&self) -> impl Iterator<Item = &Stored> {
         self.records.iter().map(|r| &r.stored)
     }
+}
+
+/// The indices of `items` sorted by a string of each.
+fn sorted_by<T>(items: &[T], key: impl Fn(&T) -> &str) -> Arc<[u32]> {
+    let mut index: Vec<u32> = (0..items.len() as u32).collect();
+    index.sort_unstable_by(|&a, &b| key(&items[a as usize]).cmp(key(&items[b as usize])));
+    index.into()
+}
+
+/// The index of the item whose string is `wanted`, through an index made by [`sorted_by`].
+fn find_sorted<T>(
+    index: &[u32],
+    items: &[T],
+    key: impl Fn(&T) -> &str,
+    wanted: &str,
+) -> Option<usize> {
+    index
+        .binary_search_by(|&i| key(&items[i as usize]).cmp(wanted))
+        .ok()
+        .map(|at| index[at] as usize)
 }
 
 /// The byte offset just inside `"key":{` at the top level of a compact JSON object.
@@ -789,11 +958,73 @@ mod tests {
                 && r["target"]["kind"] == "group"));
         let component = snap.facets.id(0, "component").unwrap();
         assert_eq!(snap.facets.records_with(0, component), [1]);
-        assert_eq!(snap.records[0].lc().name, "team-a");
+        assert_eq!(snap.records[0].fields().lc_name(), "team-a");
         // Rebuilding from the stored entities gives the same JSON.
         let again = Snapshot::build(snap.stored().cloned().collect(), vec![]);
         let web2 = again.get("component", "default", "web").unwrap();
         assert_eq!(web.json(), web2.json());
+    }
+
+    #[test]
+    fn packed_fields_give_back_every_value_as_written_and_lower_cased() {
+        let full = Fields::of(
+            &EntityRef::new("Component", "Prod", "Web-Shop"),
+            &json!({"metadata": {"title": "The Shop", "description": "Sells Things",
+                                 "tags": ["java", "Web", "a:b"]},
+                    "spec": {"type": "Service", "lifecycle": "production", "owner": "Team-A",
+                             "system": "Store", "profile": {"displayName": "Shop Ünit"}}}),
+        );
+        assert_eq!(full.title(), Some("The Shop"));
+        assert_eq!(full.description(), Some("Sells Things"));
+        assert_eq!(full.spec_type(), Some("Service"));
+        assert_eq!(full.lifecycle(), Some("production"));
+        assert_eq!(full.owner(), Some("Team-A"));
+        assert_eq!(full.system(), Some("Store"));
+        assert_eq!(full.tags().collect::<Vec<_>>(), ["java", "Web", "a:b"]);
+        assert_eq!(full.lc_kind(), "component");
+        assert_eq!(full.lc_namespace(), "prod");
+        assert_eq!(full.lc_name(), "web-shop");
+        assert_eq!(full.lc_title(), Some("the shop"));
+        assert_eq!(full.lc_spec_type(), Some("service"));
+        assert_eq!(full.lc_lifecycle(), Some("production"));
+        assert_eq!(full.lc_owner(), Some("team-a"));
+        assert_eq!(full.lc_system(), Some("store"));
+        assert_eq!(full.lc_tags().collect::<Vec<_>>(), ["java", "web", "a:b"]);
+        for word in [
+            "web-shop",
+            "the shop",
+            "sells things",
+            "shop ünit",
+            "java",
+            "a:b",
+        ] {
+            assert!(full.text().contains(word), "{word} in {:?}", full.text());
+        }
+        assert!(!full.text().contains("service"), "the type is not searched");
+
+        // Absent values are absent, not empty; an empty string is a value.
+        let bare = Fields::of(
+            &EntityRef::new("Group", "default", "x"),
+            &json!({"metadata": {"title": "", "tags": []}, "spec": {}}),
+        );
+        assert_eq!(bare.title(), Some(""));
+        assert_eq!(bare.lc_title(), Some(""));
+        for absent in [
+            bare.description(),
+            bare.spec_type(),
+            bare.lifecycle(),
+            bare.owner(),
+            bare.system(),
+            bare.lc_spec_type(),
+            bare.lc_owner(),
+            bare.lc_system(),
+        ] {
+            assert_eq!(absent, None);
+        }
+        assert_eq!(bare.tags().count(), 0);
+        assert_eq!(bare.lc_tags().count(), 0);
+        assert_eq!(bare.lc_name(), "x");
+        assert!(bare.text().starts_with('x'));
     }
 
     #[test]

@@ -21,16 +21,16 @@ pub fn summary(r: &Record) -> EntitySummary {
     let f = r.fields();
     EntitySummary {
         entity_ref: r.entity_ref().clone(),
-        title: f.title.clone(),
-        description: f.description.clone(),
-        spec_type: f.spec_type.clone(),
-        lifecycle: f.lifecycle.clone(),
+        title: f.title().map(str::to_string),
+        description: f.description().map(str::to_string),
+        spec_type: f.spec_type().map(str::to_string),
+        lifecycle: f.lifecycle().map(str::to_string),
         owner: r.related("ownedBy").next().map(|x| x.target()),
         system: r
             .related("partOf")
             .find(|x| x.target_kind() == "system")
             .map(|x| x.target()),
-        tags: f.tags.clone(),
+        tags: f.tags().map(str::to_string).collect(),
         error_count: r.error_count(),
     }
 }
@@ -116,7 +116,7 @@ fn detail(r: &Record, v: &Visible) -> EntityDetail {
         repository: repository(r, v, ann),
         has_docs: ann[TECHDOCS_REF].is_string(),
         raw_json: pretty,
-        api_definition: if r.lc().kind == "api" {
+        api_definition: if r.fields().lc_kind() == "api" {
             b["spec"]["definition"].as_str().map(str::to_string)
         } else {
             None
@@ -262,11 +262,11 @@ fn sort_rows(v: &Visible, rows: &mut [usize], sort: Option<&str>) {
     };
     let value = |i: usize| -> Option<String> {
         let r = v.record(i);
-        let lc = r.lc();
+        let f = r.fields();
         match key {
-            "kind" => Some(lc.kind.clone()),
-            "type" => lc.spec_type.clone(),
-            "lifecycle" => lc.lifecycle.clone(),
+            "kind" => Some(f.lc_kind().to_string()),
+            "type" => f.lc_spec_type().map(str::to_string),
+            "lifecycle" => f.lc_lifecycle().map(str::to_string),
             "owner" => r
                 .related("ownedBy")
                 .next()
@@ -319,7 +319,7 @@ impl CatalogReader for Reader {
         // One pass: an entity counts towards a facet's values when it matches every other
         // filter (and the text), so each facet shows what choosing a value would give.
         for (i, r) in v.records() {
-            if !text.iter().all(|t| r.lc().text.contains(t.as_str())) {
+            if !text.iter().all(|t| r.fields().text().contains(t.as_str())) {
                 continue;
             }
             let ok: [bool; FACETS] = std::array::from_fn(|f| wanted.matches(f, index.of(i, f)));
@@ -540,22 +540,18 @@ impl CatalogReader for Reader {
         }
         let mut hits: Vec<(u32, usize)> = Vec::new();
         for (i, r) in v.records() {
-            if !terms.iter().all(|t| r.lc().text.contains(t.as_str())) {
+            if !terms.iter().all(|t| r.fields().text().contains(t.as_str())) {
                 continue;
             }
             let first = &terms[0];
-            let lc = r.lc();
-            let score = if lc.name == *first {
+            let f = r.fields();
+            let score = if f.lc_name() == first.as_str() {
                 0
-            } else if lc.name.starts_with(first.as_str()) {
+            } else if f.lc_name().starts_with(first.as_str()) {
                 1
-            } else if lc.name.contains(first.as_str()) {
+            } else if f.lc_name().contains(first.as_str()) {
                 2
-            } else if lc
-                .title
-                .as_deref()
-                .is_some_and(|t| t.contains(first.as_str()))
-            {
+            } else if f.lc_title().is_some_and(|t| t.contains(first.as_str())) {
                 3
             } else {
                 4
