@@ -46,6 +46,29 @@ enum Command {
     },
     /// Create or upgrade the database schema, then exit.
     Migrate,
+    /// Permissions: check a policy file, or ask the policy in force for a decision.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+}
+
+#[derive(Subcommand)]
+enum PolicyCommand {
+    /// Check a policy file; prints `file:line: message` and exits 1 when it is invalid.
+    Validate { file: PathBuf },
+    /// What the policy in force (the config's, else the built-in default) decides for a user:
+    /// prints ALLOW or DENY and the rule; exit 0 allow, 1 deny, 2 error. The user's groups are
+    /// read from the catalog in the server's database.
+    Check {
+        /// `user:default/alice`; `guest` for someone not signed in.
+        #[arg(long)]
+        user: String,
+        /// e.g. `catalog.location.create`.
+        #[arg(long)]
+        permission: String,
+        /// The entity the permission is about, e.g. `component:default/x`.
+        #[arg(long)]
+        entity: Option<String>,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -58,6 +81,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command.unwrap_or(Command::Serve) {
         Command::Validate { files, format } => validate(&files, format),
+        Command::Policy(PolicyCommand::Validate { file }) => policy_validate(&file),
         command => {
             let config = match Config::load(cli.config.as_deref()) {
                 Ok(c) => c,
@@ -78,6 +102,14 @@ pub fn main() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
+            if let Command::Policy(PolicyCommand::Check {
+                user,
+                permission,
+                entity,
+            }) = command
+            {
+                return runtime.block_on(policy_check(&config, &user, &permission, entity));
+            }
             let result = runtime.block_on(async {
                 match command {
                     Command::Migrate => migrate(&config).await,
@@ -253,6 +285,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         }
         None => None,
     };
+    let policy = Arc::new(
+        crate::policy::PolicyStore::from_settings(&config.policy, config.auth.is_some())
+            .context("policy")?,
+    );
+    tracing::info!(policy = %policy.current().source, "permissions");
+    policy.spawn_reload_loop(Duration::from_secs(2));
     let state = AppState {
         kube: kube.clone(),
         git,
@@ -262,6 +300,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         leptos,
         ready,
         auth,
+        policy,
     };
     let app = crate::http::router(state);
     let listener = tokio::net::TcpListener::bind(&config.addr)
@@ -302,6 +341,120 @@ async fn shutdown() {
         _ = term => {},
     }
     tracing::info!("shutting down");
+}
+
+/// `backlot policy validate FILE`.
+fn policy_validate(file: &Path) -> ExitCode {
+    match crate::policy::load(file) {
+        Ok(p) => {
+            println!("{}: valid ({})", file.display(), p.summary());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            println!("{e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `backlot policy check`: the decision of the policy in force, on the catalog in the database.
+async fn policy_check(
+    config: &Config,
+    user: &str,
+    permission: &str,
+    entity: Option<String>,
+) -> ExitCode {
+    match decide_for(config, user, permission, entity.as_deref()).await {
+        Ok((decision, policy)) => {
+            println!("{decision}");
+            println!("policy: {policy}; roles: {}", decision.roles.join(", "));
+            if decision.allowed {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Err(e) => {
+            eprintln!("backlot: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn decide_for(
+    config: &Config,
+    user: &str,
+    permission: &str,
+    entity: Option<&str>,
+) -> anyhow::Result<(crate::policy::Decision, String)> {
+    use crate::policy::{Entity, Permission, PolicyStore, Resource};
+    let permission = Permission::parse(permission).ok_or_else(|| {
+        anyhow::anyhow!(
+            "unknown permission {permission}; known: {}",
+            Permission::ALL.map(|p| p.as_str()).join(", ")
+        )
+    })?;
+    let policy = PolicyStore::from_settings(&config.policy, config.auth.is_some())?.current();
+    let store = open_store(config).await?;
+    let files = FileSettings {
+        roots: file_roots(config),
+        refresh_interval: Duration::from_secs(3600),
+        max_docs_bytes: 0,
+    };
+    let (sources, _) = entity_sources(&config.data_dir, files, config.git.clone());
+    let settings = CatalogSettings {
+        orphans: config.catalog.orphans,
+    };
+    let catalog = CatalogService::open(
+        store.clone(),
+        settings,
+        sources,
+        Arc::new(Metrics::default()),
+    )
+    .await?;
+    let v = crate::catalog::facade::Facade::new(catalog, policy.clone()).read_unfiltered();
+    let caller = if user == "guest" {
+        app::model::Caller::guest()
+    } else {
+        let r = app::model::EntityRef::from_ref_string(user)
+            .ok_or_else(|| anyhow::anyhow!("--user must be kind:namespace/name or guest"))?;
+        // Groups as sign-in finds them: the User entity's memberOf relations.
+        let groups = v
+            .get(&r.kind, &r.namespace, &r.name)
+            .map(|rec| {
+                rec.related("memberOf")
+                    .filter_map(|x| app::model::EntityRef::from_ref_string(&x.target_ref))
+                    .collect()
+            })
+            .unwrap_or_default();
+        app::model::Caller {
+            user: Some(r),
+            groups,
+        }
+    };
+    let decision = match entity {
+        None => policy.decide(&caller, permission, &Resource::None),
+        Some(e) => {
+            let r = app::model::EntityRef::from_ref_string(e)
+                .ok_or_else(|| anyhow::anyhow!("--entity must be kind:namespace/name"))?;
+            let rec = v
+                .get(&r.kind, &r.namespace, &r.name)
+                .ok_or_else(|| anyhow::anyhow!("no entity {e} in the catalog"))?;
+            let location_type = v.location(&rec.stored.location_id).map(|l| l.location_type);
+            let entity = Entity::new(&rec.stored, location_type);
+            // A location permission about an entity: a location that provides it.
+            let resource = match location_type {
+                Some(location_type) if permission.is_location() => Resource::Location {
+                    location_type,
+                    entities: vec![entity],
+                },
+                _ => Resource::Entity(entity),
+            };
+            policy.decide(&caller, permission, &resource)
+        }
+    };
+    store.close().await;
+    Ok((decision, policy.source.clone()))
 }
 
 /// `backlot validate`: the server's rules on local files.
