@@ -412,26 +412,12 @@ async fn decide_for(
         Arc::new(Metrics::default()),
     )
     .await?;
-    let v = crate::catalog::facade::Facade::new(catalog, policy.clone()).read_unfiltered();
-    let caller = if user == "guest" {
-        app::model::Caller::guest()
-    } else {
-        let r = app::model::EntityRef::from_ref_string(user)
-            .ok_or_else(|| anyhow::anyhow!("--user must be kind:namespace/name or guest"))?;
-        // Groups as sign-in finds them: the User entity's memberOf relations.
-        let groups = v
-            .get(&r.kind, &r.namespace, &r.name)
-            .map(|rec| {
-                rec.related("memberOf")
-                    .filter_map(|x| app::model::EntityRef::from_ref_string(&x.target_ref))
-                    .collect()
-            })
-            .unwrap_or_default();
-        app::model::Caller {
-            user: Some(r),
-            groups,
-        }
-    };
+    let v = crate::catalog::facade::Facade::new(
+        catalog,
+        Arc::new(PolicyStore::fixed_arc(policy.clone())),
+    )
+    .read_unfiltered();
+    let caller = caller_of(&v, user)?;
     let decision = match entity {
         None => policy.decide(&caller, permission, &Resource::None),
         Some(e) => {
@@ -455,6 +441,31 @@ async fn decide_for(
     };
     store.close().await;
     Ok((decision, policy.source.clone()))
+}
+
+/// The caller `user` names (`guest`, or a user reference) with their groups as sign-in finds
+/// them: the User entity's `memberOf` relations.
+fn caller_of(
+    v: &crate::catalog::facade::Visible,
+    user: &str,
+) -> anyhow::Result<app::model::Caller> {
+    if user == "guest" {
+        return Ok(app::model::Caller::guest());
+    }
+    let r = app::model::EntityRef::from_ref_string(user)
+        .ok_or_else(|| anyhow::anyhow!("--user must be kind:namespace/name or guest"))?;
+    let groups = v
+        .get(&r.kind, &r.namespace, &r.name)
+        .map(|rec| {
+            rec.related("memberOf")
+                .filter_map(|x| app::model::EntityRef::from_ref_string(&x.target_ref))
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(app::model::Caller {
+        user: Some(r),
+        groups,
+    })
 }
 
 /// `backlot validate`: the server's rules on local files.
@@ -531,6 +542,25 @@ pub fn describe(p: &ProblemView) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    crate::both_databases!(
+        policy_check_finds_the_users_groups,
+        setup = crate::test_support::Harness::new,
+        |h| {
+            let user = "apiVersion: backstage.io/v1alpha1\nkind: User\nmetadata:\n  name: alice\nspec:\n  memberOf: [team-a]\n";
+            let docs = [crate::test_support::group("team-a"), user.to_string()];
+            let path = h.write("org.yaml", &docs.join("---\n"));
+            h.register_file(&path).await;
+            let v = h.state().facade().read_unfiltered();
+            let alice = caller_of(&v, "user:default/alice").unwrap();
+            let groups: Vec<String> = alice.groups.iter().map(|g| g.to_ref_string()).collect();
+            assert_eq!(groups, vec!["group:default/team-a"]);
+            assert!(caller_of(&v, "guest").unwrap().is_guest());
+            assert!(caller_of(&v, "alice").is_err());
+            let nobody = caller_of(&v, "user:default/nobody").unwrap();
+            assert!(nobody.groups.is_empty() && nobody.user.is_some());
+        }
+    );
 
     #[test]
     fn describes_problems_with_position() {

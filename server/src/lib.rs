@@ -62,7 +62,7 @@ pub struct AppState {
 impl AppState {
     /// The catalog as requests read and write it (what each caller may see is decided there).
     pub fn facade(&self) -> catalog::facade::Facade {
-        catalog::facade::Facade::new(self.catalog.clone(), self.policy.current())
+        catalog::facade::Facade::new(self.catalog.clone(), self.policy.clone())
     }
 }
 

@@ -18,7 +18,7 @@ use super::service::CatalogService;
 use super::snapshot::{FacetIndex, LocationInfo, Record, RelationOut, Snapshot, Stored};
 use super::source::{LocationType, NewLocation, Sources};
 use super::CatalogError;
-use crate::policy::{Entity, EntityCheck, Permission, Policy, Resource};
+use crate::policy::{Entity, EntityCheck, Permission, Policy, PolicyStore, Resource};
 use app::model::Caller;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -28,20 +28,28 @@ use std::sync::{Arc, OnceLock};
 #[derive(Clone)]
 pub struct Facade {
     catalog: Arc<CatalogService>,
-    policy: Arc<Policy>,
+    /// The policy in force is looked up at each read and write: a reloaded file applies to
+    /// the next request, also through readers made once at start-up.
+    policy: Arc<PolicyStore>,
 }
 
 impl Facade {
-    pub fn new(catalog: Arc<CatalogService>, policy: Arc<Policy>) -> Self {
+    pub fn new(catalog: Arc<CatalogService>, policy: Arc<PolicyStore>) -> Self {
         Self { catalog, policy }
+    }
+
+    /// The policy in force.
+    pub fn policy(&self) -> Arc<Policy> {
+        self.policy.current()
     }
 
     /// What `caller` sees of the catalog as it is now. Hold it for the length of a request:
     /// it is one consistent snapshot.
     pub fn read(&self, caller: &Caller) -> Visible {
         let snap = self.catalog.snapshot();
-        let seen = visibility(&self.policy, caller, &snap);
-        let seen_locations = location_visibility(&self.policy, caller, &snap);
+        let policy = self.policy.current();
+        let seen = visibility(&policy, caller, &snap);
+        let seen_locations = location_visibility(&policy, caller, &snap);
         Visible {
             snap,
             seen,
@@ -71,7 +79,7 @@ impl Facade {
         permission: Permission,
         resource: &Resource<'_>,
     ) -> Result<(), CatalogError> {
-        let d = self.policy.decide(caller, permission, resource);
+        let d = self.policy.current().decide(caller, permission, resource);
         if d.allowed {
             return Ok(());
         }
@@ -94,7 +102,7 @@ impl Facade {
         dry_run: bool,
     ) -> Result<AddedLocation, CatalogError> {
         let permission = Permission::CatalogLocationCreate;
-        if !self.policy.is_conditional(caller, permission) {
+        if !self.policy.current().is_conditional(caller, permission) {
             self.authorize(caller, permission, &Resource::None)?;
             return self.catalog.register(new, dry_run).await;
         }

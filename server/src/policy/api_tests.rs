@@ -370,3 +370,82 @@ both_databases!(
         );
     }
 );
+
+both_databases!(kubernetes_views_follow_the_policy, setup = seeded, |h| {
+    let me = alice();
+    let k8s_policy = OWNER_POLICY.replace(
+        "bindings:",
+        "  reader:\n    rules:\n      - name: k8s-services\n        allow: [kubernetes.resources.read]\n        when: { type: service }\nbindings:\n  - role: reader\n    signed_in: true",
+    );
+    let get = |uri: &'static str| {
+        let (h, me, p) = (&h, &me, k8s_policy.as_str());
+        async move { call_as(h, p, me, "GET", uri, None).await.0 }
+    };
+    // c03: hers, a service. c00: hers, a website (no rule lets her read its resources).
+    // c01: not readable at all.
+    assert_eq!(
+        get("/api/kubernetes/entities/default/component/c03").await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        get("/api/kubernetes/entities/default/component/c00").await,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        get("/api/kubernetes/entities/default/component/c01").await,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        get("/api/kubernetes/entities/default/component/c01/stream").await,
+        StatusCode::NOT_FOUND
+    );
+    // The same caller under allow-all reads every view.
+    let (s, _) = call_as(
+        &h,
+        "roles: {all: {rules: [{allow: [\"*\"]}]}}\nbindings: [{role: all, signed_in: true}]",
+        &me,
+        "GET",
+        "/api/kubernetes/entities/default/component/c01",
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+});
+
+both_databases!(
+    a_reloaded_policy_reaches_readers_made_at_start,
+    setup = seeded,
+    |h| {
+        use app::services::CatalogReader;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("policy.yaml");
+        std::fs::write(&path, OWNER_POLICY).unwrap();
+        let store = Arc::new(
+            PolicyStore::from_settings(
+                &crate::policy::PolicySettings {
+                    file: Some(path.clone()),
+                    admins: vec![],
+                },
+                true,
+            )
+            .unwrap(),
+        );
+        let mut state = h.state();
+        state.policy = store.clone();
+        // The UI's reader is made once, as `http::router` makes it.
+        let reader = crate::catalog::views::Reader(state.facade());
+        let total = |reader: &crate::catalog::views::Reader| {
+            reader
+                .list(&alice(), &app::model::CatalogQuery::default())
+                .total
+        };
+        assert_eq!(total(&reader), 12);
+        std::fs::write(
+            &path,
+            "roles: {all: {rules: [{allow: [\"*\"]}]}}\nbindings: [{role: all, signed_in: true}]",
+        )
+        .unwrap();
+        assert!(store.reload());
+        assert_eq!(total(&reader), 32);
+    }
+);

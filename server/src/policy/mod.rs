@@ -204,8 +204,12 @@ pub struct PolicyStore {
 impl PolicyStore {
     /// A fixed policy (the built-in defaults, tests).
     pub fn fixed(policy: Policy) -> PolicyStore {
+        PolicyStore::fixed_arc(Arc::new(policy))
+    }
+
+    pub fn fixed_arc(policy: Arc<Policy>) -> PolicyStore {
         PolicyStore {
-            current: RwLock::new(Arc::new(policy)),
+            current: RwLock::new(policy),
             file: None,
             loaded: Mutex::new(None),
         }
