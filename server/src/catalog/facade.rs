@@ -48,7 +48,12 @@ impl Facade {
     pub fn read(&self, caller: &Caller) -> Visible {
         let snap = self.catalog.snapshot();
         let policy = self.policy.current();
-        let seen = visibility(&policy, caller, &snap);
+        let seen = self
+            .policy
+            .views
+            .get_or_compute(&snap, &policy, caller, || {
+                visibility(&policy, caller, &snap).map(Into::into)
+            });
         let seen_locations = location_visibility(&policy, caller, &snap);
         Visible {
             snap,
@@ -238,11 +243,71 @@ fn location_visibility(policy: &Policy, caller: &Caller, snap: &Snapshot) -> Opt
     }
 }
 
+/// The last answers of [`visibility`], by snapshot, policy and caller: a caller's next
+/// request on an unchanged catalog reuses its filter instead of deciding every record again.
+/// Entries hold the snapshot weakly and the policy strongly, so neither address can be reused
+/// by another while an entry names it.
+#[derive(Default)]
+pub struct ViewCache {
+    entries: std::sync::Mutex<std::collections::VecDeque<ViewEntry>>,
+}
+
+struct ViewEntry {
+    snap: std::sync::Weak<Snapshot>,
+    policy: Arc<Policy>,
+    caller: Caller,
+    seen: Option<Arc<[bool]>>,
+}
+
+/// Callers remembered (the most recent ones).
+const VIEW_CACHE_SIZE: usize = 64;
+
+impl ViewCache {
+    fn get_or_compute(
+        &self,
+        snap: &Arc<Snapshot>,
+        policy: &Arc<Policy>,
+        caller: &Caller,
+        compute: impl FnOnce() -> Option<Arc<[bool]>>,
+    ) -> Option<Arc<[bool]>> {
+        let lock = || match self.entries.lock() {
+            Ok(e) => e,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        {
+            let entries = lock();
+            let hit = entries.iter().find(|e| {
+                std::ptr::eq(e.snap.as_ptr(), Arc::as_ptr(snap))
+                    && Arc::ptr_eq(&e.policy, policy)
+                    && e.caller == *caller
+            });
+            if let Some(e) = hit {
+                return e.seen.clone();
+            }
+        }
+        // Computed outside the lock: callers do not wait on each other.
+        let seen = compute();
+        let mut entries = lock();
+        // Entries of replaced snapshots are of no more use.
+        entries.retain(|e| e.snap.strong_count() > 0);
+        if entries.len() >= VIEW_CACHE_SIZE {
+            entries.pop_front();
+        }
+        entries.push_back(ViewEntry {
+            snap: Arc::downgrade(snap),
+            policy: policy.clone(),
+            caller: caller.clone(),
+            seen: seen.clone(),
+        });
+        seen
+    }
+}
+
 /// A caller's view of one snapshot: only the records they may see.
 pub struct Visible {
     snap: Arc<Snapshot>,
     /// Per record index, whether the caller sees it; `None`: every record.
-    seen: Option<Vec<bool>>,
+    seen: Option<Arc<[bool]>>,
     /// Per location index, whether the caller sees it; `None`: every location.
     seen_locations: Option<Vec<bool>>,
     /// Visible entities per location id, counted when first asked for (only when some are
@@ -444,6 +509,7 @@ mod tests {
     use serde_json::json;
 
     fn view(seen: Option<Vec<bool>>) -> Visible {
+        let seen = seen.map(Into::into);
         let body = |name: &str, depends_on: &[&str]| {
             json!({"apiVersion": "backstage.io/v1alpha1", "kind": "Component",
                    "metadata": {"name": name},
@@ -593,7 +659,7 @@ mod tests {
                 };
                 let v = Visible {
                     snap: snap.clone(),
-                    seen: visibility(&policy, caller, &snap),
+                    seen: visibility(&policy, caller, &snap).map(Into::into),
                     seen_locations: None,
                     counts: OnceLock::new(),
                     sources: Sources::default(),
@@ -666,5 +732,49 @@ mod tests {
             partial >= 5,
             "the policies hide some but not all records often enough: {partial}"
         );
+    }
+
+    #[test]
+    fn the_view_cache_is_per_snapshot_policy_and_caller() {
+        let cache = ViewCache::default();
+        let snap = Arc::new(Snapshot::build(vec![], vec![]));
+        let other_snap = Arc::new(Snapshot::build(vec![], vec![]));
+        let policy = Arc::new(crate::policy::allow_all());
+        let other_policy = Arc::new(crate::policy::allow_all());
+        let alice = Caller {
+            user: Some(app::model::EntityRef::new("User", "default", "alice")),
+            groups: vec![],
+        };
+        let computed = std::cell::Cell::new(0);
+        let ask = |s: &Arc<Snapshot>, p: &Arc<Policy>, c: &Caller, answer: bool| {
+            cache.get_or_compute(s, p, c, || {
+                computed.set(computed.get() + 1);
+                Some(vec![answer].into())
+            })
+        };
+        assert_eq!(
+            ask(&snap, &policy, &alice, true).as_deref(),
+            Some(&[true][..])
+        );
+        // The same key: the first answer, not computed again.
+        assert_eq!(
+            ask(&snap, &policy, &alice, false).as_deref(),
+            Some(&[true][..])
+        );
+        assert_eq!(computed.get(), 1);
+        // Another caller, policy or snapshot: computed.
+        assert_eq!(
+            ask(&snap, &policy, &Caller::guest(), false).as_deref(),
+            Some(&[false][..])
+        );
+        assert_eq!(
+            ask(&snap, &other_policy, &alice, false).as_deref(),
+            Some(&[false][..])
+        );
+        assert_eq!(
+            ask(&other_snap, &policy, &alice, false).as_deref(),
+            Some(&[false][..])
+        );
+        assert_eq!(computed.get(), 4);
     }
 }

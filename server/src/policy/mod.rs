@@ -199,6 +199,8 @@ pub struct PolicyStore {
     /// The file's fingerprint when it was last looked at (taken before reading it, so a change
     /// made while it was read is seen on the next look).
     loaded: Mutex<Option<Fingerprint>>,
+    /// The catalog's read filters of recent callers (`catalog/facade.rs`).
+    pub(crate) views: crate::catalog::facade::ViewCache,
 }
 
 impl PolicyStore {
@@ -212,6 +214,7 @@ impl PolicyStore {
             current: RwLock::new(policy),
             file: None,
             loaded: Mutex::new(None),
+            views: Default::default(),
         }
     }
 
@@ -228,6 +231,7 @@ impl PolicyStore {
                     current: RwLock::new(Arc::new(load(path)?)),
                     file: Some(path.clone()),
                     loaded: Mutex::new(loaded),
+                    views: Default::default(),
                 })
             }
             None => Ok(PolicyStore::fixed(built_in(
