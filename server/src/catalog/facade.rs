@@ -377,7 +377,14 @@ impl Visible {
     pub fn query(&self, q: &Query) -> Vec<usize> {
         let mut matched = q.run(&self.snap);
         if self.seen.is_some() {
-            matched.retain(|&i| self.sees(i));
+            if q.filter.mentions_relations() {
+                // A relation to a record the caller does not see must not make a match.
+                let hides = |x: &RelationOut| self.hides(x);
+                matched
+                    .retain(|&i| self.sees(i) && q.filter.matches_hiding(self.record(i), &hides));
+            } else {
+                matched.retain(|&i| self.sees(i));
+            }
         }
         matched
     }
@@ -389,11 +396,22 @@ impl Visible {
             .get(..10)
             .filter(|p| p.eq_ignore_ascii_case("relations."))
             .map(|_| &key[10..]);
+        let hides = |x: &RelationOut| self.hides(x);
         let Some(relation) = relation.filter(|_| self.seen.is_some()) else {
+            if self.seen.is_some() && filter.mentions_relations() {
+                let matching = self
+                    .records()
+                    .map(|(_, r)| r)
+                    .filter(|r| filter.matches_hiding(r, &hides));
+                return query::facet(matching, &Filter::default(), key);
+            }
             return query::facet(self.records().map(|(_, r)| r), filter, key);
         };
         let mut counts: HashMap<&str, usize> = HashMap::new();
-        for (_, r) in self.records().filter(|(_, r)| filter.matches(r)) {
+        for (_, r) in self
+            .records()
+            .filter(|(_, r)| filter.matches_hiding(r, &hides))
+        {
             let mut seen: Vec<&str> = Vec::new();
             for x in self.relations(r) {
                 if x.relation_type.eq_ignore_ascii_case(relation) && !seen.contains(&&*x.target_ref)
@@ -578,7 +596,8 @@ mod tests {
             let lifecycle = ["production", "experimental"][i % 2];
             let mut deps = vec![];
             if i > 0 {
-                deps.push(format!("component:default/e{:02}", i - 1));
+                let target_kind = ["component", "api", "resource"][(i - 1) % 3];
+                deps.push(format!("{target_kind}:default/e{:02}", i - 1));
             }
             stored_all.push(stored(
                 kind,
@@ -634,6 +653,8 @@ mod tests {
                 "kind=group".to_string(),
             ])
             .unwrap(),
+            Filter::parse(&["relations.dependsOn=resource:default/e05".to_string()]).unwrap(),
+            Filter::parse(&["relations.dependencyOf".to_string()]).unwrap(),
         ];
         let facet_keys = [
             "kind",
@@ -675,8 +696,14 @@ mod tests {
                         filter: filter.clone(),
                         ..Query::default()
                     };
-                    let want: Vec<usize> =
-                        all.query(&q).into_iter().filter(|&i| allowed(i)).collect();
+                    // The unfiltered answer, filtered by the policy; relations to records the
+                    // caller may not read do not count towards a match.
+                    let hidden = |x: &RelationOut| x.target_index.is_some_and(|t| !allowed(t));
+                    let want: Vec<usize> = all
+                        .query(&q)
+                        .into_iter()
+                        .filter(|&i| allowed(i) && filter.matches_hiding(&snap.records[i], &hidden))
+                        .collect();
                     assert_eq!(v.query(&q), want, "{text} {caller:?}");
                     for key in facet_keys {
                         // The unfiltered facet over the allowed records, without relations to
@@ -684,7 +711,7 @@ mod tests {
                         let mut counts: HashMap<String, usize> = HashMap::new();
                         for &i in &expected {
                             let r = &snap.records[i];
-                            if !filter.matches(r) {
+                            if !filter.matches_hiding(r, &hidden) {
                                 continue;
                             }
                             let mut values: Vec<String> = Vec::new();
@@ -715,6 +742,20 @@ mod tests {
                         assert_eq!(v.facet(filter, key), want, "{key} {text} {caller:?}");
                     }
                 }
+                // A match through a relation: only when its target is readable too.
+                let q = Query {
+                    filter: filters[3].clone(),
+                    ..Query::default()
+                };
+                // e06 (a component) depends on e05 (a resource).
+                let e06 = snap.by_key[&RefKey::of("Component", "default", "e06")];
+                let e05 = snap.by_key[&RefKey::of("Resource", "default", "e05")];
+                let want = if allowed(e06) && allowed(e05) {
+                    vec![e06]
+                } else {
+                    vec![]
+                };
+                assert_eq!(v.query(&q), want, "{text} {caller:?}");
                 // No hidden entity is named by a visible one's relations as served.
                 for (_, r) in v.records() {
                     for rel in v.value(r)["relations"].as_array().into_iter().flatten() {
