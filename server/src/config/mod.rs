@@ -359,6 +359,29 @@ mod tests {
         assert_eq!(d.data_dir, PathBuf::from("/srv/data"));
     }
 
+    /// The policy file is relative to the config file; `BACKLOT_POLICY_FILE` to the working
+    /// directory.
+    #[test]
+    fn the_policy_file_is_resolved_like_other_paths() {
+        let mut c = Config::from_yaml(
+            "policy:\n  file: ./policy.yaml\n  admins: [group:default/platform]\n",
+        )
+        .unwrap();
+        c.resolve_paths(Path::new("/etc/backlot"));
+        c.apply_env(|_| None).unwrap();
+        c.resolve_paths(Path::new("/home/me"));
+        assert_eq!(
+            c.policy.file,
+            Some(PathBuf::from("/etc/backlot/policy.yaml"))
+        );
+        assert_eq!(c.policy.admins, vec!["group:default/platform".to_string()]);
+        let env = |k: &str| (k == "BACKLOT_POLICY_FILE").then(|| "p2.yaml".to_string());
+        c.apply_env(env).unwrap();
+        c.resolve_paths(Path::new("/home/me"));
+        assert_eq!(c.policy.file, Some(PathBuf::from("/home/me/p2.yaml")));
+        assert!(Config::from_yaml("policy:\n  fil: x\n").is_err());
+    }
+
     /// The config shipped in deploy/kubernetes/backlot.yaml's ConfigMap is one the server takes.
     #[test]
     fn the_kubernetes_manifest_config_parses() {
