@@ -504,10 +504,51 @@ impl Visible {
     /// Appends the stitched entity as this caller is served it: the snapshot's text, or without
     /// hidden relations when it has any.
     pub fn write_json(&self, r: &Record, out: &mut String) {
-        if r.relations.iter().any(|x| self.hides(x)) {
-            out.push_str(&self.value(r).to_string());
-        } else {
+        if !r.relations.iter().any(|x| self.hides(x)) {
             r.write_json(out);
+            return;
+        }
+        // The snapshot's text with its `relations` array written again. Stitching appends that
+        // array after the body (whose own relations were removed), followed only by `status`
+        // when there are problems; inside JSON strings quotes are escaped, so the last
+        // unescaped `"relations":[` is the stitched one.
+        let full = r.json();
+        let start = full
+            .rfind("\"relations\":[")
+            .map(|at| at + "\"relations\":".len());
+        let end = if r.problems.is_empty() {
+            full.len().checked_sub(1)
+        } else {
+            full.rfind(",\"status\":")
+        };
+        match (start, end) {
+            (Some(start), Some(end)) if start < end => {
+                out.push_str(&full[..start]);
+                out.push('[');
+                for (n, x) in self.relations(r).enumerate() {
+                    if n > 0 {
+                        out.push(',');
+                    }
+                    // As stitching writes it: the target's parts as in its reference.
+                    let (kind, rest) = x.target_ref.split_once(':').unwrap_or(("", &x.target_ref));
+                    let (namespace, name) = rest.split_once('/').unwrap_or(("default", rest));
+                    let parts = [
+                        ("{\"type\":", x.relation_type),
+                        (",\"targetRef\":", &*x.target_ref),
+                        (",\"target\":{\"kind\":", kind),
+                        (",\"namespace\":", namespace),
+                        (",\"name\":", name),
+                    ];
+                    for (key, value) in parts {
+                        out.push_str(key);
+                        out.push_str(&Value::from(value).to_string());
+                    }
+                    out.push_str("}}");
+                }
+                out.push(']');
+                out.push_str(&full[end..]);
+            }
+            _ => out.push_str(&self.value(r).to_string()),
         }
     }
 
@@ -756,8 +797,11 @@ mod tests {
                     vec![]
                 };
                 assert_eq!(v.query(&q), want, "{text} {caller:?}");
-                // No hidden entity is named by a visible one's relations as served.
+                // No hidden entity is named by a visible one's relations as served, and the
+                // text served is the parsed view's.
                 for (_, r) in v.records() {
+                    let served: Value = serde_json::from_str(&v.json(r)).unwrap();
+                    assert_eq!(served, v.value(r));
                     for rel in v.value(r)["relations"].as_array().into_iter().flatten() {
                         let t = rel["targetRef"].as_str().unwrap();
                         let key =
