@@ -172,3 +172,97 @@ impl DocsReader for GuardedDocs {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::caller::TestCaller;
+    use crate::policy::{file, PolicyStore};
+    use crate::storage::testing::TestDb;
+    use crate::test_support::Harness;
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use tower::ServiceExt;
+
+    const READ_OWN: &str = "roles:\n  r:\n    rules:\n      - allow: [catalog.entity.read]\n        when: {is_owner: true}\nbindings:\n  - {role: r, signed_in: true}\n";
+
+    fn documented(name: &str, owner: &str) -> String {
+        format!(
+            "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: {name}\n  annotations:\n    backstage.io/techdocs-ref: dir:.\nspec:\n  type: service\n  lifecycle: production\n  owner: {owner}\n"
+        )
+    }
+
+    #[tokio::test]
+    async fn docs_of_entities_the_caller_may_not_read_are_not_found() {
+        let h = Harness::new(TestDb::sqlite().await).await;
+        for (name, owner) in [("web", "team-a"), ("vault", "team-b")] {
+            let path = h.write(
+                &format!("{name}/catalog-info.yaml"),
+                &documented(name, owner),
+            );
+            h.write(
+                &format!("{name}/docs/index.md"),
+                &format!("# {name}\n\nDeploy with zeppelin rockets.\n\n![logo](a.png)\n"),
+            );
+            std::fs::write(h.root.join(format!("{name}/docs/a.png")), b"png").unwrap();
+            h.catalog.add_location("file", &path, false).await.unwrap();
+        }
+        let mut state = h.state();
+        state.policy = Arc::new(PolicyStore::fixed(file::parse(READ_OWN, "p").unwrap()));
+        let alice = Caller {
+            user: Some(EntityRef::new("User", "default", "alice")),
+            groups: vec![EntityRef::new("Group", "default", "team-a")],
+        };
+        let guarded = Arc::new(GuardedDocs {
+            docs: state.docs.clone(),
+            facade: state.facade(),
+        });
+        let names = |refs: Vec<EntityRef>| refs.into_iter().map(|r| r.name).collect::<Vec<_>>();
+        let index = guarded.clone().index(alice.clone()).await;
+        assert_eq!(
+            names(index.into_iter().map(|d| d.entity.entity_ref).collect()),
+            ["web"]
+        );
+        let hits = guarded
+            .clone()
+            .search(alice.clone(), "zeppelin".into(), 10)
+            .await;
+        assert_eq!(
+            names(hits.into_iter().map(|d| d.entity.entity_ref).collect()),
+            ["web"]
+        );
+        let page = |name: &str| {
+            guarded.clone().page(
+                alice.clone(),
+                EntityRef::new("Component", "default", name),
+                String::new(),
+            )
+        };
+        assert!(page("web").await.is_some());
+        assert!(page("vault").await.is_none());
+        // Unguarded, both are there: the filter is the policy's.
+        assert_eq!(state.docs.clone().index(alice.clone()).await.len(), 2);
+
+        // The assets route.
+        let router = crate::http::router(state).layer(axum::Extension(TestCaller(alice)));
+        let status = |uri: &'static str| {
+            let router = router.clone();
+            async move {
+                router
+                    .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+                    .await
+                    .unwrap()
+                    .status()
+            }
+        };
+        assert_eq!(
+            status("/docs-assets/default/component/web/docs/a.png").await,
+            StatusCode::OK
+        );
+        assert_eq!(
+            status("/docs-assets/default/component/vault/docs/a.png").await,
+            StatusCode::NOT_FOUND
+        );
+        h.cleanup().await;
+    }
+}
