@@ -365,9 +365,14 @@ async fn policy_check(
     entity: Option<String>,
 ) -> ExitCode {
     match decide_for(config, user, permission, entity.as_deref()).await {
-        Ok((decision, policy)) => {
+        Ok((decision, policy, conditional)) => {
             println!("{decision}");
             println!("policy: {policy}; roles: {}", decision.roles.join(", "));
+            if conditional {
+                println!(
+                    "note: some of these rules have conditions; they apply only with --entity"
+                );
+            }
             if decision.allowed {
                 ExitCode::SUCCESS
             } else {
@@ -386,7 +391,7 @@ async fn decide_for(
     user: &str,
     permission: &str,
     entity: Option<&str>,
-) -> anyhow::Result<(crate::policy::Decision, String)> {
+) -> anyhow::Result<(crate::policy::Decision, String, bool)> {
     use crate::policy::{Entity, Permission, PolicyStore, Resource};
     let permission = Permission::parse(permission).ok_or_else(|| {
         anyhow::anyhow!(
@@ -440,7 +445,8 @@ async fn decide_for(
         }
     };
     store.close().await;
-    Ok((decision, policy.source.clone()))
+    let conditional = entity.is_none() && policy.is_conditional(&caller, permission);
+    Ok((decision, policy.source.clone(), conditional))
 }
 
 /// The caller `user` names (`guest`, or a user reference) with their groups as sign-in finds

@@ -156,7 +156,7 @@ fn policy_check_prints_the_decision_and_the_rule() {
     let policy = dir.path().join("policy.yaml");
     std::fs::write(
         &policy,
-        "roles:\n  locations:\n    rules:\n      - name: register\n        allow: [catalog.location.create]\nbindings:\n  - role: locations\n    users: [user:default/alice]\n",
+        "roles:\n  locations:\n    rules:\n      - name: register\n        allow: [catalog.location.create]\n      - name: own\n        allow: [catalog.entity.refresh]\n        when: {is_owner: true}\nbindings:\n  - role: locations\n    users: [user:default/alice]\n",
     )
     .unwrap();
     let config = dir.path().join("backlot.yaml");
@@ -187,6 +187,15 @@ fn policy_check_prints_the_decision_and_the_rule() {
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(
         stdout.starts_with("DENY catalog.location.create: no rule allows it (roles: none)"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("note:"), "{stdout}");
+    // A conditional rule without --entity: denied, and the output says why.
+    let out = check("user:default/alice", "catalog.entity.refresh");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("note: some of these rules have conditions"),
         "{stdout}"
     );
     let out = check("user:default/alice", "catalog.everything");
