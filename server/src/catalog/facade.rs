@@ -54,11 +54,11 @@ impl Facade {
             .get_or_compute(&snap, &policy, caller, || {
                 visibility(&policy, caller, &snap).map(Into::into)
             });
-        let seen_locations = location_visibility(&policy, caller, &snap);
         Visible {
             snap,
             seen,
-            seen_locations,
+            seen_locations: OnceLock::new(),
+            asker: Some((policy, caller.clone())),
             counts: OnceLock::new(),
             sources: self.catalog.sources().clone(),
         }
@@ -70,7 +70,8 @@ impl Facade {
         Visible {
             snap: self.catalog.snapshot(),
             seen: None,
-            seen_locations: None,
+            seen_locations: OnceLock::new(),
+            asker: None,
             counts: OnceLock::new(),
             sources: self.catalog.sources().clone(),
         }
@@ -224,22 +225,42 @@ fn visibility(policy: &Policy, caller: &Caller, snap: &Snapshot) -> Option<Vec<b
     }
 }
 
-/// The locations of `snap` that `caller` may read (`catalog.location.read`), by index.
+/// The locations of `snap` that `caller` may read (`catalog.location.read`), by index. When the
+/// rules depend on the entities, they are grouped by location in one pass.
 fn location_visibility(policy: &Policy, caller: &Caller, snap: &Snapshot) -> Option<Vec<bool>> {
     let permission = Permission::CatalogLocationRead;
     match policy.entity_check(caller, permission) {
         EntityCheck::Always(d) if d.allowed => None,
         EntityCheck::Always(_) => Some(vec![false; snap.locations.len()]),
-        EntityCheck::Each(_) => Some(
-            snap.locations
-                .iter()
-                .map(|l| {
-                    policy
-                        .decide(caller, permission, &location_resource(snap, l))
-                        .allowed
-                })
-                .collect(),
-        ),
+        EntityCheck::Each(_) => {
+            let mut by_location: HashMap<&str, Vec<&Stored>> = HashMap::new();
+            for r in snap.records.iter() {
+                by_location
+                    .entry(r.stored.location_id.as_str())
+                    .or_default()
+                    .push(&r.stored);
+            }
+            Some(
+                snap.locations
+                    .iter()
+                    .map(|l| {
+                        let entities = by_location
+                            .get(l.id.as_str())
+                            .map(|list| {
+                                list.iter()
+                                    .map(|s| Entity::new(s, Some(l.location_type)))
+                                    .collect()
+                            })
+                            .unwrap_or_default();
+                        let resource = Resource::Location {
+                            location_type: l.location_type,
+                            entities,
+                        };
+                        policy.decide(caller, permission, &resource).allowed
+                    })
+                    .collect(),
+            )
+        }
     }
 }
 
@@ -308,8 +329,11 @@ pub struct Visible {
     snap: Arc<Snapshot>,
     /// Per record index, whether the caller sees it; `None`: every record.
     seen: Option<Arc<[bool]>>,
-    /// Per location index, whether the caller sees it; `None`: every location.
-    seen_locations: Option<Vec<bool>>,
+    /// Per location index, whether the caller sees it; `None`: every location. Decided when
+    /// first asked for: most requests never list locations.
+    seen_locations: OnceLock<Option<Vec<bool>>>,
+    /// The policy and caller the locations are decided for; `None`: unfiltered.
+    asker: Option<(Arc<Policy>, Caller)>,
     /// Visible entities per location id, counted when first asked for (only when some are
     /// hidden).
     counts: OnceLock<HashMap<String, usize>>,
@@ -437,11 +461,19 @@ impl Visible {
             .iter()
             .enumerate()
             .filter(|(i, _)| {
-                self.seen_locations
-                    .as_ref()
+                self.location_filter()
                     .is_none_or(|seen| seen.get(*i).copied().unwrap_or(false))
             })
             .map(|(_, l)| &**l)
+    }
+
+    fn location_filter(&self) -> Option<&Vec<bool>> {
+        self.seen_locations
+            .get_or_init(|| {
+                let (policy, caller) = self.asker.as_ref()?;
+                location_visibility(policy, caller, &self.snap)
+            })
+            .as_ref()
     }
 
     pub fn location(&self, id: &str) -> Option<&LocationInfo> {
@@ -584,7 +616,8 @@ mod tests {
         Visible {
             snap: Arc::new(snap),
             seen,
-            seen_locations: None,
+            seen_locations: OnceLock::new(),
+            asker: None,
             counts: OnceLock::new(),
             sources: Sources::default(),
         }
@@ -682,7 +715,8 @@ mod tests {
         let all = Visible {
             snap: snap.clone(),
             seen: None,
-            seen_locations: None,
+            seen_locations: OnceLock::new(),
+            asker: None,
             counts: OnceLock::new(),
             sources: Sources::default(),
         };
@@ -722,7 +756,8 @@ mod tests {
                 let v = Visible {
                     snap: snap.clone(),
                     seen: visibility(&policy, caller, &snap).map(Into::into),
-                    seen_locations: None,
+                    seen_locations: OnceLock::new(),
+                    asker: None,
                     counts: OnceLock::new(),
                     sources: Sources::default(),
                 };

@@ -308,6 +308,16 @@ both_databases!(
         .await;
         assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
 
+        // She lists only the locations whose entities she owns (catalog.location.read).
+        let (_, b) = call_as(&h, OWNER_POLICY, &me, "GET", "/api/catalog/locations", None).await;
+        let ids: Vec<&str> = b
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["data"]["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, vec![site_id.as_str()]);
+
         // The seeded location provides team-b's entities too: hidden from her, so not found
         // (a refusal would say it exists).
         let (_, b) = h.call("GET", "/api/catalog/locations", None).await;
