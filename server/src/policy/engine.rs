@@ -11,8 +11,9 @@ use super::Permission;
 use crate::catalog::snapshot::Stored;
 use crate::catalog::source::LocationType;
 use app::model::Caller;
-use serde_json::Value;
+use serde::Deserialize;
 use std::cell::OnceCell;
+use std::collections::HashMap;
 use std::fmt;
 
 /// A loaded policy: roles with their rules, and who has each role.
@@ -129,14 +130,17 @@ impl Conditions {
                 return false;
             }
         }
-        let meta_matches = |field: &str, wanted: &[(String, String)]| {
-            wanted.iter().all(|(k, v)| {
-                e.metadata()[field][k]
-                    .as_str()
-                    .is_some_and(|have| v == "*" || have == v)
-            })
+        let meta_matches = |have: &HashMap<String, String>, wanted: &[(String, String)]| {
+            wanted
+                .iter()
+                .all(|(k, v)| have.get(k).is_some_and(|have| v == "*" || have == v))
         };
-        meta_matches("labels", &self.labels) && meta_matches("annotations", &self.annotations)
+        if self.labels.is_empty() && self.annotations.is_empty() {
+            return true;
+        }
+        let meta = e.metadata();
+        meta_matches(&meta.labels, &self.labels)
+            && meta_matches(&meta.annotations, &self.annotations)
     }
 
     fn holds(&self, resource: &Resource<'_>, who: &Subject) -> bool {
@@ -176,8 +180,17 @@ pub struct Entity<'a> {
     pub stored: &'a Stored,
     /// The type of the location that provides it.
     pub location_type: Option<LocationType>,
-    /// The parsed `metadata`, read only when a rule asks for labels or annotations.
-    meta: OnceCell<Value>,
+    /// Labels and annotations, read only when a rule asks for them.
+    meta: OnceCell<Meta>,
+}
+
+/// The labels and annotations of an entity (values are strings: validation saw to it).
+#[derive(Default, Deserialize)]
+struct Meta {
+    #[serde(default)]
+    labels: HashMap<String, String>,
+    #[serde(default)]
+    annotations: HashMap<String, String>,
 }
 
 impl<'a> Entity<'a> {
@@ -189,9 +202,19 @@ impl<'a> Entity<'a> {
         }
     }
 
-    fn metadata(&self) -> &Value {
-        self.meta
-            .get_or_init(|| self.stored.value()["metadata"].take())
+    /// Reads only `metadata.labels` and `metadata.annotations` from the body; the rest is
+    /// skipped without being built.
+    fn metadata(&self) -> &Meta {
+        #[derive(Deserialize)]
+        struct Body {
+            #[serde(default)]
+            metadata: Meta,
+        }
+        self.meta.get_or_init(|| {
+            serde_json::from_str::<Body>(&self.stored.body)
+                .map(|b| b.metadata)
+                .unwrap_or_default()
+        })
     }
 
     /// Backstage's `is_entity_owner`: an `ownedBy` relation to the user or one of their groups.
