@@ -522,3 +522,19 @@ async fn the_reload_loop_picks_up_a_changed_file() {
     }
     panic!("the changed file was not loaded: {:?}", name());
 }
+
+/// The example policy in README's Permissions section is one the server takes.
+#[test]
+fn the_readme_example_policy_is_valid() {
+    let readme = include_str!("../../../README.md");
+    let start = readme
+        .find("```yaml\nroles:")
+        .expect("README has an example policy")
+        + "```yaml\n".len();
+    let end = start + readme[start..].find("```").expect("the block ends");
+    let policy = file::parse(&readme[start..end], "README.md").unwrap();
+    assert_eq!(
+        policy.role_names(&user("x", &["admins"])),
+        ["admin", "member"]
+    );
+}
