@@ -46,6 +46,29 @@ enum Command {
     },
     /// Create or upgrade the database schema, then exit.
     Migrate,
+    /// Permissions: check a policy file, or ask the policy in force for a decision.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+}
+
+#[derive(Subcommand)]
+enum PolicyCommand {
+    /// Check a policy file; prints `file:line: message` and exits 1 when it is invalid.
+    Validate { file: PathBuf },
+    /// What the policy in force (the config's, else the built-in default) decides for a user:
+    /// prints ALLOW or DENY and the rule; exit 0 allow, 1 deny, 2 error. The user's groups are
+    /// read from the catalog in the server's database.
+    Check {
+        /// `user:default/alice`; `guest` for someone not signed in.
+        #[arg(long)]
+        user: String,
+        /// e.g. `catalog.location.create`.
+        #[arg(long)]
+        permission: String,
+        /// The entity the permission is about, e.g. `component:default/x`.
+        #[arg(long)]
+        entity: Option<String>,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -58,6 +81,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command.unwrap_or(Command::Serve) {
         Command::Validate { files, format } => validate(&files, format),
+        Command::Policy(PolicyCommand::Validate { file }) => policy_validate(&file),
         command => {
             let config = match Config::load(cli.config.as_deref()) {
                 Ok(c) => c,
@@ -78,6 +102,14 @@ pub fn main() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
+            if let Command::Policy(PolicyCommand::Check {
+                user,
+                permission,
+                entity,
+            }) = command
+            {
+                return runtime.block_on(policy_check(&config, &user, &permission, entity));
+            }
             let result = runtime.block_on(async {
                 match command {
                     Command::Migrate => migrate(&config).await,
@@ -253,6 +285,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         }
         None => None,
     };
+    let policy = Arc::new(
+        crate::policy::PolicyStore::from_settings(&config.policy, config.auth.is_some())
+            .context("policy")?,
+    );
+    tracing::info!(policy = %policy.current().source, "permissions");
+    policy.spawn_reload_loop(Duration::from_secs(2));
     let state = AppState {
         kube: kube.clone(),
         git,
@@ -262,6 +300,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         leptos,
         ready,
         auth,
+        policy,
     };
     let app = crate::http::router(state);
     let listener = tokio::net::TcpListener::bind(&config.addr)
@@ -302,6 +341,137 @@ async fn shutdown() {
         _ = term => {},
     }
     tracing::info!("shutting down");
+}
+
+/// `backlot policy validate FILE`.
+fn policy_validate(file: &Path) -> ExitCode {
+    match crate::policy::load(file) {
+        Ok(p) => {
+            println!("{}: valid ({})", file.display(), p.summary());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            println!("{e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `backlot policy check`: the decision of the policy in force, on the catalog in the database.
+async fn policy_check(
+    config: &Config,
+    user: &str,
+    permission: &str,
+    entity: Option<String>,
+) -> ExitCode {
+    match decide_for(config, user, permission, entity.as_deref()).await {
+        Ok((decision, policy, conditional)) => {
+            println!("{decision}");
+            println!("policy: {policy}; roles: {}", decision.roles.join(", "));
+            if conditional {
+                println!(
+                    "note: some of these rules have conditions; they apply only with --entity"
+                );
+            }
+            if decision.allowed {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Err(e) => {
+            eprintln!("backlot: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn decide_for(
+    config: &Config,
+    user: &str,
+    permission: &str,
+    entity: Option<&str>,
+) -> anyhow::Result<(crate::policy::Decision, String, bool)> {
+    use crate::policy::{Entity, Permission, PolicyStore, Resource};
+    let permission = Permission::parse(permission).ok_or_else(|| {
+        anyhow::anyhow!(
+            "unknown permission {permission}; known: {}",
+            Permission::ALL.map(|p| p.as_str()).join(", ")
+        )
+    })?;
+    let policy = PolicyStore::from_settings(&config.policy, config.auth.is_some())?.current();
+    let store = open_store(config).await?;
+    let files = FileSettings {
+        roots: file_roots(config),
+        refresh_interval: Duration::from_secs(3600),
+        max_docs_bytes: 0,
+    };
+    let (sources, _) = entity_sources(&config.data_dir, files, config.git.clone());
+    let settings = CatalogSettings {
+        orphans: config.catalog.orphans,
+    };
+    let catalog = CatalogService::open(
+        store.clone(),
+        settings,
+        sources,
+        Arc::new(Metrics::default()),
+    )
+    .await?;
+    let v = crate::catalog::facade::Facade::new(
+        catalog,
+        Arc::new(PolicyStore::fixed_arc(policy.clone())),
+    )
+    .read_unfiltered();
+    let caller = caller_of(&v, user)?;
+    let decision = match entity {
+        None => policy.decide(&caller, permission, &Resource::None),
+        Some(e) => {
+            let r = app::model::EntityRef::from_ref_string(e)
+                .ok_or_else(|| anyhow::anyhow!("--entity must be kind:namespace/name"))?;
+            let rec = v
+                .get(&r.kind, &r.namespace, &r.name)
+                .ok_or_else(|| anyhow::anyhow!("no entity {e} in the catalog"))?;
+            let location_type = v.location(&rec.stored.location_id).map(|l| l.location_type);
+            let entity = Entity::new(&rec.stored, location_type);
+            // A location permission about an entity: a location that provides it.
+            let resource = match location_type {
+                Some(location_type) if permission.is_location() => Resource::Location {
+                    location_type,
+                    entities: vec![entity],
+                },
+                _ => Resource::Entity(entity),
+            };
+            policy.decide(&caller, permission, &resource)
+        }
+    };
+    store.close().await;
+    let conditional = entity.is_none() && policy.is_conditional(&caller, permission);
+    Ok((decision, policy.source.clone(), conditional))
+}
+
+/// The caller `user` names (`guest`, or a user reference) with their groups as sign-in finds
+/// them: the User entity's `memberOf` relations.
+fn caller_of(
+    v: &crate::catalog::facade::Visible,
+    user: &str,
+) -> anyhow::Result<app::model::Caller> {
+    if user == "guest" {
+        return Ok(app::model::Caller::guest());
+    }
+    let r = app::model::EntityRef::from_ref_string(user)
+        .ok_or_else(|| anyhow::anyhow!("--user must be kind:namespace/name or guest"))?;
+    let groups = v
+        .get(&r.kind, &r.namespace, &r.name)
+        .map(|rec| {
+            rec.related("memberOf")
+                .filter_map(|x| app::model::EntityRef::from_ref_string(&x.target_ref))
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(app::model::Caller {
+        user: Some(r),
+        groups,
+    })
 }
 
 /// `backlot validate`: the server's rules on local files.
@@ -378,6 +548,25 @@ pub fn describe(p: &ProblemView) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    crate::both_databases!(
+        policy_check_finds_the_users_groups,
+        setup = crate::test_support::Harness::new,
+        |h| {
+            let user = "apiVersion: backstage.io/v1alpha1\nkind: User\nmetadata:\n  name: alice\nspec:\n  memberOf: [team-a]\n";
+            let docs = [crate::test_support::group("team-a"), user.to_string()];
+            let path = h.write("org.yaml", &docs.join("---\n"));
+            h.register_file(&path).await;
+            let v = h.state().facade().read_unfiltered();
+            let alice = caller_of(&v, "user:default/alice").unwrap();
+            let groups: Vec<String> = alice.groups.iter().map(|g| g.to_ref_string()).collect();
+            assert_eq!(groups, vec!["group:default/team-a"]);
+            assert!(caller_of(&v, "guest").unwrap().is_guest());
+            assert!(caller_of(&v, "alice").is_err());
+            let nobody = caller_of(&v, "user:default/nobody").unwrap();
+            assert!(nobody.groups.is_empty() && nobody.user.is_some());
+        }
+    );
 
     #[test]
     fn describes_problems_with_position() {

@@ -4,6 +4,7 @@
 //! - [`storage`]: SQLite and PostgreSQL
 //! - [`catalog`]: descriptor processing, stitching, queries, the catalog service
 //! - [`auth`]: sign-in (OpenID Connect), sessions, who a signed-in identity is
+//! - [`policy`]: permissions: the policy file, roles, decisions that name their rule
 //! - [`api`]: the public REST API (Backstage's catalog API shapes)
 //! - [`http`]: the axum router with the UI, API, health and metrics
 //! - [`files`]: file locations: descriptor files on this machine, inside the allowed roots
@@ -27,6 +28,7 @@ pub mod git;
 pub mod http;
 pub mod k8s;
 pub mod metrics;
+pub mod policy;
 pub mod secret;
 pub mod storage;
 pub mod util;
@@ -53,12 +55,14 @@ pub struct AppState {
     pub ready: Arc<AtomicBool>,
     /// Sign-in; `None`: every request is the guest.
     pub auth: Option<Arc<auth::Auth>>,
+    /// Who may read and do what (`policy/`), reloaded when its file changes.
+    pub policy: Arc<policy::PolicyStore>,
 }
 
 impl AppState {
     /// The catalog as requests read and write it (what each caller may see is decided there).
     pub fn facade(&self) -> catalog::facade::Facade {
-        catalog::facade::Facade::new(self.catalog.clone())
+        catalog::facade::Facade::new(self.catalog.clone(), self.policy.clone())
     }
 }
 

@@ -128,6 +128,7 @@ impl Harness {
                 .build(),
             ready: Arc::new(AtomicBool::new(true)),
             auth: None,
+            policy: Arc::new(crate::policy::PolicyStore::fixed(crate::policy::allow_all())),
         }
     }
 

@@ -117,3 +117,88 @@ fn a_bad_config_file_is_named() {
         "{err}"
     );
 }
+
+#[test]
+fn policy_validate_names_file_and_line_and_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("policy.yaml");
+    std::fs::write(
+        &file,
+        "roles:\n  member:\n    rules:\n      - allow: [catalog.entity.read]\n      - allow: [catalog.entiti.read]\n",
+    )
+    .unwrap();
+    let out = backlot()
+        .args(["policy", "validate", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.starts_with(&format!("{}:5: ", file.display())),
+        "{stdout}"
+    );
+    assert!(stdout.contains("catalog.entiti.read"), "{stdout}");
+    std::fs::write(
+        &file,
+        "roles:\n  member:\n    rules:\n      - allow: [catalog.entity.read]\n",
+    )
+    .unwrap();
+    let out = backlot()
+        .args(["policy", "validate", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+}
+
+#[test]
+fn policy_check_prints_the_decision_and_the_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("policy.yaml");
+    std::fs::write(
+        &policy,
+        "roles:\n  locations:\n    rules:\n      - name: register\n        allow: [catalog.location.create]\n      - name: own\n        allow: [catalog.entity.refresh]\n        when: {is_owner: true}\nbindings:\n  - role: locations\n    users: [user:default/alice]\n",
+    )
+    .unwrap();
+    let config = dir.path().join("backlot.yaml");
+    std::fs::write(
+        &config,
+        "data_dir: ./data\ncatalog:\n  demo: never\npolicy:\n  file: ./policy.yaml\n",
+    )
+    .unwrap();
+    let check = |user: &str, permission: &str| {
+        backlot()
+            .env_remove("BACKLOT_DATABASE_URL")
+            .env_remove("DATABASE_URL")
+            .env_remove("BACKLOT_POLICY_FILE")
+            .args(["--config", config.to_str().unwrap(), "policy", "check"])
+            .args(["--user", user, "--permission", permission])
+            .output()
+            .unwrap()
+    };
+    let out = check("user:default/alice", "catalog.location.create");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{out:?}");
+    assert!(
+        stdout.starts_with("ALLOW catalog.location.create by role locations rule 0 (register)"),
+        "{stdout}"
+    );
+    let out = check("user:default/bob", "catalog.location.create");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.starts_with("DENY catalog.location.create: no rule allows it (roles: none)"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("note:"), "{stdout}");
+    // A conditional rule without --entity: denied, and the output says why.
+    let out = check("user:default/alice", "catalog.entity.refresh");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("note: some of these rules have conditions"),
+        "{stdout}"
+    );
+    let out = check("user:default/alice", "catalog.everything");
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown permission"));
+}

@@ -138,7 +138,7 @@ pub async fn handler_frame(
     let identity = auth.oidc.finish(&pending, code).await?;
     let signed_in = resolve::resolve(
         &identity,
-        &state.facade().read(&app::model::Caller::guest()),
+        &state.facade().read_unfiltered(),
         auth.settings.unknown_users,
     )?;
     session.cycle_id().await.map_err(session_error)?;

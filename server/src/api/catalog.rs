@@ -195,9 +195,9 @@ fn entities_json(v: &Visible, idx: impl Iterator<Item = usize>, fields: &[String
 fn push_entity(out: &mut String, v: &Visible, i: usize, fields: &[String]) {
     let r = v.record(i);
     if fields.is_empty() {
-        r.write_json(out);
+        v.write_json(r, out);
     } else {
-        out.push_str(&project(&r.value(), fields).to_string());
+        out.push_str(&project(&v.value(r), fields).to_string());
     }
 }
 
@@ -628,7 +628,7 @@ pub async fn entity_by_name(
             kind.to_lowercase()
         ))
     })?;
-    Ok(json_response(StatusCode::OK, r.json()))
+    Ok(json_response(StatusCode::OK, v.json(r)))
 }
 
 pub async fn entity_by_uid(
@@ -640,7 +640,7 @@ pub async fn entity_by_uid(
     let r = v
         .get_uid(&uid)
         .ok_or_else(|| ApiError::not_found(format!("no entity with uid {uid}")))?;
-    Ok(json_response(StatusCode::OK, r.json()))
+    Ok(json_response(StatusCode::OK, v.json(r)))
 }
 
 #[derive(Deserialize)]

@@ -2,6 +2,8 @@
 //! (`…/stream`) that send the view at once and again whenever it changes, at most every 100 ms.
 
 use super::ApiError;
+use crate::http::caller::RequestCaller;
+use crate::http::guarded;
 use crate::k8s::KubeService;
 use crate::AppState;
 use axum::extract::{Path, State};
@@ -66,12 +68,18 @@ where
         .into_response()
 }
 
-pub async fn clusters(State(s): State<AppState>) -> Response {
-    Json(s.kube.overview()).into_response()
+pub async fn clusters(State(s): State<AppState>, RequestCaller(caller): RequestCaller) -> Response {
+    Json(guarded::overview(&s.facade(), &caller, &s.kube)).into_response()
 }
 
-pub async fn clusters_stream(State(s): State<AppState>) -> Response {
-    live(s.kube.clone(), |k| Some(k.overview()))
+pub async fn clusters_stream(
+    State(s): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+) -> Response {
+    let facade = s.facade();
+    live(s.kube.clone(), move |k| {
+        Some(guarded::overview(&facade, &caller, k))
+    })
 }
 
 pub async fn cluster(State(s): State<AppState>, Path(name): Path<String>) -> Response {
@@ -89,18 +97,23 @@ pub async fn cluster_stream(State(s): State<AppState>, Path(name): Path<String>)
 
 pub async fn entity(
     State(s): State<AppState>,
+    RequestCaller(caller): RequestCaller,
     Path((namespace, kind, name)): Path<(String, String, String)>,
 ) -> Response {
-    json(s.kube.entity_view(&kind, &namespace, &name), || {
-        format!("no entity {kind}:{namespace}/{name}")
-    })
+    let view = guarded::may_read_kubernetes(&s.facade(), &caller, &kind, &namespace, &name)
+        .then(|| s.kube.entity_view(&kind, &namespace, &name))
+        .flatten();
+    json(view, || format!("no entity {kind}:{namespace}/{name}"))
 }
 
 pub async fn entity_stream(
     State(s): State<AppState>,
+    RequestCaller(caller): RequestCaller,
     Path((namespace, kind, name)): Path<(String, String, String)>,
 ) -> Response {
-    if s.kube.entity_view(&kind, &namespace, &name).is_none() {
+    if !guarded::may_read_kubernetes(&s.facade(), &caller, &kind, &namespace, &name)
+        || s.kube.entity_view(&kind, &namespace, &name).is_none()
+    {
         return ApiError::not_found(format!("no entity {kind}:{namespace}/{name}")).into_response();
     }
     live(s.kube.clone(), move |k| {
@@ -110,19 +123,25 @@ pub async fn entity_stream(
 
 pub async fn group(
     State(s): State<AppState>,
+    RequestCaller(caller): RequestCaller,
     Path((namespace, name)): Path<(String, String)>,
 ) -> Response {
-    json(s.kube.team_view(&namespace, &name), || {
-        format!("no group {namespace}/{name}")
-    })
+    json(
+        guarded::team_view(&s.facade(), &caller, &s.kube, &namespace, &name),
+        || format!("no group {namespace}/{name}"),
+    )
 }
 
 pub async fn group_stream(
     State(s): State<AppState>,
+    RequestCaller(caller): RequestCaller,
     Path((namespace, name)): Path<(String, String)>,
 ) -> Response {
-    if s.kube.team_view(&namespace, &name).is_none() {
+    let facade = s.facade();
+    if guarded::team_view(&facade, &caller, &s.kube, &namespace, &name).is_none() {
         return ApiError::not_found(format!("no group {namespace}/{name}")).into_response();
     }
-    live(s.kube.clone(), move |k| k.team_view(&namespace, &name))
+    live(s.kube.clone(), move |k| {
+        guarded::team_view(&facade, &caller, k, &namespace, &name)
+    })
 }

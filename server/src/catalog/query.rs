@@ -4,7 +4,7 @@
 //! Keys are dotted paths into the stitched entity, compared case-insensitively, as are values;
 //! `relations.<type>` matches target references.
 
-use super::snapshot::{FacetIndex, Record, Snapshot};
+use super::snapshot::{FacetIndex, Record, RelationOut, Snapshot};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::cmp::Ordering;
@@ -80,6 +80,41 @@ impl Filter {
                 .any_of
                 .iter()
                 .any(|all| all.iter().all(|c| condition_matches(c, r)))
+    }
+}
+
+impl Filter {
+    /// Whether a condition is on `relations.*`.
+    pub fn mentions_relations(&self) -> bool {
+        self.any_of
+            .iter()
+            .flatten()
+            .any(|c| c.key.starts_with("relations."))
+    }
+
+    /// [`Filter::matches`] for a caller who does not know the relations that `hides`: a
+    /// `relations.*` condition looks only at the others (the permission filter's view).
+    pub fn matches_hiding(&self, r: &Record, hides: &dyn Fn(&RelationOut) -> bool) -> bool {
+        let holds = |c: &Condition| match c.key.strip_prefix("relations.") {
+            None => condition_matches(c, r),
+            Some(rel) => {
+                let mut shown = r
+                    .relations
+                    .iter()
+                    .filter(|x| x.relation_type.eq_ignore_ascii_case(rel) && !hides(x));
+                match &c.values {
+                    None => shown.next().is_some(),
+                    Some(vs) => shown.any(|x| {
+                        vs.iter().any(|v| {
+                            v.eq_ignore_ascii_case(&x.target_ref)
+                                || *v == x.target_ref.to_lowercase()
+                        })
+                    }),
+                }
+            }
+        };
+        !self.nothing && self.any_of.is_empty()
+            || self.any_of.iter().any(|all| all.iter().all(holds))
     }
 }
 

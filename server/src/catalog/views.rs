@@ -36,7 +36,7 @@ pub fn summary(r: &Record) -> EntitySummary {
 }
 
 fn detail(r: &Record, v: &Visible) -> EntityDetail {
-    let full = r.value();
+    let full = v.value(r);
     let b = &full;
     let pairs = |v: &Value| -> Vec<(String, String)> {
         let mut out: Vec<(String, String)> = v
@@ -71,9 +71,8 @@ fn detail(r: &Record, v: &Visible) -> EntityDetail {
                 .collect()
         })
         .unwrap_or_default();
-    let relations = r
-        .relations
-        .iter()
+    let relations = v
+        .relations(r)
         .map(|x| {
             let target = v.target(x);
             RelationView {

@@ -1,6 +1,6 @@
 //! Configuration: one YAML file (`--config`, or `backlot.yaml` when present) with environment
 //! overrides (`BACKLOT_ADDR`, `BACKLOT_DATABASE_URL` or `DATABASE_URL`, `BACKLOT_DATA_DIR`,
-//! `BACKLOT_LOG`, `BACKLOT_FILE_ROOTS`, `BACKLOT_WEBHOOK_SECRET`, `BACKLOT_AUTH_BASE_URL`, …). Every setting has a default, so no file is needed.
+//! `BACKLOT_LOG`, `BACKLOT_FILE_ROOTS`, `BACKLOT_WEBHOOK_SECRET`, `BACKLOT_AUTH_BASE_URL`, `BACKLOT_POLICY_FILE`, …). Every setting has a default, so no file is needed.
 
 use crate::catalog::OrphanStrategy;
 use crate::secret::{Secret, SecretUrl};
@@ -39,6 +39,8 @@ pub struct Config {
     pub kubernetes: crate::k8s::KubeSettings,
     /// Sign-in (OpenID Connect); absent: every request is the guest.
     pub auth: Option<crate::auth::AuthSettings>,
+    /// Permissions: the policy file (none: the built-in default).
+    pub policy: crate::policy::PolicySettings,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -100,6 +102,7 @@ impl Default for Config {
             git: crate::git::GitSettings::default(),
             kubernetes: crate::k8s::KubeSettings::default(),
             auth: None,
+            policy: crate::policy::PolicySettings::default(),
         }
     }
 }
@@ -160,6 +163,9 @@ impl Config {
                     .to_string_lossy()
                     .into_owned();
             }
+        }
+        if let Some(file) = &mut self.policy.file {
+            abs(file);
         }
         if let Some(dir) = &mut self.git.mirror_dir {
             abs(dir);
@@ -243,6 +249,9 @@ impl Config {
                     ))
                 }
             }
+        }
+        if let Some(v) = get("BACKLOT_POLICY_FILE").filter(|v| !v.is_empty()) {
+            self.policy.file = Some(PathBuf::from(v));
         }
         if let Some(auth) = &mut self.auth {
             auth.validate(&get).map_err(ConfigError::Auth)?;
@@ -348,6 +357,29 @@ mod tests {
         let mut d = Config::default();
         d.resolve_paths(Path::new("/srv"));
         assert_eq!(d.data_dir, PathBuf::from("/srv/data"));
+    }
+
+    /// The policy file is relative to the config file; `BACKLOT_POLICY_FILE` to the working
+    /// directory.
+    #[test]
+    fn the_policy_file_is_resolved_like_other_paths() {
+        let mut c = Config::from_yaml(
+            "policy:\n  file: ./policy.yaml\n  admins: [group:default/platform]\n",
+        )
+        .unwrap();
+        c.resolve_paths(Path::new("/etc/backlot"));
+        c.apply_env(|_| None).unwrap();
+        c.resolve_paths(Path::new("/home/me"));
+        assert_eq!(
+            c.policy.file,
+            Some(PathBuf::from("/etc/backlot/policy.yaml"))
+        );
+        assert_eq!(c.policy.admins, vec!["group:default/platform".to_string()]);
+        let env = |k: &str| (k == "BACKLOT_POLICY_FILE").then(|| "p2.yaml".to_string());
+        c.apply_env(env).unwrap();
+        c.resolve_paths(Path::new("/home/me"));
+        assert_eq!(c.policy.file, Some(PathBuf::from("/home/me/p2.yaml")));
+        assert!(Config::from_yaml("policy:\n  fil: x\n").is_err());
     }
 
     /// The config shipped in deploy/kubernetes/backlot.yaml's ConfigMap is one the server takes.

@@ -2,8 +2,9 @@
 //! Markdown, served with a strict content security policy) and the highlighting stylesheet.
 
 use super::service::DocsService;
+use crate::http::caller::RequestCaller;
 use crate::AppState;
-use axum::extract::Path;
+use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -39,8 +40,19 @@ fn not_found() -> Response {
 /// (images and other files the docs link to), with headers that keep it inert.
 pub async fn asset(
     Extension(docs): Extension<Arc<DocsService>>,
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
     Path((namespace, kind, name, path)): Path<(String, String, String, String)>,
 ) -> Response {
+    // An entity the caller may not read has no docs (as one that does not exist).
+    if state
+        .facade()
+        .read(&caller)
+        .get(&kind, &namespace, &name)
+        .is_none()
+    {
+        return not_found();
+    }
     let read = {
         let (namespace, kind, name, path) =
             (namespace.clone(), kind.clone(), name.clone(), path.clone());

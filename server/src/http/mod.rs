@@ -8,6 +8,7 @@ pub mod assets;
 pub mod cache;
 pub mod caller;
 pub mod forms;
+pub mod guarded;
 #[cfg(test)]
 mod tests;
 
@@ -28,8 +29,14 @@ pub fn router(state: AppState) -> Router {
     let reader: Arc<dyn CatalogReader> = Arc::new(crate::catalog::views::Reader(state.facade()));
     let admin: Arc<dyn LocationAdmin> = Arc::new(crate::catalog::admin::Admin(state.facade()));
     let docs = state.docs.clone();
-    let docs_reader: Arc<dyn DocsReader> = docs.clone();
-    let kube: Arc<dyn KubeReader> = state.kube.clone();
+    let docs_reader: Arc<dyn DocsReader> = Arc::new(guarded::GuardedDocs {
+        docs: docs.clone(),
+        facade: state.facade(),
+    });
+    let kube: Arc<dyn KubeReader> = Arc::new(guarded::GuardedKube {
+        kube: state.kube.clone(),
+        facade: state.facade(),
+    });
     let assets = Arc::new(assets::Assets::load(std::path::Path::new(
         state.leptos.site_root.as_ref(),
     )));
