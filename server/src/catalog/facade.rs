@@ -826,8 +826,12 @@ mod tests {
                     ..Query::default()
                 };
                 // e06 (a component) depends on e05 (a resource).
-                let e06 = snap.by_key[&RefKey::of("Component", "default", "e06")];
-                let e05 = snap.by_key[&RefKey::of("Resource", "default", "e05")];
+                let e06 = snap
+                    .index_of_key(RefKey::of("Component", "default", "e06").as_str())
+                    .unwrap();
+                let e05 = snap
+                    .index_of_key(RefKey::of("Resource", "default", "e05").as_str())
+                    .unwrap();
                 let want = if allowed(e06) && allowed(e05) {
                     vec![e06]
                 } else {
@@ -843,7 +847,7 @@ mod tests {
                         let t = rel["targetRef"].as_str().unwrap();
                         let key =
                             RefKey::from_ref(&app::model::EntityRef::from_ref_string(t).unwrap());
-                        if let Some(&i) = snap.by_key.get(&key) {
+                        if let Some(i) = snap.index_of_key(key.as_str()) {
                             assert!(allowed(i), "{t} leaked through {}", r.stored.key);
                         }
                     }

@@ -104,18 +104,18 @@ impl Conditions {
     }
 
     fn holds_for_entity(&self, e: &Entity<'_>, who: &Subject) -> bool {
-        let lc = &e.stored.fields.lc;
-        let any = |wanted: &[String], have: Option<&String>| {
+        let f = &e.stored.fields;
+        let any = |wanted: &[String], have: Option<&str>| {
             wanted.is_empty() || have.is_some_and(|h| wanted.iter().any(|w| w == h))
         };
-        if !any(&self.kind, Some(&lc.kind))
-            || !any(&self.namespace, Some(&lc.namespace))
-            || !any(&self.spec_type, lc.spec_type.as_ref())
-            || !any(&self.lifecycle, lc.lifecycle.as_ref())
+        if !any(&self.kind, Some(f.lc_kind()))
+            || !any(&self.namespace, Some(f.lc_namespace()))
+            || !any(&self.spec_type, f.lc_spec_type())
+            || !any(&self.lifecycle, f.lc_lifecycle())
         {
             return false;
         }
-        if !self.tags.is_empty() && !lc.tags.iter().any(|t| self.tags.contains(t)) {
+        if !self.tags.is_empty() && !f.lc_tags().any(|t| self.tags.iter().any(|w| w == t)) {
             return false;
         }
         if !self.location_type.is_empty()
