@@ -226,7 +226,7 @@ pub(super) fn plan_changes(
                         }
                     }
                     let old = prev.get(&e.key);
-                    let (key, stored) = to_stored(e, id, old.map(|o| o.uid.clone()), &now);
+                    let (key, stored) = to_stored(e, id, old.copied(), &now);
                     let same = old.is_some_and(|o| {
                         o.hash == stored.hash
                             && o.problems == stored.problems
@@ -347,20 +347,34 @@ fn conflict(e: &ProcessedEntity, owner: &Stored) -> ProblemView {
     }
 }
 
-/// The entity as the catalog keeps it, with its key (moved, not copied).
+/// The entity as the catalog keeps it, with its key (moved, not copied). What did not change
+/// since `old` (its uid, the references it declares, the fields lists use) is shared with the
+/// old version rather than held twice: while a change is written and the new snapshot built,
+/// both versions of every changed entity are in memory.
 fn to_stored(
     e: ProcessedEntity,
     location_id: &str,
-    uid: Option<String>,
+    old: Option<&Stored>,
     now: &str,
 ) -> (RefKey, Stored) {
-    let stored = StoredData {
-        uid: uid.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+    let mut data = StoredData {
         location_id: location_id.to_string(),
         updated_at: now.to_string(),
         ..e.stored.into_data()
     };
-    (e.key, stored.into())
+    match old {
+        Some(old) => {
+            data.uid = old.uid.clone();
+            if old.declared == data.declared {
+                data.declared = old.declared.clone();
+            }
+            if old.fields == data.fields {
+                data.fields = old.fields.clone();
+            }
+        }
+        None => data.uid = uuid::Uuid::new_v4().to_string(),
+    }
+    (e.key, data.into())
 }
 
 fn row_from_stored(s: &Stored) -> EntityRow {
@@ -416,6 +430,7 @@ pub(super) fn stored_from_row(row: EntityRow) -> Option<Stored> {
 mod tests {
     use super::*;
     use crate::test_support::component;
+    use std::sync::Arc;
 
     const LOCATION: &str = "loc-1";
 
@@ -481,6 +496,44 @@ mod tests {
         let again = plan(first.keep.clone(), read(files()), OrphanStrategy::Delete);
         assert!(again.changes.upserts.is_empty(), "nothing changed");
         assert_eq!(kept(&again, "a").uid, kept(&first, "a").uid, "uid stays");
+    }
+
+    #[test]
+    fn a_changed_entity_shares_what_did_not_change_with_its_old_version() {
+        let first = plan(
+            Vec::new(),
+            read(vec![read_file("/cat/a.yaml", &component("a", "t"))]),
+            OrphanStrategy::Delete,
+        );
+        let old = kept(&first, "a");
+        // The lifecycle changes (a field lists use); the owner (a declared reference) does not.
+        let edited = component("a", "t").replace("production", "experimental");
+        let after = plan(
+            first.keep.clone(),
+            read(vec![read_file("/cat/a.yaml", &edited)]),
+            OrphanStrategy::Delete,
+        );
+        let new = kept(&after, "a");
+        assert_eq!(names(&after.changes.upserts), ["component:default/a"]);
+        assert_eq!(new.uid, old.uid);
+        assert!(
+            Arc::ptr_eq(&new.declared, &old.declared),
+            "declared is shared"
+        );
+        assert!(!Arc::ptr_eq(&new.fields, &old.fields), "fields changed");
+        assert_eq!(new.fields.lc_lifecycle(), Some("experimental"));
+
+        // An owner changed: the new references are the entity's own.
+        let moved = component("a", "u").replace("production", "experimental");
+        let again = plan(
+            after.keep.clone(),
+            read(vec![read_file("/cat/a.yaml", &moved)]),
+            OrphanStrategy::Delete,
+        );
+        let newer = kept(&again, "a");
+        assert!(!Arc::ptr_eq(&newer.declared, &new.declared));
+        assert_eq!(&*newer.declared[0].target_ref, "group:default/u");
+        assert!(Arc::ptr_eq(&newer.fields, &new.fields) || newer.fields.lc_owner() == Some("u"));
     }
 
     #[test]
