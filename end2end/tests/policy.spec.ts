@@ -352,6 +352,9 @@ test.describe('permissions: a policy file for the guest', () => {
     await expect(alert).toContainText('catalog.location.create');
     await expect(alert).toContainText('no-registration-for-guests');
     await expect(alert).toContainText(REFUSAL);
+    // Titled as a refusal, not as a failure.
+    await expect(alert).toContainText('Not allowed');
+    await expect(alert).not.toContainText('Something went wrong');
     await expect(page.getByTestId('import-outcome')).toHaveCount(0);
     // The form keeps what was typed, and nothing was registered.
     await expect(form.getByLabel('Repository URL or file')).toHaveValue(target);

@@ -81,14 +81,20 @@ pub fn Loading() -> impl IntoView {
     }
 }
 
-/// A failed server call.
+/// A failed server call. A refusal by the permission policy (its message starts with "not
+/// allowed:", naming the permission and the rule) is titled as one, not as a failure.
 #[component]
 pub fn ErrorNotice(#[prop(into)] message: String) -> impl IntoView {
+    let title = if message.starts_with("not allowed:") {
+        "Not allowed"
+    } else {
+        "Something went wrong"
+    };
     view! {
         <div class="alert alert-error" role="alert">
             <IconAlert/>
             <div>
-                <p class="alert-title">"Something went wrong"</p>
+                <p class="alert-title">{title}</p>
                 <p>{message}</p>
             </div>
         </div>
