@@ -226,6 +226,23 @@ pub fn component(name: &str, owner: &str) -> String {
     )
 }
 
+/// 30 components (c00…c29; c00, c03, c06… owned by team-a, the rest by team-b; even ones are
+/// websites, odd ones services) and the two groups, as one multi-document file.
+pub fn thirty_components() -> String {
+    let mut docs = vec![group("team-a"), group("team-b")];
+    for i in 0..30 {
+        let mut c = component(
+            &format!("c{i:02}"),
+            if i % 3 == 0 { "team-a" } else { "team-b" },
+        );
+        if i % 2 == 0 {
+            c = c.replace("type: service", "type: website");
+        }
+        docs.push(c);
+    }
+    docs.join("---\n")
+}
+
 pub fn group(name: &str) -> String {
     format!("apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata:\n  name: {name}\nspec:\n  type: team\n  children: []\n")
 }

@@ -2,25 +2,14 @@
 
 use crate::both_databases;
 use crate::storage::testing::TestDb;
-use crate::test_support::{component, group, Harness};
+use crate::test_support::{component, group, thirty_components, Harness};
 use axum::http::StatusCode;
 use serde_json::{json, Value};
 
 /// 30 components (c00…c29; even ones are websites) owned by team-a or team-b, and the groups.
 async fn seeded(db: TestDb) -> Harness {
     let h = Harness::new(db).await;
-    let mut docs = vec![group("team-a"), group("team-b")];
-    for i in 0..30 {
-        let mut c = component(
-            &format!("c{i:02}"),
-            if i % 3 == 0 { "team-a" } else { "team-b" },
-        );
-        if i % 2 == 0 {
-            c = c.replace("type: service", "type: website");
-        }
-        docs.push(c);
-    }
-    let path = h.write("catalog-info.yaml", &docs.join("---\n"));
+    let path = h.write("catalog-info.yaml", &thirty_components());
     let (status, body) = h
         .call(
             "POST",

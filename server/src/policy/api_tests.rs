@@ -5,7 +5,7 @@ use super::{file, PolicyStore};
 use crate::both_databases;
 use crate::http::caller::TestCaller;
 use crate::storage::testing::TestDb;
-use crate::test_support::{component, group, Harness};
+use crate::test_support::{component, thirty_components, Harness};
 use app::model::{Caller, EntityRef};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -40,18 +40,7 @@ bindings:
 /// websites) and the two groups, registered as the guest under the allow-all policy.
 async fn seeded(db: TestDb) -> Harness {
     let h = Harness::new(db).await;
-    let mut docs = vec![group("team-a"), group("team-b")];
-    for i in 0..30 {
-        let mut c = component(
-            &format!("c{i:02}"),
-            if i % 3 == 0 { "team-a" } else { "team-b" },
-        );
-        if i % 2 == 0 {
-            c = c.replace("type: service", "type: website");
-        }
-        docs.push(c);
-    }
-    let path = h.write("catalog-info.yaml", &docs.join("---\n"));
+    let path = h.write("catalog-info.yaml", &thirty_components());
     h.register_file(&path).await;
     h
 }
