@@ -52,7 +52,7 @@ bindings:
   - role: guest
     guest: true
 `;
-const REFUSAL = 'DENY catalog.location.create by role guest rule 3 (no-registration-for-guests)';
+const REFUSAL = 'DENY catalog.location.create by role guest rule 4 (no-registration-for-guests)';
 
 /** A demo entity as the policy sees it: kind, name and tags (server/demo, parsed by lines). */
 interface DemoEntity {
@@ -401,7 +401,7 @@ test.describe('permissions: a policy file for the guest', () => {
     // location that provides what team-checkout owns, not one of another team's.
     const hannah = ['policy', 'check', '--user', 'user:default/hannah.okafor', '--permission', 'catalog.location.create'];
     const own = run([...hannah, '--entity', 'component:default/checkout-service'], env);
-    expect(own.out).toContain('ALLOW catalog.location.create by role member rule 1 (own-locations)');
+    expect(own.out).toContain('ALLOW catalog.location.create by role member rule 2 (own-locations)');
     expect(own.status).toBe(0);
     const others = run([...hannah, '--entity', 'component:default/order-service'], env);
     expect(others.out).toContain('DENY catalog.location.create: no rule allows it (roles: member)');

@@ -179,7 +179,7 @@ fn policy_check_prints_the_decision_and_the_rule() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}{out:?}");
     assert!(
-        stdout.starts_with("ALLOW catalog.location.create by role locations rule 0 (register)"),
+        stdout.starts_with("ALLOW catalog.location.create by role locations rule 1 (register)"),
         "{stdout}"
     );
     let out = check("user:default/bob", "catalog.location.create");

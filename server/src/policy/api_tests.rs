@@ -284,7 +284,7 @@ both_databases!(
         assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
         assert_eq!(
             b["error"]["message"],
-            "not allowed: DENY catalog.location.delete by role member rule 3 (never-websites)"
+            "not allowed: DENY catalog.location.delete by role member rule 4 (never-websites)"
         );
         let (s, b) = call_as(
             &h,

@@ -254,14 +254,14 @@ impl Subject {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RuleRef {
     pub role: String,
-    /// From 0, as in the file's `rules` list.
+    /// From 0, as in the file's `rules` list (shown from 1).
     pub index: usize,
     pub name: Option<String>,
 }
 
 impl fmt::Display for RuleRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "role {} rule {}", self.role, self.index)?;
+        write!(f, "role {} rule {}", self.role, self.index + 1)?;
         if let Some(n) = &self.name {
             write!(f, " ({n})")?;
         }

@@ -319,7 +319,7 @@ fn a_refusal_names_the_permission_and_the_rule() {
     );
     assert_eq!(
         d.to_string(),
-        "DENY catalog.entity.read by role member rule 1 (no-secrets)"
+        "DENY catalog.entity.read by role member rule 2 (no-secrets)"
     );
     let d = policy.decide(
         &Caller::guest(),
