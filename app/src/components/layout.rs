@@ -2,6 +2,7 @@
 //! search box and, when sign-in is configured, who is signed in (with a plain sign-out form) or
 //! a "Sign in" link; and the main landmark the routes render into.
 
+use crate::components::admin_nav::AdminNav;
 use crate::components::search_box::SearchBox;
 use crate::model::SignInState;
 use crate::query::encode_component;
@@ -89,6 +90,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                     <a href="/catalog-errors" aria-current=move || current(in_errors())>
                         "Errors"
                     </a>
+                    <AdminNav/>
                 </nav>
                 <SearchBox/>
                 {account}

@@ -1,6 +1,8 @@
 //! One module per route: catalog, entity (with the group and user variants), docs, locations,
-//! catalog errors, search, Kubernetes clusters, sign-in and the 404 page.
+//! catalog errors, search, Kubernetes clusters, sign-in, the admin pages (audit log,
+//! permissions) and the 404 page.
 
+pub mod admin;
 pub mod catalog;
 pub mod docs;
 pub mod entity;

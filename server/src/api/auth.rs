@@ -4,6 +4,7 @@
 //! answers 409 `NotConfiguredError`.
 
 use super::ApiError;
+use crate::audit::{Action, Event, Outcome};
 use crate::auth::oidc::Pending;
 use crate::auth::{resolve, Auth, AuthError, SignedIn, PENDING, SIGNED_IN};
 use crate::AppState;
@@ -109,14 +110,52 @@ pub struct CallbackQuery {
 
 /// The provider's callback: the state checked against the session, the code exchanged, the ID
 /// token verified, the user resolved; a new session id, then back where the user started.
+/// Recorded in the audit log: `auth.signin` (signed in, or the provider could not be used) or
+/// `auth.signin.refused` (wrong state, refused by the provider, unknown user…).
 pub async fn handler_frame(
     State(state): State<AppState>,
     session: Session,
     Query(q): Query<CallbackQuery>,
 ) -> Result<Response, ApiError> {
     let auth = configured(&state)?;
+    let result = sign_in(&state, &auth, &session, q).await;
+    let event = match &result {
+        Ok((_, user)) => Event::new(user.clone(), Action::AuthSignin, Outcome::Allowed),
+        Err(
+            e @ (SignInError::Auth(AuthError::Config(_))
+            | SignInError::Auth(AuthError::Provider(_))
+            | SignInError::Session(_)),
+        ) => Event::new("guest", Action::AuthSignin, Outcome::Failed).detail(e.to_string()),
+        Err(SignInError::Auth(e)) => {
+            Event::new("guest", Action::AuthSigninRefused, Outcome::Refused).detail(e.to_string())
+        }
+    };
+    state.audit.record(event.target("oidc"));
+    match result {
+        Ok((to, _)) => Ok(found(&to)),
+        Err(SignInError::Auth(e)) => Err(e.into()),
+        Err(SignInError::Session(e)) => Err(session_error(e)),
+    }
+}
+
+/// Why a callback did not sign anyone in.
+#[derive(Debug, thiserror::Error)]
+enum SignInError {
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    #[error("sessions are unavailable: {0}")]
+    Session(#[from] tower_sessions::session::Error),
+}
+
+/// The callback's work: where to go back to and who signed in.
+async fn sign_in(
+    state: &AppState,
+    auth: &Auth,
+    session: &Session,
+    q: CallbackQuery,
+) -> Result<(String, String), SignInError> {
     // Taken out at once: a callback is accepted once per start.
-    let pending: Option<Pending> = session.remove(PENDING).await.map_err(session_error)?;
+    let pending: Option<Pending> = session.remove(PENDING).await?;
     let pending = pending.ok_or(AuthError::BadRequest(
         "no sign-in is in progress in this browser; start again at /signin".into(),
     ))?;
@@ -141,13 +180,10 @@ pub async fn handler_frame(
         &state.facade().read_unfiltered(),
         auth.settings.unknown_users,
     )?;
-    session.cycle_id().await.map_err(session_error)?;
-    session
-        .insert(SIGNED_IN, &signed_in)
-        .await
-        .map_err(session_error)?;
+    session.cycle_id().await?;
+    session.insert(SIGNED_IN, &signed_in).await?;
     tracing::info!(user = %signed_in.user, "signed in");
-    Ok(found(&pending.redirect))
+    Ok((pending.redirect, signed_in.user))
 }
 
 /// Backstage's `{"claims":{"sub":…,"ent":[…]}}` for the signed-in caller.
@@ -167,6 +203,7 @@ pub async fn userinfo(
 }
 
 /// Ends the session (deleted from the database, cookie cleared), then back to the home page.
+/// A signed-in user's sign-out is recorded (`auth.signout`).
 pub async fn logout(State(state): State<AppState>, session: Session) -> Result<Response, ApiError> {
     configured(&state)?;
     if let Some(s) = session
@@ -175,6 +212,11 @@ pub async fn logout(State(state): State<AppState>, session: Session) -> Result<R
         .map_err(session_error)?
     {
         tracing::info!(user = %s.user, "signed out");
+        state.audit.record(Event::new(
+            s.user.clone(),
+            Action::AuthSignout,
+            Outcome::Allowed,
+        ));
     }
     session.flush().await.map_err(session_error)?;
     Ok((StatusCode::SEE_OTHER, [(header::LOCATION, "/")]).into_response())

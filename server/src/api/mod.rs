@@ -1,6 +1,7 @@
 //! The public REST API: Backstage's catalog API shapes under `/api/catalog`, so that its
 //! clients and scripts work unchanged, described by the OpenAPI document at `/api/openapi.json`.
 
+mod audit;
 mod auth;
 mod catalog;
 pub mod error;
@@ -118,6 +119,7 @@ pub fn routes() -> Vec<Route> {
         Route::get("/api/auth/oidc/handler/frame", auth::handler_frame),
         Route::get("/api/auth/v1/userinfo", auth::userinfo),
         Route::post("/api/auth/logout", auth::logout),
+        Route::get("/api/audit", audit::list),
         Route::get("/api/openapi.json", openapi),
     ]
 }

@@ -13,7 +13,7 @@ pub mod guarded;
 mod tests;
 
 use crate::AppState;
-use app::services::{CatalogReader, DocsReader, KubeReader, LocationAdmin};
+use app::services::{AuditAdmin, CatalogReader, DocsReader, KubeReader, LocationAdmin};
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::Next;
@@ -37,6 +37,11 @@ pub fn router(state: AppState) -> Router {
         kube: state.kube.clone(),
         facade: state.facade(),
     });
+    let audit: Arc<dyn AuditAdmin> = Arc::new(crate::audit::views::AuditViews {
+        facade: state.facade(),
+        store: state.catalog.store().clone(),
+        audit: state.audit.clone(),
+    });
     let assets = Arc::new(assets::Assets::load(std::path::Path::new(
         state.leptos.site_root.as_ref(),
     )));
@@ -47,6 +52,7 @@ pub fn router(state: AppState) -> Router {
         provide_context(reader.clone());
         provide_context(admin.clone());
         provide_context(docs_reader.clone());
+        provide_context(audit.clone());
     };
     let routes = generate_route_list(app::App);
     let options = state.leptos.clone();
@@ -158,10 +164,9 @@ async fn readyz(State(state): State<AppState>) -> Response {
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(),
-    )
+    let mut text = state.metrics.render();
+    text.push_str(&state.audit.render_metrics());
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
 }
 
 /// Records request latency by route template (never the raw path, to bound label values).

@@ -435,3 +435,6 @@ pub mod testing;
 
 #[cfg(test)]
 mod tests;
+
+mod audit;
+pub use audit::{AuditFilter, AuditRow};
