@@ -117,14 +117,14 @@ fn AuditFilters(q: AuditQuery) -> impl IntoView {
                 <span>"Action"</span>
                 <select name="action">
                     {option("", &action)}
-                    {prefixes.iter().map(|p| option(*p, &action)).collect_view()}
-                    {ACTIONS.iter().map(|a| option(*a, &action)).collect_view()}
+                    {prefixes.iter().map(|p| option(p, &action)).collect_view()}
+                    {ACTIONS.iter().map(|a| option(a, &action)).collect_view()}
                 </select>
             </label>
             <label>
                 <span>"Outcome"</span>
                 <select name="outcome">
-                    {["", "allowed", "refused", "failed"].iter().map(|o| option(*o, &outcome)).collect_view()}
+                    {["", "allowed", "refused", "failed"].iter().map(|o| option(o, &outcome)).collect_view()}
                 </select>
             </label>
             <label>
