@@ -90,7 +90,6 @@ pub fn Layout(children: Children) -> impl IntoView {
                     <a href="/catalog-errors" aria-current=move || current(in_errors())>
                         "Errors"
                     </a>
-                    <AdminNav/>
                 </nav>
                 <SearchBox/>
                 {account}
@@ -101,6 +100,7 @@ pub fn Layout(children: Children) -> impl IntoView {
         </main>
         <footer class="site-footer">
             <p>"Backlot · a Backstage-compatible software catalog"</p>
+            <AdminNav/>
         </footer>
     }
 }

@@ -633,7 +633,7 @@ both_databases!(
         assert_eq!(s, StatusCode::BAD_REQUEST);
         assert!(html.contains("since: must be a date"), "{html}");
 
-        // A member: refused with the rule, no links in the header.
+        // A member: refused with the rule, no links to the admin pages.
         let (s, html) = page_as(&h, POLICY, &alice(), "/admin/audit").await;
         assert_eq!(s, StatusCode::FORBIDDEN);
         assert!(
