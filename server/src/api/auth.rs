@@ -108,54 +108,43 @@ pub struct CallbackQuery {
     error: Option<String>,
 }
 
+/// The provider's callback ([`callback`]), recorded in the audit log: `auth.signin` (signed
+/// in; `failed` when the provider or the sessions could not be used) or `auth.signin.refused`
+/// (wrong state, code refused by the provider, unknown user…), with the reason.
+pub async fn handler_frame(
+    State(state): State<AppState>,
+    session: Session,
+    query: Query<CallbackQuery>,
+) -> Result<Response, ApiError> {
+    let result = callback(State(state.clone()), session.clone(), query).await;
+    if state.auth.is_some() {
+        let event = match &result {
+            Ok(_) => {
+                let user = session.get::<SignedIn>(SIGNED_IN).await.ok().flatten();
+                let actor = user.map_or_else(|| "guest".to_string(), |s| s.user);
+                Event::new(actor, Action::AuthSignin, Outcome::Allowed)
+            }
+            Err(e) if e.status.is_server_error() => {
+                Event::new("guest", Action::AuthSignin, Outcome::Failed).detail(e.message.clone())
+            }
+            Err(e) => Event::new("guest", Action::AuthSigninRefused, Outcome::Refused)
+                .detail(e.message.clone()),
+        };
+        state.audit.record(event.target("oidc"));
+    }
+    result
+}
+
 /// The provider's callback: the state checked against the session, the code exchanged, the ID
 /// token verified, the user resolved; a new session id, then back where the user started.
-/// Recorded in the audit log: `auth.signin` (signed in, or the provider could not be used) or
-/// `auth.signin.refused` (wrong state, refused by the provider, unknown user…).
-pub async fn handler_frame(
+async fn callback(
     State(state): State<AppState>,
     session: Session,
     Query(q): Query<CallbackQuery>,
 ) -> Result<Response, ApiError> {
     let auth = configured(&state)?;
-    let result = sign_in(&state, &auth, &session, q).await;
-    let event = match &result {
-        Ok((_, user)) => Event::new(user.clone(), Action::AuthSignin, Outcome::Allowed),
-        Err(
-            e @ (SignInError::Auth(AuthError::Config(_))
-            | SignInError::Auth(AuthError::Provider(_))
-            | SignInError::Session(_)),
-        ) => Event::new("guest", Action::AuthSignin, Outcome::Failed).detail(e.to_string()),
-        Err(SignInError::Auth(e)) => {
-            Event::new("guest", Action::AuthSigninRefused, Outcome::Refused).detail(e.to_string())
-        }
-    };
-    state.audit.record(event.target("oidc"));
-    match result {
-        Ok((to, _)) => Ok(found(&to)),
-        Err(SignInError::Auth(e)) => Err(e.into()),
-        Err(SignInError::Session(e)) => Err(session_error(e)),
-    }
-}
-
-/// Why a callback did not sign anyone in.
-#[derive(Debug, thiserror::Error)]
-enum SignInError {
-    #[error(transparent)]
-    Auth(#[from] AuthError),
-    #[error("sessions are unavailable: {0}")]
-    Session(#[from] tower_sessions::session::Error),
-}
-
-/// The callback's work: where to go back to and who signed in.
-async fn sign_in(
-    state: &AppState,
-    auth: &Auth,
-    session: &Session,
-    q: CallbackQuery,
-) -> Result<(String, String), SignInError> {
     // Taken out at once: a callback is accepted once per start.
-    let pending: Option<Pending> = session.remove(PENDING).await?;
+    let pending: Option<Pending> = session.remove(PENDING).await.map_err(session_error)?;
     let pending = pending.ok_or(AuthError::BadRequest(
         "no sign-in is in progress in this browser; start again at /signin".into(),
     ))?;
@@ -180,10 +169,13 @@ async fn sign_in(
         &state.facade().read_unfiltered(),
         auth.settings.unknown_users,
     )?;
-    session.cycle_id().await?;
-    session.insert(SIGNED_IN, &signed_in).await?;
+    session.cycle_id().await.map_err(session_error)?;
+    session
+        .insert(SIGNED_IN, &signed_in)
+        .await
+        .map_err(session_error)?;
     tracing::info!(user = %signed_in.user, "signed in");
-    Ok((pending.redirect, signed_in.user))
+    Ok(found(&pending.redirect))
 }
 
 /// Backstage's `{"claims":{"sub":…,"ent":[…]}}` for the signed-in caller.
