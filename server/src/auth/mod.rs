@@ -42,12 +42,12 @@ pub enum AuthError {
 /// Sign-in as configured: the settings and the provider.
 pub struct Auth {
     pub settings: AuthSettings,
-    pub oidc: oidc::Oidc,
+    pub oidc: std::sync::Arc<oidc::Oidc>,
 }
 
 impl Auth {
     pub fn new(settings: AuthSettings) -> Result<Auth, AuthError> {
-        let oidc = oidc::Oidc::new(&settings)?;
+        let oidc = std::sync::Arc::new(oidc::Oidc::new(&settings)?);
         Ok(Auth { settings, oidc })
     }
 }
@@ -75,5 +75,7 @@ pub fn session_layer(
         )))
 }
 
+#[cfg(test)]
+mod id_token_tests;
 #[cfg(test)]
 mod tests;

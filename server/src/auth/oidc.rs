@@ -3,6 +3,11 @@
 //! code exchange, the ID token check (signature against the provider's JWKS, issuer, audience,
 //! expiry, nonce) and, when the ID token carries no email, the userinfo endpoint.
 //!
+//! Key rotation: when an ID token's signature does not verify against the keys Backlot holds,
+//! the provider's JWKS is read again and the token checked once more (at most once every
+//! [`KEYS_REFETCH_EVERY`], so tokens naming unknown keys cannot make Backlot hammer the
+//! provider).
+//!
 //! HTTP goes through `ureq` (already Backlot's client) on a blocking thread, without following
 //! redirects.
 
@@ -10,19 +15,23 @@ use super::config::{AuthSettings, OidcSettings};
 use super::resolve::Identity;
 use super::AuthError;
 use openidconnect::core::{
-    CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreUserInfoClaims,
+    CoreAuthenticationFlow, CoreClient, CoreJsonWebKeySet, CoreProviderMetadata, CoreUserInfoClaims,
 };
 use openidconnect::{
-    AuthorizationCode, ClientId, ClientSecret, CsrfToken, HttpRequest, HttpResponse, IssuerUrl,
-    Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
-    TokenResponse,
+    AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret, CsrfToken, HttpRequest,
+    HttpResponse, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier,
+    RedirectUrl, Scope, TokenResponse,
 };
 use serde::{Deserialize, Serialize};
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use tokio::sync::OnceCell;
 
 /// Largest answer read from the provider.
 const MAX_BODY: u64 = 1024 * 1024;
+
+/// Shortest time between two reads of the provider's keys after a signature failed.
+pub const KEYS_REFETCH_EVERY: Duration = Duration::from_secs(60);
 
 /// What the session keeps between `start` and the callback.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -39,6 +48,8 @@ pub struct Oidc {
     settings: OidcSettings,
     redirect_uri: String,
     metadata: OnceCell<CoreProviderMetadata>,
+    /// The provider's keys as read again after a signature failed, and when.
+    keys: Mutex<Option<(CoreJsonWebKeySet, Instant)>>,
     agent: ureq::Agent,
 }
 
@@ -63,6 +74,7 @@ impl Oidc {
             settings,
             redirect_uri: auth.redirect_uri(),
             metadata: OnceCell::new(),
+            keys: Mutex::new(None),
             agent,
         })
     }
@@ -85,7 +97,44 @@ impl Oidc {
                 Ok::<_, AuthError>(found)
             })
             .await?;
-        Ok(metadata.clone())
+        let mut metadata = metadata.clone();
+        if let Some((keys, _)) = &*self.keys.lock().unwrap_or_else(|p| p.into_inner()) {
+            metadata = metadata.set_jwks(keys.clone());
+        }
+        Ok(metadata)
+    }
+
+    /// Reads the provider's keys again unless that was done within [`KEYS_REFETCH_EVERY`];
+    /// `None` when it was (or the read failed: the token then stays refused).
+    fn refetch_keys(&self, metadata: &CoreProviderMetadata) -> Option<CoreJsonWebKeySet> {
+        {
+            let keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
+            if keys
+                .as_ref()
+                .is_some_and(|(_, at)| at.elapsed() < KEYS_REFETCH_EVERY)
+            {
+                return None;
+            }
+        }
+        let fetched = CoreJsonWebKeySet::fetch(metadata.jwks_uri(), &|r| call(&self.agent, r));
+        let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
+        match fetched {
+            Ok(set) => {
+                tracing::info!(issuer = %self.settings.issuer, keys = set.keys().len(), "OpenID provider keys read again");
+                *keys = Some((set.clone(), Instant::now()));
+                Some(set)
+            }
+            Err(e) => {
+                tracing::warn!(issuer = %self.settings.issuer, error = %error_chain(&e), "OpenID provider keys could not be read again");
+                // Counts as a try: the next one waits too.
+                let old = keys
+                    .take()
+                    .map(|(set, _)| set)
+                    .unwrap_or_else(|| metadata.jwks().clone());
+                *keys = Some((old, Instant::now()));
+                None
+            }
+        }
     }
 
     fn client(
@@ -143,56 +192,84 @@ impl Oidc {
         ))
     }
 
-    /// Exchanges the code (with the PKCE verifier) and verifies the ID token.
-    pub async fn finish(&self, pending: &Pending, code: String) -> Result<Identity, AuthError> {
-        let client = self.client(self.metadata().await?)?;
-        let agent = self.agent.clone();
+    /// Exchanges the code (with the PKCE verifier) and verifies the ID token (reading the
+    /// provider's keys again once when its signature does not verify: they may have rotated).
+    pub async fn finish(
+        self: &Arc<Self>,
+        pending: &Pending,
+        code: String,
+    ) -> Result<Identity, AuthError> {
+        let metadata = self.metadata().await?;
+        let this = Arc::clone(self);
         let verifier = pending.verifier.clone();
         let nonce = Nonce::new(pending.nonce.clone());
-        tokio::task::spawn_blocking(move || {
-            let http = |r| call(&agent, r);
-            let token = client
-                .exchange_code(AuthorizationCode::new(code))
-                .map_err(|e| AuthError::Config(format!("token endpoint: {e}")))?
-                .set_pkce_verifier(PkceCodeVerifier::new(verifier))
-                .request(&http)
-                .map_err(|e| AuthError::Refused(format!("code exchange: {}", error_chain(&e))))?;
-            let id_token = token
-                .id_token()
-                .ok_or_else(|| AuthError::Refused("the provider sent no ID token".into()))?;
-            let claims = id_token
-                .claims(&client.id_token_verifier(), &nonce)
-                .map_err(|e| AuthError::Refused(format!("ID token: {e}")))?;
-            let mut identity = Identity {
-                subject: claims.subject().to_string(),
-                email: claims.email().map(|e| e.to_string()),
-                preferred_username: claims.preferred_username().map(|u| u.to_string()),
-                name: claims
-                    .name()
-                    .and_then(|n| n.get(None))
-                    .map(|n| n.to_string()),
-            };
-            if identity.email.is_none() {
-                // Providers may keep profile claims out of the ID token of a code flow.
-                if let Ok(request) =
-                    client.user_info(token.access_token().clone(), Some(claims.subject().clone()))
-                {
-                    let info: CoreUserInfoClaims = request.request(&http).map_err(|e| {
-                        AuthError::Refused(format!("userinfo: {}", error_chain(&e)))
-                    })?;
-                    identity.email = info.email().map(|e| e.to_string());
-                    identity.preferred_username = identity
-                        .preferred_username
-                        .or_else(|| info.preferred_username().map(|u| u.to_string()));
-                    identity.name = identity
-                        .name
-                        .or_else(|| info.name().and_then(|n| n.get(None)).map(|n| n.to_string()));
-                }
+        tokio::task::spawn_blocking(move || this.finish_blocking(metadata, code, verifier, nonce))
+            .await
+            .map_err(|e| AuthError::Provider(e.to_string()))?
+    }
+
+    fn finish_blocking(
+        &self,
+        metadata: CoreProviderMetadata,
+        code: String,
+        verifier: String,
+        nonce: Nonce,
+    ) -> Result<Identity, AuthError> {
+        let agent = self.agent.clone();
+        let http = |r| call(&agent, r);
+        let client = self.client(metadata.clone())?;
+        let token = client
+            .exchange_code(AuthorizationCode::new(code))
+            .map_err(|e| AuthError::Config(format!("token endpoint: {e}")))?
+            .set_pkce_verifier(PkceCodeVerifier::new(verifier))
+            .request(&http)
+            .map_err(|e| AuthError::Refused(format!("code exchange: {}", error_chain(&e))))?;
+        let id_token = token
+            .id_token()
+            .ok_or_else(|| AuthError::Refused("the provider sent no ID token".into()))?;
+        // The client with the keys read again, when the signature needed them.
+        let rotated;
+        let claims = match id_token.claims(&client.id_token_verifier(), &nonce) {
+            Err(ClaimsVerificationError::SignatureVerification(first)) => {
+                let Some(keys) = self.refetch_keys(&metadata) else {
+                    return Err(AuthError::Refused(format!(
+                        "ID token: {}",
+                        error_chain(&ClaimsVerificationError::SignatureVerification(first))
+                    )));
+                };
+                rotated = self.client(metadata.set_jwks(keys))?;
+                id_token.claims(&rotated.id_token_verifier(), &nonce)
             }
-            Ok(identity)
-        })
-        .await
-        .map_err(|e| AuthError::Provider(e.to_string()))?
+            other => other,
+        }
+        .map_err(|e| AuthError::Refused(format!("ID token: {}", error_chain(&e))))?;
+        let mut identity = Identity {
+            subject: claims.subject().to_string(),
+            email: claims.email().map(|e| e.to_string()),
+            preferred_username: claims.preferred_username().map(|u| u.to_string()),
+            name: claims
+                .name()
+                .and_then(|n| n.get(None))
+                .map(|n| n.to_string()),
+        };
+        if identity.email.is_none() {
+            // Providers may keep profile claims out of the ID token of a code flow.
+            if let Ok(request) =
+                client.user_info(token.access_token().clone(), Some(claims.subject().clone()))
+            {
+                let info: CoreUserInfoClaims = request
+                    .request(&http)
+                    .map_err(|e| AuthError::Refused(format!("userinfo: {}", error_chain(&e))))?;
+                identity.email = info.email().map(|e| e.to_string());
+                identity.preferred_username = identity
+                    .preferred_username
+                    .or_else(|| info.preferred_username().map(|u| u.to_string()));
+                identity.name = identity
+                    .name
+                    .or_else(|| info.name().and_then(|n| n.get(None)).map(|n| n.to_string()));
+            }
+        }
+        Ok(identity)
     }
 }
 
