@@ -96,6 +96,8 @@ pub struct CatalogQuery {
     pub systems: Vec<String>,
     /// Free text over name, title, description and tags.
     pub text: Option<String>,
+    /// Only what the caller or one of their groups owns (`owned=1`); nothing for the guest.
+    pub owned: bool,
     /// `name` (default), `kind`, `type`, `owner`, `lifecycle`; prefix `-` for descending.
     pub sort: Option<String>,
     /// Zero-based page number.
