@@ -297,6 +297,21 @@ pub struct EntityDetail {
     pub api_definition: Option<String>,
     /// For `Group` and `User`: profile display name, email and picture URL.
     pub profile: Option<ProfileView>,
+    /// What the caller may do with the entity, each with the policy's decision.
+    #[serde(default)]
+    pub access: Vec<AccessView>,
+}
+
+/// One thing a person might do with an entity, and whether the policy lets the caller.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessView {
+    /// What it is, in words ("Refresh it from its source").
+    pub action: String,
+    /// The permission (`catalog.entity.refresh`).
+    pub permission: String,
+    pub allowed: bool,
+    /// The decision as the policy states it (`ALLOW … by role member rule 2 (refresh)`).
+    pub decision: String,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

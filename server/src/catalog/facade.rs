@@ -16,10 +16,10 @@ use super::query::{self, Filter, Query};
 use super::reference::RefKey;
 use super::service::CatalogService;
 use super::snapshot::{FacetIndex, LocationInfo, Record, RelationOut, Snapshot, Stored};
-use super::source::{LocationType, NewLocation, Sources};
+use super::source::{LocationType, NewLocation, Origin, Sources};
 use super::CatalogError;
 use crate::policy::{Entity, EntityCheck, Permission, Policy, PolicyStore, Resource};
-use app::model::Caller;
+use app::model::{AccessView, Caller};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
@@ -178,6 +178,50 @@ impl Facade {
             &Resource::Entity(entity),
         )?;
         self.catalog.refresh_entity(key).await
+    }
+}
+
+impl Facade {
+    /// What `caller` may do with an entity they see: refresh it, read its Kubernetes resources
+    /// and, when its location was registered through the API, remove that location; each with
+    /// the decision the policy gives (the same the write would meet).
+    pub fn entity_access(&self, caller: &Caller, v: &Visible, r: &Record) -> Vec<AccessView> {
+        let policy = self.policy.current();
+        let location = v.location(&r.stored.location_id);
+        let entity = Resource::Entity(Entity::new(&r.stored, location.map(|l| l.location_type)));
+        let mut asks = vec![
+            (
+                "Refresh it from its source",
+                Permission::CatalogEntityRefresh,
+                &entity,
+            ),
+            (
+                "See its Kubernetes resources",
+                Permission::KubernetesResourcesRead,
+                &entity,
+            ),
+        ];
+        let whole_location;
+        if let Some(l) = location.filter(|l| l.origin == Origin::Api) {
+            let permission = Permission::CatalogLocationDelete;
+            whole_location = if policy.is_conditional(caller, permission) {
+                location_resource(&v.snap, l)
+            } else {
+                Resource::None
+            };
+            asks.push(("Remove its location", permission, &whole_location));
+        }
+        asks.into_iter()
+            .map(|(action, permission, resource)| {
+                let d = policy.decide(caller, permission, resource);
+                AccessView {
+                    action: action.to_string(),
+                    permission: permission.to_string(),
+                    allowed: d.allowed,
+                    decision: d.to_string(),
+                }
+            })
+            .collect()
     }
 }
 

@@ -121,6 +121,7 @@ fn detail(r: &Record, v: &Visible) -> EntityDetail {
             None
         },
         profile,
+        access: Vec::new(),
     }
 }
 
@@ -444,7 +445,10 @@ impl CatalogReader for Reader {
         name: &str,
     ) -> Option<EntityDetail> {
         let v = self.0.read(caller);
-        v.get(kind, namespace, name).map(|r| detail(r, &v))
+        v.get(kind, namespace, name).map(|r| EntityDetail {
+            access: self.0.entity_access(caller, &v, r),
+            ..detail(r, &v)
+        })
     }
 
     fn group(&self, caller: &Caller, namespace: &str, name: &str) -> Option<GroupDetail> {
