@@ -708,10 +708,12 @@ mod tests {
             Caller {
                 user: Some(app::model::EntityRef::new("User", "default", "alice")),
                 groups: vec![app::model::EntityRef::new("Group", "default", "team-a")],
+                ..Default::default()
             },
             Caller {
                 user: Some(app::model::EntityRef::new("User", "default", "bob")),
                 groups: vec![app::model::EntityRef::new("Group", "default", "admins")],
+                ..Default::default()
             },
         ];
         let all = Visible {
@@ -870,6 +872,7 @@ mod tests {
         let alice = Caller {
             user: Some(app::model::EntityRef::new("User", "default", "alice")),
             groups: vec![],
+            ..Default::default()
         };
         let computed = std::cell::Cell::new(0);
         let ask = |s: &Arc<Snapshot>, p: &Arc<Policy>, c: &Caller, answer: bool| {
