@@ -102,26 +102,42 @@ fn back_with_error(message: &str) -> Response {
     .into_response()
 }
 
+/// Why a form post is not taken.
+enum Refused {
+    CrossSite,
+    /// Back to the page with this message.
+    Back(&'static str),
+}
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        match self {
+            Refused::CrossSite => (
+                StatusCode::FORBIDDEN,
+                "Refused: this form was posted from another site.",
+            )
+                .into_response(),
+            Refused::Back(message) => back_with_error(message),
+        }
+    }
+}
+
 /// The user a form post acts for: a signed-in browser session from this site.
-fn poster(state: &AppState, caller: &Caller, headers: &HeaderMap) -> Result<String, Response> {
+fn poster(state: &AppState, caller: &Caller, headers: &HeaderMap) -> Result<String, Refused> {
     if !same_origin(headers) {
-        return Err((
-            StatusCode::FORBIDDEN,
-            "Refused: this form was posted from another site.",
-        )
-            .into_response());
+        return Err(Refused::CrossSite);
     }
     if state.auth.is_none() {
-        return Err(back_with_error(
+        return Err(Refused::Back(
             "sign-in is not configured on this Backlot: API tokens need it",
         ));
     }
     match (&caller.user, caller.token.is_some()) {
         (Some(user), false) => Ok(user.to_ref_string()),
-        (_, true) => Err(back_with_error(
+        (_, true) => Err(Refused::Back(
             "API tokens are made and revoked in a signed-in browser session, not with a token",
         )),
-        (None, false) => Err(back_with_error("sign in to make and revoke API tokens")),
+        (None, false) => Err(Refused::Back("sign in to make and revoke API tokens")),
     }
 }
 
@@ -134,7 +150,7 @@ async fn create(
 ) -> Response {
     let owner = match poster(&state, &caller, &headers) {
         Ok(owner) => owner,
-        Err(refused) => return refused,
+        Err(refused) => return refused.into_response(),
     };
     let Some(auth) = state.auth.clone() else {
         return back_with_error("sign-in is not configured");
@@ -189,7 +205,7 @@ async fn revoke(
 ) -> Response {
     let owner = match poster(&state, &caller, &headers) {
         Ok(owner) => owner,
-        Err(refused) => return refused,
+        Err(refused) => return refused.into_response(),
     };
     let Some(auth) = state.auth.clone() else {
         return back_with_error("sign-in is not configured");
