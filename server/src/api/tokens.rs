@@ -34,10 +34,11 @@ fn configured(state: &AppState) -> Result<Arc<Auth>, ApiError> {
 impl From<TokenError> for ApiError {
     fn from(e: TokenError) -> ApiError {
         match &e {
-            TokenError::Unauthenticated(_) => ApiError::new(
+            // A bearer token that was refused (`http::caller`).
+            TokenError::Unauthenticated(why) => ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "AuthenticationError",
-                e.to_string(),
+                format!("{why}: send a valid token as Authorization: Bearer <token>"),
             ),
             TokenError::Invalid(m) => ApiError::bad_request(m.clone()),
             TokenError::NotFound(_) => ApiError::not_found(e.to_string()),

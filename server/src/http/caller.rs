@@ -62,8 +62,6 @@ pub async fn identify(State(state): State<AppState>, mut req: Request, next: Nex
 /// The caller an `Authorization: Bearer` token stands for (`auth::tokens`); unknown, expired
 /// and revoked tokens are a 401 `AuthenticationError`, never the guest.
 async fn bearer_caller(state: &AppState, token: &str) -> Result<Caller, crate::api::ApiError> {
-    use crate::auth::tokens::TokenError;
-    use axum::http::StatusCode;
     let Some(auth) = &state.auth else {
         return Ok(Caller::guest());
     };
@@ -77,21 +75,7 @@ async fn bearer_caller(state: &AppState, token: &str) -> Result<Caller, crate::a
             token,
         )
         .await;
-    verified.map_err(|e| match e {
-        TokenError::Storage(e) => {
-            tracing::error!(error = %e, "API tokens could not be read");
-            crate::api::ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Error",
-                "API tokens are unavailable",
-            )
-        }
-        e => crate::api::ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "AuthenticationError",
-            format!("{e}: send a valid token as Authorization: Bearer <token>"),
-        ),
-    })
+    verified.map_err(crate::api::ApiError::from)
 }
 
 /// The caller of a request, as [`identify`] found it; the guest when nothing identified it.
