@@ -39,6 +39,7 @@ use pages::{
     locations::LocationsPage,
     not_found::NotFound,
     search::SearchPage,
+    settings::TokensPage,
     signin::SignInPage,
     user::UserRoute,
 };
@@ -185,6 +186,7 @@ pub fn App() -> impl IntoView {
                     />
                     <Route path=path!("/search") view=SearchPage ssr=SsrMode::Async/>
                     <Route path=path!("/signin") view=SignInPage ssr=SsrMode::Async/>
+                    <Route path=path!("/settings/tokens") view=TokensPage ssr=SsrMode::Async/>
                 </Routes>
             </Layout>
         </Router>

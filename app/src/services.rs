@@ -88,3 +88,15 @@ pub trait LocationAdmin: Send + Sync + 'static {
         dry_run: bool,
     ) -> BoxFuture<Result<ImportResult, AppError>>;
 }
+
+/// API tokens on the settings page (`/settings/tokens`); made and revoked by plain form posts
+/// the server handles.
+pub trait TokenAdmin: Send + Sync + 'static {
+    /// The caller's tokens, and the one just made (taken out of the request's session, so it is
+    /// shown once). `request` is the request's extensions, where the server finds the session.
+    fn page(
+        &self,
+        caller: Caller,
+        request: leptos::server_fn::http_export::Extensions,
+    ) -> BoxFuture<Result<TokenSettings, AppError>>;
+}

@@ -471,6 +471,7 @@ fn caller_of(
     Ok(app::model::Caller {
         user: Some(r),
         groups,
+        ..Default::default()
     })
 }
 

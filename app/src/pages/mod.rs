@@ -1,5 +1,5 @@
 //! One module per route: catalog, entity (with the group and user variants), docs, locations,
-//! catalog errors, search, Kubernetes clusters, sign-in and the 404 page.
+//! catalog errors, search, Kubernetes clusters, sign-in, settings (API tokens) and the 404 page.
 
 pub mod catalog;
 pub mod docs;
@@ -10,5 +10,6 @@ pub mod kubernetes;
 pub mod locations;
 pub mod not_found;
 pub mod search;
+pub mod settings;
 pub mod signin;
 pub mod user;

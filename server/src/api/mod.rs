@@ -5,6 +5,7 @@ mod auth;
 mod catalog;
 pub mod error;
 mod kubernetes;
+mod tokens;
 mod webhooks;
 
 use crate::AppState;
@@ -118,6 +119,9 @@ pub fn routes() -> Vec<Route> {
         Route::get("/api/auth/oidc/handler/frame", auth::handler_frame),
         Route::get("/api/auth/v1/userinfo", auth::userinfo),
         Route::post("/api/auth/logout", auth::logout),
+        Route::get("/api/auth/tokens", tokens::list),
+        Route::post("/api/auth/tokens", tokens::create),
+        Route::delete("/api/auth/tokens/{id}", tokens::revoke),
         Route::get("/api/openapi.json", openapi),
     ]
 }

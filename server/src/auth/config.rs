@@ -17,6 +17,9 @@ pub struct AuthSettings {
     /// A signed-in identity that matches no User entity: `refuse` (default) or `allow`.
     #[serde(default)]
     pub unknown_users: UnknownUsers,
+    /// Static tokens for machine-to-machine use (`auth::tokens`), each read from its variable.
+    #[serde(default)]
+    pub service_tokens: Vec<super::tokens::ServiceToken>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -103,6 +106,7 @@ impl AuthSettings {
         if !oidc.scopes.iter().any(|s| s == "openid") {
             return Err("auth.providers.oidc.scopes must include openid".into());
         }
+        super::tokens::validate_service_tokens(&mut self.service_tokens, &get)?;
         Ok(())
     }
 

@@ -6,6 +6,7 @@
 //! - [`oidc`]: discovery, the authorization URL, the code exchange and the ID token check
 //! - [`store`]: tower-sessions' store over `storage` (ids kept only as SHA-256)
 //! - [`resolve`]: an identity → its User entity and groups, as the session remembers them
+//! - [`tokens`]: API tokens and service tokens (`Authorization: Bearer`), limited by scopes
 //!
 //! The routes (`/api/auth/…`, Backstage's paths) are in `api::auth`; `http::caller::identify`
 //! reads the session and puts the caller on each request. Nothing here logs a token, a code, a
@@ -15,6 +16,7 @@ pub mod config;
 pub mod oidc;
 pub mod resolve;
 pub mod store;
+pub mod tokens;
 
 pub use config::{AuthSettings, UnknownUsers};
 pub use resolve::SignedIn;
@@ -43,12 +45,18 @@ pub enum AuthError {
 pub struct Auth {
     pub settings: AuthSettings,
     pub oidc: std::sync::Arc<oidc::Oidc>,
+    /// API and service tokens, with the cache of verified ones.
+    pub tokens: tokens::Tokens,
 }
 
 impl Auth {
     pub fn new(settings: AuthSettings) -> Result<Auth, AuthError> {
         let oidc = std::sync::Arc::new(oidc::Oidc::new(&settings)?);
-        Ok(Auth { settings, oidc })
+        Ok(Auth {
+            settings,
+            oidc,
+            tokens: tokens::Tokens::default(),
+        })
     }
 }
 

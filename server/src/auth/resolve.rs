@@ -6,6 +6,7 @@
 use super::config::UnknownUsers;
 use super::AuthError;
 use crate::catalog::facade::Visible;
+use crate::catalog::snapshot::Record;
 use app::model::{Caller, EntityRef};
 use serde::{Deserialize, Serialize};
 
@@ -39,6 +40,7 @@ impl SignedIn {
                 .skip(1)
                 .filter_map(|r| EntityRef::from_ref_string(r.as_str()))
                 .collect(),
+            token: None,
         }
     }
 }
@@ -88,12 +90,7 @@ pub fn resolve(
                 .entity_ref
                 .to_ref_string()
                 .to_ascii_lowercase();
-            let mut ent = vec![user.clone()];
-            for rel in &record.relations {
-                if rel.relation_type == "memberOf" && !ent.iter().any(|e| **e == *rel.target_ref) {
-                    ent.push(rel.target_ref.to_string());
-                }
-            }
+            let ent = ownership_refs(&user, record);
             let body: serde_json::Value =
                 serde_json::from_str(&record.stored.body).unwrap_or_default();
             let shown = body
@@ -130,6 +127,36 @@ pub fn resolve(
             }
         }
     }
+}
+
+/// Ownership refs of a User record: the user, then every group it is a member of.
+fn ownership_refs(user: &str, record: &Record) -> Vec<String> {
+    let mut ent = vec![user.to_string()];
+    for rel in &record.relations {
+        if rel.relation_type == "memberOf" && !ent.iter().any(|e| **e == *rel.target_ref) {
+            ent.push(rel.target_ref.to_string());
+        }
+    }
+    ent
+}
+
+/// A user known by reference (an API token's owner, a service token's `entity`) as a caller:
+/// the user and, when the catalog has their User entity, its groups, as at sign-in.
+pub fn caller_of(catalog: &Visible, user: &str) -> Caller {
+    let user = user.to_ascii_lowercase();
+    let record = EntityRef::from_ref_string(&user)
+        .filter(|r| r.kind == "user")
+        .and_then(|r| catalog.get(&r.kind, &r.namespace, &r.name));
+    let ent = match record {
+        Some(record) => ownership_refs(&user, record),
+        None => vec![user],
+    };
+    SignedIn {
+        user: ent[0].clone(),
+        ent,
+        display_name: String::new(),
+    }
+    .caller()
 }
 
 /// A name Backstage accepts for `metadata.name`.

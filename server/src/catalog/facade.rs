@@ -752,10 +752,12 @@ mod tests {
             Caller {
                 user: Some(app::model::EntityRef::new("User", "default", "alice")),
                 groups: vec![app::model::EntityRef::new("Group", "default", "team-a")],
+                ..Default::default()
             },
             Caller {
                 user: Some(app::model::EntityRef::new("User", "default", "bob")),
                 groups: vec![app::model::EntityRef::new("Group", "default", "admins")],
+                ..Default::default()
             },
         ];
         let all = Visible {
@@ -914,6 +916,7 @@ mod tests {
         let alice = Caller {
             user: Some(app::model::EntityRef::new("User", "default", "alice")),
             groups: vec![],
+            ..Default::default()
         };
         let computed = std::cell::Cell::new(0);
         let ask = |s: &Arc<Snapshot>, p: &Arc<Policy>, c: &Caller, answer: bool| {

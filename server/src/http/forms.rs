@@ -38,7 +38,7 @@ pub fn router() -> Router<AppState> {
 const MAX_MESSAGE: usize = 600;
 
 /// Whether a form post comes from a page of this server.
-fn same_origin(headers: &HeaderMap) -> bool {
+pub(super) fn same_origin(headers: &HeaderMap) -> bool {
     let value = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
     if value(header::HeaderName::from_static("sec-fetch-site")) == Some("cross-site") {
         return false;

@@ -231,6 +231,7 @@ mod tests {
         let alice = Caller {
             user: Some(EntityRef::new("User", "default", "alice")),
             groups: vec![EntityRef::new("Group", "default", "team-a")],
+            ..Default::default()
         };
         let guarded = Arc::new(GuardedDocs {
             docs: state.docs.clone(),

@@ -9,11 +9,12 @@ pub mod cache;
 pub mod caller;
 pub mod forms;
 pub mod guarded;
+pub mod settings;
 #[cfg(test)]
 mod tests;
 
 use crate::AppState;
-use app::services::{CatalogReader, DocsReader, KubeReader, LocationAdmin};
+use app::services::{CatalogReader, DocsReader, KubeReader, LocationAdmin, TokenAdmin};
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::Next;
@@ -37,6 +38,7 @@ pub fn router(state: AppState) -> Router {
         kube: state.kube.clone(),
         facade: state.facade(),
     });
+    let tokens: Arc<dyn TokenAdmin> = Arc::new(settings::TokenPages(state.clone()));
     let assets = Arc::new(assets::Assets::load(std::path::Path::new(
         state.leptos.site_root.as_ref(),
     )));
@@ -47,6 +49,7 @@ pub fn router(state: AppState) -> Router {
         provide_context(reader.clone());
         provide_context(admin.clone());
         provide_context(docs_reader.clone());
+        provide_context(tokens.clone());
     };
     let routes = generate_route_list(app::App);
     let options = state.leptos.clone();
@@ -62,6 +65,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::api::router())
         .merge(crate::docs::handlers::router())
         .merge(forms::router())
+        .merge(settings::router())
         .merge(assets.router())
         .leptos_routes_with_context(&state, routes, provide.clone(), move || {
             app::shell(options.clone())

@@ -49,6 +49,7 @@ fn alice() -> Caller {
     Caller {
         user: Some(EntityRef::new("User", "default", "alice")),
         groups: vec![EntityRef::new("Group", "default", "team-a")],
+        ..Default::default()
     }
 }
 
