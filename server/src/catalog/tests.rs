@@ -446,6 +446,7 @@ both_databases!(
         let alice = app::model::Caller {
             user: app::model::EntityRef::from_ref_string("user:default/alice"),
             groups: vec![app::model::EntityRef::new("Group", "default", "team-a")],
+            ..Default::default()
         };
         let owned = CatalogQuery {
             owned: true,
@@ -472,6 +473,7 @@ both_databases!(
         let bigwig = app::model::Caller {
             user: app::model::EntityRef::from_ref_string("user:default/bigwig"),
             groups: vec![app::model::EntityRef::new("Group", "default", "Team-Big")],
+            ..Default::default()
         };
         let page = reader.list(&bigwig, &owned);
         assert_eq!(
