@@ -411,6 +411,8 @@ pub struct SignInState {
     pub enabled: bool,
     /// The signed-in user's display name.
     pub signed_in_as: Option<String>,
+    /// The sign-in providers `/signin` lists: id (in `/api/auth/{id}/start`) and name.
+    pub providers: Vec<(String, String)>,
 }
 
 impl SignInState {

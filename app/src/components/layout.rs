@@ -1,6 +1,7 @@
 //! The frame around every page: skip link, header with product name, navigation, the global
-//! search box and, when sign-in is configured, who is signed in (with a plain sign-out form) or
-//! a "Sign in" link; and the main landmark the routes render into.
+//! search box and who is there: the signed-in user (with a plain sign-out form), or a visible
+//! "Guest" marker (and, when sign-in is configured, a "Sign in" link); and the main landmark
+//! the routes render into.
 
 use crate::components::search_box::SearchBox;
 use crate::model::SignInState;
@@ -46,13 +47,25 @@ pub fn Layout(children: Children) -> impl IntoView {
         ),
         (true, None) => Some(
             view! {
-                <a class="account sign-in" href=format!("/signin?redirect={}", encode_component(&here))>
-                    "Sign in"
-                </a>
+                <span class="account">
+                    <span class="guest-marker">"Guest"</span>
+                    <a class="sign-in" href=format!("/signin?redirect={}", encode_component(&here))>
+                        "Sign in"
+                    </a>
+                </span>
             }
             .into_any(),
         ),
-        (false, None) => None,
+        (false, None) => Some(
+            view! {
+                <span class="account">
+                    <span class="guest-marker" title="Sign-in is not configured: everyone is a guest">
+                        "Guest"
+                    </span>
+                </span>
+            }
+            .into_any(),
+        ),
     };
 
     view! {

@@ -132,6 +132,16 @@ pub async fn envelope(req: Request, next: Next) -> Response {
             }
         }
     };
+    let mut out = render(&err, &method, &url);
+    if let Some(allow) = allow {
+        out.headers_mut().insert(header::ALLOW, allow);
+    }
+    out
+}
+
+/// The envelope for `err`, answering `method url`: for refusals made outside the API's router
+/// (the CSRF check, sign-in required), so they read the same as the API's own.
+pub fn render(err: &ApiError, method: &str, url: &str) -> Response {
     let body = json!({
         "error": {"name": err.name, "message": err.message},
         "request": {"method": method, "url": url},
@@ -143,8 +153,5 @@ pub async fn envelope(req: Request, next: Next) -> Response {
         header::CONTENT_TYPE,
         header::HeaderValue::from_static("application/json"),
     );
-    if let Some(allow) = allow {
-        out.headers_mut().insert(header::ALLOW, allow);
-    }
     out
 }
