@@ -51,8 +51,8 @@ pub struct Auth {
 
 /// One configured provider.
 pub enum Provider {
-    Oidc(oidc::Oidc),
-    Github(github::Github),
+    Oidc(Box<oidc::Oidc>),
+    Github(Box<github::Github>),
 }
 
 impl Provider {
@@ -83,8 +83,12 @@ impl Auth {
             .providers
             .iter()
             .map(|p| match p.kind() {
-                ProviderType::Oidc => oidc::Oidc::new(&settings, p).map(Provider::Oidc),
-                ProviderType::Github => github::Github::new(&settings, p).map(Provider::Github),
+                ProviderType::Oidc => {
+                    oidc::Oidc::new(&settings, p).map(|o| Provider::Oidc(Box::new(o)))
+                }
+                ProviderType::Github => {
+                    github::Github::new(&settings, p).map(|g| Provider::Github(Box::new(g)))
+                }
             })
             .collect::<Result<_, _>>()?;
         Ok(Auth {

@@ -63,10 +63,7 @@ pub struct Resolvers<'a> {
 }
 
 /// The first User entity whose body passes `check`.
-fn find_user<'c>(
-    catalog: &'c Visible,
-    check: impl Fn(&serde_json::Value) -> bool,
-) -> Option<&'c Record> {
+fn find_user(catalog: &Visible, check: impl Fn(&serde_json::Value) -> bool) -> Option<&Record> {
     catalog.records().find_map(|(_, record)| {
         if !record.stored.entity_ref.kind.eq_ignore_ascii_case("user") {
             return None;
