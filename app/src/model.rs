@@ -442,6 +442,8 @@ pub struct SignInState {
     pub signed_in_as: Option<String>,
     /// The signed-in user's entity (the user menu links to it).
     pub user: Option<EntityRef>,
+    /// The sign-in providers `/signin` lists: id (in `/api/auth/{id}/start`) and name.
+    pub providers: Vec<(String, String)>,
 }
 
 impl SignInState {

@@ -102,7 +102,7 @@ async fn stub() -> Stub {
     settings
         .validate(|_| Some("stub-secret".into()))
         .expect("valid settings");
-    let oidc = Arc::new(Oidc::new(&settings).expect("client"));
+    let oidc = Arc::new(Oidc::new(&settings, &settings.providers[0]).expect("client"));
     Stub { state, oidc }
 }
 

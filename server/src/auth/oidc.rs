@@ -11,7 +11,7 @@
 //! HTTP goes through `ureq` (already Backlot's client) on a blocking thread, without following
 //! redirects.
 
-use super::config::{AuthSettings, OidcSettings};
+use super::config::{AuthSettings, ProviderSettings};
 use super::resolve::Identity;
 use super::AuthError;
 use openidconnect::core::{
@@ -33,10 +33,15 @@ const MAX_BODY: u64 = 1024 * 1024;
 /// Shortest time between two reads of the provider's keys after a signature failed.
 pub const KEYS_REFETCH_EVERY: Duration = Duration::from_secs(60);
 
-/// What the session keeps between `start` and the callback.
+/// What the session keeps between `start` and the callback (for every kind of provider).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Pending {
+    /// The provider's id: a callback to another provider's route is refused.
+    #[serde(default)]
+    pub provider: String,
     pub state: String,
+    /// OIDC only (empty for GitHub).
+    #[serde(default)]
     pub nonce: String,
     pub verifier: String,
     /// The same-site path to return to.
@@ -45,7 +50,8 @@ pub struct Pending {
 
 /// One OpenID provider.
 pub struct Oidc {
-    settings: OidcSettings,
+    settings: ProviderSettings,
+    issuer: String,
     redirect_uri: String,
     metadata: OnceCell<CoreProviderMetadata>,
     /// The provider's keys as read again after a signature failed, and when.
@@ -58,24 +64,18 @@ pub struct Oidc {
 pub struct HttpFailure(String);
 
 impl Oidc {
-    pub fn new(auth: &AuthSettings) -> Result<Oidc, AuthError> {
-        let settings = auth
-            .providers
-            .oidc
+    pub fn new(auth: &AuthSettings, settings: &ProviderSettings) -> Result<Oidc, AuthError> {
+        let issuer = settings
+            .issuer
             .clone()
-            .ok_or_else(|| AuthError::Config("no OpenID provider configured".into()))?;
-        let agent = ureq::Agent::config_builder()
-            .timeout_global(Some(Duration::from_secs(10)))
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .build()
-            .into();
+            .ok_or_else(|| AuthError::Config(format!("provider {} has no issuer", settings.id)))?;
         Ok(Oidc {
-            settings,
-            redirect_uri: auth.redirect_uri(),
+            settings: settings.clone(),
+            issuer,
+            redirect_uri: auth.redirect_uri(&settings.id),
             metadata: OnceCell::new(),
             keys: Mutex::new(None),
-            agent,
+            agent: agent(),
         })
     }
 
@@ -84,7 +84,7 @@ impl Oidc {
         let metadata = self
             .metadata
             .get_or_try_init(|| async {
-                let issuer = IssuerUrl::new(self.settings.issuer.clone())
+                let issuer = IssuerUrl::new(self.issuer.clone())
                     .map_err(|e| AuthError::Config(format!("issuer: {e}")))?;
                 let agent = self.agent.clone();
                 let found = tokio::task::spawn_blocking(move || {
@@ -93,7 +93,7 @@ impl Oidc {
                 .await
                 .map_err(|e| AuthError::Provider(e.to_string()))?
                 .map_err(|e| AuthError::Provider(format!("discovery: {}", error_chain(&e))))?;
-                tracing::info!(issuer = %self.settings.issuer, "OpenID provider discovered");
+                tracing::info!(issuer = %self.issuer, provider = %self.settings.id, "OpenID provider discovered");
                 Ok::<_, AuthError>(found)
             })
             .await?;
@@ -120,12 +120,12 @@ impl Oidc {
         let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
         match fetched {
             Ok(set) => {
-                tracing::info!(issuer = %self.settings.issuer, keys = set.keys().len(), "OpenID provider keys read again");
+                tracing::info!(issuer = %self.issuer, keys = set.keys().len(), "OpenID provider keys read again");
                 *keys = Some((set.clone(), Instant::now()));
                 Some(set)
             }
             Err(e) => {
-                tracing::warn!(issuer = %self.settings.issuer, error = %error_chain(&e), "OpenID provider keys could not be read again");
+                tracing::warn!(issuer = %self.issuer, error = %error_chain(&e), "OpenID provider keys could not be read again");
                 // Counts as a try: the next one waits too.
                 let old = keys
                     .take()
@@ -177,13 +177,14 @@ impl Oidc {
                 Nonce::new_random,
             )
             .set_pkce_challenge(challenge);
-        for scope in self.settings.scopes.iter().filter(|s| *s != "openid") {
-            request = request.add_scope(Scope::new(scope.clone()));
+        for scope in self.settings.scopes().into_iter().filter(|s| s != "openid") {
+            request = request.add_scope(Scope::new(scope));
         }
         let (url, state, nonce) = request.url();
         Ok((
             url.to_string(),
             Pending {
+                provider: self.settings.id.clone(),
                 state: state.secret().clone(),
                 nonce: nonce.secret().clone(),
                 verifier: verifier.secret().clone(),
@@ -273,8 +274,19 @@ impl Oidc {
     }
 }
 
-/// One HTTP exchange for `openidconnect`, through ureq (no redirects followed).
-fn call(agent: &ureq::Agent, request: HttpRequest) -> Result<HttpResponse, HttpFailure> {
+/// The HTTP client of every provider: ureq, 10 s per exchange, no redirects followed, statuses
+/// returned rather than turned into errors.
+pub(super) fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(10)))
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .build()
+        .into()
+}
+
+/// One HTTP exchange for `openidconnect` and `oauth2`, through ureq (no redirects followed).
+pub(super) fn call(agent: &ureq::Agent, request: HttpRequest) -> Result<HttpResponse, HttpFailure> {
     let mut response = agent.run(request).map_err(|e| HttpFailure(e.to_string()))?;
     let status = response.status();
     let headers = response.headers().clone();
@@ -291,7 +303,7 @@ fn call(agent: &ureq::Agent, request: HttpRequest) -> Result<HttpResponse, HttpF
 }
 
 /// An error with its sources (the crate's errors put the useful part in `source`).
-fn error_chain(e: &dyn std::error::Error) -> String {
+pub(super) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {

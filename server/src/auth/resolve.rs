@@ -1,9 +1,16 @@
-//! Who a signed-in identity is in the catalog: the User entity whose `spec.profile.email` is the
-//! identity's email, else the User named like the email's name part (or the provider's
-//! preferred username), in the default namespace. The session keeps the user's ref and the
-//! groups it is a member of ([`SignedIn`]); each request's `Caller` is made from that.
+//! Who a signed-in identity is in the catalog: the provider's sign-in resolvers, tried in their
+//! configured order (default `email`, `username`, `annotation`), pick the User entity:
+//!
+//! - `email`: `spec.profile.email` equals the identity's email (case aside);
+//! - `username`: `user:default/{name}` where the name is the preferred username (GitHub: the
+//!   login), else the email's name part;
+//! - `annotation`: a User whose annotation equals a claim (GitHub: `github.com/user-login` is the
+//!   login; otherwise as configured).
+//!
+//! The session keeps the user's ref and the groups it is a member of ([`SignedIn`]); each
+//! request's `Caller` is made from that.
 
-use super::config::UnknownUsers;
+use super::config::{AnnotationMatch, Resolver, UnknownUsers};
 use super::AuthError;
 use crate::catalog::facade::Visible;
 use crate::catalog::snapshot::Record;
@@ -28,6 +35,9 @@ pub struct SignedIn {
     pub ent: Vec<String>,
     /// What the header shows.
     pub display_name: String,
+    /// When the user signed in (unix seconds): the session ends `absolute_hours` later.
+    #[serde(default)]
+    pub since: i64,
 }
 
 impl SignedIn {
@@ -45,37 +55,70 @@ impl SignedIn {
     }
 }
 
+/// How a provider matches identities to users: its resolvers, in order, and the annotation the
+/// `annotation` resolver compares.
+#[derive(Debug, Clone, Copy)]
+pub struct Resolvers<'a> {
+    pub order: &'a [Resolver],
+    pub annotation: Option<&'a AnnotationMatch>,
+}
+
+/// The first User entity whose body passes `check`.
+fn find_user(catalog: &Visible, check: impl Fn(&serde_json::Value) -> bool) -> Option<&Record> {
+    catalog.records().find_map(|(_, record)| {
+        if !record.stored.entity_ref.kind.eq_ignore_ascii_case("user") {
+            return None;
+        }
+        let body: serde_json::Value = serde_json::from_str(&record.stored.body).ok()?;
+        check(&body).then_some(record)
+    })
+}
+
 /// The identity's User entity and groups; refused (or, with `allow`, signed in as
-/// `user:default/{name part}` with no entity) when none matches.
+/// `user:default/{name}` with no entity) when none matches.
 pub fn resolve(
     identity: &Identity,
     catalog: &Visible,
+    resolvers: Resolvers<'_>,
     unknown: UnknownUsers,
 ) -> Result<SignedIn, AuthError> {
     let email = identity.email.as_deref().map(str::to_ascii_lowercase);
-    let by_email = email.as_deref().and_then(|email| {
-        catalog.records().find_map(|(_, record)| {
-            let r = &record.stored.entity_ref;
-            if !r.kind.eq_ignore_ascii_case("user") {
-                return None;
-            }
-            let body: serde_json::Value = serde_json::from_str(&record.stored.body).ok()?;
-            let found = body
-                .pointer("/spec/profile/email")
-                .and_then(|v| v.as_str())
-                .is_some_and(|e| e.eq_ignore_ascii_case(email));
-            found.then_some(record)
-        })
-    });
-    let name_part = email
+    let email_name = email
         .as_deref()
-        .and_then(|e| e.split_once('@').map(|(n, _)| n.to_string()))
+        .and_then(|e| e.split_once('@').map(|(n, _)| n.to_string()));
+    let name_part = email_name
+        .clone()
         .or_else(|| identity.preferred_username.clone());
-    let record = by_email.or_else(|| {
-        name_part
-            .as_deref()
-            .and_then(|n| catalog.get("user", "default", n))
-    });
+    let by = |resolver: Resolver| -> Option<&Record> {
+        match resolver {
+            Resolver::Email => email.as_deref().and_then(|email| {
+                find_user(catalog, |body| {
+                    body.pointer("/spec/profile/email")
+                        .and_then(|v| v.as_str())
+                        .is_some_and(|e| e.eq_ignore_ascii_case(email))
+                })
+            }),
+            Resolver::Username => [identity.preferred_username.as_ref(), email_name.as_ref()]
+                .into_iter()
+                .flatten()
+                .find_map(|n| catalog.get("user", "default", n)),
+            Resolver::Annotation => {
+                let rule = resolvers.annotation?;
+                let value = match rule.claim.as_str() {
+                    "sub" => Some(&identity.subject),
+                    "email" => identity.email.as_ref(),
+                    _ => identity.preferred_username.as_ref(),
+                }?;
+                let key = rule.key.replace('~', "~0").replace('/', "~1");
+                find_user(catalog, |body| {
+                    body.pointer(&format!("/metadata/annotations/{key}"))
+                        .and_then(|v| v.as_str())
+                        .is_some_and(|v| v.eq_ignore_ascii_case(value))
+                })
+            }
+        }
+    };
+    let record = resolvers.order.iter().find_map(|r| by(*r));
     let display = |fallback: &str| {
         identity
             .name
@@ -102,6 +145,7 @@ pub fn resolve(
                 user,
                 ent,
                 display_name: shown,
+                since: 0,
             })
         }
         None => {
@@ -117,11 +161,12 @@ pub fn resolve(
                         ent: vec![user.clone()],
                         user,
                         display_name: display(&name),
+                        since: 0,
                     })
                 }
                 _ => Err(AuthError::UnknownUser(format!(
                     "{who} signed in with the identity provider, but no User entity in the catalog \
-                     has that email (spec.profile.email) or name; ask the portal's administrators \
+                     matches it (by email, name or annotation); ask the portal's administrators \
                      to add you to the catalog"
                 ))),
             }
@@ -155,6 +200,7 @@ pub fn caller_of(catalog: &Visible, user: &str) -> Caller {
         user: ent[0].clone(),
         ent,
         display_name: String::new(),
+        since: 0,
     }
     .caller()
 }

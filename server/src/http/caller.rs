@@ -17,6 +17,7 @@ pub async fn identify(State(state): State<AppState>, mut req: Request, next: Nex
     let mut caller = Caller::guest();
     let mut sign_in = app::model::SignInState {
         enabled: state.auth.is_some(),
+        providers: state.auth.as_ref().map(|a| a.choices()).unwrap_or_default(),
         ..Default::default()
     };
     if let Some(token) = state
@@ -28,12 +29,14 @@ pub async fn identify(State(state): State<AppState>, mut req: Request, next: Nex
             Ok(token_caller) => caller = token_caller,
             Err(e) => return e.envelope(req.method().as_str(), &req.uri().to_string()),
         }
-    } else if state.auth.is_some() {
+    } else if let Some(auth) = &state.auth {
         if let Some(session) = req.extensions().get::<tower_sessions::Session>() {
             match session
                 .get::<crate::auth::SignedIn>(crate::auth::SIGNED_IN)
                 .await
             {
+                // Past its absolute lifetime: ended, the request goes on as the guest.
+                Ok(Some(signed_in)) if !auth.keep_session(session, &signed_in).await => {}
                 Ok(Some(signed_in)) => {
                     caller = signed_in.caller();
                     sign_in.signed_in_as = Some(signed_in.display_name.clone());

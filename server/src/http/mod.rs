@@ -7,8 +7,10 @@
 pub mod assets;
 pub mod cache;
 pub mod caller;
+pub mod csrf;
 pub mod forms;
 pub mod guarded;
+pub mod guest;
 pub mod settings;
 #[cfg(test)]
 mod tests;
@@ -78,11 +80,19 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(cache::revalidate_pages))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
+            guest::require_sign_in,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
             caller::identify,
         ))
         .layer(crate::auth::session_layer(
             state.catalog.store().clone(),
             state.auth.as_ref().map(|a| &a.settings),
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            csrf::refuse_cross_origin,
         ))
         .layer(compression())
         .layer(axum::middleware::from_fn_with_state(state.clone(), track))

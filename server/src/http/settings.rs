@@ -10,7 +10,6 @@
 //! another site are refused, as on the Locations page.
 
 use super::caller::RequestCaller;
-use super::forms::same_origin;
 use crate::util::format_rfc3339;
 use crate::AppState;
 use app::error::AppError;
@@ -124,7 +123,7 @@ impl IntoResponse for Refused {
 
 /// The user a form post acts for: a signed-in browser session from this site.
 fn poster(state: &AppState, caller: &Caller, headers: &HeaderMap) -> Result<String, Refused> {
-    if !same_origin(headers) {
+    if !super::csrf::same_origin(headers, super::csrf::expected_origin(state).as_deref()) {
         return Err(Refused::CrossSite);
     }
     if state.auth.is_none() {
