@@ -221,3 +221,15 @@ pub async fn get_audit(
 pub async fn get_permissions(user: String) -> Result<crate::audit::EffectivePermissions, AppError> {
     audit_admin()?.permissions(&caller(), &user)
 }
+
+/// The caller's API tokens and the one just made (shown once).
+#[server(prefix = "/_app")]
+pub async fn get_api_tokens() -> Result<TokenSettings, AppError> {
+    use leptos::server_fn::http_export::request::Parts;
+    let extensions = use_context::<Parts>()
+        .map(|p| p.extensions.clone())
+        .unwrap_or_default();
+    service::<dyn crate::services::TokenAdmin>("API tokens")?
+        .page(caller(), extensions)
+        .await
+}

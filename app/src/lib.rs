@@ -41,6 +41,7 @@ use pages::{
     locations::LocationsPage,
     not_found::NotFound,
     search::SearchPage,
+    settings::TokensPage,
     signin::SignInPage,
     user::UserRoute,
 };
@@ -189,6 +190,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/signin") view=SignInPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/audit") view=AuditLogPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/permissions") view=PermissionsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/settings/tokens") view=TokensPage ssr=SsrMode::Async/>
                 </Routes>
             </Layout>
         </Router>

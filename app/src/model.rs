@@ -96,6 +96,8 @@ pub struct CatalogQuery {
     pub systems: Vec<String>,
     /// Free text over name, title, description and tags.
     pub text: Option<String>,
+    /// Only what the caller or one of their groups owns (`owned=1`); nothing for the guest.
+    pub owned: bool,
     /// `name` (default), `kind`, `type`, `owner`, `lifecycle`; prefix `-` for descending.
     pub sort: Option<String>,
     /// Zero-based page number.
@@ -295,6 +297,21 @@ pub struct EntityDetail {
     pub api_definition: Option<String>,
     /// For `Group` and `User`: profile display name, email and picture URL.
     pub profile: Option<ProfileView>,
+    /// What the caller may do with the entity, each with the policy's decision.
+    #[serde(default)]
+    pub access: Vec<AccessView>,
+}
+
+/// One thing a person might do with an entity, and whether the policy lets the caller.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessView {
+    /// What it is, in words ("Refresh it from its source").
+    pub action: String,
+    /// The permission (`catalog.entity.refresh`).
+    pub permission: String,
+    pub allowed: bool,
+    /// The decision as the policy states it (`ALLOW … by role member rule 2 (refresh)`).
+    pub decision: String,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -401,6 +418,18 @@ pub struct Caller {
     pub user: Option<EntityRef>,
     /// The groups the user belongs to, directly or through parents.
     pub groups: Vec<EntityRef>,
+    /// Set when the caller is an API or service token (`Authorization: Bearer`): what it may do
+    /// is what its owner may do and its scopes cover (`server/src/auth/tokens.rs`). `None` for a
+    /// browser session and the guest.
+    pub token: Option<TokenLimit>,
+}
+
+/// The limit of a token caller: its name (for messages) and its scopes (`read`, `locations`,
+/// `refresh`, `templates`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TokenLimit {
+    pub name: String,
+    pub scopes: Vec<String>,
 }
 
 /// What the header and the sign-in page show about sign-in; the server puts it on each request
@@ -411,6 +440,10 @@ pub struct SignInState {
     pub enabled: bool,
     /// The signed-in user's display name.
     pub signed_in_as: Option<String>,
+    /// The signed-in user's entity (the user menu links to it).
+    pub user: Option<EntityRef>,
+    /// The sign-in providers `/signin` lists: id (in `/api/auth/{id}/start`) and name.
+    pub providers: Vec<(String, String)>,
 }
 
 impl SignInState {
@@ -446,7 +479,45 @@ impl Caller {
         Self::default()
     }
 
+    /// Nobody signed in: no user and no token (a service token without an entity is signed in).
     pub fn is_guest(&self) -> bool {
-        self.user.is_none()
+        self.user.is_none() && self.token.is_none()
     }
+
+    /// A person signed in through the browser (not a token, not the guest).
+    pub fn is_session(&self) -> bool {
+        self.user.is_some() && self.token.is_none()
+    }
+}
+
+/// One of the caller's API tokens on the settings page (never the token itself).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiTokenView {
+    pub id: String,
+    pub name: String,
+    pub scopes: Vec<String>,
+    /// RFC 3339.
+    pub created_at: String,
+    pub expires_at: String,
+    pub last_used_at: Option<String>,
+    pub expired: bool,
+}
+
+/// A token just created: shown once, on the page the creation form returns to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewApiToken {
+    pub name: String,
+    pub token: String,
+}
+
+/// The API tokens page (`/settings/tokens`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenSettings {
+    /// Sign-in is configured (tokens need it).
+    pub enabled: bool,
+    /// The caller is signed in through the browser (only then may tokens be made or revoked).
+    pub signed_in: bool,
+    pub tokens: Vec<ApiTokenView>,
+    /// The token created by the form just posted, taken out of the session (shown once).
+    pub created: Option<NewApiToken>,
 }

@@ -1,8 +1,8 @@
 //! The catalog page's URL: pure conversions between [`CatalogQuery`] and the query string.
 //!
 //! Every piece of catalog state lives in the URL so that a link reproduces the view. Keys are
-//! `kind`, `type`, `owner`, `lifecycle`, `tag`, `namespace`, `system` (repeatable), `q`, `sort`
-//! and `page` (one-based in the URL, zero-based in [`CatalogQuery::page`]). Empty values, which
+//! `kind`, `type`, `owner`, `lifecycle`, `tag`, `namespace`, `system` (repeatable), `owned`
+//! (`1`: owned by the caller or their groups), `q`, `sort` and `page` (one-based in the URL, zero-based in [`CatalogQuery::page`]). Empty values, which
 //! GET forms produce for blank inputs, are ignored.
 
 use crate::model::CatalogQuery;
@@ -103,6 +103,7 @@ where
         match key.as_ref() {
             "kind" => q.kind = Some(value.to_ascii_lowercase()),
             "q" => q.text = Some(value.to_string()),
+            "owned" => q.owned = matches!(value, "1" | "true" | "on"),
             "sort" => {
                 let column = value.strip_prefix('-').unwrap_or(value);
                 if SORT_COLUMNS.contains(&column) {
@@ -142,6 +143,9 @@ pub fn catalog_query_to_string(q: &CatalogQuery) -> String {
         for value in facet.values(q) {
             pairs.push((facet.key(), value.clone()));
         }
+    }
+    if q.owned {
+        pairs.push(("owned", "1".to_string()));
     }
     if let Some(text) = q.text.as_deref().filter(|t| !t.trim().is_empty()) {
         pairs.push(("q", text.to_string()));
@@ -303,6 +307,7 @@ mod tests {
             namespaces: vec!["default".into()],
             systems: vec!["system:default/audio & video".into()],
             text: Some("fast 100%".into()),
+            owned: true,
             sort: Some("-owner".into()),
             page: 3,
             page_size: PAGE_SIZE,

@@ -109,3 +109,15 @@ pub trait AuditAdmin: Send + Sync + 'static {
         user: &str,
     ) -> Result<crate::audit::EffectivePermissions, AppError>;
 }
+
+/// API tokens on the settings page (`/settings/tokens`); made and revoked by plain form posts
+/// the server handles.
+pub trait TokenAdmin: Send + Sync + 'static {
+    /// The caller's tokens, and the one just made (taken out of the request's session, so it is
+    /// shown once). `request` is the request's extensions, where the server finds the session.
+    fn page(
+        &self,
+        caller: Caller,
+        request: leptos::server_fn::http_export::Extensions,
+    ) -> BoxFuture<Result<TokenSettings, AppError>>;
+}

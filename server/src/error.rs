@@ -2,6 +2,7 @@
 //! functions return it, the REST API maps it to its envelope (`api/error.rs`). Internal errors
 //! are logged once, at this conversion, and reach the caller as a plain message.
 
+use crate::auth::tokens::TokenError;
 use crate::catalog::CatalogError;
 use app::error::AppError;
 
@@ -33,6 +34,21 @@ impl From<crate::audit::query::AuditError> for AppError {
                 }],
             },
             AuditError::Storage(e) => CatalogError::Storage(e).into(),
+        }
+    }
+}
+
+/// For the API tokens page (the REST API maps tokens' errors itself: `api/tokens.rs`).
+impl From<TokenError> for AppError {
+    fn from(e: TokenError) -> Self {
+        match e {
+            TokenError::Unauthenticated(m) => AppError::Forbidden(m.to_string()),
+            TokenError::Invalid(m) => AppError::invalid(m),
+            TokenError::NotFound(_) => AppError::NotFound(e.to_string()),
+            TokenError::Storage(_) => {
+                tracing::error!(error = %e, "API tokens could not be read or written");
+                AppError::internal()
+            }
         }
     }
 }

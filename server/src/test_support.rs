@@ -252,3 +252,79 @@ pub fn thirty_components() -> String {
 pub fn group(name: &str) -> String {
     format!("apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata:\n  name: {name}\nspec:\n  type: team\n  children: []\n")
 }
+
+/// Log lines written by the test process, as JSON objects (the one global subscriber of the
+/// tests: every test that reads the log shares it, and filters it to its own lines).
+#[derive(Clone, Default)]
+pub struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("log buffer").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    /// The process's log from the first call on. The subscriber is global: a thread-local one
+    /// (`set_default`) missed events whenever another test's thread registered a callsite while
+    /// it was being installed (tracing caches each callsite's interest process-wide).
+    pub fn process() -> &'static Captured {
+        static LOG: std::sync::OnceLock<Captured> = std::sync::OnceLock::new();
+        LOG.get_or_init(|| {
+            let logs = Captured::default();
+            let writer = logs.clone();
+            let subscriber = tracing_subscriber::fmt()
+                .json()
+                .flatten_event(true)
+                .with_max_level(tracing::Level::DEBUG)
+                .with_writer(move || writer.clone())
+                .finish();
+            tracing::subscriber::set_global_default(subscriber)
+                .expect("no other test installs a global subscriber");
+            logs
+        })
+    }
+
+    /// Everything logged so far, as written.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().expect("log buffer")).into_owned()
+    }
+
+    pub fn lines(&self) -> Vec<serde_json::Value> {
+        let bytes = self.0.lock().expect("log buffer").clone();
+        String::from_utf8_lossy(&bytes)
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("JSON log line"))
+            .collect()
+    }
+}
+
+/// `state` with sign-in configured (an OpenID provider that is never asked: these tests sign
+/// in through `http::caller::TestCaller` or a bearer token), the built-in default policy with
+/// sign-in, and these service tokens (validated, with `env` as their environment).
+pub fn with_sign_in(
+    mut state: AppState,
+    service_tokens: &str,
+    env: impl Fn(&str) -> Option<String>,
+) -> AppState {
+    let mut settings: crate::auth::AuthSettings = yaml_serde::from_str(&format!(
+        "base_url: http://127.0.0.1:3000\nproviders:\n  oidc:\n    issuer: http://127.0.0.1:9\n    client_id: backlot\n    client_secret_env: TEST_OIDC_SECRET\nservice_tokens: {service_tokens}\n"
+    ))
+    .expect("auth settings");
+    settings
+        .validate(|k| match k {
+            "TEST_OIDC_SECRET" => Some("test-secret".into()),
+            other => env(other),
+        })
+        .expect("valid auth settings");
+    state.auth = Some(Arc::new(crate::auth::Auth::new(settings).expect("sign-in")));
+    state.policy = Arc::new(crate::policy::PolicyStore::fixed(crate::policy::built_in(
+        true,
+        &[],
+    )));
+    state
+}

@@ -6,7 +6,10 @@ use crate::components::common::{EntityLink, ErrorBadge, IconExternal, KindBadge,
 use crate::format::{
     is_safe_image_url, is_safe_url, kind_label, kind_plural, pretty_json, relation_label,
 };
-use crate::model::{EntityDetail, LinkView, ProfileView, RelationView, RepositoryView, SourceView};
+use crate::model::{
+    AccessView, EntityDetail, LinkView, ProfileView, RelationView, RepositoryView, SignInState,
+    SourceView,
+};
 use crate::query::{catalog_href, with_kind};
 use leptos::prelude::*;
 
@@ -238,6 +241,42 @@ pub fn LinksCard(links: Vec<LinkView>) -> impl IntoView {
                                     </li>
                                 }
                                     .into_any()
+                            }
+                        })
+                        .collect_view()}
+                </ul>
+            </section>
+        }
+    })
+}
+
+/// What the caller may do with the entity, each with the policy's decision (shown when sign-in
+/// is configured, or when something is refused).
+#[component]
+pub fn AccessCard(access: Vec<AccessView>) -> impl IntoView {
+    let shown = SignInState::current().enabled || access.iter().any(|a| !a.allowed);
+    (shown && !access.is_empty()).then(|| {
+        view! {
+            <section class="card" aria-labelledby="access-heading">
+                <h2 id="access-heading" class="card-title">
+                    "What you may do"
+                </h2>
+                <ul class="access-list">
+                    {access
+                        .into_iter()
+                        .map(|a| {
+                            let (class, verdict) = if a.allowed {
+                                ("access-allowed", "Allowed")
+                            } else {
+                                ("access-refused", "Not allowed")
+                            };
+                            view! {
+                                <li class=class data-permission=a.permission.clone()>
+                                    <span class="access-action">{a.action}</span>
+                                    " — "
+                                    <strong>{verdict}</strong>
+                                    <div class="muted small">{a.decision}</div>
+                                </li>
                             }
                         })
                         .collect_view()}
@@ -521,6 +560,7 @@ pub fn RawTab(raw_json: String) -> impl IntoView {
 #[component]
 pub fn MetadataCards(detail: EntityDetail) -> impl IntoView {
     view! {
+        <AccessCard access=detail.access/>
         <LinksCard links=detail.links/>
         <SourceCard source=detail.source repository=detail.repository/>
         <KeyValueCard title="Labels" id="labels-heading" pairs=detail.labels/>

@@ -1,9 +1,11 @@
 //! The frame around every page: skip link, header with product name, navigation, the global
-//! search box and, when sign-in is configured, who is signed in (with a plain sign-out form) or
-//! a "Sign in" link; and the main landmark the routes render into.
+//! search box and who is there: the signed-in user's menu (`user_menu`), or a visible "Guest"
+//! marker (and, when sign-in is configured, a "Sign in" link); and the main landmark the routes
+//! render into.
 
 use crate::components::admin_nav::AdminNav;
 use crate::components::search_box::SearchBox;
+use crate::components::user_menu::UserMenu;
 use crate::model::SignInState;
 use crate::query::encode_component;
 use leptos::prelude::*;
@@ -34,26 +36,28 @@ pub fn Layout(children: Children) -> impl IntoView {
         }
     };
     let account = match (sign_in.enabled, sign_in.signed_in_as) {
-        (_, Some(name)) => Some(
-            view! {
-                <form class="account" method="post" action="/api/auth/logout">
-                    <span class="account-name">{name}</span>
-                    <button type="submit" class="button">
-                        "Sign out"
-                    </button>
-                </form>
-            }
-            .into_any(),
-        ),
+        (_, Some(name)) => Some(view! { <UserMenu name user=sign_in.user.clone()/> }.into_any()),
         (true, None) => Some(
             view! {
-                <a class="account sign-in" href=format!("/signin?redirect={}", encode_component(&here))>
-                    "Sign in"
-                </a>
+                <span class="account">
+                    <span class="guest-marker">"Guest"</span>
+                    <a class="sign-in" href=format!("/signin?redirect={}", encode_component(&here))>
+                        "Sign in"
+                    </a>
+                </span>
             }
             .into_any(),
         ),
-        (false, None) => None,
+        (false, None) => Some(
+            view! {
+                <span class="account">
+                    <span class="guest-marker" title="Sign-in is not configured: everyone is a guest">
+                        "Guest"
+                    </span>
+                </span>
+            }
+            .into_any(),
+        ),
     };
 
     view! {

@@ -10,3 +10,4 @@ pub mod graph;
 pub mod layout;
 pub mod problems;
 pub mod search_box;
+pub mod user_menu;

@@ -10,7 +10,7 @@ use crate::components::common::{ErrorBadge, ErrorNotice, IconSearch, Loading};
 use crate::components::get_form::GetForm;
 use crate::format::{count, kind_label, kind_plural};
 use crate::model::{
-    CatalogPage as CatalogData, CatalogQuery, EntityRef, EntitySummary, FacetCount,
+    CatalogPage as CatalogData, CatalogQuery, EntityRef, EntitySummary, FacetCount, SignInState,
 };
 use crate::query::{
     catalog_href, catalog_query_from_pairs, sort_state, toggle_facet, with_kind, with_page,
@@ -26,8 +26,9 @@ const FACET_VISIBLE: usize = 8;
 /// Below this width (in CSS pixels) the filter panel starts folded, in the browser.
 const NARROW: u32 = 800;
 
-const QUERY_KEYS: [&str; 10] = [
+const QUERY_KEYS: [&str; 11] = [
     "kind",
+    "owned",
     "type",
     "owner",
     "lifecycle",
@@ -94,6 +95,7 @@ fn CatalogView(q: CatalogQuery, page: CatalogData) -> impl IntoView {
     let facets = page.facets;
     let kinds = facets.kinds.clone();
     let active_filters = ActiveFilters(&q);
+    let signed_in = SignInState::current().signed_in_as.is_some();
     view! {
         <div class="page-header">
             <h1>{heading}</h1>
@@ -107,6 +109,28 @@ fn CatalogView(q: CatalogQuery, page: CatalogData) -> impl IntoView {
                 <details class="filters" open data-fold-below=NARROW.to_string()>
                     <summary class="filters-summary">"Filters"</summary>
                     <div class="filters-body">
+                        {(signed_in || q.owned)
+                            .then(|| {
+                                view! {
+                                    <fieldset class="facet">
+                                        <legend>"Ownership"</legend>
+                                        <ul>
+                                            <li>
+                                                <label class="check">
+                                                    <input
+                                                        type="checkbox"
+                                                        name="owned"
+                                                        value="1"
+                                                        checked=q.owned
+                                                        prop:checked=q.owned
+                                                    />
+                                                    <span class="check-label">"Owned by me or my teams"</span>
+                                                </label>
+                                            </li>
+                                        </ul>
+                                    </fieldset>
+                                }
+                            })}
                         {Facet::ALL
                             .into_iter()
                             .map(|facet| {
@@ -293,6 +317,17 @@ fn ActiveFilters(q: &CatalogQuery) -> Option<impl IntoView> {
                 catalog_href(&toggle_facet(q, facet, v)),
             ));
         }
+    }
+    if q.owned {
+        let without = CatalogQuery {
+            owned: false,
+            page: 0,
+            ..q.clone()
+        };
+        chips.push((
+            "Owned by me or my teams".to_string(),
+            catalog_href(&without),
+        ));
     }
     if let Some(text) = &q.text {
         let without = CatalogQuery {

@@ -1,6 +1,6 @@
 //! One module per route: catalog, entity (with the group and user variants), docs, locations,
-//! catalog errors, search, Kubernetes clusters, sign-in, the admin pages (audit log,
-//! permissions) and the 404 page.
+//! catalog errors, search, Kubernetes clusters, sign-in, settings (API tokens), the admin pages
+//! (audit log, permissions) and the 404 page.
 
 pub mod admin;
 pub mod catalog;
@@ -12,5 +12,6 @@ pub mod kubernetes;
 pub mod locations;
 pub mod not_found;
 pub mod search;
+pub mod settings;
 pub mod signin;
 pub mod user;

@@ -1,5 +1,5 @@
-//! `/signin`: a plain link to the OpenID provider (`/api/auth/oidc/start`), carrying the page to
-//! come back to. Server-rendered, no island.
+//! `/signin`: a plain link to each configured provider (`/api/auth/{id}/start`), carrying the
+//! page to come back to (a same-site path only). Server-rendered, no island.
 
 use crate::model::{same_site_path, SignInState};
 use crate::query::encode_component;
@@ -15,10 +15,22 @@ pub fn SignInPage() -> impl IntoView {
         .get("redirect")
         .and_then(|r| same_site_path(&r).map(str::to_string))
         .unwrap_or_else(|| "/".to_string());
-    let start = format!(
-        "/api/auth/oidc/start?redirect={}",
-        encode_component(&redirect)
-    );
+    let back = encode_component(&redirect);
+    let choices = state
+        .providers
+        .into_iter()
+        .map(|(id, name)| {
+            let start = format!("/api/auth/{}/start?redirect={back}", encode_component(&id));
+            let label = format!("Sign in with {name}");
+            view! {
+                <li>
+                    <a class="button" href=start rel="external">
+                        {label}
+                    </a>
+                </li>
+            }
+        })
+        .collect_view();
     let body = match (state.enabled, state.signed_in_as) {
         (_, Some(name)) => view! {
             <p>"You are signed in as " <strong>{name}</strong> "."</p>
@@ -31,11 +43,7 @@ pub fn SignInPage() -> impl IntoView {
         .into_any(),
         (true, None) => view! {
             <p>"Sign in with your organisation's account to be known to the portal."</p>
-            <p>
-                <a class="button" href=start rel="external">
-                    "Sign in with OpenID Connect"
-                </a>
-            </p>
+            <ul class="signin-providers">{choices}</ul>
         }
         .into_any(),
         (false, None) => view! {

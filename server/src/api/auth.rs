@@ -1,14 +1,15 @@
-//! Backstage's sign-in routes: `GET /api/auth/oidc/start`, `GET /api/auth/oidc/handler/frame`
-//! (the callback, so a redirect URI registered for Backstage works unchanged),
+//! Backstage's sign-in routes: `GET /api/auth/{provider}/start`,
+//! `GET /api/auth/{provider}/handler/frame` (the callback, so a redirect URI registered for
+//! Backstage works unchanged; an unknown provider is a 404),
 //! `GET /api/auth/v1/userinfo` and `POST /api/auth/logout`. Without `auth:` configured each
 //! answers 409 `NotConfiguredError`.
 
 use super::ApiError;
 use crate::audit::{Action, Event, Outcome};
 use crate::auth::oidc::Pending;
-use crate::auth::{resolve, Auth, AuthError, SignedIn, PENDING, SIGNED_IN};
+use crate::auth::{resolve, Auth, AuthError, Provider, SignedIn, PENDING, SEEN, SIGNED_IN};
 use crate::AppState;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
@@ -25,6 +26,15 @@ fn configured(state: &AppState) -> Result<Arc<Auth>, ApiError> {
             "sign-in is not configured (set auth: in the config)",
         )
     })
+}
+
+/// The provider named in the path.
+fn find_provider<'a>(
+    auth: &'a Auth,
+    id: &str,
+) -> Result<(&'a crate::auth::config::ProviderSettings, &'a Provider), ApiError> {
+    auth.provider(id)
+        .ok_or_else(|| ApiError::not_found(format!("no sign-in provider \"{id}\" is configured")))
 }
 
 fn session_error(e: tower_sessions::session::Error) -> ApiError {
@@ -88,12 +98,14 @@ pub struct StartQuery {
 /// Sends the browser to the provider; the session keeps state, nonce and PKCE verifier.
 pub async fn start(
     State(state): State<AppState>,
+    Path(id): Path<String>,
     session: Session,
     Query(q): Query<StartQuery>,
 ) -> Result<Response, ApiError> {
     let auth = configured(&state)?;
+    let (_, provider) = find_provider(&auth, &id)?;
     let redirect = safe_redirect(q.redirect.as_deref())?;
-    let (url, pending) = auth.oidc.start(redirect).await?;
+    let (url, pending) = provider.start(redirect).await?;
     session
         .insert(PENDING, pending)
         .await
@@ -110,13 +122,21 @@ pub struct CallbackQuery {
 
 /// The provider's callback ([`callback`]), recorded in the audit log: `auth.signin` (signed
 /// in; `failed` when the provider or the sessions could not be used) or `auth.signin.refused`
-/// (wrong state, code refused by the provider, unknown user…), with the reason.
+/// (wrong state, code refused by the provider, unknown user…), with the reason; the target is
+/// the provider's id.
 pub async fn handler_frame(
     State(state): State<AppState>,
+    Path(id): Path<String>,
     session: Session,
     query: Query<CallbackQuery>,
 ) -> Result<Response, ApiError> {
-    let result = callback(State(state.clone()), session.clone(), query).await;
+    let result = callback(
+        State(state.clone()),
+        Path(id.clone()),
+        session.clone(),
+        query,
+    )
+    .await;
     if state.auth.is_some() {
         let event = match &result {
             Ok(_) => {
@@ -130,24 +150,33 @@ pub async fn handler_frame(
             Err(e) => Event::new("guest", Action::AuthSigninRefused, Outcome::Refused)
                 .detail(e.message.clone()),
         };
-        state.audit.record(event.target("oidc"));
+        state.audit.record(event.target(id));
     }
     result
 }
 
-/// The provider's callback: the state checked against the session, the code exchanged, the ID
-/// token verified, the user resolved; a new session id, then back where the user started.
+/// The provider's callback: the state checked against the session, the code exchanged (and,
+/// for OIDC, the ID token verified), the user resolved; a new session id, then back where the
+/// user started.
 async fn callback(
     State(state): State<AppState>,
+    Path(id): Path<String>,
     session: Session,
     Query(q): Query<CallbackQuery>,
 ) -> Result<Response, ApiError> {
     let auth = configured(&state)?;
+    let (settings, provider) = find_provider(&auth, &id)?;
     // Taken out at once: a callback is accepted once per start.
     let pending: Option<Pending> = session.remove(PENDING).await.map_err(session_error)?;
     let pending = pending.ok_or(AuthError::BadRequest(
         "no sign-in is in progress in this browser; start again at /signin".into(),
     ))?;
+    if pending.provider != id {
+        return Err(AuthError::BadRequest(
+            "the sign-in in progress in this browser was started with another provider".into(),
+        )
+        .into());
+    }
     let given = q.state.unwrap_or_default();
     // The state is single-use and bound to this browser's session, so a plain comparison
     // leaks nothing worth timing.
@@ -163,18 +192,26 @@ async fn callback(
     let code = q
         .code
         .ok_or(AuthError::BadRequest("the callback has no code".into()))?;
-    let identity = auth.oidc.finish(&pending, code).await?;
-    let signed_in = resolve::resolve(
+    let identity = provider.finish(&pending, code).await?;
+    let annotation = settings.annotation_match();
+    let mut signed_in = resolve::resolve(
         &identity,
         &state.facade().read_unfiltered(),
+        resolve::Resolvers {
+            order: &settings.resolvers,
+            annotation: annotation.as_ref(),
+        },
         auth.settings.unknown_users,
     )?;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    signed_in.since = now;
     session.cycle_id().await.map_err(session_error)?;
     session
         .insert(SIGNED_IN, &signed_in)
         .await
         .map_err(session_error)?;
-    tracing::info!(user = %signed_in.user, "signed in");
+    session.insert(SEEN, now).await.map_err(session_error)?;
+    tracing::info!(user = %signed_in.user, provider = %id, "signed in");
     Ok(found(&pending.redirect))
 }
 

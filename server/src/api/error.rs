@@ -46,6 +46,25 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// This error as the envelope answering `method url` (for answers made outside the API's
+    /// router, such as a refused bearer token).
+    pub fn envelope(&self, method: &str, url: &str) -> Response {
+        let body = json!({
+            "error": {"name": self.name, "message": self.message},
+            "request": {"method": method, "url": url},
+            "response": {"statusCode": self.status.as_u16()},
+        });
+        let mut out = Response::new(Body::from(body.to_string()));
+        *out.status_mut() = self.status;
+        out.headers_mut().insert(
+            header::CONTENT_TYPE,
+            header::HeaderValue::from_static("application/json"),
+        );
+        out
+    }
+}
+
 /// The app's error in Backstage's names and statuses.
 impl From<AppError> for ApiError {
     fn from(e: AppError) -> Self {
@@ -132,17 +151,7 @@ pub async fn envelope(req: Request, next: Next) -> Response {
             }
         }
     };
-    let body = json!({
-        "error": {"name": err.name, "message": err.message},
-        "request": {"method": method, "url": url},
-        "response": {"statusCode": err.status.as_u16()},
-    });
-    let mut out = Response::new(Body::from(body.to_string()));
-    *out.status_mut() = err.status;
-    out.headers_mut().insert(
-        header::CONTENT_TYPE,
-        header::HeaderValue::from_static("application/json"),
-    );
+    let mut out = err.envelope(&method, &url);
     if let Some(allow) = allow {
         out.headers_mut().insert(header::ALLOW, allow);
     }

@@ -82,17 +82,29 @@ pub async fn clusters_stream(
     })
 }
 
-pub async fn cluster(State(s): State<AppState>, Path(name): Path<String>) -> Response {
-    json(s.kube.cluster_view(&name), || {
-        format!("no cluster named {name}")
-    })
+pub async fn cluster(
+    State(s): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    Path(name): Path<String>,
+) -> Response {
+    json(
+        guarded::cluster(&s.facade(), &caller, &s.kube, &name),
+        || format!("no cluster named {name}"),
+    )
 }
 
-pub async fn cluster_stream(State(s): State<AppState>, Path(name): Path<String>) -> Response {
-    if s.kube.cluster_view(&name).is_none() {
+pub async fn cluster_stream(
+    State(s): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    Path(name): Path<String>,
+) -> Response {
+    let facade = s.facade();
+    if guarded::cluster(&facade, &caller, &s.kube, &name).is_none() {
         return ApiError::not_found(format!("no cluster named {name}")).into_response();
     }
-    live(s.kube.clone(), move |k| k.cluster_view(&name))
+    live(s.kube.clone(), move |k| {
+        guarded::cluster(&facade, &caller, k, &name)
+    })
 }
 
 pub async fn entity(

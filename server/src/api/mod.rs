@@ -6,6 +6,7 @@ mod auth;
 mod catalog;
 pub mod error;
 mod kubernetes;
+mod tokens;
 mod webhooks;
 
 use crate::AppState;
@@ -115,11 +116,14 @@ pub fn routes() -> Vec<Route> {
             "/api/kubernetes/groups/{namespace}/{name}/stream",
             kubernetes::group_stream,
         ),
-        Route::get("/api/auth/oidc/start", auth::start),
-        Route::get("/api/auth/oidc/handler/frame", auth::handler_frame),
+        Route::get("/api/auth/{provider}/start", auth::start),
+        Route::get("/api/auth/{provider}/handler/frame", auth::handler_frame),
         Route::get("/api/auth/v1/userinfo", auth::userinfo),
         Route::post("/api/auth/logout", auth::logout),
         Route::get("/api/audit", audit::list),
+        Route::get("/api/auth/tokens", tokens::list),
+        Route::post("/api/auth/tokens", tokens::create),
+        Route::delete("/api/auth/tokens/{id}", tokens::revoke),
         Route::get("/api/openapi.json", openapi),
     ]
 }

@@ -163,6 +163,7 @@ fn alice() -> Caller {
     Caller {
         user: Some(EntityRef::new("User", "default", "alice")),
         groups: vec![EntityRef::new("Group", "default", "team-a")],
+        ..Default::default()
     }
 }
 
@@ -286,6 +287,7 @@ both_databases!(
         let admin = Caller {
             user: Some(EntityRef::new("User", "default", "root")),
             groups: vec![EntityRef::new("Group", "default", "admins")],
+            ..Default::default()
         };
         f.refresh_entity(&admin, &key).await.expect("refreshed");
         let rows = events(&h, Action::CatalogLocationRefresh).await;
@@ -395,6 +397,7 @@ both_databases!(
         let admin = Caller {
             user: Some(EntityRef::new("User", "default", "root")),
             groups: vec![EntityRef::new("Group", "default", "admins")],
+            ..Default::default()
         };
 
         // Newest first, with every field.
@@ -570,6 +573,7 @@ both_databases!(
         let admin = Caller {
             user: Some(EntityRef::new("User", "default", "root")),
             groups: vec![EntityRef::new("Group", "default", "admins")],
+            ..Default::default()
         };
 
         // The log: newest first, the filters a GET form, linked from the header.

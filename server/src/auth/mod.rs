@@ -1,22 +1,28 @@
-//! Sign-in: OpenID Connect (authorization code with PKCE, `state` and `nonce`, the ID token's
-//! signature, issuer, audience, expiry and nonce checked), sessions in Backlot's database, and
-//! who a signed-in identity is in the catalog.
+//! Sign-in: several providers at once, each OpenID Connect (authorization code with PKCE,
+//! `state` and `nonce`, the ID token's signature, issuer, audience, expiry and nonce checked) or
+//! GitHub OAuth; sessions in Backlot's database with idle and absolute lifetimes; and who a
+//! signed-in identity is in the catalog.
 //!
-//! - [`config`]: the `auth:` section (public URL, provider, unknown-user policy)
+//! - [`config`]: the `auth:` section (public URL, providers, guest, sessions, unknown users)
 //! - [`oidc`]: discovery, the authorization URL, the code exchange and the ID token check
-//! - [`store`]: tower-sessions' store over `storage` (ids kept only as SHA-256)
+//! - [`github`]: GitHub's OAuth flow and its user API
+//! - [`store`]: tower-sessions' store over `storage` (ids kept only as SHA-256), with a short
+//!   in-memory cache
 //! - [`resolve`]: an identity → its User entity and groups, as the session remembers them
+//! - [`tokens`]: API tokens and service tokens (`Authorization: Bearer`), limited by scopes
 //!
 //! The routes (`/api/auth/…`, Backstage's paths) are in `api::auth`; `http::caller::identify`
 //! reads the session and puts the caller on each request. Nothing here logs a token, a code, a
 //! secret or a cookie.
 
 pub mod config;
+pub mod github;
 pub mod oidc;
 pub mod resolve;
 pub mod store;
+pub mod tokens;
 
-pub use config::{AuthSettings, UnknownUsers};
+pub use config::{AuthSettings, ProviderType, UnknownUsers};
 pub use resolve::SignedIn;
 
 /// Why sign-in did not happen.
@@ -39,28 +45,121 @@ pub enum AuthError {
     UnknownUser(String),
 }
 
-/// Sign-in as configured: the settings and the provider.
+/// Sign-in as configured: the settings and the providers, in the configured order.
 pub struct Auth {
     pub settings: AuthSettings,
-    pub oidc: oidc::Oidc,
+    /// API and service tokens, with the cache of verified ones.
+    pub tokens: tokens::Tokens,
+    providers: Vec<Provider>,
+}
+
+/// One configured provider.
+pub enum Provider {
+    Oidc(std::sync::Arc<oidc::Oidc>),
+    Github(Box<github::Github>),
+}
+
+impl Provider {
+    /// The provider's authorization URL, and what the callback must find in the session.
+    pub async fn start(&self, redirect: String) -> Result<(String, oidc::Pending), AuthError> {
+        match self {
+            Provider::Oidc(p) => p.start(redirect).await,
+            Provider::Github(p) => Ok(p.start(redirect)),
+        }
+    }
+
+    /// The callback's code exchanged and checked: who signed in.
+    pub async fn finish(
+        &self,
+        pending: &oidc::Pending,
+        code: String,
+    ) -> Result<resolve::Identity, AuthError> {
+        match self {
+            Provider::Oidc(p) => p.finish(pending, code).await,
+            Provider::Github(p) => p.finish(pending, code).await,
+        }
+    }
 }
 
 impl Auth {
     pub fn new(settings: AuthSettings) -> Result<Auth, AuthError> {
-        let oidc = oidc::Oidc::new(&settings)?;
-        Ok(Auth { settings, oidc })
+        let providers = settings
+            .providers
+            .iter()
+            .map(|p| match p.kind() {
+                ProviderType::Oidc => {
+                    oidc::Oidc::new(&settings, p).map(|o| Provider::Oidc(std::sync::Arc::new(o)))
+                }
+                ProviderType::Github => {
+                    github::Github::new(&settings, p).map(|g| Provider::Github(Box::new(g)))
+                }
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Auth {
+            settings,
+            providers,
+            tokens: tokens::Tokens::default(),
+        })
+    }
+
+    /// The provider with this id, and its settings.
+    pub fn provider(&self, id: &str) -> Option<(&config::ProviderSettings, &Provider)> {
+        self.settings
+            .providers
+            .iter()
+            .zip(&self.providers)
+            .find(|(s, _)| s.id == id)
+    }
+
+    /// What `/signin` lists: each provider's id and name.
+    pub fn choices(&self) -> Vec<(String, String)> {
+        self.settings
+            .providers
+            .iter()
+            .map(|p| (p.id.clone(), p.display_name()))
+            .collect()
+    }
+
+    /// Whether a signed-in session may go on: within its absolute lifetime (counted from
+    /// sign-in). Its idle expiry is renewed here, at most once a minute, so that a session in
+    /// use costs one database write a minute, not one a request.
+    pub async fn keep_session(
+        &self,
+        session: &tower_sessions::Session,
+        signed_in: &SignedIn,
+    ) -> bool {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let lifetime = self.settings.session.absolute().whole_seconds();
+        if now.saturating_sub(signed_in.since) >= lifetime {
+            tracing::info!(user = %signed_in.user, "session ended: older than auth.session.absolute_hours");
+            if let Err(e) = session.flush().await {
+                tracing::warn!(error = %e, "an expired session could not be deleted");
+            }
+            return false;
+        }
+        let seen = session.get::<i64>(SEEN).await.ok().flatten().unwrap_or(0);
+        if now.saturating_sub(seen) >= 60 {
+            // Marks the session changed: saved with a new idle expiry when the answer goes out.
+            if let Err(e) = session.insert(SEEN, now).await {
+                tracing::warn!(error = %e, "the session could not be renewed");
+            }
+        }
+        true
     }
 }
 
 /// Session keys.
 pub const SIGNED_IN: &str = "signed_in";
 pub const PENDING: &str = "oidc_pending";
+/// When the session was last renewed (unix seconds).
+pub const SEEN: &str = "seen";
 
 /// The session cookie's name.
 pub const COOKIE: &str = "backlot_session";
 
 /// The session layer: cookie `backlot_session`, HttpOnly, SameSite=Lax, Secure when the public
-/// URL is https, sessions in the database, ended after 8 idle hours.
+/// URL is https, sessions in the database (cached briefly in memory), ended after
+/// `auth.session.idle_minutes` unused (8 hours by default).
 pub fn session_layer(
     store: crate::storage::Store,
     settings: Option<&AuthSettings>,
@@ -70,10 +169,14 @@ pub fn session_layer(
         .with_http_only(true)
         .with_same_site(tower_sessions::cookie::SameSite::Lax)
         .with_secure(settings.is_some_and(AuthSettings::secure_cookie))
-        .with_expiry(tower_sessions::Expiry::OnInactivity(time::Duration::hours(
-            8,
-        )))
+        .with_expiry(tower_sessions::Expiry::OnInactivity(
+            settings
+                .map(|s| s.session.idle())
+                .unwrap_or(time::Duration::hours(8)),
+        ))
 }
 
+#[cfg(test)]
+mod id_token_tests;
 #[cfg(test)]
 mod tests;

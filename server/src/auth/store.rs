@@ -1,23 +1,66 @@
 //! Sessions in Backlot's own database (SQLite or PostgreSQL, the `sessions` table), so they
 //! survive a restart and are shared by replicas. The table holds only the SHA-256 of each
 //! session id: what the browser's cookie carries cannot be read back from it.
+//!
+//! Loaded sessions are kept in memory for a few seconds ([`CACHE_TTL`], at most
+//! [`CACHE_CAPACITY`] of them, keyed by the hash), so a request with a session usually costs no
+//! database read. This process's writes and deletions (sign-out) reach the cache and the table
+//! at once; another replica's sign-out is seen here within [`CACHE_TTL`].
 
 use crate::storage::Store;
 use async_trait::async_trait;
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{Error, Result, SessionStore};
 
-/// The [`SessionStore`] over [`Store`].
+/// How long a loaded session is served from memory before the table is read again.
+pub const CACHE_TTL: Duration = Duration::from_secs(10);
+
+/// The most sessions kept in memory.
+pub const CACHE_CAPACITY: usize = 10_000;
+
+/// The [`SessionStore`] over [`Store`], with a short in-memory cache.
 #[derive(Debug, Clone)]
 pub struct DbSessionStore {
     store: Store,
+    cache: Arc<Mutex<HashMap<String, (Record, Instant)>>>,
 }
 
 impl DbSessionStore {
     pub fn new(store: Store) -> Self {
-        Self { store }
+        Self {
+            store,
+            cache: Arc::default(),
+        }
+    }
+
+    fn cached(&self, hash: &str) -> Option<Record> {
+        let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        let (record, at) = cache.get(hash)?;
+        (at.elapsed() < CACHE_TTL && record.expiry_date > OffsetDateTime::now_utc())
+            .then(|| record.clone())
+    }
+
+    fn remember(&self, hash: String, record: &Record) {
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.len() >= CACHE_CAPACITY && !cache.contains_key(&hash) {
+            cache.retain(|_, (_, at)| at.elapsed() < CACHE_TTL);
+            if cache.len() >= CACHE_CAPACITY {
+                cache.clear();
+            }
+        }
+        cache.insert(hash, (record.clone(), Instant::now()));
+    }
+
+    fn forget(&self, hash: &str) {
+        self.cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(hash);
     }
 }
 
@@ -49,46 +92,47 @@ impl SessionStore for DbSessionStore {
         {
             record.id = Id::default();
         }
+        self.remember(hash_id(&record.id), record);
         Ok(())
     }
 
     async fn save(&self, record: &Record) -> Result<()> {
         let data = encode(record)?;
+        let hash = hash_id(&record.id);
+        self.forget(&hash);
         self.store
-            .save_session(
-                &hash_id(&record.id),
-                &data,
-                record.expiry_date.unix_timestamp(),
-            )
+            .save_session(&hash, &data, record.expiry_date.unix_timestamp())
             .await
-            .map_err(backend)
+            .map_err(backend)?;
+        self.remember(hash, record);
+        Ok(())
     }
 
     async fn load(&self, id: &Id) -> Result<Option<Record>> {
+        let hash = hash_id(id);
+        if let Some(record) = self.cached(&hash) {
+            return Ok(Some(record));
+        }
         let now = OffsetDateTime::now_utc().unix_timestamp();
-        let Some((data, expires)) = self
-            .store
-            .session(&hash_id(id), now)
-            .await
-            .map_err(backend)?
-        else {
+        let Some((data, expires)) = self.store.session(&hash, now).await.map_err(backend)? else {
             return Ok(None);
         };
         let data = serde_json::from_str(&data).map_err(|e| Error::Decode(e.to_string()))?;
         let expiry_date = OffsetDateTime::from_unix_timestamp(expires)
             .map_err(|e| Error::Decode(e.to_string()))?;
-        Ok(Some(Record {
+        let record = Record {
             id: *id,
             data,
             expiry_date,
-        }))
+        };
+        self.remember(hash, &record);
+        Ok(Some(record))
     }
 
     async fn delete(&self, id: &Id) -> Result<()> {
-        self.store
-            .delete_session(&hash_id(id))
-            .await
-            .map_err(backend)
+        let hash = hash_id(id);
+        self.forget(&hash);
+        self.store.delete_session(&hash).await.map_err(backend)
     }
 }
 
@@ -153,4 +197,42 @@ mod tests {
         assert!(sessions.load(&record.id).await.expect("load").is_none());
         assert!(sessions.load(&Id::default()).await.expect("load").is_none());
     });
+
+    both_databases!(
+        loaded_sessions_are_served_from_memory_and_deleted_at_once,
+        |db| {
+            let sessions = DbSessionStore::new(db.store.clone());
+            let mut record = Record {
+                id: Id::default(),
+                data: [("n".to_string(), serde_json::json!(1))]
+                    .into_iter()
+                    .collect(),
+                expiry_date: OffsetDateTime::now_utc() + time::Duration::hours(1),
+            };
+            sessions.create(&mut record).await.expect("create");
+            // Another process (a fresh store over the same table) reads it from the table…
+            let other = DbSessionStore::new(db.store.clone());
+            assert!(other.load(&record.id).await.expect("load").is_some());
+            // …and then from memory: the row removed behind its back is still served.
+            db.store
+                .delete_session(&hash_id(&record.id))
+                .await
+                .expect("delete row");
+            let cached = other.load(&record.id).await.expect("load");
+            assert_eq!(cached.map(|r| r.data), Some(record.data.clone()));
+            // The store's own delete (sign-out) forgets it at once.
+            other.delete(&record.id).await.expect("delete");
+            assert!(other.load(&record.id).await.expect("load").is_none());
+
+            // An expired entry is never served from memory.
+            let mut short = Record {
+                id: Id::default(),
+                data: Default::default(),
+                expiry_date: OffsetDateTime::now_utc() + time::Duration::seconds(1),
+            };
+            sessions.create(&mut short).await.expect("create");
+            tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+            assert!(sessions.load(&short.id).await.expect("load").is_none());
+        }
+    );
 }

@@ -12,6 +12,8 @@ use std::sync::Arc;
 use tokio::io::AsyncBufReadExt;
 use tower::ServiceExt;
 
+mod github;
+
 const SECRET: &str = "backlot-test-secret";
 const BASE: &str = "http://127.0.0.1:3000";
 
@@ -133,9 +135,21 @@ impl Browser {
     }
 
     async fn backlot(&mut self, method: &str, uri: &str) -> Answer {
+        self.backlot_headers(method, uri, Vec::new()).await
+    }
+
+    async fn backlot_headers(
+        &mut self,
+        method: &str,
+        uri: &str,
+        headers: Vec<(String, String)>,
+    ) -> Answer {
         let mut req = axum::http::Request::builder().method(method).uri(uri);
         if let Some(c) = &self.backlot {
             req = req.header("cookie", format!("backlot_session={c}"));
+        }
+        for (k, v) in headers {
+            req = req.header(k, v);
         }
         let res = self
             .router

@@ -20,11 +20,11 @@ use super::query::{self, Filter, Query};
 use super::reference::RefKey;
 use super::service::CatalogService;
 use super::snapshot::{FacetIndex, LocationInfo, Record, RelationOut, Snapshot, Stored};
-use super::source::{LocationType, NewLocation, Sources};
+use super::source::{LocationType, NewLocation, Origin, Sources};
 use super::CatalogError;
 use crate::audit::{Action, Actor, Audit, Event, Outcome};
 use crate::policy::{Decision, Entity, EntityCheck, Permission, Policy, PolicyStore, Resource};
-use app::model::Caller;
+use app::model::{AccessView, Caller};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
@@ -319,6 +319,50 @@ impl Facade {
             &result,
         );
         result
+    }
+}
+
+impl Facade {
+    /// What `caller` may do with an entity they see: refresh it, read its Kubernetes resources
+    /// and, when its location was registered through the API, remove that location; each with
+    /// the decision the policy gives (the same the write would meet).
+    pub fn entity_access(&self, caller: &Caller, v: &Visible, r: &Record) -> Vec<AccessView> {
+        let policy = self.policy.current();
+        let location = v.location(&r.stored.location_id);
+        let entity = Resource::Entity(Entity::new(&r.stored, location.map(|l| l.location_type)));
+        let mut asks = vec![
+            (
+                "Refresh it from its source",
+                Permission::CatalogEntityRefresh,
+                &entity,
+            ),
+            (
+                "See its Kubernetes resources",
+                Permission::KubernetesResourcesRead,
+                &entity,
+            ),
+        ];
+        let whole_location;
+        if let Some(l) = location.filter(|l| l.origin == Origin::Api) {
+            let permission = Permission::CatalogLocationDelete;
+            whole_location = if policy.is_conditional(caller, permission) {
+                location_resource(&v.snap, l)
+            } else {
+                Resource::None
+            };
+            asks.push(("Remove its location", permission, &whole_location));
+        }
+        asks.into_iter()
+            .map(|(action, permission, resource)| {
+                let d = policy.decide(caller, permission, resource);
+                AccessView {
+                    action: action.to_string(),
+                    permission: permission.to_string(),
+                    allowed: d.allowed,
+                    decision: d.to_string(),
+                }
+            })
+            .collect()
     }
 }
 
@@ -849,10 +893,12 @@ mod tests {
             Caller {
                 user: Some(app::model::EntityRef::new("User", "default", "alice")),
                 groups: vec![app::model::EntityRef::new("Group", "default", "team-a")],
+                ..Default::default()
             },
             Caller {
                 user: Some(app::model::EntityRef::new("User", "default", "bob")),
                 groups: vec![app::model::EntityRef::new("Group", "default", "admins")],
+                ..Default::default()
             },
         ];
         let all = Visible {
@@ -1011,6 +1057,7 @@ mod tests {
         let alice = Caller {
             user: Some(app::model::EntityRef::new("User", "default", "alice")),
             groups: vec![],
+            ..Default::default()
         };
         let computed = std::cell::Cell::new(0);
         let ask = |s: &Arc<Snapshot>, p: &Arc<Policy>, c: &Caller, answer: bool| {

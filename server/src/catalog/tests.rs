@@ -440,6 +440,47 @@ both_databases!(
             };
             assert_eq!(reader.list(&guest, &q).total, 4, "{typed}");
         }
+
+        // Owned by me or my teams: a member of team-a sees team-a's four and what she owns
+        // herself; the facets count within that; the guest owns nothing.
+        let alice = app::model::Caller {
+            user: app::model::EntityRef::from_ref_string("user:default/alice"),
+            groups: vec![app::model::EntityRef::new("Group", "default", "team-a")],
+            ..Default::default()
+        };
+        let owned = CatalogQuery {
+            owned: true,
+            ..Default::default()
+        };
+        let page = reader.list(&alice, &owned);
+        assert_eq!(page.total, 4);
+        assert!(page
+            .items
+            .iter()
+            .all(|s| s.entity_ref.name.starts_with("svc0")));
+        assert_eq!(count(&page.facets.owners, "group:default/team-a"), Some(4));
+        assert_eq!(count(&page.facets.owners, "group:default/team-b"), None);
+        assert_eq!(count(&page.facets.types, "website"), Some(2));
+        let page = reader.list(
+            &alice,
+            &CatalogQuery {
+                types: vec!["website".into()],
+                ..owned.clone()
+            },
+        );
+        assert_eq!(page.total, 2);
+        assert_eq!(reader.list(&guest, &owned).total, 0);
+        let bigwig = app::model::Caller {
+            user: app::model::EntityRef::from_ref_string("user:default/bigwig"),
+            groups: vec![app::model::EntityRef::new("Group", "default", "Team-Big")],
+            ..Default::default()
+        };
+        let page = reader.list(&bigwig, &owned);
+        assert_eq!(
+            page.total, 1,
+            "a group written in capitals is still the caller's"
+        );
+        assert_eq!(page.items[0].entity_ref.name, "Big-One");
     }
 );
 

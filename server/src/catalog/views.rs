@@ -121,6 +121,7 @@ fn detail(r: &Record, v: &Visible) -> EntityDetail {
             None
         },
         profile,
+        access: Vec::new(),
     }
 }
 
@@ -222,7 +223,7 @@ impl UiFilter {
             return vec![id];
         }
         let kinds: &[&str] = match f {
-            2 => &["group", "user"],
+            OWNER_FACET => &["group", "user"],
             6 => &["system"],
             _ => return Vec::new(),
         };
@@ -300,6 +301,9 @@ fn sort_rows(v: &Visible, rows: &mut [usize], sort: Option<&str>) {
     }
 }
 
+/// The owner facet's position in [`FacetIndex`] (kind, type, owner, …).
+const OWNER_FACET: usize = 2;
+
 impl CatalogReader for Reader {
     fn list(&self, caller: &Caller, q: &CatalogQuery) -> CatalogPage {
         let v = self.0.read(caller);
@@ -312,6 +316,16 @@ impl CatalogReader for Reader {
             .split_whitespace()
             .map(str::to_lowercase)
             .collect();
+        // `owned`: the owner values that are the caller or one of their groups (none for the
+        // guest, who owns nothing).
+        let mine: Option<Vec<u32>> = q.owned.then(|| {
+            caller
+                .user
+                .iter()
+                .chain(&caller.groups)
+                .filter_map(|r| index.id(OWNER_FACET, &r.to_ref_string().to_lowercase()))
+                .collect()
+        });
         let mut matched = Vec::new();
         let mut tallies: [Vec<usize>; FACETS] =
             std::array::from_fn(|f| vec![0; index.values[f].len()]);
@@ -320,6 +334,11 @@ impl CatalogReader for Reader {
         for (i, r) in v.records() {
             if !text.iter().all(|t| r.fields().text().contains(t.as_str())) {
                 continue;
+            }
+            if let Some(mine) = &mine {
+                if !index.of(i, OWNER_FACET).iter().any(|id| mine.contains(id)) {
+                    continue;
+                }
             }
             let ok: [bool; FACETS] = std::array::from_fn(|f| wanted.matches(f, index.of(i, f)));
             let failing = ok.iter().filter(|m| !**m).count();
@@ -426,7 +445,10 @@ impl CatalogReader for Reader {
         name: &str,
     ) -> Option<EntityDetail> {
         let v = self.0.read(caller);
-        v.get(kind, namespace, name).map(|r| detail(r, &v))
+        v.get(kind, namespace, name).map(|r| EntityDetail {
+            access: self.0.entity_access(caller, &v, r),
+            ..detail(r, &v)
+        })
     }
 
     fn group(&self, caller: &Caller, namespace: &str, name: &str) -> Option<GroupDetail> {

@@ -3,7 +3,7 @@
 use super::testing::{GitServer, Repo};
 use super::webhook::hmac_sha256_hex;
 use crate::both_databases;
-use crate::test_support::{component, Harness, WEBHOOK_SECRET};
+use crate::test_support::{component, Captured, Harness, WEBHOOK_SECRET};
 use axum::http::StatusCode;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
@@ -303,50 +303,6 @@ both_databases!(
         assert_eq!(loc["status"]["failures"], 0);
     }
 );
-
-/// Log lines written by the test process, as JSON objects.
-#[derive(Clone, Default)]
-struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("log buffer").extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    /// The process's log from the first call on. The subscriber is global: a thread-local one
-    /// (`set_default`) missed events whenever another test's thread registered a callsite while
-    /// it was being installed (tracing caches each callsite's interest process-wide).
-    fn process() -> &'static Captured {
-        static LOG: std::sync::OnceLock<Captured> = std::sync::OnceLock::new();
-        LOG.get_or_init(|| {
-            let logs = Captured::default();
-            let writer = logs.clone();
-            let subscriber = tracing_subscriber::fmt()
-                .json()
-                .flatten_event(true)
-                .with_max_level(tracing::Level::DEBUG)
-                .with_writer(move || writer.clone())
-                .finish();
-            tracing::subscriber::set_global_default(subscriber)
-                .expect("no other test installs a global subscriber");
-            logs
-        })
-    }
-
-    fn lines(&self) -> Vec<Value> {
-        let bytes = self.0.lock().expect("log buffer").clone();
-        String::from_utf8_lossy(&bytes)
-            .lines()
-            .map(|l| serde_json::from_str(l).expect("JSON log line"))
-            .collect()
-    }
-}
 
 /// A failed read is logged once, where it is recorded, with the location's fields: not again
 /// by the API call, the push handler or the registration that ran it.

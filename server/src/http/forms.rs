@@ -7,8 +7,9 @@
 //! - `GET /search/suggest?q=…` (the search box island): the suggestions as server-rendered list
 //!   items.
 //!
-//! Posts from another site are refused (`Sec-Fetch-Site: cross-site`, or an `Origin` that is not
-//! this host), so a page elsewhere cannot register locations in a visitor's name.
+//! Posts from another site are refused (`http::csrf::same_origin`, the check every
+//! cookie-carrying post passes too), so a page elsewhere cannot register locations in a
+//! visitor's name, even a guest's.
 
 use super::caller::RequestCaller;
 use crate::AppState;
@@ -36,21 +37,6 @@ pub fn router() -> Router<AppState> {
 
 /// Longest error message carried back in the redirect's URL.
 const MAX_MESSAGE: usize = 600;
-
-/// Whether a form post comes from a page of this server.
-fn same_origin(headers: &HeaderMap) -> bool {
-    let value = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
-    if value(header::HeaderName::from_static("sec-fetch-site")) == Some("cross-site") {
-        return false;
-    }
-    match (value(header::ORIGIN), value(header::HOST)) {
-        (Some(origin), Some(host)) => origin
-            .split_once("://")
-            .is_some_and(|(_, authority)| authority == host),
-        (Some(_), None) => false,
-        (None, _) => true,
-    }
-}
 
 fn cross_site() -> Response {
     (
@@ -97,8 +83,12 @@ impl IntoResponse for Refused {
 }
 
 /// The fields of a form posted from this site.
-fn posted<T: serde::de::DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Result<T, Refused> {
-    if !same_origin(headers) {
+fn posted<T: serde::de::DeserializeOwned>(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<T, Refused> {
+    if !super::csrf::same_origin(headers, super::csrf::expected_origin(state).as_deref()) {
         return Err(Refused::CrossSite);
     }
     serde_urlencoded::from_bytes(body).map_err(|e| Refused::Incomplete(e.to_string()))
@@ -120,7 +110,7 @@ async fn register(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let form: RegisterForm = match posted(&headers, &body) {
+    let form: RegisterForm = match posted(&state, &headers, &body) {
         Ok(f) => f,
         Err(refused) => return refused.into_response(),
     };
@@ -150,7 +140,7 @@ async fn refresh(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let RefreshForm { id } = match posted(&headers, &body) {
+    let RefreshForm { id } = match posted(&state, &headers, &body) {
         Ok(f) => f,
         Err(refused) => return refused.into_response(),
     };
@@ -188,36 +178,4 @@ async fn suggest(
         html,
     )
         .into_response()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::same_origin;
-    use axum::http::HeaderMap;
-
-    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        for (k, v) in pairs {
-            h.insert(*k, v.parse().unwrap());
-        }
-        h
-    }
-
-    #[test]
-    fn posts_from_other_sites_are_told_apart() {
-        assert!(same_origin(&headers(&[("host", "portal:3000")])));
-        assert!(same_origin(&headers(&[
-            ("host", "portal:3000"),
-            ("origin", "http://portal:3000"),
-            ("sec-fetch-site", "same-origin"),
-        ])));
-        assert!(!same_origin(&headers(&[
-            ("host", "portal:3000"),
-            ("origin", "https://evil.example"),
-        ])));
-        assert!(!same_origin(&headers(&[
-            ("host", "portal:3000"),
-            ("sec-fetch-site", "cross-site"),
-        ])));
-    }
 }

@@ -2,17 +2,44 @@
 //! REST handlers ask these, so an entity the caller may not read (`catalog.entity.read`) has no
 //! docs, no docs search hits, no index entry and no Kubernetes view, and an entity's
 //! Kubernetes view needs `kubernetes.resources.read` on it too. What is refused is not found,
-//! as if the entity did not exist. The cluster pages (workloads of a cluster) are not about
-//! entities and are shown as before, except the list of expected-but-missing entities.
+//! as if the entity did not exist. The cluster pages and the overview leave out the workloads
+//! of such entities (from their lists and every count) and such entities from the list of
+//! expected-but-missing ones; workloads of no entity are shown to everyone.
 
 use crate::catalog::facade::Facade;
 use crate::docs::service::DocsService;
+use crate::k8s::service::Shows;
 use crate::k8s::KubeService;
-use crate::policy::{Entity, Permission, Resource};
+use crate::policy::{Entity, EntityCheck, Permission};
 use app::kube::{ClusterDetail, ClustersOverview, EntityKube, Health, TeamKube};
 use app::model::{Caller, DocsEntry, DocsHit, DocsPage, EntityRef};
 use app::services::{BoxFuture, DocsReader, KubeReader};
 use std::sync::Arc;
+
+/// Runs `f` with the caller's answer to "may I see this entity's workloads?": the entity must
+/// be readable (`catalog.entity.read`) and its resources too (`kubernetes.resources.read`),
+/// decided against one catalog version with the caller's rules worked out once.
+pub fn with_kube_shows<R>(facade: &Facade, caller: &Caller, f: impl FnOnce(Shows<'_>) -> R) -> R {
+    let v = facade.read(caller);
+    let policy = facade.policy();
+    let check = policy.entity_check(caller, Permission::KubernetesResourcesRead);
+    let shows = |e: &EntityRef| {
+        let Some(r) = v.get(&e.kind, &e.namespace, &e.name) else {
+            return false;
+        };
+        match &check {
+            EntityCheck::Always(d) => d.allowed,
+            EntityCheck::Each(rules) => {
+                let location_type = rules
+                    .needs_location_type()
+                    .then(|| v.location(&r.stored.location_id).map(|l| l.location_type))
+                    .flatten();
+                rules.allows(&Entity::new(&r.stored, location_type))
+            }
+        }
+    };
+    f(&shows)
+}
 
 /// Whether `caller` may read the entity and its Kubernetes resources.
 pub fn may_read_kubernetes(
@@ -22,19 +49,9 @@ pub fn may_read_kubernetes(
     ns: &str,
     name: &str,
 ) -> bool {
-    let v = facade.read(caller);
-    let Some(r) = v.get(kind, ns, name) else {
-        return false;
-    };
-    let location_type = v.location(&r.stored.location_id).map(|l| l.location_type);
-    facade
-        .policy()
-        .decide(
-            caller,
-            Permission::KubernetesResourcesRead,
-            &Resource::Entity(Entity::new(&r.stored, location_type)),
-        )
-        .allowed
+    with_kube_shows(facade, caller, |shows| {
+        shows(&EntityRef::new(kind, ns, name))
+    })
 }
 
 /// A team's view with only the entities the caller may read (and whose resources they may
@@ -50,14 +67,8 @@ pub fn team_view(
     facade.read(caller).get("group", ns, name)?;
     let mut team = kube.team_view(ns, name)?;
     let before = team.entities.len();
-    team.entities.retain(|e| {
-        may_read_kubernetes(
-            facade,
-            caller,
-            &e.entity.kind,
-            &e.entity.namespace,
-            &e.entity.name,
-        )
+    with_kube_shows(facade, caller, |shows| {
+        team.entities.retain(|e| shows(&e.entity))
     });
     if team.entities.len() != before {
         team.health = team
@@ -70,13 +81,21 @@ pub fn team_view(
     Some(team)
 }
 
-/// The clusters' overview without expected entities the caller may not read.
+/// The clusters' overview as the caller sees it: workloads of entities whose resources they
+/// may not read are not counted, and such entities are not in the missing list.
 pub fn overview(facade: &Facade, caller: &Caller, kube: &KubeService) -> ClustersOverview {
-    let mut view = kube.overview();
-    let v = facade.read(caller);
-    view.missing
-        .retain(|e| v.get(&e.kind, &e.namespace, &e.name).is_some());
-    view
+    with_kube_shows(facade, caller, |shows| kube.overview_for(shows))
+}
+
+/// A cluster page as the caller sees it: without the workloads (and their pods in the counts)
+/// of entities whose resources they may not read. Workloads of no entity stay.
+pub fn cluster(
+    facade: &Facade,
+    caller: &Caller,
+    kube: &KubeService,
+    name: &str,
+) -> Option<ClusterDetail> {
+    with_kube_shows(facade, caller, |shows| kube.cluster_view_for(name, shows))
 }
 
 pub struct GuardedKube {
@@ -100,8 +119,8 @@ impl KubeReader for GuardedKube {
     fn overview(&self, caller: &Caller) -> ClustersOverview {
         overview(&self.facade, caller, &self.kube)
     }
-    fn cluster(&self, _: &Caller, name: &str) -> Option<ClusterDetail> {
-        self.kube.cluster_view(name)
+    fn cluster(&self, caller: &Caller, name: &str) -> Option<ClusterDetail> {
+        cluster(&self.facade, caller, &self.kube, name)
     }
     fn team(&self, caller: &Caller, namespace: &str, name: &str) -> Option<TeamKube> {
         team_view(&self.facade, caller, &self.kube, namespace, name)
@@ -212,6 +231,7 @@ mod tests {
         let alice = Caller {
             user: Some(EntityRef::new("User", "default", "alice")),
             groups: vec![EntityRef::new("Group", "default", "team-a")],
+            ..Default::default()
         };
         let guarded = Arc::new(GuardedDocs {
             docs: state.docs.clone(),

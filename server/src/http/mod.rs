@@ -7,13 +7,16 @@
 pub mod assets;
 pub mod cache;
 pub mod caller;
+pub mod csrf;
 pub mod forms;
 pub mod guarded;
+pub mod guest;
+pub mod settings;
 #[cfg(test)]
 mod tests;
 
 use crate::AppState;
-use app::services::{AuditAdmin, CatalogReader, DocsReader, KubeReader, LocationAdmin};
+use app::services::{AuditAdmin, CatalogReader, DocsReader, KubeReader, LocationAdmin, TokenAdmin};
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::Next;
@@ -42,6 +45,7 @@ pub fn router(state: AppState) -> Router {
         store: state.catalog.store().clone(),
         audit: state.audit.clone(),
     });
+    let tokens: Arc<dyn TokenAdmin> = Arc::new(settings::TokenPages(state.clone()));
     let assets = Arc::new(assets::Assets::load(std::path::Path::new(
         state.leptos.site_root.as_ref(),
     )));
@@ -53,6 +57,7 @@ pub fn router(state: AppState) -> Router {
         provide_context(admin.clone());
         provide_context(docs_reader.clone());
         provide_context(audit.clone());
+        provide_context(tokens.clone());
     };
     let routes = generate_route_list(app::App);
     let options = state.leptos.clone();
@@ -68,6 +73,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::api::router())
         .merge(crate::docs::handlers::router())
         .merge(forms::router())
+        .merge(settings::router())
         .merge(assets.router())
         .leptos_routes_with_context(&state, routes, provide.clone(), move || {
             app::shell(options.clone())
@@ -80,11 +86,19 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(cache::revalidate_pages))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
+            guest::require_sign_in,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
             caller::identify,
         ))
         .layer(crate::auth::session_layer(
             state.catalog.store().clone(),
             state.auth.as_ref().map(|a| &a.settings),
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            csrf::refuse_cross_origin,
         ))
         .layer(compression())
         .layer(axum::middleware::from_fn_with_state(state.clone(), track))

@@ -22,6 +22,10 @@ pub const ID_ANNOTATION: &str = "backstage.io/kubernetes-id";
 pub const SELECTOR_ANNOTATION: &str = "backstage.io/kubernetes-label-selector";
 pub const NAMESPACE_ANNOTATION: &str = "backstage.io/kubernetes-namespace";
 
+/// Whether a caller may see an entity's workloads (`http::guarded` decides; `|_| true` for
+/// everyone).
+pub type Shows<'a> = &'a dyn Fn(&EntityRef) -> bool;
+
 /// An entity that asks for workloads.
 #[derive(Debug)]
 pub struct Target {
@@ -636,24 +640,32 @@ impl KubeService {
     }
 
     /// The cluster's summary, and each workload with the target it belongs to.
+    /// A cluster's summary and its workloads with the entity each belongs to, leaving out
+    /// (from the rows, the counts and the pods) workloads of entities `shows` refuses.
     fn summary<'a>(
         &self,
         c: &Cluster,
         d: &'a Data,
         owners: &Owners<'_>,
         targets: &Targets,
+        shows: Shows<'_>,
     ) -> (ClusterSummary, Vec<(&'a Workload, Option<usize>)>) {
         let mut counts = HealthCounts::default();
         let mut rows = Vec::new();
         let mut worst = Health::Healthy;
         let mut unmatched = 0;
+        let mut hidden_pods = 0;
         for w in d.workloads() {
             let pods = owners.pods_of(w);
+            let owner = targets.owner_of(w);
+            if owner.is_some_and(|i| !shows(&targets.all[i].entity)) {
+                hidden_pods += pods.len();
+                continue;
+            }
             let hpa = d.hpa_of(w);
             let (h, _) = health::workload(w, &pods, hpa);
             counts.add(h);
             worst = worst.max(h);
-            let owner = targets.owner_of(w);
             if owner.is_none() {
                 unmatched += 1;
             }
@@ -670,7 +682,7 @@ impl KubeService {
                 state,
                 health,
                 counts,
-                pods: d.pods.len(),
+                pods: d.pods.len().saturating_sub(hidden_pods),
                 unmatched,
             },
             rows,
@@ -678,13 +690,19 @@ impl KubeService {
     }
 
     pub fn overview(&self) -> ClustersOverview {
+        self.overview_for(&|_| true)
+    }
+
+    /// The overview as a caller sees it: workloads of entities `shows` refuses are left out of
+    /// every count, and such entities out of the missing list.
+    pub fn overview_for(&self, shows: Shows<'_>) -> ClustersOverview {
         let (_, targets) = self.targets();
         let mut found = vec![false; targets.all.len()];
         let mut clusters = Vec::new();
         for c in &self.clusters {
             let d = c.read();
             let owners = Owners::of(&d, false);
-            let (summary, rows) = self.summary(c, &d, &owners, &targets);
+            let (summary, rows) = self.summary(c, &d, &owners, &targets, shows);
             for (_, owner) in &rows {
                 if let Some(i) = owner {
                     found[*i] = true;
@@ -699,7 +717,7 @@ impl KubeService {
                 .all
                 .iter()
                 .zip(found)
-                .filter(|(_, f)| !f)
+                .filter(|(t, f)| !f && shows(&t.entity))
                 .map(|(t, _)| t.entity.clone())
                 .collect()
         };
@@ -707,11 +725,17 @@ impl KubeService {
     }
 
     pub fn cluster_view(&self, name: &str) -> Option<ClusterDetail> {
+        self.cluster_view_for(name, &|_| true)
+    }
+
+    /// A cluster page as a caller sees it: without the workloads of entities `shows` refuses,
+    /// and counted without them.
+    pub fn cluster_view_for(&self, name: &str, shows: Shows<'_>) -> Option<ClusterDetail> {
         let c = self.clusters.iter().find(|c| c.name == name)?;
         let (_, targets) = self.targets();
         let d = c.read();
         let owners = Owners::of(&d, false);
-        let (summary, rows) = self.summary(c, &d, &owners, &targets);
+        let (summary, rows) = self.summary(c, &d, &owners, &targets, shows);
         let mut workloads: Vec<WorkloadView> = rows
             .iter()
             .map(|(w, owner)| {

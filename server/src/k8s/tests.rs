@@ -6,6 +6,7 @@ use super::{KubeService, KubeSettings};
 use crate::storage::testing::TestDb;
 use crate::test_support::Harness;
 use app::kube::{EntityKube, Health};
+use app::model::EntityRef;
 use axum::http::StatusCode;
 use serde_json::json;
 use std::sync::Arc;
@@ -174,6 +175,23 @@ async fn health_matching_and_live_changes_from_a_real_api_server() {
             .map(|e| e.name),
         Some("web".to_string())
     );
+    // As a caller who may not see web's workloads: web is gone from the cluster page and from
+    // every count (its two pods too); the stray workload of no entity stays; ghost is not
+    // listed as missing when the caller may not see it.
+    let not_web = |e: &EntityRef| e.name != "web";
+    let seen = kube.cluster_view_for("test", &not_web).expect("cluster");
+    assert!(seen.workloads.iter().all(|w| w.name != "web"));
+    assert!(seen.workloads.iter().any(|w| w.name == "stray"));
+    assert_eq!(seen.workloads.len(), cluster.workloads.len() - 1);
+    assert_eq!(seen.summary.pods, cluster.summary.pods - 2);
+    assert_eq!(
+        seen.summary.counts.healthy,
+        cluster.summary.counts.healthy - 1
+    );
+    assert_eq!(seen.summary.unmatched, 1);
+    let seen = kube.overview_for(&|e: &EntityRef| e.name != "web" && e.name != "ghost");
+    assert_eq!(seen.clusters[0].pods, 2);
+    assert!(seen.missing.is_empty());
     // Kubernetes 1.20 has no autoscaling/v2: read through v2beta2, and said.
     assert!(
         cluster

@@ -49,6 +49,7 @@ fn alice() -> Caller {
     Caller {
         user: Some(EntityRef::new("User", "default", "alice")),
         groups: vec![EntityRef::new("Group", "default", "team-a")],
+        ..Default::default()
     }
 }
 
@@ -446,5 +447,55 @@ both_databases!(
         .unwrap();
         assert!(store.reload());
         assert_eq!(total(&reader), 32);
+    }
+);
+
+both_databases!(
+    entity_pages_say_what_the_caller_may_do,
+    setup = seeded,
+    |h| {
+        use app::services::CatalogReader;
+        let with_policy = |policy: &str| {
+            let mut state = h.state();
+            state.policy = Arc::new(PolicyStore::fixed(
+                file::parse(policy, "test.yaml").expect("policy"),
+            ));
+            crate::catalog::views::Reader(state.facade())
+        };
+        let access = |reader: &crate::catalog::views::Reader, name: &str| {
+            reader
+                .entity(&alice(), "component", "default", name)
+                .expect("readable")
+                .access
+                .into_iter()
+                .map(|a| (a.permission, a.allowed, a.decision))
+                .collect::<Vec<_>>()
+        };
+        // Under the owner policy Alice reads c00 (team-a's) but may not refresh it or see its
+        // resources; its location (which also provides team-b's components) is not hers to read,
+        // so removing it is not offered at all.
+        let owner = with_policy(OWNER_POLICY);
+        let got = access(&owner, "c00");
+        let permissions: Vec<&str> = got.iter().map(|(p, _, _)| p.as_str()).collect();
+        assert_eq!(
+            permissions,
+            ["catalog.entity.refresh", "kubernetes.resources.read"]
+        );
+        assert!(got.iter().all(|(_, allowed, _)| !allowed), "{got:?}");
+        assert_eq!(
+            got[0].2,
+            "DENY catalog.entity.refresh: no rule allows it (roles: member)"
+        );
+        // A policy that lets her do everything says so, naming the rule.
+        let all = with_policy(
+        "roles: {all: {rules: [{name: everything, allow: [\"*\"]}]}}\nbindings: [{role: all, signed_in: true}]",
+    );
+        let got = access(&all, "c00");
+        assert_eq!(got.len(), 3);
+        assert!(
+            got.iter()
+                .all(|(_, allowed, d)| *allowed && d.contains("everything")),
+            "{got:?}"
+        );
     }
 );

@@ -4,7 +4,9 @@
 //! **Deny beats allow.** Of the caller's roles' rules that name the permission and whose
 //! conditions hold, a deny decides; otherwise an allow does; otherwise nothing allows it and it
 //! is denied. Rule order does not matter, so a policy reads the same however it is arranged.
-//! Each [`Decision`] names the rule that made it (role, index, name).
+//! Each [`Decision`] names the rule that made it (role, index, name). A token caller is first
+//! held to its scopes (`auth::tokens`): a permission no scope of it covers is denied, naming
+//! the missing scope, whatever the rules say.
 
 use super::file::normalise_ref;
 use super::Permission;
@@ -280,11 +282,17 @@ pub struct Decision {
     pub roles: Vec<String>,
     /// The policy's source (file or built-in default).
     pub policy: String,
+    /// Set when the caller is a token whose scopes do not cover the permission: why (naming
+    /// the missing scope). The policy's rules were not asked.
+    pub scope: Option<String>,
 }
 
 impl fmt::Display for Decision {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let verdict = if self.allowed { "ALLOW" } else { "DENY" };
+        if let Some(scope) = &self.scope {
+            return write!(f, "{verdict} {}: {scope}", self.permission);
+        }
         match &self.by {
             Some(rule) => write!(f, "{verdict} {} by {rule}", self.permission)?,
             None => write!(
@@ -445,7 +453,18 @@ impl Policy {
             by,
             roles: roles.iter().map(|&i| self.roles[i].name.clone()).collect(),
             policy: self.source.clone(),
+            scope: None,
         }
+    }
+
+    /// A token caller's scopes refuse `permission` whatever the rules say
+    /// (`auth::tokens::scope_refusal`): the decision says which scope is missing.
+    fn scope_refusal(&self, caller: &Caller, permission: Permission) -> Option<Decision> {
+        let why = crate::auth::tokens::scope_refusal(caller, permission)?;
+        let roles = self.roles_of(&Subject::of(caller));
+        let mut d = self.decision(permission, false, None, &roles);
+        d.scope = Some(why);
+        Some(d)
     }
 
     /// Whether `caller` may do `permission` on `resource`, and which rule says so.
@@ -455,6 +474,9 @@ impl Policy {
         permission: Permission,
         resource: &Resource<'_>,
     ) -> Decision {
+        if let Some(refused) = self.scope_refusal(caller, permission) {
+            return refused;
+        }
         let who = Subject::of(caller);
         let roles = self.roles_of(&who);
         let rules = self.rules_for(&roles, permission);
@@ -469,6 +491,9 @@ impl Policy {
     /// Prepares deciding `permission` on many entities for `caller`: when no condition can
     /// change the answer it is decided once.
     pub fn entity_check(&self, caller: &Caller, permission: Permission) -> EntityCheck<'_> {
+        if let Some(refused) = self.scope_refusal(caller, permission) {
+            return EntityCheck::Always(refused);
+        }
         let who = Subject::of(caller);
         let roles = self.roles_of(&who);
         let rules = self.rules_for(&roles, permission);

@@ -30,6 +30,7 @@ pub fn caller_of(v: &Visible, user: &str) -> Result<(Caller, bool), String> {
         Caller {
             user: Some(r),
             groups,
+            ..Default::default()
         },
         record.is_some(),
     ))

@@ -185,7 +185,7 @@ fn known() -> String {
 
 /// A reference as compared: `kind:namespace/name` in lower case, `default` namespace and the
 /// given kind when they are left out.
-pub(super) fn normalise_ref(s: &str, default_kind: &str) -> String {
+pub(crate) fn normalise_ref(s: &str, default_kind: &str) -> String {
     let (kind, rest) = match s.split_once(':') {
         Some((k, r)) => (k, r),
         None => (default_kind, s),

@@ -126,6 +126,7 @@ fn user(name: &str, groups: &[&str]) -> Caller {
             .iter()
             .map(|g| EntityRef::new("Group", "default", *g))
             .collect(),
+        ..Default::default()
     }
 }
 

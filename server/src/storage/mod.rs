@@ -430,6 +430,9 @@ impl Store {
     }
 }
 
+mod tokens;
+pub use tokens::ApiTokenRow;
+
 #[cfg(test)]
 pub mod testing;
 
