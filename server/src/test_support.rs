@@ -304,15 +304,16 @@ impl Captured {
 }
 
 /// `state` with sign-in configured (an OpenID provider that is never asked: these tests sign
-/// in through `http::caller::TestCaller` or a bearer token), the built-in default policy with
-/// sign-in, and these service tokens (validated, with `env` as their environment).
+/// in through `http::caller::TestCaller` or a bearer token), guests let in (`guest: true`, so
+/// what a guest meets is the policy's answer, not the sign-in gate), the built-in default
+/// policy with sign-in, and these service tokens (validated, with `env` as their environment).
 pub fn with_sign_in(
     mut state: AppState,
     service_tokens: &str,
     env: impl Fn(&str) -> Option<String>,
 ) -> AppState {
     let mut settings: crate::auth::AuthSettings = yaml_serde::from_str(&format!(
-        "base_url: http://127.0.0.1:3000\nproviders:\n  oidc:\n    issuer: http://127.0.0.1:9\n    client_id: backlot\n    client_secret_env: TEST_OIDC_SECRET\nservice_tokens: {service_tokens}\n"
+        "base_url: http://127.0.0.1:3000\nproviders:\n  oidc:\n    issuer: http://127.0.0.1:9\n    client_id: backlot\n    client_secret_env: TEST_OIDC_SECRET\nguest: true\nservice_tokens: {service_tokens}\n"
     ))
     .expect("auth settings");
     settings

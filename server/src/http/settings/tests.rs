@@ -104,8 +104,8 @@ both_databases!(
             "/settings/tokens/create",
             &[
                 ("content-type", FORM),
-                ("host", "portal"),
-                ("origin", "http://portal"),
+                ("host", "127.0.0.1:3000"),
+                ("origin", "http://127.0.0.1:3000"),
             ],
             "name=deploy&scope=read&scope=refresh&expires_in_days=90",
         )
@@ -182,7 +182,7 @@ both_databases!(
             "/settings/tokens/create",
             &[
                 ("content-type", FORM),
-                ("host", "portal"),
+                ("host", "127.0.0.1:3000"),
                 ("origin", "https://evil.example"),
             ],
             "name=x&scope=read&expires_in_days=7",
