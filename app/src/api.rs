@@ -203,6 +203,25 @@ pub async fn get_team_kube(
     found(view, || format!("group named {namespace}/{name}"))
 }
 
+#[cfg(feature = "ssr")]
+fn audit_admin() -> Result<std::sync::Arc<dyn crate::services::AuditAdmin>, AppError> {
+    service("the audit log")
+}
+
+/// One page of the audit log (needs `audit.read`).
+#[server(prefix = "/_app", input = Json)]
+pub async fn get_audit(
+    query: crate::audit::AuditQuery,
+) -> Result<crate::audit::AuditPage, AppError> {
+    audit_admin()?.events(caller(), query).await
+}
+
+/// A user's effective permissions (needs `policy.read`).
+#[server(prefix = "/_app")]
+pub async fn get_permissions(user: String) -> Result<crate::audit::EffectivePermissions, AppError> {
+    audit_admin()?.permissions(&caller(), &user)
+}
+
 /// The caller's API tokens and the one just made (shown once).
 #[server(prefix = "/_app")]
 pub async fn get_api_tokens() -> Result<TokenSettings, AppError> {

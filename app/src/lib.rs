@@ -10,6 +10,7 @@
 #![recursion_limit = "256"]
 
 pub mod api;
+pub mod audit;
 pub mod components;
 pub mod error;
 pub mod format;
@@ -30,6 +31,7 @@ use leptos_router::{
 
 use components::layout::Layout;
 use pages::{
+    admin::{AuditLogPage, PermissionsPage},
     catalog::CatalogPage,
     docs::DocsIndexPage,
     entity::EntityRoute,
@@ -186,6 +188,8 @@ pub fn App() -> impl IntoView {
                     />
                     <Route path=path!("/search") view=SearchPage ssr=SsrMode::Async/>
                     <Route path=path!("/signin") view=SignInPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/audit") view=AuditLogPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/permissions") view=PermissionsPage ssr=SsrMode::Async/>
                     <Route path=path!("/settings/tokens") view=TokensPage ssr=SsrMode::Async/>
                 </Routes>
             </Layout>

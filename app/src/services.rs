@@ -89,6 +89,27 @@ pub trait LocationAdmin: Send + Sync + 'static {
     ) -> BoxFuture<Result<ImportResult, AppError>>;
 }
 
+/// The admin pages: the audit log and one user's effective permissions. The audit log needs
+/// `audit.read`, the permissions `policy.read` (refused: [`AppError::Forbidden`] naming the
+/// rule).
+pub trait AuditAdmin: Send + Sync + 'static {
+    /// Which admin pages `caller` may open (for links; cheap: two policy decisions).
+    fn access(&self, caller: &Caller) -> crate::audit::AdminAccess;
+    /// One page of the log, newest first.
+    fn events(
+        &self,
+        caller: Caller,
+        query: crate::audit::AuditQuery,
+    ) -> BoxFuture<Result<crate::audit::AuditPage, AppError>>;
+    /// `user` (`user:default/alice`, or `guest`): every known permission's decision and rule,
+    /// with the user's groups and ownership references.
+    fn permissions(
+        &self,
+        caller: &Caller,
+        user: &str,
+    ) -> Result<crate::audit::EffectivePermissions, AppError>;
+}
+
 /// API tokens on the settings page (`/settings/tokens`); made and revoked by plain form posts
 /// the server handles.
 pub trait TokenAdmin: Send + Sync + 'static {

@@ -290,6 +290,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             .context("policy")?,
     );
     tracing::info!(policy = %policy.current().source, "permissions");
+    let audit = crate::audit::Audit::start(store.clone(), config.audit.clone());
+    policy.audit_to(audit.clone());
     policy.spawn_reload_loop(Duration::from_secs(2));
     let state = AppState {
         kube: kube.clone(),
@@ -301,6 +303,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         ready,
         auth,
         policy,
+        audit: audit.clone(),
     };
     let app = crate::http::router(state);
     let listener = tokio::net::TcpListener::bind(&config.addr)
@@ -319,6 +322,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             kube.close();
         })
         .await?;
+    // What was recorded until the end is written before the database closes.
+    audit.flush().await;
     store.close().await;
     Ok(())
 }
@@ -450,29 +455,14 @@ async fn decide_for(
 }
 
 /// The caller `user` names (`guest`, or a user reference) with their groups as sign-in finds
-/// them: the User entity's `memberOf` relations.
+/// them (`policy::explain`, which the permissions page uses too).
 fn caller_of(
     v: &crate::catalog::facade::Visible,
     user: &str,
 ) -> anyhow::Result<app::model::Caller> {
-    if user == "guest" {
-        return Ok(app::model::Caller::guest());
-    }
-    let r = app::model::EntityRef::from_ref_string(user)
-        .ok_or_else(|| anyhow::anyhow!("--user must be kind:namespace/name or guest"))?;
-    let groups = v
-        .get(&r.kind, &r.namespace, &r.name)
-        .map(|rec| {
-            rec.related("memberOf")
-                .filter_map(|x| app::model::EntityRef::from_ref_string(&x.target_ref))
-                .collect()
-        })
-        .unwrap_or_default();
-    Ok(app::model::Caller {
-        user: Some(r),
-        groups,
-        ..Default::default()
-    })
+    crate::policy::explain::caller_of(v, user)
+        .map(|(caller, _)| caller)
+        .map_err(|e| anyhow::anyhow!("--user: {e}"))
 }
 
 /// `backlot validate`: the server's rules on local files.

@@ -22,6 +22,22 @@ impl From<CatalogError> for AppError {
     }
 }
 
+impl From<crate::audit::query::AuditError> for AppError {
+    fn from(e: crate::audit::query::AuditError) -> Self {
+        use crate::audit::query::AuditError;
+        match e {
+            AuditError::Invalid { parameter, message } => AppError::InvalidInput {
+                message: format!("{parameter}: {message}"),
+                fields: vec![app::error::FieldError {
+                    field: parameter.to_string(),
+                    message,
+                }],
+            },
+            AuditError::Storage(e) => CatalogError::Storage(e).into(),
+        }
+    }
+}
+
 /// For the API tokens page (the REST API maps tokens' errors itself: `api/tokens.rs`).
 impl From<TokenError> for AppError {
     fn from(e: TokenError) -> Self {

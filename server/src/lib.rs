@@ -3,6 +3,7 @@
 //! - [`config`]: the YAML file and environment overrides
 //! - [`storage`]: SQLite and PostgreSQL
 //! - [`catalog`]: descriptor processing, stitching, queries, the catalog service
+//! - [`audit`]: the audit log: who did what, when, how it went (batched writer, retention)
 //! - [`auth`]: sign-in (OpenID Connect), sessions, who a signed-in identity is
 //! - [`policy`]: permissions: the policy file, roles, decisions that name their rule
 //! - [`api`]: the public REST API (Backstage's catalog API shapes)
@@ -16,6 +17,7 @@
 //! - [`error`]: domain errors into the app's one error
 
 pub mod api;
+pub mod audit;
 pub mod auth;
 pub mod catalog;
 pub mod cli;
@@ -57,12 +59,15 @@ pub struct AppState {
     pub auth: Option<Arc<auth::Auth>>,
     /// Who may read and do what (`policy/`), reloaded when its file changes.
     pub policy: Arc<policy::PolicyStore>,
+    /// The audit log's handle: writes and refusals are recorded through it.
+    pub audit: audit::Audit,
 }
 
 impl AppState {
     /// The catalog as requests read and write it (what each caller may see is decided there).
     pub fn facade(&self) -> catalog::facade::Facade {
         catalog::facade::Facade::new(self.catalog.clone(), self.policy.clone())
+            .with_audit(self.audit.clone())
     }
 }
 

@@ -29,6 +29,8 @@ pub struct Harness {
     pub orphans: OrphanStrategy,
     pub dir: tempfile::TempDir,
     pub root: PathBuf,
+    /// The audit log of every state this harness makes (`audit.flush()` before reading it).
+    pub audit: crate::audit::Audit,
 }
 
 /// The Backstage examples shipped with the tests.
@@ -55,6 +57,7 @@ impl Harness {
         };
         let (catalog, git) =
             open_process(&db, &files, orphans, &root.join(".backlot"), git_settings()).await;
+        let audit = crate::audit::Audit::start(db.store.clone(), Default::default());
         Harness {
             db,
             catalog,
@@ -63,6 +66,7 @@ impl Harness {
             orphans,
             dir,
             root,
+            audit,
         }
     }
 
@@ -129,6 +133,7 @@ impl Harness {
             ready: Arc::new(AtomicBool::new(true)),
             auth: None,
             policy: Arc::new(crate::policy::PolicyStore::fixed(crate::policy::allow_all())),
+            audit: self.audit.clone(),
         }
     }
 
@@ -185,6 +190,7 @@ impl Harness {
     }
 
     pub async fn cleanup(self) {
+        self.audit.flush().await;
         self.db.cleanup().await;
     }
 }

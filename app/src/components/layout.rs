@@ -3,6 +3,7 @@
 //! marker (and, when sign-in is configured, a "Sign in" link); and the main landmark the routes
 //! render into.
 
+use crate::components::admin_nav::AdminNav;
 use crate::components::search_box::SearchBox;
 use crate::components::user_menu::UserMenu;
 use crate::model::SignInState;
@@ -103,6 +104,7 @@ pub fn Layout(children: Children) -> impl IntoView {
         </main>
         <footer class="site-footer">
             <p>"Backlot · a Backstage-compatible software catalog"</p>
+            <AdminNav/>
         </footer>
     }
 }

@@ -1,6 +1,7 @@
 //! Reusable pieces of the UI: page layout, search box, relations graph, problem lists and
 //! small building blocks shared by the pages.
 
+pub mod admin_nav;
 pub mod common;
 pub mod entity_parts;
 pub mod fetch;

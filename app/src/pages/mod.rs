@@ -1,6 +1,8 @@
 //! One module per route: catalog, entity (with the group and user variants), docs, locations,
-//! catalog errors, search, Kubernetes clusters, sign-in, settings (API tokens) and the 404 page.
+//! catalog errors, search, Kubernetes clusters, sign-in, settings (API tokens), the admin pages
+//! (audit log, permissions) and the 404 page.
 
+pub mod admin;
 pub mod catalog;
 pub mod docs;
 pub mod entity;

@@ -5,6 +5,7 @@
 //! answers 409 `NotConfiguredError`.
 
 use super::ApiError;
+use crate::audit::{Action, Event, Outcome};
 use crate::auth::oidc::Pending;
 use crate::auth::{resolve, Auth, AuthError, Provider, SignedIn, PENDING, SEEN, SIGNED_IN};
 use crate::AppState;
@@ -119,10 +120,45 @@ pub struct CallbackQuery {
     error: Option<String>,
 }
 
+/// The provider's callback ([`callback`]), recorded in the audit log: `auth.signin` (signed
+/// in; `failed` when the provider or the sessions could not be used) or `auth.signin.refused`
+/// (wrong state, code refused by the provider, unknown user…), with the reason; the target is
+/// the provider's id.
+pub async fn handler_frame(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    session: Session,
+    query: Query<CallbackQuery>,
+) -> Result<Response, ApiError> {
+    let result = callback(
+        State(state.clone()),
+        Path(id.clone()),
+        session.clone(),
+        query,
+    )
+    .await;
+    if state.auth.is_some() {
+        let event = match &result {
+            Ok(_) => {
+                let user = session.get::<SignedIn>(SIGNED_IN).await.ok().flatten();
+                let actor = user.map_or_else(|| "guest".to_string(), |s| s.user);
+                Event::new(actor, Action::AuthSignin, Outcome::Allowed)
+            }
+            Err(e) if e.status.is_server_error() => {
+                Event::new("guest", Action::AuthSignin, Outcome::Failed).detail(e.message.clone())
+            }
+            Err(e) => Event::new("guest", Action::AuthSigninRefused, Outcome::Refused)
+                .detail(e.message.clone()),
+        };
+        state.audit.record(event.target(id));
+    }
+    result
+}
+
 /// The provider's callback: the state checked against the session, the code exchanged (and,
 /// for OIDC, the ID token verified), the user resolved; a new session id, then back where the
 /// user started.
-pub async fn handler_frame(
+async fn callback(
     State(state): State<AppState>,
     Path(id): Path<String>,
     session: Session,
@@ -196,6 +232,7 @@ pub async fn userinfo(
 }
 
 /// Ends the session (deleted from the database, cookie cleared), then back to the home page.
+/// A signed-in user's sign-out is recorded (`auth.signout`).
 pub async fn logout(State(state): State<AppState>, session: Session) -> Result<Response, ApiError> {
     configured(&state)?;
     if let Some(s) = session
@@ -204,6 +241,11 @@ pub async fn logout(State(state): State<AppState>, session: Session) -> Result<R
         .map_err(session_error)?
     {
         tracing::info!(user = %s.user, "signed out");
+        state.audit.record(Event::new(
+            s.user.clone(),
+            Action::AuthSignout,
+            Outcome::Allowed,
+        ));
     }
     session.flush().await.map_err(session_error)?;
     Ok((StatusCode::SEE_OTHER, [(header::LOCATION, "/")]).into_response())

@@ -1,6 +1,7 @@
 //! The public REST API: Backstage's catalog API shapes under `/api/catalog`, so that its
 //! clients and scripts work unchanged, described by the OpenAPI document at `/api/openapi.json`.
 
+mod audit;
 mod auth;
 mod catalog;
 pub mod error;
@@ -119,6 +120,7 @@ pub fn routes() -> Vec<Route> {
         Route::get("/api/auth/{provider}/handler/frame", auth::handler_frame),
         Route::get("/api/auth/v1/userinfo", auth::userinfo),
         Route::post("/api/auth/logout", auth::logout),
+        Route::get("/api/audit", audit::list),
         Route::get("/api/auth/tokens", tokens::list),
         Route::post("/api/auth/tokens", tokens::create),
         Route::delete("/api/auth/tokens/{id}", tokens::revoke),

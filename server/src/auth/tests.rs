@@ -415,6 +415,34 @@ both_databases!(
         browser.backlot = kept;
         let a = browser.backlot("GET", "/api/auth/v1/userinfo").await;
         assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{}", a.body);
+
+        // The audit log has each step: who, what, how it went; never the code.
+        h.audit.flush().await;
+        let f = crate::storage::AuditFilter {
+            action: Some("auth.".into()),
+            action_prefix: true,
+            limit: 100,
+            ..Default::default()
+        };
+        let rows = h.db.store.audit_events(&f).await.expect("audit");
+        let seen: Vec<(&str, &str, &str)> = rows
+            .iter()
+            .rev()
+            .map(|r| (r.action.as_str(), r.actor.as_str(), r.outcome.as_str()))
+            .collect();
+        assert_eq!(
+            seen,
+            vec![
+                ("auth.signin", "user:default/alice", "allowed"),
+                ("auth.signin.refused", "guest", "refused"),
+                ("auth.signin.refused", "guest", "refused"),
+                ("auth.signout", "user:default/alice", "allowed"),
+            ]
+        );
+        let code = query_param(&callback, "code");
+        assert!(rows
+            .iter()
+            .all(|r| !r.detail.as_deref().unwrap_or("").contains(&code)));
         drop(op);
     }
 );

@@ -86,6 +86,8 @@ impl Scope {
                 KubernetesResourcesRead,
                 ScaffolderTemplateRead,
                 ScaffolderTaskRead,
+                AuditRead,
+                PolicyRead,
             ],
             Scope::Locations => &[CatalogLocationCreate, CatalogLocationDelete],
             Scope::Refresh => &[CatalogEntityRefresh],

@@ -10,6 +10,10 @@
 //! what they are served (the JSON's `relations`, the entity page), so no hidden entity is
 //! named through one. Writes are allowed in one place too, [`Facade::authorize`], which turns a
 //! refusal into [`CatalogError::Forbidden`] naming the permission and the rule.
+//!
+//! Every write (register, unregister, refresh a location or an entity; not dry runs) is recorded
+//! in the audit log: allowed with the rule that allowed it, refused with the rule that refused
+//! it, failed with the error.
 
 use super::added::{AddedEntities, AddedLocation};
 use super::query::{self, Filter, Query};
@@ -18,7 +22,8 @@ use super::service::CatalogService;
 use super::snapshot::{FacetIndex, LocationInfo, Record, RelationOut, Snapshot, Stored};
 use super::source::{LocationType, NewLocation, Origin, Sources};
 use super::CatalogError;
-use crate::policy::{Entity, EntityCheck, Permission, Policy, PolicyStore, Resource};
+use crate::audit::{Action, Actor, Audit, Event, Outcome};
+use crate::policy::{Decision, Entity, EntityCheck, Permission, Policy, PolicyStore, Resource};
 use app::model::{AccessView, Caller};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -31,11 +36,23 @@ pub struct Facade {
     /// The policy in force is looked up at each read and write: a reloaded file applies to
     /// the next request, also through readers made once at start-up.
     policy: Arc<PolicyStore>,
+    /// Where writes are recorded ([`Audit::disabled`] unless [`Facade::with_audit`]).
+    audit: Audit,
 }
 
 impl Facade {
     pub fn new(catalog: Arc<CatalogService>, policy: Arc<PolicyStore>) -> Self {
-        Self { catalog, policy }
+        Self {
+            catalog,
+            policy,
+            audit: Audit::disabled(),
+        }
+    }
+
+    /// Records every write in `audit`.
+    pub fn with_audit(mut self, audit: Audit) -> Self {
+        self.audit = audit;
+        self
     }
 
     /// The policy in force.
@@ -85,9 +102,19 @@ impl Facade {
         permission: Permission,
         resource: &Resource<'_>,
     ) -> Result<(), CatalogError> {
+        self.decide(caller, permission, resource).map(|_| ())
+    }
+
+    /// [`Facade::authorize`], giving the decision when allowed (the audit log names its rule).
+    fn decide(
+        &self,
+        caller: &Caller,
+        permission: Permission,
+        resource: &Resource<'_>,
+    ) -> Result<Decision, CatalogError> {
         let d = self.policy.current().decide(caller, permission, resource);
         if d.allowed {
-            return Ok(());
+            return Ok(d);
         }
         tracing::info!(
             permission = %permission,
@@ -98,18 +125,77 @@ impl Facade {
         Err(CatalogError::Forbidden(format!("not allowed: {d}")))
     }
 
+    /// Records a write: allowed with the deciding rule, refused (a 403) with the refusal,
+    /// failed with the error.
+    fn record<T>(
+        &self,
+        caller: &Caller,
+        action: Action,
+        target: String,
+        decision: Option<&Decision>,
+        result: &Result<T, CatalogError>,
+    ) {
+        let event = |outcome| Event::new(Actor::of(caller), action, outcome).target(target);
+        let event = match result {
+            Ok(_) => {
+                let e = event(Outcome::Allowed);
+                match decision {
+                    Some(d) => e.detail(d.to_string()),
+                    None => e,
+                }
+            }
+            Err(e @ CatalogError::Forbidden(_)) => event(Outcome::Refused).detail(e.to_string()),
+            Err(e) => event(Outcome::Failed).detail(e.to_string()),
+        };
+        self.audit.record(event);
+    }
+
+    /// How a location is named in the audit log: `type:target`, without credentials.
+    fn location_ref(&self, location_type: LocationType, target: &str) -> String {
+        format!(
+            "{location_type}:{}",
+            self.catalog.sources().display_target(location_type, target)
+        )
+    }
+
     /// Registers a location, or with `dry_run` reads it and says what it would add; needs
     /// `catalog.location.create`. When the caller's rules depend on the location's entities
-    /// (`is_owner`…), it is read first (a dry run) and decided on what it provides.
+    /// (`is_owner`…), it is read first (a dry run) and decided on what it provides. Recorded
+    /// as `catalog.location.create` unless a dry run.
     pub async fn register(
         &self,
         caller: &Caller,
         new: NewLocation,
         dry_run: bool,
     ) -> Result<AddedLocation, CatalogError> {
+        if dry_run {
+            return self.register_decided(caller, new, true, &mut None).await;
+        }
+        let target = self.location_ref(new.location_type, &new.target);
+        let mut decision = None;
+        let result = self
+            .register_decided(caller, new, false, &mut decision)
+            .await;
+        self.record(
+            caller,
+            Action::CatalogLocationCreate,
+            target,
+            decision.as_ref(),
+            &result,
+        );
+        result
+    }
+
+    async fn register_decided(
+        &self,
+        caller: &Caller,
+        new: NewLocation,
+        dry_run: bool,
+        decision: &mut Option<Decision>,
+    ) -> Result<AddedLocation, CatalogError> {
         let permission = Permission::CatalogLocationCreate;
         if !self.policy.current().is_conditional(caller, permission) {
-            self.authorize(caller, permission, &Resource::None)?;
+            *decision = Some(self.decide(caller, permission, &Resource::None)?);
             return self.catalog.register(new, dry_run).await;
         }
         let preview = self.catalog.register(new.clone(), true).await?;
@@ -127,7 +213,7 @@ impl Facade {
                 .map(|s| Entity::new(s, Some(new.location_type)))
                 .collect(),
         };
-        self.authorize(caller, permission, &resource)?;
+        *decision = Some(self.decide(caller, permission, &resource)?);
         if dry_run {
             return Ok(preview);
         }
@@ -135,49 +221,104 @@ impl Facade {
     }
 
     /// Decides `permission` on the location `id` (its type and every entity it provides). A
-    /// location the caller may not read is not found, as one that does not exist.
+    /// location the caller may not read is not found, as one that does not exist. Gives the
+    /// decision and how the audit log names the location (`id` when it is not found).
     fn authorize_location(
         &self,
         caller: &Caller,
         permission: Permission,
         id: &str,
-    ) -> Result<(), CatalogError> {
+    ) -> (String, Result<Decision, CatalogError>) {
         let v = self.read(caller);
         let Some(l) = v.location(id) else {
-            return Err(CatalogError::NotFound(format!("no location with id {id}")));
+            return (
+                id.to_string(),
+                Err(CatalogError::NotFound(format!("no location with id {id}"))),
+            );
         };
+        let target = self.location_ref(l.location_type, &l.target);
         let resource = location_resource(&v.snap, l);
-        self.authorize(caller, permission, &resource)
+        (target, self.decide(caller, permission, &resource))
     }
 
-    /// Reads a location now (`catalog.entity.refresh` on the location's entities).
+    /// A location's write, decided, done and recorded.
+    async fn location_write<F, Fut>(
+        &self,
+        caller: &Caller,
+        permission: Permission,
+        action: Action,
+        id: &str,
+        write: F,
+    ) -> Result<(), CatalogError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<(), CatalogError>>,
+    {
+        let (target, decided) = self.authorize_location(caller, permission, id);
+        let (decision, result) = match decided {
+            Ok(d) => (Some(d), write().await),
+            Err(e) => (None, Err(e)),
+        };
+        self.record(caller, action, target, decision.as_ref(), &result);
+        result
+    }
+
+    /// Reads a location now (`catalog.entity.refresh` on the location's entities); recorded
+    /// as `catalog.location.refresh`.
     pub async fn refresh_location(&self, caller: &Caller, id: &str) -> Result<(), CatalogError> {
-        self.authorize_location(caller, Permission::CatalogEntityRefresh, id)?;
-        self.catalog.refresh_location(id).await
+        self.location_write(
+            caller,
+            Permission::CatalogEntityRefresh,
+            Action::CatalogLocationRefresh,
+            id,
+            || self.catalog.refresh_location(id),
+        )
+        .await
     }
 
     /// Removes a location registered through the API, with its entities
-    /// (`catalog.location.delete`).
+    /// (`catalog.location.delete`); recorded as `catalog.location.delete`.
     pub async fn unregister_location(&self, caller: &Caller, id: &str) -> Result<(), CatalogError> {
-        self.authorize_location(caller, Permission::CatalogLocationDelete, id)?;
-        self.catalog.unregister_location(id).await
+        self.location_write(
+            caller,
+            Permission::CatalogLocationDelete,
+            Action::CatalogLocationDelete,
+            id,
+            || self.catalog.unregister_location(id),
+        )
+        .await
     }
 
     /// Re-reads the location that provides an entity the caller sees
-    /// (`catalog.entity.refresh` on that entity).
+    /// (`catalog.entity.refresh` on that entity); recorded as `catalog.entity.refresh`.
     pub async fn refresh_entity(&self, caller: &Caller, key: &RefKey) -> Result<(), CatalogError> {
-        let v = self.read(caller);
-        let Some(r) = v.get_key(key) else {
-            return Err(CatalogError::NotFound(format!("no entity {key}")));
+        let decided = {
+            let v = self.read(caller);
+            match v.get_key(key) {
+                None => Err(CatalogError::NotFound(format!("no entity {key}"))),
+                Some(r) => {
+                    let location_type = v.location(&r.stored.location_id).map(|l| l.location_type);
+                    let entity = Entity::new(&r.stored, location_type);
+                    self.decide(
+                        caller,
+                        Permission::CatalogEntityRefresh,
+                        &Resource::Entity(entity),
+                    )
+                }
+            }
         };
-        let location_type = v.location(&r.stored.location_id).map(|l| l.location_type);
-        let entity = Entity::new(&r.stored, location_type);
-        self.authorize(
+        let (decision, result) = match decided {
+            Ok(d) => (Some(d), self.catalog.refresh_entity(key).await),
+            Err(e) => (None, Err(e)),
+        };
+        self.record(
             caller,
-            Permission::CatalogEntityRefresh,
-            &Resource::Entity(entity),
-        )?;
-        self.catalog.refresh_entity(key).await
+            Action::CatalogEntityRefresh,
+            key.to_string(),
+            decision.as_ref(),
+            &result,
+        );
+        result
     }
 }
 

@@ -1,6 +1,6 @@
 //! Configuration: one YAML file (`--config`, or `backlot.yaml` when present) with environment
 //! overrides (`BACKLOT_ADDR`, `BACKLOT_DATABASE_URL` or `DATABASE_URL`, `BACKLOT_DATA_DIR`,
-//! `BACKLOT_LOG`, `BACKLOT_FILE_ROOTS`, `BACKLOT_WEBHOOK_SECRET`, `BACKLOT_AUTH_BASE_URL`, `BACKLOT_POLICY_FILE`, …). Every setting has a default, so no file is needed.
+//! `BACKLOT_LOG`, `BACKLOT_FILE_ROOTS`, `BACKLOT_WEBHOOK_SECRET`, `BACKLOT_AUTH_BASE_URL`, `BACKLOT_POLICY_FILE`, `BACKLOT_AUDIT_RETENTION_DAYS`, …). Every setting has a default, so no file is needed.
 
 use crate::catalog::OrphanStrategy;
 use crate::secret::{Secret, SecretUrl};
@@ -41,6 +41,8 @@ pub struct Config {
     pub auth: Option<crate::auth::AuthSettings>,
     /// Permissions: the policy file (none: the built-in default).
     pub policy: crate::policy::PolicySettings,
+    /// The audit log: how long events are kept.
+    pub audit: crate::audit::AuditSettings,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -103,6 +105,7 @@ impl Default for Config {
             kubernetes: crate::k8s::KubeSettings::default(),
             auth: None,
             policy: crate::policy::PolicySettings::default(),
+            audit: crate::audit::AuditSettings::default(),
         }
     }
 }
@@ -256,6 +259,7 @@ impl Config {
         if let Some(auth) = &mut self.auth {
             auth.validate(&get).map_err(ConfigError::Auth)?;
         }
+        self.audit.apply_env(&get).map_err(ConfigError::Env)?;
         if let Some(v) = get("BACKLOT_DEMO") {
             self.catalog.demo = match v.as_str() {
                 "auto" => DemoMode::Auto,

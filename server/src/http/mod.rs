@@ -16,7 +16,7 @@ pub mod settings;
 mod tests;
 
 use crate::AppState;
-use app::services::{CatalogReader, DocsReader, KubeReader, LocationAdmin, TokenAdmin};
+use app::services::{AuditAdmin, CatalogReader, DocsReader, KubeReader, LocationAdmin, TokenAdmin};
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::Next;
@@ -40,6 +40,11 @@ pub fn router(state: AppState) -> Router {
         kube: state.kube.clone(),
         facade: state.facade(),
     });
+    let audit: Arc<dyn AuditAdmin> = Arc::new(crate::audit::views::AuditViews {
+        facade: state.facade(),
+        store: state.catalog.store().clone(),
+        audit: state.audit.clone(),
+    });
     let tokens: Arc<dyn TokenAdmin> = Arc::new(settings::TokenPages(state.clone()));
     let assets = Arc::new(assets::Assets::load(std::path::Path::new(
         state.leptos.site_root.as_ref(),
@@ -51,6 +56,7 @@ pub fn router(state: AppState) -> Router {
         provide_context(reader.clone());
         provide_context(admin.clone());
         provide_context(docs_reader.clone());
+        provide_context(audit.clone());
         provide_context(tokens.clone());
     };
     let routes = generate_route_list(app::App);
@@ -172,10 +178,9 @@ async fn readyz(State(state): State<AppState>) -> Response {
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(),
-    )
+    let mut text = state.metrics.render();
+    text.push_str(&state.audit.render_metrics());
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
 }
 
 /// Records request latency by route template (never the raw path, to bound label values).

@@ -16,6 +16,7 @@
 //! remove their own locations, `policy.admins` do everything, guests read).
 
 pub mod engine;
+pub mod explain;
 pub mod file;
 
 #[cfg(test)]
@@ -46,10 +47,14 @@ pub enum Permission {
     ScaffolderTaskRead,
     ScaffolderTaskCreate,
     ScaffolderTaskCancel,
+    /// The audit log (`GET /api/audit`, `/admin/audit`).
+    AuditRead,
+    /// Any user's effective permissions (`/admin/permissions`).
+    PolicyRead,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 12] = [
+    pub const ALL: [Permission; 14] = [
         Permission::CatalogEntityRead,
         Permission::CatalogEntityRefresh,
         Permission::CatalogEntityDelete,
@@ -62,6 +67,8 @@ impl Permission {
         Permission::ScaffolderTaskRead,
         Permission::ScaffolderTaskCreate,
         Permission::ScaffolderTaskCancel,
+        Permission::AuditRead,
+        Permission::PolicyRead,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -78,6 +85,8 @@ impl Permission {
             Permission::ScaffolderTaskRead => "scaffolder.task.read",
             Permission::ScaffolderTaskCreate => "scaffolder.task.create",
             Permission::ScaffolderTaskCancel => "scaffolder.task.cancel",
+            Permission::AuditRead => "audit.read",
+            Permission::PolicyRead => "policy.read",
         }
     }
 
@@ -201,6 +210,8 @@ pub struct PolicyStore {
     loaded: Mutex<Option<Fingerprint>>,
     /// The catalog's read filters of recent callers (`catalog/facade.rs`).
     pub(crate) views: crate::catalog::facade::ViewCache,
+    /// Where reloads are recorded (set once at start-up: [`PolicyStore::audit_to`]).
+    audit: std::sync::OnceLock<crate::audit::Audit>,
 }
 
 impl PolicyStore {
@@ -215,6 +226,7 @@ impl PolicyStore {
             file: None,
             loaded: Mutex::new(None),
             views: Default::default(),
+            audit: Default::default(),
         }
     }
 
@@ -232,6 +244,7 @@ impl PolicyStore {
                     file: Some(path.clone()),
                     loaded: Mutex::new(loaded),
                     views: Default::default(),
+                    audit: Default::default(),
                 })
             }
             None => Ok(PolicyStore::fixed(built_in(
@@ -256,20 +269,37 @@ impl PolicyStore {
         *slot = Arc::new(policy);
     }
 
+    /// Records reloads (`policy.reload`, `policy.reload.refused`) in the audit log.
+    pub fn audit_to(&self, audit: crate::audit::Audit) {
+        let _ = self.audit.set(audit);
+    }
+
     /// Reads the file again; an invalid file is logged and the last good policy stays.
-    /// Returns whether a new policy is in force.
+    /// Returns whether a new policy is in force. Either is recorded in the audit log.
     pub fn reload(&self) -> bool {
+        use crate::audit::{Action, Actor, Event, Outcome};
         let Some(path) = &self.file else {
             return false;
+        };
+        let record = |action, outcome, detail: String| {
+            if let Some(audit) = self.audit.get() {
+                audit.record(
+                    Event::new(Actor::system(), action, outcome)
+                        .target(path.display().to_string())
+                        .detail(detail),
+                );
+            }
         };
         match load(path) {
             Ok(policy) => {
                 tracing::info!(policy.file = %path.display(), "policy reloaded");
+                record(Action::PolicyReload, Outcome::Allowed, policy.summary());
                 self.replace(policy);
                 true
             }
             Err(e) => {
                 tracing::error!(policy.file = %path.display(), error = %e, "policy file is invalid; the last good policy stays in force");
+                record(Action::PolicyReloadRefused, Outcome::Refused, e.to_string());
                 false
             }
         }

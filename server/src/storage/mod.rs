@@ -438,3 +438,6 @@ pub mod testing;
 
 #[cfg(test)]
 mod tests;
+
+mod audit;
+pub use audit::{AuditFilter, AuditRow};
