@@ -20,12 +20,19 @@ How the entities arrive (--path; every path users take, so memory is measured on
             server.
 Each row reports peak RSS (VmHWM) and RSS at the end (after the measurements and the rest).
 
+Who asks (--caller): `guest` (no sign-in configured, the default); `session`: sign-in configured
+with a real OpenID provider (end2end/oidc/op.mjs, needs `npm ci` in end2end/), the load carries
+the session cookie of user-0000 (member of team-0000) and the default policy lets her read
+everything; `owned`: the same session under a policy that lets members read only what their
+team owns (plus groups and users), so every read is filtered by ownership; by-name then asks
+for team-0000's components.
+
 The load generator sends `Accept-Encoding` as --encoding says (none, gzip, or br: "br, gzip"),
 to measure what compression costs the server per request.
 
 Usage: python3 server/bench/bench.py [N ...] [--binary target/release/backlot] [--duration 10]
        [--idle 65] [--variant many|single] [--path config|api|api-git|churn ...] [--rounds 3]
-       [--encoding none|gzip|br]
+       [--encoding none|gzip|br] [--caller guest|session|owned]
 Needs: a release build (`cargo build --release -p server`), wrk (`apt-get install wrk`), git.
 """
 import argparse
@@ -38,6 +45,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import http.cookiejar
+import urllib.parse
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -60,7 +69,8 @@ def status_mib(pid, field):
 
 
 def get_json(url):
-    with urllib.request.urlopen(url, timeout=10) as r:
+    headers = dict(h.split(": ", 1) for h in extra_headers)
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=10) as r:
         return json.loads(r.read())
 
 
@@ -117,6 +127,7 @@ def wait_for(pred, what, proc, timeout=600):
 
 ACCEPT_ENCODING = {"none": None, "gzip": "gzip", "br": "br, gzip"}
 accept_encoding = None  # set from --encoding
+extra_headers = []  # set when a session is signed in (--caller)
 
 
 def wrk(url, duration, script=None, conns=32):
@@ -124,6 +135,8 @@ def wrk(url, duration, script=None, conns=32):
     cmd = ["wrk", f"-t{threads}", f"-c{conns}", f"-d{duration}s", "--latency", "--timeout", "10s"]
     if accept_encoding:
         cmd += ["-H", f"Accept-Encoding: {accept_encoding}"]
+    for h in extra_headers:
+        cmd += ["-H", h]
     if script:
         cmd += ["-s", script]
     out = subprocess.run(cmd + [url], capture_output=True, text=True, check=True).stdout
@@ -150,9 +163,57 @@ def loaded(pid, url, duration, script=None, conns=32):
     return r
 
 
+OWNED_POLICY = """roles:
+  member:
+    rules:
+      - name: own-team
+        allow: [catalog.entity.read, catalog.location.read]
+        when: { is_owner: true }
+      - name: people
+        allow: [catalog.entity.read]
+        when: { kind: [Group, User] }
+bindings:
+  - role: member
+    signed_in: true
+"""
+
+
+def start_provider(redirect_uri):
+    """The real OpenID provider of the sign-in tests on a free port; returns (process, issuer)."""
+    end2end = os.path.join(HERE, "..", "..", "end2end")
+    if not os.path.isdir(os.path.join(end2end, "node_modules", "oidc-provider")):
+        raise SystemExit("--caller session|owned needs oidc-provider: run `npm ci` in end2end/")
+    port = free_port()
+    op = subprocess.Popen(["node", "oidc/op.mjs"], cwd=end2end, stdout=subprocess.PIPE, text=True,
+                          env=dict(os.environ, OP_PORT=str(port), OP_REDIRECT_URI=redirect_uri,
+                                   OP_CLIENT_SECRET="bench-secret"))
+    line = op.stdout.readline()
+    if not line.startswith("ready "):
+        raise SystemExit(f"the OpenID provider did not start: {line!r}")
+    return op, line.split(" ", 1)[1].strip()
+
+
+def sign_in(base, login):
+    """Signs `login` in through the provider's login and consent pages; the session cookie."""
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    page = opener.open(f"{base}/api/auth/oidc/start", timeout=30)
+    page = opener.open(page.geturl(), urllib.parse.urlencode({"prompt": "login", "login": login, "password": "x"}).encode(), timeout=30)
+    page = opener.open(page.geturl(), urllib.parse.urlencode({"prompt": "consent"}).encode(), timeout=30)
+    if not page.geturl().startswith(base):
+        raise SystemExit(f"sign-in did not come back to Backlot: {page.geturl()}")
+    for c in jar:
+        if c.name == "backlot_session":
+            return c.value
+    raise SystemExit("no session cookie after sign-in")
+
+
 def run(n, path, args):
+    global extra_headers
+    extra_headers = []
     work = tempfile.mkdtemp(prefix=f"backlot-bench-{n}-")
     daemon = None
+    provider = None
     try:
         subprocess.run([sys.executable, os.path.join(HERE, "gen_catalog.py"), str(n), "--out", work], check=True, capture_output=True)
         many = os.path.join(work, f"many-{n}")
@@ -166,6 +227,14 @@ def run(n, path, args):
                 f.write(f"  locations:\n    - type: file\n      target: {target}\n")
             else:
                 f.write(f"  file_roots: [{work}]\n")
+            if args.caller != "guest":
+                provider, issuer = start_provider(f"http://127.0.0.1:{args.port}/api/auth/oidc/handler/frame")
+                f.write(f"auth:\n  base_url: http://127.0.0.1:{args.port}\n  providers:\n    - id: oidc\n      type: oidc\n"
+                        f"      issuer: {issuer}\n      client_id: backlot\n      client_secret_env: BENCH_OIDC_SECRET\n")
+            if args.caller == "owned":
+                with open(os.path.join(work, "policy.yaml"), "w") as p:
+                    p.write(OWNED_POLICY)
+                f.write("policy:\n  file: policy.yaml\n")
         git_url = None
         if path == "api-git":
             repos = os.path.join(work, "repos")
@@ -199,7 +268,7 @@ def run(n, path, args):
                 "end\n"
             )
         env = dict(os.environ, BACKLOT_DATA_DIR=os.path.join(work, "data"), BACKLOT_ADDR=f"127.0.0.1:{args.port}",
-                   BACKLOT_LOG="warn", LEPTOS_SITE_ROOT=args.site_root)
+                   BACKLOT_LOG="warn", LEPTOS_SITE_ROOT=args.site_root, BENCH_OIDC_SECRET="bench-secret")
         env.pop("DATABASE_URL", None)
         env.pop("BACKLOT_DATABASE_URL", None)
         t0 = time.monotonic()
@@ -217,10 +286,21 @@ def run(n, path, args):
                 got = len(json.loads(answer)["entities"])
                 if status != 201 or got != expected:
                     raise SystemExit(f"registration answered {status} with {got} entities, expected {expected}")
-            wait_for(lambda: total_items(base) >= expected, f"{expected} entities", proc)
+            if args.caller == "guest":
+                wait_for(lambda: total_items(base) >= expected, f"{expected} entities", proc)
+            else:
+                # Sign-in needs the users in the catalog; the cookie then rides on every request.
+                wait_for(lambda: urllib.request.urlopen(f"{base}/readyz", timeout=10).status == 200, "readiness", proc)
+                extra_headers = [f"Cookie: backlot_session={sign_in(base, 'user-0000')}"]
+                if args.caller == "session":
+                    wait_for(lambda: total_items(base) >= expected, f"{expected} entities", proc)
+                else:
+                    owned = get_json(f"{base}/api/catalog/entities/by-query?filter=kind=component&fields=metadata.name&limit=10000")
+                    with open(names, "w") as nf:
+                        nf.write("\n".join(e["metadata"]["name"] for e in owned["items"]) + "\n")
             ingest_wall = time.monotonic() - t0
             ingest_cpu = cpu_seconds(proc.pid)
-            r = {"n": n, "path": path, "entities": expected, "ingest_wall_s": ingest_wall, "ingest_cpu_s": ingest_cpu,
+            r = {"n": n, "path": path, "caller": args.caller, "entities": expected, "ingest_wall_s": ingest_wall, "ingest_cpu_s": ingest_cpu,
                  "ingest_cpu_ms_per_entity": ingest_cpu * 1000 / expected, "rss_after_ingest_mib": status_mib(proc.pid, "VmRSS")}
             if path == "churn":
                 folder = many if args.variant == "many" else work
@@ -245,6 +325,9 @@ def run(n, path, args):
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=30)
     finally:
+        if provider:
+            provider.terminate()
+            provider.wait()
         if daemon:
             os.killpg(daemon.pid, signal.SIGTERM)  # git daemon forks: end its whole group
             daemon.wait()
@@ -263,6 +346,8 @@ def main():
                     help="how the entities arrive (several: one row each)")
     ap.add_argument("--rounds", type=int, default=3, help="churn: how many times every entity changes")
     ap.add_argument("--port", type=int, default=3990)
+    ap.add_argument("--caller", choices=["guest", "session", "owned"], default="guest",
+                    help="who asks: the guest, a signed-in session, or a session under an ownership policy")
     ap.add_argument("--json", help="also write raw results here")
     ap.add_argument("--encoding", choices=list(ACCEPT_ENCODING), default="none",
                     help="Accept-Encoding the load generator sends")
@@ -272,11 +357,11 @@ def main():
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed: apt-get install wrk")
     results = [run(n, path, args) for n in args.sizes for path in args.path]
-    print("| N | path | ingest wall | ingest CPU | CPU/entity | by-name p50/p99 | by-name req/s | by-name CPU/req | by-query p50/p99 | by-query req/s | by-query CPU/req | catalog page p50/p99 | peak RSS | RSS at end | idle CPU | catalog page CPU/req |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| N | path | caller | ingest wall | ingest CPU | CPU/entity | by-name p50/p99 | by-name req/s | by-name CPU/req | by-query p50/p99 | by-query req/s | by-query CPU/req | catalog page p50/p99 | peak RSS | RSS at end | idle CPU | catalog page CPU/req |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         bn, bq, cp = r["by_name"], r["by_query"], r["catalog_page"]
-        print(f"| {r['n']:,} | {r['path']} | {r['ingest_wall_s']:.2f} s | {r['ingest_cpu_s']:.2f} s | {r['ingest_cpu_ms_per_entity']:.3f} ms "
+        print(f"| {r['n']:,} | {r['path']} | {r['caller']} | {r['ingest_wall_s']:.2f} s | {r['ingest_cpu_s']:.2f} s | {r['ingest_cpu_ms_per_entity']:.3f} ms "
               f"| {bn['p50_ms']:.2f}/{bn['p99_ms']:.2f} ms | {bn['rps']:,.0f} | {bn['cpu_ms_per_req']:.3f} ms "
               f"| {bq['p50_ms']:.2f}/{bq['p99_ms']:.2f} ms | {bq['rps']:,.0f} | {bq['cpu_ms_per_req']:.3f} ms "
               f"| {cp['p50_ms']:.2f}/{cp['p99_ms']:.2f} ms | {r['peak_rss_mib']:.0f} MiB | {r['end_rss_mib']:.0f} MiB | {r['idle_cpu_pct']:.2f}% | {cp['cpu_ms_per_req']:.2f} ms |")

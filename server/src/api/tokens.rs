@@ -145,7 +145,14 @@ pub async fn create(
         })?;
     let created = auth
         .tokens
-        .create(state.catalog.store(), &owner, &new.name, &new.scopes, days)
+        .create(
+            state.catalog.store(),
+            &state.audit,
+            &owner,
+            &new.name,
+            &new.scopes,
+            days,
+        )
         .await?;
     let mut body = describe(&created.row);
     body["token"] = json!(created.token.expose());
@@ -166,7 +173,7 @@ pub async fn revoke(
     let auth = configured(&state)?;
     let owner = session_owner(&caller)?;
     auth.tokens
-        .revoke(state.catalog.store(), &owner, &id)
+        .revoke(state.catalog.store(), &state.audit, &owner, &id)
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

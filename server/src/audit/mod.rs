@@ -47,7 +47,7 @@ pub enum Action {
     /// A sign-in refused: unknown user, wrong state, the provider refused, a bad token.
     AuthSigninRefused,
     AuthSignout,
-    /// An API token created / revoked (API tokens; wired by their part).
+    /// An API token created / revoked (`auth::tokens`).
     AuthTokenCreate,
     AuthTokenRevoke,
     /// A location registered (not dry runs).

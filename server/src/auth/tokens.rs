@@ -18,6 +18,7 @@
 //!
 //! Nothing here logs a token or its hash.
 
+use crate::audit::{Action, Actor, Audit, Event, Outcome};
 use crate::catalog::facade::Visible;
 use crate::policy::Permission;
 use crate::secret::Secret;
@@ -465,8 +466,39 @@ impl Tokens {
         }
     }
 
-    /// Makes a token for `owner` (a signed-in user's ref).
+    /// Makes a token for `owner` (a signed-in user's ref), recorded in the audit log.
     pub async fn create(
+        &self,
+        store: &Store,
+        audit: &Audit,
+        owner: &str,
+        name: &str,
+        scopes: &[String],
+        expires_in_days: i64,
+    ) -> Result<Created, TokenError> {
+        let made = self.make(store, owner, name, scopes, expires_in_days).await;
+        let event = Event::new(
+            owner.to_ascii_lowercase(),
+            Action::AuthTokenCreate,
+            Outcome::Allowed,
+        );
+        audit.record(match &made {
+            Ok(c) => event
+                .target(Actor::token(&c.row.id))
+                .detail(format!("{} ({})", c.row.name, c.row.scopes)),
+            Err(e @ TokenError::Invalid(_)) => Event {
+                outcome: Outcome::Refused,
+                ..event.detail(e.to_string())
+            },
+            Err(e) => Event {
+                outcome: Outcome::Failed,
+                ..event.detail(e.to_string())
+            },
+        });
+        made
+    }
+
+    async fn make(
         &self,
         store: &Store,
         owner: &str,
@@ -513,13 +545,32 @@ impl Tokens {
         Ok(store.api_tokens_of(&owner.to_ascii_lowercase()).await?)
     }
 
-    /// Revokes `owner`'s token `id`; it stops working in this process at once.
-    pub async fn revoke(&self, store: &Store, owner: &str, id: &str) -> Result<(), TokenError> {
+    /// Revokes `owner`'s token `id`; it stops working in this process at once. Recorded in the
+    /// audit log (a token that is not the owner's is not recorded: it is not found).
+    pub async fn revoke(
+        &self,
+        store: &Store,
+        audit: &Audit,
+        owner: &str,
+        id: &str,
+    ) -> Result<(), TokenError> {
         let owner = owner.to_ascii_lowercase();
-        let Some(hash) = store.revoke_api_token(&owner, id, now()).await? else {
-            return Err(TokenError::NotFound(id.to_string()));
+        let revoked = store.revoke_api_token(&owner, id, now()).await;
+        let event = Event::new(owner.as_str(), Action::AuthTokenRevoke, Outcome::Allowed)
+            .target(Actor::token(id));
+        let hash = match revoked {
+            Ok(Some(hash)) => hash,
+            Ok(None) => return Err(TokenError::NotFound(id.to_string())),
+            Err(e) => {
+                audit.record(Event {
+                    outcome: Outcome::Failed,
+                    ..event.detail(e.to_string())
+                });
+                return Err(e.into());
+            }
         };
         self.lock().remove(&hash);
+        audit.record(event);
         tracing::info!(token.id = %id, owner = %owner, "API token revoked");
         Ok(())
     }

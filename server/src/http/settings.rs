@@ -172,7 +172,14 @@ async fn create(
     };
     let created = match auth
         .tokens
-        .create(state.catalog.store(), &owner, value("name"), &scopes, days)
+        .create(
+            state.catalog.store(),
+            &state.audit,
+            &owner,
+            value("name"),
+            &scopes,
+            days,
+        )
         .await
     {
         Ok(created) => created,
@@ -187,7 +194,7 @@ async fn create(
         // The token could not be shown: it is of no use, so it goes.
         let _ = auth
             .tokens
-            .revoke(state.catalog.store(), &owner, &created.row.id)
+            .revoke(state.catalog.store(), &state.audit, &owner, &created.row.id)
             .await;
         return back_with_error(
             "the token could not be shown (sessions are unavailable); try again",
@@ -213,7 +220,11 @@ async fn revoke(
     let Some((_, id)) = fields.iter().find(|(k, _)| k == "id") else {
         return back_with_error("the form is incomplete: no token id");
     };
-    match auth.tokens.revoke(state.catalog.store(), &owner, id).await {
+    match auth
+        .tokens
+        .revoke(state.catalog.store(), &state.audit, &owner, id)
+        .await
+    {
         Ok(()) => Redirect::to(&format!("{TOKENS_PATH}?revoked=1")).into_response(),
         Err(e) => back_with_error(&AppError::from(e).to_string()),
     }

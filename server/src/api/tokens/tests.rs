@@ -366,6 +366,40 @@ both_databases!(
             assert!(!log.contains(secret.as_str()), "a token is in the log");
         }
         assert!(log.contains("API token created"), "the log was captured");
+
+        // The audit log has Alice's token made and revoked, naming the token by id, never by
+        // its value.
+        h.audit.flush().await;
+        let events =
+            h.db.store
+                .audit_events(&crate::storage::AuditFilter {
+                    actor: Some("user:default/alice".into()),
+                    action: Some("auth.token.".into()),
+                    action_prefix: true,
+                    limit: 100,
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
+        let seen: Vec<(&str, &str, Option<&str>)> = events
+            .iter()
+            .map(|e| (e.action.as_str(), e.outcome.as_str(), e.target.as_deref()))
+            .collect();
+        let target = format!("token:{id}");
+        assert!(
+            seen.contains(&("auth.token.create", "allowed", Some(target.as_str()))),
+            "{seen:?}"
+        );
+        assert!(
+            seen.contains(&("auth.token.revoke", "allowed", Some(target.as_str()))),
+            "{seen:?}"
+        );
+        for e in &events {
+            assert!(
+                !format!("{e:?}").contains(&token),
+                "a token in the audit log"
+            );
+        }
     }
 );
 

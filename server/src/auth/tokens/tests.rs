@@ -237,6 +237,7 @@ both_databases!(
         let created = tokens
             .create(
                 store,
+                &Audit::disabled(),
                 "user:default/alice",
                 " ci ",
                 &strings(&["refresh", "read"]),
@@ -357,6 +358,7 @@ both_databases!(
         let second = tokens
             .create(
                 store,
+                &Audit::disabled(),
                 "user:default/alice",
                 "second",
                 &strings(&["read"]),
@@ -372,12 +374,22 @@ both_databases!(
         // Only its owner revokes it.
         assert!(matches!(
             tokens
-                .revoke(store, "user:default/bob", &second.row.id)
+                .revoke(
+                    store,
+                    &Audit::disabled(),
+                    "user:default/bob",
+                    &second.row.id
+                )
                 .await,
             Err(TokenError::NotFound(_))
         ));
         tokens
-            .revoke(store, "user:default/alice", &second.row.id)
+            .revoke(
+                store,
+                &Audit::disabled(),
+                "user:default/alice",
+                &second.row.id,
+            )
             .await
             .expect("revoke");
         assert_eq!(
@@ -386,7 +398,12 @@ both_databases!(
         );
         assert!(matches!(
             tokens
-                .revoke(store, "user:default/alice", &second.row.id)
+                .revoke(
+                    store,
+                    &Audit::disabled(),
+                    "user:default/alice",
+                    &second.row.id
+                )
                 .await,
             Err(TokenError::NotFound(_))
         ));
@@ -414,7 +431,14 @@ both_databases!(
             ("x", vec!["read"], 366, "expires_in_days"),
         ] {
             match tokens
-                .create(store, "user:default/alice", name, &strings(&scopes), days)
+                .create(
+                    store,
+                    &Audit::disabled(),
+                    "user:default/alice",
+                    name,
+                    &strings(&scopes),
+                    days,
+                )
                 .await
             {
                 Err(TokenError::Invalid(m)) => assert!(m.starts_with(field), "{m}"),
@@ -423,7 +447,14 @@ both_databases!(
         }
         let long = "n".repeat(MAX_NAME + 1);
         assert!(tokens
-            .create(store, "user:default/alice", &long, &strings(&["read"]), 1)
+            .create(
+                store,
+                &Audit::disabled(),
+                "user:default/alice",
+                &long,
+                &strings(&["read"]),
+                1
+            )
             .await
             .is_err());
         let listed = tokens.list(store, "user:default/alice").await.unwrap();
