@@ -8,17 +8,13 @@
 //
 // This server is the test's own (a free port, a fresh temporary directory); the suite's shared
 // server (playwright.config.ts) is not touched.
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { APIRequestContext, Page } from '@playwright/test';
 import { catalogRows, entityCount, expect, open, test } from './fixtures';
-
-const repoRoot = path.resolve(__dirname, '..', '..');
-const binary = path.join(repoRoot, 'target', 'release', 'backlot');
-const siteRoot = path.join(repoRoot, 'target', 'site');
+import { binary, freePort, type OwnServer, repoRoot, startBacklot, stopBacklot } from './own-server';
 
 // Northwind Outfitters' guests browse the organisation, its systems, APIs and services, but not
 // the infrastructure (Resources) nor the payment services (PCI scope: components tagged
@@ -106,39 +102,8 @@ function facetMap(list: { value: string; count: number }[]): Record<string, numb
   return out;
 }
 
-/** A TCP port nothing listens on now (asked of the kernel). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 // Set in beforeAll; the tests' `page` and `request` go to this server.
 let origin = '';
-
-async function untilReady(server: ChildProcess, log: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last = 'no answer yet';
-  while (Date.now() < deadline) {
-    if (server.exitCode !== null) {
-      throw new Error(`backlot exited with ${server.exitCode}:\n${fs.readFileSync(log, 'utf8').slice(-3000)}`);
-    }
-    try {
-      const r = await fetch(`${origin}/readyz`);
-      if (r.status === 200) return;
-      last = `${r.status} ${await r.text()}`;
-    } catch (e) {
-      last = String(e);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  throw new Error(`/readyz not 200 after ${timeoutMs} ms (${last}):\n${fs.readFileSync(log, 'utf8').slice(-3000)}`);
-}
 
 /** Every item of a by-query answer, following the cursors. */
 async function queryAll(
@@ -173,7 +138,7 @@ test.describe('permissions: a policy file for the guest', () => {
   let tmp = '';
   let workDir = '';
   let policyFile = '';
-  let server: ChildProcess | undefined;
+  let server: OwnServer | undefined;
   const demo = demoEntities();
   const visible = demo.filter(guestMayRead);
   const hidden = demo.filter((e) => !guestMayRead(e));
@@ -188,39 +153,20 @@ test.describe('permissions: a policy file for the guest', () => {
     );
 
     const port = await freePort();
-    origin = `http://127.0.0.1:${port}`;
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'backlot-e2e-policy-'));
     workDir = path.join(tmp, 'cwd');
     fs.mkdirSync(workDir);
     policyFile = path.join(tmp, 'policy.yaml');
     fs.writeFileSync(policyFile, POLICY);
-    const log = path.join(tmp, 'backlot.log');
-    const out = fs.openSync(log, 'a');
-    server = spawn(binary, ['serve'], {
-      cwd: workDir,
-      env: {
-        BACKLOT_ADDR: `127.0.0.1:${port}`,
-        BACKLOT_POLICY_FILE: policyFile,
-        LEPTOS_SITE_ROOT: siteRoot,
-        BACKLOT_LOG: 'warn',
-      },
-      stdio: ['ignore', out, out],
-    });
-    fs.closeSync(out);
-    await untilReady(server, log, 120_000);
+    server = await startBacklot(workDir, port, path.join(tmp, 'backlot.log'), { BACKLOT_POLICY_FILE: policyFile });
+    origin = server.origin;
     // The relative default ./data of the working directory holds the database and the demo.
     expect(fs.existsSync(path.join(workDir, 'data', 'backlot.db'))).toBe(true);
     expect(fs.existsSync(path.join(workDir, 'data', 'demo', 'catalog-info.yaml'))).toBe(true);
   });
 
   test.afterAll(async () => {
-    if (server && server.exitCode === null) {
-      const exited = new Promise((resolve) => server!.once('exit', resolve));
-      server.kill('SIGTERM');
-      const timer = setTimeout(() => server!.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await stopBacklot(server);
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
   });
 
