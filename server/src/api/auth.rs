@@ -234,7 +234,10 @@ pub async fn userinfo(
 /// Ends the session (deleted from the database, cookie cleared), then back to the home page.
 /// A signed-in user's sign-out is recorded (`auth.signout`).
 pub async fn logout(State(state): State<AppState>, session: Session) -> Result<Response, ApiError> {
-    configured(&state)?;
+    let auth = configured(&state)?;
+    if let Some(id) = session.id() {
+        auth.recent.forget(&id);
+    }
     if let Some(s) = session
         .get::<SignedIn>(SIGNED_IN)
         .await

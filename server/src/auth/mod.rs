@@ -51,6 +51,80 @@ pub struct Auth {
     /// API and service tokens, with the cache of verified ones.
     pub tokens: tokens::Tokens,
     providers: Vec<Provider>,
+    /// Signed-in sessions decoded in the last seconds, so a request does not decode its session
+    /// again.
+    pub recent: RecentSessions,
+}
+
+/// How long a decoded session is used without reading it again: as long as `store`'s cache
+/// keeps a loaded one (a sign-out on another replica is noticed within it).
+const RECENT_FOR: std::time::Duration = std::time::Duration::from_secs(10);
+/// Most sessions kept decoded.
+const RECENT_MAX: usize = 10_000;
+
+/// Signed-in sessions as [`Auth::keep_session`] last let them go on, by session id: the user
+/// and the `Caller` made from it. A request whose session is here skips loading, decoding and
+/// renewing it (renewal is at most once a minute anyway); sign-out removes it at once.
+#[derive(Default)]
+pub struct RecentSessions(
+    std::sync::Mutex<
+        std::collections::HashMap<
+            tower_sessions::session::Id,
+            (
+                std::time::Instant,
+                std::sync::Arc<(SignedIn, app::model::Caller)>,
+            ),
+        >,
+    >,
+);
+
+impl RecentSessions {
+    fn map(
+        &self,
+    ) -> std::sync::MutexGuard<
+        '_,
+        std::collections::HashMap<
+            tower_sessions::session::Id,
+            (
+                std::time::Instant,
+                std::sync::Arc<(SignedIn, app::model::Caller)>,
+            ),
+        >,
+    > {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn get(
+        &self,
+        id: &tower_sessions::session::Id,
+    ) -> Option<std::sync::Arc<(SignedIn, app::model::Caller)>> {
+        self.map()
+            .get(id)
+            .filter(|(at, _)| at.elapsed() < RECENT_FOR)
+            .map(|(_, s)| s.clone())
+    }
+
+    pub fn put(&self, id: tower_sessions::session::Id, signed_in: SignedIn) {
+        let caller = signed_in.caller();
+        let mut map = self.map();
+        if map.len() >= RECENT_MAX {
+            map.retain(|_, (at, _)| at.elapsed() < RECENT_FOR);
+            if map.len() >= RECENT_MAX {
+                map.clear();
+            }
+        }
+        map.insert(
+            id,
+            (
+                std::time::Instant::now(),
+                std::sync::Arc::new((signed_in, caller)),
+            ),
+        );
+    }
+
+    pub fn forget(&self, id: &tower_sessions::session::Id) {
+        self.map().remove(id);
+    }
 }
 
 /// One configured provider.
@@ -99,6 +173,7 @@ impl Auth {
             settings,
             providers,
             tokens: tokens::Tokens::default(),
+            recent: RecentSessions::default(),
         })
     }
 
@@ -120,6 +195,13 @@ impl Auth {
             .collect()
     }
 
+    /// Whether a session signed in at `signed_in.since` is within `auth.session.absolute_hours`.
+    pub fn within_lifetime(&self, signed_in: &SignedIn) -> bool {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let lifetime = self.settings.session.absolute().whole_seconds();
+        now.saturating_sub(signed_in.since) < lifetime
+    }
+
     /// Whether a signed-in session may go on: within its absolute lifetime (counted from
     /// sign-in). Its idle expiry is renewed here, at most once a minute, so that a session in
     /// use costs one database write a minute, not one a request.
@@ -129,8 +211,7 @@ impl Auth {
         signed_in: &SignedIn,
     ) -> bool {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
-        let lifetime = self.settings.session.absolute().whole_seconds();
-        if now.saturating_sub(signed_in.since) >= lifetime {
+        if !self.within_lifetime(signed_in) {
             tracing::info!(user = %signed_in.user, "session ended: older than auth.session.absolute_hours");
             if let Err(e) = session.flush().await {
                 tracing::warn!(error = %e, "an expired session could not be deleted");

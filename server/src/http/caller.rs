@@ -30,7 +30,18 @@ pub async fn identify(State(state): State<AppState>, mut req: Request, next: Nex
             Err(e) => return e.envelope(req.method().as_str(), &req.uri().to_string()),
         }
     } else if let Some(auth) = &state.auth {
-        if let Some(session) = req.extensions().get::<tower_sessions::Session>() {
+        let session = req.extensions().get::<tower_sessions::Session>().cloned();
+        let recent = session
+            .as_ref()
+            .and_then(|s| s.id())
+            .and_then(|id| auth.recent.get(&id))
+            .filter(|r| auth.within_lifetime(&r.0));
+        if let Some(recent) = recent {
+            caller = recent.1.clone();
+            sign_in.signed_in_as = Some(recent.0.display_name.clone());
+            sign_in.user = caller.user.clone();
+            req.extensions_mut().insert(recent.0.clone());
+        } else if let Some(session) = &session {
             match session
                 .get::<crate::auth::SignedIn>(crate::auth::SIGNED_IN)
                 .await
@@ -41,6 +52,9 @@ pub async fn identify(State(state): State<AppState>, mut req: Request, next: Nex
                     caller = signed_in.caller();
                     sign_in.signed_in_as = Some(signed_in.display_name.clone());
                     sign_in.user = caller.user.clone();
+                    if let Some(id) = session.id() {
+                        auth.recent.put(id, signed_in.clone());
+                    }
                     req.extensions_mut().insert(signed_in);
                 }
                 Ok(None) => {}
