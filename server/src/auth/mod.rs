@@ -66,38 +66,19 @@ const RECENT_MAX: usize = 10_000;
 /// and the `Caller` made from it. A request whose session is here skips loading, decoding and
 /// renewing it (renewal is at most once a minute anyway); sign-out removes it at once.
 #[derive(Default)]
-pub struct RecentSessions(
-    std::sync::Mutex<
-        std::collections::HashMap<
-            tower_sessions::session::Id,
-            (
-                std::time::Instant,
-                std::sync::Arc<(SignedIn, app::model::Caller)>,
-            ),
-        >,
-    >,
-);
+pub struct RecentSessions(std::sync::Mutex<RecentMap>);
+
+/// A decoded session: the user and the caller made from it.
+type Decoded = std::sync::Arc<(SignedIn, app::model::Caller)>;
+type RecentMap =
+    std::collections::HashMap<tower_sessions::session::Id, (std::time::Instant, Decoded)>;
 
 impl RecentSessions {
-    fn map(
-        &self,
-    ) -> std::sync::MutexGuard<
-        '_,
-        std::collections::HashMap<
-            tower_sessions::session::Id,
-            (
-                std::time::Instant,
-                std::sync::Arc<(SignedIn, app::model::Caller)>,
-            ),
-        >,
-    > {
+    fn map(&self) -> std::sync::MutexGuard<'_, RecentMap> {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    pub fn get(
-        &self,
-        id: &tower_sessions::session::Id,
-    ) -> Option<std::sync::Arc<(SignedIn, app::model::Caller)>> {
+    pub fn get(&self, id: &tower_sessions::session::Id) -> Option<Decoded> {
         self.map()
             .get(id)
             .filter(|(at, _)| at.elapsed() < RECENT_FOR)
