@@ -555,10 +555,7 @@ async fn page_as(h: &Harness, policy: &str, caller: &Caller, uri: &str) -> (Stat
     (status, String::from_utf8_lossy(&bytes).into_owned())
 }
 
-/// Quarantined: under the full parallel test run this test sometimes never finishes (seen
-/// about one run in three on 2 cores, on either database; alone it passes every time). The
-/// thread waits in the runtime for a future nobody wakes; the cause is not found yet. Run it
-/// with `cargo test -p server -- --ignored admin_pages`.
+/// The audit log and permissions pages, server-rendered, for an admin and for a member.
 async fn the_admin_pages_render_without_javascript(h: Harness) {
     let alice_entity = "apiVersion: backstage.io/v1alpha1\nkind: User\nmetadata:\n  name: alice\nspec:\n  memberOf: [team-a]\n";
     let docs = [
@@ -686,13 +683,11 @@ async fn the_admin_pages_render_without_javascript(h: Harness) {
 }
 
 #[tokio::test]
-#[ignore = "hangs intermittently in the full parallel run; see the_admin_pages_render_without_javascript"]
 async fn admin_pages_sqlite() {
     the_admin_pages_render_without_javascript(Harness::new(TestDb::sqlite().await).await).await;
 }
 
 #[tokio::test]
-#[ignore = "hangs intermittently in the full parallel run; see the_admin_pages_render_without_javascript"]
 async fn admin_pages_postgres() {
     the_admin_pages_render_without_javascript(Harness::new(TestDb::postgres().await).await).await;
 }

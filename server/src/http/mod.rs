@@ -24,8 +24,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use leptos::prelude::provide_context;
-use leptos_axum::{generate_route_list, LeptosRoutes};
-use std::sync::Arc;
+use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
+use std::sync::{Arc, LazyLock};
 use std::time::Instant;
 
 pub fn router(state: AppState) -> Router {
@@ -59,7 +59,6 @@ pub fn router(state: AppState) -> Router {
         provide_context(audit.clone());
         provide_context(tokens.clone());
     };
-    let routes = generate_route_list(app::App);
     let options = state.leptos.clone();
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
@@ -75,7 +74,7 @@ pub fn router(state: AppState) -> Router {
         .merge(forms::router())
         .merge(settings::router())
         .merge(assets.router())
-        .leptos_routes_with_context(&state, routes, provide.clone(), move || {
+        .leptos_routes_with_context(&state, routes(), provide.clone(), move || {
             app::shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler_with_context::<
@@ -103,6 +102,17 @@ pub fn router(state: AppState) -> Router {
         .layer(compression())
         .layer(axum::middleware::from_fn_with_state(state.clone(), track))
         .with_state(state)
+}
+
+/// The app's routes, listed once per process. Listing runs the whole app with resource loading
+/// suppressed by a process-wide flag (leptos_server's `SuppressResourceLoad`), and a page whose
+/// resource was first polled while another router was being built never finished
+/// (leptos-rs/leptos#4773; it hung the tests, which build a router per test). Listed once, before
+/// the first router exists, no page can be rendering meanwhile.
+fn routes() -> Vec<AxumRouteListing> {
+    static ROUTES: LazyLock<Vec<AxumRouteListing>> =
+        LazyLock::new(|| generate_route_list(app::App));
+    ROUTES.clone()
 }
 
 /// Smallest answer worth compressing: below it the saving does not pay for the CPU.
