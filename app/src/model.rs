@@ -443,7 +443,7 @@ pub struct SignInState {
     /// The signed-in user's entity (the user menu links to it).
     pub user: Option<EntityRef>,
     /// The sign-in providers `/signin` lists: id (in `/api/auth/{id}/start`) and name.
-    pub providers: Vec<(String, String)>,
+    pub providers: std::sync::Arc<[(String, String)]>,
 }
 
 impl SignInState {

@@ -299,7 +299,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         docs,
         catalog,
         metrics,
-        leptos,
+        leptos: Arc::new(leptos),
         ready,
         auth,
         policy,

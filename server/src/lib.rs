@@ -52,7 +52,8 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
     /// Deployment health from the clusters (none configured: empty views that say so).
     pub kube: Arc<k8s::KubeService>,
-    pub leptos: leptos::config::LeptosOptions,
+    /// Behind an `Arc`: every middleware layer clones the state per request.
+    pub leptos: Arc<leptos::config::LeptosOptions>,
     /// Set once the first refresh of every location has finished.
     pub ready: Arc<AtomicBool>,
     /// Sign-in; `None`: every request is the guest.
@@ -73,6 +74,6 @@ impl AppState {
 
 impl axum::extract::FromRef<AppState> for leptos::config::LeptosOptions {
     fn from_ref(state: &AppState) -> Self {
-        state.leptos.clone()
+        (*state.leptos).clone()
     }
 }

@@ -126,10 +126,12 @@ impl Harness {
             docs: crate::docs::service::DocsService::new(self.catalog.clone()),
             catalog: self.catalog.clone(),
             metrics: Arc::new(Metrics::default()),
-            leptos: leptos::config::LeptosOptions::builder()
-                .output_name("backlot")
-                .site_root("target/site")
-                .build(),
+            leptos: Arc::new(
+                leptos::config::LeptosOptions::builder()
+                    .output_name("backlot")
+                    .site_root("target/site")
+                    .build(),
+            ),
             ready: Arc::new(AtomicBool::new(true)),
             auth: None,
             policy: Arc::new(crate::policy::PolicyStore::fixed(crate::policy::allow_all())),

@@ -18,7 +18,7 @@ pub fn SignInPage() -> impl IntoView {
     let back = encode_component(&redirect);
     let choices = state
         .providers
-        .into_iter()
+        .iter()
         .map(|(id, name)| {
             let start = format!("/api/auth/{}/start?redirect={back}", encode_component(&id));
             let label = format!("Sign in with {name}");

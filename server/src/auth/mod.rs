@@ -51,6 +51,9 @@ pub struct Auth {
     /// API and service tokens, with the cache of verified ones.
     pub tokens: tokens::Tokens,
     providers: Vec<Provider>,
+    /// The providers `/signin` lists (id, name), made once: every request's `SignInState`
+    /// shares it.
+    choices: std::sync::Arc<[(String, String)]>,
     /// Signed-in sessions decoded in the last seconds, so a request does not decode its session
     /// again.
     pub recent: RecentSessions,
@@ -150,9 +153,15 @@ impl Auth {
                 }
             })
             .collect::<Result<_, _>>()?;
+        let choices = settings
+            .providers
+            .iter()
+            .map(|p| (p.id.clone(), p.display_name()))
+            .collect();
         Ok(Auth {
             settings,
             providers,
+            choices,
             tokens: tokens::Tokens::default(),
             recent: RecentSessions::default(),
         })
@@ -168,12 +177,8 @@ impl Auth {
     }
 
     /// What `/signin` lists: each provider's id and name.
-    pub fn choices(&self) -> Vec<(String, String)> {
-        self.settings
-            .providers
-            .iter()
-            .map(|p| (p.id.clone(), p.display_name()))
-            .collect()
+    pub fn choices(&self) -> std::sync::Arc<[(String, String)]> {
+        self.choices.clone()
     }
 
     /// Whether a session signed in at `signed_in.since` is within `auth.session.absolute_hours`.

@@ -3,7 +3,7 @@
 //! session id: what the browser's cookie carries cannot be read back from it.
 //!
 //! Loaded sessions are kept in memory for a few seconds ([`CACHE_TTL`], at most
-//! [`CACHE_CAPACITY`] of them, keyed by the hash), so a request with a session usually costs no
+//! [`CACHE_CAPACITY`] of them, keyed by the id, so a hit costs no hashing either), so a request with a session usually costs no
 //! database read. This process's writes and deletions (sign-out) reach the cache and the table
 //! at once; another replica's sign-out is seen here within [`CACHE_TTL`].
 
@@ -27,7 +27,7 @@ pub const CACHE_CAPACITY: usize = 10_000;
 #[derive(Debug, Clone)]
 pub struct DbSessionStore {
     store: Store,
-    cache: Arc<Mutex<HashMap<String, (Record, Instant)>>>,
+    cache: Arc<Mutex<HashMap<Id, (Record, Instant)>>>,
 }
 
 impl DbSessionStore {
@@ -38,29 +38,29 @@ impl DbSessionStore {
         }
     }
 
-    fn cached(&self, hash: &str) -> Option<Record> {
+    fn cached(&self, id: &Id) -> Option<Record> {
         let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        let (record, at) = cache.get(hash)?;
+        let (record, at) = cache.get(id)?;
         (at.elapsed() < CACHE_TTL && record.expiry_date > OffsetDateTime::now_utc())
             .then(|| record.clone())
     }
 
-    fn remember(&self, hash: String, record: &Record) {
+    fn remember(&self, record: &Record) {
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        if cache.len() >= CACHE_CAPACITY && !cache.contains_key(&hash) {
+        if cache.len() >= CACHE_CAPACITY && !cache.contains_key(&record.id) {
             cache.retain(|_, (_, at)| at.elapsed() < CACHE_TTL);
             if cache.len() >= CACHE_CAPACITY {
                 cache.clear();
             }
         }
-        cache.insert(hash, (record.clone(), Instant::now()));
+        cache.insert(record.id, (record.clone(), Instant::now()));
     }
 
-    fn forget(&self, hash: &str) {
+    fn forget(&self, id: &Id) {
         self.cache
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .remove(hash);
+            .remove(id);
     }
 }
 
@@ -92,29 +92,36 @@ impl SessionStore for DbSessionStore {
         {
             record.id = Id::default();
         }
-        self.remember(hash_id(&record.id), record);
+        self.remember(record);
         Ok(())
     }
 
     async fn save(&self, record: &Record) -> Result<()> {
         let data = encode(record)?;
-        let hash = hash_id(&record.id);
-        self.forget(&hash);
+        self.forget(&record.id);
         self.store
-            .save_session(&hash, &data, record.expiry_date.unix_timestamp())
+            .save_session(
+                &hash_id(&record.id),
+                &data,
+                record.expiry_date.unix_timestamp(),
+            )
             .await
             .map_err(backend)?;
-        self.remember(hash, record);
+        self.remember(record);
         Ok(())
     }
 
     async fn load(&self, id: &Id) -> Result<Option<Record>> {
-        let hash = hash_id(id);
-        if let Some(record) = self.cached(&hash) {
+        if let Some(record) = self.cached(id) {
             return Ok(Some(record));
         }
         let now = OffsetDateTime::now_utc().unix_timestamp();
-        let Some((data, expires)) = self.store.session(&hash, now).await.map_err(backend)? else {
+        let Some((data, expires)) = self
+            .store
+            .session(&hash_id(id), now)
+            .await
+            .map_err(backend)?
+        else {
             return Ok(None);
         };
         let data = serde_json::from_str(&data).map_err(|e| Error::Decode(e.to_string()))?;
@@ -125,14 +132,16 @@ impl SessionStore for DbSessionStore {
             data,
             expiry_date,
         };
-        self.remember(hash, &record);
+        self.remember(&record);
         Ok(Some(record))
     }
 
     async fn delete(&self, id: &Id) -> Result<()> {
-        let hash = hash_id(id);
-        self.forget(&hash);
-        self.store.delete_session(&hash).await.map_err(backend)
+        self.forget(id);
+        self.store
+            .delete_session(&hash_id(id))
+            .await
+            .map_err(backend)
     }
 }
 

@@ -59,7 +59,7 @@ pub fn router(state: AppState) -> Router {
         provide_context(audit.clone());
         provide_context(tokens.clone());
     };
-    let options = state.leptos.clone();
+    let options = (*state.leptos).clone();
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))

@@ -52,7 +52,8 @@ async fn send(
 
 fn router_with_site(h: &Harness, site: &std::path::Path) -> axum::Router {
     let mut state = h.state();
-    state.leptos.site_root = site.to_string_lossy().into_owned().into();
+    std::sync::Arc::make_mut(&mut state.leptos).site_root =
+        site.to_string_lossy().into_owned().into();
     crate::http::router(state)
 }
 

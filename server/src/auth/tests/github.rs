@@ -27,6 +27,8 @@ struct Stub {
     codes: Mutex<HashMap<String, (String, String, bool)>>,
     tokens: Mutex<HashMap<String, String>>,
     counter: AtomicU64,
+    /// Random per stub: in every code and token it gives out.
+    nonce: String,
 }
 
 /// The stub server, stopped when dropped.
@@ -54,7 +56,12 @@ async fn authorize(
     Query(q): Query<HashMap<String, String>>,
 ) -> axum::response::Response {
     assert_eq!(q.get("client_id").map(String::as_str), Some("gh-client"));
-    let code = format!("code-{}", stub.counter.fetch_add(1, Ordering::Relaxed));
+    // Unique in the process, so the log check below cannot match another test's line.
+    let code = format!(
+        "code-{}-{}",
+        stub.nonce,
+        stub.counter.fetch_add(1, Ordering::Relaxed)
+    );
     let login = stub.who.lock().expect("stub").clone();
     let challenge = q.get("code_challenge").cloned().unwrap_or_default();
     stub.codes
@@ -97,7 +104,11 @@ async fn access_token(
     if computed != *challenge {
         return refuse("invalid_grant");
     }
-    let token = format!("gho_{}", stub.counter.fetch_add(1, Ordering::Relaxed));
+    let token = format!(
+        "gho_{}{}",
+        stub.nonce,
+        stub.counter.fetch_add(1, Ordering::Relaxed)
+    );
     stub.tokens
         .lock()
         .expect("stub")
@@ -158,7 +169,10 @@ async fn start_stub() -> GithubStub {
         .await
         .expect("stub port");
     let url = format!("http://{}", listener.local_addr().expect("stub address"));
-    let stub = Arc::new(Stub::default());
+    let stub = Arc::new(Stub {
+        nonce: uuid::Uuid::new_v4().simple().to_string(),
+        ..Stub::default()
+    });
     let app = axum::Router::new()
         .route("/login/oauth/authorize", get(authorize))
         .route("/login/oauth/access_token", post(access_token))
@@ -229,6 +243,7 @@ both_databases!(
     github_signs_in_through_a_local_stub,
     setup = Harness::new,
     |h| {
+        let logs = crate::test_support::Captured::process();
         let gh = start_stub().await;
         people(&h).await;
         let app = router(&h, github_settings(&gh.url, false));
@@ -350,6 +365,44 @@ both_databases!(
             let a = browser.backlot("GET", uri).await;
             assert_eq!(a.status, StatusCode::NOT_FOUND, "{uri}: {}", a.body);
             assert!(a.body.contains("NotFoundError"), "{}", a.body);
+        }
+
+        // Nothing secret reached the log: not the client secret, a code, an access token or a
+        // session cookie (the flow above did log: its sign-ins are there).
+        let text = logs.text();
+        assert!(text.contains("user:default/carol"), "the sign-in is logged");
+        let codes: Vec<String> = gh
+            .stub
+            .codes
+            .lock()
+            .expect("stub")
+            .keys()
+            .cloned()
+            .collect();
+        let tokens: Vec<String> = gh
+            .stub
+            .tokens
+            .lock()
+            .expect("stub")
+            .keys()
+            .cloned()
+            .collect();
+        assert!(
+            codes.len() >= 5 && tokens.len() >= 2,
+            "{codes:?} {tokens:?}"
+        );
+        let cookies = [&browser, &alice]
+            .iter()
+            .map(|b| b.backlot.clone().expect("signed in"))
+            .collect::<Vec<_>>();
+        for secret in codes
+            .iter()
+            .chain(&tokens)
+            .chain(&cookies)
+            .map(String::as_str)
+            .chain([GH_SECRET])
+        {
+            assert!(!text.contains(secret), "{secret} is in the log");
         }
     }
 );
