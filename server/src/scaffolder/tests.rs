@@ -1,0 +1,1 @@
+//! Compatibility tests against fixtures recorded from the real Backstage scaffolder.
