@@ -277,7 +277,10 @@ mod tests {
         let v = object(vec![
             ("a", Some(Value::from(1))),
             ("b", None),
-            ("c", Some(Value::from(vec![Value::UNDEFINED, Value::from("x")]))),
+            (
+                "c",
+                Some(Value::from(vec![Value::UNDEFINED, Value::from("x")])),
+            ),
         ]);
         assert_eq!(
             json_stringify(&v, "").as_deref(),

@@ -70,7 +70,11 @@ impl Renderer {
     }
 
     /// Renders a template to text, as Backstage renders a skeleton file.
-    pub fn render_str(&self, template: &str, ctx: &serde_json::Value) -> Result<String, RenderError> {
+    pub fn render_str(
+        &self,
+        template: &str,
+        ctx: &serde_json::Value,
+    ) -> Result<String, RenderError> {
         let engine = self.engine(Syntax::default());
         engine.render(template, &js::from_json(ctx), None)
     }
@@ -131,7 +135,11 @@ impl Renderer {
                 Ok(())
             });
         }
-        filters::register(&mut env, self.integrations.clone(), syntax.cookiecutter_compat);
+        filters::register(
+            &mut env,
+            self.integrations.clone(),
+            syntax.cookiecutter_compat,
+        );
         env
     }
 }
@@ -155,7 +163,11 @@ impl Engine {
     }
 
     /// One string with JSON coercion: `Ok(None)` is `undefined`.
-    fn render_coerced(&self, template: &str, ctx: &Value) -> Result<Option<serde_json::Value>, RenderError> {
+    fn render_coerced(
+        &self,
+        template: &str,
+        ctx: &Value,
+    ) -> Result<Option<serde_json::Value>, RenderError> {
         if single_node_root(template, self.syntax) {
             let encoded = render_with(&self.json, template, ctx, None)?;
             if encoded.is_empty() {
@@ -169,7 +181,11 @@ impl Engine {
         Ok((!text.is_empty()).then_some(serde_json::Value::String(text)))
     }
 
-    pub(crate) fn render_value(&self, value: &serde_json::Value, ctx: &Value) -> Option<serde_json::Value> {
+    pub(crate) fn render_value(
+        &self,
+        value: &serde_json::Value,
+        ctx: &Value,
+    ) -> Option<serde_json::Value> {
         match value {
             serde_json::Value::String(s) => match self.render_coerced(s, ctx) {
                 Ok(rendered) => rendered,
@@ -181,7 +197,10 @@ impl Engine {
             serde_json::Value::Array(items) => Some(serde_json::Value::Array(
                 items
                     .iter()
-                    .map(|item| self.render_value(item, ctx).unwrap_or(serde_json::Value::Null))
+                    .map(|item| {
+                        self.render_value(item, ctx)
+                            .unwrap_or(serde_json::Value::Null)
+                    })
                     .collect(),
             )),
             serde_json::Value::Object(map) => Some(serde_json::Value::Object(
@@ -201,7 +220,9 @@ fn render_with(
     file: Option<&str>,
 ) -> Result<String, RenderError> {
     let name = file.unwrap_or("<template>");
-    env.template_from_named_str(name, template)
+    let var_start = env.syntax().variable_delimiters().0.to_string();
+    let template = quote_object_keys(template, &var_start);
+    env.template_from_named_str(name, &template)
         .and_then(|t| t.render(ctx))
         .map_err(|e| RenderError::from_minijinja(&e, file))
 }
@@ -221,17 +242,127 @@ impl RenderError {
     }
 }
 
+/// Object literals with bare keys (`{ defaultKind: "group" }`), which Nunjucks reads as
+/// strings and minijinja as variables: the keys are quoted inside every `${{ }}` / `{{ }}` and
+/// `{% %}`. Nothing else changes, so line numbers stay.
+fn quote_object_keys<'a>(template: &'a str, var_start: &str) -> std::borrow::Cow<'a, str> {
+    if !template.contains('{') || !template.contains(':') {
+        return std::borrow::Cow::Borrowed(template);
+    }
+    let mut out = String::with_capacity(template.len() + 8);
+    let mut rest = template;
+    let mut changed = false;
+    while let Some((start, delim)) = [var_start, "{%"]
+        .iter()
+        .filter_map(|d| rest.find(d).map(|i| (i, *d)))
+        .min_by_key(|(i, _)| *i)
+    {
+        let end_delim = if delim == "{%" { "%}" } else { "}}" };
+        let body_start = start + delim.len();
+        let Some(len) = find_end(&rest[body_start..], end_delim) else {
+            break;
+        };
+        out.push_str(&rest[..body_start]);
+        let body = &rest[body_start..body_start + len];
+        let quoted = quote_keys_in_expression(body);
+        changed |= quoted != body;
+        out.push_str(&quoted);
+        rest = &rest[body_start + len..];
+        out.push_str(&rest[..end_delim.len()]);
+        rest = &rest[end_delim.len()..];
+    }
+    out.push_str(rest);
+    if changed {
+        std::borrow::Cow::Owned(out)
+    } else {
+        std::borrow::Cow::Borrowed(template)
+    }
+}
+
+fn quote_keys_in_expression(body: &str) -> String {
+    let chars: Vec<char> = body.chars().collect();
+    let mut out = String::with_capacity(body.len() + 4);
+    let mut stack: Vec<char> = Vec::new();
+    let mut expect_key = false;
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '"' || c == '\'' {
+            // A string literal, copied whole.
+            let mut j = i + 1;
+            while j < chars.len() && chars[j] != c {
+                if chars[j] == '\\' {
+                    j += 1;
+                }
+                j += 1;
+            }
+            let end = (j + 1).min(chars.len());
+            out.extend(&chars[i..end]);
+            i = end;
+            expect_key = false;
+            continue;
+        }
+        if expect_key && (c.is_ascii_alphabetic() || c == '_' || c == '$') {
+            let mut j = i;
+            while j < chars.len()
+                && (chars[j].is_ascii_alphanumeric() || chars[j] == '_' || chars[j] == '$')
+            {
+                j += 1;
+            }
+            let mut k = j;
+            while k < chars.len() && chars[k].is_whitespace() {
+                k += 1;
+            }
+            let ident: String = chars[i..j].iter().collect();
+            if k < chars.len() && chars[k] == ':' {
+                out.push('"');
+                out.push_str(&ident);
+                out.push('"');
+            } else {
+                out.push_str(&ident);
+            }
+            i = j;
+            expect_key = false;
+            continue;
+        }
+        match c {
+            '{' | '[' | '(' => {
+                stack.push(c);
+                expect_key = c == '{';
+            }
+            '}' | ']' | ')' => {
+                stack.pop();
+                expect_key = false;
+            }
+            ',' => expect_key = stack.last() == Some(&'{'),
+            c if c.is_whitespace() => {}
+            _ => expect_key = false,
+        }
+        out.push(c);
+        i += 1;
+    }
+    out
+}
+
 /// Whether the template is one node that is not text (one `${{ }}`, or one block with its
 /// end): the shape whose output JSON coercion reads as JSON, as Backstage's engine decides.
 fn single_node_root(template: &str, syntax: Syntax) -> bool {
-    let var_start = if syntax.cookiecutter_compat { "{{" } else { "${{" };
+    let var_start = if syntax.cookiecutter_compat {
+        "{{"
+    } else {
+        "${{"
+    };
     let mut rest = template;
     let mut nodes = 0usize;
     let mut non_text = false;
     let mut depth = 0usize;
     let mut pending_text = String::new();
     let flush = |text: &mut String, strip_end: bool, nodes: &mut usize, depth: usize| {
-        let t = if strip_end { text.trim_end() } else { text.as_str() };
+        let t = if strip_end {
+            text.trim_end()
+        } else {
+            text.as_str()
+        };
         if !t.is_empty() && depth == 0 {
             *nodes += 1;
         }
@@ -250,7 +381,11 @@ fn single_node_root(template: &str, syntax: Syntax) -> bool {
             break;
         };
         let before = &rest[..at];
-        pending_text.push_str(if strip_start { before.trim_start() } else { before });
+        pending_text.push_str(if strip_start {
+            before.trim_start()
+        } else {
+            before
+        });
         let body_start = at + delim.len();
         let end_delim = match delim {
             "{%" => "%}",
@@ -278,8 +413,10 @@ fn single_node_root(template: &str, syntax: Syntax) -> bool {
                         nodes += 1;
                         non_text = true;
                     }
-                    let opens = matches!(tag, "if" | "for" | "macro" | "call" | "filter" | "raw" | "verbatim")
-                        || (tag == "set" && !inner.contains('='));
+                    let opens = matches!(
+                        tag,
+                        "if" | "for" | "macro" | "call" | "filter" | "raw" | "verbatim"
+                    ) || (tag == "set" && !inner.contains('='));
                     if opens {
                         depth += 1;
                     }
@@ -381,7 +518,9 @@ mod filters {
         env.add_filter("sum", f::sum);
 
         let hosts = integrations.clone();
-        env.add_filter("parseRepoUrl", move |url: Value| parse_repo_url(&url, &hosts));
+        env.add_filter("parseRepoUrl", move |url: Value| {
+            parse_repo_url(&url, &hosts)
+        });
         let hosts = integrations;
         env.add_filter("projectSlug", move |url: Value| {
             let repo = parse_repo_url(&url, &hosts)?;
@@ -408,7 +547,12 @@ mod filters {
         env.add_test("divisibleby", t::is_divisibleby);
         env.add_test("lower", t::is_lower);
         env.add_test("upper", t::is_upper);
-        for (name, test) in [("eq", t::is_eq as fn(&Value, &Value) -> bool), ("equalto", t::is_eq), ("sameas", t::is_eq), ("ne", t::is_ne)] {
+        for (name, test) in [
+            ("eq", t::is_eq as fn(&Value, &Value) -> bool),
+            ("equalto", t::is_eq),
+            ("sameas", t::is_eq),
+            ("ne", t::is_ne),
+        ] {
             env.add_test(name, test);
         }
         for (name, test) in [
@@ -432,14 +576,20 @@ mod filters {
             Some(s) if s.kind() == ValueKind::Number => {
                 " ".repeat(i64::try_from(s).unwrap_or(0).clamp(0, 10) as usize)
             }
-            Some(s) if s.kind() == ValueKind::String => s.as_str().unwrap_or("").chars().take(10).collect(),
+            Some(s) if s.kind() == ValueKind::String => {
+                s.as_str().unwrap_or("").chars().take(10).collect()
+            }
             _ => String::new(),
         };
         js::json_stringify(&value, &indent).map_or(Value::UNDEFINED, Value::from)
     }
 
     /// `array.join(delimiter)` (default `""`, as Nunjucks), optionally of one attribute.
-    fn join(value: Value, delimiter: Option<Value>, attribute: Option<Value>) -> Result<String, Error> {
+    fn join(
+        value: Value,
+        delimiter: Option<Value>,
+        attribute: Option<Value>,
+    ) -> Result<String, Error> {
         let delimiter = delimiter.map(|d| js::to_js_string(&d)).unwrap_or_default();
         if value.kind() == ValueKind::String {
             return Ok(js::to_js_string(&value));
@@ -458,9 +608,9 @@ mod filters {
     fn length(value: Value) -> usize {
         match value.kind() {
             ValueKind::String => value.as_str().map_or(0, |s| s.encode_utf16().count()),
-            ValueKind::Seq | ValueKind::Map | ValueKind::Iterable => {
-                value.len().unwrap_or_else(|| value.try_iter().map_or(0, |i| i.count()))
-            }
+            ValueKind::Seq | ValueKind::Map | ValueKind::Iterable => value
+                .len()
+                .unwrap_or_else(|| value.try_iter().map_or(0, |i| i.count())),
             _ => 0,
         }
     }
@@ -484,7 +634,10 @@ mod filters {
         let s = js::to_js_string(&value);
         let mut chars = s.chars();
         match chars.next() {
-            Some(c) => c.to_uppercase().chain(chars.flat_map(char::to_lowercase)).collect(),
+            Some(c) => c
+                .to_uppercase()
+                .chain(chars.flat_map(char::to_lowercase))
+                .collect(),
             None => String::new(),
         }
     }
@@ -562,13 +715,20 @@ mod filters {
 
     /// `host?owner=o&repo=r` → `{host, owner, repo, organization, workspace, project}` (the
     /// parameters that are present, trimmed of `/`).
-    pub(super) fn parse_repo_url(url: &Value, hosts: &BTreeMap<String, String>) -> Result<Value, Error> {
+    pub(super) fn parse_repo_url(
+        url: &Value,
+        hosts: &BTreeMap<String, String>,
+    ) -> Result<Value, Error> {
         let url = js::to_js_string(url);
         let (before_fragment, _) = url.split_once('#').unwrap_or((&url, ""));
-        let (address, query) = before_fragment.split_once('?').unwrap_or((before_fragment, ""));
+        let (address, query) = before_fragment
+            .split_once('?')
+            .unwrap_or((before_fragment, ""));
         let host = address.split('/').next().unwrap_or("").to_ascii_lowercase();
         if host.is_empty() || host.contains(|c: char| c.is_whitespace() || c == '@') {
-            return Err(invalid(format!("Invalid repo URL passed to publisher, got {url}")));
+            return Err(invalid(format!(
+                "Invalid repo URL passed to publisher, got {url}"
+            )));
         }
         let host_name = host.split(':').next().unwrap_or("");
         let kind = hosts
@@ -615,7 +775,11 @@ mod filters {
     /// `kind:namespace/name` (or `{kind, namespace, name}`) → `{kind, namespace, name}`, with
     /// `defaultKind` and `defaultNamespace` (default `default`) from an object argument or
     /// keyword arguments.
-    fn parse_entity_ref(reference: Value, context: Option<Value>, kwargs: Kwargs) -> Result<Value, Error> {
+    fn parse_entity_ref(
+        reference: Value,
+        context: Option<Value>,
+        kwargs: Kwargs,
+    ) -> Result<Value, Error> {
         let option = |name: &str| -> Option<String> {
             let from_context = context
                 .as_ref()
@@ -625,7 +789,9 @@ mod filters {
             from_context.or(from_kwargs).map(|v| js::to_js_string(&v))
         };
         let default_kind = option("defaultKind");
-        let default_namespace = option("defaultNamespace").filter(|n| !n.is_empty()).unwrap_or_else(|| "default".into());
+        let default_namespace = option("defaultNamespace")
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| "default".into());
         if !js::is_truthy(&reference) {
             return Err(invalid("Entity reference must not be empty"));
         }
@@ -672,7 +838,9 @@ mod filters {
             )));
         };
         if name.is_empty() {
-            return Err(invalid(format!("Entity reference {textual} had missing or empty name")));
+            return Err(invalid(format!(
+                "Entity reference {textual} had missing or empty name"
+            )));
         }
         Ok(js::object(vec![
             ("kind", Some(Value::from(kind))),
@@ -715,7 +883,8 @@ mod tests {
 
     #[test]
     fn prints_values_as_javascript() {
-        let ctx = json!({"values": {"list": ["a", 1.5, true], "obj": {"a": 1}, "n": 8080, "f": 1.22}});
+        let ctx =
+            json!({"values": {"list": ["a", 1.5, true], "obj": {"a": 1}, "n": 8080, "f": 1.22}});
         assert_eq!(
             render("${{ values.list }}|${{ values.obj }}|${{ values.n }}|${{ values.f }}|${{ values.nope.deep }}|{{ x }}", ctx),
             "a,1.5,true|[object Object]|8080|1.22||{{ x }}"

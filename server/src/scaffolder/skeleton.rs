@@ -49,14 +49,23 @@ impl SkeletonOptions {
     /// does), `cookiecutterCompat`, `templateFileExtension` (`true` is `.njk`), `targetPath`,
     /// `replace`, `trimBlocks`, `lstripBlocks`.
     pub fn from_input(input: &serde_json::Value) -> Result<Self, RenderError> {
-        let flag = |k: &str| input.get(k).and_then(serde_json::Value::as_bool).unwrap_or(false);
+        let flag = |k: &str| {
+            input
+                .get(k)
+                .and_then(serde_json::Value::as_bool)
+                .unwrap_or(false)
+        };
         let copy_without_templating = match input.get("copyWithoutTemplating") {
             None | Some(serde_json::Value::Null) => Vec::new(),
             Some(serde_json::Value::Array(items)) => items
                 .iter()
                 .map(|i| i.as_str().map(str::to_string))
                 .collect::<Option<Vec<_>>>()
-                .ok_or_else(|| RenderError::InvalidInput("copyWithoutTemplating must be an array of globs".into()))?,
+                .ok_or_else(|| {
+                    RenderError::InvalidInput(
+                        "copyWithoutTemplating must be an array of globs".into(),
+                    )
+                })?,
             Some(_) => {
                 return Err(RenderError::InvalidInput(
                     "Fetch action input copyWithoutTemplating must be an Array".into(),
@@ -65,25 +74,36 @@ impl SkeletonOptions {
         };
         let template_file_extension = match input.get("templateFileExtension") {
             Some(serde_json::Value::Bool(true)) => Some(".njk".to_string()),
-            Some(serde_json::Value::String(s)) if !s.is_empty() => {
-                Some(if s.starts_with('.') { s.clone() } else { format!(".{s}") })
-            }
+            Some(serde_json::Value::String(s)) if !s.is_empty() => Some(if s.starts_with('.') {
+                s.clone()
+            } else {
+                format!(".{s}")
+            }),
             _ => None,
         };
         let cookiecutter_compat = flag("cookiecutterCompat");
         if template_file_extension.is_some()
-            && (input.get("copyWithoutTemplating").is_some_and(|v| !v.is_null()) || cookiecutter_compat)
+            && (input
+                .get("copyWithoutTemplating")
+                .is_some_and(|v| !v.is_null())
+                || cookiecutter_compat)
         {
             return Err(RenderError::InvalidInput(
                 "Fetch action input extension incompatible with copyWithoutTemplating and cookiecutterCompat".into(),
             ));
         }
         Ok(Self {
-            values: input.get("values").cloned().unwrap_or_else(|| serde_json::json!({})),
+            values: input
+                .get("values")
+                .cloned()
+                .unwrap_or_else(|| serde_json::json!({})),
             copy_without_templating,
             cookiecutter_compat,
             template_file_extension,
-            target_path: input.get("targetPath").and_then(|v| v.as_str()).map(str::to_string),
+            target_path: input
+                .get("targetPath")
+                .and_then(|v| v.as_str())
+                .map(str::to_string),
             replace: flag("replace"),
             trim_blocks: flag("trimBlocks"),
             lstrip_blocks: flag("lstripBlocks"),
@@ -105,15 +125,20 @@ impl Renderer {
             trim_blocks: options.trim_blocks,
             lstrip_blocks: options.lstrip_blocks,
         });
-        let context_name = if options.cookiecutter_compat { "cookiecutter" } else { "values" };
+        let context_name = if options.cookiecutter_compat {
+            "cookiecutter"
+        } else {
+            "values"
+        };
         let ctx = js::object(vec![(context_name, Some(js::from_json(&options.values)))]);
         let target = resolve_child(&[], options.target_path.as_deref().unwrap_or("./"))?;
         let patterns = options
             .copy_without_templating
             .iter()
             .map(|p| {
-                glob::Pattern::new(p.trim_start_matches("./"))
-                    .map_err(|e| RenderError::InvalidInput(format!("copyWithoutTemplating pattern {p:?}: {e}")))
+                glob::Pattern::new(p.trim_start_matches("./")).map_err(|e| {
+                    RenderError::InvalidInput(format!("copyWithoutTemplating pattern {p:?}: {e}"))
+                })
             })
             .collect::<Result<Vec<_>, _>>()?;
 
@@ -126,10 +151,16 @@ impl Renderer {
                     Some(stem) if extension_of(&file.path) == Some(ext.as_str()) => (true, stem),
                     _ => (false, file.path.as_str()),
                 },
-                None => (!is_copied_verbatim(&file.path, &patterns), file.path.as_str()),
+                None => (
+                    !is_copied_verbatim(&file.path, &patterns),
+                    file.path.as_str(),
+                ),
             };
             let rendered_path = engine.render(path, &ctx, Some(&file.path))?;
-            if rendered_path.is_empty() || rendered_path.starts_with('/') || rendered_path.contains("//") {
+            if rendered_path.is_empty()
+                || rendered_path.starts_with('/')
+                || rendered_path.contains("//")
+            {
                 tracing::debug!(path = %file.path, rendered = %rendered_path, "skeleton file skipped");
                 continue;
             }
@@ -187,7 +218,9 @@ fn is_copied_verbatim(path: &str, patterns: &[glob::Pattern]) -> bool {
 /// `base` (already safe components) joined with a relative path, normalised; refused when it
 /// is absolute or climbs out of the workspace.
 fn resolve_child(base: &[String], path: &str) -> Result<Vec<String>, RenderError> {
-    let outside = || RenderError::OutsideWorkspace { path: path.to_string() };
+    let outside = || RenderError::OutsideWorkspace {
+        path: path.to_string(),
+    };
     if path.starts_with('/') {
         return Err(outside());
     }
@@ -279,7 +312,12 @@ mod tests {
         let err = Renderer::new()
             .render_skeleton(&[file("${{ values.dir }}/x.txt", "x")], &options)
             .expect_err("refused");
-        assert_eq!(err, RenderError::OutsideWorkspace { path: "../../x.txt".into() });
+        assert_eq!(
+            err,
+            RenderError::OutsideWorkspace {
+                path: "../../x.txt".into()
+            }
+        );
         let options = SkeletonOptions {
             target_path: Some("../out".into()),
             ..Default::default()
@@ -287,7 +325,12 @@ mod tests {
         let err = Renderer::new()
             .render_skeleton(&[file("x.txt", "x")], &options)
             .expect_err("refused");
-        assert_eq!(err, RenderError::OutsideWorkspace { path: "../out".into() });
+        assert_eq!(
+            err,
+            RenderError::OutsideWorkspace {
+                path: "../out".into()
+            }
+        );
     }
 
     #[test]
@@ -297,17 +340,27 @@ mod tests {
             ..Default::default()
         };
         let files = [file("a.txt", "new"), file("b.txt", "b")];
-        let out = Renderer::new().render_skeleton(&files, &options).expect("renders");
-        assert_eq!(out.iter().map(|f| f.path.as_str()).collect::<Vec<_>>(), ["b.txt"]);
+        let out = Renderer::new()
+            .render_skeleton(&files, &options)
+            .expect("renders");
+        assert_eq!(
+            out.iter().map(|f| f.path.as_str()).collect::<Vec<_>>(),
+            ["b.txt"]
+        );
         options.replace = true;
-        let out = Renderer::new().render_skeleton(&files, &options).expect("renders");
+        let out = Renderer::new()
+            .render_skeleton(&files, &options)
+            .expect("renders");
         assert_eq!(out.len(), 2);
     }
 
     #[test]
     fn a_render_error_names_the_file_and_line() {
         let err = Renderer::new()
-            .render_skeleton(&[file("dir/a.txt", "one\ntwo ${{ values.x | nope }}\n")], &SkeletonOptions::default())
+            .render_skeleton(
+                &[file("dir/a.txt", "one\ntwo ${{ values.x | nope }}\n")],
+                &SkeletonOptions::default(),
+            )
             .expect_err("unknown filter");
         match err {
             RenderError::Template { file, line, .. } => {

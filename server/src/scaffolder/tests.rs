@@ -17,7 +17,9 @@ use super::{Renderer, SkeletonFile, SkeletonOptions};
 const OTHER_ACTIONS_PREFIX: &str = "written-by-catalog-write/";
 
 fn case_dir(case: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("src/scaffolder/testdata").join(case)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("src/scaffolder/testdata")
+        .join(case)
 }
 
 fn read_skeleton(root: &Path) -> Vec<SkeletonFile> {
@@ -29,7 +31,11 @@ fn read_skeleton(root: &Path) -> Vec<SkeletonFile> {
             if path.is_dir() {
                 stack.push(path);
             } else {
-                let rel = path.strip_prefix(root).expect("inside").to_string_lossy().replace('\\', "/");
+                let rel = path
+                    .strip_prefix(root)
+                    .expect("inside")
+                    .to_string_lossy()
+                    .replace('\\', "/");
                 files.push(SkeletonFile {
                     path: rel,
                     contents: std::fs::read(&path).expect("file"),
@@ -50,14 +56,22 @@ fn file_entry(contents: &[u8]) -> Value {
 
 fn run_case(case: &str) {
     let dir = case_dir(case);
-    let expected: Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).expect("expected.json"))
-            .expect("expected json");
-    assert_eq!(expected["status"], 200, "{case}: recorded as a failure: {}", expected["error"]);
-    let template: Value =
-        yaml_serde::from_str(&std::fs::read_to_string(dir.join("template.yaml")).expect("template")).expect("yaml");
+    let expected: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("expected.json")).expect("expected.json"),
+    )
+    .expect("expected json");
+    assert_eq!(
+        expected["status"], 200,
+        "{case}: recorded as a failure: {}",
+        expected["error"]
+    );
+    let template: Value = yaml_serde::from_str(
+        &std::fs::read_to_string(dir.join("template.yaml")).expect("template"),
+    )
+    .expect("yaml");
     let values: Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("values.json")).expect("values")).expect("values json");
+        serde_json::from_str(&std::fs::read_to_string(dir.join("values.json")).expect("values"))
+            .expect("values json");
 
     let renderer = Renderer::new();
     let ctx = json!({ "parameters": values, "steps": {} });
@@ -67,18 +81,27 @@ fn run_case(case: &str) {
         let input = renderer
             .render_value(step.get("input").unwrap_or(&json!({})), &ctx)
             .unwrap_or_else(|| json!({}));
-        assert_eq!(input, expected["inputs"][id], "{case}: the input of step {id}");
+        assert_eq!(
+            input, expected["inputs"][id],
+            "{case}: the input of step {id}"
+        );
         if step["action"] == "fetch:template" {
             let mut options = SkeletonOptions::from_input(&input).expect("fetch:template input");
             options.existing = workspace.keys().cloned().collect();
             let url = input["url"].as_str().expect("url").trim_start_matches("./");
             let files = read_skeleton(&dir.join(url));
-            for file in renderer.render_skeleton(&files, &options).expect("skeleton renders") {
+            for file in renderer
+                .render_skeleton(&files, &options)
+                .expect("skeleton renders")
+            {
                 workspace.insert(file.path, file.contents);
             }
         }
     }
-    let files: BTreeMap<String, Value> = workspace.iter().map(|(p, c)| (p.clone(), file_entry(c))).collect();
+    let files: BTreeMap<String, Value> = workspace
+        .iter()
+        .map(|(p, c)| (p.clone(), file_entry(c)))
+        .collect();
     let expected_files: BTreeMap<String, Value> = expected["files"]
         .as_object()
         .expect("files")
@@ -129,4 +152,13 @@ fn template_file_extension_and_target_path_match_backstage() {
 #[test]
 fn cookiecutter_compat_matches_backstage() {
     run_case("cookiecutter");
+}
+
+/// Backstage's `+` is JavaScript's: `undefined + "/"` is `"undefined/"`. minijinja refuses to
+/// add undefined and a string, so the value keeps its raw text (a render error in a step input
+/// is swallowed). A known difference until `+` is rewritten; see the scaffolder's README notes.
+#[test]
+#[ignore = "known difference: JavaScript's `undefined + string` concatenation"]
+fn javascript_concatenation_of_undefined_matches_backstage() {
+    run_case("js-concat");
 }

@@ -9,7 +9,6 @@ it is never needed by the tests) and writes Backstage's answer as `expected.json
     {"status": <http status>,
      "files": {"<path>": {"text": "..."} | {"base64": "..."}},   # the workspace after the steps
      "inputs": {"<step id>": <the step's rendered input>},        # from the dry-run log line
-     "messages": {"<step id>": "<what debug:log logged>"},
      "output": {...},
      "error": "..."}                                              # when the status is not 200
 
@@ -80,8 +79,7 @@ def record(case_dir, oracle, yaml2json):
             entry["path"]: file_entry(base64.b64decode(entry["base64Content"]))
             for entry in sorted(answer["directoryContents"], key=lambda e: e["path"])
         }
-        inputs, messages = {}, {}
-        steps = {s["id"]: s for s in answer["steps"]}
+        inputs = {}
         for line in answer["log"]:
             b = line["body"]
             step = b.get("stepId")
@@ -90,12 +88,7 @@ def record(case_dir, oracle, yaml2json):
                 continue
             if INPUTS_PREFIX in message:
                 inputs[step] = json.loads(message.split(INPUTS_PREFIX, 1)[1])
-            elif steps.get(step, {}).get("action") == "debug:log" and not message.startswith(
-                ("Beginning step", "Finished step", "Running ", "Skipping ")
-            ):
-                messages.setdefault(step, message)
         expected["inputs"] = inputs
-        expected["messages"] = messages
         expected["output"] = answer.get("output", {})
     with open(os.path.join(case_dir, "expected.json"), "w") as f:
         json.dump(expected, f, indent=2, ensure_ascii=False, sort_keys=True)
