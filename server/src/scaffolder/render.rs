@@ -784,7 +784,7 @@ mod filters {
             let from_context = context
                 .as_ref()
                 .and_then(|c| c.get_attr(name).ok())
-                .filter(|v| js::is_truthy(v));
+                .filter(js::is_truthy);
             let from_kwargs = kwargs.get::<Option<Value>>(name).ok().flatten();
             from_context.or(from_kwargs).map(|v| js::to_js_string(&v))
         };
