@@ -156,7 +156,7 @@ fn cookiecutter_compat_matches_backstage() {
 
 /// Backstage's `+` is JavaScript's: `undefined + "/"` is `"undefined/"`. minijinja refuses to
 /// add undefined and a string, so the value keeps its raw text (a render error in a step input
-/// is swallowed). A known difference until `+` is rewritten; see the scaffolder's README notes.
+/// is swallowed). A known difference until `+` gets JavaScript semantics.
 #[test]
 #[ignore = "known difference: JavaScript's `undefined + string` concatenation"]
 fn javascript_concatenation_of_undefined_matches_backstage() {
