@@ -12,6 +12,7 @@
 //! - [`git`]: Git locations: mirrors, reading from the object store, webhooks, discovery
 //! - [`k8s`]: deployment health from Kubernetes clusters: watchers, health rules, views
 //! - [`docs`]: TechDocs: mkdocs.yml, Markdown rendered and sanitized on the server
+//! - [`scaffolder`]: Backstage software templates: the template engine and skeleton rendering
 //! - [`demo`]: the demo organisation shipped in the binary
 //! - [`cli`]: `serve`, `validate`, `migrate`
 //! - [`error`]: domain errors into the app's one error
@@ -31,6 +32,7 @@ pub mod http;
 pub mod k8s;
 pub mod metrics;
 pub mod policy;
+pub mod scaffolder;
 pub mod secret;
 pub mod storage;
 pub mod util;

@@ -1,0 +1,44 @@
+//! The scaffolder: Backstage software templates (`scaffolder.backstage.io/v1beta3`) run
+//! unchanged, producing the files Backstage produces.
+//!
+//! This module holds the rendering core, with no tasks, HTTP or UI:
+//! - [`render`]: the template engine: `${{ … }}` expressions and `{% … %}` blocks with
+//!   Backstage's filters and JavaScript's printing ([`Renderer::render_str`]), and step inputs
+//!   and `output` rendered with JSON coercion ([`Renderer::render_value`]);
+//! - [`skeleton`]: a `fetch:template` skeleton rendered over in-memory files
+//!   ([`Renderer::render_skeleton`]): paths rendered and skipped or refused as Backstage does,
+//!   `copyWithoutTemplating`, `templateFileExtension`, `cookiecutterCompat`, binary files.
+//!
+//! `testdata/` holds templates whose expected files and values were recorded from the real
+//! Backstage scaffolder (`testdata/record.py`); the tests compare with them exactly.
+
+mod js;
+pub mod render;
+pub mod skeleton;
+
+#[cfg(test)]
+mod tests;
+
+pub use render::{Renderer, Syntax};
+pub use skeleton::{SkeletonFile, SkeletonOptions};
+
+/// What can go wrong when rendering a template.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum RenderError {
+    /// The template does not parse, or an expression fails (an unknown filter, calling
+    /// undefined, a filter's own error). `file` is the skeleton path, when there is one; `line`
+    /// counts from 1 within that file (or within the rendered path).
+    #[error("{}{}: {message}", file.as_deref().unwrap_or("template"), line.map(|l| format!(":{l}")).unwrap_or_default())]
+    Template {
+        file: Option<String>,
+        line: Option<usize>,
+        message: String,
+    },
+    /// A path (`targetPath`, or a rendered file path) would leave the workspace.
+    #[error("{path}: the path would leave the workspace")]
+    OutsideWorkspace { path: String },
+    /// The action's input is not usable (for example `templateFileExtension` with
+    /// `copyWithoutTemplating`).
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+}

@@ -1,0 +1,164 @@
+//! Compatibility tests against fixtures recorded from the real Backstage scaffolder
+//! (`testdata/<case>/expected.json`, written by `testdata/record.py`; the oracle is not needed
+//! here). Each case's steps run as a dry-run does: every input rendered with JSON coercion
+//! against `{parameters, steps}`, `fetch:template` rendering its skeleton into the workspace;
+//! then the template's `output`. The rendered inputs, the workspace's files and the output
+//! must equal Backstage's exactly.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+use serde_json::{json, Value};
+
+use super::{Renderer, SkeletonFile, SkeletonOptions};
+
+/// Files written by actions other than `fetch:template` (not this module's business).
+const OTHER_ACTIONS_PREFIX: &str = "written-by-catalog-write/";
+
+fn case_dir(case: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("src/scaffolder/testdata")
+        .join(case)
+}
+
+fn read_skeleton(root: &Path) -> Vec<SkeletonFile> {
+    let mut files = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("skeleton dir") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let rel = path
+                    .strip_prefix(root)
+                    .expect("inside")
+                    .to_string_lossy()
+                    .replace('\\', "/");
+                files.push(SkeletonFile {
+                    path: rel,
+                    contents: std::fs::read(&path).expect("file"),
+                    executable: false,
+                });
+            }
+        }
+    }
+    files
+}
+
+fn file_entry(contents: &[u8]) -> Value {
+    match std::str::from_utf8(contents) {
+        Ok(text) => json!({ "text": text }),
+        Err(_) => json!({ "base64": base64::engine::general_purpose::STANDARD.encode(contents) }),
+    }
+}
+
+fn run_case(case: &str) {
+    let dir = case_dir(case);
+    let expected: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("expected.json")).expect("expected.json"),
+    )
+    .expect("expected json");
+    assert_eq!(
+        expected["status"], 200,
+        "{case}: recorded as a failure: {}",
+        expected["error"]
+    );
+    let template: Value = yaml_serde::from_str(
+        &std::fs::read_to_string(dir.join("template.yaml")).expect("template"),
+    )
+    .expect("yaml");
+    let values: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("values.json")).expect("values"))
+            .expect("values json");
+
+    let renderer = Renderer::new();
+    let ctx = json!({ "parameters": values, "steps": {} });
+    let mut workspace: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    for step in template["spec"]["steps"].as_array().expect("steps") {
+        let id = step["id"].as_str().expect("id");
+        let input = renderer
+            .render_value(step.get("input").unwrap_or(&json!({})), &ctx)
+            .unwrap_or_else(|| json!({}));
+        assert_eq!(
+            input, expected["inputs"][id],
+            "{case}: the input of step {id}"
+        );
+        if step["action"] == "fetch:template" {
+            let mut options = SkeletonOptions::from_input(&input).expect("fetch:template input");
+            options.existing = workspace.keys().cloned().collect();
+            let url = input["url"].as_str().expect("url").trim_start_matches("./");
+            let files = read_skeleton(&dir.join(url));
+            for file in renderer
+                .render_skeleton(&files, &options)
+                .expect("skeleton renders")
+            {
+                workspace.insert(file.path, file.contents);
+            }
+        }
+    }
+    let files: BTreeMap<String, Value> = workspace
+        .iter()
+        .map(|(p, c)| (p.clone(), file_entry(c)))
+        .collect();
+    let expected_files: BTreeMap<String, Value> = expected["files"]
+        .as_object()
+        .expect("files")
+        .iter()
+        .filter(|(p, _)| !p.starts_with(OTHER_ACTIONS_PREFIX))
+        .map(|(p, v)| (p.clone(), v.clone()))
+        .collect();
+    assert_eq!(
+        files.keys().collect::<Vec<_>>(),
+        expected_files.keys().collect::<Vec<_>>(),
+        "{case}: the workspace's paths"
+    );
+    for (path, entry) in &expected_files {
+        assert_eq!(&files[path], entry, "{case}: the contents of {path}");
+    }
+    let output = template["spec"]
+        .get("output")
+        .and_then(|o| renderer.render_value(o, &ctx))
+        .unwrap_or_else(|| json!({}));
+    assert_eq!(output, expected["output"], "{case}: the output");
+}
+
+#[test]
+fn printing_matches_backstage() {
+    run_case("printing");
+}
+
+#[test]
+fn filters_match_backstage() {
+    run_case("filters");
+}
+
+#[test]
+fn step_inputs_and_output_match_backstage() {
+    run_case("values");
+}
+
+#[test]
+fn paths_and_copy_without_templating_match_backstage() {
+    run_case("paths");
+}
+
+#[test]
+fn template_file_extension_and_target_path_match_backstage() {
+    run_case("extension");
+}
+
+#[test]
+fn cookiecutter_compat_matches_backstage() {
+    run_case("cookiecutter");
+}
+
+/// Backstage's `+` is JavaScript's: `undefined + "/"` is `"undefined/"`. minijinja refuses to
+/// add undefined and a string, so the value keeps its raw text (a render error in a step input
+/// is swallowed). A known difference until `+` gets JavaScript semantics.
+#[test]
+#[ignore = "known difference: JavaScript's `undefined + string` concatenation"]
+fn javascript_concatenation_of_undefined_matches_backstage() {
+    run_case("js-concat");
+}
