@@ -1,0 +1,1 @@
+//! Tests of the template forms against real-world parameter shapes (fixtures in `testdata/`).
