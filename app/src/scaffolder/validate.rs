@@ -471,10 +471,8 @@ impl Checker<'_> {
         };
         let options = s.get("ui:options");
         match (field, value) {
-            ("EntityNamePicker", Value::String(name)) => {
-                if !is_valid_entity_name(name) {
-                    self.fail(path, format!("{label} must be 1 to 63 letters, digits, '-', '_' or '.', and start and end with a letter or digit"));
-                }
+            ("EntityNamePicker", Value::String(name)) if !is_valid_entity_name(name) => {
+                self.fail(path, format!("{label} must be 1 to 63 letters, digits, '-', '_' or '.', and start and end with a letter or digit"));
             }
             ("RepoUrlPicker", Value::String(url)) => {
                 for message in repo_url_errors(url, options, self.context) {
