@@ -865,3 +865,95 @@ fn scaffolder_unknown_keys_refs_and_const_choices() {
     let back: Pages = serde_json::from_str(&json).expect("deserialize");
     assert_eq!(back, pages);
 }
+
+/// The same values sent to Backstage's scaffolder-backend 4.3.0 dry-run (its `jsonschema`
+/// validation; 400 with errors on these properties, or 200).
+#[test]
+fn scaffolder_validity_agrees_with_backstage_backend() {
+    let context = Context::default();
+    let deploy = deploy();
+    let flagged = |pages: &Pages, values: Value| -> Vec<String> {
+        let mut fields: Vec<String> = pages
+            .validate(&values, &context)
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
+        fields.dedup();
+        fields
+    };
+    // Backstage: 400, `requires property "namespace"` (allOf subschema 0).
+    assert_eq!(
+        flagged(
+            &deploy,
+            json!({"target": "kubernetes", "destination": {"owner": "a", "repo": "abc"}})
+        ),
+        ["namespace"]
+    );
+    // Backstage: 400 on destination.repo (minimum length), memory (multiple of 64), public (type).
+    assert_eq!(
+        flagged(
+            &deploy,
+            json!({"target": "lambda", "destination": {"owner": "a", "repo": "ab"}, "memory": 100, "public": "yes"})
+        ),
+        ["destination.repo", "memory", "public"]
+    );
+    // Backstage: 200.
+    assert!(flagged(
+        &deploy,
+        json!({"target": "lambda", "destination": {"owner": "a", "repo": "abc"}, "memory": 192})
+    )
+    .is_empty());
+    let deps = dependencies();
+    // Backstage: 400 (dependency on database not met) / 400 (slackWorkspace required) / 200.
+    assert!(!flagged(&deps, json!({"name": "svc", "database": "postgres"})).is_empty());
+    assert_eq!(
+        flagged(
+            &deps,
+            json!({"name": "svc", "database": "none", "slackChannel": "#t"})
+        ),
+        ["slackWorkspace"]
+    );
+    assert!(flagged(
+        &deps,
+        json!({"name": "svc", "database": "none", "pgVersion": 15, "extra": 1})
+    )
+    .is_empty());
+
+    // Formats: accepted (200) and refused (400 "does not conform to the … format").
+    for (format, text) in [
+        ("email", "team@northwind.example"),
+        ("uri", "https://x"),
+        ("uri", "mailto:a@b.c"),
+        ("date", "2024-02-29"),
+        ("date-time", "2024-05-01T10:00:00Z"),
+        ("date-time", "2024-05-01 10:00:00Z"),
+        ("hostname", "api.example.com"),
+    ] {
+        assert_eq!(
+            validate::format_error(format, text),
+            None,
+            "{format} {text}"
+        );
+    }
+    for (format, text) in [
+        ("email", "a@localhost"),
+        ("email", "team at x"),
+        ("email", "a@b@c.com"),
+        ("uri", "docs.example.com/web"),
+        ("date", "2024-2-1"),
+        ("date-time", "2024-05-01 10:00"),
+        ("date-time", "2024-05-01T10:00:00"),
+        ("date-time", "2024-05-01T25:00:00Z"),
+        ("hostname", "-api.example.com"),
+        ("hostname", "a_b.example.com"),
+    ] {
+        assert!(
+            validate::format_error(format, text).is_some(),
+            "{format} {text}"
+        );
+    }
+    // Stricter than Backstage's backend, which accepts both: a day that does not exist, and a
+    // URL with nothing after `//`.
+    assert!(validate::format_error("date", "2023-02-29").is_some());
+    assert!(validate::format_error("uri", "http://").is_some());
+}
