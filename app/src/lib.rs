@@ -19,6 +19,7 @@ pub mod kube;
 pub mod model;
 pub mod pages;
 pub mod query;
+pub mod scaffolder;
 #[cfg(feature = "ssr")]
 pub mod services;
 
