@@ -20,7 +20,7 @@ pub fn SignInPage() -> impl IntoView {
         .providers
         .iter()
         .map(|(id, name)| {
-            let start = format!("/api/auth/{}/start?redirect={back}", encode_component(&id));
+            let start = format!("/api/auth/{}/start?redirect={back}", encode_component(id));
             let label = format!("Sign in with {name}");
             view! {
                 <li>

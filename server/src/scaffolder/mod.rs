@@ -1,7 +1,11 @@
 //! The scaffolder: Backstage software templates (`scaffolder.backstage.io/v1beta3`) run
 //! unchanged, producing the files Backstage produces.
 //!
-//! This module holds the rendering core, with no tasks, HTTP or UI:
+//! - [`run`]: a template's steps run as Backstage's runner runs them (`if`, `each`, inputs
+//!   rendered, outputs kept, the `output` rendered; a dry-run skips what cannot dry-run), over
+//!   the built-in [`actions`] and a [`workspace`] whose paths never leave it.
+//!
+//! The rendering core:
 //! - [`render`]: the template engine: `${{ … }}` expressions and `{% … %}` blocks with
 //!   Backstage's filters and JavaScript's printing ([`Renderer::render_str`]), and step inputs
 //!   and `output` rendered with JSON coercion ([`Renderer::render_value`]);
@@ -12,9 +16,12 @@
 //! `testdata/` holds templates whose expected files and values were recorded from the real
 //! Backstage scaffolder (`testdata/record.py`); the tests compare with them exactly.
 
+pub mod actions;
 mod js;
 pub mod render;
+pub mod run;
 pub mod skeleton;
+pub mod workspace;
 
 #[cfg(test)]
 mod tests;

@@ -162,3 +162,164 @@ fn cookiecutter_compat_matches_backstage() {
 fn javascript_concatenation_of_undefined_matches_backstage() {
     run_case("js-concat");
 }
+
+/// The template's folder as the dry-run uploads it (everything but the recorded answer and the
+/// values).
+fn template_files(dir: &Path) -> super::actions::TemplateFiles {
+    let files = read_skeleton(dir)
+        .into_iter()
+        .filter(|f| f.path != "expected.json" && f.path != "values.json")
+        .map(|f| (f.path, f.contents));
+    super::actions::TemplateFiles::new(files).expect("template files")
+}
+
+/// A recorded case run whole by the step runner, as a dry-run: every step's logged input, the
+/// workspace and the output equal Backstage's.
+async fn dry_run_case(case: &str) {
+    use super::actions::Actions;
+    use super::run::{run, RunInput};
+    let dir = case_dir(case);
+    let expected: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("expected.json")).expect("expected.json"),
+    )
+    .expect("expected json");
+    let template: Value = yaml_serde::from_str(
+        &std::fs::read_to_string(dir.join("template.yaml")).expect("template"),
+    )
+    .expect("yaml");
+    let values: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("values.json")).expect("values"))
+            .expect("values json");
+    let files = template_files(&dir);
+    let outcome = run(
+        RunInput {
+            steps: template["spec"]["steps"].as_array().expect("steps"),
+            output: template["spec"].get("output"),
+            parameters: &values,
+            secrets: &serde_json::Map::new(),
+            user: json!({}),
+            template: &files,
+            template_ref: "template:default/dry-run",
+            dry_run: true,
+        },
+        &Actions::built_in(),
+        &Renderer::new(),
+    )
+    .await
+    .expect("runs");
+    assert_eq!(outcome.failed, None, "{case}: {:#?}", outcome.log);
+    let prefix = "dry-run mode with inputs (secrets redacted): ";
+    let inputs: serde_json::Map<String, Value> = outcome
+        .log
+        .iter()
+        .filter_map(|l| {
+            let at = l.message.find(prefix)?;
+            let input = serde_json::from_str(&l.message[at + prefix.len()..]).expect("input json");
+            Some((l.step_id.clone().expect("step id"), input))
+        })
+        .collect();
+    assert_eq!(
+        Value::Object(inputs),
+        expected["inputs"],
+        "{case}: the inputs"
+    );
+    let files: BTreeMap<String, Value> = outcome
+        .workspace
+        .files()
+        .iter()
+        .filter(|(p, _)| !p.starts_with(OTHER_ACTIONS_PREFIX))
+        .map(|(p, f)| (p.clone(), file_entry(&f.contents)))
+        .collect();
+    let expected_files: BTreeMap<String, Value> = expected["files"]
+        .as_object()
+        .expect("files")
+        .iter()
+        .filter(|(p, _)| !p.starts_with(OTHER_ACTIONS_PREFIX))
+        .map(|(p, v)| (p.clone(), v.clone()))
+        .collect();
+    assert_eq!(files, expected_files, "{case}: the workspace");
+    assert_eq!(outcome.output, expected["output"], "{case}: the output");
+}
+
+#[tokio::test]
+async fn steps_if_each_rename_delete_and_output_match_backstage() {
+    dry_run_case("steps").await;
+}
+
+#[tokio::test]
+async fn every_recorded_case_runs_whole_as_backstage_ran_it() {
+    for case in [
+        "printing",
+        "filters",
+        "values",
+        "paths",
+        "extension",
+        "cookiecutter",
+    ] {
+        dry_run_case(case).await;
+    }
+}
+
+#[tokio::test]
+async fn a_failing_step_ends_the_run_and_names_itself() {
+    use super::actions::{Actions, TemplateFiles};
+    use super::run::{run, RunError, RunInput};
+    let steps = vec![
+        json!({"id": "a", "action": "debug:log", "input": {"message": "token ${{ secrets.token }}"}}),
+        json!({"id": "b", "action": "fs:rename", "input": {"files": [{"from": "nothing", "to": "x"}]}}),
+        json!({"id": "c", "action": "debug:log", "input": {"message": "never"}}),
+    ];
+    let secrets: serde_json::Map<String, Value> = [("token".to_string(), json!("s3cret"))]
+        .into_iter()
+        .collect();
+    let outcome = run(
+        RunInput {
+            steps: &steps,
+            output: Some(&json!({"text": [{"title": "t", "content": "x"}]})),
+            parameters: &json!({}),
+            secrets: &secrets,
+            user: json!({}),
+            template: &TemplateFiles::default(),
+            template_ref: "template:default/t",
+            dry_run: false,
+        },
+        &Actions::built_in(),
+        &Renderer::new(),
+    )
+    .await
+    .expect("runs");
+    assert_eq!(
+        outcome.failed,
+        Some((
+            "b".to_string(),
+            "from: \"nothing\" does not exist".to_string()
+        ))
+    );
+    assert_eq!(outcome.output, json!({}));
+    let text = serde_json::to_string(&outcome.log).expect("json");
+    assert!(
+        text.contains("token ***") && !text.contains("s3cret"),
+        "{text}"
+    );
+    assert!(!text.contains("never"), "{text}");
+    let last = outcome.log.last().expect("a line");
+    assert_eq!(last.status.as_deref(), Some("failed"));
+    // An unknown action refuses the run before any step.
+    let err = run(
+        RunInput {
+            steps: &[json!({"action": "publish:nowhere"})],
+            output: None,
+            parameters: &json!({}),
+            secrets: &serde_json::Map::new(),
+            user: json!({}),
+            template: &TemplateFiles::default(),
+            template_ref: "template:default/t",
+            dry_run: true,
+        },
+        &Actions::built_in(),
+        &Renderer::new(),
+    )
+    .await
+    .expect_err("unknown action");
+    assert_eq!(err, RunError::UnknownAction("publish:nowhere".into()));
+}

@@ -441,3 +441,6 @@ mod tests;
 
 mod audit;
 pub use audit::{AuditFilter, AuditRow};
+
+mod scaffolder;
+pub use scaffolder::{TaskEventRow, TaskFilter, TaskRow};

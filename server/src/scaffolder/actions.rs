@@ -1,0 +1,552 @@
+//! The actions steps call, by id, with Backstage's input and output schemas (what
+//! `GET /api/scaffolder/v2/actions` lists). Built in so far: `debug:log`, `fetch:template`,
+//! `fetch:template:file`, `fetch:plain`, `fetch:plain:file`, `fs:delete`, `fs:rename` and
+//! `catalog:write`, working on the task's [`Workspace`] and the template's own files.
+
+use super::workspace::{join, safe_path, PathError, Workspace};
+use super::{RenderError, Renderer, SkeletonFile, SkeletonOptions};
+use async_trait::async_trait;
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// The files of the template's own folder (relative paths), where relative `url`s of fetch
+/// actions point.
+#[derive(Debug, Clone, Default)]
+pub struct TemplateFiles {
+    files: BTreeMap<String, Vec<u8>>,
+}
+
+impl TemplateFiles {
+    /// From `(path relative to the template's folder, contents)`; paths that would leave the
+    /// folder are refused.
+    pub fn new(files: impl IntoIterator<Item = (String, Vec<u8>)>) -> Result<Self, PathError> {
+        let mut out = BTreeMap::new();
+        for (path, contents) in files {
+            out.insert(safe_path(&path, false)?, contents);
+        }
+        Ok(Self { files: out })
+    }
+
+    /// The files under folder `dir`, with paths relative to it.
+    fn folder(&self, dir: &str) -> Vec<SkeletonFile> {
+        self.files
+            .iter()
+            .filter_map(|(p, c)| {
+                let rel = if dir.is_empty() {
+                    Some(p.as_str())
+                } else {
+                    p.strip_prefix(dir).and_then(|r| r.strip_prefix('/'))
+                }?;
+                Some(SkeletonFile {
+                    path: rel.to_string(),
+                    contents: c.clone(),
+                    executable: false,
+                })
+            })
+            .collect()
+    }
+
+    fn file(&self, path: &str) -> Option<&Vec<u8>> {
+        self.files.get(path)
+    }
+}
+
+/// What an action works with.
+pub struct ActionContext<'a> {
+    pub workspace: &'a mut Workspace,
+    pub template: &'a TemplateFiles,
+    pub renderer: &'a Renderer,
+    /// The template's entity reference (`template:default/x`).
+    pub template_ref: &'a str,
+    /// Lines for the task's log (the runner adds the step id).
+    pub log: &'a mut Vec<String>,
+}
+
+/// Why an action failed, in words for the task's log.
+#[derive(Debug, thiserror::Error)]
+pub enum ActionError {
+    #[error("{0}")]
+    Input(String),
+    #[error(transparent)]
+    Path(#[from] PathError),
+    #[error(transparent)]
+    Render(#[from] RenderError),
+}
+
+/// One action.
+#[async_trait]
+pub trait Action: Send + Sync {
+    fn id(&self) -> &'static str;
+    fn description(&self) -> &'static str;
+    /// JSON Schema of the input.
+    fn input_schema(&self) -> Value;
+    /// JSON Schema of the output (`{}` when it has none).
+    fn output_schema(&self) -> Value {
+        json!({})
+    }
+    /// Whether a dry-run runs it (otherwise it is skipped, and its output made from the
+    /// output schema's examples, as Backstage does).
+    fn supports_dry_run(&self) -> bool {
+        true
+    }
+    async fn run(
+        &self,
+        ctx: &mut ActionContext<'_>,
+        input: &Value,
+    ) -> Result<Map<String, Value>, ActionError>;
+}
+
+/// The actions by id.
+#[derive(Clone)]
+pub struct Actions(BTreeMap<&'static str, Arc<dyn Action>>);
+
+impl Actions {
+    /// Every built-in action.
+    pub fn built_in() -> Self {
+        let list: Vec<Arc<dyn Action>> = vec![
+            Arc::new(DebugLog),
+            Arc::new(FetchTemplate),
+            Arc::new(FetchTemplateFile),
+            Arc::new(FetchPlain),
+            Arc::new(FetchPlainFile),
+            Arc::new(FsDelete),
+            Arc::new(FsRename),
+            Arc::new(CatalogWrite),
+        ];
+        Self(list.into_iter().map(|a| (a.id(), a)).collect())
+    }
+
+    /// Adds (or replaces) an action.
+    pub fn with(mut self, action: Arc<dyn Action>) -> Self {
+        self.0.insert(action.id(), action);
+        self
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Arc<dyn Action>> {
+        self.0.get(id)
+    }
+
+    /// Every action in Backstage's list shape: `{id, description, schema: {input, output}}`.
+    pub fn describe(&self) -> Value {
+        Value::Array(
+            self.0
+                .values()
+                .map(|a| {
+                    json!({
+                        "id": a.id(),
+                        "description": a.description(),
+                        "schema": {"input": a.input_schema(), "output": a.output_schema()},
+                    })
+                })
+                .collect(),
+        )
+    }
+}
+
+/// The output a skipped action gives in a dry-run: each output property's first example, or a
+/// placeholder of its type (`"<example>"`, `0`, `false`), objects property by property.
+pub fn example_output(schema: &Value) -> Map<String, Value> {
+    fn example(s: &Value) -> Value {
+        if let Some(first) = s
+            .get("examples")
+            .and_then(Value::as_array)
+            .and_then(|e| e.first())
+        {
+            return first.clone();
+        }
+        match s.get("type").and_then(Value::as_str) {
+            Some("number" | "integer") => json!(0),
+            Some("boolean") => json!(false),
+            Some("object") => Value::Object(object(s)),
+            Some("array") => json!([]),
+            _ => json!("<example>"),
+        }
+    }
+    fn object(s: &Value) -> Map<String, Value> {
+        s.get("properties")
+            .and_then(Value::as_object)
+            .map(|props| props.iter().map(|(k, v)| (k.clone(), example(v))).collect())
+            .unwrap_or_default()
+    }
+    object(schema)
+}
+
+fn string<'a>(input: &'a Value, key: &str) -> Result<Option<&'a str>, ActionError> {
+    match input.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(ActionError::Input(format!("{key}: must be a string"))),
+    }
+}
+
+fn required<'a>(input: &'a Value, key: &str) -> Result<&'a str, ActionError> {
+    string(input, key)?.ok_or_else(|| ActionError::Input(format!("{key}: is required")))
+}
+
+/// A fetch action's `url` as a path in the template's folder. Remote URLs are not fetched yet.
+fn template_path(url: &str) -> Result<String, ActionError> {
+    if url.contains("://") {
+        return Err(ActionError::Input(format!(
+            "url: {url:?}: only paths relative to the template are supported here"
+        )));
+    }
+    Ok(safe_path(url, true)?)
+}
+
+struct DebugLog;
+
+#[async_trait]
+impl Action for DebugLog {
+    fn id(&self) -> &'static str {
+        "debug:log"
+    }
+    fn description(&self) -> &'static str {
+        "Writes a message into the log and/or lists all files in the workspace."
+    }
+    fn input_schema(&self) -> Value {
+        json!({"type": "object", "properties": {
+            "message": {"type": "string", "title": "Message to output."},
+            "listWorkspace": {"title": "List all files in the workspace, if true.", "enum": [true, false, "with-filenames", "with-contents"]},
+        }})
+    }
+    async fn run(
+        &self,
+        ctx: &mut ActionContext<'_>,
+        input: &Value,
+    ) -> Result<Map<String, Value>, ActionError> {
+        ctx.log
+            .push(serde_json::to_string_pretty(input).unwrap_or_default());
+        if let Some(message) = input.get("message") {
+            ctx.log.push(match message {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            });
+        }
+        match input.get("listWorkspace") {
+            Some(Value::Bool(true)) | Some(Value::String(_)) => {
+                let with_contents = input["listWorkspace"] == "with-contents";
+                let lines: Vec<String> = ctx
+                    .workspace
+                    .files()
+                    .iter()
+                    .map(|(p, f)| {
+                        if with_contents {
+                            format!("{p}:\n{}", String::from_utf8_lossy(&f.contents))
+                        } else {
+                            p.clone()
+                        }
+                    })
+                    .collect();
+                ctx.log.push(format!("Workspace:\n{}", lines.join("\n")));
+            }
+            _ => {}
+        }
+        Ok(Map::new())
+    }
+}
+
+struct FetchTemplate;
+
+#[async_trait]
+impl Action for FetchTemplate {
+    fn id(&self) -> &'static str {
+        "fetch:template"
+    }
+    fn description(&self) -> &'static str {
+        "Downloads a skeleton, templates variables into file and directory names and content, and places the result in the workspace, or optionally in a subdirectory specified by the `targetPath` input option."
+    }
+    fn input_schema(&self) -> Value {
+        json!({"type": "object", "required": ["url"], "properties": {
+            "url": {"type": "string", "description": "Relative path or absolute URL pointing to the directory tree to fetch"},
+            "targetPath": {"type": "string", "description": "Target path within the working directory to generate contents to. Defaults to the working directory root."},
+            "values": {"type": "object", "description": "Values to pass on to the templating engine"},
+            "copyWithoutTemplating": {"type": "array", "items": {"type": "string"}, "description": "An array of glob patterns. Contents of matched files or directories are copied without being processed, but paths are subject to rendering."},
+            "cookiecutterCompat": {"type": "boolean", "description": "Enable features to maximise compatibility with templates built for fetch:cookiecutter"},
+            "templateFileExtension": {"type": ["string", "boolean"], "description": "If set, only files with the given extension will be templated. If set to `true`, the default extension `.njk` is used."},
+            "replace": {"type": "boolean", "description": "If set, replace files in targetPath instead of skipping existing ones."},
+            "trimBlocks": {"type": "boolean"},
+            "lstripBlocks": {"type": "boolean"},
+        }})
+    }
+    async fn run(
+        &self,
+        ctx: &mut ActionContext<'_>,
+        input: &Value,
+    ) -> Result<Map<String, Value>, ActionError> {
+        let dir = template_path(required(input, "url")?)?;
+        let mut options = SkeletonOptions::from_input(input)?;
+        options.existing = ctx.workspace.paths().cloned().collect();
+        let files = ctx.template.folder(&dir);
+        ctx.log.push(format!(
+            "Fetching template content from remote URL {dir} ({} files)",
+            files.len()
+        ));
+        for file in ctx.renderer.render_skeleton(&files, &options)? {
+            ctx.workspace
+                .write(&file.path, file.contents, file.executable)?;
+        }
+        Ok(Map::new())
+    }
+}
+
+struct FetchTemplateFile;
+
+#[async_trait]
+impl Action for FetchTemplateFile {
+    fn id(&self) -> &'static str {
+        "fetch:template:file"
+    }
+    fn description(&self) -> &'static str {
+        "Downloads single file and places it in the workspace."
+    }
+    fn input_schema(&self) -> Value {
+        json!({"type": "object", "required": ["url", "targetPath"], "properties": {
+            "url": {"type": "string"},
+            "targetPath": {"type": "string"},
+            "values": {"type": "object"},
+            "cookiecutterCompat": {"type": "boolean"},
+            "replace": {"type": "boolean"},
+            "trimBlocks": {"type": "boolean"},
+            "lstripBlocks": {"type": "boolean"},
+        }})
+    }
+    async fn run(
+        &self,
+        ctx: &mut ActionContext<'_>,
+        input: &Value,
+    ) -> Result<Map<String, Value>, ActionError> {
+        let path = template_path(required(input, "url")?)?;
+        let target = safe_path(required(input, "targetPath")?, false)?;
+        let contents = ctx.template.file(&path).ok_or_else(|| {
+            ActionError::Input(format!("url: no file {path:?} next to the template"))
+        })?;
+        let mut opts_input = input.clone();
+        if let Some(o) = opts_input.as_object_mut() {
+            o.remove("targetPath");
+        }
+        let mut options = SkeletonOptions::from_input(&opts_input)?;
+        options.existing = ctx.workspace.paths().cloned().collect();
+        let name = target.rsplit('/').next().unwrap_or(&target).to_string();
+        let file = SkeletonFile {
+            path: name,
+            contents: contents.clone(),
+            executable: false,
+        };
+        let folder = target.rsplit_once('/').map(|(d, _)| d.to_string());
+        options.target_path = folder;
+        for out in ctx.renderer.render_skeleton(&[file], &options)? {
+            ctx.workspace
+                .write(&out.path, out.contents, out.executable)?;
+        }
+        Ok(Map::new())
+    }
+}
+
+struct FetchPlain;
+
+#[async_trait]
+impl Action for FetchPlain {
+    fn id(&self) -> &'static str {
+        "fetch:plain"
+    }
+    fn description(&self) -> &'static str {
+        "Downloads content and places it in the workspace, or optionally in a subdirectory specified by the `targetPath` input option."
+    }
+    fn input_schema(&self) -> Value {
+        json!({"type": "object", "required": ["url"], "properties": {
+            "url": {"type": "string"},
+            "targetPath": {"type": "string"},
+        }})
+    }
+    async fn run(
+        &self,
+        ctx: &mut ActionContext<'_>,
+        input: &Value,
+    ) -> Result<Map<String, Value>, ActionError> {
+        let dir = template_path(required(input, "url")?)?;
+        let target = safe_path(string(input, "targetPath")?.unwrap_or("./"), true)?;
+        for file in ctx.template.folder(&dir) {
+            let path = join(&target, &file.path)?;
+            ctx.workspace.write(&path, file.contents, file.executable)?;
+        }
+        Ok(Map::new())
+    }
+}
+
+struct FetchPlainFile;
+
+#[async_trait]
+impl Action for FetchPlainFile {
+    fn id(&self) -> &'static str {
+        "fetch:plain:file"
+    }
+    fn description(&self) -> &'static str {
+        "Downloads single file and places it in the workspace."
+    }
+    fn input_schema(&self) -> Value {
+        json!({"type": "object", "required": ["url", "targetPath"], "properties": {
+            "url": {"type": "string"},
+            "targetPath": {"type": "string"},
+        }})
+    }
+    async fn run(
+        &self,
+        ctx: &mut ActionContext<'_>,
+        input: &Value,
+    ) -> Result<Map<String, Value>, ActionError> {
+        let path = template_path(required(input, "url")?)?;
+        let target = safe_path(required(input, "targetPath")?, false)?;
+        let contents = ctx
+            .template
+            .file(&path)
+            .ok_or_else(|| {
+                ActionError::Input(format!("url: no file {path:?} next to the template"))
+            })?
+            .clone();
+        ctx.workspace.write(&target, contents, false)?;
+        Ok(Map::new())
+    }
+}
+
+struct FsDelete;
+
+#[async_trait]
+impl Action for FsDelete {
+    fn id(&self) -> &'static str {
+        "fs:delete"
+    }
+    fn description(&self) -> &'static str {
+        "Deletes files and directories from the workspace"
+    }
+    fn input_schema(&self) -> Value {
+        json!({"type": "object", "required": ["files"], "properties": {
+            "files": {"type": "array", "items": {"type": "string"}, "description": "A list of files and directories that will be deleted"},
+        }})
+    }
+    async fn run(
+        &self,
+        ctx: &mut ActionContext<'_>,
+        input: &Value,
+    ) -> Result<Map<String, Value>, ActionError> {
+        let files = input
+            .get("files")
+            .and_then(Value::as_array)
+            .ok_or_else(|| ActionError::Input("files: must be a list of paths".into()))?;
+        for f in files {
+            let pattern = f
+                .as_str()
+                .ok_or_else(|| ActionError::Input("files: must be a list of paths".into()))?;
+            let pattern = safe_path(pattern, false)?;
+            let glob = glob::Pattern::new(&pattern)
+                .map_err(|e| ActionError::Input(format!("files: {pattern:?}: {e}")))?;
+            let matched: Vec<String> = ctx
+                .workspace
+                .paths()
+                .filter(|p| glob.matches(p) || p.starts_with(&format!("{pattern}/")))
+                .cloned()
+                .collect();
+            for p in matched {
+                ctx.workspace.remove(&p);
+            }
+        }
+        Ok(Map::new())
+    }
+}
+
+struct FsRename;
+
+#[async_trait]
+impl Action for FsRename {
+    fn id(&self) -> &'static str {
+        "fs:rename"
+    }
+    fn description(&self) -> &'static str {
+        "Renames files and directories within the workspace"
+    }
+    fn input_schema(&self) -> Value {
+        json!({"type": "object", "required": ["files"], "properties": {
+            "files": {"type": "array", "items": {"type": "object", "required": ["from", "to"], "properties": {
+                "from": {"type": "string"}, "to": {"type": "string"}, "overwrite": {"type": "boolean"}}}},
+        }})
+    }
+    async fn run(
+        &self,
+        ctx: &mut ActionContext<'_>,
+        input: &Value,
+    ) -> Result<Map<String, Value>, ActionError> {
+        let files = input
+            .get("files")
+            .and_then(Value::as_array)
+            .ok_or_else(|| ActionError::Input("files: must be a list of {from, to}".into()))?;
+        for f in files {
+            let from = safe_path(required(f, "from")?, false)?;
+            let to = safe_path(required(f, "to")?, false)?;
+            let overwrite = f.get("overwrite").and_then(Value::as_bool).unwrap_or(false);
+            if !ctx.workspace.exists(&from) {
+                return Err(ActionError::Input(format!("from: {from:?} does not exist")));
+            }
+            if ctx.workspace.exists(&to) {
+                if !overwrite {
+                    return Err(ActionError::Input(format!(
+                        "to: {to:?} already exists (set overwrite: true to replace it)"
+                    )));
+                }
+                ctx.workspace.remove(&to);
+            }
+            ctx.workspace.rename(&from, &to);
+        }
+        Ok(Map::new())
+    }
+}
+
+struct CatalogWrite;
+
+#[async_trait]
+impl Action for CatalogWrite {
+    fn id(&self) -> &'static str {
+        "catalog:write"
+    }
+    fn description(&self) -> &'static str {
+        "Writes the catalog-info.yaml for your template"
+    }
+    fn input_schema(&self) -> Value {
+        json!({"type": "object", "required": ["entity"], "properties": {
+            "filePath": {"type": "string", "description": "Defaults to catalog-info.yaml"},
+            "entity": {"type": "object", "description": "You can provide the same values used in the Entity schema."},
+        }})
+    }
+    async fn run(
+        &self,
+        ctx: &mut ActionContext<'_>,
+        input: &Value,
+    ) -> Result<Map<String, Value>, ActionError> {
+        let path = safe_path(
+            string(input, "filePath")?.unwrap_or("catalog-info.yaml"),
+            false,
+        )?;
+        let mut entity = input
+            .get("entity")
+            .filter(|e| e.is_object())
+            .cloned()
+            .ok_or_else(|| ActionError::Input("entity: must be an object".into()))?;
+        // Backstage records which template made the entity.
+        if let Some(metadata) = entity
+            .as_object_mut()
+            .map(|e| e.entry("metadata").or_insert_with(|| json!({})))
+            .and_then(Value::as_object_mut)
+        {
+            let annotations = metadata.entry("annotations").or_insert_with(|| json!({}));
+            if let Some(a) = annotations.as_object_mut() {
+                a.insert(
+                    "backstage.io/source-template".into(),
+                    Value::String(ctx.template_ref.to_string()),
+                );
+            }
+        }
+        let yaml = yaml_serde::to_string(&entity)
+            .map_err(|e| ActionError::Input(format!("entity: {e}")))?;
+        ctx.workspace.write(&path, yaml.into_bytes(), false)?;
+        Ok(Map::new())
+    }
+}
