@@ -6,6 +6,7 @@ mod auth;
 mod catalog;
 pub mod error;
 mod kubernetes;
+mod scaffolder;
 mod tokens;
 mod webhooks;
 
@@ -124,6 +125,13 @@ pub fn routes() -> Vec<Route> {
         Route::get("/api/auth/tokens", tokens::list),
         Route::post("/api/auth/tokens", tokens::create),
         Route::delete("/api/auth/tokens/{id}", tokens::revoke),
+        Route::get("/api/scaffolder/v2/actions", scaffolder::actions),
+        Route::get(
+            "/api/scaffolder/v2/templates/{namespace}/{kind}/{name}/parameter-schema",
+            scaffolder::parameter_schema,
+        ),
+        Route::post("/api/scaffolder/v2/dry-run", scaffolder::dry_run)
+            .body_limit(scaffolder::MAX_DRY_RUN_BODY),
         Route::get("/api/openapi.json", openapi),
     ]
 }
