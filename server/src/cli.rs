@@ -477,8 +477,14 @@ fn validate(files: &[PathBuf], format: Format) -> ExitCode {
                 let out = parse_file(&text, &name, &format!("file:{name}"), &|_| true);
                 entities += out.entities.len();
                 all.extend(out.problems);
+                let (actions, renderer) = (
+                    crate::scaffolder::actions::Actions::built_in(),
+                    crate::scaffolder::Renderer::new(),
+                );
                 for e in out.entities {
-                    all.extend(e.stored.into_data().problems);
+                    let data = e.stored.into_data();
+                    all.extend(template_problems(&data, &name, &actions, &renderer));
+                    all.extend(data.problems);
                 }
             }
             Err(e) => all.push(ProblemView {
@@ -514,6 +520,36 @@ fn validate(files: &[PathBuf], format: Format) -> ExitCode {
     } else {
         ExitCode::FAILURE
     }
+}
+
+/// A Template's problems beyond its schema (`scaffolder::check`): unknown actions, expressions
+/// that do not parse, references to missing steps, parameters that are not JSON Schema pages.
+fn template_problems(
+    data: &crate::catalog::snapshot::StoredData,
+    file: &str,
+    actions: &crate::scaffolder::actions::Actions,
+    renderer: &crate::scaffolder::Renderer,
+) -> Vec<ProblemView> {
+    if !data.entity_ref.kind.eq_ignore_ascii_case("template") {
+        return Vec::new();
+    }
+    let Ok(entity) = serde_json::from_str::<serde_json::Value>(&data.body) else {
+        return Vec::new();
+    };
+    if entity["apiVersion"] != "scaffolder.backstage.io/v1beta3" {
+        return Vec::new();
+    }
+    crate::scaffolder::check::template_problems(&entity, actions, renderer)
+        .into_iter()
+        .map(|p| ProblemView {
+            severity: Severity::Error,
+            message: p.message,
+            file: Some(file.to_string()),
+            document: Some(data.document),
+            line: Some(data.line),
+            field: Some(p.field),
+        })
+        .collect()
 }
 
 /// `file:line: document N: field: message`, the shape editors and CI logs link from.

@@ -72,6 +72,35 @@ fn validate_names_file_document_line_and_field_and_exits_1() {
 }
 
 #[test]
+fn validate_checks_templates_steps_and_expressions() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("template.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata:\n  name: team\nspec:\n  type: team\n  children: []\n---\napiVersion: scaffolder.backstage.io/v1beta3\nkind: Template\nmetadata:\n  name: svc\nspec:\n  type: service\n  steps:\n    - id: fetch\n      action: fetch:template\n      input:\n        url: ./skeleton\n        values:\n          name: ${{ parameters.name | }}\n    - id: register\n      action: catalog:nowhere\n      input:\n        repo: ${{ steps.publish.output.remoteUrl }}\n",
+    )
+    .unwrap();
+    let out = backlot()
+        .args(["validate", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let at = format!("{}:9: document 1: ", file.canonicalize().unwrap().display());
+    for expected in [
+        "spec.steps[0].input.values.name: the expression does not parse",
+        "spec.steps[1].action: unknown action \"catalog:nowhere\"",
+        "spec.steps[1].input.repo: steps['publish'] names no step of this template",
+    ] {
+        assert!(
+            stdout.contains(&format!("{at}{expected}")),
+            "{expected}\n{stdout}"
+        );
+    }
+    assert!(stdout.contains("3 problem(s)"), "{stdout}");
+}
+
+#[test]
 fn validate_reports_unreadable_files() {
     let out = backlot()
         .args(["validate", "/nonexistent/catalog-info.yaml"])

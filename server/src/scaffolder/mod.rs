@@ -17,6 +17,7 @@
 //! Backstage scaffolder (`testdata/record.py`); the tests compare with them exactly.
 
 pub mod actions;
+pub mod check;
 mod js;
 pub mod render;
 pub mod run;

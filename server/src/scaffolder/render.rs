@@ -93,6 +93,16 @@ impl Renderer {
         engine.render_value(value, &js::from_json(ctx))
     }
 
+    /// Whether `template` parses (its expressions and blocks), without rendering it.
+    pub fn check(&self, template: &str) -> Result<(), RenderError> {
+        let env = self.environment(Syntax::default(), false);
+        let var_start = env.syntax().variable_delimiters().0.to_string();
+        let template = quote_object_keys(template, &var_start);
+        env.template_from_named_str("<template>", &template)
+            .map(|_| ())
+            .map_err(|e| RenderError::from_minijinja(&e, None))
+    }
+
     /// The engine for one syntax (used for many renders with the same settings).
     pub(crate) fn engine(&self, syntax: Syntax) -> Engine {
         Engine {
