@@ -347,6 +347,39 @@ impl Pages {
         errors
     }
 
+    /// The values as Backstage's backend keeps them for a task or a dry-run: without the keys
+    /// that only hidden pages declare (in their `properties`); every other key stays, declared
+    /// or not (templates read values no page asks for, such as those an API client sends).
+    pub fn without_hidden_pages(&self, values: &Value, context: &Context) -> Value {
+        let Some(map) = values.as_object() else {
+            return values.clone();
+        };
+        let visible = self.visible(values, context);
+        let declared = |page: &Page| -> Vec<String> {
+            page.schema
+                .get("properties")
+                .and_then(Value::as_object)
+                .map(|p| p.keys().cloned().collect())
+                .unwrap_or_default()
+        };
+        let shown: Vec<String> = self
+            .pages
+            .iter()
+            .zip(&visible)
+            .filter(|(_, v)| **v)
+            .flat_map(|(p, _)| declared(p))
+            .collect();
+        let mut out = map.clone();
+        for (page, _) in self.pages.iter().zip(&visible).filter(|(_, v)| !**v) {
+            for key in declared(page) {
+                if !shown.contains(&key) {
+                    out.remove(&key);
+                }
+            }
+        }
+        Value::Object(out)
+    }
+
     /// The values without those of hidden pages, hidden (conditional) fields and keys no page
     /// declares; objects that allow `additionalProperties` keep their extra keys.
     pub fn clean(&self, values: &Value, context: &Context) -> Value {

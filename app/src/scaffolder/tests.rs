@@ -957,3 +957,17 @@ fn scaffolder_validity_agrees_with_backstage_backend() {
     assert!(validate::format_error("date", "2023-02-29").is_some());
     assert!(validate::format_error("uri", "http://").is_some());
 }
+
+#[test]
+fn scaffolder_tasks_keep_undeclared_values_and_drop_hidden_pages_only() {
+    let pages = Pages::parse(&json!([
+        {"title": "One", "properties": {"name": {"type": "string"}, "shared": {"type": "string"}}},
+        {"title": "Two", "when": false, "properties": {"secretPlan": {"type": "string"}, "shared": {"type": "string"}}},
+    ]))
+    .expect("pages");
+    let values = json!({"name": "a", "shared": "s", "secretPlan": "x", "extra": {"from": "api"}});
+    assert_eq!(
+        pages.without_hidden_pages(&values, &Context::default()),
+        json!({"name": "a", "shared": "s", "extra": {"from": "api"}})
+    );
+}

@@ -6,9 +6,9 @@
 use super::ApiError;
 use crate::http::caller::RequestCaller;
 use crate::policy::{Permission, Resource};
-use crate::scaffolder::actions::{Actions, TemplateFiles};
-use crate::scaffolder::run::{run, RunError, RunInput};
-use crate::scaffolder::Renderer;
+use crate::scaffolder::actions::Actions;
+use crate::scaffolder::dry_run::DryRunError;
+use crate::scaffolder::run::RunError;
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -100,30 +100,6 @@ pub async fn dry_run(
         .facade()
         .authorize(&caller, Permission::ScaffolderTemplateRead, &Resource::None)?;
     let Json(req) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let template = &req.template;
-    if template["apiVersion"] != "scaffolder.backstage.io/v1beta3" || template["kind"] != "Template"
-    {
-        return Err(ApiError::bad_request(
-            "template: must be a Template of apiVersion scaffolder.backstage.io/v1beta3",
-        ));
-    }
-    let steps = match template["spec"].get("steps") {
-        Some(Value::Array(steps)) => steps.as_slice(),
-        None | Some(Value::Null) => &[],
-        Some(_) => return Err(ApiError::bad_request("template.spec.steps: must be a list")),
-    };
-    let values = Value::Object(req.values);
-    let pages = app::scaffolder::Pages::from_template(template)
-        .map_err(|e| ApiError::bad_request(format!("template.spec.parameters: {e}")))?;
-    let problems = pages.validate(&values, &app::scaffolder::Context::default());
-    if !problems.is_empty() {
-        let errors: Vec<Value> = problems
-            .iter()
-            .map(|p| json!({"name": "InputError", "message": format!("{}: {}", p.field, p.message), "field": p.field}))
-            .collect();
-        return Ok((StatusCode::BAD_REQUEST, Json(json!({"errors": errors}))).into_response());
-    }
-    let values = pages.clean(&values, &app::scaffolder::Context::default());
     let mut files = Vec::new();
     for f in req.directory_contents {
         let contents = base64::engine::general_purpose::STANDARD
@@ -133,36 +109,35 @@ pub async fn dry_run(
             })?;
         files.push((f.path, contents));
     }
-    let files = TemplateFiles::new(files)
-        .map_err(|e| ApiError::bad_request(format!("directoryContents: {e}")))?;
     let user = match &caller.user {
         Some(u) => json!({"ref": u.to_ref_string()}),
         None => json!({}),
     };
-    let outcome = run(
-        RunInput {
-            steps,
-            output: template["spec"].get("output"),
-            parameters: &values,
-            secrets: &req.secrets,
-            user,
-            template: &files,
-            template_ref: "template:default/dry-run",
-            dry_run: true,
-        },
-        &Actions::built_in(),
-        &Renderer::new(),
+    let outcome = match crate::scaffolder::dry_run::dry_run(
+        &req.template,
+        req.values,
+        &req.secrets,
+        files,
+        user,
     )
     .await
-    .map_err(|e| match e {
-        RunError::UnknownAction(_) => ApiError::not_found(e.to_string()),
-        RunError::BadStep { .. } => ApiError::bad_request(format!("template.spec.steps: {e}")),
-    })?;
-    if let Some((step, error)) = &outcome.failed {
-        return Err(ApiError::bad_request(format!(
-            "step {step} failed: {error}"
-        )));
-    }
+    {
+        Ok(outcome) => outcome,
+        Err(DryRunError::Invalid(problems)) => {
+            let errors: Vec<Value> = problems
+                .iter()
+                .map(|p| json!({"name": "InputError", "message": format!("{}: {}", p.field, p.message), "field": p.field}))
+                .collect();
+            return Ok((StatusCode::BAD_REQUEST, Json(json!({"errors": errors}))).into_response());
+        }
+        Err(e @ DryRunError::Run(RunError::UnknownAction(_))) => {
+            return Err(ApiError::not_found(e.to_string()))
+        }
+        Err(e @ DryRunError::Run(RunError::BadStep { .. })) => {
+            return Err(ApiError::bad_request(format!("template.spec.steps: {e}")))
+        }
+        Err(e) => return Err(ApiError::bad_request(e.to_string())),
+    };
     let directory_contents: Vec<Value> = outcome
         .workspace
         .files()

@@ -18,6 +18,7 @@
 
 pub mod actions;
 pub mod check;
+pub mod dry_run;
 mod js;
 pub mod render;
 pub mod run;

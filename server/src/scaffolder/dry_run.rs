@@ -1,0 +1,85 @@
+//! A dry-run, as Backstage's: a Template entity (as JSON), its values, secrets and files run
+//! without effects. The values are checked against the template's parameters (only the pages
+//! shown count, and the values of hidden pages are dropped, as Backstage drops them), then the steps run in
+//! memory ([`super::run`]), skipping actions that cannot dry-run. Nothing is stored.
+
+use super::actions::{Actions, TemplateFiles};
+use super::run::{run, RunError, RunInput, RunOutcome};
+use super::Renderer;
+use app::error::FieldError;
+use serde_json::{Map, Value};
+
+/// The `templateInfo.entityRef` of every dry-run, as Backstage names it.
+pub const DRY_RUN_REF: &str = "template:default/dry-run";
+
+/// Why a dry-run gave no files.
+#[derive(Debug, thiserror::Error)]
+pub enum DryRunError {
+    /// The values do not satisfy the parameters: one error per field.
+    #[error("the values do not satisfy the template's parameters")]
+    Invalid(Vec<FieldError>),
+    /// Not a v1beta3 Template, or a part of it is malformed (named).
+    #[error("{0}")]
+    BadTemplate(String),
+    #[error(transparent)]
+    Run(#[from] RunError),
+    /// A step failed: its id and why.
+    #[error("step {0} failed: {1}")]
+    StepFailed(String, String),
+}
+
+/// Runs `template` with `values` over `files` (paths relative to the template's folder).
+/// `user` is `{ref}` of the caller (`{}` for the guest).
+pub async fn dry_run(
+    template: &Value,
+    values: Map<String, Value>,
+    secrets: &Map<String, Value>,
+    files: Vec<(String, Vec<u8>)>,
+    user: Value,
+) -> Result<RunOutcome, DryRunError> {
+    if template["apiVersion"] != "scaffolder.backstage.io/v1beta3" || template["kind"] != "Template"
+    {
+        return Err(DryRunError::BadTemplate(
+            "template: must be a Template of apiVersion scaffolder.backstage.io/v1beta3".into(),
+        ));
+    }
+    let steps = match template["spec"].get("steps") {
+        Some(Value::Array(steps)) => steps.as_slice(),
+        None | Some(Value::Null) => &[],
+        Some(_) => {
+            return Err(DryRunError::BadTemplate(
+                "template.spec.steps: must be a list".into(),
+            ))
+        }
+    };
+    let pages = app::scaffolder::Pages::from_template(template)
+        .map_err(|e| DryRunError::BadTemplate(format!("template.spec.parameters: {e}")))?;
+    let context = app::scaffolder::Context::default();
+    let values = Value::Object(values);
+    let problems = pages.validate(&values, &context);
+    if !problems.is_empty() {
+        return Err(DryRunError::Invalid(problems));
+    }
+    let values = pages.without_hidden_pages(&values, &context);
+    let files = TemplateFiles::new(files)
+        .map_err(|e| DryRunError::BadTemplate(format!("directoryContents: {e}")))?;
+    let outcome = run(
+        RunInput {
+            steps,
+            output: template["spec"].get("output"),
+            parameters: &values,
+            secrets,
+            user,
+            template: &files,
+            template_ref: DRY_RUN_REF,
+            dry_run: true,
+        },
+        &Actions::built_in(),
+        &Renderer::new(),
+    )
+    .await?;
+    if let Some((step, error)) = &outcome.failed {
+        return Err(DryRunError::StepFailed(step.clone(), error.clone()));
+    }
+    Ok(outcome)
+}
