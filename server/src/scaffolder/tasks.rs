@@ -596,7 +596,7 @@ impl TaskService {
         let result = loop {
             tokio::select! {
                 biased;
-                Some(line) = receiver.recv() => self.log(&id, &line, &mut state).await?,
+                Some(line) = receiver.recv() => self.log(&id, &line, &mut state).await,
                 _ = beat.tick() => {
                     match inner.store.task_heartbeat(&id, &inner.worker, now_ms(), &state.json()).await {
                         Ok(Some(true)) => cancel.store(true, Ordering::SeqCst),
@@ -612,7 +612,7 @@ impl TaskService {
             }
         };
         while let Ok(line) = receiver.try_recv() {
-            self.log(&id, &line, &mut state).await?;
+            self.log(&id, &line, &mut state).await;
         }
         let (status, event_type, body) = match result {
             Err(_) => {
@@ -683,17 +683,14 @@ impl TaskService {
         self.finish(&id, status, &state, event_type, &body).await
     }
 
-    /// Writes a log line as an event and follows it in the state.
-    async fn log(
-        &self,
-        id: &str,
-        line: &LogLine,
-        state: &mut TaskState,
-    ) -> Result<(), ScaffolderError> {
+    /// Writes a log line as an event and follows it in the state. A line the database refuses
+    /// is dropped (the run goes on; the warning says so).
+    async fn log(&self, id: &str, line: &LogLine, state: &mut TaskState) {
         state.follow(line);
         let body = serde_json::to_value(line).unwrap_or(Value::Null);
-        self.event(id, "log", &body).await?;
-        Ok(())
+        if let Err(e) = self.event(id, "log", &body).await {
+            tracing::warn!(task = %id, error = %e, "a scaffolder task's log line could not be stored");
+        }
     }
 
     /// Ends a task this worker owns, then writes its last event; nothing when it is no longer

@@ -490,3 +490,65 @@ both_databases!(two_workers_never_run_a_task_twice, setup = setup, |h| {
         assert_eq!((starts, ends), (1, 1), "{id}: {events:#?}");
     }
 });
+
+both_databases!(
+    failing_and_overlong_runs_end_failed_and_can_be_retried,
+    setup = setup,
+    |h| {
+        let svc = TaskService::new(
+            h.db.store.clone(),
+            h.catalog.clone(),
+            Actions::built_in(),
+            Renderer::new(),
+            TaskSettings {
+                task_timeout: Duration::from_millis(300),
+                ..settings()
+            },
+        );
+        let worker = svc.spawn();
+        // debug:wait refuses more than ten minutes: the step fails and names itself.
+        let failing = svc
+            .create(
+                &alice(),
+                "hello",
+                json!({"name": "x", "wait": 700000}),
+                Map::new(),
+            )
+            .await
+            .expect("created");
+        until(&svc, &failing, "failed").await;
+        let events = svc.events(&failing, None).await.expect("events");
+        let last = events.last().expect("event");
+        assert_eq!(last.event_type, "completion");
+        assert_eq!(last.body["stepId"], "wait");
+        assert!(
+            last.body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("maximum")),
+            "{last:?}"
+        );
+        // A run longer than the timeout is stopped.
+        let slow = svc
+            .create(
+                &alice(),
+                "hello",
+                json!({"name": "y", "wait": 5000}),
+                Map::new(),
+            )
+            .await
+            .expect("created");
+        until(&svc, &slow, "failed").await;
+        let events = svc.events(&slow, None).await.expect("events");
+        let last = events.last().expect("event");
+        assert_eq!(last.body["error"]["name"], "TimeoutError", "{last:?}");
+        // Retried, it fails the same way again, from its first step.
+        svc.retry(&slow, Map::new()).await.expect("retried");
+        until(&svc, &slow, "failed").await;
+        worker.abort();
+        let starts = messages(&svc.events(&slow, None).await.expect("events"))
+            .iter()
+            .filter(|m| m.starts_with("Starting up task"))
+            .count();
+        assert_eq!(starts, 2);
+    }
+);
