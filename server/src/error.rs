@@ -38,6 +38,22 @@ impl From<crate::audit::query::AuditError> for AppError {
     }
 }
 
+impl From<crate::scaffolder::tasks::ScaffolderError> for AppError {
+    fn from(e: crate::scaffolder::tasks::ScaffolderError) -> Self {
+        use crate::scaffolder::tasks::ScaffolderError;
+        match e {
+            ScaffolderError::NotFound(m) => AppError::NotFound(m),
+            ScaffolderError::Invalid(fields) => AppError::InvalidInput {
+                message: ScaffolderError::Invalid(fields.clone()).to_string(),
+                fields,
+            },
+            ScaffolderError::Forbidden(m) => AppError::Forbidden(m),
+            ScaffolderError::Conflict(m) => AppError::Conflict(m),
+            ScaffolderError::Storage(e) => CatalogError::Storage(e).into(),
+        }
+    }
+}
+
 /// For the API tokens page (the REST API maps tokens' errors itself: `api/tokens.rs`).
 impl From<TokenError> for AppError {
     fn from(e: TokenError) -> Self {

@@ -1,5 +1,5 @@
 //! The actions steps call, by id, with Backstage's input and output schemas (what
-//! `GET /api/scaffolder/v2/actions` lists). Built in so far: `debug:log`, `fetch:template`,
+//! `GET /api/scaffolder/v2/actions` lists). Built in so far: `debug:log`, `debug:wait`, `fetch:template`,
 //! `fetch:template:file`, `fetch:plain`, `fetch:plain:file`, `fs:delete`, `fs:rename` and
 //! `catalog:write`, working on the task's [`Workspace`] and the template's own files.
 
@@ -106,6 +106,7 @@ impl Actions {
     pub fn built_in() -> Self {
         let list: Vec<Arc<dyn Action>> = vec![
             Arc::new(DebugLog),
+            Arc::new(DebugWait),
             Arc::new(FetchTemplate),
             Arc::new(FetchTemplateFile),
             Arc::new(FetchPlain),
@@ -242,6 +243,63 @@ impl Action for DebugLog {
             }
             _ => {}
         }
+        Ok(Map::new())
+    }
+}
+
+/// Waits a while (at most ten minutes, as Backstage allows): `{minutes, seconds, milliseconds}`.
+struct DebugWait;
+
+/// The longest `debug:wait` waits.
+const MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(600);
+
+#[async_trait]
+impl Action for DebugWait {
+    fn id(&self) -> &'static str {
+        "debug:wait"
+    }
+    fn description(&self) -> &'static str {
+        "Waits for a certain period of time."
+    }
+    fn input_schema(&self) -> Value {
+        json!({"type": "object", "properties": {
+            "minutes": {"type": "number", "title": "Waiting period in minutes."},
+            "seconds": {"type": "number", "title": "Waiting period in seconds."},
+            "milliseconds": {"type": "number", "title": "Waiting period in milliseconds."},
+        }})
+    }
+    async fn run(
+        &self,
+        ctx: &mut ActionContext<'_>,
+        input: &Value,
+    ) -> Result<Map<String, Value>, ActionError> {
+        let mut millis = 0.0;
+        for (key, factor) in [
+            ("minutes", 60_000.0),
+            ("seconds", 1000.0),
+            ("milliseconds", 1.0),
+        ] {
+            match input.get(key) {
+                None | Some(Value::Null) => {}
+                Some(v) => match v.as_f64() {
+                    Some(n) if n >= 0.0 => millis += n * factor,
+                    _ => {
+                        return Err(ActionError::Input(format!(
+                            "{key}: must be a number of zero or more"
+                        )))
+                    }
+                },
+            }
+        }
+        let wait = std::time::Duration::from_millis(millis as u64);
+        if wait > MAX_WAIT {
+            return Err(ActionError::Input(format!(
+                "Waiting duration is longer than the maximum threshold of {} minutes",
+                MAX_WAIT.as_secs() / 60
+            )));
+        }
+        ctx.log.push(format!("Waiting for {} ms", wait.as_millis()));
+        tokio::time::sleep(wait).await;
         Ok(Map::new())
     }
 }

@@ -3,7 +3,10 @@
 //!
 //! - [`run`]: a template's steps run as Backstage's runner runs them (`if`, `each`, inputs
 //!   rendered, outputs kept, the `output` rendered; a dry-run skips what cannot dry-run), over
-//!   the built-in [`actions`] and a [`workspace`] whose paths never leave it.
+//!   the built-in [`actions`] and a [`workspace`] whose paths never leave it;
+//! - [`tasks`]: runs as stored tasks: created from a catalog Template and validated values,
+//!   claimed by one worker of any replica, run with live events, cancelled, retried, and
+//!   failed as interrupted when their worker stopped.
 //!
 //! The rendering core:
 //! - [`render`]: the template engine: `${{ … }}` expressions and `{% … %}` blocks with
@@ -23,6 +26,7 @@ mod js;
 pub mod render;
 pub mod run;
 pub mod skeleton;
+pub mod tasks;
 pub mod workspace;
 
 #[cfg(test)]

@@ -4,11 +4,16 @@
 //! rendered (without secrets), `links` and `text` items kept only where their `if` holds. The
 //! log carries Backstage's messages, with secret values replaced by `***`. A dry-run skips
 //! actions that do not support it and makes their output from their schema's examples.
+//! [`run_with`] also sends each log line as it is written and stops between steps once told
+//! to (a task's worker watches and cancels runs through it).
 
 use super::actions::{example_output, ActionContext, Actions, TemplateFiles};
 use super::workspace::Workspace;
 use super::Renderer;
 use serde_json::{json, Map, Value};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use tokio::sync::mpsc::UnboundedSender;
 
 /// One line of a run's log (Backstage's event body).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -47,6 +52,34 @@ pub struct RunOutcome {
     pub output: Value,
     /// The failing step and why.
     pub failed: Option<(String, String)>,
+    /// The step before which the run stopped because [`RunControl::cancel`] was set.
+    pub cancelled: Option<String>,
+}
+
+/// What a caller watching a run gives it: where log lines go as they are written, and the
+/// flag that stops the run between steps.
+#[derive(Debug, Clone, Default)]
+pub struct RunControl {
+    /// Receives each log line as soon as it is written (the outcome keeps the whole log too).
+    pub lines: Option<UnboundedSender<LogLine>>,
+    /// Read before each step: once set, the run stops there ([`RunOutcome::cancelled`]).
+    pub cancel: Option<Arc<AtomicBool>>,
+}
+
+/// The log of a run, sent on as it grows.
+struct Log {
+    lines: Vec<LogLine>,
+    live: Option<UnboundedSender<LogLine>>,
+}
+
+impl Log {
+    fn push(&mut self, line: LogLine) {
+        if let Some(live) = &self.live {
+            // A watcher that went away only stops hearing of the rest.
+            let _ = live.send(line.clone());
+        }
+        self.lines.push(line);
+    }
 }
 
 /// Why a run could not start.
@@ -121,8 +154,21 @@ pub async fn run(
     actions: &Actions,
     renderer: &Renderer,
 ) -> Result<RunOutcome, RunError> {
+    run_with(input, actions, renderer, RunControl::default()).await
+}
+
+/// [`run`], with its log lines sent as they are written and a cancel flag read between steps.
+pub async fn run_with(
+    input: RunInput<'_>,
+    actions: &Actions,
+    renderer: &Renderer,
+    control: RunControl,
+) -> Result<RunOutcome, RunError> {
     let steps = prepare_steps(input.steps, actions)?;
-    let mut log = Vec::new();
+    let mut log = Log {
+        lines: Vec::new(),
+        live: control.lines,
+    };
     let mut workspace = Workspace::new();
     let mut outputs = Map::new();
     let secrets = input.secrets;
@@ -137,9 +183,18 @@ pub async fn run(
         None,
     ));
     let mut failed = None;
+    let mut cancelled = None;
     for step in &steps {
         let id = step["id"].as_str().unwrap_or_default().to_string();
         let name = step["name"].as_str().unwrap_or_default().to_string();
+        if control
+            .cancel
+            .as_ref()
+            .is_some_and(|c| c.load(Ordering::SeqCst))
+        {
+            cancelled = Some(id);
+            break;
+        }
         let action_id = step["action"].as_str().unwrap_or_default();
         let Some(action) = actions.get(action_id) else {
             continue;
@@ -274,18 +329,19 @@ pub async fn run(
             Some("completed"),
         ));
     }
-    let output = if failed.is_some() {
+    let output = if failed.is_some() || cancelled.is_some() {
         json!({})
     } else {
         let ctx = json!({"parameters": input.parameters, "steps": outputs, "user": input.user});
         render_output(input.output, &ctx, renderer)
     };
     Ok(RunOutcome {
-        log,
+        log: log.lines,
         steps,
         workspace,
         output,
         failed,
+        cancelled,
     })
 }
 

@@ -309,3 +309,57 @@ async fn a_failing_step_ends_the_run_and_names_itself() {
     .expect_err("unknown action");
     assert_eq!(err, RunError::UnknownAction("publish:nowhere".into()));
 }
+
+#[tokio::test]
+async fn a_watched_run_sends_its_lines_as_written_and_stops_when_told() {
+    use super::actions::{Actions, TemplateFiles};
+    use super::run::{run_with, RunControl, RunInput};
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
+    let steps = vec![
+        json!({"id": "a", "action": "debug:log", "input": {"message": "one"}}),
+        json!({"id": "b", "action": "debug:log", "input": {"message": "two"}}),
+    ];
+    let (output, parameters) = (json!({"x": 1}), json!({}));
+    let (secrets, template) = (serde_json::Map::new(), TemplateFiles::default());
+    let input = || RunInput {
+        steps: &steps,
+        output: Some(&output),
+        parameters: &parameters,
+        secrets: &secrets,
+        user: json!({}),
+        template: &template,
+        template_ref: "template:default/t",
+        dry_run: false,
+    };
+
+    // Every line reaches the watcher, in the log's order.
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let control = RunControl {
+        lines: Some(tx),
+        cancel: Some(Arc::new(AtomicBool::new(false))),
+    };
+    let outcome = run_with(input(), &Actions::built_in(), &Renderer::new(), control)
+        .await
+        .expect("runs");
+    let mut sent = Vec::new();
+    while let Ok(line) = rx.try_recv() {
+        sent.push(line);
+    }
+    // The start, then per step: its beginning, its input, its message, its end.
+    assert_eq!(sent.len(), 9, "{sent:#?}");
+    assert_eq!(sent, outcome.log);
+    assert_eq!((outcome.cancelled, outcome.output), (None, json!({"x": 1})));
+
+    // Told to stop: the run ends before its next step, without output.
+    let control = RunControl {
+        lines: None,
+        cancel: Some(Arc::new(AtomicBool::new(true))),
+    };
+    let stopped = run_with(input(), &Actions::built_in(), &Renderer::new(), control)
+        .await
+        .expect("runs");
+    assert_eq!(stopped.cancelled.as_deref(), Some("a"));
+    assert_eq!(stopped.output, json!({}));
+    assert!(stopped.log.iter().all(|l| l.step_id.is_none()));
+}

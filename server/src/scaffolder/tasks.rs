@@ -1,0 +1,852 @@
+//! Scaffolder tasks: a template's run, stored, claimed by a worker, run, cancelled, retried and
+//! recovered, as Backstage's task broker does (its task and event JSON shapes, camelCase).
+//!
+//! - [`TaskService::create`] finds the Template in the catalog, validates the values against its
+//!   parameters (`app::scaffolder`), drops what hidden pages and fields hold, and stores
+//!   Backstage's `TaskSpec` (v1beta3). A task without secrets is stored `open`: any worker of any
+//!   replica may claim it. A task with secrets is stored already claimed by this process and
+//!   starts here at once: secrets live only in this process's memory, never in the database,
+//!   the events or the log (the runner writes them as `***`).
+//! - The worker ([`TaskService::spawn`]) fails the tasks whose owner stopped beating (a
+//!   `completion` event saying at which step they were interrupted), then claims open tasks
+//!   while fewer than `concurrency` run. Each run writes its log lines as `log` events as they
+//!   come, renews its lease and saves each step's state every `heartbeat`, stops between steps
+//!   once a cancel is asked (seen through the heartbeat: any replica may ask), stops at
+//!   `task_timeout`, and ends with `finish_task` and a `completion` (or `cancelled`) event.
+//!   A worker that lost its lease (its task failed as stale meanwhile) drops the run and
+//!   writes nothing more.
+//! - Claims are one conditional `UPDATE` (`storage::scaffolder`): two workers never run one
+//!   task twice.
+
+use super::actions::{Actions, TemplateFiles};
+use super::run::{prepare_steps, run_with, LogLine, RunControl, RunInput};
+use super::workspace::Workspace;
+use super::Renderer;
+use crate::catalog::reference::{parse_ref, RefKey};
+use crate::catalog::CatalogService;
+use crate::storage::{StorageError, Store};
+use crate::storage::{TaskEventRow, TaskFilter, TaskRow};
+use crate::util::{format_rfc3339, now_ms};
+use app::error::FieldError;
+use app::model::Caller;
+use app::scaffolder::{split_secrets, Context, Pages};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{Notify, Semaphore};
+
+/// The API version of the templates (and task specs) this runs.
+pub const TEMPLATE_API_VERSION: &str = "scaffolder.backstage.io/v1beta3";
+
+/// How many finished runs' workspaces a process keeps in memory.
+const KEPT_WORKSPACES: usize = 32;
+
+/// What can go wrong with a task.
+#[derive(Debug, thiserror::Error)]
+pub enum ScaffolderError {
+    /// No such template or task.
+    #[error("{0}")]
+    NotFound(String),
+    /// The values (or the template) are not valid; each error names its field.
+    #[error("invalid values: {}", .0.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; "))]
+    Invalid(Vec<FieldError>),
+    /// The caller may not do this (a token without the `templates` scope).
+    #[error("{0}")]
+    Forbidden(String),
+    /// The task is not in a state that allows it (cancel an ended task, retry a running one).
+    #[error("{0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// How the worker runs tasks.
+#[derive(Debug, Clone)]
+pub struct TaskSettings {
+    /// Tasks run at once by this process's worker (tasks with secrets run besides).
+    pub concurrency: usize,
+    /// A run longer than this is stopped and failed.
+    pub task_timeout: Duration,
+    /// How often a running task renews its lease, saves its state and looks for a cancel.
+    pub heartbeat: Duration,
+    /// A processing task whose lease is older than this is failed as interrupted.
+    pub stale_after: Duration,
+    /// How often an idle worker looks for open tasks (tasks created here wake it at once).
+    pub poll_interval: Duration,
+}
+
+impl Default for TaskSettings {
+    fn default() -> Self {
+        Self {
+            concurrency: 4,
+            task_timeout: Duration::from_secs(600),
+            heartbeat: Duration::from_secs(5),
+            stale_after: Duration::from_secs(30),
+            poll_interval: Duration::from_secs(1),
+        }
+    }
+}
+
+/// A task in Backstage's JSON shape.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Task {
+    pub id: String,
+    /// Backstage's `TaskSpec` (v1beta3).
+    pub spec: Value,
+    /// `open`, `processing`, `completed`, `failed` or `cancelled`.
+    pub status: String,
+    /// ISO-8601.
+    pub created_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_heartbeat_at: Option<String>,
+    /// The user's entity reference; absent for the guest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+}
+
+/// One event of a task in Backstage's JSON shape.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskEvent {
+    pub id: i64,
+    pub task_id: String,
+    /// `{message, stepId?, status?, output?, error?}`.
+    pub body: Value,
+    /// `log`, `completion`, `cancelled` or `recovered`.
+    #[serde(rename = "type")]
+    pub event_type: String,
+    /// ISO-8601.
+    pub created_at: String,
+}
+
+/// A page of tasks (`GET /v2/tasks`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskList {
+    pub tasks: Vec<Task>,
+    pub total_tasks: i64,
+}
+
+/// Each step's state, saved with the heartbeat (the `state` column): which step runs, and each
+/// step's name, status and times. No step outputs: they may hold what secrets rendered.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskState {
+    /// The step that began last.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_step: Option<String>,
+    #[serde(default)]
+    pub steps: BTreeMap<String, StepState>,
+}
+
+/// One step's state.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StepState {
+    pub name: String,
+    /// `open`, `processing`, `completed`, `skipped`, `failed` or `cancelled`.
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_at: Option<String>,
+}
+
+impl TaskState {
+    fn json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| "{}".into())
+    }
+
+    /// The name of the step that began last, if any.
+    fn current_name(&self) -> Option<&str> {
+        let id = self.current_step.as_deref()?;
+        Some(self.steps.get(id).map(|s| s.name.as_str()).unwrap_or(id))
+    }
+
+    /// Follows a log line: a step's first and last lines carry its status.
+    fn follow(&mut self, line: &LogLine) {
+        let (Some(id), Some(status)) = (&line.step_id, &line.status) else {
+            return;
+        };
+        let step = self.steps.entry(id.clone()).or_insert_with(|| StepState {
+            name: id.clone(),
+            ..Default::default()
+        });
+        step.status = status.clone();
+        if status == "processing" {
+            step.started_at = Some(iso(now_ms()));
+            self.current_step = Some(id.clone());
+        } else {
+            step.ended_at = Some(iso(now_ms()));
+        }
+    }
+
+    /// Marks the current step (if it has not ended) with `status`.
+    fn end_current(&mut self, status: &str) {
+        if let Some(step) = self
+            .current_step
+            .as_ref()
+            .and_then(|id| self.steps.get_mut(id))
+        {
+            if step.status == "processing" {
+                step.status = status.into();
+                step.ended_at = Some(iso(now_ms()));
+            }
+        }
+    }
+}
+
+/// Milliseconds since the epoch as ISO-8601.
+fn iso(ms: i64) -> String {
+    format_rfc3339(ms.div_euclid(1000), ms.rem_euclid(1000) as u32)
+}
+
+impl From<TaskRow> for Task {
+    fn from(row: TaskRow) -> Self {
+        Task {
+            spec: serde_json::from_str(&row.spec).unwrap_or(Value::Null),
+            id: row.id,
+            status: row.status,
+            created_at: iso(row.created_at),
+            last_heartbeat_at: row.last_heartbeat_at.map(iso),
+            created_by: row.created_by,
+        }
+    }
+}
+
+impl From<TaskEventRow> for TaskEvent {
+    fn from(row: TaskEventRow) -> Self {
+        TaskEvent {
+            id: row.id,
+            task_id: row.task_id,
+            body: serde_json::from_str(&row.body).unwrap_or(Value::Null),
+            event_type: row.event_type,
+            created_at: iso(row.created_at),
+        }
+    }
+}
+
+/// Creates, runs and reports on tasks. Cloning it is cheap (an `Arc`).
+#[derive(Clone)]
+pub struct TaskService(Arc<Inner>);
+
+struct Inner {
+    store: Store,
+    catalog: Arc<CatalogService>,
+    actions: Actions,
+    renderer: Renderer,
+    settings: TaskSettings,
+    /// This process's worker id (`claimed_by`).
+    worker: String,
+    /// One permit per task the worker may run at once.
+    slots: Arc<Semaphore>,
+    /// Wakes the worker when a task is created or reopened here.
+    wake: Notify,
+    /// The workspaces of the last runs that ended here, by task id.
+    workspaces: Mutex<VecDeque<(String, Workspace)>>,
+}
+
+impl TaskService {
+    pub fn new(
+        store: Store,
+        catalog: Arc<CatalogService>,
+        actions: Actions,
+        renderer: Renderer,
+        settings: TaskSettings,
+    ) -> Self {
+        let slots = Arc::new(Semaphore::new(settings.concurrency.max(1)));
+        TaskService(Arc::new(Inner {
+            store,
+            catalog,
+            actions,
+            renderer,
+            settings,
+            worker: format!("worker-{}", uuid::Uuid::new_v4()),
+            slots,
+            wake: Notify::new(),
+            workspaces: Mutex::new(VecDeque::new()),
+        }))
+    }
+
+    /// This process's worker id, as tasks' `claimed_by` names it.
+    pub fn worker_id(&self) -> &str {
+        &self.0.worker
+    }
+
+    /// Starts a task of the template `template_ref` (`[template:][namespace/]name`) with these
+    /// values; its id. See the module's doc for where it runs.
+    pub async fn create(
+        &self,
+        caller: &Caller,
+        template_ref: &str,
+        values: Value,
+        secrets: Map<String, Value>,
+    ) -> Result<String, ScaffolderError> {
+        if let Some(token) = &caller.token {
+            if !token.scopes.iter().any(|s| s == "templates") {
+                return Err(ScaffolderError::Forbidden(format!(
+                    "the token {} may not run templates (it lacks the templates scope)",
+                    token.name
+                )));
+            }
+        }
+        let (key, template) = self.template(template_ref)?;
+        let invalid = |field: &str, message: String| {
+            ScaffolderError::Invalid(vec![FieldError {
+                field: field.into(),
+                message,
+            }])
+        };
+        let pages = Pages::from_template(&template)
+            .map_err(|e| invalid("spec.parameters", e.to_string()))?;
+        let context = Context::default();
+        let errors = pages.validate(&values, &context);
+        if !errors.is_empty() {
+            return Err(ScaffolderError::Invalid(errors));
+        }
+        let cleaned = pages.clean(&values, &context);
+        let (parameters, secret_fields) = split_secrets(&pages, &cleaned, &context);
+        let mut secrets = secrets;
+        for (name, value) in secret_fields {
+            secrets.entry(name).or_insert(value);
+        }
+        let steps = template["spec"]["steps"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        prepare_steps(&steps, &self.0.actions).map_err(|e| invalid("spec.steps", e.to_string()))?;
+
+        let mut user = Map::new();
+        if let Some(who) = &caller.user {
+            if let Some(entity) = self
+                .0
+                .catalog
+                .snapshot()
+                .get_key(&RefKey::from_ref(who))
+                .map(|r| r.value())
+            {
+                user.insert("entity".into(), entity);
+            }
+            user.insert("ref".into(), Value::String(who.to_ref_string()));
+        }
+        let spec = json!({
+            "apiVersion": TEMPLATE_API_VERSION,
+            "steps": steps,
+            "output": template["spec"].get("output").cloned().unwrap_or_else(|| json!({})),
+            "parameters": parameters,
+            "user": user,
+            "templateInfo": {
+                "entityRef": key.as_str(),
+                "entity": {"metadata": template.get("metadata").cloned().unwrap_or_else(|| json!({}))},
+            },
+        });
+        let id = uuid::Uuid::new_v4().to_string();
+        let now = now_ms();
+        let here = !secrets.is_empty();
+        let row = TaskRow {
+            id: id.clone(),
+            spec: spec.to_string(),
+            status: if here { "processing" } else { "open" }.into(),
+            created_by: caller.user.as_ref().map(|u| u.to_ref_string()),
+            created_at: now,
+            last_heartbeat_at: here.then_some(now),
+            claimed_by: here.then(|| self.0.worker.clone()),
+            state: None,
+            cancel_requested: false,
+        };
+        self.0.store.insert_task(&row).await?;
+        tracing::info!(task = %id, template = %key, with_secrets = here, "scaffolder task created");
+        if here {
+            let this = self.clone();
+            tokio::spawn(async move { this.execute(row, secrets).await });
+        } else {
+            self.0.wake.notify_one();
+        }
+        Ok(id)
+    }
+
+    /// The Template entity `template_ref` names, with its key.
+    fn template(&self, template_ref: &str) -> Result<(RefKey, Value), ScaffolderError> {
+        let not_found = || ScaffolderError::NotFound(format!("no template {template_ref}"));
+        let parsed =
+            parse_ref(template_ref, Some("template"), "default").map_err(|_| not_found())?;
+        let key = RefKey::from_ref(&parsed);
+        let entity = self
+            .0
+            .catalog
+            .snapshot()
+            .get_key(&key)
+            .map(|r| r.value())
+            .ok_or_else(not_found)?;
+        let is_template = entity["kind"]
+            .as_str()
+            .is_some_and(|k| k.eq_ignore_ascii_case("Template"))
+            && entity["apiVersion"] == TEMPLATE_API_VERSION;
+        if !is_template {
+            return Err(ScaffolderError::NotFound(format!(
+                "{template_ref} is not a {TEMPLATE_API_VERSION} Template"
+            )));
+        }
+        Ok((key, entity))
+    }
+
+    /// The files of the template's folder (the folder of its descriptor), as they are now.
+    async fn template_files(&self, template_ref: &str) -> Result<TemplateFiles, String> {
+        let key = RefKey(template_ref.to_ascii_lowercase());
+        let files = self
+            .0
+            .catalog
+            .entity_files(&key)
+            .ok_or_else(|| format!("the files of {template_ref} cannot be read"))?;
+        tokio::task::spawn_blocking(move || {
+            let tree = files.open()?;
+            let dir = match files.descriptor().rsplit_once('/') {
+                Some((dir, _)) => dir.to_string(),
+                None => String::new(),
+            };
+            let mut read = Vec::new();
+            for path in tree.list(&dir) {
+                let rel = if dir.is_empty() {
+                    path.as_str()
+                } else {
+                    match path.strip_prefix(&dir).and_then(|p| p.strip_prefix('/')) {
+                        Some(rel) => rel,
+                        None => continue,
+                    }
+                };
+                if let Some(contents) = tree.read(&path) {
+                    read.push((rel.to_string(), contents));
+                }
+            }
+            TemplateFiles::new(read).map_err(|e| e.to_string())
+        })
+        .await
+        .map_err(|e| e.to_string())?
+    }
+
+    /// Starts the worker: recovers stale tasks, then claims and runs open ones until the
+    /// runtime stops (or the handle is aborted; runs already started go on).
+    pub fn spawn(&self) -> tokio::task::JoinHandle<()> {
+        let this = self.clone();
+        tokio::spawn(async move { this.work().await })
+    }
+
+    async fn work(self) {
+        let settings = &self.0.settings;
+        let mut last_recovery: Option<tokio::time::Instant> = None;
+        loop {
+            if last_recovery.is_none_or(|at| at.elapsed() >= settings.stale_after) {
+                if let Err(e) = self.recover().await {
+                    tracing::warn!(error = %e, "stale scaffolder tasks could not be recovered");
+                }
+                last_recovery = Some(tokio::time::Instant::now());
+            }
+            let Ok(permit) = self.0.slots.clone().acquire_owned().await else {
+                return;
+            };
+            match self.0.store.claim_open_task(&self.0.worker, now_ms()).await {
+                Ok(Some(row)) => {
+                    let this = self.clone();
+                    tokio::spawn(async move {
+                        this.execute(row, Map::new()).await;
+                        drop(permit);
+                    });
+                }
+                Ok(None) => {
+                    drop(permit);
+                    tokio::select! {
+                        _ = self.0.wake.notified() => {}
+                        _ = tokio::time::sleep(settings.poll_interval) => {}
+                    }
+                }
+                Err(e) => {
+                    drop(permit);
+                    tracing::warn!(error = %e, "open scaffolder tasks could not be claimed");
+                    tokio::time::sleep(settings.poll_interval).await;
+                }
+            }
+        }
+    }
+
+    /// Fails every processing task whose lease is older than `stale_after` (its process
+    /// stopped), with a `completion` event naming the step it was interrupted at. How many.
+    pub async fn recover(&self) -> Result<usize, ScaffolderError> {
+        let stale_before = now_ms() - self.0.settings.stale_after.as_millis() as i64;
+        let stale = self.0.store.fail_stale_tasks(stale_before).await?;
+        for row in &stale {
+            let state: TaskState = row
+                .state
+                .as_deref()
+                .and_then(|s| serde_json::from_str(s).ok())
+                .unwrap_or_default();
+            let message = match state.current_name() {
+                Some(step) => format!(
+                    "The task was interrupted at step {step}: the worker running it stopped"
+                ),
+                None => {
+                    "The task was interrupted before its first step: the worker running it stopped"
+                        .to_string()
+                }
+            };
+            let mut body = json!({
+                "message": message,
+                "status": "failed",
+                "error": {"name": "Error", "message": message},
+            });
+            if let Some(step) = &state.current_step {
+                body["stepId"] = Value::String(step.clone());
+            }
+            self.event(&row.id, "completion", &body).await?;
+            tracing::warn!(task = %row.id, worker = row.claimed_by.as_deref().unwrap_or(""), "scaffolder task failed as interrupted");
+        }
+        Ok(stale.len())
+    }
+
+    async fn event(&self, task: &str, event_type: &str, body: &Value) -> Result<i64, StorageError> {
+        self.0
+            .store
+            .insert_task_event(task, event_type, &body.to_string(), now_ms())
+            .await
+    }
+
+    /// Runs a task this worker has claimed, to its end; errors are logged.
+    async fn execute(&self, row: TaskRow, secrets: Map<String, Value>) {
+        let id = row.id.clone();
+        if let Err(e) = self.execute_claimed(row, secrets).await {
+            tracing::error!(task = %id, error = %e, "scaffolder task could not be run to its end");
+        }
+    }
+
+    async fn execute_claimed(
+        &self,
+        row: TaskRow,
+        secrets: Map<String, Value>,
+    ) -> Result<(), ScaffolderError> {
+        let inner = &self.0;
+        let id = row.id.clone();
+        let spec: Value = serde_json::from_str(&row.spec).unwrap_or(Value::Null);
+        let steps = spec["steps"].as_array().cloned().unwrap_or_default();
+        let template_ref = spec["templateInfo"]["entityRef"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let mut state = TaskState::default();
+        if let Ok(prepared) = prepare_steps(&steps, &inner.actions) {
+            for step in prepared {
+                let (Some(sid), Some(name)) = (step["id"].as_str(), step["name"].as_str()) else {
+                    continue;
+                };
+                state.steps.insert(
+                    sid.to_string(),
+                    StepState {
+                        name: name.to_string(),
+                        status: "open".into(),
+                        ..Default::default()
+                    },
+                );
+            }
+        }
+        tracing::info!(task = %id, worker = %inner.worker, "scaffolder task started");
+        let files = match self.template_files(&template_ref).await {
+            Ok(files) => files,
+            Err(message) => {
+                let body = json!({
+                    "message": format!("Run failed with Error: {message}"),
+                    "error": {"name": "Error", "message": message},
+                });
+                return self
+                    .finish(&id, "failed", &state, "completion", &body)
+                    .await;
+            }
+        };
+        let parameters = spec["parameters"].clone();
+        let output = spec.get("output").cloned();
+        let (lines, mut receiver) = tokio::sync::mpsc::unbounded_channel();
+        let cancel = Arc::new(AtomicBool::new(row.cancel_requested));
+        let control = RunControl {
+            lines: Some(lines),
+            cancel: Some(cancel.clone()),
+        };
+        let running = tokio::time::timeout(
+            inner.settings.task_timeout,
+            run_with(
+                RunInput {
+                    steps: &steps,
+                    output: output.as_ref(),
+                    parameters: &parameters,
+                    secrets: &secrets,
+                    user: spec["user"].clone(),
+                    template: &files,
+                    template_ref: &template_ref,
+                    dry_run: false,
+                },
+                &inner.actions,
+                &inner.renderer,
+                control,
+            ),
+        );
+        tokio::pin!(running);
+        let mut beat = tokio::time::interval(inner.settings.heartbeat);
+        beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        beat.tick().await;
+        let result = loop {
+            tokio::select! {
+                biased;
+                Some(line) = receiver.recv() => self.log(&id, &line, &mut state).await,
+                _ = beat.tick() => {
+                    match inner.store.task_heartbeat(&id, &inner.worker, now_ms(), &state.json()).await {
+                        Ok(Some(true)) => cancel.store(true, Ordering::SeqCst),
+                        Ok(Some(false)) => {}
+                        Ok(None) => {
+                            tracing::warn!(task = %id, "scaffolder task lost to another worker; its run stops");
+                            return Ok(());
+                        }
+                        Err(e) => tracing::warn!(task = %id, error = %e, "scaffolder task heartbeat failed"),
+                    }
+                }
+                result = &mut running => break result,
+            }
+        };
+        while let Ok(line) = receiver.try_recv() {
+            self.log(&id, &line, &mut state).await;
+        }
+        let (status, event_type, body) = match result {
+            Err(_) => {
+                state.end_current("failed");
+                let message = format!(
+                    "the task took longer than {} seconds",
+                    inner.settings.task_timeout.as_secs_f64()
+                );
+                (
+                    "failed",
+                    "completion",
+                    json!({
+                        "message": format!("Run failed with Error: {message}"),
+                        "error": {"name": "TimeoutError", "message": message},
+                    }),
+                )
+            }
+            Ok(Err(e)) => (
+                "failed",
+                "completion",
+                json!({
+                    "message": format!("Run failed with Error: {e}"),
+                    "error": {"name": "Error", "message": e.to_string()},
+                }),
+            ),
+            Ok(Ok(outcome)) => {
+                self.keep_workspace(&id, outcome.workspace);
+                if let Some(step) = outcome.cancelled {
+                    let name = state
+                        .steps
+                        .get_mut(&step)
+                        .map(|s| {
+                            s.status = "cancelled".into();
+                            s.name.clone()
+                        })
+                        .unwrap_or_else(|| step.clone());
+                    (
+                        "cancelled",
+                        "cancelled",
+                        json!({
+                            "message": format!("Step {name} has been cancelled."),
+                            "stepId": step,
+                            "status": "cancelled",
+                        }),
+                    )
+                } else if let Some((step, error)) = outcome.failed {
+                    (
+                        "failed",
+                        "completion",
+                        json!({
+                            "message": format!("Run failed with Error: {error}"),
+                            "stepId": step,
+                            "error": {"name": "Error", "message": error},
+                        }),
+                    )
+                } else {
+                    (
+                        "completed",
+                        "completion",
+                        json!({
+                            "message": "Run completed with status: completed",
+                            "output": outcome.output,
+                        }),
+                    )
+                }
+            }
+        };
+        self.finish(&id, status, &state, event_type, &body).await
+    }
+
+    /// Writes a log line as an event and follows it in the state. A line the database refuses
+    /// is dropped (the run goes on; the warning says so).
+    async fn log(&self, id: &str, line: &LogLine, state: &mut TaskState) {
+        state.follow(line);
+        let body = serde_json::to_value(line).unwrap_or(Value::Null);
+        if let Err(e) = self.event(id, "log", &body).await {
+            tracing::warn!(task = %id, error = %e, "a scaffolder task's log line could not be stored");
+        }
+    }
+
+    /// Ends a task this worker owns, then writes its last event; nothing when it is no longer
+    /// this worker's.
+    async fn finish(
+        &self,
+        id: &str,
+        status: &str,
+        state: &TaskState,
+        event_type: &str,
+        body: &Value,
+    ) -> Result<(), ScaffolderError> {
+        let inner = &self.0;
+        if inner
+            .store
+            .finish_task(id, &inner.worker, status, &state.json(), now_ms())
+            .await?
+        {
+            self.event(id, event_type, body).await?;
+            tracing::info!(task = %id, status, "scaffolder task ended");
+        } else {
+            tracing::warn!(task = %id, status, "scaffolder task ended after it was lost to another worker; outcome dropped");
+        }
+        Ok(())
+    }
+
+    fn keep_workspace(&self, id: &str, workspace: Workspace) {
+        let mut kept = match self.0.workspaces.lock() {
+            Ok(k) => k,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if kept.len() >= KEPT_WORKSPACES {
+            kept.pop_front();
+        }
+        kept.push_back((id.to_string(), workspace));
+    }
+
+    /// The files a run of task `id` left in its workspace, when it ended in this process
+    /// recently (the last 32 runs are kept in memory; nothing is stored).
+    pub fn workspace(&self, id: &str) -> Option<Workspace> {
+        let kept = match self.0.workspaces.lock() {
+            Ok(k) => k,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        kept.iter()
+            .rev()
+            .find(|(task, _)| task == id)
+            .map(|(_, w)| w.clone())
+    }
+
+    async fn row(&self, id: &str) -> Result<TaskRow, ScaffolderError> {
+        self.0
+            .store
+            .task(id)
+            .await?
+            .ok_or_else(|| ScaffolderError::NotFound(format!("no task {id}")))
+    }
+
+    /// Asks a task to stop. An open task is cancelled at once (a `cancelled` event); a running
+    /// one stops before its next step, wherever it runs (its worker sees the request at its next
+    /// heartbeat and writes the event). An ended task is a conflict.
+    pub async fn cancel(&self, id: &str) -> Result<(), ScaffolderError> {
+        match self.0.store.request_task_cancel(id).await? {
+            Some(true) => {
+                let body = json!({"message": "The task was cancelled before it started.", "status": "cancelled"});
+                self.event(id, "cancelled", &body).await?;
+                tracing::info!(task = %id, "open scaffolder task cancelled");
+                Ok(())
+            }
+            Some(false) => {
+                tracing::info!(task = %id, "scaffolder task asked to stop");
+                Ok(())
+            }
+            None => {
+                let row = self.row(id).await?;
+                Err(ScaffolderError::Conflict(format!(
+                    "task {id} is {}: it cannot be cancelled",
+                    row.status
+                )))
+            }
+        }
+    }
+
+    /// Runs a failed or cancelled task again, **from its first step**: the workspace lives in
+    /// memory and earlier steps' outputs are not stored (they may hold what secrets rendered), so
+    /// nothing would let a later step resume. The earlier events stay; the new run's follow.
+    /// Without `secrets` the task is reopened for any worker; with them (a task's secrets are
+    /// never stored, so a retry must bring them again) it runs here at once.
+    pub async fn retry(
+        &self,
+        id: &str,
+        secrets: Map<String, Value>,
+    ) -> Result<(), ScaffolderError> {
+        let inner = &self.0;
+        let here = !secrets.is_empty();
+        let worker = here.then_some(inner.worker.as_str());
+        if !inner.store.reopen_task(id, worker, now_ms()).await? {
+            let row = self.row(id).await?;
+            return Err(ScaffolderError::Conflict(format!(
+                "task {id} is {}: only failed or cancelled tasks can be retried",
+                row.status
+            )));
+        }
+        tracing::info!(task = %id, with_secrets = here, "scaffolder task retried");
+        if here {
+            let row = self.row(id).await?;
+            let this = self.clone();
+            tokio::spawn(async move { this.execute(row, secrets).await });
+        } else {
+            inner.wake.notify_one();
+        }
+        Ok(())
+    }
+
+    pub async fn get(&self, id: &str) -> Result<Task, ScaffolderError> {
+        Ok(self.row(id).await?.into())
+    }
+
+    /// Tasks newest first, filtered by creator (`user:default/alice`) and status.
+    pub async fn list(
+        &self,
+        created_by: Option<&str>,
+        status: Option<&str>,
+        limit: u32,
+        offset: u32,
+    ) -> Result<TaskList, ScaffolderError> {
+        let (rows, total) = self
+            .0
+            .store
+            .tasks(&TaskFilter {
+                created_by: created_by.map(str::to_string),
+                status: status.map(str::to_string),
+                limit,
+                offset,
+            })
+            .await?;
+        Ok(TaskList {
+            tasks: rows.into_iter().map(Task::from).collect(),
+            total_tasks: total,
+        })
+    }
+
+    /// A task's events after the event `after` (all without it), oldest first.
+    pub async fn events(
+        &self,
+        id: &str,
+        after: Option<i64>,
+    ) -> Result<Vec<TaskEvent>, ScaffolderError> {
+        let rows = self.0.store.task_events(id, after).await?;
+        if rows.is_empty() {
+            self.row(id).await?;
+        }
+        Ok(rows.into_iter().map(TaskEvent::from).collect())
+    }
+}
+
+#[cfg(test)]
+#[path = "tasks_tests.rs"]
+mod tests;
