@@ -308,7 +308,7 @@ impl TaskService {
         if !errors.is_empty() {
             return Err(ScaffolderError::Invalid(errors));
         }
-        let cleaned = pages.clean(&values, &context);
+        let cleaned = pages.without_hidden_pages(&values, &context);
         let (parameters, secret_fields) = split_secrets(&pages, &cleaned, &context);
         let mut secrets = secrets;
         for (name, value) in secret_fields {

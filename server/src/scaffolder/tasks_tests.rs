@@ -96,10 +96,20 @@ fn alice() -> Caller {
 }
 
 /// Waits (up to 10 s) until the task has `status`.
+/// The task once it has `status` and, for an ended task, its last event (the status is
+/// written first, then the event that says how it ended).
 async fn until(svc: &TaskService, id: &str, status: &str) -> Task {
+    let ended = ["completed", "failed", "cancelled"].contains(&status);
     for _ in 0..200 {
         let task = svc.get(id).await.expect("task");
-        if task.status == status {
+        let last_written = !ended
+            || svc
+                .events(id, None)
+                .await
+                .expect("events")
+                .last()
+                .is_some_and(|e| e.event_type == "completion" || e.event_type == "cancelled");
+        if task.status == status && last_written {
             return task;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
