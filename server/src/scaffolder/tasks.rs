@@ -2,7 +2,7 @@
 //! recovered, as Backstage's task broker does (its task and event JSON shapes, camelCase).
 //!
 //! - [`TaskService::create`] finds the Template in the catalog, validates the values against its
-//!   parameters (`app::scaffolder`), drops what hidden pages and fields hold, and stores
+//!   parameters (`app::scaffolder`), drops what hidden pages hold (as Backstage does), and stores
 //!   Backstage's `TaskSpec` (v1beta3). A task without secrets is stored `open`: any worker of any
 //!   replica may claim it. A task with secrets is stored already claimed by this process and
 //!   starts here at once: secrets live only in this process's memory, never in the database,
