@@ -17,6 +17,7 @@ pub mod format;
 pub mod graph_layout;
 pub mod kube;
 pub mod model;
+pub mod names;
 pub mod pages;
 pub mod query;
 pub mod scaffolder;

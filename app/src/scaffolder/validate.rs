@@ -696,34 +696,7 @@ fn is_uuid(text: &str) -> bool {
             .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
-/// Backstage's entity name rule: 1 to 63 characters, letters and digits, with `-`, `_` or `.`
-/// inside.
-pub fn is_valid_entity_name(name: &str) -> bool {
-    let bytes = name.as_bytes();
-    match (bytes.first(), bytes.last()) {
-        (Some(first), Some(last)) => {
-            bytes.len() <= 63
-                && first.is_ascii_alphanumeric()
-                && last.is_ascii_alphanumeric()
-                && bytes
-                    .iter()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-        }
-        _ => false,
-    }
-}
-
-/// Backstage's tag rule: words of `a-z`, `0-9`, `+`, `#` joined by single `-`, at most 63.
-pub fn is_valid_tag(tag: &str) -> bool {
-    !tag.is_empty()
-        && tag.len() <= 63
-        && tag.split('-').all(|word| {
-            !word.is_empty()
-                && word
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'+' || b == b'#')
-        })
-}
+pub use crate::names::{is_valid_entity_name, is_valid_tag};
 
 /// A RepoUrlPicker value: `host?owner=o&repo=r` (other keys for other hosts).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -4,6 +4,7 @@
 
 use super::kinds::KNOWN_KINDS;
 use super::report::{quote, RawError, Seg};
+use app::names::{is_valid_entity_name, is_valid_tag};
 use serde_json::Value;
 
 const NAME_RULE: &str = "use letters, digits, '-', '_' and '.', starting and ending with a letter or digit, at most 63 characters";
@@ -58,7 +59,7 @@ pub(super) fn check_field_formats(entity: &Value, errors: &mut Vec<RawError>) {
     };
 
     if let Some(name) = metadata.get("name").and_then(Value::as_str) {
-        if !name.is_empty() && !is_valid_object_name(name) {
+        if !name.is_empty() && !is_valid_entity_name(name) {
             errors.push(RawError::new(
                 &meta(&[key("name")]),
                 format!("{} is not a valid name: {NAME_RULE}", quote(name)),
@@ -87,7 +88,7 @@ pub(super) fn check_field_formats(entity: &Value, errors: &mut Vec<RawError>) {
                     format!("{} is not a valid label key: {why}", quote(k)),
                 ));
             } else if let Some(v) = v.as_str() {
-                if !v.is_empty() && !is_valid_object_name(v) {
+                if !v.is_empty() && !is_valid_entity_name(v) {
                     errors.push(RawError::new(
                         &path,
                         format!(
@@ -151,7 +152,7 @@ pub(super) fn check_field_formats(entity: &Value, errors: &mut Vec<RawError>) {
                 }
             }
             if let Some(icon) = link.get("icon").and_then(Value::as_str) {
-                if !icon.is_empty() && !is_valid_object_name(icon) {
+                if !icon.is_empty() && !is_valid_entity_name(icon) {
                     errors.push(RawError::new(
                         &field("icon"),
                         format!("{} is not a valid icon name: {NAME_RULE}", quote(icon)),
@@ -159,22 +160,6 @@ pub(super) fn check_field_formats(entity: &Value, errors: &mut Vec<RawError>) {
                 }
             }
         }
-    }
-}
-
-/// `^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$`, at most 63 characters.
-fn is_valid_object_name(s: &str) -> bool {
-    let bytes = s.as_bytes();
-    match (bytes.first(), bytes.last()) {
-        (Some(first), Some(last)) => {
-            bytes.len() <= 63
-                && first.is_ascii_alphanumeric()
-                && last.is_ascii_alphanumeric()
-                && bytes
-                    .iter()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-        }
-        _ => false,
     }
 }
 
@@ -196,18 +181,6 @@ fn is_valid_dns_label(s: &str) -> bool {
 /// One or more DNS labels joined by `.`, at most 253 characters.
 fn is_valid_dns_subdomain(s: &str) -> bool {
     !s.is_empty() && s.len() <= 253 && s.split('.').all(is_valid_dns_label)
-}
-
-/// `^[a-z0-9+#]+(-[a-z0-9+#]+)*$`, at most 63 characters.
-fn is_valid_tag(s: &str) -> bool {
-    s.len() <= 63
-        && !s.is_empty()
-        && s.split('-').all(|word| {
-            !word.is_empty()
-                && word
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'+' || b == b'#')
-        })
 }
 
 /// `^[a-zA-Z][a-z0-9A-Z]*$`, at most 63 characters.
@@ -248,7 +221,7 @@ fn check_qualified_key(key: &str) -> Result<(), String> {
             return Err("use at most one '/', between an optional prefix and the name".to_string())
         }
     };
-    if is_valid_object_name(name) {
+    if is_valid_entity_name(name) {
         Ok(())
     } else if parts.len() == 2 {
         Err(format!(
