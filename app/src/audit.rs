@@ -17,6 +17,8 @@ pub const ACTIONS: &[&str] = &[
     "policy.reload",
     "policy.reload.refused",
     "scaffolder.task.create",
+    "scaffolder.task.cancel",
+    "scaffolder.task.retry",
     "audit.read",
     "policy.read",
 ];

@@ -293,7 +293,20 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let audit = crate::audit::Audit::start(store.clone(), config.audit.clone());
     policy.audit_to(audit.clone());
     policy.spawn_reload_loop(Duration::from_secs(2));
+    let scaffolder = crate::scaffolder::tasks::TaskService::new(
+        crate::scaffolder::tasks::TaskDeps {
+            store: store.clone(),
+            catalog: catalog.clone(),
+            policy: policy.clone(),
+            audit: audit.clone(),
+        },
+        crate::scaffolder::actions::Actions::built_in(),
+        crate::scaffolder::Renderer::new(),
+        config.scaffolder.task_settings(),
+    );
+    scaffolder.spawn();
     let state = AppState {
+        scaffolder,
         kube: kube.clone(),
         git,
         docs,

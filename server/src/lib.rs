@@ -64,6 +64,8 @@ pub struct AppState {
     pub policy: Arc<policy::PolicyStore>,
     /// The audit log's handle: writes and refusals are recorded through it.
     pub audit: audit::Audit,
+    /// Software templates' tasks (created, run by this process's worker, reported).
+    pub scaffolder: scaffolder::tasks::TaskService,
 }
 
 impl AppState {

@@ -31,6 +31,9 @@ pub struct Harness {
     pub root: PathBuf,
     /// The audit log of every state this harness makes (`audit.flush()` before reading it).
     pub audit: crate::audit::Audit,
+    /// The scaffolder's tasks of every state this harness makes; its worker runs only once a
+    /// test calls `scaffolder.spawn()`.
+    pub scaffolder: crate::scaffolder::tasks::TaskService,
 }
 
 /// The Backstage examples shipped with the tests.
@@ -58,6 +61,21 @@ impl Harness {
         let (catalog, git) =
             open_process(&db, &files, orphans, &root.join(".backlot"), git_settings()).await;
         let audit = crate::audit::Audit::start(db.store.clone(), Default::default());
+        let scaffolder = crate::scaffolder::tasks::TaskService::new(
+            crate::scaffolder::tasks::TaskDeps {
+                store: db.store.clone(),
+                catalog: catalog.clone(),
+                policy: Arc::new(crate::policy::PolicyStore::fixed(crate::policy::allow_all())),
+                audit: audit.clone(),
+            },
+            crate::scaffolder::actions::Actions::built_in(),
+            crate::scaffolder::Renderer::new(),
+            crate::scaffolder::tasks::TaskSettings {
+                heartbeat: Duration::from_millis(200),
+                poll_interval: Duration::from_millis(100),
+                ..Default::default()
+            },
+        );
         Harness {
             db,
             catalog,
@@ -67,6 +85,7 @@ impl Harness {
             dir,
             root,
             audit,
+            scaffolder,
         }
     }
 
@@ -136,6 +155,7 @@ impl Harness {
             auth: None,
             policy: Arc::new(crate::policy::PolicyStore::fixed(crate::policy::allow_all())),
             audit: self.audit.clone(),
+            scaffolder: self.scaffolder.clone(),
         }
     }
 
@@ -329,5 +349,6 @@ pub fn with_sign_in(
         true,
         &[],
     )));
+    state.scaffolder = state.scaffolder.with_policy(state.policy.clone());
     state
 }

@@ -132,6 +132,25 @@ pub fn routes() -> Vec<Route> {
         ),
         Route::post("/api/scaffolder/v2/dry-run", scaffolder::dry_run)
             .body_limit(scaffolder::MAX_DRY_RUN_BODY),
+        Route::get("/api/scaffolder/v2/tasks", scaffolder::list_tasks),
+        Route::post("/api/scaffolder/v2/tasks", scaffolder::create_task),
+        Route::get("/api/scaffolder/v2/tasks/{id}", scaffolder::get_task),
+        Route::get(
+            "/api/scaffolder/v2/tasks/{id}/events",
+            scaffolder::task_events,
+        ),
+        Route::get(
+            "/api/scaffolder/v2/tasks/{id}/eventstream",
+            scaffolder::task_event_stream,
+        ),
+        Route::post(
+            "/api/scaffolder/v2/tasks/{id}/cancel",
+            scaffolder::cancel_task,
+        ),
+        Route::post(
+            "/api/scaffolder/v2/tasks/{id}/retry",
+            scaffolder::retry_task,
+        ),
         Route::get("/api/openapi.json", openapi),
     ]
 }

@@ -60,15 +60,18 @@ pub enum Action {
     /// The policy file reloaded after a change / refused as invalid (the last good one stays).
     PolicyReload,
     PolicyReloadRefused,
-    /// A template run started (the scaffolder; wired by its part).
+    /// A template run started (the scaffolder).
     ScaffolderTaskCreate,
+    /// A task asked to stop / run again.
+    ScaffolderTaskCancel,
+    ScaffolderTaskRetry,
     /// Reading the audit log / the permissions page refused (allowed reads are not recorded).
     AuditRead,
     PolicyRead,
 }
 
 impl Action {
-    pub const ALL: [Action; 14] = [
+    pub const ALL: [Action; 16] = [
         Action::AuthSignin,
         Action::AuthSigninRefused,
         Action::AuthSignout,
@@ -81,6 +84,8 @@ impl Action {
         Action::PolicyReload,
         Action::PolicyReloadRefused,
         Action::ScaffolderTaskCreate,
+        Action::ScaffolderTaskCancel,
+        Action::ScaffolderTaskRetry,
         Action::AuditRead,
         Action::PolicyRead,
     ];
@@ -99,6 +104,8 @@ impl Action {
             Action::PolicyReload => "policy.reload",
             Action::PolicyReloadRefused => "policy.reload.refused",
             Action::ScaffolderTaskCreate => "scaffolder.task.create",
+            Action::ScaffolderTaskCancel => "scaffolder.task.cancel",
+            Action::ScaffolderTaskRetry => "scaffolder.task.retry",
             Action::AuditRead => "audit.read",
             Action::PolicyRead => "policy.read",
         }

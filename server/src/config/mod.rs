@@ -43,6 +43,8 @@ pub struct Config {
     pub policy: crate::policy::PolicySettings,
     /// The audit log: how long events are kept.
     pub audit: crate::audit::AuditSettings,
+    /// Software templates: how tasks run, the managed Git host.
+    pub scaffolder: crate::scaffolder::config::ScaffolderSettings,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -106,6 +108,7 @@ impl Default for Config {
             auth: None,
             policy: crate::policy::PolicySettings::default(),
             audit: crate::audit::AuditSettings::default(),
+            scaffolder: Default::default(),
         }
     }
 }
@@ -171,6 +174,9 @@ impl Config {
             abs(file);
         }
         if let Some(dir) = &mut self.git.mirror_dir {
+            abs(dir);
+        }
+        if let Some(dir) = &mut self.scaffolder.managed_git.dir {
             abs(dir);
         }
         for c in &mut self.git.credentials {

@@ -21,6 +21,7 @@
 
 pub mod actions;
 pub mod check;
+pub mod config;
 pub mod dry_run;
 mod js;
 pub mod render;

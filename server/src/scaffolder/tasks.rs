@@ -22,8 +22,11 @@ use super::actions::{Actions, TemplateFiles};
 use super::run::{prepare_steps, run_with, LogLine, RunControl, RunInput};
 use super::workspace::Workspace;
 use super::Renderer;
+use crate::audit::{Action as Audited, Actor, Audit, Event, Outcome};
+use crate::catalog::facade::Facade;
 use crate::catalog::reference::{parse_ref, RefKey};
-use crate::catalog::CatalogService;
+use crate::catalog::{CatalogError, CatalogService};
+use crate::policy::{Permission, PolicyStore, Resource};
 use crate::storage::{StorageError, Store};
 use crate::storage::{TaskEventRow, TaskFilter, TaskRow};
 use crate::util::{format_rfc3339, now_ms};
@@ -237,6 +240,11 @@ pub struct TaskService(Arc<Inner>);
 struct Inner {
     store: Store,
     catalog: Arc<CatalogService>,
+    /// Who may run which template, read and stop tasks.
+    policy: Arc<PolicyStore>,
+    audit: Audit,
+    /// Bumped whenever this process writes an event (streams wait on it).
+    events: Arc<tokio::sync::watch::Sender<u64>>,
     actions: Actions,
     renderer: Renderer,
     settings: TaskSettings,
@@ -245,30 +253,66 @@ struct Inner {
     /// One permit per task the worker may run at once.
     slots: Arc<Semaphore>,
     /// Wakes the worker when a task is created or reopened here.
-    wake: Notify,
+    wake: Arc<Notify>,
     /// The workspaces of the last runs that ended here, by task id.
-    workspaces: Mutex<VecDeque<(String, Workspace)>>,
+    workspaces: Arc<Mutex<VecDeque<(String, Workspace)>>>,
+}
+
+/// What a task service works with besides its actions and settings.
+pub struct TaskDeps {
+    pub store: Store,
+    pub catalog: Arc<CatalogService>,
+    pub policy: Arc<PolicyStore>,
+    pub audit: Audit,
 }
 
 impl TaskService {
     pub fn new(
-        store: Store,
-        catalog: Arc<CatalogService>,
+        deps: TaskDeps,
         actions: Actions,
         renderer: Renderer,
         settings: TaskSettings,
     ) -> Self {
         let slots = Arc::new(Semaphore::new(settings.concurrency.max(1)));
+        let TaskDeps {
+            store,
+            catalog,
+            policy,
+            audit,
+        } = deps;
         TaskService(Arc::new(Inner {
             store,
             catalog,
+            policy,
+            audit,
+            events: Arc::new(tokio::sync::watch::Sender::new(0)),
             actions,
             renderer,
             settings,
             worker: format!("worker-{}", uuid::Uuid::new_v4()),
             slots,
-            wake: Notify::new(),
-            workspaces: Mutex::new(VecDeque::new()),
+            wake: Arc::new(Notify::new()),
+            workspaces: Arc::new(Mutex::new(VecDeque::new())),
+        }))
+    }
+
+    /// The same service (worker, slots, events, kept workspaces) deciding with another policy:
+    /// for tests that give their state another policy.
+    pub fn with_policy(&self, policy: Arc<PolicyStore>) -> Self {
+        let i = &self.0;
+        TaskService(Arc::new(Inner {
+            store: i.store.clone(),
+            catalog: i.catalog.clone(),
+            policy,
+            audit: i.audit.clone(),
+            events: i.events.clone(),
+            actions: i.actions.clone(),
+            renderer: i.renderer.clone(),
+            settings: i.settings.clone(),
+            worker: i.worker.clone(),
+            slots: i.slots.clone(),
+            wake: i.wake.clone(),
+            workspaces: i.workspaces.clone(),
         }))
     }
 
@@ -286,15 +330,50 @@ impl TaskService {
         values: Value,
         secrets: Map<String, Value>,
     ) -> Result<String, ScaffolderError> {
-        if let Some(token) = &caller.token {
-            if !token.scopes.iter().any(|s| s == "templates") {
-                return Err(ScaffolderError::Forbidden(format!(
-                    "the token {} may not run templates (it lacks the templates scope)",
-                    token.name
-                )));
-            }
+        let result = self
+            .create_checked(caller, template_ref, values, secrets)
+            .await;
+        let event = |outcome| {
+            Event::new(Actor::of(caller), Audited::ScaffolderTaskCreate, outcome)
+                .target(template_ref.to_string())
+        };
+        match &result {
+            Ok(id) => self
+                .0
+                .audit
+                .record(event(Outcome::Allowed).detail(format!("task {id}"))),
+            Err(e @ ScaffolderError::Forbidden(_)) => self
+                .0
+                .audit
+                .record(event(Outcome::Refused).detail(e.to_string())),
+            Err(_) => {}
         }
-        let (key, template) = self.template(template_ref)?;
+        result
+    }
+
+    fn facade(&self) -> Facade {
+        Facade::new(self.0.catalog.clone(), self.0.policy.clone())
+    }
+
+    /// Asks the policy; a refusal names the permission and the rule.
+    fn authorize(&self, caller: &Caller, permission: Permission) -> Result<(), ScaffolderError> {
+        self.facade()
+            .authorize(caller, permission, &Resource::None)
+            .map_err(|e| match e {
+                CatalogError::Forbidden(m) => ScaffolderError::Forbidden(m),
+                other => ScaffolderError::Forbidden(other.to_string()),
+            })
+    }
+
+    async fn create_checked(
+        &self,
+        caller: &Caller,
+        template_ref: &str,
+        values: Value,
+        secrets: Map<String, Value>,
+    ) -> Result<String, ScaffolderError> {
+        let (key, template) = self.template(caller, template_ref)?;
+        self.authorize(caller, Permission::ScaffolderTaskCreate)?;
         let invalid = |field: &str, message: String| {
             ScaffolderError::Invalid(vec![FieldError {
                 field: field.into(),
@@ -319,6 +398,9 @@ impl TaskService {
             .cloned()
             .unwrap_or_default();
         prepare_steps(&steps, &self.0.actions).map_err(|e| invalid("spec.steps", e.to_string()))?;
+        if steps.iter().any(|s| s.get("action").is_some()) {
+            self.authorize(caller, Permission::ScaffolderActionExecute)?;
+        }
 
         let mut user = Map::new();
         if let Some(who) = &caller.user {
@@ -369,19 +451,23 @@ impl TaskService {
         Ok(id)
     }
 
-    /// The Template entity `template_ref` names, with its key.
-    fn template(&self, template_ref: &str) -> Result<(RefKey, Value), ScaffolderError> {
+    /// The Template entity `template_ref` names, with its key, when the caller may read it and
+    /// run templates (`scaffolder.template.read`).
+    fn template(
+        &self,
+        caller: &Caller,
+        template_ref: &str,
+    ) -> Result<(RefKey, Value), ScaffolderError> {
         let not_found = || ScaffolderError::NotFound(format!("no template {template_ref}"));
         let parsed =
             parse_ref(template_ref, Some("template"), "default").map_err(|_| not_found())?;
         let key = RefKey::from_ref(&parsed);
-        let entity = self
-            .0
-            .catalog
-            .snapshot()
+        let visible = self.facade().read(caller);
+        let entity = visible
             .get_key(&key)
-            .map(|r| r.value())
+            .map(|r| visible.value(r))
             .ok_or_else(not_found)?;
+        self.authorize(caller, Permission::ScaffolderTemplateRead)?;
         let is_template = entity["kind"]
             .as_str()
             .is_some_and(|k| k.eq_ignore_ascii_case("Template"))
@@ -507,10 +593,19 @@ impl TaskService {
     }
 
     async fn event(&self, task: &str, event_type: &str, body: &Value) -> Result<i64, StorageError> {
-        self.0
+        let id = self
+            .0
             .store
             .insert_task_event(task, event_type, &body.to_string(), now_ms())
-            .await
+            .await?;
+        self.0.events.send_modify(|n| *n += 1);
+        Ok(id)
+    }
+
+    /// Changes whenever this process writes a task event (another replica's events are seen
+    /// by polling).
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.0.events.subscribe()
     }
 
     /// Runs a task this worker has claimed, to its end; errors are logged.
@@ -749,10 +844,48 @@ impl TaskService {
             .ok_or_else(|| ScaffolderError::NotFound(format!("no task {id}")))
     }
 
+    /// Whether `caller` may stop or retry task `row`: their own task with
+    /// `scaffolder.task.create`, anyone's with `scaffolder.task.cancel` (and, to retry,
+    /// `scaffolder.task.create`). Recorded in the audit log as `action`.
+    fn may_manage(
+        &self,
+        caller: &Caller,
+        row: &TaskRow,
+        retry: bool,
+        action: Audited,
+    ) -> Result<(), ScaffolderError> {
+        let own = matches!((&caller.user, &row.created_by), (Some(u), Some(by)) if u.to_ref_string() == *by);
+        let result = if own {
+            self.authorize(caller, Permission::ScaffolderTaskCreate)
+        } else {
+            self.authorize(caller, Permission::ScaffolderTaskCancel)
+                .and_then(|_| {
+                    if retry {
+                        self.authorize(caller, Permission::ScaffolderTaskCreate)
+                    } else {
+                        Ok(())
+                    }
+                })
+        };
+        let event = |outcome| {
+            Event::new(Actor::of(caller), action, outcome).target(format!("task {}", row.id))
+        };
+        match &result {
+            Ok(()) => self.0.audit.record(event(Outcome::Allowed)),
+            Err(e) => self
+                .0
+                .audit
+                .record(event(Outcome::Refused).detail(e.to_string())),
+        }
+        result
+    }
+
     /// Asks a task to stop. An open task is cancelled at once (a `cancelled` event); a running
     /// one stops before its next step, wherever it runs (its worker sees the request at its next
     /// heartbeat and writes the event). An ended task is a conflict.
-    pub async fn cancel(&self, id: &str) -> Result<(), ScaffolderError> {
+    pub async fn cancel(&self, caller: &Caller, id: &str) -> Result<(), ScaffolderError> {
+        let row = self.readable_row(caller, id).await?;
+        self.may_manage(caller, &row, false, Audited::ScaffolderTaskCancel)?;
         match self.0.store.request_task_cancel(id).await? {
             Some(true) => {
                 let body = json!({"message": "The task was cancelled before it started.", "status": "cancelled"});
@@ -781,9 +914,12 @@ impl TaskService {
     /// never stored, so a retry must bring them again) it runs here at once.
     pub async fn retry(
         &self,
+        caller: &Caller,
         id: &str,
         secrets: Map<String, Value>,
     ) -> Result<(), ScaffolderError> {
+        let row = self.readable_row(caller, id).await?;
+        self.may_manage(caller, &row, true, Audited::ScaffolderTaskRetry)?;
         let inner = &self.0;
         let here = !secrets.is_empty();
         let worker = here.then_some(inner.worker.as_str());
@@ -805,18 +941,26 @@ impl TaskService {
         Ok(())
     }
 
-    pub async fn get(&self, id: &str) -> Result<Task, ScaffolderError> {
-        Ok(self.row(id).await?.into())
+    /// A task, when the caller may read tasks (`scaffolder.task.read`).
+    async fn readable_row(&self, caller: &Caller, id: &str) -> Result<TaskRow, ScaffolderError> {
+        self.authorize(caller, Permission::ScaffolderTaskRead)?;
+        self.row(id).await
+    }
+
+    pub async fn get(&self, caller: &Caller, id: &str) -> Result<Task, ScaffolderError> {
+        Ok(self.readable_row(caller, id).await?.into())
     }
 
     /// Tasks newest first, filtered by creator (`user:default/alice`) and status.
     pub async fn list(
         &self,
+        caller: &Caller,
         created_by: Option<&str>,
         status: Option<&str>,
         limit: u32,
         offset: u32,
     ) -> Result<TaskList, ScaffolderError> {
+        self.authorize(caller, Permission::ScaffolderTaskRead)?;
         let (rows, total) = self
             .0
             .store
@@ -836,9 +980,11 @@ impl TaskService {
     /// A task's events after the event `after` (all without it), oldest first.
     pub async fn events(
         &self,
+        caller: &Caller,
         id: &str,
         after: Option<i64>,
     ) -> Result<Vec<TaskEvent>, ScaffolderError> {
+        self.authorize(caller, Permission::ScaffolderTaskRead)?;
         let rows = self.0.store.task_events(id, after).await?;
         if rows.is_empty() {
             self.row(id).await?;

@@ -77,14 +77,22 @@ fn settings() -> TaskSettings {
     }
 }
 
+fn deps(h: &Harness) -> TaskDeps {
+    TaskDeps {
+        store: h.db.store.clone(),
+        catalog: h.catalog.clone(),
+        policy: Arc::new(crate::policy::PolicyStore::fixed(crate::policy::allow_all())),
+        audit: h.audit.clone(),
+    }
+}
+
 fn service(h: &Harness) -> TaskService {
-    TaskService::new(
-        h.db.store.clone(),
-        h.catalog.clone(),
-        Actions::built_in(),
-        Renderer::new(),
-        settings(),
-    )
+    TaskService::new(deps(h), Actions::built_in(), Renderer::new(), settings())
+}
+
+/// Whoever reads or stops tasks in these tests (the policy allows everything).
+fn anyone() -> Caller {
+    Caller::default()
 }
 
 fn alice() -> Caller {
@@ -101,10 +109,10 @@ fn alice() -> Caller {
 async fn until(svc: &TaskService, id: &str, status: &str) -> Task {
     let ended = ["completed", "failed", "cancelled"].contains(&status);
     for _ in 0..200 {
-        let task = svc.get(id).await.expect("task");
+        let task = svc.get(&anyone(), id).await.expect("task");
         let last_written = !ended
             || svc
-                .events(id, None)
+                .events(&anyone(), id, None)
                 .await
                 .expect("events")
                 .last()
@@ -114,7 +122,7 @@ async fn until(svc: &TaskService, id: &str, status: &str) -> Task {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let events = svc.events(id, None).await.expect("events");
+    let events = svc.events(&anyone(), id, None).await.expect("events");
     panic!("task {id} never became {status}: {events:#?}");
 }
 
@@ -166,7 +174,7 @@ both_databases!(
         );
 
         // Events in order: the log as it was written, then the completion with the output.
-        let events = svc.events(&id, None).await.expect("events");
+        let events = svc.events(&anyone(), &id, None).await.expect("events");
         assert!(events.windows(2).all(|w| w[0].id < w[1].id));
         let types: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
         assert_eq!(types.last(), Some(&"completion"));
@@ -204,18 +212,27 @@ both_databases!(
         assert_eq!(shown["type"], "completion");
         assert_eq!(shown["taskId"], id.as_str());
         // Events after a cursor.
-        let after = svc.events(&id, Some(events[0].id)).await.expect("events");
+        let after = svc
+            .events(&anyone(), &id, Some(events[0].id))
+            .await
+            .expect("events");
         assert_eq!(after.len(), events.len() - 1);
 
         // Lists.
         let mine = svc
-            .list(Some("user:default/alice"), Some("completed"), 10, 0)
+            .list(
+                &anyone(),
+                Some("user:default/alice"),
+                Some("completed"),
+                10,
+                0,
+            )
             .await
             .expect("list");
         assert_eq!(mine.total_tasks, 1);
         assert_eq!(mine.tasks[0].id, id);
         let none = svc
-            .list(Some("user:default/bob"), None, 10, 0)
+            .list(&anyone(), Some("user:default/bob"), None, 10, 0)
             .await
             .expect("list");
         assert_eq!(none.total_tasks, 0);
@@ -308,7 +325,7 @@ both_databases!(
             .await
             .expect("created");
         until(&svc, &id, "completed").await;
-        let events = svc.events(&id, None).await.expect("events");
+        let events = svc.events(&anyone(), &id, None).await.expect("events");
         assert!(
             messages(&events).contains(&"hello alice ***".to_string()),
             "{:#?}",
@@ -358,10 +375,16 @@ both_databases!(
             .create(&alice(), "hello", json!({"name": "open"}), Map::new())
             .await
             .expect("created");
-        assert_eq!(svc.get(&open).await.expect("task").status, "open");
-        svc.cancel(&open).await.expect("cancelled");
-        assert_eq!(svc.get(&open).await.expect("task").status, "cancelled");
-        let events = svc.events(&open, None).await.expect("events");
+        assert_eq!(
+            svc.get(&anyone(), &open).await.expect("task").status,
+            "open"
+        );
+        svc.cancel(&anyone(), &open).await.expect("cancelled");
+        assert_eq!(
+            svc.get(&anyone(), &open).await.expect("task").status,
+            "cancelled"
+        );
+        let events = svc.events(&anyone(), &open, None).await.expect("events");
         assert_eq!(
             events
                 .iter()
@@ -370,24 +393,29 @@ both_databases!(
             ["cancelled"]
         );
         assert!(matches!(
-            svc.cancel(&open).await,
+            svc.cancel(&anyone(), &open).await,
             Err(ScaffolderError::Conflict(_))
         ));
         assert!(matches!(
-            svc.cancel("nope").await,
+            svc.cancel(&anyone(), "nope").await,
             Err(ScaffolderError::NotFound(_))
         ));
 
         // Retried: open again, and a worker runs it from its first step.
-        svc.retry(&open, Map::new()).await.expect("retried");
-        assert_eq!(svc.get(&open).await.expect("task").status, "open");
+        svc.retry(&anyone(), &open, Map::new())
+            .await
+            .expect("retried");
+        assert_eq!(
+            svc.get(&anyone(), &open).await.expect("task").status,
+            "open"
+        );
         let worker = svc.spawn();
         until(&svc, &open, "completed").await;
         assert!(matches!(
-            svc.retry(&open, Map::new()).await,
+            svc.retry(&anyone(), &open, Map::new()).await,
             Err(ScaffolderError::Conflict(_))
         ));
-        let said = messages(&svc.events(&open, None).await.expect("events"));
+        let said = messages(&svc.events(&anyone(), &open, None).await.expect("events"));
         assert_eq!(said[1], "Starting up task with 3 steps");
 
         // A running task, cancelled from another instance (another replica): its worker sees it
@@ -404,7 +432,10 @@ both_databases!(
         let other = service(&h);
         let mut waiting = false;
         for _ in 0..200 {
-            let events = other.events(&running, None).await.expect("events");
+            let events = other
+                .events(&anyone(), &running, None)
+                .await
+                .expect("events");
             if events
                 .iter()
                 .any(|e| e.body["stepId"] == "wait" && e.body["status"] == "processing")
@@ -415,10 +446,10 @@ both_databases!(
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         assert!(waiting, "the wait step began");
-        other.cancel(&running).await.expect("asked");
+        other.cancel(&anyone(), &running).await.expect("asked");
         until(&svc, &running, "cancelled").await;
         worker.abort();
-        let events = svc.events(&running, None).await.expect("events");
+        let events = svc.events(&anyone(), &running, None).await.expect("events");
         let last = events.last().expect("event");
         assert_eq!(last.event_type, "cancelled");
         assert_eq!(last.body["stepId"], "log");
@@ -459,7 +490,7 @@ both_databases!(
         let task = until(&svc, "stale", "failed").await;
         worker.abort();
         assert!(task.created_by.is_none());
-        let events = svc.events("stale", None).await.expect("events");
+        let events = svc.events(&anyone(), "stale", None).await.expect("events");
         assert_eq!(events.len(), 1, "{events:#?}");
         assert_eq!(events[0].event_type, "completion");
         assert_eq!(events[0].body["stepId"], "fetch");
@@ -488,7 +519,7 @@ both_databases!(two_workers_never_run_a_task_twice, setup = setup, |h| {
     wa.abort();
     wb.abort();
     for id in &ids {
-        let events = a.events(id, None).await.expect("events");
+        let events = a.events(&anyone(), id, None).await.expect("events");
         let starts = messages(&events)
             .iter()
             .filter(|m| m.starts_with("Starting up task"))
@@ -506,8 +537,7 @@ both_databases!(
     setup = setup,
     |h| {
         let svc = TaskService::new(
-            h.db.store.clone(),
-            h.catalog.clone(),
+            deps(&h),
             Actions::built_in(),
             Renderer::new(),
             TaskSettings {
@@ -527,7 +557,7 @@ both_databases!(
             .await
             .expect("created");
         until(&svc, &failing, "failed").await;
-        let events = svc.events(&failing, None).await.expect("events");
+        let events = svc.events(&anyone(), &failing, None).await.expect("events");
         let last = events.last().expect("event");
         assert_eq!(last.event_type, "completion");
         assert_eq!(last.body["stepId"], "wait");
@@ -548,14 +578,16 @@ both_databases!(
             .await
             .expect("created");
         until(&svc, &slow, "failed").await;
-        let events = svc.events(&slow, None).await.expect("events");
+        let events = svc.events(&anyone(), &slow, None).await.expect("events");
         let last = events.last().expect("event");
         assert_eq!(last.body["error"]["name"], "TimeoutError", "{last:?}");
         // Retried, it fails the same way again, from its first step.
-        svc.retry(&slow, Map::new()).await.expect("retried");
+        svc.retry(&anyone(), &slow, Map::new())
+            .await
+            .expect("retried");
         until(&svc, &slow, "failed").await;
         worker.abort();
-        let starts = messages(&svc.events(&slow, None).await.expect("events"))
+        let starts = messages(&svc.events(&anyone(), &slow, None).await.expect("events"))
             .iter()
             .filter(|m| m.starts_with("Starting up task"))
             .count();

@@ -282,3 +282,6 @@ both_databases!(
         assert_eq!(fetch["schema"]["input"]["required"], json!(["url"]));
     }
 );
+
+#[path = "task_tests.rs"]
+mod task_tests;
