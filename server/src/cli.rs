@@ -302,7 +302,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         },
         crate::scaffolder::actions::Actions::built_in(),
         crate::scaffolder::Renderer::new(),
-        config.scaffolder.task_settings(),
+        config.scaffolder.task_settings(store.backend() == "sqlite"),
     );
     scaffolder.spawn();
     let state = AppState {

@@ -48,11 +48,12 @@ impl Default for ManagedGitSettings {
 }
 
 impl ScaffolderSettings {
-    /// The worker's settings.
-    pub fn task_settings(&self) -> TaskSettings {
+    /// The worker's settings; `exclusive` when no other process shares the database (SQLite).
+    pub fn task_settings(&self, exclusive: bool) -> TaskSettings {
         TaskSettings {
             concurrency: self.concurrency.max(1),
             task_timeout: Duration::from_secs(self.task_timeout_secs.max(1)),
+            exclusive,
             ..TaskSettings::default()
         }
     }

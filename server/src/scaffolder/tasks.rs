@@ -79,6 +79,10 @@ pub struct TaskSettings {
     pub stale_after: Duration,
     /// How often an idle worker looks for open tasks (tasks created here wake it at once).
     pub poll_interval: Duration,
+    /// This process is the only one on its database (SQLite): when the worker starts, every
+    /// task still processing was left by an earlier run of this process, so it is failed as
+    /// interrupted at once rather than after `stale_after`.
+    pub exclusive: bool,
 }
 
 impl Default for TaskSettings {
@@ -89,6 +93,7 @@ impl Default for TaskSettings {
             heartbeat: Duration::from_secs(5),
             stale_after: Duration::from_secs(30),
             poll_interval: Duration::from_secs(1),
+            exclusive: false,
         }
     }
 }
@@ -524,6 +529,12 @@ impl TaskService {
     async fn work(self) {
         let settings = &self.0.settings;
         let mut last_recovery: Option<tokio::time::Instant> = None;
+        if settings.exclusive {
+            // Before anything runs here: whatever is processing was left by an earlier run.
+            if let Err(e) = self.recover_before(now_ms() + 1).await {
+                tracing::warn!(error = %e, "interrupted scaffolder tasks could not be recovered");
+            }
+        }
         loop {
             if last_recovery.is_none_or(|at| at.elapsed() >= settings.stale_after) {
                 if let Err(e) = self.recover().await {
@@ -561,7 +572,12 @@ impl TaskService {
     /// Fails every processing task whose lease is older than `stale_after` (its process
     /// stopped), with a `completion` event naming the step it was interrupted at. How many.
     pub async fn recover(&self) -> Result<usize, ScaffolderError> {
-        let stale_before = now_ms() - self.0.settings.stale_after.as_millis() as i64;
+        self.recover_before(now_ms() - self.0.settings.stale_after.as_millis() as i64)
+            .await
+    }
+
+    /// Fails every processing task whose last heartbeat is before `stale_before` (ms).
+    async fn recover_before(&self, stale_before: i64) -> Result<usize, ScaffolderError> {
         let stale = self.0.store.fail_stale_tasks(stale_before).await?;
         for row in &stale {
             let state: TaskState = row

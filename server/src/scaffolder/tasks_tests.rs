@@ -74,6 +74,7 @@ fn settings() -> TaskSettings {
         heartbeat: Duration::from_millis(50),
         stale_after: Duration::from_secs(30),
         poll_interval: Duration::from_millis(50),
+        exclusive: false,
     }
 }
 
@@ -496,6 +497,60 @@ both_databases!(
         assert_eq!(events[0].body["stepId"], "fetch");
         let message = events[0].body["message"].as_str().unwrap_or_default();
         assert!(message.contains("interrupted at step Fetch"), "{message}");
+    }
+);
+
+both_databases!(
+    an_exclusive_worker_fails_what_its_last_run_left_at_once,
+    setup = setup,
+    |h| {
+        // Beating a second ago: another replica's live task for a shared worker, but for the
+        // only process on a database, one its own earlier run left behind.
+        let recent = now_ms() - 1_000;
+        for id in ["left"] {
+            h.db.store
+                .insert_task(&TaskRow {
+                    id: id.into(),
+                    spec: json!({"apiVersion": TEMPLATE_API_VERSION, "steps": []}).to_string(),
+                    status: "processing".into(),
+                    created_by: None,
+                    created_at: recent,
+                    last_heartbeat_at: Some(recent),
+                    claimed_by: Some("worker-before".into()),
+                    state: None,
+                    cancel_requested: false,
+                })
+                .await
+                .expect("insert");
+        }
+        let shared = service(&h);
+        let worker = shared.spawn();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        worker.abort();
+        assert_eq!(
+            shared.get(&anyone(), "left").await.expect("task").status,
+            "processing",
+            "a shared worker waits for the lease to expire"
+        );
+        let only = TaskService::new(
+            deps(&h),
+            Actions::built_in(),
+            Renderer::new(),
+            TaskSettings {
+                exclusive: true,
+                ..settings()
+            },
+        );
+        let worker = only.spawn();
+        let task = until(&only, "left", "failed").await;
+        worker.abort();
+        assert_eq!(task.status, "failed");
+        let events = only.events(&anyone(), "left", None).await.expect("events");
+        let message = events[0].body["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains("interrupted before its first step"),
+            "{message}"
+        );
     }
 );
 
