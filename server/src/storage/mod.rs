@@ -443,4 +443,4 @@ mod audit;
 pub use audit::{AuditFilter, AuditRow};
 
 mod scaffolder;
-pub use scaffolder::{TaskEventRow, TaskFilter, TaskRow};
+pub use scaffolder::{ApprovalRow, TaskEventRow, TaskFilter, TaskRow};

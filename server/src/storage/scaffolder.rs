@@ -2,7 +2,9 @@
 //! 0007). A worker claims an open task with one conditional `UPDATE … RETURNING` (two replicas
 //! racing for the same row: one wins, the other's update matches nothing), owns it while its
 //! heartbeat is fresh, and writes the outcome only while it still owns it. Same SQL on SQLite
-//! and PostgreSQL. `scaffolder` decides what the rows mean.
+//! and PostgreSQL. Approvals (`scaffolder_approvals`, migration 0008) park a task as `waiting`,
+//! claimed by no worker, until a decision reopens or fails it, in the same transaction.
+//! `scaffolder` decides what the rows mean.
 
 use super::{Pool, Result, Store};
 use sqlx::Row;
@@ -187,12 +189,21 @@ impl Store {
         Ok(n == 1)
     }
 
-    /// Asks a task to stop: an open one is cancelled at once (true), a processing one is told
-    /// through its heartbeat. `None` when there is no such task or it has ended.
+    /// Asks a task to stop: an open or waiting one is cancelled at once (true; a pending
+    /// approval with it), a processing one is told through its heartbeat. `None` when there is
+    /// no such task or it has ended.
     pub async fn request_task_cancel(&self, id: &str) -> Result<Option<bool>> {
-        let cancelled_now = on_pool!(self, p => sqlx::query(
-            "UPDATE scaffolder_tasks SET status = 'cancelled' WHERE id = $1 AND status = 'open'")
-            .bind(id).execute(p).await?.rows_affected());
+        let cancelled_now = on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            let n = sqlx::query(
+                "UPDATE scaffolder_tasks SET status = 'cancelled' WHERE id = $1 AND status IN ('open', 'waiting')")
+                .bind(id).execute(&mut *tx).await?.rows_affected();
+            sqlx::query(
+                "UPDATE scaffolder_approvals SET status = 'cancelled' WHERE task_id = $1 AND status = 'pending'")
+                .bind(id).execute(&mut *tx).await?;
+            tx.commit().await?;
+            n
+        });
         if cancelled_now == 1 {
             return Ok(Some(true));
         }
@@ -260,6 +271,166 @@ impl Store {
     }
 }
 
+/// An approval asked by a task's `backlot:approval` step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApprovalRow {
+    pub task_id: String,
+    pub step_id: String,
+    /// JSON array of entity references (users and groups).
+    pub approvers: String,
+    pub message: String,
+    pub requested_by: Option<String>,
+    pub requested_at: i64,
+    pub expires_at: Option<i64>,
+    /// `pending`, `approved`, `rejected`, `expired` or `cancelled` (with its task).
+    pub status: String,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<i64>,
+    pub reason: Option<String>,
+}
+
+const APPROVAL_COLUMNS: &str = "task_id, step_id, approvers, message, requested_by, requested_at, \
+     expires_at, status, decided_by, decided_at, reason";
+
+macro_rules! approval_row {
+    ($r:expr) => {
+        ApprovalRow {
+            task_id: $r.try_get(0)?,
+            step_id: $r.try_get(1)?,
+            approvers: $r.try_get(2)?,
+            message: $r.try_get(3)?,
+            requested_by: $r.try_get(4)?,
+            requested_at: $r.try_get(5)?,
+            expires_at: $r.try_get(6)?,
+            status: $r.try_get(7)?,
+            decided_by: $r.try_get(8)?,
+            decided_at: $r.try_get(9)?,
+            reason: $r.try_get(10)?,
+        }
+    };
+}
+
+impl Store {
+    /// The approval of a task's step, if one was asked.
+    pub async fn approval(&self, task_id: &str, step_id: &str) -> Result<Option<ApprovalRow>> {
+        let sql = format!(
+            "SELECT {APPROVAL_COLUMNS} FROM scaffolder_approvals WHERE task_id = $1 AND step_id = $2"
+        );
+        let found = on_pool!(self, p => match sqlx::query(&sql).bind(task_id).bind(step_id)
+        .fetch_optional(p).await? {
+            Some(r) => Some(approval_row!(r)),
+            None => None,
+        });
+        Ok(found)
+    }
+
+    /// Approvals with this status (all without one), oldest first; at most `limit`.
+    pub async fn approvals(&self, status: Option<&str>, limit: u32) -> Result<Vec<ApprovalRow>> {
+        let (filter, status) = match status {
+            Some(s) => ("status = $2", s),
+            None => ("$2 = $2", ""),
+        };
+        let sql = format!(
+            "SELECT {APPROVAL_COLUMNS} FROM scaffolder_approvals \
+             WHERE {filter} ORDER BY requested_at, task_id, step_id LIMIT $1"
+        );
+        let rows = on_pool!(self, p => {
+            let mut out = Vec::new();
+            for r in sqlx::query(&sql).bind(i64::from(limit)).bind(status).fetch_all(p).await? {
+                out.push(approval_row!(r));
+            }
+            out
+        });
+        Ok(rows)
+    }
+
+    /// Asks for an approval and parks the task (`waiting`, claimed by no worker) in one
+    /// transaction, while `worker` still owns it; false when it no longer does. An earlier
+    /// request for the same step is replaced.
+    pub async fn request_approval(
+        &self,
+        a: &ApprovalRow,
+        worker: &str,
+        state: &str,
+    ) -> Result<bool> {
+        let insert = format!(
+            "INSERT INTO scaffolder_approvals ({APPROVAL_COLUMNS}) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+        );
+        let parked = on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            let n = sqlx::query(
+                "UPDATE scaffolder_tasks SET status = 'waiting', claimed_by = NULL, state = $1 \
+                 WHERE id = $2 AND claimed_by = $3 AND status = 'processing'")
+                .bind(state).bind(&a.task_id).bind(worker).execute(&mut *tx).await?.rows_affected();
+            if n == 1 {
+                sqlx::query("DELETE FROM scaffolder_approvals WHERE task_id = $1 AND step_id = $2")
+                    .bind(&a.task_id).bind(&a.step_id).execute(&mut *tx).await?;
+                sqlx::query(&insert)
+                    .bind(&a.task_id).bind(&a.step_id).bind(&a.approvers).bind(&a.message)
+                    .bind(&a.requested_by).bind(a.requested_at).bind(a.expires_at).bind(&a.status)
+                    .bind(&a.decided_by).bind(a.decided_at).bind(&a.reason)
+                    .execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            n == 1
+        });
+        Ok(parked)
+    }
+
+    /// Decides a pending approval (`approved`, `rejected` or `expired`) and moves its waiting
+    /// task on in one transaction: approved, the task is open again (any worker resumes it);
+    /// otherwise it is failed. False when the approval was not pending (decided already).
+    pub async fn decide_approval(
+        &self,
+        task_id: &str,
+        step_id: &str,
+        status: &str,
+        decided_by: Option<&str>,
+        reason: Option<&str>,
+        now: i64,
+    ) -> Result<bool> {
+        let task_status = if status == "approved" {
+            "open"
+        } else {
+            "failed"
+        };
+        let decided = on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            let n = sqlx::query(
+                "UPDATE scaffolder_approvals SET status = $1, decided_by = $2, decided_at = $3, reason = $4 \
+                 WHERE task_id = $5 AND step_id = $6 AND status = 'pending'")
+                .bind(status).bind(decided_by).bind(now).bind(reason).bind(task_id).bind(step_id)
+                .execute(&mut *tx).await?.rows_affected();
+            if n == 1 {
+                sqlx::query(
+                    "UPDATE scaffolder_tasks SET status = $1, last_heartbeat_at = $2 \
+                     WHERE id = $3 AND status = 'waiting'")
+                    .bind(task_status).bind(now).bind(task_id).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            n == 1
+        });
+        Ok(decided)
+    }
+
+    /// Pending approvals whose time ran out before `now`.
+    pub async fn expired_approvals(&self, now: i64) -> Result<Vec<ApprovalRow>> {
+        let sql = format!(
+            "SELECT {APPROVAL_COLUMNS} FROM scaffolder_approvals \
+             WHERE status = 'pending' AND expires_at IS NOT NULL AND expires_at < $1"
+        );
+        let rows = on_pool!(self, p => {
+            let mut out = Vec::new();
+            for r in sqlx::query(&sql).bind(now).fetch_all(p).await? {
+                out.push(approval_row!(r));
+            }
+            out
+        });
+        Ok(rows)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -278,6 +449,136 @@ mod tests {
             cancel_requested: false,
         }
     }
+
+    fn approval(task: &str, expires_at: Option<i64>) -> ApprovalRow {
+        ApprovalRow {
+            task_id: task.into(),
+            step_id: "approve".into(),
+            approvers: r#"["group:default/leads"]"#.into(),
+            message: "Ship it?".into(),
+            requested_by: Some("user:default/alice".into()),
+            requested_at: 100,
+            expires_at,
+            status: "pending".into(),
+            decided_by: None,
+            decided_at: None,
+            reason: None,
+        }
+    }
+
+    both_databases!(
+        approvals_park_tasks_until_decided_expired_or_cancelled,
+        |db| {
+            let store = &db.store;
+            for id in ["a", "b", "c"] {
+                store
+                    .insert_task(&task(id, Some("user:default/alice"), 1))
+                    .await
+                    .unwrap();
+                let claimed = store
+                    .claim_open_task("w1", 10)
+                    .await
+                    .unwrap()
+                    .expect("claimed");
+                assert_eq!(claimed.id, id);
+            }
+            // Only the owner parks its task.
+            assert!(!store
+                .request_approval(&approval("a", None), "w2", "{}")
+                .await
+                .unwrap());
+            assert!(store
+                .request_approval(&approval("a", None), "w1", r#"{"x":1}"#)
+                .await
+                .unwrap());
+            assert!(store
+                .request_approval(&approval("b", Some(500)), "w1", "{}")
+                .await
+                .unwrap());
+            assert!(store
+                .request_approval(&approval("c", None), "w1", "{}")
+                .await
+                .unwrap());
+            let a = store.task("a").await.unwrap().unwrap();
+            assert_eq!(
+                (a.status.as_str(), a.claimed_by.as_deref()),
+                ("waiting", None)
+            );
+            assert_eq!(a.state.as_deref(), Some(r#"{"x":1}"#));
+            // A waiting task is not claimed, nor failed as stale.
+            assert!(store.claim_open_task("w3", 20).await.unwrap().is_none());
+            assert!(store.fail_stale_tasks(i64::MAX).await.unwrap().is_empty());
+            assert_eq!(store.approvals(Some("pending"), 10).await.unwrap().len(), 3);
+
+            // Approved once: the task is open for any worker; a second decision changes nothing.
+            assert!(store
+                .decide_approval(
+                    "a",
+                    "approve",
+                    "approved",
+                    Some("user:default/bob"),
+                    Some("fine"),
+                    200
+                )
+                .await
+                .unwrap());
+            assert!(!store
+                .decide_approval(
+                    "a",
+                    "approve",
+                    "rejected",
+                    Some("user:default/carol"),
+                    None,
+                    201
+                )
+                .await
+                .unwrap());
+            let decided = store.approval("a", "approve").await.unwrap().unwrap();
+            assert_eq!(decided.status, "approved");
+            assert_eq!(decided.decided_by.as_deref(), Some("user:default/bob"));
+            assert_eq!(decided.reason.as_deref(), Some("fine"));
+            assert_eq!(store.task("a").await.unwrap().unwrap().status, "open");
+            assert_eq!(
+                store.claim_open_task("w3", 30).await.unwrap().unwrap().id,
+                "a"
+            );
+
+            // Expired: found after its time, then failed with its task.
+            assert!(store.expired_approvals(400).await.unwrap().is_empty());
+            let expired = store.expired_approvals(600).await.unwrap();
+            assert_eq!(
+                expired
+                    .iter()
+                    .map(|a| a.task_id.as_str())
+                    .collect::<Vec<_>>(),
+                ["b"]
+            );
+            assert!(store
+                .decide_approval("b", "approve", "expired", None, None, 600)
+                .await
+                .unwrap());
+            assert_eq!(store.task("b").await.unwrap().unwrap().status, "failed");
+
+            // Cancelled while waiting: at once, with its approval.
+            assert_eq!(store.request_task_cancel("c").await.unwrap(), Some(true));
+            assert_eq!(store.task("c").await.unwrap().unwrap().status, "cancelled");
+            assert_eq!(
+                store
+                    .approval("c", "approve")
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .status,
+                "cancelled"
+            );
+            assert!(store
+                .approvals(Some("pending"), 10)
+                .await
+                .unwrap()
+                .is_empty());
+            assert_eq!(store.approvals(None, 10).await.unwrap().len(), 3);
+        }
+    );
 
     both_databases!(tasks_are_claimed_once_beaten_ended_and_recovered, |db| {
         let s = &db.store;
