@@ -5,7 +5,8 @@
 //! log carries Backstage's messages, with secret values replaced by `***`. A dry-run skips
 //! actions that do not support it and makes their output from their schema's examples.
 //! [`run_with`] also sends each log line as it is written and stops between steps once told
-//! to (a task's worker watches and cancels runs through it).
+//! to (a task's worker watches and cancels runs through it). A task's run hands its actions the
+//! task's context (catalog and creator); a dry-run hands none.
 
 use super::actions::{example_output, ActionContext, Actions, TaskContext, TemplateFiles};
 use super::workspace::Workspace;

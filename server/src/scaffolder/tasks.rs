@@ -13,6 +13,8 @@
 //!   come, renews its lease and saves each step's state every `heartbeat`, stops between steps
 //!   once a cancel is asked (seen through the heartbeat: any replica may ask), stops at
 //!   `task_timeout`, and ends with `finish_task` and a `completion` (or `cancelled`) event.
+//!   Its actions reach the catalog as the task's creator (`created_by`, with their groups looked
+//!   up as sign-in does) through the facade, with the audit log ([`TaskContext`]).
 //!   A worker that lost its lease (its task failed as stale meanwhile) drops the run and
 //!   writes nothing more.
 //! - Claims are one conditional `UPDATE` (`storage::scaffolder`): two workers never run one
