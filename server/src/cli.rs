@@ -195,15 +195,42 @@ fn file_roots(config: &Config) -> Vec<PathBuf> {
 }
 
 /// Every kind of entity source this build reads: files on this machine and Git repositories.
-/// A new kind of location is added here.
+/// A new kind of location is added here. `file://` Git repositories registered through the API
+/// may be read inside the file roots and inside `git_roots` (the managed Git host's folder:
+/// Git may read it, file locations may not).
 pub fn entity_sources(
     data_dir: &Path,
     files: FileSettings,
     git: GitSettings,
+    git_roots: Vec<PathBuf>,
 ) -> (Sources, Arc<GitSource>) {
-    let git = Arc::new(GitSource::new(data_dir, git, files.roots.clone()));
+    let mut roots = files.roots.clone();
+    roots.extend(git_roots);
+    let git = Arc::new(GitSource::new(data_dir, git, roots));
     let sources = Sources::new(vec![Arc::new(FileSource::new(files)), git.clone()]);
     (sources, git)
+}
+
+/// The Git host Backlot manages (`scaffolder.managed_git`), its folder made when missing.
+fn managed_git(config: &Config) -> anyhow::Result<crate::scaffolder::managed_git::ManagedGit> {
+    let managed = crate::scaffolder::managed_git::ManagedGit::new(
+        &config.scaffolder,
+        &config.data_dir,
+        Duration::from_secs(config.git.fetch_timeout_secs.max(1)),
+    );
+    std::fs::create_dir_all(&managed.repos_dir).with_context(|| {
+        format!(
+            "could not create the managed Git host's folder {} (scaffolder.managed_git.dir)",
+            managed.repos_dir.display()
+        )
+    })?;
+    Ok(managed)
+}
+
+/// Where `file://` Git locations registered through the API may read besides the file roots:
+/// the managed Git host's repositories.
+fn git_roots(managed: &crate::scaffolder::managed_git::ManagedGit) -> Vec<PathBuf> {
+    managed.repos_dir.canonicalize().into_iter().collect()
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
@@ -214,7 +241,13 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         refresh_interval: Duration::from_secs(config.catalog.refresh_interval_secs.max(1)),
         max_docs_bytes: config.git.max_file_kib.saturating_mul(1024),
     };
-    let (sources, git) = entity_sources(&config.data_dir, files, config.git.clone());
+    let managed = managed_git(&config)?;
+    let (sources, git) = entity_sources(
+        &config.data_dir,
+        files,
+        config.git.clone(),
+        git_roots(&managed),
+    );
     let settings = CatalogSettings {
         orphans: config.catalog.orphans,
     };
@@ -300,7 +333,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             policy: policy.clone(),
             audit: audit.clone(),
         },
-        crate::scaffolder::actions::Actions::built_in(),
+        crate::scaffolder::actions::Actions::for_server(managed),
         crate::scaffolder::Renderer::new(),
         config.scaffolder.task_settings(store.backend() == "sqlite"),
     );
@@ -424,7 +457,17 @@ async fn decide_for(
         refresh_interval: Duration::from_secs(3600),
         max_docs_bytes: 0,
     };
-    let (sources, _) = entity_sources(&config.data_dir, files, config.git.clone());
+    let managed = crate::scaffolder::managed_git::ManagedGit::new(
+        &config.scaffolder,
+        &config.data_dir,
+        Duration::from_secs(1),
+    );
+    let (sources, _) = entity_sources(
+        &config.data_dir,
+        files,
+        config.git.clone(),
+        git_roots(&managed),
+    );
     let settings = CatalogSettings {
         orphans: config.catalog.orphans,
     };
@@ -490,8 +533,15 @@ fn validate(files: &[PathBuf], format: Format) -> ExitCode {
                 let out = parse_file(&text, &name, &format!("file:{name}"), &|_| true);
                 entities += out.entities.len();
                 all.extend(out.problems);
+                // Every action the server runs (only their names and inputs are looked at).
                 let (actions, renderer) = (
-                    crate::scaffolder::actions::Actions::built_in(),
+                    crate::scaffolder::actions::Actions::for_server(
+                        crate::scaffolder::managed_git::ManagedGit::new(
+                            &Default::default(),
+                            Path::new("data"),
+                            Duration::from_secs(1),
+                        ),
+                    ),
                     crate::scaffolder::Renderer::new(),
                 );
                 for e in out.entities {
@@ -607,6 +657,58 @@ mod tests {
             assert!(nobody.groups.is_empty() && nobody.user.is_some());
         }
     );
+
+    #[test]
+    fn git_reads_the_managed_repositories_and_files_do_not() {
+        let (files_root, repos, elsewhere) = (
+            tempfile::tempdir().unwrap(),
+            tempfile::tempdir().unwrap(),
+            tempfile::tempdir().unwrap(),
+        );
+        let canonical = |d: &tempfile::TempDir| d.path().canonicalize().unwrap();
+        let files = FileSettings {
+            roots: vec![canonical(&files_root)],
+            refresh_interval: Duration::from_secs(60),
+            max_docs_bytes: 0,
+        };
+        let (sources, _) = entity_sources(
+            &canonical(&files_root).join(".data"),
+            files,
+            GitSettings::default(),
+            vec![canonical(&repos)],
+        );
+        let git = |dir: &Path| {
+            let target = format!("file://{}", dir.join("team/svc.git").display());
+            sources
+                .of(LocationType::Git)
+                .unwrap()
+                .check(NewLocation::new(LocationType::Git, &target), &Origin::Api)
+        };
+        assert!(git(&canonical(&repos)).is_ok());
+        assert!(git(&canonical(&files_root)).is_ok());
+        let refused = git(&canonical(&elsewhere)).unwrap_err().to_string();
+        assert!(refused.contains("outside"), "{refused}");
+        // A climb out of the managed folder is refused too.
+        std::fs::create_dir_all(elsewhere.path().join("team/svc.git")).unwrap();
+        let climb = canonical(&repos)
+            .join("..")
+            .join(canonical(&elsewhere).file_name().unwrap());
+        assert!(git(&climb).is_err());
+        // File locations keep their own roots.
+        let file = canonical(&repos).join("team/catalog-info.yaml");
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, "").unwrap();
+        let refused = sources
+            .of(LocationType::File)
+            .unwrap()
+            .check(
+                NewLocation::new(LocationType::File, &file.to_string_lossy()),
+                &Origin::Api,
+            )
+            .unwrap_err()
+            .to_string();
+        assert!(refused.contains("outside"), "{refused}");
+    }
 
     #[test]
     fn describes_problems_with_position() {

@@ -34,6 +34,11 @@ pub struct Harness {
     /// The scaffolder's tasks of every state this harness makes; its worker runs only once a
     /// test calls `scaffolder.spawn()`.
     pub scaffolder: crate::scaffolder::tasks::TaskService,
+    /// The managed Git host of the scaffolder's `publish:git`: its repositories live in a
+    /// folder of their own, outside the file roots, as `scaffolder.managed_git.dir` may.
+    pub managed: crate::scaffolder::managed_git::ManagedGit,
+    /// Holds the managed host's folder.
+    pub repos: tempfile::TempDir,
 }
 
 /// The Backstage examples shipped with the tests.
@@ -58,8 +63,22 @@ impl Harness {
             refresh_interval: Duration::from_secs(3600),
             max_docs_bytes: GitSettings::default().max_file_kib * 1024,
         };
-        let (catalog, git) =
-            open_process(&db, &files, orphans, &root.join(".backlot"), git_settings()).await;
+        let repos = tempfile::tempdir().expect("temp dir");
+        let managed = crate::scaffolder::managed_git::ManagedGit {
+            host: "backlot".into(),
+            repos_dir: repos.path().canonicalize().expect("canonical temp dir"),
+            work_dir: root.join(".backlot/tmp"),
+            timeout: Duration::from_secs(20),
+        };
+        let (catalog, git) = open_process(
+            &db,
+            &files,
+            orphans,
+            &root.join(".backlot"),
+            git_settings(),
+            &managed,
+        )
+        .await;
         let audit = crate::audit::Audit::start(db.store.clone(), Default::default());
         let scaffolder = crate::scaffolder::tasks::TaskService::new(
             crate::scaffolder::tasks::TaskDeps {
@@ -68,7 +87,7 @@ impl Harness {
                 policy: Arc::new(crate::policy::PolicyStore::fixed(crate::policy::allow_all())),
                 audit: audit.clone(),
             },
-            crate::scaffolder::actions::Actions::built_in(),
+            crate::scaffolder::actions::Actions::for_server(managed.clone()),
             crate::scaffolder::Renderer::new(),
             crate::scaffolder::tasks::TaskSettings {
                 heartbeat: Duration::from_millis(200),
@@ -86,6 +105,8 @@ impl Harness {
             root,
             audit,
             scaffolder,
+            managed,
+            repos,
         }
     }
 
@@ -96,7 +117,15 @@ impl Harness {
         data_dir: &Path,
         git: GitSettings,
     ) -> (Arc<CatalogService>, Arc<GitSource>) {
-        open_process(&self.db, &self.files, self.orphans, data_dir, git).await
+        open_process(
+            &self.db,
+            &self.files,
+            self.orphans,
+            data_dir,
+            git,
+            &self.managed,
+        )
+        .await
     }
 
     /// Another Backlot process on the same database, with its own data directory.
@@ -227,15 +256,22 @@ pub fn git_settings() -> GitSettings {
     }
 }
 
-/// A catalog process as `backlot serve` wires it, over the test database.
+/// A catalog process as `backlot serve` wires it, over the test database: Git may read the
+/// managed host's repositories.
 async fn open_process(
     db: &TestDb,
     files: &FileSettings,
     orphans: OrphanStrategy,
     data_dir: &Path,
     git: GitSettings,
+    managed: &crate::scaffolder::managed_git::ManagedGit,
 ) -> (Arc<CatalogService>, Arc<GitSource>) {
-    let (sources, git) = crate::cli::entity_sources(data_dir, files.clone(), git);
+    let (sources, git) = crate::cli::entity_sources(
+        data_dir,
+        files.clone(),
+        git,
+        vec![managed.repos_dir.clone()],
+    );
     let catalog = CatalogService::open(
         db.store.clone(),
         CatalogSettings { orphans },

@@ -7,7 +7,6 @@
 use super::ApiError;
 use crate::http::caller::RequestCaller;
 use crate::policy::{Permission, Resource};
-use crate::scaffolder::actions::Actions;
 use crate::scaffolder::dry_run::DryRunError;
 use crate::scaffolder::run::RunError;
 use crate::scaffolder::tasks::{ScaffolderError, Task, TaskEvent, TaskList, TaskService};
@@ -28,9 +27,10 @@ use std::time::Duration;
 /// The most a dry-run body may carry (its files are inline, base64).
 pub const MAX_DRY_RUN_BODY: usize = 16 * 1024 * 1024;
 
-/// `GET /api/scaffolder/v2/actions`: every action, `[{id, description, schema: {input, output}}]`.
-pub async fn actions() -> Json<Value> {
-    Json(Actions::built_in().describe())
+/// `GET /api/scaffolder/v2/actions`: every action the server runs,
+/// `[{id, description, schema: {input, output}}]`.
+pub async fn actions(State(state): State<AppState>) -> Json<Value> {
+    Json(state.scaffolder.actions().describe())
 }
 
 /// `GET /api/scaffolder/v2/templates/{namespace}/{kind}/{name}/parameter-schema`:
@@ -126,6 +126,7 @@ pub async fn dry_run(
         &req.secrets,
         files,
         user,
+        state.scaffolder.actions(),
     )
     .await
     {

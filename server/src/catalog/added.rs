@@ -49,6 +49,17 @@ impl AddedEntities {
         AddedEntities::Catalog { snapshot, records }
     }
 
+    /// The entities' references, in order.
+    pub fn refs(&self) -> Vec<&app::model::EntityRef> {
+        match self {
+            AddedEntities::Catalog { snapshot, records } => records
+                .iter()
+                .map(|&i| &snapshot.records[i].stored.entity_ref)
+                .collect(),
+            AddedEntities::Preview(entities) => entities.iter().map(|e| &e.entity_ref).collect(),
+        }
+    }
+
     pub fn len(&self) -> usize {
         match self {
             AddedEntities::Catalog { records, .. } => records.len(),

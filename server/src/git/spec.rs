@@ -233,8 +233,9 @@ fn is_scp_like(url: &str) -> bool {
     }
 }
 
-/// Git's ref-name rules, enough to keep option-like or odd names out of the fetch command.
-fn valid_branch(b: &str) -> bool {
+/// Git's ref-name rules, enough to keep option-like or odd names out of the fetch command (and
+/// out of the branches `publish:git` creates).
+pub fn valid_branch(b: &str) -> bool {
     !b.starts_with('-')
         && !b.starts_with('/')
         && !b.ends_with('/')

@@ -1,10 +1,19 @@
 //! The actions steps call, by id, with Backstage's input and output schemas (what
-//! `GET /api/scaffolder/v2/actions` lists). Built in so far: `debug:log`, `debug:wait`, `fetch:template`,
-//! `fetch:template:file`, `fetch:plain`, `fetch:plain:file`, `fs:delete`, `fs:rename` and
-//! `catalog:write`, working on the task's [`Workspace`] and the template's own files.
+//! `GET /api/scaffolder/v2/actions` lists).
+//!
+//! [`Actions::built_in`] are the actions that need nothing but the task's [`Workspace`] and the
+//! template's own files: `debug:log`, `debug:wait`, `fetch:template`, `fetch:template:file`,
+//! `fetch:plain`, `fetch:plain:file`, `fs:delete`, `fs:rename` and `catalog:write`.
+//! [`Actions::for_server`] adds those that reach outside, as the server runs them:
+//! `publish:git` (the managed Git host, [`super::publish`]), `catalog:register` and
+//! `catalog:fetch` ([`super::catalog`]). These read the catalog as the task's creator through a
+//! [`TaskContext`], which only a task has: a dry-run skips them (their output made from their
+//! schema's examples), and one run without it fails saying so.
 
 use super::workspace::{join, safe_path, PathError, Workspace};
 use super::{RenderError, Renderer, SkeletonFile, SkeletonOptions};
+use crate::catalog::facade::Facade;
+use app::model::Caller;
 use async_trait::async_trait;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
@@ -52,6 +61,20 @@ impl TemplateFiles {
     }
 }
 
+/// What a task's actions reach besides its files: the catalog, as the person who created the
+/// task. Built by the task's worker ([`super::tasks::TaskService`]); a dry-run has none.
+#[derive(Clone)]
+pub struct TaskContext {
+    pub task_id: String,
+    /// The task's creator (`created_by`) with their groups found as sign-in finds them; the
+    /// guest for a task nobody signed in created. What the catalog actions do is decided for
+    /// this caller.
+    pub caller: Caller,
+    /// The catalog's one door: reads filtered for the caller, writes decided by the policy and
+    /// recorded in the audit log.
+    pub catalog: Facade,
+}
+
 /// What an action works with.
 pub struct ActionContext<'a> {
     pub workspace: &'a mut Workspace,
@@ -61,6 +84,19 @@ pub struct ActionContext<'a> {
     pub template_ref: &'a str,
     /// Lines for the task's log (the runner adds the step id).
     pub log: &'a mut Vec<String>,
+    /// The task's catalog and caller; `None` in a dry-run.
+    pub task: Option<&'a TaskContext>,
+}
+
+impl ActionContext<'_> {
+    /// The task's context, or an error saying that `action` needs one.
+    pub fn task(&self, action: &str) -> Result<&TaskContext, ActionError> {
+        self.task.ok_or_else(|| {
+            ActionError::Failed(format!(
+                "{action} needs the catalog and the task's creator, which only a task run by the server has (not a dry-run)"
+            ))
+        })
+    }
 }
 
 /// Why an action failed, in words for the task's log.
@@ -72,6 +108,9 @@ pub enum ActionError {
     Path(#[from] PathError),
     #[error(transparent)]
     Render(#[from] RenderError),
+    /// The action ran and failed (git, the catalog, the policy); the message says why.
+    #[error("{0}")]
+    Failed(String),
 }
 
 /// One action.
@@ -116,6 +155,17 @@ impl Actions {
             Arc::new(CatalogWrite),
         ];
         Self(list.into_iter().map(|a| (a.id(), a)).collect())
+    }
+
+    /// The built-in actions and those of the server: `publish:git` to the managed Git host,
+    /// `catalog:register` (which also knows that host's URLs) and `catalog:fetch`.
+    pub fn for_server(managed: super::managed_git::ManagedGit) -> Self {
+        Self::built_in()
+            .with(Arc::new(super::publish::PublishGit::new(managed.clone())))
+            .with(Arc::new(super::catalog::CatalogRegister::new(Some(
+                managed,
+            ))))
+            .with(Arc::new(super::catalog::CatalogFetch))
     }
 
     /// Adds (or replaces) an action.
@@ -173,7 +223,7 @@ pub fn example_output(schema: &Value) -> Map<String, Value> {
     object(schema)
 }
 
-fn string<'a>(input: &'a Value, key: &str) -> Result<Option<&'a str>, ActionError> {
+pub(super) fn string<'a>(input: &'a Value, key: &str) -> Result<Option<&'a str>, ActionError> {
     match input.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
@@ -181,7 +231,7 @@ fn string<'a>(input: &'a Value, key: &str) -> Result<Option<&'a str>, ActionErro
     }
 }
 
-fn required<'a>(input: &'a Value, key: &str) -> Result<&'a str, ActionError> {
+pub(super) fn required<'a>(input: &'a Value, key: &str) -> Result<&'a str, ActionError> {
     string(input, key)?.ok_or_else(|| ActionError::Input(format!("{key}: is required")))
 }
 

@@ -1,7 +1,9 @@
 //! A dry-run, as Backstage's: a Template entity (as JSON), its values, secrets and files run
 //! without effects. The values are checked against the template's parameters (only the pages
 //! shown count, and the values of hidden pages are dropped, as Backstage drops them), then the steps run in
-//! memory ([`super::run`]), skipping actions that cannot dry-run. Nothing is stored.
+//! memory ([`super::run`]) over the actions the server runs, skipping those that cannot dry-run
+//! (they reach outside: publishing, the catalog; a dry-run has no task context for them).
+//! Nothing is stored.
 
 use super::actions::{Actions, TemplateFiles};
 use super::run::{run, RunError, RunInput, RunOutcome};
@@ -29,13 +31,14 @@ pub enum DryRunError {
 }
 
 /// Runs `template` with `values` over `files` (paths relative to the template's folder).
-/// `user` is `{ref}` of the caller (`{}` for the guest).
+/// `user` is `{ref}` of the caller (`{}` for the guest); `actions` those the server runs.
 pub async fn dry_run(
     template: &Value,
     values: Map<String, Value>,
     secrets: &Map<String, Value>,
     files: Vec<(String, Vec<u8>)>,
     user: Value,
+    actions: &Actions,
 ) -> Result<RunOutcome, DryRunError> {
     if template["apiVersion"] != "scaffolder.backstage.io/v1beta3" || template["kind"] != "Template"
     {
@@ -73,8 +76,9 @@ pub async fn dry_run(
             template: &files,
             template_ref: DRY_RUN_REF,
             dry_run: true,
+            task: None,
         },
-        &Actions::built_in(),
+        actions,
         &Renderer::new(),
     )
     .await?;

@@ -3,10 +3,17 @@
 //!
 //! - [`run`]: a template's steps run as Backstage's runner runs them (`if`, `each`, inputs
 //!   rendered, outputs kept, the `output` rendered; a dry-run skips what cannot dry-run), over
-//!   the built-in [`actions`] and a [`workspace`] whose paths never leave it;
+//!   the [`actions`] and a [`workspace`] whose paths never leave it;
 //! - [`tasks`]: runs as stored tasks: created from a catalog Template and validated values,
 //!   claimed by one worker of any replica, run with live events, cancelled, retried, and
-//!   failed as interrupted when their worker stopped.
+//!   failed as interrupted when their worker stopped; each run's actions reach the catalog as
+//!   the task's creator ([`actions::TaskContext`]).
+//!
+//! What a template makes leaves the workspace through the server's actions:
+//! - [`publish`]: `publish:git`, the workspace as a new repository of the Git host Backlot
+//!   manages ([`managed_git`]: bare repositories under `scaffolder.managed_git.dir`);
+//! - [`catalog`]: `catalog:register` and `catalog:fetch`, through the catalog's one door
+//!   (policy, audit) as the task's creator.
 //!
 //! The rendering core:
 //! - [`render`]: the template engine: `${{ … }}` expressions and `{% … %}` blocks with
@@ -20,10 +27,13 @@
 //! Backstage scaffolder (`testdata/record.py`); the tests compare with them exactly.
 
 pub mod actions;
+pub mod catalog;
 pub mod check;
 pub mod config;
 pub mod dry_run;
 mod js;
+pub mod managed_git;
+pub mod publish;
 pub mod render;
 pub mod run;
 pub mod skeleton;

@@ -5,9 +5,10 @@
 //! log carries Backstage's messages, with secret values replaced by `***`. A dry-run skips
 //! actions that do not support it and makes their output from their schema's examples.
 //! [`run_with`] also sends each log line as it is written and stops between steps once told
-//! to (a task's worker watches and cancels runs through it).
+//! to (a task's worker watches and cancels runs through it). A task's run hands its actions the
+//! task's context (catalog and creator); a dry-run hands none.
 
-use super::actions::{example_output, ActionContext, Actions, TemplateFiles};
+use super::actions::{example_output, ActionContext, Actions, TaskContext, TemplateFiles};
 use super::workspace::Workspace;
 use super::Renderer;
 use serde_json::{json, Map, Value};
@@ -39,6 +40,9 @@ pub struct RunInput<'a> {
     pub template: &'a TemplateFiles,
     pub template_ref: &'a str,
     pub dry_run: bool,
+    /// The catalog and the task's creator, for the actions that reach them; `None` in a
+    /// dry-run.
+    pub task: Option<&'a TaskContext>,
 }
 
 /// How a run ended.
@@ -296,6 +300,7 @@ pub async fn run_with(
                     renderer,
                     template_ref: input.template_ref,
                     log: &mut lines,
+                    task: input.task,
                 };
                 action.run(&mut actx, &step_input).await
             };

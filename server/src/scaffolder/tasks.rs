@@ -13,12 +13,14 @@
 //!   come, renews its lease and saves each step's state every `heartbeat`, stops between steps
 //!   once a cancel is asked (seen through the heartbeat: any replica may ask), stops at
 //!   `task_timeout`, and ends with `finish_task` and a `completion` (or `cancelled`) event.
+//!   Its actions reach the catalog as the task's creator (`created_by`, with their groups looked
+//!   up as sign-in does) through the facade, with the audit log ([`TaskContext`]).
 //!   A worker that lost its lease (its task failed as stale meanwhile) drops the run and
 //!   writes nothing more.
 //! - Claims are one conditional `UPDATE` (`storage::scaffolder`): two workers never run one
 //!   task twice.
 
-use super::actions::{Actions, TemplateFiles};
+use super::actions::{Actions, TaskContext, TemplateFiles};
 use super::run::{prepare_steps, run_with, LogLine, RunControl, RunInput};
 use super::workspace::Workspace;
 use super::Renderer;
@@ -324,6 +326,30 @@ impl TaskService {
     /// This process's worker id, as tasks' `claimed_by` names it.
     pub fn worker_id(&self) -> &str {
         &self.0.worker
+    }
+
+    /// The actions this service's tasks run (what `GET /api/scaffolder/v2/actions` lists).
+    pub fn actions(&self) -> &Actions {
+        &self.0.actions
+    }
+
+    /// What a run of a task created by `created_by` reaches: the catalog's door (with the audit
+    /// log) and the creator as a caller, with their groups as sign-in finds them
+    /// (`auth::resolve::caller_of`); the guest when nobody signed in created it.
+    ///
+    /// A task created with an API token runs as the token's owner: the token's scopes are not
+    /// stored with the task.
+    fn task_context(&self, task_id: &str, created_by: Option<&str>) -> TaskContext {
+        let catalog = self.facade().with_audit(self.0.audit.clone());
+        let caller = match created_by {
+            Some(user) => crate::auth::resolve::caller_of(&catalog.read_unfiltered(), user),
+            None => Caller::guest(),
+        };
+        TaskContext {
+            task_id: task_id.to_string(),
+            caller,
+            catalog,
+        }
     }
 
     /// Starts a task of the template `template_ref` (`[template:][namespace/]name`) with these
@@ -676,6 +702,7 @@ impl TaskService {
         };
         let parameters = spec["parameters"].clone();
         let output = spec.get("output").cloned();
+        let task = self.task_context(&id, row.created_by.as_deref());
         let (lines, mut receiver) = tokio::sync::mpsc::unbounded_channel();
         let cancel = Arc::new(AtomicBool::new(row.cancel_requested));
         let control = RunControl {
@@ -694,6 +721,7 @@ impl TaskService {
                     template: &files,
                     template_ref: &template_ref,
                     dry_run: false,
+                    task: Some(&task),
                 },
                 &inner.actions,
                 &inner.renderer,

@@ -190,10 +190,16 @@ async fn dry_run_case(case: &str) {
             .expect("values json");
     let files = template_files(&dir);
     let values = values.as_object().cloned().unwrap_or_default();
-    let outcome =
-        super::dry_run::dry_run(&template, values, &serde_json::Map::new(), files, json!({}))
-            .await
-            .unwrap_or_else(|e| panic!("{case}: {e}"));
+    let outcome = super::dry_run::dry_run(
+        &template,
+        values,
+        &serde_json::Map::new(),
+        files,
+        json!({}),
+        &super::actions::Actions::built_in(),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{case}: {e}"));
     let prefix = "dry-run mode with inputs (secrets redacted): ";
     let inputs: serde_json::Map<String, Value> = outcome
         .log
@@ -268,6 +274,7 @@ async fn a_failing_step_ends_the_run_and_names_itself() {
             template: &TemplateFiles::default(),
             template_ref: "template:default/t",
             dry_run: false,
+            task: None,
         },
         &Actions::built_in(),
         &Renderer::new(),
@@ -301,6 +308,7 @@ async fn a_failing_step_ends_the_run_and_names_itself() {
             template: &TemplateFiles::default(),
             template_ref: "template:default/t",
             dry_run: true,
+            task: None,
         },
         &Actions::built_in(),
         &Renderer::new(),
@@ -331,6 +339,7 @@ async fn a_watched_run_sends_its_lines_as_written_and_stops_when_told() {
         template: &template,
         template_ref: "template:default/t",
         dry_run: false,
+        task: None,
     };
 
     // Every line reaches the watcher, in the log's order.

@@ -285,3 +285,6 @@ both_databases!(
 
 #[path = "task_tests.rs"]
 mod task_tests;
+
+#[path = "publish_tests.rs"]
+mod publish_tests;

@@ -1,0 +1,522 @@
+//! A template that creates a service, through the real router and the worker: its skeleton
+//! published as a new repository of the managed Git host (read back with `git`), registered in
+//! the catalog through the facade as the task's creator (in the catalog when the task ends),
+//! fetched back; the dry-run skipping what reaches outside; refusals (another host, unsafe
+//! names, an existing repository, a `sourcePath` that leaves the workspace, the policy
+//! refusing `catalog.location.create`, `optional`).
+
+use super::send;
+use crate::both_databases;
+use crate::git::testing::git;
+use crate::http::caller::TestCaller;
+use crate::test_support::Harness;
+use app::model::{Caller, EntityRef};
+use axum::http::StatusCode;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+const TEMPLATE: &str = r#"apiVersion: scaffolder.backstage.io/v1beta3
+kind: Template
+metadata:
+  name: service
+  title: A service
+spec:
+  owner: team-a
+  type: service
+  parameters:
+    - title: Service
+      required: [name, owner, repoUrl]
+      properties:
+        name:
+          type: string
+          pattern: '^[a-z][a-z0-9-]*$'
+        owner:
+          type: string
+        repoUrl:
+          type: string
+        sourcePath:
+          type: string
+        optional:
+          type: boolean
+  steps:
+    - id: fetch
+      name: Fetch the skeleton
+      action: fetch:template
+      input:
+        url: ./skeleton
+        targetPath: ./service
+        values:
+          name: ${{ parameters.name }}
+          owner: ${{ parameters.owner }}
+    - id: notes
+      name: Notes beside the service
+      action: fetch:plain:file
+      input:
+        url: ./NOTES.txt
+        targetPath: NOTES.txt
+    - id: publish
+      name: Publish
+      action: publish:git
+      input:
+        repoUrl: ${{ parameters.repoUrl }}
+        sourcePath: ${{ parameters.sourcePath }}
+        description: The ${{ parameters.name }} service
+        gitCommitMessage: Create ${{ parameters.name }}
+    - id: register
+      name: Register
+      action: catalog:register
+      input:
+        repoContentsUrl: ${{ steps.publish.output.repoContentsUrl }}
+        catalogInfoPath: /catalog-info.yaml
+        optional: ${{ parameters.optional }}
+    - id: read
+      name: Read it back
+      if: ${{ steps.register.output.entityRef }}
+      action: catalog:fetch
+      input:
+        entityRef: ${{ steps.register.output.entityRef }}
+  output:
+    links:
+      - title: Repository
+        url: ${{ steps.publish.output.remoteUrl }}
+      - title: Open in catalog
+        icon: catalog
+        entityRef: ${{ steps.register.output.entityRef }}
+    text:
+      - title: Owner
+        content: owned by ${{ steps.read.output.entity.spec.owner }}
+"#;
+
+const CATALOG_INFO: &str = "apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: ${{ values.name }}
+  description: Made by a template
+spec:
+  type: service
+  lifecycle: experimental
+  owner: ${{ values.owner }}
+";
+
+/// The harness with the `service` template, its skeleton and an organisation (alice in
+/// team-a) registered.
+async fn setup(db: crate::storage::testing::TestDb) -> Harness {
+    let h = Harness::new(db).await;
+    h.write("service/skeleton/catalog-info.yaml", CATALOG_INFO);
+    h.write("service/skeleton/README.md", "# ${{ values.name }}\n");
+    h.write("service/skeleton/src/main.rs", "fn main() {}\n");
+    h.write(
+        "service/NOTES.txt",
+        "not published with sourcePath: service\n",
+    );
+    let path = h.write("service/template.yaml", TEMPLATE);
+    h.register_file(&path).await;
+    let alice = "apiVersion: backstage.io/v1alpha1\nkind: User\nmetadata:\n  name: alice\nspec:\n  memberOf: [team-a]\n";
+    let org = [
+        crate::test_support::group("team-a"),
+        crate::test_support::group("team-b"),
+        alice.to_string(),
+    ];
+    let path = h.write("org.yaml", &org.join("---\n"));
+    h.register_file(&path).await;
+    h
+}
+
+/// Starts a task; its id.
+async fn start(router: &axum::Router, values: Value) -> String {
+    let (status, created) = send(
+        router,
+        "POST",
+        "/api/scaffolder/v2/tasks",
+        Some(json!({"templateRef": "template:default/service", "values": values})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    created["id"].as_str().expect("id").to_string()
+}
+
+/// The task once ended, and its last event.
+async fn ended(router: &axum::Router, id: &str) -> (Value, Value) {
+    for _ in 0..400 {
+        let (_, task) = send(
+            router,
+            "GET",
+            &format!("/api/scaffolder/v2/tasks/{id}"),
+            None,
+        )
+        .await;
+        let (_, events) = send(
+            router,
+            "GET",
+            &format!("/api/scaffolder/v2/tasks/{id}/events"),
+            None,
+        )
+        .await;
+        let last = events
+            .as_array()
+            .and_then(|e| e.last())
+            .cloned()
+            .unwrap_or_default();
+        if ["completed", "failed"].contains(&task["status"].as_str().unwrap_or(""))
+            && last["type"] == "completion"
+        {
+            return (task, last);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("task {id} never ended");
+}
+
+/// Runs a task to its end: its status, its last event's body, and every log message.
+async fn run(router: &axum::Router, values: Value) -> (String, Value, Vec<String>) {
+    let id = start(router, values).await;
+    let (task, last) = ended(router, &id).await;
+    let (_, events) = send(
+        router,
+        "GET",
+        &format!("/api/scaffolder/v2/tasks/{id}/events"),
+        None,
+    )
+    .await;
+    let log = events
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|e| e["body"]["message"].as_str().map(str::to_string))
+        .collect();
+    (
+        task["status"].as_str().unwrap_or_default().to_string(),
+        last["body"].clone(),
+        log,
+    )
+}
+
+fn error_of(body: &Value) -> String {
+    body["error"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// How many repositories the managed host holds.
+fn repositories(h: &Harness) -> usize {
+    let Ok(owners) = std::fs::read_dir(&h.managed.repos_dir) else {
+        return 0;
+    };
+    owners
+        .flatten()
+        .map(|o| std::fs::read_dir(o.path()).map(|r| r.count()).unwrap_or(0))
+        .sum()
+}
+
+both_databases!(
+    a_template_publishes_and_registers_a_service,
+    setup = setup,
+    |h| {
+        let _worker = h.scaffolder.spawn();
+        let router = crate::http::router(h.state());
+
+        // The actions list is what the server runs.
+        let (_, actions) = send(&router, "GET", "/api/scaffolder/v2/actions", None).await;
+        let ids: Vec<&str> = actions
+            .as_array()
+            .expect("actions")
+            .iter()
+            .filter_map(|a| a["id"].as_str())
+            .collect();
+        for id in [
+            "publish:git",
+            "catalog:register",
+            "catalog:fetch",
+            "fetch:template",
+        ] {
+            assert!(ids.contains(&id), "{id} in {ids:?}");
+        }
+
+        let (status, body, log) = run(
+            &router,
+            json!({"name": "payments", "owner": "group:default/team-a", "repoUrl": "backlot?owner=team-a&repo=payments", "sourcePath": "service"}),
+        )
+        .await;
+        assert_eq!(status, "completed", "{body}\n{log:#?}");
+
+        // The repository: one commit on main with the skeleton's files, from sourcePath only.
+        let repo = h
+            .managed
+            .repo_path(&crate::scaffolder::managed_git::RepoName {
+                owner: "team-a".into(),
+                repo: "payments".into(),
+            });
+        assert!(repo.join("HEAD").exists(), "{}", repo.display());
+        let files = git(&repo, &["ls-tree", "-r", "--name-only", "main"]);
+        assert_eq!(
+            files.lines().collect::<Vec<_>>(),
+            ["README.md", "catalog-info.yaml", "src/main.rs"]
+        );
+        assert_eq!(git(&repo, &["show", "main:README.md"]), "# payments");
+        assert!(git(&repo, &["show", "main:catalog-info.yaml"]).contains("name: payments"));
+        assert_eq!(
+            git(&repo, &["log", "--format=%s|%an|%ae", "main"]),
+            "Create payments|Scaffolder|scaffolder@backstage.io"
+        );
+        assert_eq!(
+            std::fs::read_to_string(repo.join("description")).unwrap(),
+            "The payments service\n"
+        );
+        let commit = git(&repo, &["rev-parse", "main"]);
+
+        // In the catalog as soon as the task has ended.
+        let (status, entity) = send(
+            &router,
+            "GET",
+            "/api/catalog/entities/by-name/component/default/payments",
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{entity}");
+        assert_eq!(entity["spec"]["owner"], "group:default/team-a");
+        let origin = entity["metadata"]["annotations"]["backstage.io/managed-by-location"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        assert!(
+            origin.contains(
+                &h.managed
+                    .clone_url(&crate::scaffolder::managed_git::RepoName {
+                        owner: "team-a".into(),
+                        repo: "payments".into(),
+                    })
+            ),
+            "{origin}"
+        );
+
+        // The output links, and what catalog:fetch read back.
+        let remote = format!("file://{}", repo.display());
+        assert_eq!(
+            body["output"]["links"],
+            json!([
+                {"title": "Repository", "url": remote},
+                {"title": "Open in catalog", "icon": "catalog", "entityRef": "component:default/payments"},
+            ]),
+            "{body}"
+        );
+        assert_eq!(
+            body["output"]["text"][0]["content"],
+            "owned by group:default/team-a"
+        );
+        assert!(
+            log.iter().any(|l| l.contains(&commit)),
+            "the log names the commit: {log:#?}"
+        );
+
+        // Registered through the facade: in the audit log, as the task's creator (the guest).
+        h.audit.flush().await;
+        let rows =
+            h.db.store
+                .audit_events(&crate::storage::AuditFilter {
+                    limit: 100,
+                    ..Default::default()
+                })
+                .await
+                .expect("audit");
+        assert!(
+            rows.iter().any(|r| r.action == "catalog.location.create"
+                && r.outcome == "allowed"
+                && r.actor == "guest"
+                && r.target.as_deref().unwrap_or("").contains("payments.git")),
+            "{rows:#?}"
+        );
+
+        // The dry-run skips what reaches outside and makes nothing.
+        let template: Value = yaml_serde::from_str(TEMPLATE).expect("template");
+        let b64 = |s: &str| {
+            use base64::Engine as _;
+            base64::engine::general_purpose::STANDARD.encode(s)
+        };
+        let (status, dry) = send(
+            &router,
+            "POST",
+            "/api/scaffolder/v2/dry-run",
+            Some(json!({
+                "template": template,
+                "values": {"name": "dry", "owner": "group:default/team-a", "repoUrl": "backlot?owner=team-a&repo=dry"},
+                "directoryContents": [
+                    {"path": "skeleton/catalog-info.yaml", "base64Content": b64(CATALOG_INFO)},
+                    {"path": "NOTES.txt", "base64Content": b64("notes")},
+                ],
+            })),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{dry}");
+        let said = dry["log"].to_string();
+        for skipped in ["publish:git", "catalog:register"] {
+            assert!(
+                said.contains(&format!(
+                    "Skipping because {skipped} does not support dry-run"
+                )),
+                "{said}"
+            );
+        }
+        assert_eq!(
+            dry["output"]["links"][1]["entityRef"],
+            "component:default/example"
+        );
+        assert_eq!(repositories(&h), 1, "the dry-run published nothing");
+    }
+);
+
+both_databases!(publishing_refuses_what_it_must_not_do, setup = setup, |h| {
+    let _worker = h.scaffolder.spawn();
+    let router = crate::http::router(h.state());
+    let values = |repo_url: &str| json!({"name": "svc", "owner": "group:default/team-a", "repoUrl": repo_url, "sourcePath": "service"});
+    for (repo_url, expected) in [
+        ("github.com?owner=team-a&repo=svc", "\"backlot\""),
+        ("backlot?owner=..&repo=svc", "'.' or '..'"),
+        ("backlot?owner=team-a&repo=svc.git", ".git"),
+        ("backlot?owner=team-a&repo=a%2F..%2F..%2Fx", "letters"),
+        ("backlot?owner=team-a", "no repo"),
+    ] {
+        let (status, body, _) = run(&router, values(repo_url)).await;
+        assert_eq!(status, "failed", "{repo_url}: {body}");
+        assert_eq!(body["stepId"], "publish", "{body}");
+        let e = error_of(&body);
+        assert!(e.contains(expected), "{repo_url}: {e}");
+    }
+    let (status, body, _) = run(
+            &router,
+            json!({"name": "svc", "owner": "group:default/team-a", "repoUrl": "backlot?owner=team-a&repo=svc", "sourcePath": "../outside"}),
+        )
+        .await;
+    assert_eq!(status, "failed");
+    assert!(error_of(&body).contains("leave the workspace"), "{body}");
+    let (status, body, _) = run(
+            &router,
+            json!({"name": "svc", "owner": "group:default/team-a", "repoUrl": "backlot?owner=team-a&repo=svc", "sourcePath": "nothing-here"}),
+        )
+        .await;
+    assert_eq!(status, "failed");
+    assert!(error_of(&body).contains("no files under"), "{body}");
+    assert_eq!(repositories(&h), 0, "nothing was created");
+
+    // Once, then never again: the second run fails and the first repository is untouched.
+    let (status, body, _) = run(&router, values("backlot?owner=team-a&repo=svc")).await;
+    assert_eq!(status, "completed", "{body}");
+    let repo = h.managed.repos_dir.join("team-a/svc.git");
+    let first = git(&repo, &["rev-parse", "main"]);
+    let (status, body, _) = run(&router, values("backlot?owner=team-a&repo=svc")).await;
+    assert_eq!(status, "failed", "{body}");
+    assert!(error_of(&body).contains("already exists"), "{body}");
+    assert_eq!(git(&repo, &["rev-parse", "main"]), first);
+    assert_eq!(git(&repo, &["rev-list", "--count", "main"]), "1");
+
+    // Without sourcePath the whole workspace is published.
+    let (status, body, log) = run(
+            &router,
+            json!({"name": "whole", "owner": "group:default/team-a", "repoUrl": "backlot?owner=team-a&repo=whole", "optional": true}),
+        )
+        .await;
+    assert_eq!(status, "completed", "{body}");
+    let repo = h.managed.repos_dir.join("team-a/whole.git");
+    let files = git(&repo, &["ls-tree", "-r", "--name-only", "main"]);
+    assert_eq!(
+        files.lines().collect::<Vec<_>>(),
+        [
+            "NOTES.txt",
+            "service/README.md",
+            "service/catalog-info.yaml",
+            "service/src/main.rs"
+        ]
+    );
+    // /catalog-info.yaml is not there: the location is registered, with nothing in it.
+    assert!(
+        log.iter().any(|l| l.contains("provided no entities")),
+        "{log:#?}"
+    );
+    assert_eq!(body["output"]["links"][1].get("entityRef"), None, "{body}");
+    assert_eq!(repositories(&h), 2);
+});
+
+fn alice() -> Caller {
+    Caller {
+        user: Some(EntityRef::new("User", "default", "alice")),
+        groups: Vec::new(),
+        token: None,
+    }
+}
+
+both_databases!(
+    registration_is_the_policys_decision_for_the_tasks_creator,
+    setup = setup,
+    |h| {
+        // The default policy with sign-in: members register locations of what they own.
+        let state = crate::test_support::with_sign_in(h.state(), "[]", |_| None);
+        let _worker = state.scaffolder.spawn();
+        // Alice's session names no groups: the task finds them in the catalog.
+        let router = crate::http::router(state.clone()).layer(axum::Extension(TestCaller(alice())));
+        let values = |name: &str, owner: &str, optional: bool| json!({"name": name, "owner": owner, "repoUrl": format!("backlot?owner=team-a&repo={name}"), "sourcePath": "service", "optional": optional});
+
+        let (status, body, log) = run(&router, values("ours", "group:default/team-a", false)).await;
+        assert_eq!(status, "completed", "{body}\n{log:#?}");
+        let (status, _) = send(
+            &router,
+            "GET",
+            "/api/catalog/entities/by-name/component/default/ours",
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+
+        let (status, body, _) = run(&router, values("theirs", "group:default/team-b", false)).await;
+        assert_eq!(status, "failed", "{body}");
+        assert_eq!(body["stepId"], "register");
+        let e = error_of(&body);
+        assert!(e.contains("catalog.location.create"), "{e}");
+        let (status, _) = send(
+            &router,
+            "GET",
+            "/api/catalog/entities/by-name/component/default/theirs",
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+
+        // optional: the refusal is logged and the task goes on, with no entity.
+        let (status, body, log) = run(&router, values("maybe", "group:default/team-b", true)).await;
+        assert_eq!(status, "completed", "{body}");
+        assert!(
+            log.iter()
+                .any(|l| l.contains("it is optional") && l.contains("catalog.location.create")),
+            "{log:#?}"
+        );
+        assert_eq!(body["output"]["links"][1].get("entityRef"), None, "{body}");
+        let (status, _) = send(
+            &router,
+            "GET",
+            "/api/catalog/entities/by-name/component/default/maybe",
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+
+        h.audit.flush().await;
+        let rows =
+            h.db.store
+                .audit_events(&crate::storage::AuditFilter {
+                    limit: 200,
+                    ..Default::default()
+                })
+                .await
+                .expect("audit");
+        let seen = |outcome: &str, repo: &str| {
+            rows.iter().any(|r| {
+                r.action == "catalog.location.create"
+                    && r.actor == "user:default/alice"
+                    && r.outcome == outcome
+                    && r.target.as_deref().unwrap_or("").contains(repo)
+            })
+        };
+        assert!(seen("allowed", "ours.git"), "{rows:#?}");
+        assert!(seen("refused", "theirs.git"), "{rows:#?}");
+        assert!(seen("refused", "maybe.git"), "{rows:#?}");
+    }
+);
