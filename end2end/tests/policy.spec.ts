@@ -63,11 +63,12 @@ function demoEntities(): DemoEntity[] {
   const files = [
     ...fs.readdirSync(root).map((f) => path.join(root, f)),
     ...fs.readdirSync(path.join(root, 'components')).map((f) => path.join(root, 'components', f)),
+    ...fs.readdirSync(path.join(root, 'templates')).map((t) => path.join(root, 'templates', t, 'template.yaml')),
   ].filter((f) => f.endsWith('.yaml'));
   const out: DemoEntity[] = [];
   for (const file of files) {
     for (const doc of fs.readFileSync(file, 'utf8').split(/^---\s*$/m)) {
-      if (!/^apiVersion:\s*backstage\.io\//m.test(doc)) continue;
+      if (!/^apiVersion:\s*(scaffolder\.)?backstage\.io\//m.test(doc)) continue;
       const kind = /^kind:\s*(\S+)/m.exec(doc)?.[1];
       const name = /^ {2}name:\s*(\S+)/m.exec(doc)?.[1];
       if (!kind || !name) throw new Error(`${file}: a document without kind or name`);

@@ -4,109 +4,66 @@
 
 use std::path::{Path, PathBuf};
 
-/// (path relative to the demo root, content)
-pub const FILES: &[(&str, &str)] = &[
-    (
-        "components/docs/catalog-service/mkdocs.yml",
-        include_str!("../demo/components/docs/catalog-service/mkdocs.yml"),
-    ),
-    (
-        "components/docs/catalog-service/docs/index.md",
-        include_str!("../demo/components/docs/catalog-service/docs/index.md"),
-    ),
-    (
-        "components/docs/catalog-service/docs/architecture.md",
-        include_str!("../demo/components/docs/catalog-service/docs/architecture.md"),
-    ),
-    (
-        "components/docs/catalog-service/docs/runbook.md",
-        include_str!("../demo/components/docs/catalog-service/docs/runbook.md"),
-    ),
-    (
-        "components/docs/catalog-service/docs/img/architecture.svg",
-        include_str!("../demo/components/docs/catalog-service/docs/img/architecture.svg"),
-    ),
-    (
-        "components/docs/checkout-service/README.md",
-        include_str!("../demo/components/docs/checkout-service/README.md"),
-    ),
-    ("apis.yaml", include_str!("../demo/apis.yaml")),
-    (
-        "catalog-info.yaml",
-        include_str!("../demo/catalog-info.yaml"),
-    ),
-    (
-        "components/catalog.yaml",
-        include_str!("../demo/components/catalog.yaml"),
-    ),
-    (
-        "components/checkout.yaml",
-        include_str!("../demo/components/checkout.yaml"),
-    ),
-    (
-        "components/customer.yaml",
-        include_str!("../demo/components/customer.yaml"),
-    ),
-    (
-        "components/data-platform.yaml",
-        include_str!("../demo/components/data-platform.yaml"),
-    ),
-    (
-        "components/fulfilment.yaml",
-        include_str!("../demo/components/fulfilment.yaml"),
-    ),
-    (
-        "components/platform.yaml",
-        include_str!("../demo/components/platform.yaml"),
-    ),
-    (
-        "components/storefront.yaml",
-        include_str!("../demo/components/storefront.yaml"),
-    ),
-    (
-        "definitions/cart-api.yaml",
-        include_str!("../demo/definitions/cart-api.yaml"),
-    ),
-    (
-        "definitions/catalog-api.yaml",
-        include_str!("../demo/definitions/catalog-api.yaml"),
-    ),
-    (
-        "definitions/customers-api.yaml",
-        include_str!("../demo/definitions/customers-api.yaml"),
-    ),
-    (
-        "definitions/inventory-api.yaml",
-        include_str!("../demo/definitions/inventory-api.yaml"),
-    ),
-    (
-        "definitions/order-events.yaml",
-        include_str!("../demo/definitions/order-events.yaml"),
-    ),
-    (
-        "definitions/orders-api.yaml",
-        include_str!("../demo/definitions/orders-api.yaml"),
-    ),
-    (
-        "definitions/payments-api.yaml",
-        include_str!("../demo/definitions/payments-api.yaml"),
-    ),
-    (
-        "definitions/pricing.proto",
-        include_str!("../demo/definitions/pricing.proto"),
-    ),
-    (
-        "definitions/recommendations.proto",
-        include_str!("../demo/definitions/recommendations.proto"),
-    ),
-    (
-        "definitions/shipping-api.yaml",
-        include_str!("../demo/definitions/shipping-api.yaml"),
-    ),
-    ("domains.yaml", include_str!("../demo/domains.yaml")),
-    ("org.yaml", include_str!("../demo/org.yaml")),
-    ("resources.yaml", include_str!("../demo/resources.yaml")),
-    ("systems.yaml", include_str!("../demo/systems.yaml")),
+/// Every demo file as (path relative to the demo root, content), embedded from `server/demo`.
+macro_rules! embedded {
+    ($($path:literal,)*) => {
+        &[$(($path, include_str!(concat!("../demo/", $path)))),*]
+    };
+}
+
+pub const FILES: &[(&str, &str)] = embedded![
+    "apis.yaml",
+    "catalog-info.yaml",
+    "components/catalog.yaml",
+    "components/checkout.yaml",
+    "components/customer.yaml",
+    "components/data-platform.yaml",
+    "components/docs/catalog-service/docs/architecture.md",
+    "components/docs/catalog-service/docs/img/architecture.svg",
+    "components/docs/catalog-service/docs/index.md",
+    "components/docs/catalog-service/docs/runbook.md",
+    "components/docs/catalog-service/mkdocs.yml",
+    "components/docs/checkout-service/README.md",
+    "components/fulfilment.yaml",
+    "components/platform.yaml",
+    "components/storefront.yaml",
+    "definitions/cart-api.yaml",
+    "definitions/catalog-api.yaml",
+    "definitions/customers-api.yaml",
+    "definitions/inventory-api.yaml",
+    "definitions/order-events.yaml",
+    "definitions/orders-api.yaml",
+    "definitions/payments-api.yaml",
+    "definitions/pricing.proto",
+    "definitions/recommendations.proto",
+    "definitions/shipping-api.yaml",
+    "domains.yaml",
+    "org.yaml",
+    "resources.yaml",
+    "systems.yaml",
+    "templates/python-worker/skeleton/.github/workflows/ci.yaml",
+    "templates/python-worker/skeleton/Dockerfile",
+    "templates/python-worker/skeleton/README.md",
+    "templates/python-worker/skeleton/app/__init__.py",
+    "templates/python-worker/skeleton/app/worker.py",
+    "templates/python-worker/skeleton/catalog-info.yaml",
+    "templates/python-worker/skeleton/docs/index.md",
+    "templates/python-worker/skeleton/k8s/deployment.yaml",
+    "templates/python-worker/skeleton/mkdocs.yml",
+    "templates/python-worker/skeleton/pyproject.toml",
+    "templates/python-worker/skeleton/tests/test_worker.py",
+    "templates/python-worker/template.yaml",
+    "templates/rust-service/skeleton/.github/workflows/ci.yaml",
+    "templates/rust-service/skeleton/Cargo.toml",
+    "templates/rust-service/skeleton/Dockerfile",
+    "templates/rust-service/skeleton/README.md",
+    "templates/rust-service/skeleton/catalog-info.yaml",
+    "templates/rust-service/skeleton/docs/index.md",
+    "templates/rust-service/skeleton/docs/operations.md",
+    "templates/rust-service/skeleton/k8s/deployment.yaml",
+    "templates/rust-service/skeleton/mkdocs.yml",
+    "templates/rust-service/skeleton/src/main.rs",
+    "templates/rust-service/template.yaml",
 ];
 
 /// Writes the demo files (replacing older copies) and returns the path of the root location file.
@@ -148,5 +105,99 @@ mod tests {
         let mut embedded: Vec<String> = FILES.iter().map(|(p, _)| p.to_string()).collect();
         embedded.sort();
         assert_eq!(on_disk, embedded, "add new demo files to demo::FILES");
+    }
+
+    /// Each demo template, run without effects with the values a user would give: valid by
+    /// `backlot validate`'s rules, and the files it makes hold a catalog entry with no problem,
+    /// manifests the Kubernetes views match, and a CI file left as written.
+    #[tokio::test]
+    async fn the_demo_templates_make_a_valid_service() {
+        use crate::scaffolder::{actions::Actions, managed_git::ManagedGit};
+        use serde_json::json;
+        let actions = Actions::for_server(ManagedGit::new(
+            &Default::default(),
+            Path::new("data"),
+            std::time::Duration::from_secs(1),
+        ));
+        let cases = [
+            (
+                "rust-service",
+                json!({"name": "orders", "description": "Takes orders", "owner": "group:default/team-checkout",
+                       "system": "system:default/checkout", "repoUrl": "backlot?owner=checkout&repo=orders",
+                       "port": 8080, "environments": ["staging"], "ingress": true, "host": "orders.example.com"}),
+            ),
+            (
+                "python-worker",
+                json!({"name": "orders", "owner": "group:default/team-data", "queue": "shipments",
+                       "python": "3.12", "repoUrl": "backlot?owner=data&repo=orders"}),
+            ),
+        ];
+        for (name, values) in cases {
+            let dir = format!("templates/{name}/");
+            let text = FILES
+                .iter()
+                .find(|(p, _)| *p == format!("{dir}template.yaml"))
+                .map(|(_, c)| *c)
+                .expect("template");
+            let template: serde_json::Value = yaml_serde::from_str(text).expect("yaml");
+            let problems = crate::scaffolder::check::template_problems(
+                &template,
+                &actions,
+                &crate::scaffolder::Renderer::new(),
+            );
+            assert!(problems.is_empty(), "{name}: {problems:?}");
+            let files: Vec<(String, Vec<u8>)> = FILES
+                .iter()
+                .filter_map(|(p, c)| {
+                    Some((p.strip_prefix(&dir)?.to_string(), c.as_bytes().to_vec()))
+                })
+                .collect();
+            let outcome = crate::scaffolder::dry_run::dry_run(
+                &template,
+                values.as_object().cloned().unwrap_or_default(),
+                &Default::default(),
+                files,
+                json!({}),
+                &actions,
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(outcome.failed.is_none(), "{name}: {:?}", outcome.failed);
+            let file = |path: &str| {
+                let f = outcome.workspace.get(path).unwrap_or_else(|| {
+                    panic!(
+                        "{name}: no {path} in {:?}",
+                        outcome.workspace.paths().collect::<Vec<_>>()
+                    )
+                });
+                String::from_utf8(f.contents.clone()).expect("text")
+            };
+            let parsed = crate::files::parse_file(
+                &file("catalog-info.yaml"),
+                "catalog-info.yaml",
+                "url:file:catalog-info.yaml",
+                &|_| true,
+            );
+            assert!(parsed.problems.is_empty(), "{name}: {:?}", parsed.problems);
+            assert_eq!(parsed.entities.len(), 1, "{name}");
+            let entity = parsed.entities[0].stored.value();
+            assert_eq!(entity["kind"], "Component");
+            assert_eq!(entity["metadata"]["name"], "orders");
+            assert_eq!(
+                entity["metadata"]["annotations"]["backstage.io/kubernetes-id"],
+                "orders"
+            );
+            assert_eq!(entity["spec"]["owner"], values["owner"]);
+            assert!(
+                file("k8s/deployment.yaml").contains("backstage.io/kubernetes-id: orders"),
+                "{name}"
+            );
+            assert!(
+                file(".github/workflows/ci.yaml").contains("${{ github.sha }}"),
+                "{name}"
+            );
+            assert!(!file("docs/index.md").contains("${{"), "{name}");
+            assert!(file("mkdocs.yml").contains("site_name: orders"), "{name}");
+        }
     }
 }
