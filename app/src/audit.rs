@@ -19,6 +19,7 @@ pub const ACTIONS: &[&str] = &[
     "scaffolder.task.create",
     "scaffolder.task.cancel",
     "scaffolder.task.retry",
+    "scaffolder.approval.decide",
     "audit.read",
     "policy.read",
 ];

@@ -332,6 +332,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             catalog: catalog.clone(),
             policy: policy.clone(),
             audit: audit.clone(),
+            checkpoints: config.data_dir.join("scaffolder").join("checkpoints"),
         },
         crate::scaffolder::actions::Actions::for_server(managed),
         crate::scaffolder::Renderer::new(),

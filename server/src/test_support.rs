@@ -86,6 +86,7 @@ impl Harness {
                 catalog: catalog.clone(),
                 policy: Arc::new(crate::policy::PolicyStore::fixed(crate::policy::allow_all())),
                 audit: audit.clone(),
+                checkpoints: root.join(".backlot").join("checkpoints"),
             },
             crate::scaffolder::actions::Actions::for_server(managed.clone()),
             crate::scaffolder::Renderer::new(),

@@ -151,6 +151,22 @@ pub fn routes() -> Vec<Route> {
             "/api/scaffolder/v2/tasks/{id}/retry",
             scaffolder::retry_task,
         ),
+        Route::get(
+            "/api/scaffolder/v2/tasks/{id}/approvals",
+            scaffolder::task_approvals,
+        ),
+        Route::post(
+            "/api/scaffolder/v2/tasks/{id}/approve",
+            scaffolder::approve_task,
+        ),
+        Route::post(
+            "/api/scaffolder/v2/tasks/{id}/reject",
+            scaffolder::reject_task,
+        ),
+        Route::get(
+            "/api/scaffolder/v2/approvals",
+            scaffolder::pending_approvals,
+        ),
         Route::get("/api/openapi.json", openapi),
     ]
 }

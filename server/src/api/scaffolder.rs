@@ -2,14 +2,15 @@
 //! clients work: the actions with their schemas, a template's parameter schema, and the
 //! dry-run (a template with its files and values run without effects: the files it would
 //! write, its log and output), and tasks: created, listed, read, followed (events, polled or
-//! streamed), cancelled and retried.
+//! streamed), cancelled and retried, and their approvals (`backlot:approval`: listed, approved,
+//! rejected; Backlot's own).
 
 use super::ApiError;
 use crate::http::caller::RequestCaller;
 use crate::policy::{Permission, Resource};
 use crate::scaffolder::dry_run::DryRunError;
 use crate::scaffolder::run::RunError;
-use crate::scaffolder::tasks::{ScaffolderError, Task, TaskEvent, TaskList, TaskService};
+use crate::scaffolder::tasks::{Approval, ScaffolderError, Task, TaskEvent, TaskList, TaskService};
 use crate::AppState;
 use app::error::AppError;
 use app::model::Caller;
@@ -257,7 +258,14 @@ pub async fn list_tasks(
 }
 
 /// A task's statuses, as Backstage names them.
-const TASK_STATUSES: [&str; 5] = ["open", "processing", "completed", "failed", "cancelled"];
+const TASK_STATUSES: [&str; 6] = [
+    "open",
+    "processing",
+    "waiting",
+    "completed",
+    "failed",
+    "cancelled",
+];
 
 /// `GET /api/scaffolder/v2/tasks/{id}`. Needs `scaffolder.task.read`.
 pub async fn get_task(
@@ -402,4 +410,71 @@ pub async fn retry_task(
     };
     state.scaffolder.retry(&caller, &id, secrets).await?;
     Ok((StatusCode::CREATED, Json(json!({ "id": id }))).into_response())
+}
+
+/// `GET /api/scaffolder/v2/tasks/{id}/approvals`: the approvals the task asked for
+/// (`backlot:approval`), each saying whether the caller may decide it. Needs
+/// `scaffolder.task.read`.
+pub async fn task_approvals(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<Approval>>, ApiError> {
+    Ok(Json(state.scaffolder.approvals(&caller, &id).await?))
+}
+
+/// `GET /api/scaffolder/v2/approvals`: the pending approvals the caller may decide.
+pub async fn pending_approvals(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+) -> Result<Json<Vec<Approval>>, ApiError> {
+    Ok(Json(state.scaffolder.pending_approvals(&caller).await?))
+}
+
+/// The body of an approval's decision.
+#[derive(Debug, Default, Deserialize)]
+pub struct DecisionBody {
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+fn decision_body(body: &[u8]) -> Result<DecisionBody, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(DecisionBody::default());
+    }
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("the body is not a decision: {e}")))
+}
+
+/// `POST /api/scaffolder/v2/tasks/{id}/approve` (`{reason?}`): approves the waiting task's
+/// approval; it resumes at the approval step. A named approver who did not start the task, or
+/// `scaffolder.approval.decide`.
+pub async fn approve_task(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let d = decision_body(&body)?;
+    state
+        .scaffolder
+        .decide(&caller, &id, true, d.reason.as_deref())
+        .await?;
+    Ok(Json(json!({"status": "approved"})))
+}
+
+/// `POST /api/scaffolder/v2/tasks/{id}/reject` (`{reason}`, required): rejects the waiting
+/// task's approval; the task fails with the reason.
+pub async fn reject_task(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let d = decision_body(&body)?;
+    state
+        .scaffolder
+        .decide(&caller, &id, false, d.reason.as_deref())
+        .await?;
+    Ok(Json(json!({"status": "rejected"})))
 }

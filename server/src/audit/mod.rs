@@ -65,13 +65,15 @@ pub enum Action {
     /// A task asked to stop / run again.
     ScaffolderTaskCancel,
     ScaffolderTaskRetry,
+    /// A task's approval approved or rejected (refused: not an approver, or one's own).
+    ScaffolderApprovalDecide,
     /// Reading the audit log / the permissions page refused (allowed reads are not recorded).
     AuditRead,
     PolicyRead,
 }
 
 impl Action {
-    pub const ALL: [Action; 16] = [
+    pub const ALL: [Action; 17] = [
         Action::AuthSignin,
         Action::AuthSigninRefused,
         Action::AuthSignout,
@@ -86,6 +88,7 @@ impl Action {
         Action::ScaffolderTaskCreate,
         Action::ScaffolderTaskCancel,
         Action::ScaffolderTaskRetry,
+        Action::ScaffolderApprovalDecide,
         Action::AuditRead,
         Action::PolicyRead,
     ];
@@ -106,6 +109,7 @@ impl Action {
             Action::ScaffolderTaskCreate => "scaffolder.task.create",
             Action::ScaffolderTaskCancel => "scaffolder.task.cancel",
             Action::ScaffolderTaskRetry => "scaffolder.task.retry",
+            Action::ScaffolderApprovalDecide => "scaffolder.approval.decide",
             Action::AuditRead => "audit.read",
             Action::PolicyRead => "policy.read",
         }

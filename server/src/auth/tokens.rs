@@ -96,6 +96,7 @@ impl Scope {
                 ScaffolderActionExecute,
                 ScaffolderTaskCreate,
                 ScaffolderTaskCancel,
+                ScaffolderApprovalDecide,
             ],
         }
     }

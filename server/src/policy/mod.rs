@@ -47,6 +47,9 @@ pub enum Permission {
     ScaffolderTaskRead,
     ScaffolderTaskCreate,
     ScaffolderTaskCancel,
+    /// Decide any task's approval (`backlot:approval`), one's own request included; the named
+    /// approvers decide without it. Backlot's own.
+    ScaffolderApprovalDecide,
     /// The audit log (`GET /api/audit`, `/admin/audit`).
     AuditRead,
     /// Any user's effective permissions (`/admin/permissions`).
@@ -54,7 +57,7 @@ pub enum Permission {
 }
 
 impl Permission {
-    pub const ALL: [Permission; 14] = [
+    pub const ALL: [Permission; 15] = [
         Permission::CatalogEntityRead,
         Permission::CatalogEntityRefresh,
         Permission::CatalogEntityDelete,
@@ -67,6 +70,7 @@ impl Permission {
         Permission::ScaffolderTaskRead,
         Permission::ScaffolderTaskCreate,
         Permission::ScaffolderTaskCancel,
+        Permission::ScaffolderApprovalDecide,
         Permission::AuditRead,
         Permission::PolicyRead,
     ];
@@ -85,6 +89,7 @@ impl Permission {
             Permission::ScaffolderTaskRead => "scaffolder.task.read",
             Permission::ScaffolderTaskCreate => "scaffolder.task.create",
             Permission::ScaffolderTaskCancel => "scaffolder.task.cancel",
+            Permission::ScaffolderApprovalDecide => "scaffolder.approval.decide",
             Permission::AuditRead => "audit.read",
             Permission::PolicyRead => "policy.read",
         }

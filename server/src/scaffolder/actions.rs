@@ -17,6 +17,7 @@ use app::model::Caller;
 use async_trait::async_trait;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 /// The files of the template's own folder (relative paths), where relative `url`s of fetch
@@ -73,6 +74,33 @@ pub struct TaskContext {
     /// The catalog's one door: reads filtered for the caller, writes decided by the policy and
     /// recorded in the audit log.
     pub catalog: Facade,
+    /// Set once the task is asked to stop: long actions ([`ActionContext::cancelled`]) end
+    /// early.
+    pub cancel: Arc<AtomicBool>,
+    /// The decided approvals of the task's `backlot:approval` steps, by step id.
+    pub approvals: BTreeMap<String, Decision>,
+}
+
+/// An approval's decision, as the step that asked for it reads it when the task resumes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    /// `approved`, `rejected`, `expired` or `cancelled`.
+    pub status: String,
+    /// Who decided (`user:default/bob`); none for an expiry.
+    pub by: Option<String>,
+    pub reason: Option<String>,
+    /// When (ms since the epoch).
+    pub at: Option<i64>,
+}
+
+/// What a step waits for: people to approve the task.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApprovalRequest {
+    /// Entity references of the users and groups who may approve.
+    pub approvers: Vec<String>,
+    pub message: String,
+    /// How long the request stays open; `None`: until decided.
+    pub expires_in: Option<std::time::Duration>,
 }
 
 /// What an action works with.
@@ -86,9 +114,17 @@ pub struct ActionContext<'a> {
     pub log: &'a mut Vec<String>,
     /// The task's catalog and caller; `None` in a dry-run.
     pub task: Option<&'a TaskContext>,
+    /// The id of the step running the action.
+    pub step_id: &'a str,
 }
 
 impl ActionContext<'_> {
+    /// Whether the task was asked to stop (never, in a dry-run).
+    pub fn cancelled(&self) -> bool {
+        self.task
+            .is_some_and(|t| t.cancel.load(std::sync::atomic::Ordering::SeqCst))
+    }
+
     /// The task's context, or an error saying that `action` needs one.
     pub fn task(&self, action: &str) -> Result<&TaskContext, ActionError> {
         self.task.ok_or_else(|| {
@@ -111,6 +147,13 @@ pub enum ActionError {
     /// The action ran and failed (git, the catalog, the policy); the message says why.
     #[error("{0}")]
     Failed(String),
+    /// The step waits for an approval: the run stops here, and resumes at this step once the
+    /// approval is decided.
+    #[error("waiting for approval")]
+    Waiting(ApprovalRequest),
+    /// The task was asked to stop while the action ran.
+    #[error("cancelled")]
+    Cancelled,
 }
 
 /// One action.
@@ -166,6 +209,7 @@ impl Actions {
                 managed,
             ))))
             .with(Arc::new(super::catalog::CatalogFetch))
+            .with(Arc::new(super::approval::Approval))
     }
 
     /// Adds (or replaces) an action.
@@ -349,7 +393,15 @@ impl Action for DebugWait {
             )));
         }
         ctx.log.push(format!("Waiting for {} ms", wait.as_millis()));
-        tokio::time::sleep(wait).await;
+        // In slices, so that a task asked to stop does not wait it out.
+        let until = tokio::time::Instant::now() + wait;
+        while tokio::time::Instant::now() < until {
+            if ctx.cancelled() {
+                return Err(ActionError::Cancelled);
+            }
+            let left = until - tokio::time::Instant::now();
+            tokio::time::sleep(left.min(std::time::Duration::from_millis(100))).await;
+        }
         Ok(Map::new())
     }
 }

@@ -77,6 +77,7 @@ pub async fn dry_run(
             template_ref: DRY_RUN_REF,
             dry_run: true,
             task: None,
+            resume: None,
         },
         actions,
         &Renderer::new(),

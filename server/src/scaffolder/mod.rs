@@ -27,8 +27,10 @@
 //! Backstage scaffolder (`testdata/record.py`); the tests compare with them exactly.
 
 pub mod actions;
+pub mod approval;
 pub mod catalog;
 pub mod check;
+pub mod checkpoint;
 pub mod config;
 pub mod dry_run;
 mod js;

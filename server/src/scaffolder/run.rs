@@ -8,7 +8,10 @@
 //! to (a task's worker watches and cancels runs through it). A task's run hands its actions the
 //! task's context (catalog and creator); a dry-run hands none.
 
-use super::actions::{example_output, ActionContext, Actions, TaskContext, TemplateFiles};
+use super::actions::{
+    example_output, ActionContext, ActionError, Actions, ApprovalRequest, TaskContext,
+    TemplateFiles,
+};
 use super::workspace::Workspace;
 use super::Renderer;
 use serde_json::{json, Map, Value};
@@ -43,6 +46,18 @@ pub struct RunInput<'a> {
     /// The catalog and the task's creator, for the actions that reach them; `None` in a
     /// dry-run.
     pub task: Option<&'a TaskContext>,
+    /// Where an earlier run of the task got to: its steps are not run again.
+    pub resume: Option<Checkpoint>,
+}
+
+/// Where a run got to: the steps done (completed or skipped), their outputs, and the files.
+/// Saved after each step so that a later run resumes after the last step done.
+#[derive(Debug, Clone, Default)]
+pub struct Checkpoint {
+    pub done: Vec<String>,
+    /// `{<step id>: {output}}`, as expressions read `steps['id'].output`.
+    pub outputs: Map<String, Value>,
+    pub workspace: Workspace,
 }
 
 /// How a run ended.
@@ -56,8 +71,11 @@ pub struct RunOutcome {
     pub output: Value,
     /// The failing step and why.
     pub failed: Option<(String, String)>,
-    /// The step before which the run stopped because [`RunControl::cancel`] was set.
+    /// The step before (or during) which the run stopped because [`RunControl::cancel`] was
+    /// set.
     pub cancelled: Option<String>,
+    /// The step that waits for an approval, and what it asks; the run stopped there.
+    pub waiting: Option<(String, ApprovalRequest)>,
 }
 
 /// What a caller watching a run gives it: where log lines go as they are written, and the
@@ -68,6 +86,8 @@ pub struct RunControl {
     pub lines: Option<UnboundedSender<LogLine>>,
     /// Read before each step: once set, the run stops there ([`RunOutcome::cancelled`]).
     pub cancel: Option<Arc<AtomicBool>>,
+    /// Receives where the run got to after each step done.
+    pub checkpoints: Option<UnboundedSender<Checkpoint>>,
 }
 
 /// The log of a run, sent on as it grows.
@@ -173,8 +193,12 @@ pub async fn run_with(
         lines: Vec::new(),
         live: control.lines,
     };
-    let mut workspace = Workspace::new();
-    let mut outputs = Map::new();
+    let Checkpoint {
+        mut done,
+        mut outputs,
+        mut workspace,
+    } = input.resume.unwrap_or_default();
+    let resumed = !done.is_empty();
     let secrets = input.secrets;
     let line = |message: String, step: Option<&str>, status: Option<&str>| LogLine {
         message: redact(&message, secrets),
@@ -188,9 +212,27 @@ pub async fn run_with(
     ));
     let mut failed = None;
     let mut cancelled = None;
+    let mut waiting = None;
+    let save = |done: &Vec<String>, outputs: &Map<String, Value>, workspace: &Workspace| {
+        if let Some(to) = &control.checkpoints {
+            let _ = to.send(Checkpoint {
+                done: done.clone(),
+                outputs: outputs.clone(),
+                workspace: workspace.clone(),
+            });
+        }
+    };
     for step in &steps {
         let id = step["id"].as_str().unwrap_or_default().to_string();
         let name = step["name"].as_str().unwrap_or_default().to_string();
+        if resumed && done.contains(&id) {
+            log.push(line(
+                format!("Step {name} was done by an earlier run"),
+                Some(&id),
+                None,
+            ));
+            continue;
+        }
         if control
             .cancel
             .as_ref()
@@ -225,6 +267,8 @@ pub async fn run_with(
                     Some(&id),
                     Some("skipped"),
                 ));
+                done.push(id.clone());
+                save(&done, &outputs, &workspace);
                 continue;
             }
         }
@@ -301,6 +345,7 @@ pub async fn run_with(
                     template_ref: input.template_ref,
                     log: &mut lines,
                     task: input.task,
+                    step_id: &id,
                 };
                 action.run(&mut actx, &step_input).await
             };
@@ -317,24 +362,52 @@ pub async fn run_with(
                 }
                 Ok(out) => output = out,
                 Err(e) => {
-                    error = Some(e.to_string());
+                    error = Some(e);
                     break;
                 }
             }
         }
-        if let Some(e) = error {
-            log.push(line(e.clone(), Some(&id), Some("failed")));
-            failed = Some((id, redact(&e, secrets)));
-            break;
+        match error {
+            None => {}
+            Some(ActionError::Waiting(request)) => {
+                log.push(line(
+                    format!(
+                        "Waiting for approval from {}: {}",
+                        request.approvers.join(", "),
+                        request.message
+                    ),
+                    Some(&id),
+                    Some("waiting"),
+                ));
+                waiting = Some((id, request));
+                break;
+            }
+            Some(ActionError::Cancelled) => {
+                log.push(line(
+                    format!("Step {name} stopped: the task was cancelled"),
+                    Some(&id),
+                    Some("cancelled"),
+                ));
+                cancelled = Some(id);
+                break;
+            }
+            Some(e) => {
+                let e = e.to_string();
+                log.push(line(e.clone(), Some(&id), Some("failed")));
+                failed = Some((id, redact(&e, secrets)));
+                break;
+            }
         }
         outputs.insert(id.clone(), json!({"output": output}));
+        done.push(id.clone());
+        save(&done, &outputs, &workspace);
         log.push(line(
             format!("Finished step {name}"),
             Some(&id),
             Some("completed"),
         ));
     }
-    let output = if failed.is_some() || cancelled.is_some() {
+    let output = if failed.is_some() || cancelled.is_some() || waiting.is_some() {
         json!({})
     } else {
         let ctx = json!({"parameters": input.parameters, "steps": outputs, "user": input.user});
@@ -347,6 +420,7 @@ pub async fn run_with(
         output,
         failed,
         cancelled,
+        waiting,
     })
 }
 

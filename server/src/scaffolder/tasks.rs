@@ -20,7 +20,8 @@
 //! - Claims are one conditional `UPDATE` (`storage::scaffolder`): two workers never run one
 //!   task twice.
 
-use super::actions::{Actions, TaskContext, TemplateFiles};
+use super::actions::{Actions, Decision, TaskContext, TemplateFiles};
+use super::checkpoint::Checkpoints;
 use super::run::{prepare_steps, run_with, LogLine, RunControl, RunInput};
 use super::workspace::Workspace;
 use super::Renderer;
@@ -29,8 +30,8 @@ use crate::catalog::facade::Facade;
 use crate::catalog::reference::{parse_ref, RefKey};
 use crate::catalog::{CatalogError, CatalogService};
 use crate::policy::{Permission, PolicyStore, Resource};
+use crate::storage::{ApprovalRow, TaskEventRow, TaskFilter, TaskRow};
 use crate::storage::{StorageError, Store};
-use crate::storage::{TaskEventRow, TaskFilter, TaskRow};
 use crate::util::{format_rfc3339, now_ms};
 use app::error::FieldError;
 use app::model::Caller;
@@ -38,6 +39,7 @@ use app::scaffolder::{split_secrets, Context, Pages};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, VecDeque};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -133,6 +135,33 @@ pub struct TaskEvent {
     pub created_at: String,
 }
 
+/// A task's approval (`backlot:approval`), as the API and the task page show it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Approval {
+    pub task_id: String,
+    pub step_id: String,
+    /// Entity references of the users and groups who may decide.
+    pub approvers: Vec<String>,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested_by: Option<String>,
+    /// ISO-8601.
+    pub requested_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
+    /// `pending`, `approved`, `rejected`, `expired` or `cancelled`.
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Whether the caller asking may decide it now.
+    pub may_decide: bool,
+}
+
 /// A page of tasks (`GET /v2/tasks`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -151,6 +180,9 @@ pub struct TaskState {
     pub current_step: Option<String>,
     #[serde(default)]
     pub steps: BTreeMap<String, StepState>,
+    /// The run had secrets (kept only in memory): a resumption elsewhere would lack them.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub with_secrets: bool,
 }
 
 /// One step's state.
@@ -210,6 +242,11 @@ impl TaskState {
     }
 }
 
+/// A mutex's guard, even after a panic elsewhere poisoned it (what it guards stays usable).
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// Milliseconds since the epoch as ISO-8601.
 fn iso(ms: i64) -> String {
     format_rfc3339(ms.div_euclid(1000), ms.rem_euclid(1000) as u32)
@@ -250,6 +287,8 @@ struct Inner {
     /// Who may run which template, read and stop tasks.
     policy: Arc<PolicyStore>,
     audit: Audit,
+    /// Where this process keeps how far its tasks got.
+    checkpoints: Checkpoints,
     /// Bumped whenever this process writes an event (streams wait on it).
     events: Arc<tokio::sync::watch::Sender<u64>>,
     actions: Actions,
@@ -261,6 +300,9 @@ struct Inner {
     slots: Arc<Semaphore>,
     /// Wakes the worker when a task is created or reopened here.
     wake: Arc<Notify>,
+    /// The secrets of this process's tasks that wait for an approval (never stored): an
+    /// approval decided here resumes them here, with their secrets.
+    held: Arc<Mutex<std::collections::HashMap<String, Map<String, Value>>>>,
     /// The workspaces of the last runs that ended here, by task id.
     workspaces: Arc<Mutex<VecDeque<(String, Workspace)>>>,
 }
@@ -271,6 +313,8 @@ pub struct TaskDeps {
     pub catalog: Arc<CatalogService>,
     pub policy: Arc<PolicyStore>,
     pub audit: Audit,
+    /// The folder of the tasks' checkpoints (`<data_dir>/scaffolder/checkpoints`).
+    pub checkpoints: PathBuf,
 }
 
 impl TaskService {
@@ -286,12 +330,14 @@ impl TaskService {
             catalog,
             policy,
             audit,
+            checkpoints,
         } = deps;
         TaskService(Arc::new(Inner {
             store,
             catalog,
             policy,
             audit,
+            checkpoints: Checkpoints::new(checkpoints),
             events: Arc::new(tokio::sync::watch::Sender::new(0)),
             actions,
             renderer,
@@ -299,6 +345,7 @@ impl TaskService {
             worker: format!("worker-{}", uuid::Uuid::new_v4()),
             slots,
             wake: Arc::new(Notify::new()),
+            held: Arc::new(Mutex::new(Default::default())),
             workspaces: Arc::new(Mutex::new(VecDeque::new())),
         }))
     }
@@ -312,6 +359,7 @@ impl TaskService {
             catalog: i.catalog.clone(),
             policy,
             audit: i.audit.clone(),
+            checkpoints: i.checkpoints.clone(),
             events: i.events.clone(),
             actions: i.actions.clone(),
             renderer: i.renderer.clone(),
@@ -319,6 +367,7 @@ impl TaskService {
             worker: i.worker.clone(),
             slots: i.slots.clone(),
             wake: i.wake.clone(),
+            held: i.held.clone(),
             workspaces: i.workspaces.clone(),
         }))
     }
@@ -339,7 +388,13 @@ impl TaskService {
     ///
     /// A task created with an API token runs as the token's owner: the token's scopes are not
     /// stored with the task.
-    fn task_context(&self, task_id: &str, created_by: Option<&str>) -> TaskContext {
+    fn task_context(
+        &self,
+        task_id: &str,
+        created_by: Option<&str>,
+        cancel: Arc<AtomicBool>,
+        approvals: BTreeMap<String, Decision>,
+    ) -> TaskContext {
         let catalog = self.facade().with_audit(self.0.audit.clone());
         let caller = match created_by {
             Some(user) => crate::auth::resolve::caller_of(&catalog.read_unfiltered(), user),
@@ -349,6 +404,8 @@ impl TaskService {
             task_id: task_id.to_string(),
             caller,
             catalog,
+            cancel,
+            approvals,
         }
     }
 
@@ -555,6 +612,7 @@ impl TaskService {
     async fn work(self) {
         let settings = &self.0.settings;
         let mut last_recovery: Option<tokio::time::Instant> = None;
+        let mut last_expiry: Option<tokio::time::Instant> = None;
         if settings.exclusive {
             // Before anything runs here: whatever is processing was left by an earlier run.
             if let Err(e) = self.recover_before(now_ms() + 1).await {
@@ -566,7 +624,14 @@ impl TaskService {
                 if let Err(e) = self.recover().await {
                     tracing::warn!(error = %e, "stale scaffolder tasks could not be recovered");
                 }
+
                 last_recovery = Some(tokio::time::Instant::now());
+            }
+            if last_expiry.is_none_or(|at| at.elapsed() >= settings.poll_interval) {
+                if let Err(e) = self.expire_approvals().await {
+                    tracing::warn!(error = %e, "expired scaffolder approvals could not be ended");
+                }
+                last_expiry = Some(tokio::time::Instant::now());
             }
             let Ok(permit) = self.0.slots.clone().acquire_owned().await else {
                 return;
@@ -671,7 +736,10 @@ impl TaskService {
             .as_str()
             .unwrap_or_default()
             .to_string();
-        let mut state = TaskState::default();
+        let mut state = TaskState {
+            with_secrets: !secrets.is_empty(),
+            ..TaskState::default()
+        };
         if let Ok(prepared) = prepare_steps(&steps, &inner.actions) {
             for step in prepared {
                 let (Some(sid), Some(name)) = (step["id"].as_str(), step["name"].as_str()) else {
@@ -687,7 +755,44 @@ impl TaskService {
                 );
             }
         }
-        tracing::info!(task = %id, worker = %inner.worker, "scaffolder task started");
+        // Where an earlier run got to (a retry, or the resumption after an approval).
+        let resume = inner.checkpoints.load(&id);
+        if let Some(checkpoint) = &resume {
+            let previous: TaskState = row
+                .state
+                .as_deref()
+                .and_then(|s| serde_json::from_str(s).ok())
+                .unwrap_or_default();
+            for done in &checkpoint.done {
+                if let Some(step) = state.steps.get_mut(done) {
+                    *step = previous.steps.get(done).cloned().unwrap_or(StepState {
+                        status: "completed".into(),
+                        ..step.clone()
+                    });
+                }
+            }
+        } else if row.state.is_some() {
+            let body = json!({"message": "Starting from the first step: where the earlier run got to is not kept here (it ran on another replica, or its files held a secret)"});
+            self.event(&id, "log", &body).await?;
+        }
+        let approvals = inner
+            .store
+            .approvals_of(&id)
+            .await?
+            .into_iter()
+            .map(|a| {
+                (
+                    a.step_id,
+                    Decision {
+                        status: a.status,
+                        by: a.decided_by,
+                        reason: a.reason,
+                        at: a.decided_at,
+                    },
+                )
+            })
+            .collect();
+        tracing::info!(task = %id, worker = %inner.worker, resumed = resume.is_some(), "scaffolder task started");
         let files = match self.template_files(&template_ref).await {
             Ok(files) => files,
             Err(message) => {
@@ -702,12 +807,14 @@ impl TaskService {
         };
         let parameters = spec["parameters"].clone();
         let output = spec.get("output").cloned();
-        let task = self.task_context(&id, row.created_by.as_deref());
         let (lines, mut receiver) = tokio::sync::mpsc::unbounded_channel();
+        let (saves, mut saved) = tokio::sync::mpsc::unbounded_channel();
         let cancel = Arc::new(AtomicBool::new(row.cancel_requested));
+        let task = self.task_context(&id, row.created_by.as_deref(), cancel.clone(), approvals);
         let control = RunControl {
             lines: Some(lines),
             cancel: Some(cancel.clone()),
+            checkpoints: Some(saves),
         };
         let running = tokio::time::timeout(
             inner.settings.task_timeout,
@@ -722,6 +829,7 @@ impl TaskService {
                     template_ref: &template_ref,
                     dry_run: false,
                     task: Some(&task),
+                    resume,
                 },
                 &inner.actions,
                 &inner.renderer,
@@ -736,6 +844,7 @@ impl TaskService {
             tokio::select! {
                 biased;
                 Some(line) = receiver.recv() => self.log(&id, &line, &mut state).await,
+                Some(checkpoint) = saved.recv() => self.save_checkpoint(&id, checkpoint, &secrets).await,
                 _ = beat.tick() => {
                     match inner.store.task_heartbeat(&id, &inner.worker, now_ms(), &state.json()).await {
                         Ok(Some(true)) => cancel.store(true, Ordering::SeqCst),
@@ -752,6 +861,9 @@ impl TaskService {
         };
         while let Ok(line) = receiver.try_recv() {
             self.log(&id, &line, &mut state).await;
+        }
+        while let Ok(checkpoint) = saved.try_recv() {
+            self.save_checkpoint(&id, checkpoint, &secrets).await;
         }
         let (status, event_type, body) = match result {
             Err(_) => {
@@ -778,6 +890,15 @@ impl TaskService {
                 }),
             ),
             Ok(Ok(outcome)) => {
+                if let Some((step, request)) = outcome.waiting {
+                    return self
+                        .wait_for_approval(&row, &step, request, &state, secrets.clone())
+                        .await;
+                }
+                let completed = outcome.failed.is_none() && outcome.cancelled.is_none();
+                if completed {
+                    inner.checkpoints.remove(&id);
+                }
                 self.keep_workspace(&id, outcome.workspace);
                 if let Some(step) = outcome.cancelled {
                     let name = state
@@ -820,6 +941,69 @@ impl TaskService {
             }
         };
         self.finish(&id, status, &state, event_type, &body).await
+    }
+
+    /// Saves where the run got to (on a blocking thread: a workspace can be large).
+    async fn save_checkpoint(
+        &self,
+        id: &str,
+        checkpoint: super::run::Checkpoint,
+        secrets: &Map<String, Value>,
+    ) {
+        let (store, task, secrets) = (self.0.checkpoints.clone(), id.to_string(), secrets.clone());
+        match tokio::task::spawn_blocking(move || store.save(&task, &checkpoint, &secrets)).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => {
+                tracing::warn!(task = %id, error = %e, "where a scaffolder task got to could not be saved; a retry starts from the first step")
+            }
+            Err(e) => {
+                tracing::warn!(task = %id, error = %e, "saving a scaffolder task's checkpoint failed")
+            }
+        }
+    }
+
+    /// Parks a task whose step `step` asks for an approval: the request is stored and the task
+    /// waits, claimed by no worker; its secrets (never stored) are kept in this process's memory
+    /// until the decision.
+    async fn wait_for_approval(
+        &self,
+        row: &TaskRow,
+        step: &str,
+        request: super::actions::ApprovalRequest,
+        state: &TaskState,
+        secrets: Map<String, Value>,
+    ) -> Result<(), ScaffolderError> {
+        let inner = &self.0;
+        let now = now_ms();
+        let approval = ApprovalRow {
+            task_id: row.id.clone(),
+            step_id: step.to_string(),
+            approvers: serde_json::to_string(&request.approvers).unwrap_or_else(|_| "[]".into()),
+            message: request.message,
+            requested_by: row.created_by.clone(),
+            requested_at: now,
+            expires_at: request
+                .expires_in
+                .map(|d| now.saturating_add(d.as_millis() as i64)),
+            status: "pending".into(),
+            decided_by: None,
+            decided_at: None,
+            reason: None,
+        };
+        if !secrets.is_empty() {
+            lock(&inner.held).insert(row.id.clone(), secrets);
+        }
+        if inner
+            .store
+            .request_approval(&approval, &inner.worker, &state.json())
+            .await?
+        {
+            tracing::info!(task = %row.id, step, approvers = %approval.approvers, "scaffolder task waits for approval");
+        } else {
+            lock(&inner.held).remove(&row.id);
+            tracing::warn!(task = %row.id, "scaffolder task lost to another worker before it could wait for approval");
+        }
+        Ok(())
     }
 
     /// Writes a log line as an event and follows it in the state. A line the database refuses
@@ -922,6 +1106,268 @@ impl TaskService {
                 .record(event(Outcome::Refused).detail(e.to_string())),
         }
         result
+    }
+
+    /// The approvals task `id` asked for, oldest first, each saying whether `caller` may
+    /// decide it. Needs `scaffolder.task.read`.
+    pub async fn approvals(
+        &self,
+        caller: &Caller,
+        id: &str,
+    ) -> Result<Vec<Approval>, ScaffolderError> {
+        self.readable_row(caller, id).await?;
+        let rows = self.0.store.approvals_of(id).await?;
+        Ok(rows.into_iter().map(|r| self.approval(caller, r)).collect())
+    }
+
+    /// The pending approvals `caller` may decide (at most 200, oldest first).
+    pub async fn pending_approvals(
+        &self,
+        caller: &Caller,
+    ) -> Result<Vec<Approval>, ScaffolderError> {
+        self.authorize(caller, Permission::ScaffolderTaskRead)?;
+        let rows = self.0.store.approvals(Some("pending"), 200).await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| self.approval(caller, r))
+            .filter(|a| a.may_decide)
+            .collect())
+    }
+
+    fn approval(&self, caller: &Caller, row: ApprovalRow) -> Approval {
+        let approvers: Vec<String> = serde_json::from_str(&row.approvers).unwrap_or_default();
+        let may_decide =
+            row.status == "pending" && self.may_decide(caller, &approvers, &row).is_ok();
+        Approval {
+            task_id: row.task_id,
+            step_id: row.step_id,
+            approvers,
+            message: row.message,
+            requested_by: row.requested_by,
+            requested_at: iso(row.requested_at),
+            expires_at: row.expires_at.map(iso),
+            status: row.status,
+            decided_by: row.decided_by,
+            decided_at: row.decided_at.map(iso),
+            reason: row.reason,
+            may_decide,
+        }
+    }
+
+    /// Whether `caller` may decide an approval: a named approver (their user or one of their
+    /// groups) who did not start the task, or anyone with `scaffolder.approval.decide`. A token
+    /// needs the `templates` scope either way.
+    fn may_decide(
+        &self,
+        caller: &Caller,
+        approvers: &[String],
+        row: &ApprovalRow,
+    ) -> Result<(), ScaffolderError> {
+        let policy = self.0.policy.current();
+        if policy
+            .decide(
+                caller,
+                Permission::ScaffolderApprovalDecide,
+                &Resource::None,
+            )
+            .allowed
+        {
+            return Ok(());
+        }
+        if let Some(token) = &caller.token {
+            if !token.scopes.iter().any(|s| s == "templates") {
+                return Err(ScaffolderError::Forbidden(format!(
+                    "the token {} may not decide approvals (it lacks the templates scope)",
+                    token.name
+                )));
+            }
+        }
+        let me = caller.user.as_ref().map(|u| u.to_ref_string());
+        let named = me
+            .iter()
+            .chain(
+                caller
+                    .groups
+                    .iter()
+                    .map(|g| g.to_ref_string())
+                    .collect::<Vec<_>>()
+                    .iter(),
+            )
+            .any(|r| approvers.iter().any(|a| a.eq_ignore_ascii_case(r)));
+        if !named {
+            return Err(ScaffolderError::Forbidden(format!(
+                "only {} may decide this approval (or whoever has scaffolder.approval.decide)",
+                approvers.join(", ")
+            )));
+        }
+        if me.is_some() && me == row.requested_by {
+            return Err(ScaffolderError::Forbidden(
+                "you started this task: approving your own request needs scaffolder.approval.decide"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Approves (`approve`) or rejects the pending approval of waiting task `id`, with a reason
+    /// (required to reject). Approved, the task resumes at the approval step: here at once when
+    /// this process holds its secrets, else on any worker. Rejected, it fails. Recorded in the
+    /// audit log, refusals included.
+    pub async fn decide(
+        &self,
+        caller: &Caller,
+        id: &str,
+        approve: bool,
+        reason: Option<&str>,
+    ) -> Result<(), ScaffolderError> {
+        let inner = &self.0;
+        let row = self.readable_row(caller, id).await?;
+        let reason = reason.map(str::trim).filter(|r| !r.is_empty());
+        let pending = inner
+            .store
+            .approvals_of(id)
+            .await?
+            .into_iter()
+            .find(|a| a.status == "pending")
+            .ok_or_else(|| {
+                ScaffolderError::Conflict(format!(
+                    "task {id} is {}: it waits for no approval",
+                    row.status
+                ))
+            })?;
+        let approvers: Vec<String> = serde_json::from_str(&pending.approvers).unwrap_or_default();
+        let verdict = if approve { "approved" } else { "rejected" };
+        let event = |outcome| {
+            Event::new(
+                Actor::of(caller),
+                Audited::ScaffolderApprovalDecide,
+                outcome,
+            )
+            .target(format!("task {id}"))
+        };
+        let allowed = self
+            .may_decide(caller, &approvers, &pending)
+            .and_then(|()| {
+                if !approve && reason.is_none() {
+                    return Err(ScaffolderError::Invalid(vec![FieldError {
+                        field: "reason".into(),
+                        message: "say why the task is rejected".into(),
+                    }]));
+                }
+                Ok(())
+            });
+        if let Err(e) = allowed {
+            if matches!(e, ScaffolderError::Forbidden(_)) {
+                inner
+                    .audit
+                    .record(event(Outcome::Refused).detail(e.to_string()));
+            }
+            return Err(e);
+        }
+        let by = caller.user.as_ref().map(|u| u.to_ref_string());
+        let held = lock(&inner.held).remove(id);
+        let state: TaskState = row
+            .state
+            .as_deref()
+            .and_then(|s| serde_json::from_str(s).ok())
+            .unwrap_or_default();
+        // Resumed here when its secrets are here; claimed here too when they are gone, so that
+        // no other worker resumes it without them before it is failed below.
+        let claim =
+            (approve && (held.is_some() || state.with_secrets)).then_some(inner.worker.as_str());
+        if !inner
+            .store
+            .decide_approval(
+                id,
+                &pending.step_id,
+                verdict,
+                by.as_deref(),
+                reason,
+                now_ms(),
+                claim,
+            )
+            .await?
+        {
+            if let Some(secrets) = held {
+                lock(&inner.held).insert(id.to_string(), secrets);
+            }
+            return Err(ScaffolderError::Conflict(format!(
+                "the approval of task {id} was decided meanwhile"
+            )));
+        }
+        inner.audit.record(event(Outcome::Allowed).detail(format!(
+            "{verdict}{}",
+            reason.map(|r| format!(": {r}")).unwrap_or_default()
+        )));
+        let who = by.clone().unwrap_or_else(|| "the guest".into());
+        let said = format!(
+            "{} by {who}{}",
+            if approve { "Approved" } else { "Rejected" },
+            reason.map(|r| format!(": {r}")).unwrap_or_default()
+        );
+        tracing::info!(task = %id, step = %pending.step_id, verdict, by = %who, "scaffolder approval decided");
+        if !approve {
+            let body = json!({
+                "message": format!("Run failed with Error: {said}"),
+                "stepId": pending.step_id,
+                "error": {"name": "RejectedError", "message": said},
+            });
+            self.event(id, "completion", &body).await?;
+            return Ok(());
+        }
+        self.event(
+            id,
+            "log",
+            &json!({"message": said, "stepId": pending.step_id, "status": "approved"}),
+        )
+        .await?;
+        match held {
+            Some(secrets) => {
+                let row = self.row(id).await?;
+                let this = self.clone();
+                tokio::spawn(async move { this.execute(row, secrets).await });
+            }
+            None if state.with_secrets => {
+                // Its secrets were only in the memory of a process that is gone.
+                let message = "approved, but its secrets are gone (Backlot restarted, or another replica ran it): retry it with its secrets".to_string();
+                let body = json!({
+                    "message": format!("Run failed with Error: {message}"),
+                    "stepId": pending.step_id,
+                    "error": {"name": "Error", "message": message},
+                });
+                self.finish(id, "failed", &state, "completion", &body)
+                    .await?;
+            }
+            None => inner.wake.notify_one(),
+        }
+        Ok(())
+    }
+
+    /// Fails the waiting tasks whose approval was not decided in time.
+    async fn expire_approvals(&self) -> Result<(), ScaffolderError> {
+        let inner = &self.0;
+        let now = now_ms();
+        for a in inner.store.expired_approvals(now).await? {
+            if inner
+                .store
+                .decide_approval(&a.task_id, &a.step_id, "expired", None, None, now, None)
+                .await?
+            {
+                lock(&inner.held).remove(&a.task_id);
+                let message = format!(
+                    "the approval was not decided before {}",
+                    iso(a.expires_at.unwrap_or(now))
+                );
+                let body = json!({
+                    "message": format!("Run failed with Error: {message}"),
+                    "stepId": a.step_id,
+                    "error": {"name": "ExpiredError", "message": message},
+                });
+                self.event(&a.task_id, "completion", &body).await?;
+                tracing::info!(task = %a.task_id, step = %a.step_id, "scaffolder approval expired");
+            }
+        }
+        Ok(())
     }
 
     /// Asks a task to stop. An open task is cancelled at once (a `cancelled` event); a running

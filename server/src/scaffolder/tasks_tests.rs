@@ -84,6 +84,7 @@ fn deps(h: &Harness) -> TaskDeps {
         catalog: h.catalog.clone(),
         policy: Arc::new(crate::policy::PolicyStore::fixed(crate::policy::allow_all())),
         audit: h.audit.clone(),
+        checkpoints: h.root.join(".backlot").join("checkpoints"),
     }
 }
 
@@ -420,7 +421,7 @@ both_databases!(
         assert_eq!(said[1], "Starting up task with 3 steps");
 
         // A running task, cancelled from another instance (another replica): its worker sees it
-        // through the heartbeat and stops before the next step.
+        // through the heartbeat, the waiting step stops early and no later step runs.
         let running = svc
             .create(
                 &alice(),
@@ -453,8 +454,13 @@ both_databases!(
         let events = svc.events(&anyone(), &running, None).await.expect("events");
         let last = events.last().expect("event");
         assert_eq!(last.event_type, "cancelled");
-        assert_eq!(last.body["stepId"], "log");
-        assert_eq!(last.body["message"], "Step Log has been cancelled.");
+        assert_eq!(last.body["stepId"], "wait");
+        assert!(
+            events
+                .iter()
+                .any(|e| e.body["stepId"] == "wait" && e.body["status"] == "cancelled"),
+            "{events:#?}"
+        );
         assert!(
             !events
                 .iter()

@@ -275,6 +275,7 @@ async fn a_failing_step_ends_the_run_and_names_itself() {
             template_ref: "template:default/t",
             dry_run: false,
             task: None,
+            resume: None,
         },
         &Actions::built_in(),
         &Renderer::new(),
@@ -309,6 +310,7 @@ async fn a_failing_step_ends_the_run_and_names_itself() {
             template_ref: "template:default/t",
             dry_run: true,
             task: None,
+            resume: None,
         },
         &Actions::built_in(),
         &Renderer::new(),
@@ -340,6 +342,7 @@ async fn a_watched_run_sends_its_lines_as_written_and_stops_when_told() {
         template_ref: "template:default/t",
         dry_run: false,
         task: None,
+        resume: None,
     };
 
     // Every line reaches the watcher, in the log's order.
@@ -347,6 +350,7 @@ async fn a_watched_run_sends_its_lines_as_written_and_stops_when_told() {
     let control = RunControl {
         lines: Some(tx),
         cancel: Some(Arc::new(AtomicBool::new(false))),
+        checkpoints: None,
     };
     let outcome = run_with(input(), &Actions::built_in(), &Renderer::new(), control)
         .await
@@ -364,6 +368,7 @@ async fn a_watched_run_sends_its_lines_as_written_and_stops_when_told() {
     let control = RunControl {
         lines: None,
         cancel: Some(Arc::new(AtomicBool::new(true))),
+        checkpoints: None,
     };
     let stopped = run_with(input(), &Actions::built_in(), &Renderer::new(), control)
         .await

@@ -324,6 +324,21 @@ impl Store {
         Ok(found)
     }
 
+    /// Every approval task `task_id` asked for.
+    pub async fn approvals_of(&self, task_id: &str) -> Result<Vec<ApprovalRow>> {
+        let sql = format!(
+            "SELECT {APPROVAL_COLUMNS} FROM scaffolder_approvals WHERE task_id = $1 ORDER BY requested_at"
+        );
+        let rows = on_pool!(self, p => {
+            let mut out = Vec::new();
+            for r in sqlx::query(&sql).bind(task_id).fetch_all(p).await? {
+                out.push(approval_row!(r));
+            }
+            out
+        });
+        Ok(rows)
+    }
+
     /// Approvals with this status (all without one), oldest first; at most `limit`.
     pub async fn approvals(&self, status: Option<&str>, limit: u32) -> Result<Vec<ApprovalRow>> {
         let (filter, status) = match status {
@@ -379,8 +394,10 @@ impl Store {
     }
 
     /// Decides a pending approval (`approved`, `rejected` or `expired`) and moves its waiting
-    /// task on in one transaction: approved, the task is open again (any worker resumes it);
-    /// otherwise it is failed. False when the approval was not pending (decided already).
+    /// task on in one transaction: approved, the task is open again (any worker resumes it), or
+    /// with `claim_for` already claimed by that worker (it holds the task's secrets); otherwise
+    /// it is failed. False when the approval was not pending (decided already).
+    #[allow(clippy::too_many_arguments)]
     pub async fn decide_approval(
         &self,
         task_id: &str,
@@ -389,11 +406,12 @@ impl Store {
         decided_by: Option<&str>,
         reason: Option<&str>,
         now: i64,
+        claim_for: Option<&str>,
     ) -> Result<bool> {
-        let task_status = if status == "approved" {
-            "open"
-        } else {
-            "failed"
+        let task_status = match (status, claim_for) {
+            ("approved", Some(_)) => "processing",
+            ("approved", None) => "open",
+            _ => "failed",
         };
         let decided = on_pool!(self, p => {
             let mut tx = p.begin().await?;
@@ -404,9 +422,10 @@ impl Store {
                 .execute(&mut *tx).await?.rows_affected();
             if n == 1 {
                 sqlx::query(
-                    "UPDATE scaffolder_tasks SET status = $1, last_heartbeat_at = $2 \
-                     WHERE id = $3 AND status = 'waiting'")
-                    .bind(task_status).bind(now).bind(task_id).execute(&mut *tx).await?;
+                    "UPDATE scaffolder_tasks SET status = $1, last_heartbeat_at = $2, claimed_by = $3 \
+                     WHERE id = $4 AND status = 'waiting'")
+                    .bind(task_status).bind(now).bind(claim_for).bind(task_id)
+                    .execute(&mut *tx).await?;
             }
             tx.commit().await?;
             n == 1
@@ -518,7 +537,8 @@ mod tests {
                     "approved",
                     Some("user:default/bob"),
                     Some("fine"),
-                    200
+                    200,
+                    None
                 )
                 .await
                 .unwrap());
@@ -529,7 +549,8 @@ mod tests {
                     "rejected",
                     Some("user:default/carol"),
                     None,
-                    201
+                    201,
+                    None
                 )
                 .await
                 .unwrap());
@@ -554,7 +575,7 @@ mod tests {
                 ["b"]
             );
             assert!(store
-                .decide_approval("b", "approve", "expired", None, None, 600)
+                .decide_approval("b", "approve", "expired", None, None, 600, None)
                 .await
                 .unwrap());
             assert_eq!(store.task("b").await.unwrap().unwrap().status, "failed");

@@ -288,3 +288,6 @@ mod task_tests;
 
 #[path = "publish_tests.rs"]
 mod publish_tests;
+
+#[path = "approval_tests.rs"]
+mod approval_tests;
