@@ -211,13 +211,22 @@ pub fn entity_sources(
     (sources, git)
 }
 
-/// The Git host Backlot manages (`scaffolder.managed_git`), its folder made when missing.
+/// The Git host Backlot manages (`scaffolder.managed_git`), its folder made when missing. Its
+/// clone URLs are served by this process: `base_url`, else `auth.base_url`, else the address it
+/// listens on.
 fn managed_git(config: &Config) -> anyhow::Result<crate::scaffolder::managed_git::ManagedGit> {
-    let managed = crate::scaffolder::managed_git::ManagedGit::new(
+    let mut managed = crate::scaffolder::managed_git::ManagedGit::new(
         &config.scaffolder,
         &config.data_dir,
         Duration::from_secs(config.git.fetch_timeout_secs.max(1)),
     );
+    if managed.http_base.is_none() {
+        let base = match &config.auth {
+            Some(auth) => auth.base_url.clone(),
+            None => format!("http://{}", config.addr),
+        };
+        managed.http_base = Some(base.trim_end_matches('/').to_string());
+    }
     std::fs::create_dir_all(&managed.repos_dir).with_context(|| {
         format!(
             "could not create the managed Git host's folder {} (scaffolder.managed_git.dir)",
@@ -334,13 +343,14 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             audit: audit.clone(),
             checkpoints: config.data_dir.join("scaffolder").join("checkpoints"),
         },
-        crate::scaffolder::actions::Actions::for_server(managed),
+        crate::scaffolder::actions::Actions::for_server(managed.clone()),
         crate::scaffolder::Renderer::new(),
         config.scaffolder.task_settings(store.backend() == "sqlite"),
     );
     scaffolder.spawn();
     let state = AppState {
         scaffolder,
+        managed_git: Arc::new(managed),
         kube: kube.clone(),
         git,
         docs,

@@ -66,6 +66,8 @@ pub struct AppState {
     pub audit: audit::Audit,
     /// Software templates' tasks (created, run by this process's worker, reported).
     pub scaffolder: scaffolder::tasks::TaskService,
+    /// The Git host Backlot manages (its repositories served read-only under `/git`).
+    pub managed_git: Arc<scaffolder::managed_git::ManagedGit>,
 }
 
 impl AppState {

@@ -69,6 +69,7 @@ impl Harness {
             repos_dir: repos.path().canonicalize().expect("canonical temp dir"),
             work_dir: root.join(".backlot/tmp"),
             timeout: Duration::from_secs(20),
+            http_base: None,
         };
         let (catalog, git) = open_process(
             &db,
@@ -186,6 +187,7 @@ impl Harness {
             policy: Arc::new(crate::policy::PolicyStore::fixed(crate::policy::allow_all())),
             audit: self.audit.clone(),
             scaffolder: self.scaffolder.clone(),
+            managed_git: Arc::new(self.managed.clone()),
         }
     }
 

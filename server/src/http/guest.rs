@@ -1,6 +1,7 @@
 //! Guest access with sign-in configured: off unless `auth.guest: true`. A guest's request for a
-//! page is sent to `/signin?redirect=…` (303); a guest's API or server-function call (and any
-//! other unsafe request) answers 401 `AuthenticationError`. What must stay open does: the
+//! page is sent to `/signin?redirect=…` (303); a guest's API or server-function call, a git
+//! client's request under `/git/` (and any other unsafe request) answers 401
+//! `AuthenticationError`. What must stay open does: the
 //! sign-in page and routes, health, readiness and metrics, the browser's files, and the Git
 //! webhook (it has its own secret). Without `auth:` (the demo) every request is the guest and
 //! nothing is refused here.
@@ -38,7 +39,8 @@ pub async fn require_sign_in(State(state): State<AppState>, req: Request, next: 
     }
     let page = matches!(*req.method(), Method::GET | Method::HEAD)
         && !path.starts_with("/api/")
-        && !path.starts_with("/_app/");
+        && !path.starts_with("/_app/")
+        && !path.starts_with("/git/");
     if page {
         let here = req
             .uri()

@@ -2,13 +2,15 @@
 //! API, health, readiness and metrics, and the static assets, on one axum router. Answers above
 //! a few KiB are compressed (brotli or gzip, as the client asks), except event streams; pages
 //! carry an ETag and are revalidated (`cache`); the browser's files are content-addressed
-//! (`assets`).
+//! (`assets`). The managed Git host's repositories are served read-only to git clients under
+//! `/git` (`git_http`).
 
 pub mod assets;
 pub mod cache;
 pub mod caller;
 pub mod csrf;
 pub mod forms;
+pub mod git_http;
 pub mod guarded;
 pub mod guest;
 pub mod settings;
@@ -70,6 +72,7 @@ pub fn router(state: AppState) -> Router {
             get(backstage_docs),
         )
         .merge(crate::api::router())
+        .merge(git_http::router())
         .merge(crate::docs::handlers::router())
         .merge(forms::router())
         .merge(settings::router())
@@ -121,8 +124,8 @@ const COMPRESS_ABOVE: u16 = 8 * 1024;
 /// Brotli or gzip for answers above [`COMPRESS_ABOVE`], at the fastest level: a 144 KB by-query
 /// page still shrinks about 7×, and the CPU per request stays within the API's bars (level 4
 /// cost 2.6 ms per such page, ten times the query itself; BENCHMARKS.md). Never event streams
-/// (each event must go out as it happens), images or answers already encoded (the precompressed
-/// files).
+/// (each event must go out as it happens), images, answers already encoded (the precompressed
+/// files) or Git's answers (packs are compressed already, and stream).
 fn compression(
 ) -> tower_http::compression::CompressionLayer<impl tower_http::compression::Predicate> {
     use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
@@ -130,7 +133,8 @@ fn compression(
     let predicate = SizeAbove::new(COMPRESS_ABOVE)
         .and(NotForContentType::GRPC)
         .and(NotForContentType::IMAGES)
-        .and(NotForContentType::SSE);
+        .and(NotForContentType::SSE)
+        .and(NotForContentType::const_new("application/x-git-"));
     CompressionLayer::new()
         .no_deflate()
         .no_zstd()

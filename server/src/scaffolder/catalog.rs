@@ -312,6 +312,7 @@ mod tests {
             repos_dir: "/data/repos".into(),
             work_dir: "/data/tmp".into(),
             timeout: std::time::Duration::from_secs(1),
+            http_base: None,
         };
         let action = CatalogRegister::new(Some(managed));
         let (new, url) = action

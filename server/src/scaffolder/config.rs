@@ -26,6 +26,10 @@ pub struct ManagedGitSettings {
     pub host: String,
     /// Where its bare repositories live (`<owner>/<repo>.git`); default `<data_dir>/repos`.
     pub dir: Option<PathBuf>,
+    /// The address git clients reach this server at: clone URLs are
+    /// `<base_url>/git/<owner>/<repo>.git` (served read-only). Default: `auth.base_url`, else
+    /// `http://<addr>`.
+    pub base_url: Option<String>,
 }
 
 impl Default for ScaffolderSettings {
@@ -43,6 +47,7 @@ impl Default for ManagedGitSettings {
         Self {
             host: "backlot".into(),
             dir: None,
+            base_url: None,
         }
     }
 }

@@ -5,10 +5,12 @@
 //!
 //! - Names: `repoUrl` is RepoUrlPicker's `host?owner=x&repo=y`; the host must be the managed
 //!   host's name, owner and repo must be safe folder names ([`RepoName`]).
-//! - Addresses: the clone URL is `file://<repos_dir>/<owner>/<repo>.git`; a repository's contents
-//!   at a branch (`repoContentsUrl`) are that URL followed by `/blob/<branch>`, as GitHub's are,
-//!   and a file in it by `/blob/<branch>/<path>`. [`ManagedGit::location`] turns those back into
-//!   a `git` location of the bare repository.
+//! - Addresses: the clone URL is `<base_url>/git/<owner>/<repo>.git` (the server answers git
+//!   clients there, read-only: `http/git_http.rs`), or `file://<repos_dir>/<owner>/<repo>.git`
+//!   when no base URL is known; a repository's contents at a branch (`repoContentsUrl`) are that
+//!   URL followed by `/blob/<branch>`, as GitHub's are, and a file in it by
+//!   `/blob/<branch>/<path>`. [`ManagedGit::location`] turns either form back into a `git`
+//!   location of the bare repository's `file://` URL: the catalog reads it from the disk.
 //! - Publishing ([`ManagedGit::publish`]): the repository folder is made with one `mkdir` (two
 //!   tasks asking for one name: one gets "already exists"; an existing one is never touched),
 //!   `git init --bare`, then the files are committed in a temporary folder under the data
@@ -35,6 +37,8 @@ pub struct ManagedGit {
     pub work_dir: PathBuf,
     /// Longest one git command may take.
     pub timeout: Duration,
+    /// Where git clients reach this server (no trailing `/`); `None`: clone URLs are `file://`.
+    pub http_base: Option<String>,
 }
 
 /// Why publishing or naming a repository failed, in words for the task's log.
@@ -125,7 +129,7 @@ pub struct Published {
 /// The repository's identity in the managed host, read back from a contents or file URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ManagedLocation {
-    /// `file://…/<owner>/<repo>.git`.
+    /// `file://<repos_dir>/<owner>/<repo>.git`.
     pub repo_url: String,
     pub branch: String,
     /// The file's path in the repository (no leading `/`).
@@ -151,6 +155,11 @@ impl ManagedGit {
             repos_dir: settings.repos_dir(data_dir),
             work_dir: data_dir.join("tmp"),
             timeout,
+            http_base: settings
+                .managed_git
+                .base_url
+                .as_deref()
+                .map(|b| b.trim_end_matches('/').to_string()),
         }
     }
 
@@ -190,8 +199,16 @@ impl ManagedGit {
             .join(format!("{}.git", name.repo))
     }
 
-    /// The clone URL of a repository.
+    /// The clone URL of a repository: over HTTP when the server's address is known.
     pub fn clone_url(&self, name: &RepoName) -> String {
+        match &self.http_base {
+            Some(base) => format!("{base}/git/{}/{}.git", name.owner, name.repo),
+            None => self.file_url(name),
+        }
+    }
+
+    /// The `file://` URL of a repository's bare folder (what the catalog reads).
+    pub fn file_url(&self, name: &RepoName) -> String {
         format!("file://{}", self.repo_path(name).display())
     }
 
@@ -209,7 +226,10 @@ impl ManagedGit {
         path: Option<&str>,
     ) -> Option<Result<ManagedLocation, ManagedGitError>> {
         let prefix = format!("file://{}/", self.repos_dir.display());
-        let rest = url.strip_prefix(&prefix)?;
+        let http = self.http_base.as_ref().map(|b| format!("{b}/git/"));
+        let rest = url
+            .strip_prefix(&prefix)
+            .or_else(|| http.as_deref().and_then(|h| url.strip_prefix(h)))?;
         let bad = |why: &str| {
             Some(Err(ManagedGitError::Input(format!(
                 "{url:?} is not a repository of the managed Git host ({why}); expected {prefix}<owner>/<repo>.git/blob/<branch>[/<path>]"
@@ -240,7 +260,7 @@ impl ManagedGit {
             return bad("no file");
         }
         Some(Ok(ManagedLocation {
-            repo_url: self.clone_url(&name),
+            repo_url: self.file_url(&name),
             branch: branch.to_string(),
             path: file.to_string(),
         }))
@@ -497,6 +517,7 @@ mod tests {
             repos_dir: dir.join("repos"),
             work_dir: dir.join("tmp"),
             timeout: Duration::from_secs(20),
+            http_base: None,
         }
     }
 
@@ -574,6 +595,9 @@ mod tests {
         assert!(h
             .location("file:///elsewhere/a/b.git/blob/main/x", None)
             .is_none());
+        assert!(h
+            .location("http://127.0.0.1:3000/git/team/svc.git/blob/main/x", None)
+            .is_none());
         for bad in [
             "file:///data/repos/team/svc.git",
             "file:///data/repos/team/svc/blob/main/x.yaml",
@@ -587,6 +611,33 @@ mod tests {
                 h.location(bad, None)
             );
         }
+    }
+
+    #[test]
+    fn with_the_servers_address_clone_urls_are_http_ones() {
+        let h = ManagedGit {
+            http_base: Some("http://127.0.0.1:3000".into()),
+            ..host(Path::new("/data"))
+        };
+        let name = RepoName::new("team", "svc").unwrap();
+        assert_eq!(h.clone_url(&name), "http://127.0.0.1:3000/git/team/svc.git");
+        let contents = h.contents_url(&name, "main");
+        assert_eq!(contents, "http://127.0.0.1:3000/git/team/svc.git/blob/main");
+        // Both forms read back as the bare folder: the catalog reads the disk.
+        for (url, path) in [
+            (contents.as_str(), Some("/catalog-info.yaml")),
+            (
+                "file:///data/repos/team/svc.git/blob/main/catalog-info.yaml",
+                None,
+            ),
+        ] {
+            let l = h.location(url, path).unwrap().unwrap();
+            assert_eq!(l.repo_url, "file:///data/repos/team/svc.git", "{url}");
+            assert_eq!(l.path, "catalog-info.yaml");
+        }
+        assert!(h
+            .location("http://127.0.0.1:3000/api/x/y.git/blob/main/a", None)
+            .is_none());
     }
 
     fn file(text: &str, executable: bool) -> WorkspaceFile {

@@ -3,7 +3,8 @@
 //! the catalog through the facade as the task's creator (in the catalog when the task ends),
 //! fetched back; the dry-run skipping what reaches outside; refusals (another host, unsafe
 //! names, an existing repository, a `sourcePath` that leaves the workspace, the policy
-//! refusing `catalog.location.create`, `optional`).
+//! refusing `catalog.location.create`, `optional`); the repositories cloned over HTTP with a
+//! real `git clone` (protocol v2 and v0), pushes refused.
 
 use super::send;
 use crate::both_databases;
@@ -518,5 +519,181 @@ both_databases!(
         assert!(seen("allowed", "ours.git"), "{rows:#?}");
         assert!(seen("refused", "theirs.git"), "{rows:#?}");
         assert!(seen("refused", "maybe.git"), "{rows:#?}");
+    }
+);
+
+/// Runs git in `dir` (no system or global config, no prompt); its success and output.
+fn git_in(dir: &std::path::Path, args: &[&str]) -> (bool, String) {
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .env("GIT_AUTHOR_NAME", "Test")
+        .env("GIT_AUTHOR_EMAIL", "test@example.com")
+        .env("GIT_COMMITTER_NAME", "Test")
+        .env("GIT_COMMITTER_EMAIL", "test@example.com")
+        .output()
+        .expect("run git");
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+both_databases!(
+    published_repositories_clone_over_http_read_only,
+    setup = setup,
+    |h| {
+        // The server on a real port, its clone URLs naming it.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("listen");
+        let base = format!("http://{}", listener.local_addr().expect("address"));
+        let managed = crate::scaffolder::managed_git::ManagedGit {
+            http_base: Some(base.clone()),
+            ..h.managed.clone()
+        };
+        let mut state = h.state();
+        state.scaffolder = crate::scaffolder::tasks::TaskService::new(
+            crate::scaffolder::tasks::TaskDeps {
+                store: h.db.store.clone(),
+                catalog: h.catalog.clone(),
+                policy: state.policy.clone(),
+                audit: h.audit.clone(),
+            },
+            crate::scaffolder::actions::Actions::for_server(managed.clone()),
+            crate::scaffolder::Renderer::new(),
+            crate::scaffolder::tasks::TaskSettings {
+                heartbeat: Duration::from_millis(200),
+                poll_interval: Duration::from_millis(100),
+                ..Default::default()
+            },
+        );
+        state.managed_git = std::sync::Arc::new(managed);
+        let _worker = state.scaffolder.spawn();
+        let router = crate::http::router(state);
+        let server = tokio::spawn(std::future::IntoFuture::into_future(axum::serve(
+            listener,
+            router.clone(),
+        )));
+
+        let (status, body, log) = run(
+            &router,
+            json!({"name": "payments", "owner": "group:default/team-a", "repoUrl": "backlot?owner=team-a&repo=payments", "sourcePath": "service"}),
+        )
+        .await;
+        assert_eq!(status, "completed", "{body}\n{log:#?}");
+        let url = format!("{base}/git/team-a/payments.git");
+        assert_eq!(body["output"]["links"][0]["url"], url.as_str(), "{body}");
+        // The HTTP form of repoContentsUrl was registered as the folder it names.
+        let (status, _) = send(
+            &router,
+            "GET",
+            "/api/catalog/entities/by-name/component/default/payments",
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+
+        let work = tempfile::tempdir().expect("temp dir");
+        let dir = work.path().to_path_buf();
+        let url2 = url.clone();
+        let (v2, v0, pushed, missing, readme) = tokio::task::spawn_blocking(move || {
+            let v2 = git_in(&dir, &["-c", "protocol.version=2", "clone", &url2, "v2"]);
+            let v0 = git_in(&dir, &["-c", "protocol.version=0", "clone", &url2, "v0"]);
+            let readme = std::fs::read_to_string(dir.join("v2/README.md")).unwrap_or_default();
+            let clone = dir.join("v2");
+            std::fs::write(clone.join("more.txt"), "more").expect("write");
+            git_in(&clone, &["add", "more.txt"]);
+            git_in(&clone, &["commit", "-qm", "more"]);
+            let pushed = git_in(&clone, &["push", "origin", "HEAD:main"]);
+            let missing = git_in(
+                &dir,
+                &["clone", &url2.replace("payments", "nothing"), "missing"],
+            );
+            (v2, v0, pushed, missing, readme)
+        })
+        .await
+        .expect("git");
+        assert!(v2.0, "protocol v2 clone: {}", v2.1);
+        assert!(v0.0, "protocol v0 clone: {}", v0.1);
+        assert_eq!(readme, "# payments\n");
+        assert!(!pushed.0, "a push is refused: {}", pushed.1);
+        assert!(!missing.0, "{}", missing.1);
+        let repo = h.managed.repos_dir.join("team-a/payments.git");
+        assert_eq!(
+            git(&repo, &["rev-list", "--count", "main"]),
+            "1",
+            "nothing was pushed"
+        );
+        let commit = git(&repo, &["rev-parse", "main"]);
+
+        // The client's Git-Protocol header reaches git: v2 answers with its capabilities and
+        // no `# service=` line; v0 with the line and the refs.
+        let refs = "/git/team-a/payments.git/info/refs?service=git-upload-pack";
+        let (status, v2) = h
+            .call_bytes("GET", refs, &[("git-protocol", "version=2")], Vec::new())
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(v2.starts_with("000eversion 2\n"), "{v2}");
+        assert!(v2.contains("ls-refs") && !v2.contains("# service"), "{v2}");
+        let (status, v0) = h.call_bytes("GET", refs, &[], Vec::new()).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            v0.starts_with("001e# service=git-upload-pack\n0000"),
+            "{v0}"
+        );
+        assert!(v0.contains(&format!("{commit} HEAD")), "{v0}");
+        // A header that is not protocol parameters is ignored (v0 answers).
+        let (status, odd) = h
+            .call_bytes(
+                "GET",
+                refs,
+                &[("git-protocol", "version=2 --x")],
+                Vec::new(),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(odd.starts_with("001e# service"), "{odd}");
+
+        // What git clients may not ask.
+        for (uri, expected) in [
+            ("/git/team-a/payments.git/info/refs", StatusCode::FORBIDDEN),
+            (
+                "/git/team-a/payments.git/info/refs?service=git-receive-pack",
+                StatusCode::FORBIDDEN,
+            ),
+            (
+                "/git/team-a/payments/info/refs?service=git-upload-pack",
+                StatusCode::NOT_FOUND,
+            ),
+            (
+                "/git/..%2F..%2Fetc/x.git/info/refs?service=git-upload-pack",
+                StatusCode::NOT_FOUND,
+            ),
+            (
+                "/git/team-a/nothing.git/info/refs?service=git-upload-pack",
+                StatusCode::NOT_FOUND,
+            ),
+        ] {
+            let (status, body) = send(&router, "GET", uri, None).await;
+            assert_eq!(status, expected, "{uri}: {body}");
+        }
+        let (status, _) = send(
+            &router,
+            "POST",
+            "/git/team-a/payments.git/git-upload-pack",
+            Some(json!({})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        server.abort();
     }
 );

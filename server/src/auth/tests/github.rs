@@ -424,6 +424,8 @@ both_databases!(
             ("POST", "/api/catalog/refresh"),
             ("POST", "/_app/anything"),
             ("POST", "/locations/refresh"),
+            // A git client cannot follow the sign-in page: it is told to authenticate.
+            ("GET", "/git/team/svc.git/info/refs?service=git-upload-pack"),
         ] {
             let a = guest.backlot(method, uri).await;
             assert_eq!(
