@@ -567,6 +567,7 @@ both_databases!(
                 catalog: h.catalog.clone(),
                 policy: state.policy.clone(),
                 audit: h.audit.clone(),
+                checkpoints: h.root.join(".backlot").join("checkpoints-http"),
             },
             crate::scaffolder::actions::Actions::for_server(managed.clone()),
             crate::scaffolder::Renderer::new(),
