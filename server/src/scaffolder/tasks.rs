@@ -19,6 +19,12 @@
 //!   writes nothing more.
 //! - Claims are one conditional `UPDATE` (`storage::scaffolder`): two workers never run one
 //!   task twice.
+//! - After each step the run's checkpoint (steps done, outputs, files) is saved on disk
+//!   ([`Checkpoints`]; never one holding a secret), so a retry resumes at the step that did not
+//!   finish. A `backlot:approval` step parks the task (`waiting`, no worker, its secrets kept
+//!   in this process's memory): [`TaskService::decide`] approves it (it resumes at that step,
+//!   here when its secrets are here) or rejects it (it fails); the worker fails requests not
+//!   decided in time.
 
 use super::actions::{Actions, Decision, TaskContext, TemplateFiles};
 use super::checkpoint::Checkpoints;
@@ -1397,11 +1403,11 @@ impl TaskService {
         }
     }
 
-    /// Runs a failed or cancelled task again, **from its first step**: the workspace lives in
-    /// memory and earlier steps' outputs are not stored (they may hold what secrets rendered), so
-    /// nothing would let a later step resume. The earlier events stay; the new run's follow.
-    /// Without `secrets` the task is reopened for any worker; with them (a task's secrets are
-    /// never stored, so a retry must bring them again) it runs here at once.
+    /// Runs a failed or cancelled task again, from the step that did not finish when this
+    /// process kept where it got to ([`Checkpoints`]), else from its first step. The earlier
+    /// events stay; the new run's follow. Without `secrets` the task is reopened for any worker;
+    /// with them (a task's secrets are never stored, so a retry must bring them again) it runs
+    /// here at once.
     pub async fn retry(
         &self,
         caller: &Caller,
