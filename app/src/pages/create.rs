@@ -460,7 +460,13 @@ fn FieldControl(f: FieldView) -> impl IntoView {
         .into_any(),
         Control::Checkbox { checked } => view! {
             <div class=class data-field=name.clone()>
-                <input type="hidden" name=name.clone() value="false"/>
+                // Unticked boxes post nothing: this says "false" (and a read-only box, which
+                // posts nothing either, keeps its value).
+                <input
+                    type="hidden"
+                    name=name.clone()
+                    value=if readonly && checked { "true" } else { "false" }
+                />
                 <label class="check" for=id.clone()>
                     <input
                         type="checkbox"
@@ -536,6 +542,15 @@ fn FieldControl(f: FieldView) -> impl IntoView {
         .into_any(),
         Control::Select { choices, multiple } => view! {
             <div class=class data-field=name.clone()>
+                // A disabled select posts nothing: its values go along hidden.
+                {readonly
+                    .then(|| {
+                        choices
+                            .iter()
+                            .filter(|c| c.selected)
+                            .map(|c| view! { <input type="hidden" name=name.clone() value=c.value.clone()/> })
+                            .collect_view()
+                    })}
                 <label for=id.clone()>{label()}</label>
                 <select
                     id=id.clone()
@@ -585,6 +600,7 @@ fn FieldControl(f: FieldView) -> impl IntoView {
                 <div class=class data-field=name.clone()>
                     <label for=id.clone()>{label()}</label>
                     <input
+                        step=(input_type == "number").then_some("any")
                         type=input_type
                         id=id.clone()
                         name=name.clone()

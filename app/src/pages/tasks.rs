@@ -57,6 +57,7 @@ fn StatusBadge(status: String) -> impl IntoView {
     let label = match status.as_str() {
         "processing" => "running".to_string(),
         "open" => "waiting".to_string(),
+        "notrun" => "not run".to_string(),
         other => other.to_string(),
     };
     view! { <span class=format!("task-status task-status-{status}")>{label}</span> }

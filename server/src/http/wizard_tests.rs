@@ -483,6 +483,16 @@ both_databases!(a_task_is_cancelled_from_its_page, setup = setup, |h| {
     assert!(open.contains(&format!("data-stream=\"/create/tasks/{id}/stream\"")));
     assert!(open.contains("action=\"/create/tasks/cancel\""));
 
+    // The page follows the open task: its stream tells it when something changed.
+    let follow = Request::builder()
+        .uri(format!("{to}/stream"))
+        .body(Body::empty())
+        .unwrap();
+    let res = router.clone().oneshot(follow).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()[header::CONTENT_TYPE], "text/event-stream");
+    let updates = tokio::spawn(axum::body::to_bytes(res.into_body(), usize::MAX));
+
     // From another site: refused.
     let evil = [FORM[0], FORM[1], ("origin", "https://evil.example")];
     let (s, _, _) = send(
@@ -505,6 +515,15 @@ both_databases!(a_task_is_cancelled_from_its_page, setup = setup, |h| {
     .await;
     assert_eq!(s, StatusCode::SEE_OTHER);
     assert_eq!(hd.get(header::LOCATION).unwrap(), to.as_str());
+    let updates = tokio::time::timeout(Duration::from_secs(10), updates)
+        .await
+        .expect("the stream ends once the task has ended")
+        .unwrap()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&updates).contains("event: update"),
+        "{updates:?}"
+    );
     let cancelled = page(&router, &to).await;
     assert!(
         cancelled.contains("data-status=\"cancelled\""),
