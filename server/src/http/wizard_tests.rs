@@ -97,6 +97,15 @@ spec:
   parameters:
     properties:
       title: {title: Title, type: string}
+      private: {title: Private, type: boolean, default: false}
+    allOf:
+      - if:
+          properties:
+            private: {const: true}
+        then:
+          properties:
+            audience: {title: Audience, type: string}
+          required: [audience]
   steps:
     - id: wait
       name: Wait
@@ -299,6 +308,10 @@ both_databases!(
         assert!(
             !first.contains("name=\"engine\""),
             "the engine only shows for a database"
+        );
+        assert!(
+            !first.contains("value=\"template:default/site\""),
+            "the picker's catalogFilter keeps other kinds out"
         );
         assert!(first.contains("aria-current=\"step\""));
 
@@ -567,6 +580,37 @@ both_databases!(
         )
         .await;
         assert_eq!(s, StatusCode::FORBIDDEN);
+
+        // allOf with if/then: ticking "Private" asks for an audience.
+        let uri = "/create/templates/default/site";
+        let first = page(&router, uri).await;
+        assert!(first.contains("type=\"checkbox\"") && first.contains("name=\"private\""));
+        assert!(!first.contains("name=\"audience\""));
+        let ticked = [
+            ("title", "Handbook"),
+            ("private", "false"),
+            ("private", "true"),
+        ];
+        let with = |more: &[(&'static str, &'static str)]| {
+            let mut all = ticked.to_vec();
+            all.extend_from_slice(more);
+            all
+        };
+        let (_, _, private) =
+            post_step(&router, uri, &first, &with(&[(":action", "update")])).await;
+        assert!(private.contains("name=\"audience\""), "{private}");
+        let (_, _, missing) =
+            post_step(&router, uri, &private, &with(&[(":action", "next")])).await;
+        assert!(missing.contains("id=\"field-audience-error\""), "{missing}");
+        let (_, _, review) = post_step(
+            &router,
+            uri,
+            &missing,
+            &with(&[("audience", "staff"), (":action", "next")]),
+        )
+        .await;
+        let rows = review_rows(&review);
+        assert!(rows.contains("staff") && rows.contains("Yes"), "{rows}");
 
         let broken = page(&router, "/create/templates/default/broken").await;
         assert!(
