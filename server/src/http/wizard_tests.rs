@@ -630,3 +630,76 @@ both_databases!(
         );
     }
 );
+
+fn member(name: &str) -> app::model::Caller {
+    app::model::Caller {
+        user: Some(app::model::EntityRef::new("User", "default", name)),
+        groups: Vec::new(),
+        token: None,
+    }
+}
+
+both_databases!(members_see_and_stop_their_own_tasks, setup = setup, |h| {
+    // The default policy with sign-in: members run templates and stop their own tasks only.
+    let state = crate::test_support::with_sign_in(h.state(), "[]", |_| None);
+    let as_ = |caller| {
+        crate::http::router(state.clone())
+            .layer(axum::Extension(crate::http::caller::TestCaller(caller)))
+    };
+    let (alice, bob) = (as_(member("alice")), as_(member("bob")));
+    let uri = "/create/templates/default/site";
+    let first = page(&alice, uri).await;
+    let (_, _, review) = post_step(
+        &alice,
+        uri,
+        &first,
+        &[("title", "Handbook"), (":action", "next")],
+    )
+    .await;
+    let (s, hd, _) = post_step(&alice, uri, &review, &[(":action", "create")]).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let to = hd
+        .get(header::LOCATION)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    let id = to.trim_start_matches("/create/tasks/").to_string();
+
+    let mine = page(&alice, "/create/tasks").await;
+    assert!(mine.contains(&format!("data-task=\"{id}\"")), "{mine}");
+    assert!(
+        !mine.contains("?all=1"),
+        "members cannot list everyone's tasks"
+    );
+    for uri in ["/create/tasks", "/create/tasks?all=1"] {
+        let theirs = page(&bob, uri).await;
+        assert!(
+            !theirs.contains(&format!("data-task=\"{id}\"")),
+            "{uri}: {theirs}"
+        );
+    }
+    assert!(page(&alice, &to)
+        .await
+        .contains("action=\"/create/tasks/cancel\""));
+    assert!(!page(&bob, &to)
+        .await
+        .contains("action=\"/create/tasks/cancel\""));
+    let (s, hd, _) = send(
+        &bob,
+        "POST",
+        "/create/tasks/cancel",
+        &FORM,
+        &format!("id={id}"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let refused = hd
+        .get(header::LOCATION)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(refused.contains("?error="), "{refused}");
+    assert!(page(&bob, &to).await.contains("data-status=\"open\""));
+});
