@@ -263,6 +263,9 @@ pub struct TaskView {
     pub error: Option<String>,
     pub can_cancel: bool,
     pub can_retry: bool,
+    /// The template asks for secrets, which are never kept: a retry could not bring them back,
+    /// so the page offers to run the template again instead.
+    pub needs_secrets: bool,
 }
 
 impl TaskView {

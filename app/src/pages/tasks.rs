@@ -112,6 +112,15 @@ fn TaskDetail(task: TaskView) -> impl IntoView {
                         </div>
                     }
                 })}
+            {task
+                .needs_secrets
+                .then(|| {
+                    view! {
+                        <p class="muted" data-testid="needs-secrets">
+                            "This template asks for secrets, which are never kept, so this run cannot be retried: run the template again instead."
+                        </p>
+                    }
+                })}
             <div class="task-buttons">
                 {task
                     .can_cancel

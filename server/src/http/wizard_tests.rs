@@ -563,6 +563,19 @@ both_databases!(a_task_is_cancelled_from_its_page, setup = setup, |h| {
         .to_string();
     assert!(again.contains("?error="), "{again}");
     assert!(page(&router, &again).await.contains("cannot be cancelled"));
+
+    // A template with secrets: its run cannot be retried (they are never kept).
+    let anyone = app::model::Caller::default();
+    let values = serde_json::json!({"name": "quiet", "storage": "none"});
+    let id = h
+        .scaffolder
+        .create(&anyone, "template:default/svc", values, Default::default())
+        .await
+        .expect("created");
+    h.scaffolder.cancel(&anyone, &id).await.expect("cancelled");
+    let shown = page(&router, &format!("/create/tasks/{id}")).await;
+    assert!(shown.contains("data-testid=\"needs-secrets\""), "{shown}");
+    assert!(!shown.contains("action=\"/create/tasks/retry\""));
 });
 
 both_databases!(

@@ -21,7 +21,8 @@ use app::error::{AppError, FieldError};
 use app::model::{Caller, EntityRef};
 use app::scaffolder::validate::RepoUrl;
 use app::scaffolder::{
-    decode_page, form_values, review, Context, Field, FieldExtension, FieldType, Pages, Widget,
+    decode_page, form_values, review, Context, Field, FieldExtension, FieldType, Pages, Secrecy,
+    Widget,
 };
 use app::services::{BoxFuture, Scaffolder};
 use app::templates::*;
@@ -558,9 +559,27 @@ impl ScaffolderViews {
                 may_cancel_any && (!retry || may_create)
             }
         };
+        let needs_secrets = template
+            .as_ref()
+            .and_then(|t| {
+                let visible = self.facade.read(caller);
+                visible
+                    .get("template", &t.namespace, &t.name)
+                    .map(|r| visible.value(r))
+            })
+            .and_then(|entity| Pages::from_template(&entity).ok())
+            .is_some_and(|pages| {
+                pages.pages.iter().any(|page| {
+                    page.all_visible_fields(&Value::Null)
+                        .iter()
+                        .any(|f| f.secrecy() == Some(Secrecy::Secret))
+                })
+            });
+        let retryable = matches!(task.status.as_str(), "failed" | "cancelled");
         TaskView {
             can_cancel: !ended && may_manage(false),
-            can_retry: matches!(task.status.as_str(), "failed" | "cancelled") && may_manage(true),
+            can_retry: retryable && !needs_secrets && may_manage(true),
+            needs_secrets: retryable && needs_secrets,
             id: task.id,
             template,
             template_title,
