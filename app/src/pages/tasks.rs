@@ -276,6 +276,12 @@ fn TaskList(list: TaskListView) -> impl IntoView {
                     }
                 })}
         </div>
+        {(list.guest && !list.all)
+            .then(|| {
+                view! {
+                    <p class="muted small">"You are not signed in: these are the tasks guests started."</p>
+                }
+            })}
         {if list.tasks.is_empty() {
             view! {
                 <p class="muted">
