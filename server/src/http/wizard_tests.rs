@@ -716,3 +716,96 @@ both_databases!(members_see_and_stop_their_own_tasks, setup = setup, |h| {
     assert!(refused.contains("?error="), "{refused}");
     assert!(page(&bob, &to).await.contains("data-status=\"open\""));
 });
+
+/// The harness with the demo organisation (its templates publish to the managed Git host).
+async fn demo(db: TestDb) -> Harness {
+    let h = Harness::new(db).await;
+    let root = crate::demo::install(&h.root.join("data")).expect("demo installed");
+    h.register_file(&root.to_string_lossy()).await;
+    h
+}
+
+both_databases!(
+    the_demo_template_runs_through_the_wizard_to_its_review,
+    setup = demo,
+    |h| {
+        let router = crate::http::router(h.state());
+        let list = page(&router, "/create").await;
+        assert!(
+            list.contains("Rust HTTP service") && list.contains("recommended"),
+            "{list}"
+        );
+
+        // Its steps use the actions this server adds (publish:git, catalog:register): no problem.
+        let uri = "/create/templates/default/rust-service";
+        let first = page(&router, uri).await;
+        assert!(!first.contains("template-problem"), "{first}");
+        assert!(
+            first.contains("<option value=\"group:default/team-checkout\""),
+            "{first}"
+        );
+        assert!(
+            first.contains("<option value=\"system:default/checkout\""),
+            "the system picker"
+        );
+        let (_, _, second) = post_step(
+            &router,
+            uri,
+            &first,
+            &[
+                ("name", "orders"),
+                ("description", "Takes orders"),
+                ("owner", "group:default/team-checkout"),
+                ("system", ""),
+                (":action", "next"),
+            ],
+        )
+        .await;
+        assert_eq!(hidden(&second, ":step"), "1", "{second}");
+        assert!(
+            second.contains("name=\"repoUrl:host\"")
+                && second.contains("<option value=\"backlot\"")
+        );
+        assert!(second.contains("value=\"8080\""), "the port's default");
+        // The repository without an owner: refused next to the picker.
+        let (_, _, missing) = post_step(
+            &router,
+            uri,
+            &second,
+            &[
+                ("repoUrl:host", "backlot"),
+                ("repoUrl:repo", "orders"),
+                ("port", "8080"),
+                ("environments", "staging"),
+                ("ingress", "false"),
+                (":action", "next"),
+            ],
+        )
+        .await;
+        assert_eq!(hidden(&missing, ":step"), "1");
+        assert!(missing.contains("id=\"field-repoUrl-error\""), "{missing}");
+        let (_, _, review) = post_step(
+            &router,
+            uri,
+            &missing,
+            &[
+                ("repoUrl:host", "backlot"),
+                ("repoUrl:owner", "checkout"),
+                ("repoUrl:repo", "orders"),
+                ("port", "8080"),
+                ("environments", "staging"),
+                ("ingress", "false"),
+                (":action", "next"),
+            ],
+        )
+        .await;
+        let rows = review_rows(&review);
+        assert!(
+            rows.contains("backlot?owner=checkout&amp;repo=orders"),
+            "{rows}"
+        );
+
+        let actions = page(&router, "/create/actions").await;
+        assert!(actions.contains("data-action=\"publish:git\""), "{actions}");
+    }
+);

@@ -9,9 +9,8 @@
 //!   `allowedKinds`, ownership, the caller's groups), and the review with secrets masked.
 //! - A task: its steps' states and durations followed from its events, the log, and the
 //!   output (links; texts as Markdown rendered and sanitised by the docs renderer).
-//! - The actions with their schemas as property tables.
+//! - The actions this server runs (the task service's) with their schemas as property tables.
 
-use super::actions::Actions;
 use super::tasks::{TaskEvent, TaskService, TEMPLATE_API_VERSION};
 use crate::catalog::facade::{Facade, Visible};
 use crate::catalog::query::{Filter, Query};
@@ -388,7 +387,7 @@ impl ScaffolderViews {
         };
         let problems = super::check::template_problems(
             template,
-            &Actions::built_in(),
+            self.tasks.actions(),
             &super::Renderer::new(),
         );
         if !problems.is_empty() {
@@ -1150,7 +1149,7 @@ impl Scaffolder for ScaffolderViews {
     }
 
     fn actions(&self, _caller: &Caller) -> Vec<ActionView> {
-        let described = Actions::built_in().describe();
+        let described = self.tasks.actions().describe();
         let mut out: Vec<ActionView> = described
             .as_array()
             .map(Vec::as_slice)
