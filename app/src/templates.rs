@@ -253,7 +253,7 @@ pub struct TaskView {
     /// Who started it (`None`: the guest).
     pub created_by: Option<EntityRef>,
     pub created_at: String,
-    /// `open`, `processing`, `completed`, `failed` or `cancelled`.
+    /// `open`, `processing`, `waiting` (for an approval), `completed`, `failed` or `cancelled`.
     pub status: String,
     pub steps: Vec<TaskStepView>,
     pub log: Vec<LogLineView>,
@@ -269,9 +269,9 @@ pub struct TaskView {
 }
 
 impl TaskView {
-    /// Still open or running: the page follows it.
+    /// Still open, running or waiting for an approval: the page follows it.
     pub fn is_live(&self) -> bool {
-        self.status == "open" || self.status == "processing"
+        matches!(self.status.as_str(), "open" | "processing" | "waiting")
     }
 }
 

@@ -56,7 +56,8 @@ pub fn TaskPage() -> impl IntoView {
 fn StatusBadge(status: String) -> impl IntoView {
     let label = match status.as_str() {
         "processing" => "running".to_string(),
-        "open" => "waiting".to_string(),
+        "open" => "waiting to start".to_string(),
+        "waiting" => "waiting for approval".to_string(),
         "notrun" => "not run".to_string(),
         other => other.to_string(),
     };

@@ -210,7 +210,7 @@ const POLL: Duration = Duration::from_secs(1);
 
 /// Whether a task's status is final.
 fn ended(status: &str) -> bool {
-    !matches!(status, "open" | "processing")
+    !matches!(status, "open" | "processing" | "waiting")
 }
 
 async fn updates(

@@ -523,7 +523,7 @@ impl ScaffolderViews {
                 texts = output_texts(output);
             }
         }
-        let ended = !matches!(task.status.as_str(), "open" | "processing");
+        let ended = !matches!(task.status.as_str(), "open" | "processing" | "waiting");
         let steps = steps
             .into_iter()
             .map(|s| {
