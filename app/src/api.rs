@@ -233,3 +233,60 @@ pub async fn get_api_tokens() -> Result<TokenSettings, AppError> {
         .page(caller(), extensions)
         .await
 }
+
+#[cfg(feature = "ssr")]
+fn scaffolder() -> Result<std::sync::Arc<dyn crate::services::Scaffolder>, AppError> {
+    service("software templates")
+}
+
+/// A wizard step's post, put on the request by the server's handler of the wizard's form
+/// posts (`server/src/http/wizard.rs`) before it renders the page.
+#[cfg(feature = "ssr")]
+#[derive(Clone, Debug)]
+pub struct WizardPost {
+    /// The posted fields, in order (secrets too: never logged).
+    pub fields: Vec<(String, String)>,
+    /// Why "Create" did not start the task.
+    pub failure: Option<String>,
+}
+
+/// The templates the caller can see that match the filters.
+#[server(prefix = "/_app", input = Json)]
+pub async fn list_templates(
+    query: crate::templates::TemplateQuery,
+) -> Result<crate::templates::TemplateList, AppError> {
+    Ok(scaffolder()?.templates(&caller(), &query))
+}
+
+/// A template's wizard at the step this request's post leads to (the first without a post).
+#[server(prefix = "/_app")]
+pub async fn get_wizard(
+    namespace: String,
+    name: String,
+) -> Result<crate::templates::WizardView, AppError> {
+    use leptos::server_fn::http_export::request::Parts;
+    let post = use_context::<Parts>().and_then(|p| p.extensions.get::<WizardPost>().cloned());
+    let (fields, failure) = match post {
+        Some(p) => (Some(p.fields), p.failure),
+        None => (None, None),
+    };
+    scaffolder()?.wizard(&caller(), &namespace, &name, fields.as_deref(), failure)
+}
+
+/// A task with its steps, log and output.
+#[server(prefix = "/_app")]
+pub async fn get_task(id: String) -> Result<crate::templates::TaskView, AppError> {
+    scaffolder()?.task(caller(), id).await
+}
+
+/// The caller's tasks (everyone's with `all`, when allowed).
+#[server(prefix = "/_app")]
+pub async fn list_tasks(all: bool) -> Result<crate::templates::TaskListView, AppError> {
+    scaffolder()?.tasks(caller(), all).await
+}
+
+/// Every action the templates' steps may use.
+#[server(prefix = "/_app")]
+pub async fn get_actions() -> Result<Vec<crate::templates::ActionView>, AppError> {
+    Ok(scaffolder()?.actions(&caller()))
+}

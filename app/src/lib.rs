@@ -23,6 +23,7 @@ pub mod query;
 pub mod scaffolder;
 #[cfg(feature = "ssr")]
 pub mod services;
+pub mod templates;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Link, Meta, MetaTags};
@@ -35,6 +36,7 @@ use components::layout::Layout;
 use pages::{
     admin::{AuditLogPage, PermissionsPage},
     catalog::CatalogPage,
+    create::{TemplatesPage, WizardPage},
     docs::DocsIndexPage,
     entity::EntityRoute,
     errors::ErrorsPage,
@@ -45,6 +47,7 @@ use pages::{
     search::SearchPage,
     settings::TokensPage,
     signin::SignInPage,
+    tasks::{ActionsPage, TaskPage, TasksPage},
     user::UserRoute,
 };
 
@@ -188,6 +191,15 @@ pub fn App() -> impl IntoView {
                         view=ClusterPage
                         ssr=SsrMode::Async
                     />
+                    <Route path=path!("/create") view=TemplatesPage ssr=SsrMode::Async/>
+                    <Route
+                        path=path!("/create/templates/:namespace/:name")
+                        view=WizardPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route path=path!("/create/tasks") view=TasksPage ssr=SsrMode::Async/>
+                    <Route path=path!("/create/tasks/:id") view=TaskPage ssr=SsrMode::Async/>
+                    <Route path=path!("/create/actions") view=ActionsPage ssr=SsrMode::Async/>
                     <Route path=path!("/search") view=SearchPage ssr=SsrMode::Async/>
                     <Route path=path!("/signin") view=SignInPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/audit") view=AuditLogPage ssr=SsrMode::Async/>

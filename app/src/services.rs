@@ -121,3 +121,40 @@ pub trait TokenAdmin: Send + Sync + 'static {
         request: leptos::server_fn::http_export::Extensions,
     ) -> BoxFuture<Result<TokenSettings, AppError>>;
 }
+
+/// Software templates (`/create…`): the templates the caller sees, the wizard, tasks and
+/// actions. Starting, cancelling and retrying a task are plain form posts the server handles.
+pub trait Scaffolder: Send + Sync + 'static {
+    /// The Template entities the caller sees that match the filters.
+    fn templates(
+        &self,
+        caller: &Caller,
+        query: &crate::templates::TemplateQuery,
+    ) -> crate::templates::TemplateList;
+    /// The wizard of template `namespace/name`: its first step, or (`post`: the form fields a
+    /// step posted, in order) the step the post leads to, with its errors; `failure` says why
+    /// "Create" did not start the task. A template the caller may not see is not found.
+    fn wizard(
+        &self,
+        caller: &Caller,
+        namespace: &str,
+        name: &str,
+        post: Option<&[(String, String)]>,
+        failure: Option<String>,
+    ) -> Result<crate::templates::WizardView, AppError>;
+    /// A task with its steps, log and output.
+    fn task(
+        self: Arc<Self>,
+        caller: Caller,
+        id: String,
+    ) -> BoxFuture<Result<crate::templates::TaskView, AppError>>;
+    /// The caller's tasks, newest first; everyone's with `all` when the policy lets the caller
+    /// cancel anyone's.
+    fn tasks(
+        self: Arc<Self>,
+        caller: Caller,
+        all: bool,
+    ) -> BoxFuture<Result<crate::templates::TaskListView, AppError>>;
+    /// Every action with its schemas.
+    fn actions(&self, caller: &Caller) -> Vec<crate::templates::ActionView>;
+}

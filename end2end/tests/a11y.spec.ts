@@ -20,7 +20,7 @@ test.describe('accessibility and keyboard', () => {
     await open(page, '/catalog');
     const search = page.getByRole('combobox', { name: 'Search the catalog' });
 
-    // Tab order from the top: skip link, brand, main navigation (5 links: Catalog, Docs, Clusters, Locations, Errors), then the search box.
+    // Tab order from the top: skip link, brand, main navigation (6 links: Catalog, Create, Docs, Clusters, Locations, Errors), then the search box.
     const order: string[] = [];
     for (let i = 0; i < 10; i++) {
       await page.keyboard.press('Tab');
@@ -33,7 +33,7 @@ test.describe('accessibility and keyboard', () => {
     }
     expect(order[0]).toBe('Skip to content');
     expect(order[order.length - 1]).toBe('Search the catalog');
-    expect(order.length).toBeLessThanOrEqual(8);
+    expect(order.length).toBeLessThanOrEqual(9);
     await expect(search).toBeFocused();
 
     // Landmarks and names.

@@ -24,6 +24,10 @@ pub fn Layout(children: Children) -> impl IntoView {
     let in_docs = move || pathname.get() == "/docs";
     let in_locations = move || pathname.get() == "/locations";
     let in_kubernetes = move || pathname.get().starts_with("/kubernetes");
+    let in_create = move || {
+        let p = pathname.get();
+        p == "/create" || p.starts_with("/create/")
+    };
     let current = |active: bool| active.then_some("page");
     let sign_in = SignInState::current();
     let here = {
@@ -81,6 +85,9 @@ pub fn Layout(children: Children) -> impl IntoView {
                 <nav class="site-nav" aria-label="Main">
                     <a href="/catalog" aria-current=move || current(in_catalog())>
                         "Catalog"
+                    </a>
+                    <a href="/create" aria-current=move || current(in_create())>
+                        "Create"
                     </a>
                     <a href="/docs" aria-current=move || current(in_docs())>
                         "Docs"

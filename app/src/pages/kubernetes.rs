@@ -25,7 +25,7 @@ fn snapshot<T: Send + Sync + 'static>(initial: T) -> ReadSignal<T> {
 /// and swaps in the server's new HTML for that element, so the views are never compiled to wasm.
 /// The `.live-marker` inside says whether the stream is open.
 #[island]
-fn LiveRegion(children: Children) -> impl IntoView {
+pub fn LiveRegion(children: Children) -> impl IntoView {
     let root: NodeRef<leptos::html::Div> = NodeRef::new();
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
@@ -151,7 +151,7 @@ pub fn HealthBadge(health: Health) -> impl IntoView {
 
 /// Whether the view around it follows its stream (the island keeps it true).
 #[component]
-fn LiveMarker() -> impl IntoView {
+pub fn LiveMarker() -> impl IntoView {
     view! {
         <span class="live-marker" data-live="false">
             "○ not live (reload to update)"

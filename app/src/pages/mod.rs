@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod catalog;
+pub mod create;
 pub mod docs;
 pub mod entity;
 pub mod errors;
@@ -14,4 +15,5 @@ pub mod not_found;
 pub mod search;
 pub mod settings;
 pub mod signin;
+pub mod tasks;
 pub mod user;

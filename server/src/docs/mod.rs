@@ -71,7 +71,7 @@ mod site;
 mod tests;
 
 pub use paths::{asset_path, content_type};
-pub use render::{highlight_css, plain_text, render_markdown, render_page};
+pub use render::{highlight_css, plain_text, render_markdown, render_page, render_snippet};
 pub use site::load_site;
 
 /// Largest Markdown page we render (bytes).

@@ -605,6 +605,35 @@ fn sanitize(html: &str, page_dir: &str, site: &DocSite, links: &LinkContext) -> 
         page_base: links.page_base,
         asset_base: links.asset_base,
     };
+    sanitizer(ammonia::UrlRelative::Custom(Box::new(resolver)))
+        .clean(html)
+        .to_string()
+}
+
+/// Markdown from outside any docs site (a scaffolder task's `output.text`) as sanitized HTML,
+/// the same Markdown and allow-list as docs pages: fragments and site-absolute links (`/catalog/…`)
+/// are kept, other relative links dropped.
+pub fn render_snippet(markdown: &str) -> String {
+    let mut renderer = Renderer::default();
+    for event in Parser::new_ext(markdown, markdown_options()) {
+        renderer.event(event);
+    }
+    let events = renderer.finish();
+    let mut html = String::with_capacity(markdown.len() * 3 / 2);
+    pulldown_cmark::html::push_html(&mut html, events.into_iter());
+    sanitizer(ammonia::UrlRelative::Custom(Box::new(keep_site_links)))
+        .clean(&html)
+        .to_string()
+}
+
+/// Keeps fragments and site-absolute links; drops other relative ones.
+fn keep_site_links(url: &str) -> Option<Cow<'_, str>> {
+    let url = url.trim();
+    (url.starts_with('#') || url.starts_with('/')).then_some(Cow::Borrowed(url))
+}
+
+/// The allow-list every rendered page goes through.
+fn sanitizer(url_relative: ammonia::UrlRelative<'_>) -> ammonia::Builder<'_> {
     let mut builder = ammonia::Builder::default();
     builder
         .add_tags(["input", "section"])
@@ -619,12 +648,12 @@ fn sanitize(html: &str, page_dir: &str, site: &DocSite, links: &LinkContext) -> 
         .add_tag_attributes("li", ["id"])
         .add_tag_attributes("img", ["title"])
         .add_tag_attributes("input", ["type", "checked", "disabled"])
-        .url_relative(ammonia::UrlRelative::Custom(Box::new(resolver)))
+        .url_relative(url_relative)
         .attribute_filter(filter_attribute);
     for level in ["h1", "h2", "h3", "h4", "h5", "h6"] {
         builder.add_tag_attributes(level, ["id"]);
     }
-    builder.clean(html).to_string()
+    builder
 }
 
 /// Attribute rewriting on top of ammonia's allow-list.

@@ -16,9 +16,14 @@ pub mod guest;
 pub mod settings;
 #[cfg(test)]
 mod tests;
+pub mod wizard;
+#[cfg(test)]
+mod wizard_tests;
 
 use crate::AppState;
-use app::services::{AuditAdmin, CatalogReader, DocsReader, KubeReader, LocationAdmin, TokenAdmin};
+use app::services::{
+    AuditAdmin, CatalogReader, DocsReader, KubeReader, LocationAdmin, Scaffolder, TokenAdmin,
+};
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::Next;
@@ -48,6 +53,10 @@ pub fn router(state: AppState) -> Router {
         audit: state.audit.clone(),
     });
     let tokens: Arc<dyn TokenAdmin> = Arc::new(settings::TokenPages(state.clone()));
+    let scaffolder: Arc<dyn Scaffolder> = Arc::new(crate::scaffolder::views::ScaffolderViews {
+        facade: state.facade(),
+        tasks: state.scaffolder.clone(),
+    });
     let assets = Arc::new(assets::Assets::load(std::path::Path::new(
         state.leptos.site_root.as_ref(),
     )));
@@ -60,6 +69,11 @@ pub fn router(state: AppState) -> Router {
         provide_context(docs_reader.clone());
         provide_context(audit.clone());
         provide_context(tokens.clone());
+        provide_context(scaffolder.clone());
+    };
+    let pages = wizard::PageRenderer {
+        contexts: Arc::new(provide.clone()),
+        options: state.leptos.clone(),
     };
     let options = (*state.leptos).clone();
     Router::new()
@@ -76,6 +90,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::docs::handlers::router())
         .merge(forms::router())
         .merge(settings::router())
+        .merge(wizard::router())
         .merge(assets.router())
         .leptos_routes_with_context(&state, routes(), provide.clone(), move || {
             app::shell(options.clone())
@@ -85,6 +100,7 @@ pub fn router(state: AppState) -> Router {
             _,
         >(provide, app::shell))
         .layer(axum::Extension(docs))
+        .layer(axum::Extension(pages))
         .layer(axum::middleware::from_fn(cache::revalidate_pages))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

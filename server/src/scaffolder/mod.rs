@@ -40,6 +40,7 @@ pub mod render;
 pub mod run;
 pub mod skeleton;
 pub mod tasks;
+pub mod views;
 pub mod workspace;
 
 #[cfg(test)]

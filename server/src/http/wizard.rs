@@ -1,0 +1,292 @@
+//! What the software templates pages post to, and a running task's live updates:
+//!
+//! - `POST /create/templates/{namespace}/{name}`: a wizard step (see `app::templates`). "Create"
+//!   with valid values starts the task (`TaskService::create`, which validates again) and
+//!   answers `303 See Other` to the task's page. Any other post is answered with the wizard's
+//!   page for where it leads (the next step, the same step with its errors, the review): the
+//!   values travel in the form, never in a URL or the session, so the page is rendered for the
+//!   post itself rather than after a redirect. The post's fields (secrets among them) are put
+//!   on the request for the page's server function and never logged.
+//! - `POST /create/tasks/cancel` and `POST /create/tasks/retry` (`id`): then `303` back to the
+//!   task's page (`?error=<message>` when refused).
+//! - `GET /create/tasks/{id}/stream`: server-sent `update` events while the task runs (its
+//!   page's `LiveRegion` then fetches the page again); once the task has ended, the stream sends
+//!   a last update and ends, and a reconnection is answered `204 No Content`, which tells the
+//!   browser to stop.
+//!
+//! Every post passes the one same-origin check (`http::csrf`), cookie or not.
+
+use super::caller::RequestCaller;
+use crate::scaffolder::views::ScaffolderViews;
+use crate::AppState;
+use app::api::WizardPost;
+use app::query::encode_component;
+use app::templates::{task_href, CANCEL_TASK_PATH, RETRY_TASK_PATH};
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Router};
+use serde::Deserialize;
+use serde_json::Map;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The largest wizard post read (a step's fields and the values so far).
+const MAX_FORM_BODY: usize = 1024 * 1024;
+
+/// The wizard's path; the page's own route (a GET) is the same.
+pub const WIZARD_PATH: &str = "/create/templates/{namespace}/{name}";
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(WIZARD_PATH, post(step))
+        .route(CANCEL_TASK_PATH, post(cancel))
+        .route(RETRY_TASK_PATH, post(retry))
+        .route("/create/tasks/{id}/stream", get(updates))
+}
+
+/// Renders the app's page for a request: the router's Leptos handler with its contexts, for
+/// answers that are pages rendered for a post.
+#[derive(Clone)]
+pub struct PageRenderer {
+    pub contexts: Arc<dyn Fn() + Send + Sync>,
+    pub options: Arc<leptos::config::LeptosOptions>,
+}
+
+impl PageRenderer {
+    pub async fn render(&self, request: Request) -> Response {
+        let contexts = self.contexts.clone();
+        let options = self.options.clone();
+        let handler = leptos_axum::render_app_async_with_context(
+            move || contexts(),
+            move || app::shell((*options).clone()),
+        );
+        handler(request).await
+    }
+}
+
+fn views(state: &AppState) -> ScaffolderViews {
+    ScaffolderViews {
+        facade: state.facade(),
+        tasks: state.scaffolder.clone(),
+    }
+}
+
+fn cross_site() -> Response {
+    (
+        StatusCode::FORBIDDEN,
+        "Refused: this form was posted from another site.",
+    )
+        .into_response()
+}
+
+fn same_origin(state: &AppState, headers: &HeaderMap) -> bool {
+    super::csrf::same_origin(headers, super::csrf::expected_origin(state).as_deref())
+}
+
+async fn step(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    Path((namespace, name)): Path<(String, String)>,
+    Extension(pages): Extension<PageRenderer>,
+    request: Request,
+) -> Response {
+    let (mut parts, body) = request.into_parts();
+    if !same_origin(&state, &parts.headers) {
+        return cross_site();
+    }
+    let bytes = match axum::body::to_bytes(body, MAX_FORM_BODY).await {
+        Ok(b) => b,
+        Err(_) => return (StatusCode::PAYLOAD_TOO_LARGE, "The form is too large.").into_response(),
+    };
+    let fields: Vec<(String, String)> = match serde_urlencoded::from_bytes(&bytes) {
+        Ok(f) => f,
+        Err(_) => return (StatusCode::BAD_REQUEST, "The form cannot be read.").into_response(),
+    };
+    let creating = fields
+        .iter()
+        .any(|(k, v)| k == app::templates::WIZARD_ACTION && v == app::templates::ACTION_CREATE);
+    let mut failure = None;
+    if creating {
+        match views(&state)
+            .create_from_post(&caller, &namespace, &name, &fields)
+            .await
+        {
+            Ok(Some(id)) => return Redirect::to(&task_href(&id)).into_response(),
+            Ok(None) => {}
+            Err(e) => failure = Some(format!("The task was not started: {e}")),
+        }
+    }
+    parts.extensions.insert(WizardPost { fields, failure });
+    // The page is the wizard's page, rendered for this post.
+    parts.method = Method::GET;
+    pages
+        .render(Request::from_parts(parts, Body::empty()))
+        .await
+}
+
+#[derive(Deserialize)]
+struct TaskForm {
+    id: String,
+}
+
+/// Why a task's form was not taken.
+enum Refused {
+    CrossSite,
+    Unreadable,
+}
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        match self {
+            Refused::CrossSite => cross_site(),
+            Refused::Unreadable => {
+                (StatusCode::BAD_REQUEST, "The form cannot be read.").into_response()
+            }
+        }
+    }
+}
+
+/// The fields of a task's form posted from this site.
+fn task_form(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<TaskForm, Refused> {
+    if !same_origin(state, headers) {
+        return Err(Refused::CrossSite);
+    }
+    serde_urlencoded::from_bytes(body).map_err(|_| Refused::Unreadable)
+}
+
+/// Back to the task's page, saying why when it failed.
+fn back(id: &str, result: Result<(), crate::scaffolder::tasks::ScaffolderError>) -> Response {
+    let to = match result {
+        Ok(()) => task_href(id),
+        Err(e) => {
+            let e = app::error::AppError::from(e);
+            format!(
+                "{}?error={}",
+                task_href(id),
+                encode_component(&e.to_string())
+            )
+        }
+    };
+    Redirect::to(&to).into_response()
+}
+
+async fn cancel(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let form = match task_form(&state, &headers, &body) {
+        Ok(f) => f,
+        Err(refused) => return refused.into_response(),
+    };
+    let result = state.scaffolder.cancel(&caller, &form.id).await;
+    back(&form.id, result)
+}
+
+async fn retry(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let form = match task_form(&state, &headers, &body) {
+        Ok(f) => f,
+        Err(refused) => return refused.into_response(),
+    };
+    let result = state.scaffolder.retry(&caller, &form.id, Map::new()).await;
+    back(&form.id, result)
+}
+
+/// How long an update waits for more events, so a burst of log lines is one update.
+const SETTLE: Duration = Duration::from_millis(100);
+/// How often a stream looks for events another replica wrote.
+const POLL: Duration = Duration::from_secs(1);
+
+/// Whether a task's status is final.
+fn ended(status: &str) -> bool {
+    !matches!(status, "open" | "processing" | "waiting")
+}
+
+async fn updates(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    Path(id): Path<String>,
+) -> Response {
+    let tasks = state.scaffolder.clone();
+    let task = match tasks.get(&caller, &id).await {
+        Ok(t) => t,
+        Err(e) => {
+            let e = app::error::AppError::from(e);
+            let status = match e {
+                app::error::AppError::NotFound(_) => StatusCode::NOT_FOUND,
+                app::error::AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+                _ => StatusCode::SERVICE_UNAVAILABLE,
+            };
+            return (status, e.to_string()).into_response();
+        }
+    };
+    if ended(&task.status) {
+        return StatusCode::NO_CONTENT.into_response();
+    }
+    let last = match tasks.events(&caller, &id, None).await {
+        Ok(events) => events.last().map(|e| e.id),
+        Err(_) => None,
+    };
+    struct Follow {
+        tasks: crate::scaffolder::tasks::TaskService,
+        caller: app::model::Caller,
+        id: String,
+        changed: tokio::sync::watch::Receiver<u64>,
+        last: Option<i64>,
+        done: bool,
+    }
+    let start = Follow {
+        changed: tasks.subscribe(),
+        tasks,
+        caller,
+        id,
+        last,
+        done: false,
+    };
+    let stream = futures_util::stream::unfold(start, |mut f| async move {
+        if f.done {
+            return None;
+        }
+        loop {
+            let _ = tokio::time::timeout(POLL, f.changed.changed()).await;
+            let more = match f.tasks.events(&f.caller, &f.id, f.last).await {
+                Ok(more) => more,
+                Err(e) => {
+                    tracing::warn!(task = %f.id, error = %e, "a task page's updates stopped");
+                    return None;
+                }
+            };
+            if more.is_empty() {
+                continue;
+            }
+            tokio::time::sleep(SETTLE).await;
+            let later = f
+                .tasks
+                .events(&f.caller, &f.id, more.last().map(|e| e.id))
+                .await
+                .unwrap_or_default();
+            let newest = later.last().or(more.last());
+            f.last = newest.map(|e| e.id).or(f.last);
+            f.done = more
+                .iter()
+                .chain(&later)
+                .any(|e| e.event_type == "completion" || e.event_type == "cancelled");
+            let event = SseEvent::default().event("update").data("changed");
+            return Some((Ok::<_, Infallible>(event), f));
+        }
+    });
+    Sse::new(stream)
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        .into_response()
+}
