@@ -24,6 +24,8 @@ pub const ACTIONS_PATH: &str = "/create/actions";
 pub const CANCEL_TASK_PATH: &str = "/create/tasks/cancel";
 /// Where a task's "Retry" posts (`id`).
 pub const RETRY_TASK_PATH: &str = "/create/tasks/retry";
+/// Where the task page's Approve and Reject forms post (`id`, `reason`, `decision`).
+pub const DECIDE_TASK_PATH: &str = "/create/tasks/decide";
 
 /// The posted field holding the index of the step that was shown (the review is one past the
 /// last page).
@@ -266,6 +268,24 @@ pub struct TaskView {
     /// The template asks for secrets, which are never kept: a retry could not bring them back,
     /// so the page offers to run the template again instead.
     pub needs_secrets: bool,
+    /// The task's latest approval (`backlot:approval`), when it asked for one.
+    pub approval: Option<ApprovalView>,
+}
+
+/// An approval a task asked for, as its page shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApprovalView {
+    /// Entity references of who may decide.
+    pub approvers: Vec<String>,
+    pub message: String,
+    /// ISO-8601, when it expires.
+    pub expires_at: Option<String>,
+    /// `pending`, `approved`, `rejected`, `expired` or `cancelled`.
+    pub status: String,
+    pub decided_by: Option<String>,
+    pub reason: Option<String>,
+    /// The caller may approve or reject it now.
+    pub may_decide: bool,
 }
 
 impl TaskView {

@@ -144,6 +144,7 @@ fn TaskDetail(task: TaskView) -> impl IntoView {
                         }
                     })}
             </div>
+            {task.approval.clone().map(|a| view! { <ApprovalCard id=id.clone() approval=a/> })}
             <div class="task-layout">
                 <section class="card task-steps" aria-labelledby="steps-heading">
                     <h2 id="steps-heading" class="card-title">"Steps"</h2>
@@ -465,4 +466,57 @@ fn PropertyTable(
             })}
     }
     .into_any()
+}
+
+/// The approval a task asked for: who may decide and what they are asked, then the decision;
+/// Approve and Reject (with a reason) for those who may decide.
+#[component]
+fn ApprovalCard(id: String, approval: ApprovalView) -> impl IntoView {
+    let approvers = approval.approvers.join(", ");
+    let decided = match approval.status.as_str() {
+        "pending" => None,
+        "approved" => Some(format!(
+            "Approved by {}",
+            approval.decided_by.clone().unwrap_or_default()
+        )),
+        "rejected" => Some(format!(
+            "Rejected by {}",
+            approval.decided_by.clone().unwrap_or_default()
+        )),
+        "expired" => Some("Not decided in time".to_string()),
+        _ => Some("Cancelled with the task".to_string()),
+    };
+    view! {
+        <section class="card task-approval" aria-labelledby="approval-heading" data-testid="approval">
+            <h2 id="approval-heading" class="card-title">
+                {if decided.is_none() { "Waiting for approval" } else { "Approval" }}
+            </h2>
+            <p>{approval.message.clone()}</p>
+            <p class="muted small">
+                "Approvers: " {approvers}
+                {approval.expires_at.clone().map(|e| format!(" · expires {}", e.get(..16).unwrap_or(&e).replace('T', " ")))}
+            </p>
+            {decided.map(|d| {
+                view! {
+                    <p>
+                        <strong>{d}</strong>
+                        {approval.reason.clone().filter(|r| !r.is_empty()).map(|r| format!(": {r}"))}
+                    </p>
+                }
+            })}
+            {approval.may_decide.then(|| {
+                view! {
+                    <form method="post" action=DECIDE_TASK_PATH class="approval-form">
+                        <input type="hidden" name="id" value=id.clone()/>
+                        <label for="approval-reason">"Reason (required to reject)"</label>
+                        <textarea id="approval-reason" name="reason" rows="2"></textarea>
+                        <div class="task-buttons">
+                            <button type="submit" class="button button-primary" name="decision" value="approve">"Approve"</button>
+                            <button type="submit" class="button" name="decision" value="reject">"Reject"</button>
+                        </div>
+                    </form>
+                }
+            })}
+        </section>
+    }
 }

@@ -7,8 +7,9 @@
 //!   values travel in the form, never in a URL or the session, so the page is rendered for the
 //!   post itself rather than after a redirect. The post's fields (secrets among them) are put
 //!   on the request for the page's server function and never logged.
-//! - `POST /create/tasks/cancel` and `POST /create/tasks/retry` (`id`): then `303` back to the
-//!   task's page (`?error=<message>` when refused).
+//! - `POST /create/tasks/cancel` and `POST /create/tasks/retry` (`id`), and
+//!   `POST /create/tasks/decide` (`id`, `reason`, `decision`: approve or reject a waiting task's
+//!   approval): then `303` back to the task's page (`?error=<message>` when refused).
 //! - `GET /create/tasks/{id}/stream`: server-sent `update` events while the task runs (its
 //!   page's `LiveRegion` then fetches the page again); once the task has ended, the stream sends
 //!   a last update and ends, and a reconnection is answered `204 No Content`, which tells the
@@ -21,7 +22,7 @@ use crate::scaffolder::views::ScaffolderViews;
 use crate::AppState;
 use app::api::WizardPost;
 use app::query::encode_component;
-use app::templates::{task_href, CANCEL_TASK_PATH, RETRY_TASK_PATH};
+use app::templates::{task_href, CANCEL_TASK_PATH, DECIDE_TASK_PATH, RETRY_TASK_PATH};
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode};
@@ -46,6 +47,7 @@ pub fn router() -> Router<AppState> {
         .route(WIZARD_PATH, post(step))
         .route(CANCEL_TASK_PATH, post(cancel))
         .route(RETRY_TASK_PATH, post(retry))
+        .route(DECIDE_TASK_PATH, post(decide))
         .route("/create/tasks/{id}/stream", get(updates))
 }
 
@@ -200,6 +202,39 @@ async fn retry(
         Err(refused) => return refused.into_response(),
     };
     let result = state.scaffolder.retry(&caller, &form.id, Map::new()).await;
+    back(&form.id, result)
+}
+
+/// The task page's Approve / Reject form.
+#[derive(Deserialize)]
+struct DecideForm {
+    id: String,
+    #[serde(default)]
+    reason: String,
+    decision: String,
+}
+
+async fn decide(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if !same_origin(&state, &headers) {
+        return cross_site();
+    }
+    let Ok(form) = serde_urlencoded::from_bytes::<DecideForm>(&body) else {
+        return Refused::Unreadable.into_response();
+    };
+    let approve = match form.decision.as_str() {
+        "approve" => true,
+        "reject" => false,
+        _ => return Refused::Unreadable.into_response(),
+    };
+    let result = state
+        .scaffolder
+        .decide(&caller, &form.id, approve, Some(&form.reason))
+        .await;
     back(&form.id, result)
 }
 

@@ -809,3 +809,111 @@ both_databases!(
         assert!(actions.contains("data-action=\"publish:git\""), "{actions}");
     }
 );
+
+const GATED: &str = r#"apiVersion: scaffolder.backstage.io/v1beta3
+kind: Template
+metadata:
+  name: gated
+spec:
+  owner: team-a
+  type: service
+  parameters:
+    - properties:
+        name: {type: string}
+  steps:
+    - id: approve
+      name: Approval
+      action: backlot:approval
+      input:
+        approvers: [group:default/team-a]
+        message: Create ${{ parameters.name }}?
+    - id: after
+      name: After
+      action: debug:log
+      input:
+        message: approved by ${{ steps.approve.output.approvedBy }}
+"#;
+
+both_databases!(
+    a_waiting_task_is_approved_from_its_page,
+    setup = setup,
+    |h| {
+        let path = h.write("templates/gated/template.yaml", GATED);
+        h.register_file(&path).await;
+        let _worker = h.scaffolder.spawn();
+        let id = h
+            .scaffolder
+            .create(
+                &member("carol"),
+                "gated",
+                serde_json::json!({"name": "x"}),
+                Default::default(),
+            )
+            .await
+            .expect("created");
+        let state = crate::test_support::with_sign_in(h.state(), "[]", |_| None);
+        let as_ = |name: &str, groups: &[&str]| {
+            let caller = app::model::Caller {
+                groups: groups
+                    .iter()
+                    .map(|g| app::model::EntityRef::new("Group", "default", *g))
+                    .collect(),
+                ..member(name)
+            };
+            crate::http::router(state.clone())
+                .layer(axum::Extension(crate::http::caller::TestCaller(caller)))
+        };
+        let (approver, outsider) = (as_("dana", &["team-a"]), as_("erin", &["team-b"]));
+        let to = format!("/create/tasks/{id}");
+        let mut waiting = String::new();
+        for _ in 0..200 {
+            waiting = page(&approver, &to).await;
+            if waiting.contains("Waiting for approval") {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert!(waiting.contains("Create x?"), "{waiting}");
+        assert!(waiting.contains("group:default/team-a"));
+        assert!(
+            waiting.contains("action=\"/create/tasks/decide\""),
+            "the approver decides"
+        );
+        let seen = page(&outsider, &to).await;
+        assert!(seen.contains("Waiting for approval"));
+        assert!(
+            !seen.contains("action=\"/create/tasks/decide\""),
+            "an outsider does not"
+        );
+
+        // Rejecting needs a reason: back to the page with the error.
+        let (s, hd, _) = send(
+            &approver,
+            "POST",
+            "/create/tasks/decide",
+            &FORM,
+            &format!("id={id}&reason=&decision=reject"),
+        )
+        .await;
+        assert_eq!(s, StatusCode::SEE_OTHER);
+        assert!(hd[header::LOCATION].to_str().unwrap().contains("?error="));
+        let (s, hd, _) = send(
+            &approver,
+            "POST",
+            "/create/tasks/decide",
+            &FORM,
+            &format!("id={id}&reason=ok&decision=approve"),
+        )
+        .await;
+        assert_eq!(s, StatusCode::SEE_OTHER);
+        assert_eq!(hd[header::LOCATION], to.as_str());
+        let task = ended(&h, &id).await;
+        assert_eq!(task.status, "completed");
+        let done = page(&approver, &to).await;
+        assert!(done.contains("Approved by user:default/dana"), "{done}");
+        assert!(
+            done.contains("approved by user:default/dana"),
+            "the next step read the output"
+        );
+    }
+);

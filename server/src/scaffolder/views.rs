@@ -590,6 +590,7 @@ impl ScaffolderViews {
             links,
             texts,
             error,
+            approval: None,
         }
     }
 }
@@ -1097,7 +1098,20 @@ impl Scaffolder for ScaffolderViews {
         Box::pin(async move {
             let task = self.tasks.get(&caller, &id).await?;
             let events = self.tasks.events(&caller, &id, None).await?;
-            Ok(self.task_view(&caller, task, &events))
+            let approval = self.tasks.approvals(&caller, &id).await?.pop().map(|a| {
+                app::templates::ApprovalView {
+                    approvers: a.approvers,
+                    message: a.message,
+                    expires_at: a.expires_at,
+                    status: a.status,
+                    decided_by: a.decided_by,
+                    reason: a.reason,
+                    may_decide: a.may_decide,
+                }
+            });
+            let mut view = self.task_view(&caller, task, &events);
+            view.approval = approval;
+            Ok(view)
         })
     }
 
