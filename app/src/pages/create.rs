@@ -444,6 +444,12 @@ fn FieldControl(f: FieldView) -> impl IntoView {
         "field"
     };
     let (placeholder, autofocus, readonly) = (f.placeholder.clone(), f.autofocus, f.readonly);
+    // One choice (radio buttons) or several (check boxes).
+    let choice_type = if matches!(f.control, Control::Radio { .. }) {
+        "radio"
+    } else {
+        "checkbox"
+    };
     match f.control {
         Control::Hidden { values } => values
             .into_iter()
@@ -486,7 +492,7 @@ fn FieldControl(f: FieldView) -> impl IntoView {
             </div>
         }
         .into_any(),
-        Control::Radio { choices } => view! {
+        Control::Radio { choices } | Control::Checkboxes { choices } => view! {
             <fieldset class=format!("{class} choices") data-field=name.clone() aria-describedby=described.clone()>
                 <legend>{label()}</legend>
                 {choices
@@ -496,34 +502,7 @@ fn FieldControl(f: FieldView) -> impl IntoView {
                         view! {
                             <label class="check">
                                 <input
-                                    type="radio"
-                                    name=name.clone()
-                                    value=c.value
-                                    checked=c.selected
-                                    autofocus=autofocus && i == 0
-                                    aria-invalid=invalid
-                                />
-                                <span class="check-label">{c.label}</span>
-                            </label>
-                        }
-                    })
-                    .collect_view()}
-                {update}
-                {notes()}
-            </fieldset>
-        }
-        .into_any(),
-        Control::Checkboxes { choices } => view! {
-            <fieldset class=format!("{class} choices") data-field=name.clone() aria-describedby=described.clone()>
-                <legend>{label()}</legend>
-                {choices
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, c)| {
-                        view! {
-                            <label class="check">
-                                <input
-                                    type="checkbox"
+                                    type=choice_type
                                     name=name.clone()
                                     value=c.value
                                     checked=c.selected
