@@ -106,7 +106,7 @@ test.describe('template tasks on a fresh Backlot', () => {
     expect(deployment).toContain('backstage.io/kubernetes-id: orders-e2e');
     expect(deployment).toContain('host: orders.example.com');
     expect(fs.readFileSync(path.join(clone, '.github', 'workflows', 'ci.yaml'), 'utf8')).toContain('${{ github.sha }}');
-    const docs = await fetch(`${origin}/catalog/default/component/orders-e2e/docs/`);
+    const docs = await fetch(`${origin}/catalog/default/component/orders-e2e/docs`);
     expect(docs.status).toBe(200);
     expect(await docs.text()).toContain('Takes orders');
 

@@ -849,17 +849,19 @@ impl TaskService {
         let result = loop {
             tokio::select! {
                 biased;
-                Some(line) = receiver.recv() => self.log(&id, &line, &mut state).await,
+                Some(line) = receiver.recv() => {
+                    // A step that begins is saved at once, so that a process killed during it
+                    // leaves the task naming that step.
+                    let begins = line.status.as_deref() == Some("processing");
+                    self.log(&id, &line, &mut state).await;
+                    if begins && !self.beat(&id, &state, &cancel).await {
+                        return Ok(());
+                    }
+                }
                 Some(checkpoint) = saved.recv() => self.save_checkpoint(&id, checkpoint, &secrets).await,
                 _ = beat.tick() => {
-                    match inner.store.task_heartbeat(&id, &inner.worker, now_ms(), &state.json()).await {
-                        Ok(Some(true)) => cancel.store(true, Ordering::SeqCst),
-                        Ok(Some(false)) => {}
-                        Ok(None) => {
-                            tracing::warn!(task = %id, "scaffolder task lost to another worker; its run stops");
-                            return Ok(());
-                        }
-                        Err(e) => tracing::warn!(task = %id, error = %e, "scaffolder task heartbeat failed"),
+                    if !self.beat(&id, &state, &cancel).await {
+                        return Ok(());
                     }
                 }
                 result = &mut running => break result,
@@ -947,6 +949,26 @@ impl TaskService {
             }
         };
         self.finish(&id, status, &state, event_type, &body).await
+    }
+
+    /// Renews this worker's lease on task `id`, saves its step state and hears of a cancel;
+    /// false when the task is no longer this worker's (its run must stop).
+    async fn beat(&self, id: &str, state: &TaskState, cancel: &AtomicBool) -> bool {
+        let inner = &self.0;
+        match inner
+            .store
+            .task_heartbeat(id, &inner.worker, now_ms(), &state.json())
+            .await
+        {
+            Ok(Some(true)) => cancel.store(true, Ordering::SeqCst),
+            Ok(Some(false)) => {}
+            Ok(None) => {
+                tracing::warn!(task = %id, "scaffolder task lost to another worker; its run stops");
+                return false;
+            }
+            Err(e) => tracing::warn!(task = %id, error = %e, "scaffolder task heartbeat failed"),
+        }
+        true
     }
 
     /// Saves where the run got to (on a blocking thread: a workspace can be large).
