@@ -10,7 +10,7 @@ use super::processing::{FileOutcome, FileStates, LocationRead, ProcessedEntity};
 use super::reference::RefKey;
 use super::snapshot::{Snapshot, Stored, StoredData};
 use super::OrphanStrategy;
-use crate::storage::{Changes, EntityRow, SourceRow};
+use crate::storage::{Changes, EntityRow, EntityWrite, SourceRow};
 use crate::util::now_rfc3339;
 use app::model::{EntityRef, ProblemView, Severity};
 use serde_json::Value;
@@ -113,7 +113,7 @@ pub(super) fn nothing_changed(
 }
 
 pub(super) struct Plan {
-    pub(super) changes: Changes,
+    pub(super) changes: Changes<Stored>,
     /// The location's entities after this refresh.
     pub(super) keep: Vec<Stored>,
     pub(super) location_problems: Vec<ProblemView>,
@@ -293,7 +293,7 @@ pub(super) fn plan_changes(
         upserts: upserts
             .iter()
             .filter_map(|k| keep.get(k))
-            .map(row_from_stored)
+            .cloned()
             .collect(),
         deletes,
         // Only files whose state differs from what is stored are written.
@@ -377,18 +377,36 @@ fn to_stored(
     (e.key, data.into())
 }
 
-fn row_from_stored(s: &Stored) -> EntityRow {
-    EntityRow {
-        entity_ref: s.key.0.clone(),
-        uid: s.uid.clone(),
-        location_id: s.location_id.clone(),
-        body: s.body.clone(),
-        hash: s.hash.clone(),
-        source_file: s.source_file.clone(),
-        document: s.document as i64,
-        line: s.line as i64,
-        problems: serde_json::to_string(&s.problems).unwrap_or_else(|_| "[]".into()),
-        updated_at: s.updated_at.clone(),
+impl EntityWrite for Stored {
+    fn entity_ref(&self) -> &str {
+        self.key.as_str()
+    }
+    fn uid(&self) -> &str {
+        &self.uid
+    }
+    fn location_id(&self) -> &str {
+        &self.location_id
+    }
+    fn body(&self) -> &str {
+        &self.body
+    }
+    fn hash(&self) -> &str {
+        &self.hash
+    }
+    fn source_file(&self) -> &str {
+        &self.source_file
+    }
+    fn document(&self) -> i64 {
+        self.document as i64
+    }
+    fn line(&self) -> i64 {
+        self.line as i64
+    }
+    fn problems_json(&self) -> String {
+        serde_json::to_string(&self.problems).unwrap_or_else(|_| "[]".into())
+    }
+    fn updated_at(&self) -> &str {
+        &self.updated_at
     }
 }
 
@@ -406,9 +424,10 @@ pub(super) fn stored_from_row(row: EntityRow) -> Option<Stored> {
         body["metadata"]["namespace"].as_str().unwrap_or("default"),
         body["metadata"]["name"].as_str().unwrap_or_default(),
     );
-    let mut stored = Stored::new(
+    let mut stored = Stored::with_text(
         entity_ref,
         &body,
+        row.body,
         row.uid,
         row.location_id,
         row.hash,
@@ -421,8 +440,6 @@ pub(super) fn stored_from_row(row: EntityRow) -> Option<Stored> {
         row.updated_at,
     );
     stored.key = RefKey(row.entity_ref);
-    // Keep the stored text itself rather than a re-serialised copy.
-    stored.body = row.body;
     Some(stored)
 }
 
@@ -462,8 +479,8 @@ mod tests {
         plan_changes(&view, LOCATION, read, &FileStates::new(), orphans)
     }
 
-    fn names(rows: &[EntityRow]) -> Vec<&str> {
-        let mut v: Vec<&str> = rows.iter().map(|r| r.entity_ref.as_str()).collect();
+    fn names(rows: &[Stored]) -> Vec<&str> {
+        let mut v: Vec<&str> = rows.iter().map(|r| r.entity_ref()).collect();
         v.sort();
         v
     }

@@ -394,12 +394,9 @@ impl CatalogService {
     }
 
     pub(super) async fn load_file_states(&self, id: &str) -> Result<FileStates, CatalogError> {
-        Ok(self
-            .store
-            .sources(id)
-            .await?
-            .into_iter()
-            .map(|s| {
+        let mut states = FileStates::new();
+        self.store
+            .each_source(id, |s| {
                 let targets: Vec<(String, String)> =
                     serde_json::from_str(&s.targets).unwrap_or_default();
                 let state = PreviousFile {
@@ -409,9 +406,10 @@ impl CatalogService {
                     size: s.size.max(0) as u64,
                     targets,
                 };
-                (s.path, state)
+                states.insert(s.path, state);
             })
-            .collect())
+            .await?;
+        Ok(states)
     }
 
     /// Background loop: refresh every location now, mark the catalog `ready`, then each

@@ -73,14 +73,10 @@ impl CatalogService {
             .filter_map(location_info)
             .map(Arc::new)
             .collect();
-        let rows = store.entities().await?;
-        let stored = tokio::task::spawn_blocking(move || {
-            rows.into_iter()
-                .filter_map(stored_from_row)
-                .collect::<Vec<_>>()
-        })
-        .await
-        .map_err(|e| CatalogError::Internal(e.to_string()))?;
+        let mut stored = Vec::new();
+        store
+            .each_entity(None, |row| stored.extend(stored_from_row(row)))
+            .await?;
         let snapshot = tokio::task::spawn_blocking(move || Snapshot::build(stored, locations))
             .await
             .map_err(|e| CatalogError::Internal(e.to_string()))?;

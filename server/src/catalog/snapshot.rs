@@ -284,6 +284,36 @@ impl Stored {
         problems: Vec<ProblemView>,
         updated_at: String,
     ) -> Stored {
+        let text = serde_json::to_string(&without_stitched(body))
+            .unwrap_or_else(|_| "{}".into())
+            .into();
+        Stored::with_text(
+            entity_ref,
+            body,
+            text,
+            uid,
+            location_id,
+            hash,
+            source,
+            problems,
+            updated_at,
+        )
+    }
+
+    /// [`Stored::new`] for an entity whose body is already JSON text without what stitching
+    /// adds (as storage holds it): `text` is kept as it is, not written again from `body`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn with_text(
+        entity_ref: EntityRef,
+        body: &Value,
+        text: Arc<str>,
+        uid: String,
+        location_id: String,
+        hash: String,
+        source: (String, usize, usize),
+        problems: Vec<ProblemView>,
+        updated_at: String,
+    ) -> Stored {
         let (emitted, _) = relations::emit(&entity_ref, body);
         let declared: Vec<Declared> = emitted
             .into_iter()
@@ -301,9 +331,7 @@ impl Stored {
             key: RefKey::from_ref(&entity_ref),
             fields: Arc::new(Fields::of(&entity_ref, body)),
             declared: declared.into(),
-            body: serde_json::to_string(&without_stitched(body))
-                .unwrap_or_else(|_| "{}".into())
-                .into(),
+            body: text,
             entity_ref,
             uid,
             location_id,

@@ -61,8 +61,11 @@ impl CatalogService {
         let mut last = 0;
         for (id, version) in &changed {
             let entities = if *version >= 0 {
-                let rows = self.store.entities_of(id).await?;
-                rows.into_iter().filter_map(stored_from_row).collect()
+                let mut entities = Vec::new();
+                self.store
+                    .each_entity(Some(id), |row| entities.extend(stored_from_row(row)))
+                    .await?;
+                entities
             } else {
                 Vec::new()
             };
