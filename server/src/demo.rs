@@ -114,11 +114,14 @@ mod tests {
     async fn the_demo_templates_make_a_valid_service() {
         use crate::scaffolder::{actions::Actions, managed_git::ManagedGit};
         use serde_json::json;
-        let actions = Actions::for_server(ManagedGit::new(
-            &Default::default(),
-            Path::new("data"),
-            std::time::Duration::from_secs(1),
-        ));
+        let actions = Actions::for_server(
+            ManagedGit::new(
+                &Default::default(),
+                Path::new("data"),
+                std::time::Duration::from_secs(1),
+            ),
+            None,
+        );
         let cases = [
             (
                 "rust-service",

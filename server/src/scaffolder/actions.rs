@@ -201,10 +201,32 @@ impl Actions {
     }
 
     /// The built-in actions and those of the server: `publish:git` to the managed Git host,
-    /// `catalog:register` (which also knows that host's URLs) and `catalog:fetch`.
-    pub fn for_server(managed: super::managed_git::ManagedGit) -> Self {
+    /// `publish:github` and `publish:gitlab` (with the tokens of `git.credentials`),
+    /// `catalog:register` (which also knows the managed host's URLs) and `catalog:fetch`.
+    /// With the server's Git support (`git`), fetch actions also read remote URLs; without it
+    /// (`backlot validate`), only the actions' names and inputs matter.
+    pub fn for_server(
+        managed: super::managed_git::ManagedGit,
+        git: Option<Arc<crate::git::GitSource>>,
+    ) -> Self {
+        use super::publish_hosted::{Provider, PublishHosted};
+        let credentials = Arc::new(
+            git.as_ref()
+                .map(|g| g.settings().credentials.clone())
+                .unwrap_or_default(),
+        );
         Self::built_in()
             .with(Arc::new(super::publish::PublishGit::new(managed.clone())))
+            .with(Arc::new(PublishHosted::new(
+                Provider::Github,
+                credentials.clone(),
+                managed.clone(),
+            )))
+            .with(Arc::new(PublishHosted::new(
+                Provider::Gitlab,
+                credentials,
+                managed.clone(),
+            )))
             .with(Arc::new(super::catalog::CatalogRegister::new(Some(
                 managed,
             ))))

@@ -36,6 +36,7 @@ pub mod dry_run;
 mod js;
 pub mod managed_git;
 pub mod publish;
+pub mod publish_hosted;
 pub mod render;
 pub mod run;
 pub mod skeleton;

@@ -227,6 +227,8 @@ both_databases!(
             .collect();
         for id in [
             "publish:git",
+            "publish:github",
+            "publish:gitlab",
             "catalog:register",
             "catalog:fetch",
             "fetch:template",
@@ -569,7 +571,7 @@ both_databases!(
                 audit: h.audit.clone(),
                 checkpoints: h.root.join(".backlot").join("checkpoints-http"),
             },
-            crate::scaffolder::actions::Actions::for_server(managed.clone()),
+            crate::scaffolder::actions::Actions::for_server(managed.clone(), Some(h.git.clone())),
             crate::scaffolder::Renderer::new(),
             crate::scaffolder::tasks::TaskSettings {
                 heartbeat: Duration::from_millis(200),
