@@ -10,6 +10,7 @@
 //! [`TaskContext`], which only a task has: a dry-run skips them (their output made from their
 //! schema's examples), and one run without it fails saying so.
 
+use super::remote::{FetchUrl, RemoteFiles};
 use super::workspace::{join, safe_path, PathError, Workspace};
 use super::{RenderError, Renderer, SkeletonFile, SkeletonOptions};
 use crate::catalog::facade::Facade;
@@ -189,10 +190,10 @@ impl Actions {
         let list: Vec<Arc<dyn Action>> = vec![
             Arc::new(DebugLog),
             Arc::new(DebugWait),
-            Arc::new(FetchTemplate),
-            Arc::new(FetchTemplateFile),
-            Arc::new(FetchPlain),
-            Arc::new(FetchPlainFile),
+            Arc::new(FetchTemplate::default()),
+            Arc::new(FetchTemplateFile::default()),
+            Arc::new(FetchPlain::default()),
+            Arc::new(FetchPlainFile::default()),
             Arc::new(FsDelete),
             Arc::new(FsRename),
             Arc::new(CatalogWrite),
@@ -203,8 +204,9 @@ impl Actions {
     /// The built-in actions and those of the server: `publish:git` to the managed Git host,
     /// `publish:github` and `publish:gitlab` (with the tokens of `git.credentials`),
     /// `catalog:register` (which also knows the managed host's URLs) and `catalog:fetch`.
-    /// With the server's Git support (`git`), fetch actions also read remote URLs; without it
-    /// (`backlot validate`), only the actions' names and inputs matter.
+    /// With the server's Git support (`git`), fetch actions also read remote URLs
+    /// ([`super::remote`]); without it (`backlot validate`), only the actions' names and inputs
+    /// matter.
     pub fn for_server(
         managed: super::managed_git::ManagedGit,
         git: Option<Arc<crate::git::GitSource>>,
@@ -215,7 +217,22 @@ impl Actions {
                 .map(|g| g.settings().credentials.clone())
                 .unwrap_or_default(),
         );
-        Self::built_in()
+        let mut actions = Self::built_in();
+        if let Some(git) = &git {
+            let remote = Some(RemoteFiles::new(git.clone()));
+            actions = actions
+                .with(Arc::new(FetchTemplate {
+                    remote: remote.clone(),
+                }))
+                .with(Arc::new(FetchTemplateFile {
+                    remote: remote.clone(),
+                }))
+                .with(Arc::new(FetchPlain {
+                    remote: remote.clone(),
+                }))
+                .with(Arc::new(FetchPlainFile { remote }));
+        }
+        actions
             .with(Arc::new(super::publish::PublishGit::new(managed.clone())))
             .with(Arc::new(PublishHosted::new(
                 Provider::Github,
@@ -301,14 +318,87 @@ pub(super) fn required<'a>(input: &'a Value, key: &str) -> Result<&'a str, Actio
     string(input, key)?.ok_or_else(|| ActionError::Input(format!("{key}: is required")))
 }
 
-/// A fetch action's `url` as a path in the template's folder. Remote URLs are not fetched yet.
-fn template_path(url: &str) -> Result<String, ActionError> {
-    if url.contains("://") {
-        return Err(ActionError::Input(format!(
-            "url: {url:?}: only paths relative to the template are supported here"
-        )));
+/// The files of a fetch action's folder `url`: the template's own folder, or a remote one
+/// (with `remote`, the server's Git support). Paths relative to the folder.
+async fn folder_of(
+    remote: Option<&RemoteFiles>,
+    ctx: &mut ActionContext<'_>,
+    url: &str,
+) -> Result<Vec<SkeletonFile>, ActionError> {
+    match FetchUrl::parse(url)? {
+        FetchUrl::Local(dir) => {
+            let files = ctx.template.folder(&dir);
+            ctx.log.push(format!(
+                "Fetching template content from {} ({} files)",
+                if dir.is_empty() { "." } else { &dir },
+                files.len()
+            ));
+            Ok(files)
+        }
+        FetchUrl::Remote(r) => {
+            if r.file {
+                return Err(ActionError::Input(format!(
+                    "url: {} names a file; the :file form of the action fetches one file",
+                    r.display_url()
+                )));
+            }
+            let read = remote_files(remote, url)?.read(&r, false).await?;
+            ctx.log.push(format!(
+                "Fetching content from {} at commit {} ({} files)",
+                crate::git::url::redact_url(url),
+                read.commit,
+                read.files.len()
+            ));
+            Ok(read
+                .files
+                .into_iter()
+                .map(|(path, contents)| SkeletonFile {
+                    path,
+                    contents,
+                    executable: false,
+                })
+                .collect())
+        }
     }
-    Ok(safe_path(url, true)?)
+}
+
+/// The contents of a fetch action's file `url`, in the template's folder or remote.
+async fn file_of(
+    remote: Option<&RemoteFiles>,
+    ctx: &mut ActionContext<'_>,
+    url: &str,
+) -> Result<Vec<u8>, ActionError> {
+    match FetchUrl::parse(url)? {
+        FetchUrl::Local(path) => ctx.template.file(&path).cloned().ok_or_else(|| {
+            ActionError::Input(format!("url: no file {path:?} next to the template"))
+        }),
+        FetchUrl::Remote(r) => {
+            let read = remote_files(remote, url)?.read(&r, true).await?;
+            ctx.log.push(format!(
+                "Fetching {} at commit {}",
+                crate::git::url::redact_url(url),
+                read.commit
+            ));
+            Ok(read
+                .files
+                .into_iter()
+                .next()
+                .map(|(_, contents)| contents)
+                .unwrap_or_default())
+        }
+    }
+}
+
+fn remote_files<'a>(
+    remote: Option<&'a RemoteFiles>,
+    url: &str,
+) -> Result<&'a RemoteFiles, ActionError> {
+    remote.ok_or_else(|| {
+        ActionError::Input(format!(
+            "url: {}: remote URLs are read through the server's Git support, which this run does not have",
+            crate::git::url::redact_url(url)
+        ))
+    })
 }
 
 struct DebugLog;
@@ -428,7 +518,10 @@ impl Action for DebugWait {
     }
 }
 
-struct FetchTemplate;
+#[derive(Default)]
+struct FetchTemplate {
+    remote: Option<RemoteFiles>,
+}
 
 #[async_trait]
 impl Action for FetchTemplate {
@@ -456,14 +549,9 @@ impl Action for FetchTemplate {
         ctx: &mut ActionContext<'_>,
         input: &Value,
     ) -> Result<Map<String, Value>, ActionError> {
-        let dir = template_path(required(input, "url")?)?;
+        let files = folder_of(self.remote.as_ref(), ctx, required(input, "url")?).await?;
         let mut options = SkeletonOptions::from_input(input)?;
         options.existing = ctx.workspace.paths().cloned().collect();
-        let files = ctx.template.folder(&dir);
-        ctx.log.push(format!(
-            "Fetching template content from remote URL {dir} ({} files)",
-            files.len()
-        ));
         for file in ctx.renderer.render_skeleton(&files, &options)? {
             ctx.workspace
                 .write(&file.path, file.contents, file.executable)?;
@@ -472,7 +560,10 @@ impl Action for FetchTemplate {
     }
 }
 
-struct FetchTemplateFile;
+#[derive(Default)]
+struct FetchTemplateFile {
+    remote: Option<RemoteFiles>,
+}
 
 #[async_trait]
 impl Action for FetchTemplateFile {
@@ -498,11 +589,8 @@ impl Action for FetchTemplateFile {
         ctx: &mut ActionContext<'_>,
         input: &Value,
     ) -> Result<Map<String, Value>, ActionError> {
-        let path = template_path(required(input, "url")?)?;
         let target = safe_path(required(input, "targetPath")?, false)?;
-        let contents = ctx.template.file(&path).ok_or_else(|| {
-            ActionError::Input(format!("url: no file {path:?} next to the template"))
-        })?;
+        let contents = file_of(self.remote.as_ref(), ctx, required(input, "url")?).await?;
         let mut opts_input = input.clone();
         if let Some(o) = opts_input.as_object_mut() {
             o.remove("targetPath");
@@ -512,7 +600,7 @@ impl Action for FetchTemplateFile {
         let name = target.rsplit('/').next().unwrap_or(&target).to_string();
         let file = SkeletonFile {
             path: name,
-            contents: contents.clone(),
+            contents,
             executable: false,
         };
         let folder = target.rsplit_once('/').map(|(d, _)| d.to_string());
@@ -525,7 +613,10 @@ impl Action for FetchTemplateFile {
     }
 }
 
-struct FetchPlain;
+#[derive(Default)]
+struct FetchPlain {
+    remote: Option<RemoteFiles>,
+}
 
 #[async_trait]
 impl Action for FetchPlain {
@@ -546,9 +637,8 @@ impl Action for FetchPlain {
         ctx: &mut ActionContext<'_>,
         input: &Value,
     ) -> Result<Map<String, Value>, ActionError> {
-        let dir = template_path(required(input, "url")?)?;
         let target = safe_path(string(input, "targetPath")?.unwrap_or("./"), true)?;
-        for file in ctx.template.folder(&dir) {
+        for file in folder_of(self.remote.as_ref(), ctx, required(input, "url")?).await? {
             let path = join(&target, &file.path)?;
             ctx.workspace.write(&path, file.contents, file.executable)?;
         }
@@ -556,7 +646,10 @@ impl Action for FetchPlain {
     }
 }
 
-struct FetchPlainFile;
+#[derive(Default)]
+struct FetchPlainFile {
+    remote: Option<RemoteFiles>,
+}
 
 #[async_trait]
 impl Action for FetchPlainFile {
@@ -577,15 +670,8 @@ impl Action for FetchPlainFile {
         ctx: &mut ActionContext<'_>,
         input: &Value,
     ) -> Result<Map<String, Value>, ActionError> {
-        let path = template_path(required(input, "url")?)?;
         let target = safe_path(required(input, "targetPath")?, false)?;
-        let contents = ctx
-            .template
-            .file(&path)
-            .ok_or_else(|| {
-                ActionError::Input(format!("url: no file {path:?} next to the template"))
-            })?
-            .clone();
+        let contents = file_of(self.remote.as_ref(), ctx, required(input, "url")?).await?;
         ctx.workspace.write(&target, contents, false)?;
         Ok(Map::new())
     }

@@ -37,6 +37,7 @@ mod js;
 pub mod managed_git;
 pub mod publish;
 pub mod publish_hosted;
+pub mod remote;
 pub mod render;
 pub mod run;
 pub mod skeleton;
