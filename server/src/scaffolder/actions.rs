@@ -10,6 +10,7 @@
 //! [`TaskContext`], which only a task has: a dry-run skips them (their output made from their
 //! schema's examples), and one run without it fails saying so.
 
+use super::provenance;
 use super::remote::{FetchUrl, RemoteFiles};
 use super::workspace::{join, safe_path, PathError, Workspace};
 use super::{RenderError, Renderer, SkeletonFile, SkeletonOptions};
@@ -26,6 +27,11 @@ use std::sync::Arc;
 #[derive(Debug, Clone, Default)]
 pub struct TemplateFiles {
     files: BTreeMap<String, Vec<u8>>,
+    /// The commit the files were read at, when the template came from Git.
+    commit: Option<String>,
+    /// The values of the run, without secrets, as `catalog:write` records them
+    /// ([`super::provenance`]); `None`: not recorded.
+    values: Option<Value>,
 }
 
 impl TemplateFiles {
@@ -36,7 +42,22 @@ impl TemplateFiles {
         for (path, contents) in files {
             out.insert(safe_path(&path, false)?, contents);
         }
-        Ok(Self { files: out })
+        Ok(Self {
+            files: out,
+            ..Self::default()
+        })
+    }
+
+    /// The commit the files were read at (a template from a Git location).
+    pub fn with_commit(mut self, commit: Option<String>) -> Self {
+        self.commit = commit;
+        self
+    }
+
+    /// The run's values as they may be recorded (no secret, nothing masked).
+    pub fn with_values(mut self, values: Option<Value>) -> Self {
+        self.values = values;
+        self
     }
 
     /// The files under folder `dir`, with paths relative to it.
@@ -798,7 +819,8 @@ impl Action for CatalogWrite {
             .filter(|e| e.is_object())
             .cloned()
             .ok_or_else(|| ActionError::Input("entity: must be an object".into()))?;
-        // Backstage records which template made the entity.
+        // Backstage records which template made the entity; Backlot also where the template
+        // was read and the values it ran with.
         if let Some(metadata) = entity
             .as_object_mut()
             .map(|e| e.entry("metadata").or_insert_with(|| json!({})))
@@ -806,10 +828,21 @@ impl Action for CatalogWrite {
         {
             let annotations = metadata.entry("annotations").or_insert_with(|| json!({}));
             if let Some(a) = annotations.as_object_mut() {
-                a.insert(
-                    "backstage.io/source-template".into(),
-                    Value::String(ctx.template_ref.to_string()),
-                );
+                let template_ref = Value::String(ctx.template_ref.to_string());
+                a.insert("backstage.io/source-template".into(), template_ref.clone());
+                a.insert(provenance::TEMPLATE_REF.into(), template_ref);
+                if let Some(commit) = &ctx.template.commit {
+                    a.insert(
+                        provenance::TEMPLATE_COMMIT.into(),
+                        Value::String(commit.clone()),
+                    );
+                }
+                if let Some(values) = &ctx.template.values {
+                    a.insert(
+                        provenance::TEMPLATE_VALUES.into(),
+                        Value::String(values.to_string()),
+                    );
+                }
             }
         }
         let yaml = yaml_serde::to_string(&entity)
