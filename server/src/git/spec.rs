@@ -304,7 +304,7 @@ impl RemoteRef {
             return Err(bad("names no repository (host/owner/repo)"));
         }
         let url = format!("{scheme}://{}", parts[..repo_end].join("/"));
-        let after: Vec<&str> = parts[kind_at.min(parts.len())..].iter().copied().collect();
+        let after: Vec<&str> = parts[kind_at.min(parts.len())..].to_vec();
         let trailing = after.iter().all(|p| p.is_empty());
         let (branch, path, file) = if trailing {
             (None, String::new(), false)
