@@ -766,6 +766,21 @@ fn both_actions_are_listed_with_backstage_s_schemas() {
     let gitlab = find("publish:gitlab");
     assert!(gitlab["schema"]["output"]["properties"]["projectId"].is_object());
     assert!(gitlab["schema"]["input"]["properties"]["settings"].is_object());
+
+    // `backlot validate` knows them (it checks with the same list).
+    let template = json!({"spec": {"steps": [
+        {"id": "gh", "action": "publish:github", "input": {"repoUrl": "github.com?owner=a&repo=b"}},
+        {"id": "gl", "action": "publish:gitlab", "input": {"repoUrl": "gitlab.com?owner=a&repo=b"}},
+        {"action": "debug:log", "input": {"message": "${{ steps.gl.output.projectId }} ${{ steps.gh.output.remoteUrl }}"}},
+    ]}});
+    let problems =
+        crate::scaffolder::check::template_problems(&template, &actions, &Renderer::new());
+    assert_eq!(problems, vec![]);
+    let unknown = json!({"spec": {"steps": [{"action": "publish:bitbucket"}]}});
+    assert_eq!(
+        crate::scaffolder::check::template_problems(&unknown, &actions, &Renderer::new()).len(),
+        1
+    );
 }
 
 // ---- through a task: the token stays out of the task's events, state and output ----
