@@ -94,6 +94,9 @@ test.describe('template tasks on a fresh Backlot', () => {
     const body = await entity.json();
     expect(body.spec.owner).toBe('group:default/team-checkout');
     expect(body.metadata.annotations['backstage.io/kubernetes-id']).toBe('orders-e2e');
+    // Where it came from, for a later "update from template": the template and its values.
+    expect(body.metadata.annotations['backlot.io/template-ref']).toBe('template:default/rust-service');
+    expect(JSON.parse(body.metadata.annotations['backlot.io/template-values'])).toEqual(values);
     const links = (last.body.output as { links: { title: string; url?: string; entityRef?: string }[] }).links;
     expect(links.find((l) => l.title === 'Open in catalog')?.entityRef).toBe('component:default/orders-e2e');
 

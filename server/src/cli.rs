@@ -343,7 +343,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             audit: audit.clone(),
             checkpoints: config.data_dir.join("scaffolder").join("checkpoints"),
         },
-        crate::scaffolder::actions::Actions::for_server(managed.clone()),
+        crate::scaffolder::actions::Actions::for_server(managed.clone(), Some(git.clone())),
         crate::scaffolder::Renderer::new(),
         config.scaffolder.task_settings(store.backend() == "sqlite"),
     );
@@ -552,6 +552,7 @@ fn validate(files: &[PathBuf], format: Format) -> ExitCode {
                             Path::new("data"),
                             Duration::from_secs(1),
                         ),
+                        None,
                     ),
                     crate::scaffolder::Renderer::new(),
                 );

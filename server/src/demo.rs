@@ -46,7 +46,6 @@ pub const FILES: &[(&str, &str)] = embedded![
     "templates/python-worker/skeleton/README.md",
     "templates/python-worker/skeleton/app/__init__.py",
     "templates/python-worker/skeleton/app/worker.py",
-    "templates/python-worker/skeleton/catalog-info.yaml",
     "templates/python-worker/skeleton/docs/index.md",
     "templates/python-worker/skeleton/k8s/deployment.yaml",
     "templates/python-worker/skeleton/mkdocs.yml",
@@ -57,7 +56,6 @@ pub const FILES: &[(&str, &str)] = embedded![
     "templates/rust-service/skeleton/Cargo.toml",
     "templates/rust-service/skeleton/Dockerfile",
     "templates/rust-service/skeleton/README.md",
-    "templates/rust-service/skeleton/catalog-info.yaml",
     "templates/rust-service/skeleton/docs/index.md",
     "templates/rust-service/skeleton/docs/operations.md",
     "templates/rust-service/skeleton/k8s/deployment.yaml",
@@ -114,11 +112,14 @@ mod tests {
     async fn the_demo_templates_make_a_valid_service() {
         use crate::scaffolder::{actions::Actions, managed_git::ManagedGit};
         use serde_json::json;
-        let actions = Actions::for_server(ManagedGit::new(
-            &Default::default(),
-            Path::new("data"),
-            std::time::Duration::from_secs(1),
-        ));
+        let actions = Actions::for_server(
+            ManagedGit::new(
+                &Default::default(),
+                Path::new("data"),
+                std::time::Duration::from_secs(1),
+            ),
+            None,
+        );
         let cases = [
             (
                 "rust-service",
@@ -188,6 +189,27 @@ mod tests {
                 "orders"
             );
             assert_eq!(entity["spec"]["owner"], values["owner"]);
+            // Optional values not given leave their keys out.
+            assert_eq!(
+                entity["metadata"].get("description"),
+                values.get("description")
+            );
+            assert_eq!(entity["spec"].get("system"), values.get("system"));
+            // Where the entity came from: the template and the values it ran with (a file
+            // template: no commit).
+            let annotations = &entity["metadata"]["annotations"];
+            assert_eq!(
+                annotations["backlot.io/template-ref"],
+                crate::scaffolder::dry_run::DRY_RUN_REF
+            );
+            let recorded: serde_json::Value = serde_json::from_str(
+                annotations["backlot.io/template-values"]
+                    .as_str()
+                    .expect("values as text"),
+            )
+            .expect("values as JSON");
+            assert_eq!(recorded, values, "{name}");
+            assert_eq!(annotations.get("backlot.io/template-commit"), None);
             assert!(
                 file("k8s/deployment.yaml").contains("backstage.io/kubernetes-id: orders"),
                 "{name}"

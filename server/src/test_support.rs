@@ -89,7 +89,7 @@ impl Harness {
                 audit: audit.clone(),
                 checkpoints: root.join(".backlot").join("checkpoints"),
             },
-            crate::scaffolder::actions::Actions::for_server(managed.clone()),
+            crate::scaffolder::actions::Actions::for_server(managed.clone(), Some(git.clone())),
             crate::scaffolder::Renderer::new(),
             crate::scaffolder::tasks::TaskSettings {
                 heartbeat: Duration::from_millis(200),

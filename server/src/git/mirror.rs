@@ -72,13 +72,33 @@ impl Default for GitSettings {
 pub struct Credential {
     /// Host name as in the repository URLs, e.g. `github.com` or `git.example.com:8443`.
     pub host: String,
-    /// Default `x-access-token` (accepted by GitHub and, as any name, by GitLab).
+    /// Default `x-access-token` (accepted by GitHub and, as any name, by GitLab; `oauth2` for
+    /// the pushes of `publish:gitlab`).
     pub username: Option<String>,
     pub token: Option<Secret>,
     /// Name of an environment variable holding the token.
     pub token_env: Option<String>,
     /// Private key for SSH URLs.
     pub ssh_key_file: Option<PathBuf>,
+    /// The host's REST API, for the scaffolder's `publish:github` and `publish:gitlab`: default
+    /// `https://api.github.com` for github.com (`https://<host>/api/v3` for another GitHub
+    /// host) and `https://<host>/api/v4` for GitLab.
+    pub api_base_url: Option<String>,
+}
+
+impl Credential {
+    /// The token: `token`, else the variable `token_env` names (`None` when neither gives one).
+    pub fn resolve_token(&self) -> Option<Secret> {
+        self.token
+            .clone()
+            .or_else(|| {
+                self.token_env
+                    .as_ref()
+                    .and_then(|v| std::env::var(v).ok())
+                    .map(Secret::new)
+            })
+            .filter(|t| !t.expose().trim().is_empty())
+    }
 }
 
 /// A fetched head.
@@ -452,12 +472,7 @@ impl Mirrors {
     fn basic_auth(&self, spec: &GitSpec) -> Option<Secret> {
         use base64::Engine;
         let c = self.credential(spec)?;
-        let token = c.token.clone().or_else(|| {
-            c.token_env
-                .as_ref()
-                .and_then(|v| std::env::var(v).ok())
-                .map(Secret::new)
-        })?;
+        let token = c.resolve_token()?;
         let user = c.username.as_deref().unwrap_or("x-access-token");
         let basic =
             base64::engine::general_purpose::STANDARD.encode(format!("{user}:{}", token.expose()));

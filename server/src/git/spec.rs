@@ -223,6 +223,128 @@ impl GitSpec {
     }
 }
 
+/// A folder or a file of a repository named by one URL, as the scaffolder's fetch actions take
+/// them (`url: https://github.com/org/repo/tree/main/skeleton`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteRef {
+    /// The repository's clone URL (may hold credentials: show [`RemoteRef::display_url`]).
+    pub url: String,
+    /// `None`: the remote's default branch.
+    pub branch: Option<String>,
+    /// The folder or file in the repository, without leading or trailing `/` (`""`: the root).
+    pub path: String,
+    /// Whether the URL names a file (`/blob/`) rather than a folder (`/tree/`, the root).
+    pub file: bool,
+}
+
+impl RemoteRef {
+    /// Reads the forms Backlot knows:
+    /// - a web address on a GitHub-, GitLab- or Gitea-style host:
+    ///   `https://host/org/repo/tree/<branch>/<dir>`, `…/blob/<branch>/<file>`,
+    ///   `https://host/group/sub/repo/-/tree/<branch>/<dir>` (GitLab),
+    ///   `https://host/org/repo/src/branch/<branch>/<dir>` (Gitea), or `https://host/org/repo`
+    ///   (the whole repository at its default branch);
+    /// - a plain repository URL whose path ends in `.git` (`https://`, `http://`, `git://`,
+    ///   `ssh://`), the whole repository at its default branch, optionally followed by
+    ///   `/tree/<branch>/<dir>` or `/blob/<branch>/<file>` (the managed host's `repoContentsUrl`
+    ///   is one: `…/team/svc.git/blob/main`).
+    ///
+    /// Other schemes (`file://` among them) are refused: a template does not read the server's
+    /// disk.
+    pub fn parse(target: &str) -> Result<RemoteRef, GitError> {
+        let shown = redact_url(target);
+        let bad = |why: &str| {
+            GitError::InvalidSpec(format!(
+                "\"{shown}\" {why}; expected https://host/org/repo/tree/<branch>/<dir> (or /blob/<branch>/<file>, GitLab's /-/tree/, Gitea's /src/branch/) or a repository URL ending in .git (https://, http://, git://, ssh://)"
+            ))
+        };
+        let (scheme, rest) = target
+            .split_once("://")
+            .ok_or_else(|| bad("is not a URL"))?;
+        let scheme = scheme.to_ascii_lowercase();
+        if !matches!(scheme.as_str(), "https" | "http" | "git" | "ssh") {
+            return Err(bad(&format!(
+                "has the scheme {scheme}://, which is not read"
+            )));
+        }
+        let rest = rest.split(['?', '#']).next().unwrap_or_default();
+        let parts: Vec<&str> = rest.split('/').collect();
+        if parts.first().is_none_or(|h| h.is_empty()) {
+            return Err(bad("names no host"));
+        }
+        // The repository ends at a `.git` segment, else where the host's layout says.
+        let dot_git = parts
+            .iter()
+            .enumerate()
+            .skip(1)
+            .find(|(_, p)| p.len() > 4 && p.to_ascii_lowercase().ends_with(".git"))
+            .map(|(i, _)| i + 1);
+        let (repo_end, kind_at) = match dot_git {
+            Some(end) => {
+                let dash = parts.get(end) == Some(&"-");
+                (end, if dash { end + 1 } else { end })
+            }
+            None => {
+                if let Some(i) = parts.iter().position(|p| *p == "-") {
+                    (i, i + 1)
+                } else if let Some(i) = parts
+                    .iter()
+                    .enumerate()
+                    .skip(3)
+                    .find(|(i, p)| **p == "src" && parts.get(i + 1) == Some(&"branch"))
+                    .map(|(i, _)| i)
+                {
+                    (i, i + 1)
+                } else {
+                    (3.min(parts.len()), 3)
+                }
+            }
+        };
+        if repo_end < 3 && dot_git.is_none() {
+            return Err(bad("names no repository (host/owner/repo)"));
+        }
+        let url = format!("{scheme}://{}", parts[..repo_end].join("/"));
+        let after: Vec<&str> = parts[kind_at.min(parts.len())..].to_vec();
+        let trailing = after.iter().all(|p| p.is_empty());
+        let (branch, path, file) = if trailing {
+            (None, String::new(), false)
+        } else {
+            let kind = after[0];
+            if !matches!(kind, "tree" | "blob" | "branch") {
+                return Err(bad(&format!(
+                    "has \"{kind}\" where /tree/ or /blob/ belongs"
+                )));
+            }
+            let branch = after
+                .get(1)
+                .filter(|b| !b.is_empty())
+                .ok_or_else(|| bad("names no branch"))?;
+            let path = after[2..].join("/");
+            let path = path.trim_matches('/').to_string();
+            if path.split('/').any(|c| c == ".." || c == ".") {
+                return Err(bad("leaves the repository"));
+            }
+            // Gitea's `src/branch/` names files and folders alike: read as a folder, or as a
+            // file by the actions that fetch one file.
+            // `…/blob/<branch>` alone is the root (publish actions' `repoContentsUrl`).
+            let file = kind == "blob" && !path.is_empty();
+            (Some(branch.to_string()), path, file)
+        };
+        let spec = GitSpec::new(&url, branch.as_deref(), None)?;
+        Ok(RemoteRef {
+            url: spec.url,
+            branch: spec.branch,
+            path,
+            file,
+        })
+    }
+
+    /// The URL without credentials, for logs.
+    pub fn display_url(&self) -> String {
+        redact_url(&self.url)
+    }
+}
+
 /// `user@host:path` (scp-like SSH syntax).
 fn is_scp_like(url: &str) -> bool {
     match url.split_once(':') {
@@ -338,5 +460,71 @@ mod tests {
             s.location_ref("main", "catalog-info.yaml"),
             "git:git://127.0.0.1:9418/r.git?ref=main&path=catalog-info.yaml"
         );
+    }
+
+    #[test]
+    fn remote_refs_of_fetch_actions() {
+        let r = |u: &str| RemoteRef::parse(u).unwrap();
+        let gh = r("https://github.com/acme/templates/tree/main/service/skeleton");
+        assert_eq!(
+            gh,
+            RemoteRef {
+                url: "https://github.com/acme/templates".into(),
+                branch: Some("main".into()),
+                path: "service/skeleton".into(),
+                file: false
+            }
+        );
+        let blob = r("https://github.com/acme/templates/blob/v2/README.md?plain=1");
+        assert_eq!(
+            (blob.branch.as_deref(), blob.path.as_str(), blob.file),
+            (Some("v2"), "README.md", true)
+        );
+        let gl = r("https://gitlab.example.com/group/sub/repo/-/tree/main/skel/");
+        assert_eq!(gl.url, "https://gitlab.example.com/group/sub/repo");
+        assert_eq!((gl.path.as_str(), gl.file), ("skel", false));
+        let gitea = r("https://codeberg.org/acme/t/src/branch/main/dir");
+        assert_eq!(gitea.url, "https://codeberg.org/acme/t");
+        assert_eq!(gitea.path, "dir");
+        let whole = r("https://github.com/acme/templates");
+        assert_eq!((whole.branch, whole.path.as_str()), (None, ""));
+        // Plain repository URLs, bare or with a folder or file after `.git`.
+        let plain = r("git://127.0.0.1:9418/skeletons.git");
+        assert_eq!(plain.url, "git://127.0.0.1:9418/skeletons.git");
+        assert_eq!((plain.branch, plain.path.as_str()), (None, ""));
+        let served = r("http://127.0.0.1:8088/cgi-bin/git/t.git/blob/main/a/b.txt");
+        assert_eq!(served.url, "http://127.0.0.1:8088/cgi-bin/git/t.git");
+        assert_eq!(
+            (served.branch.as_deref(), served.path.as_str(), served.file),
+            (Some("main"), "a/b.txt", true)
+        );
+        let managed = r("http://localhost:3000/git/team/svc.git/blob/main");
+        assert_eq!(
+            (
+                managed.branch.as_deref(),
+                managed.path.as_str(),
+                managed.file
+            ),
+            (Some("main"), "", false)
+        );
+        // Refused, naming why.
+        for (bad, why) in [
+            ("file:///srv/git/t.git", "file://"),
+            ("ftp://host/a/b", "ftp://"),
+            ("ext::sh -c touch% /tmp/x", "not a URL"),
+            ("https://github.com/acme", "no repository"),
+            ("https://github.com/acme/t/commits/main", "\"commits\""),
+            ("https://github.com/acme/t/tree/", "no branch"),
+            ("https://github.com/acme/t/tree/main/../../x", "leaves"),
+            (
+                "https://github.com/acme/t/tree/-x/dir",
+                "not a valid branch",
+            ),
+            ("https://u:pw@github.com/acme", "no repository"),
+        ] {
+            let msg = RemoteRef::parse(bad).unwrap_err().to_string();
+            assert!(msg.contains(why), "{bad}: {msg}");
+            assert!(!msg.contains(":pw@"), "{msg}");
+        }
     }
 }

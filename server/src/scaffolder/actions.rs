@@ -10,6 +10,8 @@
 //! [`TaskContext`], which only a task has: a dry-run skips them (their output made from their
 //! schema's examples), and one run without it fails saying so.
 
+use super::provenance;
+use super::remote::{FetchUrl, RemoteFiles};
 use super::workspace::{join, safe_path, PathError, Workspace};
 use super::{RenderError, Renderer, SkeletonFile, SkeletonOptions};
 use crate::catalog::facade::Facade;
@@ -25,6 +27,11 @@ use std::sync::Arc;
 #[derive(Debug, Clone, Default)]
 pub struct TemplateFiles {
     files: BTreeMap<String, Vec<u8>>,
+    /// The commit the files were read at, when the template came from Git.
+    commit: Option<String>,
+    /// The values of the run, without secrets, as `catalog:write` records them
+    /// ([`super::provenance`]); `None`: not recorded.
+    values: Option<Value>,
 }
 
 impl TemplateFiles {
@@ -35,7 +42,22 @@ impl TemplateFiles {
         for (path, contents) in files {
             out.insert(safe_path(&path, false)?, contents);
         }
-        Ok(Self { files: out })
+        Ok(Self {
+            files: out,
+            ..Self::default()
+        })
+    }
+
+    /// The commit the files were read at (a template from a Git location).
+    pub fn with_commit(mut self, commit: Option<String>) -> Self {
+        self.commit = commit;
+        self
+    }
+
+    /// The run's values as they may be recorded (no secret, nothing masked).
+    pub fn with_values(mut self, values: Option<Value>) -> Self {
+        self.values = values;
+        self
     }
 
     /// The files under folder `dir`, with paths relative to it.
@@ -189,10 +211,10 @@ impl Actions {
         let list: Vec<Arc<dyn Action>> = vec![
             Arc::new(DebugLog),
             Arc::new(DebugWait),
-            Arc::new(FetchTemplate),
-            Arc::new(FetchTemplateFile),
-            Arc::new(FetchPlain),
-            Arc::new(FetchPlainFile),
+            Arc::new(FetchTemplate::default()),
+            Arc::new(FetchTemplateFile::default()),
+            Arc::new(FetchPlain::default()),
+            Arc::new(FetchPlainFile::default()),
             Arc::new(FsDelete),
             Arc::new(FsRename),
             Arc::new(CatalogWrite),
@@ -201,10 +223,48 @@ impl Actions {
     }
 
     /// The built-in actions and those of the server: `publish:git` to the managed Git host,
-    /// `catalog:register` (which also knows that host's URLs) and `catalog:fetch`.
-    pub fn for_server(managed: super::managed_git::ManagedGit) -> Self {
-        Self::built_in()
+    /// `publish:github` and `publish:gitlab` (with the tokens of `git.credentials`),
+    /// `catalog:register` (which also knows the managed host's URLs) and `catalog:fetch`.
+    /// With the server's Git support (`git`), fetch actions also read remote URLs
+    /// ([`super::remote`]); without it (`backlot validate`), only the actions' names and inputs
+    /// matter.
+    pub fn for_server(
+        managed: super::managed_git::ManagedGit,
+        git: Option<Arc<crate::git::GitSource>>,
+    ) -> Self {
+        use super::publish_hosted::{Provider, PublishHosted};
+        let credentials = Arc::new(
+            git.as_ref()
+                .map(|g| g.settings().credentials.clone())
+                .unwrap_or_default(),
+        );
+        let mut actions = Self::built_in();
+        if let Some(git) = &git {
+            let remote = Some(RemoteFiles::new(git.clone()));
+            actions = actions
+                .with(Arc::new(FetchTemplate {
+                    remote: remote.clone(),
+                }))
+                .with(Arc::new(FetchTemplateFile {
+                    remote: remote.clone(),
+                }))
+                .with(Arc::new(FetchPlain {
+                    remote: remote.clone(),
+                }))
+                .with(Arc::new(FetchPlainFile { remote }));
+        }
+        actions
             .with(Arc::new(super::publish::PublishGit::new(managed.clone())))
+            .with(Arc::new(PublishHosted::new(
+                Provider::Github,
+                credentials.clone(),
+                managed.clone(),
+            )))
+            .with(Arc::new(PublishHosted::new(
+                Provider::Gitlab,
+                credentials,
+                managed.clone(),
+            )))
             .with(Arc::new(super::catalog::CatalogRegister::new(Some(
                 managed,
             ))))
@@ -279,14 +339,87 @@ pub(super) fn required<'a>(input: &'a Value, key: &str) -> Result<&'a str, Actio
     string(input, key)?.ok_or_else(|| ActionError::Input(format!("{key}: is required")))
 }
 
-/// A fetch action's `url` as a path in the template's folder. Remote URLs are not fetched yet.
-fn template_path(url: &str) -> Result<String, ActionError> {
-    if url.contains("://") {
-        return Err(ActionError::Input(format!(
-            "url: {url:?}: only paths relative to the template are supported here"
-        )));
+/// The files of a fetch action's folder `url`: the template's own folder, or a remote one
+/// (with `remote`, the server's Git support). Paths relative to the folder.
+async fn folder_of(
+    remote: Option<&RemoteFiles>,
+    ctx: &mut ActionContext<'_>,
+    url: &str,
+) -> Result<Vec<SkeletonFile>, ActionError> {
+    match FetchUrl::parse(url)? {
+        FetchUrl::Local(dir) => {
+            let files = ctx.template.folder(&dir);
+            ctx.log.push(format!(
+                "Fetching template content from {} ({} files)",
+                if dir.is_empty() { "." } else { &dir },
+                files.len()
+            ));
+            Ok(files)
+        }
+        FetchUrl::Remote(r) => {
+            if r.file {
+                return Err(ActionError::Input(format!(
+                    "url: {} names a file; the :file form of the action fetches one file",
+                    r.display_url()
+                )));
+            }
+            let read = remote_files(remote, url)?.read(&r, false).await?;
+            ctx.log.push(format!(
+                "Fetching content from {} at commit {} ({} files)",
+                crate::git::url::redact_url(url),
+                read.commit,
+                read.files.len()
+            ));
+            Ok(read
+                .files
+                .into_iter()
+                .map(|(path, contents)| SkeletonFile {
+                    path,
+                    contents,
+                    executable: false,
+                })
+                .collect())
+        }
     }
-    Ok(safe_path(url, true)?)
+}
+
+/// The contents of a fetch action's file `url`, in the template's folder or remote.
+async fn file_of(
+    remote: Option<&RemoteFiles>,
+    ctx: &mut ActionContext<'_>,
+    url: &str,
+) -> Result<Vec<u8>, ActionError> {
+    match FetchUrl::parse(url)? {
+        FetchUrl::Local(path) => ctx.template.file(&path).cloned().ok_or_else(|| {
+            ActionError::Input(format!("url: no file {path:?} next to the template"))
+        }),
+        FetchUrl::Remote(r) => {
+            let read = remote_files(remote, url)?.read(&r, true).await?;
+            ctx.log.push(format!(
+                "Fetching {} at commit {}",
+                crate::git::url::redact_url(url),
+                read.commit
+            ));
+            Ok(read
+                .files
+                .into_iter()
+                .next()
+                .map(|(_, contents)| contents)
+                .unwrap_or_default())
+        }
+    }
+}
+
+fn remote_files<'a>(
+    remote: Option<&'a RemoteFiles>,
+    url: &str,
+) -> Result<&'a RemoteFiles, ActionError> {
+    remote.ok_or_else(|| {
+        ActionError::Input(format!(
+            "url: {}: remote URLs are read through the server's Git support, which this run does not have",
+            crate::git::url::redact_url(url)
+        ))
+    })
 }
 
 struct DebugLog;
@@ -406,7 +539,10 @@ impl Action for DebugWait {
     }
 }
 
-struct FetchTemplate;
+#[derive(Default)]
+struct FetchTemplate {
+    remote: Option<RemoteFiles>,
+}
 
 #[async_trait]
 impl Action for FetchTemplate {
@@ -434,14 +570,9 @@ impl Action for FetchTemplate {
         ctx: &mut ActionContext<'_>,
         input: &Value,
     ) -> Result<Map<String, Value>, ActionError> {
-        let dir = template_path(required(input, "url")?)?;
+        let files = folder_of(self.remote.as_ref(), ctx, required(input, "url")?).await?;
         let mut options = SkeletonOptions::from_input(input)?;
         options.existing = ctx.workspace.paths().cloned().collect();
-        let files = ctx.template.folder(&dir);
-        ctx.log.push(format!(
-            "Fetching template content from remote URL {dir} ({} files)",
-            files.len()
-        ));
         for file in ctx.renderer.render_skeleton(&files, &options)? {
             ctx.workspace
                 .write(&file.path, file.contents, file.executable)?;
@@ -450,7 +581,10 @@ impl Action for FetchTemplate {
     }
 }
 
-struct FetchTemplateFile;
+#[derive(Default)]
+struct FetchTemplateFile {
+    remote: Option<RemoteFiles>,
+}
 
 #[async_trait]
 impl Action for FetchTemplateFile {
@@ -476,11 +610,8 @@ impl Action for FetchTemplateFile {
         ctx: &mut ActionContext<'_>,
         input: &Value,
     ) -> Result<Map<String, Value>, ActionError> {
-        let path = template_path(required(input, "url")?)?;
         let target = safe_path(required(input, "targetPath")?, false)?;
-        let contents = ctx.template.file(&path).ok_or_else(|| {
-            ActionError::Input(format!("url: no file {path:?} next to the template"))
-        })?;
+        let contents = file_of(self.remote.as_ref(), ctx, required(input, "url")?).await?;
         let mut opts_input = input.clone();
         if let Some(o) = opts_input.as_object_mut() {
             o.remove("targetPath");
@@ -490,7 +621,7 @@ impl Action for FetchTemplateFile {
         let name = target.rsplit('/').next().unwrap_or(&target).to_string();
         let file = SkeletonFile {
             path: name,
-            contents: contents.clone(),
+            contents,
             executable: false,
         };
         let folder = target.rsplit_once('/').map(|(d, _)| d.to_string());
@@ -503,7 +634,10 @@ impl Action for FetchTemplateFile {
     }
 }
 
-struct FetchPlain;
+#[derive(Default)]
+struct FetchPlain {
+    remote: Option<RemoteFiles>,
+}
 
 #[async_trait]
 impl Action for FetchPlain {
@@ -524,9 +658,8 @@ impl Action for FetchPlain {
         ctx: &mut ActionContext<'_>,
         input: &Value,
     ) -> Result<Map<String, Value>, ActionError> {
-        let dir = template_path(required(input, "url")?)?;
         let target = safe_path(string(input, "targetPath")?.unwrap_or("./"), true)?;
-        for file in ctx.template.folder(&dir) {
+        for file in folder_of(self.remote.as_ref(), ctx, required(input, "url")?).await? {
             let path = join(&target, &file.path)?;
             ctx.workspace.write(&path, file.contents, file.executable)?;
         }
@@ -534,7 +667,10 @@ impl Action for FetchPlain {
     }
 }
 
-struct FetchPlainFile;
+#[derive(Default)]
+struct FetchPlainFile {
+    remote: Option<RemoteFiles>,
+}
 
 #[async_trait]
 impl Action for FetchPlainFile {
@@ -555,15 +691,8 @@ impl Action for FetchPlainFile {
         ctx: &mut ActionContext<'_>,
         input: &Value,
     ) -> Result<Map<String, Value>, ActionError> {
-        let path = template_path(required(input, "url")?)?;
         let target = safe_path(required(input, "targetPath")?, false)?;
-        let contents = ctx
-            .template
-            .file(&path)
-            .ok_or_else(|| {
-                ActionError::Input(format!("url: no file {path:?} next to the template"))
-            })?
-            .clone();
+        let contents = file_of(self.remote.as_ref(), ctx, required(input, "url")?).await?;
         ctx.workspace.write(&target, contents, false)?;
         Ok(Map::new())
     }
@@ -690,7 +819,8 @@ impl Action for CatalogWrite {
             .filter(|e| e.is_object())
             .cloned()
             .ok_or_else(|| ActionError::Input("entity: must be an object".into()))?;
-        // Backstage records which template made the entity.
+        // Backstage records which template made the entity; Backlot also where the template
+        // was read and the values it ran with.
         if let Some(metadata) = entity
             .as_object_mut()
             .map(|e| e.entry("metadata").or_insert_with(|| json!({})))
@@ -698,10 +828,21 @@ impl Action for CatalogWrite {
         {
             let annotations = metadata.entry("annotations").or_insert_with(|| json!({}));
             if let Some(a) = annotations.as_object_mut() {
-                a.insert(
-                    "backstage.io/source-template".into(),
-                    Value::String(ctx.template_ref.to_string()),
-                );
+                let template_ref = Value::String(ctx.template_ref.to_string());
+                a.insert("backstage.io/source-template".into(), template_ref.clone());
+                a.insert(provenance::TEMPLATE_REF.into(), template_ref);
+                if let Some(commit) = &ctx.template.commit {
+                    a.insert(
+                        provenance::TEMPLATE_COMMIT.into(),
+                        Value::String(commit.clone()),
+                    );
+                }
+                if let Some(values) = &ctx.template.values {
+                    a.insert(
+                        provenance::TEMPLATE_VALUES.into(),
+                        Value::String(values.to_string()),
+                    );
+                }
             }
         }
         let yaml = yaml_serde::to_string(&entity)

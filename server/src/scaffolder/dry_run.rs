@@ -64,8 +64,10 @@ pub async fn dry_run(
         return Err(DryRunError::Invalid(problems));
     }
     let values = pages.without_hidden_pages(&values, &context);
+    let masked = super::provenance::masked_paths(&template["spec"]["parameters"]);
     let files = TemplateFiles::new(files)
-        .map_err(|e| DryRunError::BadTemplate(format!("directoryContents: {e}")))?;
+        .map_err(|e| DryRunError::BadTemplate(format!("directoryContents: {e}")))?
+        .with_values(Some(super::provenance::recorded_values(&values, &masked)));
     let outcome = run(
         RunInput {
             steps,

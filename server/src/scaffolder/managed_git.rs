@@ -281,14 +281,7 @@ impl ManagedGit {
                 commit.branch
             )));
         }
-        if let Some((path, _)) = files
-            .iter()
-            .find(|(p, _)| p.split('/').any(|part| part.eq_ignore_ascii_case(".git")))
-        {
-            return Err(ManagedGitError::Input(format!(
-                "the workspace holds {path:?}: a path inside .git cannot be published"
-            )));
-        }
+        check_paths(&files)?;
         let repo = self.repo_path(name);
         let failed = |what: &str, e: std::io::Error| {
             ManagedGitError::Failed(format!("could not {what}: {e}"))
@@ -342,7 +335,66 @@ impl ManagedGit {
                     ManagedGitError::Failed(format!("could not write the description: {e}"))
                 })?;
         }
-        // The files and git's folder apart: nothing in the workspace reaches git's own files.
+        let repo_arg = repo.display().to_string();
+        let hash = self
+            .commit_and_push(work, files, commit, &repo_arg, &[])
+            .await?;
+        tracing::info!(repository = %name, branch = commit.branch, commit = %hash, "repository published on the managed Git host");
+        Ok(Published {
+            remote_url: self.clone_url(name),
+            repo_contents_url: self.contents_url(name, commit.branch),
+            commit: hash,
+        })
+    }
+
+    /// Pushes `files` as one commit on `commit.branch` to `remote` (a URL or a path), from a
+    /// temporary folder that always goes; the commit's hash. `env` is added to git's
+    /// environment (credentials reach git there, never on its command line), and every value of
+    /// it is scrubbed from git's error output.
+    pub async fn push_new(
+        &self,
+        files: Vec<(String, WorkspaceFile)>,
+        commit: &Commit<'_>,
+        remote: &str,
+        env: &[(String, crate::secret::Secret)],
+    ) -> Result<String, ManagedGitError> {
+        if !crate::git::spec::valid_branch(commit.branch) {
+            return Err(ManagedGitError::Input(format!(
+                "defaultBranch: {:?} is not a valid branch name",
+                commit.branch
+            )));
+        }
+        check_paths(&files)?;
+        tokio::fs::create_dir_all(&self.work_dir)
+            .await
+            .map_err(|e| {
+                ManagedGitError::Failed(format!(
+                    "could not create {}: {e}",
+                    self.work_dir.display()
+                ))
+            })?;
+        let work = self
+            .work_dir
+            .join(format!("publish-{}", uuid::Uuid::new_v4()));
+        tokio::fs::create_dir(&work).await.map_err(|e| {
+            ManagedGitError::Failed(format!("could not create {}: {e}", work.display()))
+        })?;
+        let _work = RemoveOnDrop(Some(work.clone()));
+        self.commit_and_push(&work, files, commit, remote, env)
+            .await
+    }
+
+    /// Commits `files` in `work` (files and git's folder apart: nothing in the workspace
+    /// reaches git's own files) and pushes the commit to `remote`; its hash.
+    async fn commit_and_push(
+        &self,
+        work: &Path,
+        files: Vec<(String, WorkspaceFile)>,
+        commit: &Commit<'_>,
+        remote: &str,
+        env: &[(String, crate::secret::Secret)],
+    ) -> Result<String, ManagedGitError> {
+        let branch_arg = format!("--initial-branch={}", commit.branch);
         let tree = work.join("files");
         let git_dir = work.join("git");
         write_files(&tree, files).await?;
@@ -378,19 +430,14 @@ impl ManagedGit {
             .trim()
             .to_string();
         let target = format!("HEAD:refs/heads/{}", commit.branch);
-        let repo_arg = repo.display().to_string();
-        self.git_owned(
+        self.git_env(
             work,
-            with(&["push", "--quiet", "--no-verify", &repo_arg, &target]),
+            with(&["push", "--quiet", "--no-verify", "--", remote, &target]),
             commit,
+            env,
         )
         .await?;
-        tracing::info!(repository = %name, branch = commit.branch, commit = %hash, "repository published on the managed Git host");
-        Ok(Published {
-            remote_url: self.clone_url(name),
-            repo_contents_url: self.contents_url(name, commit.branch),
-            commit: hash,
-        })
+        Ok(hash)
     }
 
     async fn git(
@@ -409,6 +456,17 @@ impl ManagedGit {
         dir: &Path,
         args: Vec<String>,
         commit: &Commit<'_>,
+    ) -> Result<String, ManagedGitError> {
+        self.git_env(dir, args, commit, &[]).await
+    }
+
+    /// [`Self::git_owned`] with `env` added to git's environment and scrubbed from its errors.
+    async fn git_env(
+        &self,
+        dir: &Path,
+        args: Vec<String>,
+        commit: &Commit<'_>,
+        env: &[(String, crate::secret::Secret)],
     ) -> Result<String, ManagedGitError> {
         let mut cmd = tokio::process::Command::new("git");
         cmd.arg("-C")
@@ -430,6 +488,9 @@ impl ManagedGit {
             .env("GIT_COMMITTER_EMAIL", commit.author_email)
             .stdin(std::process::Stdio::null())
             .kill_on_drop(true);
+        for (name, value) in env {
+            cmd.env(name, value.expose());
+        }
         let what = args
             .iter()
             .find(|a| !a.starts_with("--"))
@@ -452,11 +513,29 @@ impl ManagedGit {
         if output.status.success() {
             return Ok(String::from_utf8_lossy(&output.stdout).into_owned());
         }
-        let stderr = String::from_utf8_lossy(&output.stderr);
+        let mut stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        for (_, value) in env {
+            if !value.expose().is_empty() {
+                stderr = stderr.replace(value.expose(), "<redacted>");
+            }
+        }
         Err(ManagedGitError::Failed(format!(
             "git {what} failed: {}",
             stderr.trim()
         )))
+    }
+}
+
+/// Refuses a path inside `.git`: it cannot be published.
+fn check_paths(files: &[(String, WorkspaceFile)]) -> Result<(), ManagedGitError> {
+    match files
+        .iter()
+        .find(|(p, _)| p.split('/').any(|part| part.eq_ignore_ascii_case(".git")))
+    {
+        Some((path, _)) => Err(ManagedGitError::Input(format!(
+            "the workspace holds {path:?}: a path inside .git cannot be published"
+        ))),
+        None => Ok(()),
     }
 }
 

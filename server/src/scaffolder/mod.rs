@@ -12,8 +12,13 @@
 //! What a template makes leaves the workspace through the server's actions:
 //! - [`publish`]: `publish:git`, the workspace as a new repository of the Git host Backlot
 //!   manages ([`managed_git`]: bare repositories under `scaffolder.managed_git.dir`);
+//! - [`publish_hosted`]: `publish:github` and `publish:gitlab`, through the hosts' REST APIs
+//!   with the tokens of `git.credentials`;
 //! - [`catalog`]: `catalog:register` and `catalog:fetch`, through the catalog's one door
-//!   (policy, audit) as the task's creator.
+//!   (policy, audit) as the task's creator; `catalog:write` records where the entity came
+//!   from ([`provenance`]).
+//!
+//! Fetch actions read the template's own folder, or another repository ([`remote`]).
 //!
 //! The rendering core:
 //! - [`render`]: the template engine: `${{ … }}` expressions and `{% … %}` blocks with
@@ -35,7 +40,10 @@ pub mod config;
 pub mod dry_run;
 mod js;
 pub mod managed_git;
+pub mod provenance;
 pub mod publish;
+pub mod publish_hosted;
+pub mod remote;
 pub mod render;
 pub mod run;
 pub mod skeleton;

@@ -6,15 +6,15 @@
 
 use super::actions::{required, string, Action, ActionContext, ActionError};
 use super::managed_git::{Commit, ManagedGit, ManagedGitError, RepoName};
-use super::workspace::safe_path;
+use super::workspace::{safe_path, WorkspaceFile};
 use async_trait::async_trait;
 use serde_json::{json, Map, Value};
 
 /// Backstage's defaults for the commit.
 const DEFAULT_BRANCH: &str = "main";
-const DEFAULT_MESSAGE: &str = "initial commit";
-const DEFAULT_AUTHOR_NAME: &str = "Scaffolder";
-const DEFAULT_AUTHOR_EMAIL: &str = "scaffolder@backstage.io";
+pub(super) const DEFAULT_MESSAGE: &str = "initial commit";
+pub(super) const DEFAULT_AUTHOR_NAME: &str = "Scaffolder";
+pub(super) const DEFAULT_AUTHOR_EMAIL: &str = "scaffolder@backstage.io";
 
 pub struct PublishGit {
     git: ManagedGit,
@@ -33,6 +33,36 @@ impl From<ManagedGitError> for ActionError {
             ManagedGitError::Exists(m) | ManagedGitError::Failed(m) => ActionError::Failed(m),
         }
     }
+}
+
+/// The files a publish action pushes: the workspace, or the folder `sourcePath` names, with
+/// paths relative to it.
+pub(super) fn source_files(
+    ctx: &ActionContext<'_>,
+    input: &Value,
+) -> Result<Vec<(String, WorkspaceFile)>, ActionError> {
+    let source = match string(input, "sourcePath")? {
+        None => String::new(),
+        Some(p) => safe_path(p, true)?,
+    };
+    let files: Vec<_> = ctx
+        .workspace
+        .under(&source)
+        .map(|(path, file)| {
+            let rel = if source.is_empty() {
+                path.clone()
+            } else {
+                path[source.len() + 1..].to_string()
+            };
+            (rel, file.clone())
+        })
+        .collect();
+    if files.is_empty() && !source.is_empty() {
+        return Err(ActionError::Input(format!(
+            "sourcePath: the workspace has no files under {source:?}"
+        )));
+    }
+    Ok(files)
 }
 
 #[async_trait]
@@ -74,27 +104,7 @@ impl Action for PublishGit {
         input: &Value,
     ) -> Result<Map<String, Value>, ActionError> {
         let name = self.git.parse_repo_url(required(input, "repoUrl")?)?;
-        let source = match string(input, "sourcePath")? {
-            None => String::new(),
-            Some(p) => safe_path(p, true)?,
-        };
-        let files: Vec<_> = ctx
-            .workspace
-            .under(&source)
-            .map(|(path, file)| {
-                let rel = if source.is_empty() {
-                    path.clone()
-                } else {
-                    path[source.len() + 1..].to_string()
-                };
-                (rel, file.clone())
-            })
-            .collect();
-        if files.is_empty() && !source.is_empty() {
-            return Err(ActionError::Input(format!(
-                "sourcePath: the workspace has no files under {source:?}"
-            )));
-        }
+        let files = source_files(ctx, input)?;
         let branch = string(input, "defaultBranch")?.unwrap_or(DEFAULT_BRANCH);
         let commit = Commit {
             branch,

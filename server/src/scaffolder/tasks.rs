@@ -517,6 +517,8 @@ impl TaskService {
             "user": user,
             "templateInfo": {
                 "entityRef": key.as_str(),
+                // Which values `catalog:write` leaves out of the entity it writes.
+                "maskedFields": super::provenance::masked_paths(&template["spec"]["parameters"]),
                 "entity": {"metadata": template.get("metadata").cloned().unwrap_or_else(|| json!({}))},
             },
         });
@@ -583,6 +585,7 @@ impl TaskService {
             .entity_files(&key)
             .ok_or_else(|| format!("the files of {template_ref} cannot be read"))?;
         tokio::task::spawn_blocking(move || {
+            let commit = files.revision().map(str::to_string);
             let tree = files.open()?;
             let dir = match files.descriptor().rsplit_once('/') {
                 Some((dir, _)) => dir.to_string(),
@@ -602,7 +605,9 @@ impl TaskService {
                     read.push((rel.to_string(), contents));
                 }
             }
-            TemplateFiles::new(read).map_err(|e| e.to_string())
+            TemplateFiles::new(read)
+                .map(|t| t.with_commit(commit))
+                .map_err(|e| e.to_string())
         })
         .await
         .map_err(|e| e.to_string())?
@@ -799,8 +804,19 @@ impl TaskService {
             })
             .collect();
         tracing::info!(task = %id, worker = %inner.worker, resumed = resume.is_some(), "scaffolder task started");
+        // The values `catalog:write` records: none for a task made before the masked fields
+        // were kept with it.
+        let recorded = spec["templateInfo"]["maskedFields"]
+            .as_array()
+            .map(|masked| {
+                let masked: Vec<String> = masked
+                    .iter()
+                    .filter_map(|m| m.as_str().map(str::to_string))
+                    .collect();
+                super::provenance::recorded_values(&spec["parameters"], &masked)
+            });
         let files = match self.template_files(&template_ref).await {
-            Ok(files) => files,
+            Ok(files) => files.with_values(recorded),
             Err(message) => {
                 let body = json!({
                     "message": format!("Run failed with Error: {message}"),

@@ -227,6 +227,8 @@ both_databases!(
             .collect();
         for id in [
             "publish:git",
+            "publish:github",
+            "publish:gitlab",
             "catalog:register",
             "catalog:fetch",
             "fetch:template",
@@ -569,7 +571,7 @@ both_databases!(
                 audit: h.audit.clone(),
                 checkpoints: h.root.join(".backlot").join("checkpoints-http"),
             },
-            crate::scaffolder::actions::Actions::for_server(managed.clone()),
+            crate::scaffolder::actions::Actions::for_server(managed.clone(), Some(h.git.clone())),
             crate::scaffolder::Renderer::new(),
             crate::scaffolder::tasks::TaskSettings {
                 heartbeat: Duration::from_millis(200),
@@ -696,5 +698,164 @@ both_databases!(
         .await;
         assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
         server.abort();
+    }
+);
+
+/// The harness with the demo organisation and its templates.
+async fn demo(db: crate::storage::testing::TestDb) -> Harness {
+    let h = Harness::new(db).await;
+    let root = crate::demo::install(&h.root.join("data")).expect("demo installed");
+    h.register_file(&root.to_string_lossy()).await;
+    h
+}
+
+both_databases!(
+    the_demo_template_makes_an_entity_that_records_where_it_came_from,
+    setup = demo,
+    |h| {
+        let _worker = h.scaffolder.spawn();
+        let router = crate::http::router(h.state());
+        let values = json!({"name": "orders", "description": "Takes orders", "owner": "group:default/team-checkout",
+                            "system": "system:default/checkout", "repoUrl": "backlot?owner=checkout&repo=orders",
+                            "port": 8080, "environments": ["staging"], "ingress": false});
+        let (status, created) = send(
+            &router,
+            "POST",
+            "/api/scaffolder/v2/tasks",
+            Some(json!({"templateRef": "template:default/rust-service", "values": values})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        let (task, last) = ended(&router, created["id"].as_str().expect("id")).await;
+        assert_eq!(task["status"], "completed", "{last}");
+
+        // The registered entity, read from the published repository, carries the template,
+        // and the values it ran with (a template read from files: no commit).
+        let (status, entity) = send(
+            &router,
+            "GET",
+            "/api/catalog/entities/by-name/component/default/orders",
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{entity}");
+        let annotations = &entity["metadata"]["annotations"];
+        assert_eq!(
+            annotations["backlot.io/template-ref"],
+            "template:default/rust-service"
+        );
+        assert_eq!(
+            annotations["backstage.io/source-template"],
+            "template:default/rust-service"
+        );
+        let recorded: Value = serde_json::from_str(
+            annotations["backlot.io/template-values"]
+                .as_str()
+                .expect("values as text"),
+        )
+        .expect("values as JSON");
+        assert_eq!(recorded, values);
+        assert_eq!(annotations.get("backlot.io/template-commit"), None);
+        assert_eq!(entity["spec"]["system"], "system:default/checkout");
+        assert_eq!(annotations["backstage.io/kubernetes-id"], "orders");
+    }
+);
+
+const GIT_TEMPLATE: &str = r#"apiVersion: scaffolder.backstage.io/v1beta3
+kind: Template
+metadata:
+  name: from-git
+spec:
+  owner: team-a
+  type: service
+  parameters:
+    - properties:
+        name:
+          type: string
+        password:
+          type: string
+          ui:widget: password
+        token:
+          type: string
+          ui:field: Secret
+  steps:
+    - id: entry
+      name: Catalog entry
+      action: catalog:write
+      input:
+        entity:
+          apiVersion: backstage.io/v1alpha1
+          kind: Component
+          metadata:
+            name: ${{ parameters.name }}
+          spec:
+            type: service
+            lifecycle: experimental
+            owner: group:default/team-a
+    - id: publish
+      name: Publish
+      action: publish:git
+      input:
+        repoUrl: backlot?owner=team-a&repo=${{ parameters.name }}
+    - id: register
+      name: Register
+      action: catalog:register
+      input:
+        repoContentsUrl: ${{ steps.publish.output.repoContentsUrl }}
+        catalogInfoPath: /catalog-info.yaml
+"#;
+
+both_databases!(
+    a_template_from_git_records_its_commit_and_no_secret,
+    setup = Harness::new,
+    |h| {
+        let server = crate::git::testing::GitServer::start();
+        let repo = server.create("templates");
+        let commit = repo.commit(
+            &[("from-git/template.yaml", Some(GIT_TEMPLATE))],
+            "template",
+        );
+        let (status, body) = h
+            .call(
+                "POST",
+                "/api/catalog/locations",
+                Some(json!({"type": "git", "target": server.url("templates"), "branch": "main", "path": "from-git/template.yaml"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let _worker = h.scaffolder.spawn();
+        let router = crate::http::router(h.state());
+        let (status, created) = send(
+            &router,
+            "POST",
+            "/api/scaffolder/v2/tasks",
+            Some(json!({"templateRef": "template:default/from-git",
+                        "values": {"name": "billing", "password": "hunter2", "token": "tok-123"}})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        let (task, last) = ended(&router, created["id"].as_str().expect("id")).await;
+        assert_eq!(task["status"], "completed", "{last}");
+        let (status, entity) = send(
+            &router,
+            "GET",
+            "/api/catalog/entities/by-name/component/default/billing",
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{entity}");
+        let annotations = &entity["metadata"]["annotations"];
+        assert_eq!(
+            annotations["backlot.io/template-ref"],
+            "template:default/from-git"
+        );
+        assert_eq!(annotations["backlot.io/template-commit"], commit.as_str());
+        // Neither the masked password nor the secret token.
+        assert_eq!(
+            annotations["backlot.io/template-values"],
+            json!({"name": "billing"}).to_string().as_str()
+        );
+        assert!(!entity.to_string().contains("hunter2"));
+        assert!(!entity.to_string().contains("tok-123"));
     }
 );

@@ -1,6 +1,7 @@
 //! The paging HTTP client the API sources share: blocking requests with timeouts, a body limit,
 //! no redirects, `next` links followed only on the API's own origin, and the token scrubbed
-//! from every message.
+//! from every message. The scaffolder's `publish:github` and `publish:gitlab` send their JSON
+//! requests through it too ([`Http::send_json`]).
 
 use super::{DiscoveryError, CONNECT_TIMEOUT, MAX_BODY_BYTES, MAX_PAGES, REQUEST_TIMEOUT};
 use crate::git::url::redact_url;
@@ -38,7 +39,7 @@ pub fn next_link(link_header: &str) -> Option<String> {
 }
 
 /// Percent-encodes one path segment (GitLab's `group/subgroup` → `group%2Fsubgroup`).
-pub(super) fn encode_segment(s: &str) -> String {
+pub(crate) fn encode_segment(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
@@ -64,17 +65,17 @@ fn origin(url: &str) -> String {
 }
 
 /// A response, read whole.
-pub(super) struct Page {
-    pub(super) status: u16,
-    pub(super) link: Option<String>,
-    pub(super) next_page: Option<String>,
-    pub(super) rate_limited: bool,
-    pub(super) location: Option<String>,
-    pub(super) body: Vec<u8>,
+pub(crate) struct Page {
+    pub(crate) status: u16,
+    pub(crate) link: Option<String>,
+    pub(crate) next_page: Option<String>,
+    pub(crate) rate_limited: bool,
+    pub(crate) location: Option<String>,
+    pub(crate) body: Vec<u8>,
 }
 
 /// Requests to one API with one set of headers.
-pub(super) struct Http<'a> {
+pub(crate) struct Http<'a> {
     agent: ureq::Agent,
     discovery: &'a str,
     origin: String,
@@ -83,7 +84,7 @@ pub(super) struct Http<'a> {
 }
 
 impl<'a> Http<'a> {
-    pub(super) fn new(
+    pub(crate) fn new(
         discovery: &'a str,
         api_url: &str,
         headers: Vec<(&'static str, String)>,
@@ -118,8 +119,27 @@ impl<'a> Http<'a> {
         }
     }
 
-    pub(super) fn get(&self, url: &str) -> Result<Page, DiscoveryError> {
-        tracing::debug!(discovery = %self.discovery, url, "discovery request");
+    pub(crate) fn get(&self, url: &str) -> Result<Page, DiscoveryError> {
+        self.request("GET", url, None)
+    }
+
+    /// `method` (`POST`, `PUT`…) with a JSON body.
+    pub(crate) fn send_json(
+        &self,
+        method: &str,
+        url: &str,
+        body: &serde_json::Value,
+    ) -> Result<Page, DiscoveryError> {
+        self.request(method, url, Some(body))
+    }
+
+    fn request(
+        &self,
+        method: &str,
+        url: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<Page, DiscoveryError> {
+        tracing::debug!(discovery = %self.discovery, method, url, "API request");
         let unreachable = |e: ureq::Error| DiscoveryError::Unreachable {
             discovery: self.discovery.to_string(),
             url: url.to_string(),
@@ -132,11 +152,29 @@ impl<'a> Http<'a> {
                 e => e.to_string(),
             }),
         };
-        let mut request = self.agent.get(url);
-        for (name, value) in &self.headers {
-            request = request.header(*name, value.as_str());
-        }
-        let mut response = request.call().map_err(unreachable)?;
+        let sent = match body {
+            None => {
+                let mut request = self.agent.get(url);
+                for (name, value) in &self.headers {
+                    request = request.header(*name, value.as_str());
+                }
+                request.call()
+            }
+            Some(body) => {
+                let mut request = match method {
+                    "PUT" => self.agent.put(url),
+                    "PATCH" => self.agent.patch(url),
+                    _ => self.agent.post(url),
+                };
+                for (name, value) in &self.headers {
+                    request = request.header(*name, value.as_str());
+                }
+                request
+                    .header("Content-Type", "application/json")
+                    .send(body.to_string().as_bytes())
+            }
+        };
+        let mut response = sent.map_err(unreachable)?;
         let header = |name: &str| {
             let values: Vec<&str> = response
                 .headers()
@@ -238,7 +276,7 @@ impl<'a> Http<'a> {
         Ok(next)
     }
 
-    pub(super) fn bad_page(&self, url: &str, reason: impl std::fmt::Display) -> DiscoveryError {
+    pub(crate) fn bad_page(&self, url: &str, reason: impl std::fmt::Display) -> DiscoveryError {
         DiscoveryError::BadResponse {
             discovery: self.discovery.to_string(),
             url: url.to_string(),
@@ -248,7 +286,7 @@ impl<'a> Http<'a> {
 
     /// The API's own explanation: `message` (GitHub, GitLab), `error_description` or `error`
     /// (OAuth errors), else the start of the body.
-    pub(super) fn message(&self, body: &[u8]) -> String {
+    pub(crate) fn message(&self, body: &[u8]) -> String {
         let json: Option<serde_json::Value> = serde_json::from_slice(body).ok();
         let field = json.as_ref().and_then(|v| {
             ["message", "error_description", "error"]
@@ -271,7 +309,7 @@ impl<'a> Http<'a> {
     }
 
     /// Removes the token from text that might echo it.
-    fn scrub(&self, text: &str) -> String {
+    pub(crate) fn scrub(&self, text: &str) -> String {
         match &self.token {
             Some(t) if !t.expose().is_empty() => text.replace(t.expose(), "<redacted>"),
             _ => text.to_string(),

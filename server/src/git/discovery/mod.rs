@@ -59,7 +59,7 @@ mod bare_dir;
 mod config;
 mod github;
 mod gitlab;
-mod http;
+pub(crate) mod http;
 mod list;
 #[cfg(test)]
 mod testing;
