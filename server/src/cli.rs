@@ -347,7 +347,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         crate::scaffolder::Renderer::new(),
         config.scaffolder.task_settings(store.backend() == "sqlite"),
     );
-    scaffolder.spawn();
+    let scaffolder_worker = scaffolder.spawn();
     let state = AppState {
         scaffolder,
         managed_git: Arc::new(managed),
@@ -379,7 +379,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             kube.close();
         })
         .await?;
-    // What was recorded until the end is written before the database closes.
+    // The worker stops claiming tasks before the database closes (a task still running is
+    // found interrupted at the next start); what was recorded until the end is written.
+    scaffolder_worker.abort();
     audit.flush().await;
     store.close().await;
     Ok(())
