@@ -748,6 +748,25 @@ both_databases!(
             first.contains("<option value=\"system:default/checkout\""),
             "the system picker"
         );
+        // A description that would close its text box is shown as text, escaped.
+        let (_, _, unnamed) = post_step(
+            &router,
+            uri,
+            &first,
+            &[
+                ("name", ""),
+                ("description", "</textarea><i>x"),
+                ("owner", "group:default/team-checkout"),
+                (":action", "next"),
+            ],
+        )
+        .await;
+        assert_eq!(hidden(&unnamed, ":step"), "0");
+        assert!(
+            unnamed.contains("&lt;/textarea&gt;&lt;i&gt;x</textarea>"),
+            "{unnamed}"
+        );
+        assert!(!unnamed.contains("</textarea><i>x"));
         let (_, _, second) = post_step(
             &router,
             uri,
