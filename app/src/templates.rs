@@ -228,6 +228,10 @@ pub struct PreviewView {
     pub error: Option<String>,
     /// The values' problems, one per field (`name: is required`).
     pub invalid: Vec<String>,
+    /// A step was skipped because its action reaches outside: later steps and the output saw
+    /// its schema's example output in its place.
+    #[serde(default)]
+    pub stand_ins: bool,
 }
 
 /// One line of a file tree: a folder or a file, `depth` folders deep.

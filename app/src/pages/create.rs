@@ -754,6 +754,7 @@ pub fn PreviewPanel(preview: PreviewView) -> impl IntoView {
         output,
         error,
         invalid,
+        stand_ins,
     } = preview;
     let file_count = files.len();
     view! {
@@ -877,6 +878,14 @@ pub fn PreviewPanel(preview: PreviewView) -> impl IntoView {
                 .map(|o| {
                     view! {
                         <h3>"Output"</h3>
+                        {stand_ins
+                            .then(|| {
+                                view! {
+                                    <p class="muted small">
+                                        "What the skipped steps would give is an example here: the real values come when you create."
+                                    </p>
+                                }
+                            })}
                         <pre class="preview-output" data-testid="preview-output">{o}</pre>
                     }
                 })}

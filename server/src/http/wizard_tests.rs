@@ -855,6 +855,10 @@ both_databases!(
         );
         assert!(!preview.contains("data-testid=\"preview-error\""));
         assert!(
+            preview.contains("What the skipped steps would give is an example here"),
+            "{preview}"
+        );
+        assert!(
             !h.root.join("data/repos/checkout").exists(),
             "a preview publishes nothing"
         );
@@ -1080,6 +1084,10 @@ both_databases!(
         );
         assert!(!preview.contains("hello orders s3cret"));
         assert!(preview.contains("Made orders"), "the output");
+        assert!(
+            !preview.contains("would give is an example"),
+            "no step was left out here"
+        );
         // Nothing stored: no task.
         let anyone = app::model::Caller::default();
         let tasks = h.scaffolder.list(&anyone, None, None, 10, 0).await.unwrap();

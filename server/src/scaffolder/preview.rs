@@ -53,6 +53,7 @@ fn of_outcome(outcome: RunOutcome) -> PreviewView {
             }
         })
         .collect();
+    let mut stand_ins = false;
     for line in &outcome.log {
         let (Some(id), Some(status)) = (&line.step_id, &line.status) else {
             continue;
@@ -65,7 +66,9 @@ fn of_outcome(outcome: RunOutcome) -> PreviewView {
             other => other.to_string(),
         };
         if status == "skipped" {
-            step.note = Some(if line.message.contains("does not support dry-run") {
+            let outside = line.message.contains("does not support dry-run");
+            stand_ins |= outside;
+            step.note = Some(if outside {
                 format!(
                     "{} reaches outside Backlot's preview (it publishes or registers): it runs when you create",
                     step.action
@@ -126,6 +129,7 @@ fn of_outcome(outcome: RunOutcome) -> PreviewView {
         output,
         error,
         invalid: Vec::new(),
+        stand_ins,
     }
 }
 
