@@ -248,7 +248,15 @@ pub struct WizardPost {
     pub fields: Vec<(String, String)>,
     /// Why "Create" did not start the task.
     pub failure: Option<String>,
+    /// The dry-run "Preview the files" asked for.
+    pub preview: Option<crate::templates::PreviewView>,
 }
+
+/// `/create/edit`'s post as the server's handler computed it (the dry-run is async; the page
+/// only shows it).
+#[cfg(feature = "ssr")]
+#[derive(Clone, Debug)]
+pub struct EditPost(pub crate::templates::EditView);
 
 /// The templates the caller can see that match the filters.
 #[server(prefix = "/_app", input = Json)]
@@ -266,11 +274,25 @@ pub async fn get_wizard(
 ) -> Result<crate::templates::WizardView, AppError> {
     use leptos::server_fn::http_export::request::Parts;
     let post = use_context::<Parts>().and_then(|p| p.extensions.get::<WizardPost>().cloned());
-    let (fields, failure) = match post {
-        Some(p) => (Some(p.fields), p.failure),
-        None => (None, None),
+    let (fields, failure, preview) = match post {
+        Some(p) => (Some(p.fields), p.failure, p.preview),
+        None => (None, None, None),
     };
-    scaffolder()?.wizard(&caller(), &namespace, &name, fields.as_deref(), failure)
+    let mut view =
+        scaffolder()?.wizard(&caller(), &namespace, &name, fields.as_deref(), failure)?;
+    if view.on_review() {
+        view.preview = preview;
+    }
+    Ok(view)
+}
+
+/// `/create/edit`: the form with what was posted and its dry-run, or an example to start from.
+/// Only for callers who may run templates.
+#[server(prefix = "/_app")]
+pub async fn get_template_edit() -> Result<crate::templates::EditView, AppError> {
+    use leptos::server_fn::http_export::request::Parts;
+    let post = use_context::<Parts>().and_then(|p| p.extensions.get::<EditPost>().cloned());
+    scaffolder()?.editor(&caller(), post.map(|p| p.0))
 }
 
 /// A task with its steps, log and output.

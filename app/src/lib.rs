@@ -36,7 +36,7 @@ use components::layout::Layout;
 use pages::{
     admin::{AuditLogPage, PermissionsPage},
     catalog::CatalogPage,
-    create::{TemplatesPage, WizardPage},
+    create::{TemplateEditPage, TemplatesPage, WizardPage},
     docs::DocsIndexPage,
     entity::EntityRoute,
     errors::ErrorsPage,
@@ -197,6 +197,7 @@ pub fn App() -> impl IntoView {
                         view=WizardPage
                         ssr=SsrMode::Async
                     />
+                    <Route path=path!("/create/edit") view=TemplateEditPage ssr=SsrMode::Async/>
                     <Route path=path!("/create/tasks") view=TasksPage ssr=SsrMode::Async/>
                     <Route path=path!("/create/tasks/:id") view=TaskPage ssr=SsrMode::Async/>
                     <Route path=path!("/create/actions") view=ActionsPage ssr=SsrMode::Async/>

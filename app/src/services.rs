@@ -157,4 +157,11 @@ pub trait Scaffolder: Send + Sync + 'static {
     ) -> BoxFuture<Result<crate::templates::TaskListView, AppError>>;
     /// Every action with its schemas.
     fn actions(&self, caller: &Caller) -> Vec<crate::templates::ActionView>;
+    /// The template editor (`/create/edit`) for a caller who may run templates: `posted`, or an
+    /// example to start from.
+    fn editor(
+        &self,
+        caller: &Caller,
+        posted: Option<crate::templates::EditView>,
+    ) -> Result<crate::templates::EditView, AppError>;
 }

@@ -40,6 +40,10 @@ pub const ACTION_BACK: &str = "back";
 /// Shows the fields a choice reveals (a step without JavaScript).
 pub const ACTION_UPDATE: &str = "update";
 pub const ACTION_CREATE: &str = "create";
+/// On the review: runs the template as a dry-run and shows the files it would write.
+pub const ACTION_PREVIEW: &str = "preview";
+/// Where a template author pastes a template with files and dry-runs it.
+pub const EDIT_PATH: &str = "/create/edit";
 
 /// A template's wizard.
 pub fn wizard_href(template: &EntityRef) -> String {
@@ -202,6 +206,82 @@ pub struct WizardView {
     pub problem: Option<String>,
     /// Whether a step before this one is shown (a Back button).
     pub can_go_back: bool,
+    /// The dry-run "Preview the files" asked for on the review.
+    #[serde(default)]
+    pub preview: Option<PreviewView>,
+}
+
+/// What a dry-run of a template would do: its steps, the files it would write, its log and
+/// output, or why it failed (naming the step). Shown on the wizard's review and on
+/// [`EDIT_PATH`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PreviewView {
+    pub steps: Vec<PreviewStep>,
+    /// The files' folders and names in order, for the tree.
+    pub tree: Vec<TreeEntry>,
+    pub files: Vec<PreviewFile>,
+    /// The log's messages (secrets as `***`).
+    pub log: Vec<String>,
+    /// The rendered `output`, as indented JSON (none when empty).
+    pub output: Option<String>,
+    /// Why the dry-run failed, in words (naming the step).
+    pub error: Option<String>,
+    /// The values' problems, one per field (`name: is required`).
+    pub invalid: Vec<String>,
+    /// A step was skipped because its action reaches outside: later steps and the output saw
+    /// its schema's example output in its place.
+    #[serde(default)]
+    pub stand_ins: bool,
+}
+
+/// One line of a file tree: a folder or a file, `depth` folders deep.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TreeEntry {
+    pub depth: usize,
+    pub name: String,
+    /// The file's index in [`PreviewView::files`]; `None` for a folder.
+    pub file: Option<usize>,
+}
+
+/// One file a dry-run wrote.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PreviewFile {
+    pub path: String,
+    /// Its size in bytes.
+    pub size: u64,
+    pub executable: bool,
+    /// Its text (`None`: a binary file); the start only when [`PreviewFile::truncated`].
+    pub text: Option<String>,
+    pub truncated: bool,
+}
+
+/// One step of a dry-run: what happened to it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PreviewStep {
+    pub id: String,
+    pub name: String,
+    pub action: String,
+    /// `completed`, `skipped`, `failed` or `open` (not reached).
+    pub status: String,
+    /// Why it was skipped, or why it failed.
+    pub note: Option<String>,
+}
+
+/// The [`EDIT_PATH`] page: what was pasted, and the dry-run it led to.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EditView {
+    /// The template's YAML as posted.
+    pub template: String,
+    /// The files as posted (`--- path` separators).
+    pub files: String,
+    /// The values as posted (YAML or JSON).
+    pub values: String,
+    /// The template's problems, as `backlot validate` gives them (`line N: field: message`).
+    pub problems: Vec<String>,
+    /// The dry-run, once the template had no problems.
+    pub preview: Option<PreviewView>,
+    /// Whether anything was posted yet.
+    pub posted: bool,
 }
 
 impl WizardView {

@@ -32,6 +32,7 @@ const PAGES: [string, number, boolean][] = [
   ['/locations', LIGHT, false],
   ['/catalog-errors', LIGHT, false],
   ['/kubernetes', HEAVIEST, true],
+  ['/create/edit', LIGHT, false],
 ];
 
 const isCode = (t: Transfer) => /\.(js|wasm)$/.test(new URL(t.url).pathname);

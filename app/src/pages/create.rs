@@ -1,14 +1,16 @@
 //! `/create`: the software templates the caller can see, as cards, filtered by a GET form (text,
-//! tag, owner, type); and `/create/templates/:namespace/:name`: a template's wizard.
+//! tag, owner, type); `/create/templates/:namespace/:name`: a template's wizard; and
+//! `/create/edit`: the template editor (paste a template, its files and values; dry-run it).
 //!
 //! The wizard is a plain form, one step at a time, the same with and without JavaScript: every
 //! button posts the step to the wizard's own URL (see `crate::templates` for the fields), and the
 //! server answers with the page for where the post leads: the next step, the same step with
 //! each error next to its field, the review (secrets masked), or, after "Create", a redirect to
 //! the task's page. A field that reveals others when it changes has an "Update" button that
-//! posts the step to show them.
+//! posts the step to show them. On the review, "Preview the files" posts the values again and
+//! the page shows the template's dry-run ([`PreviewPanel`]) below the form.
 
-use crate::api::{get_wizard, list_templates};
+use crate::api::{get_template_edit, get_wizard, list_templates};
 use crate::components::common::{EntityLink, ErrorNotice, IconSearch, Loading, Tags};
 use crate::components::get_form::GetForm;
 use crate::format::plural;
@@ -42,6 +44,8 @@ pub fn TemplatesPage() -> impl IntoView {
                 <a href=TASKS_PATH>"Tasks"</a>
                 " · "
                 <a href=ACTIONS_PATH>"Installed actions"</a>
+                " · "
+                <a href=EDIT_PATH>"Template editor"</a>
             </p>
         </div>
         <Suspense fallback=|| view! { <Loading/> }>
@@ -255,6 +259,7 @@ fn Wizard(w: WizardView) -> impl IntoView {
     }
     let review = w.on_review();
     let current = w.current;
+    let preview = w.preview.clone();
     let steps = w.steps.clone();
     view! {
         {header}
@@ -299,7 +304,7 @@ fn Wizard(w: WizardView) -> impl IntoView {
                     </div>
                 }
             })}
-        <form method="post" action=action class="card wizard-form" novalidate>
+        <form method="post" action=action.clone() class="card wizard-form" novalidate>
             // Enter in a text box presses the first submit button: "Next" (or "Create").
             <button
                 type="submit"
@@ -332,6 +337,15 @@ fn Wizard(w: WizardView) -> impl IntoView {
                         <button
                             type="submit"
                             name=WIZARD_ACTION
+                            value=ACTION_PREVIEW
+                            formaction=format!("{action}#preview")
+                            class="button"
+                        >
+                            "Preview the files"
+                        </button>
+                        <button
+                            type="submit"
+                            name=WIZARD_ACTION
                             value=ACTION_CREATE
                             class="button button-primary"
                         >
@@ -349,6 +363,7 @@ fn Wizard(w: WizardView) -> impl IntoView {
                 }}
             </div>
         </form>
+        {preview.map(|p| view! { <PreviewPanel preview=p/> })}
     }
     .into_any()
 }
@@ -566,7 +581,7 @@ fn FieldControl(f: FieldView) -> impl IntoView {
                     aria-invalid=invalid
                     aria-describedby=described.clone()
                 >
-                    {value}
+                    {textarea_text(&value)}
                 </textarea>
                 {update}
                 {notes()}
@@ -706,3 +721,273 @@ fn Review(sections: Vec<ReviewSectionView>) -> impl IntoView {
 }
 
 type ReviewSectionView = crate::scaffolder::ReviewSection;
+
+/// A `<textarea>`'s text, escaped: Leptos writes a textarea's children as they are (it does
+/// not escape them), so a value holding `</textarea>` would end the element.
+fn textarea_text(value: &str) -> String {
+    value
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// A byte count in words (`812 bytes`, `4.2 KiB`).
+fn size_label(bytes: u64) -> String {
+    if bytes < 1024 {
+        plural(bytes as usize, "byte", "bytes")
+    } else if bytes < 1024 * 1024 {
+        format!("{:.1} KiB", bytes as f64 / 1024.0)
+    } else {
+        format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+    }
+}
+
+/// A template's dry-run: its steps, the files as a tree and each file's contents, the log and
+/// the output, or why it failed. Plain HTML: the files are `<details>`, opened by a click.
+#[component]
+pub fn PreviewPanel(preview: PreviewView) -> impl IntoView {
+    let PreviewView {
+        steps,
+        tree,
+        files,
+        log,
+        output,
+        error,
+        invalid,
+        stand_ins,
+    } = preview;
+    let file_count = files.len();
+    view! {
+        <section class="card preview" id="preview" aria-labelledby="preview-heading" data-testid="preview">
+            <h2 id="preview-heading" class="card-title">"Preview"</h2>
+            <p class="muted small">
+                "A dry-run of the template with these values: nothing was created, published, registered or stored. Steps that reach outside are skipped here and run when you create."
+            </p>
+            {error
+                .map(|e| {
+                    view! {
+                        <div class="alert alert-error" role="alert" data-testid="preview-error">
+                            <div>
+                                <p class="alert-title">"The dry-run failed"</p>
+                                <p>{e}</p>
+                                {(!invalid.is_empty())
+                                    .then(|| view! { <ul>{invalid.into_iter().map(|i| view! { <li>{i}</li> }).collect_view()}</ul> })}
+                            </div>
+                        </div>
+                    }
+                })}
+            {(!steps.is_empty())
+                .then(|| {
+                    view! {
+                        <h3>"Steps"</h3>
+                        <ol class="preview-steps">
+                            {steps
+                                .into_iter()
+                                .map(|s| {
+                                    let label = match s.status.as_str() {
+                                        "completed" => "ran",
+                                        "skipped" => "skipped",
+                                        "failed" => "failed",
+                                        _ => "not reached",
+                                    };
+                                    let title = if s.name.is_empty() || s.name == s.id {
+                                        s.id.clone()
+                                    } else {
+                                        format!("{} ({})", s.name, s.id)
+                                    };
+                                    view! {
+                                        <li class=format!("task-step task-step-{}", s.status) data-step=s.id>
+                                            <span class="task-step-name">{title}</span>
+                                            <code class="small">{s.action}</code>
+                                            <span class=format!("task-status task-status-{}", s.status)>{label}</span>
+                                            {s.note.map(|n| view! { <span class="preview-note muted small">{n}</span> })}
+                                        </li>
+                                    }
+                                })
+                                .collect_view()}
+                        </ol>
+                    }
+                })}
+            <h3>{plural(file_count, "file", "files")}</h3>
+            {if files.is_empty() {
+                view! { <p class="muted small">"The template writes no files."</p> }.into_any()
+            } else {
+                view! {
+                    <ul class="file-tree" data-testid="file-tree">
+                        {tree
+                            .into_iter()
+                            .map(|e| {
+                                let style = format!("--depth: {}", e.depth);
+                                match e.file {
+                                    Some(i) => view! {
+                                        <li style=style>
+                                            <a href=format!("#preview-file-{i}")>{e.name}</a>
+                                        </li>
+                                    }
+                                        .into_any(),
+                                    None => view! { <li style=style class="file-tree-folder">{e.name}</li> }.into_any(),
+                                }
+                            })
+                            .collect_view()}
+                    </ul>
+                    <div class="preview-files">
+                        {files
+                            .into_iter()
+                            .enumerate()
+                            .map(|(i, f)| {
+                                let size = size_label(f.size);
+                                view! {
+                                    <details class="preview-file" id=format!("preview-file-{i}") data-path=f.path.clone()>
+                                        <summary>
+                                            <code>{f.path.clone()}</code>
+                                            " "
+                                            <span class="muted small">
+                                                {size.clone()}
+                                                {f.executable.then_some(", executable")}
+                                            </span>
+                                        </summary>
+                                        {match f.text {
+                                            Some(text) => view! {
+                                                <pre class="preview-text">{text}</pre>
+                                                {f.truncated
+                                                    .then(|| view! {
+                                                        <p class="muted small">
+                                                            {format!("Only the start of the file is shown: it has {size}.")}
+                                                        </p>
+                                                    })}
+                                            }
+                                                .into_any(),
+                                            None if f.truncated => view! {
+                                                <p class="muted small">"Not shown: the preview shows the contents of the first files only."</p>
+                                            }
+                                                .into_any(),
+                                            None => view! {
+                                                <p class="muted small">{format!("A binary file of {size}: its contents are not shown.")}</p>
+                                            }
+                                                .into_any(),
+                                        }}
+                                    </details>
+                                }
+                            })
+                            .collect_view()}
+                    </div>
+                }
+                    .into_any()
+            }}
+            {output
+                .map(|o| {
+                    view! {
+                        <h3>"Output"</h3>
+                        {stand_ins
+                            .then(|| {
+                                view! {
+                                    <p class="muted small">
+                                        "What the skipped steps would give is an example here: the real values come when you create."
+                                    </p>
+                                }
+                            })}
+                        <pre class="preview-output" data-testid="preview-output">{o}</pre>
+                    }
+                })}
+            <details class="preview-log-box">
+                <summary>{format!("Log ({})", plural(log.len(), "line", "lines"))}</summary>
+                <pre class="task-log" data-testid="preview-log">
+                    {log.into_iter().map(|l| format!("{l}\n")).collect::<String>()}
+                </pre>
+            </details>
+        </section>
+    }
+}
+
+/// `/create/edit`: paste a template, its files and values, and dry-run it.
+#[component]
+pub fn TemplateEditPage() -> impl IntoView {
+    let data = Resource::new(|| (), |_| get_template_edit());
+    view! {
+        <Title text="Backlot — Template editor"/>
+        <nav class="breadcrumb" aria-label="Breadcrumb">
+            <a href=CREATE_PATH>"Create"</a>
+            " / "
+            <span>"Template editor"</span>
+        </nav>
+        <div class="page-header">
+            <h1>"Template editor"</h1>
+            <p class="muted">
+                "Paste a template, the files it uses and values for its parameters, then dry-run it: see its problems, the files it would write, its log and output. Nothing is saved, published or registered."
+            </p>
+        </div>
+        <Suspense fallback=|| view! { <Loading/> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(e) => view! { <TemplateEditor e/> }.into_any(),
+                    Err(e) => view! { <ErrorNotice message=e.to_string()/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn TemplateEditor(e: EditView) -> impl IntoView {
+    let ok = e.posted && e.problems.is_empty();
+    view! {
+        <form method="post" action=format!("{EDIT_PATH}#results") class="card wizard-form template-editor">
+            <div class="field">
+                <label for="edit-template">"Template (YAML)"</label>
+                <textarea id="edit-template" name="template" rows="18" spellcheck="false" class="code-input">
+                    {textarea_text(&e.template)}
+                </textarea>
+                <p class="field-help muted small">
+                    "A " <code>"kind: Template"</code> " of " <code>"apiVersion: scaffolder.backstage.io/v1beta3"</code>
+                    ", as you would put it in the catalog. Problems are reported with their line."
+                </p>
+            </div>
+            <div class="field">
+                <label for="edit-files">"Files"</label>
+                <textarea id="edit-files" name="files" rows="14" spellcheck="false" class="code-input">
+                    {textarea_text(&e.files)}
+                </textarea>
+                <div class="field-help muted small" id="edit-files-help">
+                    <p>
+                        "Every file the template reads, each after a line " <code>"==> path <=="</code>
+                        ", with paths relative to the template's folder (a " <code>"url: ./skeleton"</code>
+                        " reads the files under " <code>"skeleton/"</code> "). This is what "
+                        <code>"tail -n +1 skeleton/*"</code>
+                        " prints, so a skeleton can be pasted from a terminal (for nested folders: "
+                        <code>"find skeleton -type f -exec tail -n +1 {} +"</code> ")."
+                    </p>
+                </div>
+            </div>
+            <div class="field">
+                <label for="edit-values">"Values (YAML or JSON)"</label>
+                <textarea id="edit-values" name="values" rows="6" spellcheck="false" class="code-input">
+                    {textarea_text(&e.values)}
+                </textarea>
+                <p class="field-help muted small">
+                    "The parameters' values, as the wizard would send them: " <code>"name: orders"</code>
+                    " lines or a JSON object. They are checked against the template's parameters."
+                </p>
+            </div>
+            <div class="wizard-buttons">
+                <button type="submit" class="button button-primary">"Dry-run"</button>
+            </div>
+        </form>
+        <div id="results">
+            {(!e.problems.is_empty())
+                .then(|| {
+                    view! {
+                        <div class="alert alert-error" role="alert" data-testid="template-problems">
+                            <div>
+                                <p class="alert-title">
+                                    {format!("The template has {}", plural(e.problems.len(), "problem", "problems"))}
+                                </p>
+                                <ul>{e.problems.iter().map(|p| view! { <li>{p.clone()}</li> }).collect_view()}</ul>
+                            </div>
+                        </div>
+                    }
+                })}
+            {ok.then(|| view! { <p class="muted small" data-testid="template-valid">"The template has no problems."</p> })}
+            {e.preview.map(|p| view! { <PreviewPanel preview=p/> })}
+        </div>
+    }
+}

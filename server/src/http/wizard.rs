@@ -7,6 +7,12 @@
 //!   values travel in the form, never in a URL or the session, so the page is rendered for the
 //!   post itself rather than after a redirect. The post's fields (secrets among them) are put
 //!   on the request for the page's server function and never logged.
+//!   "Preview the files" on the review (`:action=preview`) runs the template's dry-run with the
+//!   post's values (secrets in memory only) and answers with the review showing its files,
+//!   log and output.
+//! - `POST /create/edit` (`template`, `files`, `values`): the template editor's dry-run, for
+//!   callers who may run templates; answered with the editor's page showing the template's
+//!   problems (with lines) or its dry-run.
 //! - `POST /create/tasks/cancel` and `POST /create/tasks/retry` (`id`), and
 //!   `POST /create/tasks/decide` (`id`, `reason`, `decision`: approve or reject a waiting task's
 //!   approval): then `303` back to the task's page (`?error=<message>` when refused).
@@ -20,9 +26,9 @@
 use super::caller::RequestCaller;
 use crate::scaffolder::views::ScaffolderViews;
 use crate::AppState;
-use app::api::WizardPost;
+use app::api::{EditPost, WizardPost};
 use app::query::encode_component;
-use app::templates::{task_href, CANCEL_TASK_PATH, DECIDE_TASK_PATH, RETRY_TASK_PATH};
+use app::templates::{task_href, CANCEL_TASK_PATH, DECIDE_TASK_PATH, EDIT_PATH, RETRY_TASK_PATH};
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode};
@@ -45,6 +51,7 @@ pub const WIZARD_PATH: &str = "/create/templates/{namespace}/{name}";
 pub fn router() -> Router<AppState> {
     Router::new()
         .route(WIZARD_PATH, post(step))
+        .route(EDIT_PATH, post(edit))
         .route(CANCEL_TASK_PATH, post(cancel))
         .route(RETRY_TASK_PATH, post(retry))
         .route(DECIDE_TASK_PATH, post(decide))
@@ -109,10 +116,25 @@ async fn step(
         Ok(f) => f,
         Err(_) => return (StatusCode::BAD_REQUEST, "The form cannot be read.").into_response(),
     };
-    let creating = fields
-        .iter()
-        .any(|(k, v)| k == app::templates::WIZARD_ACTION && v == app::templates::ACTION_CREATE);
+    let pressed = |action: &str| {
+        fields
+            .iter()
+            .rev()
+            .find(|(k, _)| k == app::templates::WIZARD_ACTION)
+            .is_some_and(|(_, v)| v == action)
+    };
+    let creating = pressed(app::templates::ACTION_CREATE);
     let mut failure = None;
+    let mut preview = None;
+    if pressed(app::templates::ACTION_PREVIEW) {
+        match views(&state)
+            .preview_from_post(&caller, &namespace, &name, &fields)
+            .await
+        {
+            Ok(p) => preview = p,
+            Err(e) => failure = Some(format!("The preview did not run: {e}")),
+        }
+    }
     if creating {
         match views(&state)
             .create_from_post(&caller, &namespace, &name, &fields)
@@ -123,8 +145,53 @@ async fn step(
             Err(e) => failure = Some(format!("The task was not started: {e}")),
         }
     }
-    parts.extensions.insert(WizardPost { fields, failure });
+    parts.extensions.insert(WizardPost {
+        fields,
+        failure,
+        preview,
+    });
     // The page is the wizard's page, rendered for this post.
+    parts.method = Method::GET;
+    pages
+        .render(Request::from_parts(parts, Body::empty()))
+        .await
+}
+
+/// The template editor's form.
+#[derive(Deserialize)]
+struct EditForm {
+    #[serde(default)]
+    template: String,
+    #[serde(default)]
+    files: String,
+    #[serde(default)]
+    values: String,
+}
+
+async fn edit(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    Extension(pages): Extension<PageRenderer>,
+    request: Request,
+) -> Response {
+    let (mut parts, body) = request.into_parts();
+    if !same_origin(&state, &parts.headers) {
+        return cross_site();
+    }
+    let bytes = match axum::body::to_bytes(body, MAX_FORM_BODY).await {
+        Ok(b) => b,
+        Err(_) => return (StatusCode::PAYLOAD_TOO_LARGE, "The form is too large.").into_response(),
+    };
+    let Ok(form) = serde_urlencoded::from_bytes::<EditForm>(&bytes) else {
+        return Refused::Unreadable.into_response();
+    };
+    // A caller who may not run templates gets the page, which says so.
+    if let Ok(view) = views(&state)
+        .edit(&caller, &form.template, &form.files, &form.values)
+        .await
+    {
+        parts.extensions.insert(EditPost(view));
+    }
     parts.method = Method::GET;
     pages
         .render(Request::from_parts(parts, Body::empty()))

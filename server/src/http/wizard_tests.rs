@@ -748,6 +748,25 @@ both_databases!(
             first.contains("<option value=\"system:default/checkout\""),
             "the system picker"
         );
+        // A description that would close its text box is shown as text, escaped.
+        let (_, _, unnamed) = post_step(
+            &router,
+            uri,
+            &first,
+            &[
+                ("name", ""),
+                ("description", "</textarea><i>x"),
+                ("owner", "group:default/team-checkout"),
+                (":action", "next"),
+            ],
+        )
+        .await;
+        assert_eq!(hidden(&unnamed, ":step"), "0");
+        assert!(
+            unnamed.contains("&lt;/textarea&gt;&lt;i&gt;x</textarea>"),
+            "{unnamed}"
+        );
+        assert!(!unnamed.contains("</textarea><i>x"));
         let (_, _, second) = post_step(
             &router,
             uri,
@@ -803,6 +822,45 @@ both_databases!(
         assert!(
             rows.contains("backlot?owner=checkout&amp;repo=orders"),
             "{rows}"
+        );
+
+        // "Preview the files": the demo's skeleton rendered with these values, publishing
+        // and registering skipped, nothing made on the Git host.
+        assert!(
+            review.contains("value=\"preview\""),
+            "the review offers a preview"
+        );
+        assert!(!review.contains("data-testid=\"preview\""));
+        let (s, _, preview) = post_step(&router, uri, &review, &[(":action", "preview")]).await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(hidden(&preview, ":step"), "2", "still the review");
+        assert!(preview.contains("data-testid=\"preview\""), "{preview}");
+        assert!(
+            preview.contains("data-path=\"catalog-info.yaml\"")
+                && preview.contains("data-path=\"src/main.rs\"")
+                && preview.contains("data-path=\".github/workflows/ci.yaml\""),
+            "{preview}"
+        );
+        assert!(
+            preview.contains("class=\"file-tree-folder\""),
+            "folders in the tree"
+        );
+        assert!(
+            preview.contains("name: orders"),
+            "the catalog entry is rendered with the values"
+        );
+        assert!(
+            preview.contains("data-step=\"publish\"") && preview.contains("reaches outside"),
+            "publishing is skipped and said so: {preview}"
+        );
+        assert!(!preview.contains("data-testid=\"preview-error\""));
+        assert!(
+            preview.contains("What the skipped steps would give is an example here"),
+            "{preview}"
+        );
+        assert!(
+            !h.root.join("data/repos/checkout").exists(),
+            "a preview publishes nothing"
         );
 
         let actions = page(&router, "/create/actions").await;
@@ -915,5 +973,340 @@ both_databases!(
             done.contains("approved by user:default/dana"),
             "the next step read the output"
         );
+    }
+);
+
+/// A template with a skeleton: a text file, a binary file, a long file; a secret; a step that
+/// fails when asked to.
+const GEN: &str = r#"apiVersion: scaffolder.backstage.io/v1beta3
+kind: Template
+metadata:
+  name: gen
+  title: Generator
+spec:
+  owner: team-a
+  type: service
+  parameters:
+    - title: About
+      required: [name]
+      properties:
+        name: {title: Name, type: string}
+        token: {title: Token, type: string, 'ui:field': Secret}
+        fail: {title: Fail, type: boolean, default: false}
+  steps:
+    - id: fetch
+      name: Render the skeleton
+      action: fetch:template
+      input:
+        url: ./skeleton
+        values:
+          name: ${{ parameters.name }}
+    - id: hello
+      name: Say hello
+      action: debug:log
+      input:
+        message: 'hello ${{ parameters.name }} ${{ secrets.token }}'
+    - id: broken
+      name: Break on purpose
+      if: ${{ parameters.fail }}
+      action: fs:rename
+      input:
+        files:
+          - from: nothing-here
+            to: elsewhere
+  output:
+    text:
+      - title: Done
+        content: Made ${{ parameters.name }}
+"#;
+
+async fn generator(db: TestDb) -> Harness {
+    let h = Harness::new(db).await;
+    h.write(
+        "templates/gen/skeleton/${{ values.name }}/README.md",
+        "# ${{ values.name }} <b>bold</b>\n",
+    );
+    h.write(
+        "templates/gen/skeleton/long.txt",
+        &"0123456789\n".repeat(10_000),
+    );
+    let png = h.root.join("templates/gen/skeleton/logo.png");
+    std::fs::write(&png, [0x89, b'P', b'N', b'G', 0, 0, 0, 13]).unwrap();
+    let path = h.write("templates/gen/template.yaml", GEN);
+    h.register_file(&path).await;
+    h
+}
+
+both_databases!(
+    the_review_previews_the_files_without_creating_anything,
+    setup = generator,
+    |h| {
+        let router = crate::http::router(h.state());
+        let uri = "/create/templates/default/gen";
+        let first = page(&router, uri).await;
+        let (_, _, review) = post_step(
+            &router,
+            uri,
+            &first,
+            &[("name", "orders"), ("token", "s3cret"), (":action", "next")],
+        )
+        .await;
+        assert_eq!(hidden(&review, ":step"), "1", "{review}");
+        let (s, _, preview) = post_step(&router, uri, &review, &[(":action", "preview")]).await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(hidden(&preview, ":step"), "1", "still the review");
+        assert!(preview.contains("data-testid=\"preview\""), "{preview}");
+        // The tree: the folder once, then its file, linked to its contents.
+        let tree_at = preview.find("data-testid=\"file-tree\"").expect("a tree");
+        let tree = &preview[tree_at..];
+        assert!(tree.contains("orders/</li>"), "{tree}");
+        assert!(tree.contains("href=\"#preview-file-"), "{tree}");
+        // A text file, escaped, in <pre>.
+        assert!(
+            preview.contains("data-path=\"orders/README.md\""),
+            "{preview}"
+        );
+        assert!(
+            preview.contains("# orders &lt;b&gt;bold&lt;/b&gt;"),
+            "text is escaped: {preview}"
+        );
+        // A binary file by its size; a long file cut, saying so.
+        assert!(preview.contains("A binary file of 8 bytes"), "{preview}");
+        assert!(
+            preview.contains("Only the start of the file is shown: it has 107.4 KiB."),
+            "{preview}"
+        );
+        // Steps: the one whose `if` is false is skipped and said so; the log and output.
+        assert!(preview.contains("its if condition was false"), "{preview}");
+        assert!(
+            preview.contains("hello orders ***"),
+            "the log, secret masked"
+        );
+        assert!(!preview.contains("hello orders s3cret"));
+        assert!(preview.contains("Made orders"), "the output");
+        assert!(
+            !preview.contains("would give is an example"),
+            "no step was left out here"
+        );
+        // Nothing stored: no task.
+        let anyone = app::model::Caller::default();
+        let tasks = h.scaffolder.list(&anyone, None, None, 10, 0).await.unwrap();
+        assert_eq!(tasks.total_tasks, 0);
+
+        // A failing step: named, in words, with the files so far.
+        let (_, _, back) = post_step(&router, uri, &review, &[(":action", "back")]).await;
+        let (_, _, review) = post_step(
+            &router,
+            uri,
+            &back,
+            &[("name", "orders"), ("fail", "true"), (":action", "next")],
+        )
+        .await;
+        let (_, _, failed) = post_step(&router, uri, &review, &[(":action", "preview")]).await;
+        assert!(failed.contains("data-testid=\"preview-error\""), "{failed}");
+        assert!(
+            failed.contains("Step “Break on purpose” (broken) failed")
+                && failed.contains("nothing-here"),
+            "{failed}"
+        );
+        assert!(failed.contains("data-path=\"orders/README.md\""));
+
+        // A forged post with a missing value: the step with its error, no preview.
+        let (_, _, forged) = send(
+            &router,
+            "POST",
+            uri,
+            &FORM,
+            ":step=1&:values=%7B%7D&:action=preview",
+        )
+        .await;
+        assert_eq!(hidden(&forged, ":step"), "0");
+        assert!(!forged.contains("data-testid=\"preview\""));
+    }
+);
+
+/// The editor's form, URL-encoded.
+fn edit_form(template: &str, files: &str, values: &str) -> String {
+    format!(
+        "template={}&files={}&values={}",
+        encode_component(template),
+        encode_component(files),
+        encode_component(values)
+    )
+}
+
+both_databases!(
+    the_template_editor_dry_runs_a_pasted_template,
+    setup = setup,
+    |h| {
+        let router = crate::http::router(h.state());
+        // Linked from /create; an example to start from.
+        assert!(page(&router, "/create")
+            .await
+            .contains("href=\"/create/edit\""));
+        let empty = page(&router, "/create/edit").await;
+        assert!(
+            empty.contains("name=\"template\"")
+                && empty.contains("==&gt; skeleton/README.md &lt;=="),
+            "{empty}"
+        );
+        assert!(!empty.contains("data-testid=\"preview\""));
+
+        let template = "apiVersion: scaffolder.backstage.io/v1beta3
+kind: Template
+metadata:
+  name: pasted
+spec:
+  owner: team-a
+  type: service
+  parameters:
+    - title: About
+      required: [name]
+      properties:
+        name: {type: string}
+  steps:
+    - id: fetch
+      name: Fetch
+      action: fetch:template
+      input:
+        url: ./skeleton
+        values:
+          name: ${{ parameters.name }}
+  output:
+    links:
+      - title: Docs
+        url: https://example.com/${{ parameters.name }}
+";
+        let files = "==> skeleton/README.md <==\n# ${{ values.name }} & co\n\n==> skeleton/src/lib.rs <==\npub fn x() {}\n";
+        let (s, _, ran) = send(
+            &router,
+            "POST",
+            "/create/edit",
+            &FORM,
+            &edit_form(template, files, "name: payments"),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{ran}");
+        assert!(ran.contains("data-testid=\"template-valid\""), "{ran}");
+        assert!(ran.contains("data-path=\"README.md\""), "{ran}");
+        assert!(ran.contains("# payments &amp; co"), "{ran}");
+        assert!(ran.contains("data-path=\"src/lib.rs\""), "{ran}");
+        assert!(ran.contains("https://example.com/payments"), "the output");
+        assert!(ran.contains("Beginning step Fetch"), "the log");
+        // What was posted is kept in the form, escaped.
+        assert!(ran.contains("name: payments</textarea>"), "{ran}");
+        let (_, _, escaped) = send(
+            &router,
+            "POST",
+            "/create/edit",
+            &FORM,
+            &edit_form(template, files, "name: '</textarea><b>x'"),
+        )
+        .await;
+        assert!(!escaped.contains("</textarea><b>x"), "{escaped}");
+        assert!(
+            escaped.contains("name: '&lt;/textarea&gt;&lt;b&gt;x'</textarea>"),
+            "{escaped}"
+        );
+
+        // Values that do not fit: said per field.
+        let (_, _, invalid) = send(
+            &router,
+            "POST",
+            "/create/edit",
+            &FORM,
+            &edit_form(template, files, "{}"),
+        )
+        .await;
+        assert!(
+            invalid.contains("data-testid=\"preview-error\""),
+            "{invalid}"
+        );
+        assert!(invalid.contains("<li>name: "), "{invalid}");
+
+        // An invalid template: its problems with their lines, no dry-run.
+        let broken = "apiVersion: scaffolder.backstage.io/v1beta3
+kind: Template
+metadata:
+  name: Not A Name!
+spec:
+  type: service
+  steps:
+    - id: one
+      action: debug:log
+      input:
+        message: ${{ steps['later'].output.x }}
+    - id: two
+      action: nope:nothing
+";
+        let (s, _, problems) = send(
+            &router,
+            "POST",
+            "/create/edit",
+            &FORM,
+            &edit_form(broken, "", ""),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(
+            problems.contains("data-testid=\"template-problems\""),
+            "{problems}"
+        );
+        assert!(
+            problems.contains("line 13: spec.steps[1].action: unknown action"),
+            "{problems}"
+        );
+        assert!(
+            problems.contains("line 11: spec.steps[0].input.message"),
+            "{problems}"
+        );
+        assert!(problems.contains("line 4: metadata.name"), "{problems}");
+        assert!(!problems.contains("data-testid=\"preview\""));
+
+        // From another site: refused.
+        let evil = [FORM[0], FORM[1], ("origin", "https://evil.example")];
+        let (s, _, _) = send(
+            &router,
+            "POST",
+            "/create/edit",
+            &evil,
+            &edit_form(template, files, ""),
+        )
+        .await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+    }
+);
+
+both_databases!(
+    the_template_editor_is_for_those_who_may_run_templates,
+    setup = setup,
+    |h| {
+        // The default policy with sign-in: a guest reads templates but may not run them.
+        let state = crate::test_support::with_sign_in(h.state(), "[]", |_| None);
+        let guest = crate::http::router(state.clone());
+        let refused = page(&guest, "/create/edit").await;
+        assert!(!refused.contains("name=\"template\""), "{refused}");
+        assert!(refused.contains("scaffolder.task.create"), "{refused}");
+        let (_, _, posted) = send(
+            &guest,
+            "POST",
+            "/create/edit",
+            &FORM,
+            &edit_form(SITE, "", "title: x"),
+        )
+        .await;
+        assert!(!posted.contains("data-testid=\"preview\""), "{posted}");
+        let alice = crate::http::router(state).layer(axum::Extension(
+            crate::http::caller::TestCaller(member("alice")),
+        ));
+        let (_, _, ran) = send(
+            &alice,
+            "POST",
+            "/create/edit",
+            &FORM,
+            &edit_form(SITE, "", "title: x"),
+        )
+        .await;
+        assert!(ran.contains("data-testid=\"preview\""), "{ran}");
     }
 );

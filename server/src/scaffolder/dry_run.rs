@@ -3,7 +3,8 @@
 //! shown count, and the values of hidden pages are dropped, as Backstage drops them), then the steps run in
 //! memory ([`super::run`]) over the actions the server runs, skipping those that cannot dry-run
 //! (they reach outside: publishing, the catalog; a dry-run has no task context for them).
-//! Nothing is stored.
+//! Nothing is stored. [`dry_run`] is the API's (a failed step is an error); [`run_dry`] gives
+//! the whole outcome, a failed step with the log and files so far, for the pages' previews.
 
 use super::actions::{Actions, TemplateFiles};
 use super::run::{run, RunError, RunInput, RunOutcome};
@@ -40,6 +41,46 @@ pub async fn dry_run(
     user: Value,
     actions: &Actions,
 ) -> Result<RunOutcome, DryRunError> {
+    let files = TemplateFiles::new(files)
+        .map_err(|e| DryRunError::BadTemplate(format!("directoryContents: {e}")))?;
+    let outcome = run_dry(
+        DryRun {
+            template,
+            values,
+            secrets: secrets.clone(),
+            files: &files,
+            user,
+            template_ref: DRY_RUN_REF,
+            secret_fields: false,
+        },
+        actions,
+    )
+    .await?;
+    if let Some((step, error)) = &outcome.failed {
+        return Err(DryRunError::StepFailed(step.clone(), error.clone()));
+    }
+    Ok(outcome)
+}
+
+/// One dry-run's input.
+pub struct DryRun<'a> {
+    pub template: &'a Value,
+    /// Every value entered (secret fields too when [`DryRun::secret_fields`]).
+    pub values: Map<String, Value>,
+    pub secrets: Map<String, Value>,
+    pub files: &'a TemplateFiles,
+    pub user: Value,
+    /// `templateInfo.entityRef`.
+    pub template_ref: &'a str,
+    /// The values of `ui:field: Secret` fields are moved to `secrets` (as a task's are), so the
+    /// log shows them as `***`.
+    pub secret_fields: bool,
+}
+
+/// Runs a dry-run to its end: a step that failed is in [`RunOutcome::failed`], with the log
+/// and files so far.
+pub async fn run_dry(input: DryRun<'_>, actions: &Actions) -> Result<RunOutcome, DryRunError> {
+    let template = input.template;
     if template["apiVersion"] != "scaffolder.backstage.io/v1beta3" || template["kind"] != "Template"
     {
         return Err(DryRunError::BadTemplate(
@@ -58,25 +99,34 @@ pub async fn dry_run(
     let pages = app::scaffolder::Pages::from_template(template)
         .map_err(|e| DryRunError::BadTemplate(format!("template.spec.parameters: {e}")))?;
     let context = app::scaffolder::Context::default();
-    let values = Value::Object(values);
+    let values = Value::Object(input.values);
     let problems = pages.validate(&values, &context);
     if !problems.is_empty() {
         return Err(DryRunError::Invalid(problems));
     }
-    let values = pages.without_hidden_pages(&values, &context);
+    let mut values = pages.without_hidden_pages(&values, &context);
+    let mut secrets = input.secrets;
+    if input.secret_fields {
+        let (parameters, secret_fields) = app::scaffolder::split_secrets(&pages, &values, &context);
+        values = parameters;
+        for (name, value) in secret_fields {
+            secrets.entry(name).or_insert(value);
+        }
+    }
     let masked = super::provenance::masked_paths(&template["spec"]["parameters"]);
-    let files = TemplateFiles::new(files)
-        .map_err(|e| DryRunError::BadTemplate(format!("directoryContents: {e}")))?
+    let files = input
+        .files
+        .clone()
         .with_values(Some(super::provenance::recorded_values(&values, &masked)));
     let outcome = run(
         RunInput {
             steps,
             output: template["spec"].get("output"),
             parameters: &values,
-            secrets,
-            user,
+            secrets: &secrets,
+            user: input.user,
             template: &files,
-            template_ref: DRY_RUN_REF,
+            template_ref: input.template_ref,
             dry_run: true,
             task: None,
             resume: None,
@@ -85,8 +135,5 @@ pub async fn dry_run(
         &Renderer::new(),
     )
     .await?;
-    if let Some((step, error)) = &outcome.failed {
-        return Err(DryRunError::StepFailed(step.clone(), error.clone()));
-    }
     Ok(outcome)
 }

@@ -577,7 +577,7 @@ impl TaskService {
     }
 
     /// The files of the template's folder (the folder of its descriptor), as they are now.
-    async fn template_files(&self, template_ref: &str) -> Result<TemplateFiles, String> {
+    pub async fn template_files(&self, template_ref: &str) -> Result<TemplateFiles, String> {
         let key = RefKey(template_ref.to_ascii_lowercase());
         let files = self
             .0

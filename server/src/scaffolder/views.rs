@@ -377,6 +377,7 @@ impl ScaffolderViews {
             failure,
             problem: None,
             can_go_back: false,
+            preview: None,
         };
         let pages = match Pages::from_template(template) {
             Ok(pages) => pages,
@@ -1162,6 +1163,16 @@ impl Scaffolder for ScaffolderViews {
         })
     }
 
+    fn editor(&self, caller: &Caller, posted: Option<EditView>) -> Result<EditView, AppError> {
+        self.may_run_templates(caller)?;
+        Ok(posted.unwrap_or_else(|| EditView {
+            template: super::edit::EXAMPLE_TEMPLATE.into(),
+            files: super::edit::EXAMPLE_FILES.into(),
+            values: super::edit::EXAMPLE_VALUES.into(),
+            ..Default::default()
+        }))
+    }
+
     fn actions(&self, _caller: &Caller) -> Vec<ActionView> {
         let described = self.tasks.actions().describe();
         let mut out: Vec<ActionView> = described
@@ -1214,6 +1225,144 @@ impl ScaffolderViews {
             .create(caller, &reference, step.values, Map::new())
             .await?;
         Ok(Some(id))
+    }
+}
+
+impl ScaffolderViews {
+    /// `{ref, entity}` of the caller, as a task's `user` (`{}` for the guest).
+    fn user_of(&self, caller: &Caller) -> Value {
+        let mut user = Map::new();
+        if let Some(who) = &caller.user {
+            let visible = self.facade.read(caller);
+            if let Some(r) = visible.get(&who.kind, &who.namespace, &who.name) {
+                user.insert("entity".into(), visible.value(r));
+            }
+            user.insert("ref".into(), Value::String(who.to_ref_string()));
+        }
+        Value::Object(user)
+    }
+
+    /// The dry-run a wizard's "Preview the files" asks for: the template's own files run with
+    /// the values the post carries (secrets as secrets, in memory only). `Ok(None)`: the values
+    /// do not reach the review (the page shows their errors instead).
+    pub async fn preview_from_post(
+        &self,
+        caller: &Caller,
+        namespace: &str,
+        name: &str,
+        post: &[(String, String)],
+    ) -> Result<Option<PreviewView>, AppError> {
+        let template = self.template(caller, namespace, name)?;
+        let Ok(pages) = Pages::from_template(&template) else {
+            return Ok(None);
+        };
+        let step = advance(&pages, Some(post));
+        if step.at < pages.len() {
+            return Ok(None);
+        }
+        let reference = format!("template:{namespace}/{name}").to_ascii_lowercase();
+        let files = match self.tasks.template_files(&reference).await {
+            Ok(files) => files,
+            Err(e) => {
+                return Ok(Some(PreviewView {
+                    error: Some(format!("The template's files cannot be read: {e}")),
+                    ..Default::default()
+                }))
+            }
+        };
+        let Value::Object(values) = step.values else {
+            return Ok(None);
+        };
+        let result = super::dry_run::run_dry(
+            super::dry_run::DryRun {
+                template: &template,
+                values,
+                secrets: Map::new(),
+                files: &files,
+                user: self.user_of(caller),
+                template_ref: &reference,
+                secret_fields: true,
+            },
+            self.tasks.actions(),
+        )
+        .await;
+        Ok(Some(super::preview::preview(result)))
+    }
+
+    /// Whether the caller may run templates (and so dry-run one on `/create/edit`): reading
+    /// templates, creating tasks and running actions.
+    pub fn may_run_templates(&self, caller: &Caller) -> Result<(), AppError> {
+        for permission in [
+            Permission::ScaffolderTemplateRead,
+            Permission::ScaffolderTaskCreate,
+            Permission::ScaffolderActionExecute,
+        ] {
+            self.facade.authorize(caller, permission, &Resource::None)?;
+        }
+        Ok(())
+    }
+
+    /// `/create/edit`'s post: the template's problems as `backlot validate` finds them, and
+    /// when it has none (warnings aside), its dry-run over the pasted files with the values.
+    pub async fn edit(
+        &self,
+        caller: &Caller,
+        template_yaml: &str,
+        files_text: &str,
+        values_text: &str,
+    ) -> Result<EditView, AppError> {
+        self.may_run_templates(caller)?;
+        let mut view = EditView {
+            template: template_yaml.to_string(),
+            files: files_text.to_string(),
+            values: values_text.to_string(),
+            posted: true,
+            ..Default::default()
+        };
+        let checked = super::edit::check(template_yaml, self.tasks.actions());
+        view.problems = checked.problems;
+        let Some(template) = checked.template else {
+            return Ok(view);
+        };
+        if checked.errors {
+            return Ok(view);
+        }
+        let files = match super::edit::parse_files(files_text) {
+            Ok(files) => files,
+            Err(e) => {
+                view.problems.push(format!("Files: {e}"));
+                return Ok(view);
+            }
+        };
+        let files = match super::actions::TemplateFiles::new(files) {
+            Ok(files) => files,
+            Err(e) => {
+                view.problems.push(format!("Files: {e}"));
+                return Ok(view);
+            }
+        };
+        let values = match super::edit::parse_values(values_text) {
+            Ok(values) => values,
+            Err(e) => {
+                view.problems.push(format!("Values: {e}"));
+                return Ok(view);
+            }
+        };
+        let result = super::dry_run::run_dry(
+            super::dry_run::DryRun {
+                template: &template,
+                values,
+                secrets: Map::new(),
+                files: &files,
+                user: self.user_of(caller),
+                template_ref: super::dry_run::DRY_RUN_REF,
+                secret_fields: true,
+            },
+            self.tasks.actions(),
+        )
+        .await;
+        view.preview = Some(super::preview::preview(result));
+        Ok(view)
     }
 }
 
