@@ -97,6 +97,22 @@ fn same_origin(state: &AppState, headers: &HeaderMap) -> bool {
     super::csrf::same_origin(headers, super::csrf::expected_origin(state).as_deref())
 }
 
+/// A form post from this origin: its request parts and body (at most `MAX_FORM_BODY`), or
+/// the answer that refuses it.
+async fn form_post(
+    state: &AppState,
+    request: Request,
+) -> Result<(axum::http::request::Parts, axum::body::Bytes), Response> {
+    let (parts, body) = request.into_parts();
+    if !same_origin(state, &parts.headers) {
+        return Err(cross_site());
+    }
+    match axum::body::to_bytes(body, MAX_FORM_BODY).await {
+        Ok(bytes) => Ok((parts, bytes)),
+        Err(_) => Err((StatusCode::PAYLOAD_TOO_LARGE, "The form is too large.").into_response()),
+    }
+}
+
 async fn step(
     State(state): State<AppState>,
     RequestCaller(caller): RequestCaller,
@@ -104,13 +120,9 @@ async fn step(
     Extension(pages): Extension<PageRenderer>,
     request: Request,
 ) -> Response {
-    let (mut parts, body) = request.into_parts();
-    if !same_origin(&state, &parts.headers) {
-        return cross_site();
-    }
-    let bytes = match axum::body::to_bytes(body, MAX_FORM_BODY).await {
-        Ok(b) => b,
-        Err(_) => return (StatusCode::PAYLOAD_TOO_LARGE, "The form is too large.").into_response(),
+    let (mut parts, bytes) = match form_post(&state, request).await {
+        Ok(read) => read,
+        Err(refused) => return refused,
     };
     let fields: Vec<(String, String)> = match serde_urlencoded::from_bytes(&bytes) {
         Ok(f) => f,
@@ -174,13 +186,9 @@ async fn edit(
     Extension(pages): Extension<PageRenderer>,
     request: Request,
 ) -> Response {
-    let (mut parts, body) = request.into_parts();
-    if !same_origin(&state, &parts.headers) {
-        return cross_site();
-    }
-    let bytes = match axum::body::to_bytes(body, MAX_FORM_BODY).await {
-        Ok(b) => b,
-        Err(_) => return (StatusCode::PAYLOAD_TOO_LARGE, "The form is too large.").into_response(),
+    let (mut parts, bytes) = match form_post(&state, request).await {
+        Ok(read) => read,
+        Err(refused) => return refused,
     };
     let Ok(form) = serde_urlencoded::from_bytes::<EditForm>(&bytes) else {
         return Refused::Unreadable.into_response();
