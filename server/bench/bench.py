@@ -17,7 +17,10 @@ How the entities arrive (--path; every path users take, so memory is measured on
             through the API as a git:// location;
   churn     the config path, then every entity's description changed --rounds times (each round
             waits until the change is visible), to measure the steady state of a long-running
-            server.
+            server;
+  restart   the config path, then the server stopped and started again on the database and
+            files it left (what every upgrade or restart of a running portal does): ingest
+            figures and memory are the second start's.
 Each row reports peak RSS (VmHWM) and RSS at the end (after the measurements and the rest).
 
 Who asks (--caller): `guest` (no sign-in configured, the default); `session`: sign-in configured
@@ -31,7 +34,7 @@ The load generator sends `Accept-Encoding` as --encoding says (none, gzip, or br
 to measure what compression costs the server per request.
 
 Usage: python3 server/bench/bench.py [N ...] [--binary target/release/backlot] [--duration 10]
-       [--idle 65] [--variant many|single] [--path config|api|api-git|churn ...] [--rounds 3]
+       [--idle 65] [--variant many|single] [--path config|api|api-git|churn|restart ...] [--rounds 3]
        [--encoding none|gzip|br] [--caller guest|session|owned]
 Needs: a release build (`cargo build --release -p server`), wrk (`apt-get install wrk`), git.
 """
@@ -223,7 +226,7 @@ def run(n, path, args):
             f.write("catalog:\n  demo: never\n")
             if path == "churn":
                 f.write("  refresh_interval_secs: 3\n")
-            if path in ("config", "churn"):
+            if path in ("config", "churn", "restart"):
                 f.write(f"  locations:\n    - type: file\n      target: {target}\n")
             else:
                 f.write(f"  file_roots: [{work}]\n")
@@ -298,6 +301,14 @@ def run(n, path, args):
                     owned = get_json(f"{base}/api/catalog/entities/by-query?filter=kind=component&fields=metadata.name&limit=10000")
                     with open(names, "w") as nf:
                         nf.write("\n".join(e["metadata"]["name"] for e in owned["items"]) + "\n")
+            if path == "restart":
+                # The first start imported everything; the second loads it from the database.
+                proc.send_signal(signal.SIGTERM)
+                proc.wait(timeout=30)
+                t0 = time.monotonic()
+                proc = subprocess.Popen([args.binary, "--config", os.path.join(work, "backlot.yaml"), "serve"], env=env)
+                wait_for(lambda: urllib.request.urlopen(f"{base}/readyz", timeout=10).status == 200, "readiness", proc)
+                wait_for(lambda: total_items(base) >= expected, f"{expected} entities", proc)
             ingest_wall = time.monotonic() - t0
             ingest_cpu = cpu_seconds(proc.pid)
             r = {"n": n, "path": path, "caller": args.caller, "entities": expected, "ingest_wall_s": ingest_wall, "ingest_cpu_s": ingest_cpu,
@@ -342,7 +353,7 @@ def main():
     ap.add_argument("--duration", type=int, default=10)
     ap.add_argument("--idle", type=int, default=65, help="seconds of rest measured (the refresh runs every 60 s)")
     ap.add_argument("--variant", choices=["many", "single"], default="many")
-    ap.add_argument("--path", nargs="+", choices=["config", "api", "api-git", "churn"], default=["config"],
+    ap.add_argument("--path", nargs="+", choices=["config", "api", "api-git", "churn", "restart"], default=["config"],
                     help="how the entities arrive (several: one row each)")
     ap.add_argument("--rounds", type=int, default=3, help="churn: how many times every entity changes")
     ap.add_argument("--port", type=int, default=3990)
