@@ -90,8 +90,10 @@ test.describe('the templates wizard', () => {
     await expect(entry.locator('pre')).toBeHidden();
     await entry.locator('summary').click();
     await expect(entry.locator('pre')).toBeVisible();
-    await expect(entry.locator('pre')).toContainText(`name: "${name}"`);
-    await expect(entry.locator('pre')).toContainText('owner: "group:default/team-checkout"');
+    // catalog:write's entity, with the annotations that record where it came from.
+    await expect(entry.locator('pre')).toContainText(`name: ${name}\n`);
+    await expect(entry.locator('pre')).toContainText('owner: group:default/team-checkout\n');
+    await expect(entry.locator('pre')).toContainText('backlot.io/template-ref: template:default/rust-service');
     // Still the review, with the same values.
     await expect(review.locator(`dd[data-field="name"]`)).toHaveText(name);
 
@@ -121,7 +123,8 @@ test.describe('the templates wizard', () => {
     try {
       execFileSync('git', ['clone', '-q', cloneUrl!, path.join(tmp, 'clone')], { timeout: 20_000 });
       const info = fs.readFileSync(path.join(tmp, 'clone', 'catalog-info.yaml'), 'utf8');
-      expect(info).toContain(`name: "${name}"`);
+      expect(info).toMatch(new RegExp(`^  name: ${name}$`, 'm'));
+      expect(info).toContain('backlot.io/template-ref: template:default/rust-service');
       expect(fs.existsSync(path.join(tmp, 'clone', 'src', 'main.rs'))).toBe(true);
     } finally {
       fs.rmSync(tmp, { recursive: true, force: true });
