@@ -395,14 +395,6 @@ impl Store {
         Ok(rows)
     }
 
-    /// The stored entities of one location.
-    pub async fn entities_of(&self, location_id: &str) -> Result<Vec<EntityRow>> {
-        let mut rows = Vec::new();
-        self.each_entity(Some(location_id), |r| rows.push(r))
-            .await?;
-        Ok(rows)
-    }
-
     pub async fn entities(&self) -> Result<Vec<EntityRow>> {
         let mut rows = Vec::new();
         self.each_entity(None, |r| rows.push(r)).await?;
