@@ -18,6 +18,7 @@ pub mod graph_layout;
 pub mod kube;
 pub mod model;
 pub mod names;
+pub mod observability;
 pub mod pages;
 pub mod query;
 pub mod scaffolder;

@@ -11,6 +11,7 @@
 //! - [`files`]: file locations: descriptor files on this machine, inside the allowed roots
 //! - [`git`]: Git locations: mirrors, reading from the object store, webhooks, discovery
 //! - [`k8s`]: deployment health from Kubernetes clusters: watchers, health rules, views
+//! - [`observability`]: links from configuration templates (dashboards, logs, on-call, CI…)
 //! - [`docs`]: TechDocs: mkdocs.yml, Markdown rendered and sanitized on the server
 //! - [`scaffolder`]: Backstage software templates: the template engine and skeleton rendering
 //! - [`demo`]: the demo organisation shipped in the binary
@@ -31,6 +32,7 @@ pub mod git;
 pub mod http;
 pub mod k8s;
 pub mod metrics;
+pub mod observability;
 pub mod policy;
 pub mod scaffolder;
 pub mod secret;

@@ -45,6 +45,8 @@ pub struct Config {
     pub audit: crate::audit::AuditSettings,
     /// Software templates: how tasks run, the managed Git host.
     pub scaffolder: crate::scaffolder::config::ScaffolderSettings,
+    /// Links to dashboards, logs, traces, on-call and CI, from templates.
+    pub observability: crate::observability::ObservabilitySettings,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -109,6 +111,7 @@ impl Default for Config {
             policy: crate::policy::PolicySettings::default(),
             audit: crate::audit::AuditSettings::default(),
             scaffolder: Default::default(),
+            observability: Default::default(),
         }
     }
 }
@@ -212,7 +215,10 @@ impl Config {
         if text.trim().is_empty() {
             return Ok(Config::default());
         }
-        yaml_serde::from_str(text).map_err(|e| e.to_string())
+        let config: Config = yaml_serde::from_str(text).map_err(|e| e.to_string())?;
+        // Link templates are checked now, so a bad one stops the start with its name.
+        config.observability.compile().map_err(|e| e.to_string())?;
+        Ok(config)
     }
 
     /// Environment overrides; `get` is `std::env::var` outside tests.

@@ -35,6 +35,19 @@ pub struct Target {
     namespace: Option<String>,
     /// How it matches, in words; or why its annotation cannot be used.
     pub matched_by: String,
+    /// How it matches, as a label selector (`backstage.io/kubernetes-id=web`, or the selector
+    /// annotation as written).
+    pub label_selector: String,
+}
+
+/// A place an entity's workloads run: a cluster and a namespace there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placement {
+    pub cluster: String,
+    pub environment: String,
+    pub namespace: String,
+    /// How the workloads were matched, as a label selector.
+    pub selector: String,
 }
 
 impl Target {
@@ -109,8 +122,14 @@ impl Targets {
                 }
             }
             t.by_key.insert(r.stored.key.as_str().to_string(), i);
+            let label_selector = match (sel_text, &id) {
+                (Some(s), _) => s.to_string(),
+                (None, Some(id)) => format!("{ID_ANNOTATION}={id}"),
+                (None, None) => String::new(),
+            };
             t.all.push(Target {
                 entity: r.entity_ref().clone(),
+                label_selector,
                 id,
                 selector,
                 namespace,
@@ -537,6 +556,36 @@ impl KubeService {
             })
             .collect();
         f(&reads)
+    }
+
+    /// Where an entity's workloads run: each cluster (in the configured order) and namespace
+    /// with at least one of its workloads. Empty for entities that ask for none, or unknown.
+    pub fn placements(&self, kind: &str, namespace: &str, name: &str) -> Vec<Placement> {
+        let (snapshot, targets) = self.targets();
+        let Some(target) = snapshot
+            .get(kind, namespace, name)
+            .and_then(|r| targets.get(r.stored.key.as_str()))
+        else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for cluster in &self.clusters {
+            let data = cluster.read();
+            let mut namespaces: Vec<&str> = data
+                .workloads()
+                .filter(|w| target.matches(w))
+                .map(|w| w.meta.namespace.as_str())
+                .collect();
+            namespaces.sort_unstable();
+            namespaces.dedup();
+            out.extend(namespaces.into_iter().map(|ns| Placement {
+                cluster: cluster.name.clone(),
+                environment: cluster.environment.clone(),
+                namespace: ns.to_string(),
+                selector: target.label_selector.clone(),
+            }));
+        }
+        out
     }
 
     /// An entity's Kubernetes tab; `None` when there is no such entity.
