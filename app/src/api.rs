@@ -204,6 +204,34 @@ pub async fn get_team_kube(
 }
 
 #[cfg(feature = "ssr")]
+fn observability() -> Result<std::sync::Arc<dyn crate::services::ObservabilityReader>, AppError> {
+    service("the observability links")
+}
+
+/// An entity's observability links (its own and per environment); [`AppError::NotFound`] when
+/// there is no such entity.
+#[server(prefix = "/_app")]
+pub async fn get_entity_links(
+    kind: String,
+    namespace: String,
+    name: String,
+) -> Result<crate::observability::EntityLinks, AppError> {
+    let links = observability()?.entity(&caller(), &kind, &namespace, &name);
+    found(links, || format!("entity named {kind}:{namespace}/{name}"))
+}
+
+/// A team's links and its services' on-call links; [`AppError::NotFound`] when there is no
+/// such group.
+#[server(prefix = "/_app")]
+pub async fn get_team_links(
+    namespace: String,
+    name: String,
+) -> Result<crate::observability::TeamLinks, AppError> {
+    let links = observability()?.team(&caller(), &namespace, &name);
+    found(links, || format!("group named {namespace}/{name}"))
+}
+
+#[cfg(feature = "ssr")]
 fn audit_admin() -> Result<std::sync::Arc<dyn crate::services::AuditAdmin>, AppError> {
     service("the audit log")
 }

@@ -74,6 +74,25 @@ pub trait KubeReader: Send + Sync + 'static {
     fn team(&self, caller: &Caller, namespace: &str, name: &str) -> Option<crate::kube::TeamKube>;
 }
 
+/// Observability links made from the configuration's templates. `None`: no such entity or
+/// group, or the caller may not read it. Per-environment links need the caller to be allowed to
+/// read the entity's Kubernetes resources too.
+pub trait ObservabilityReader: Send + Sync + 'static {
+    fn entity(
+        &self,
+        caller: &Caller,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+    ) -> Option<crate::observability::EntityLinks>;
+    fn team(
+        &self,
+        caller: &Caller,
+        namespace: &str,
+        name: &str,
+    ) -> Option<crate::observability::TeamLinks>;
+}
+
 /// A boxed future, for the async methods of the traits above.
 pub type BoxFuture<T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send>>;
 

@@ -348,7 +348,17 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         config.scaffolder.task_settings(store.backend() == "sqlite"),
     );
     let scaffolder_worker = scaffolder.spawn();
+    let observability = config
+        .observability
+        .in_force(config.load_demo())
+        .context("observability")?;
+    tracing::info!(
+        links = observability.len(),
+        demo = config.observability.links.is_none() && config.load_demo(),
+        "observability link templates"
+    );
     let state = AppState {
+        observability: Arc::new(observability),
         scaffolder,
         managed_git: Arc::new(managed),
         kube: kube.clone(),

@@ -70,6 +70,8 @@ pub struct AppState {
     pub scaffolder: scaffolder::tasks::TaskService,
     /// The Git host Backlot manages (its repositories served read-only under `/git`).
     pub managed_git: Arc<scaffolder::managed_git::ManagedGit>,
+    /// The observability link templates in force (`observability.links`, or the demo's).
+    pub observability: Arc<observability::LinkTemplates>,
 }
 
 impl AppState {
@@ -77,6 +79,15 @@ impl AppState {
     pub fn facade(&self) -> catalog::facade::Facade {
         catalog::facade::Facade::new(self.catalog.clone(), self.policy.clone())
             .with_audit(self.audit.clone())
+    }
+
+    /// The observability links as requests read them.
+    pub fn observability_views(&self) -> observability::views::ObservabilityViews {
+        observability::views::ObservabilityViews {
+            links: self.observability.clone(),
+            kube: self.kube.clone(),
+            facade: self.facade(),
+        }
     }
 }
 

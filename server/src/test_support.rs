@@ -188,6 +188,7 @@ impl Harness {
             audit: self.audit.clone(),
             scaffolder: self.scaffolder.clone(),
             managed_git: Arc::new(self.managed.clone()),
+            observability: Default::default(),
         }
     }
 

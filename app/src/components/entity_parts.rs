@@ -3,6 +3,7 @@
 //! JSON tabs. Which tabs there are is the pages' table (`pages::entity::TABS`).
 
 use crate::components::common::{EntityLink, ErrorBadge, IconExternal, KindBadge, Tags};
+use crate::components::observability::ObservabilityCard;
 use crate::format::{
     is_safe_image_url, is_safe_url, kind_label, kind_plural, pretty_json, relation_label,
 };
@@ -556,12 +557,15 @@ pub fn RawTab(raw_json: String) -> impl IntoView {
     }
 }
 
-/// Labels, annotations, links and source: the reference cards of the overview.
+/// Labels, annotations, links and source: the reference cards of the overview; with
+/// `observability`, the links the configuration's templates make, after `metadata.links`.
 #[component]
-pub fn MetadataCards(detail: EntityDetail) -> impl IntoView {
+pub fn MetadataCards(detail: EntityDetail, #[prop(optional)] observability: bool) -> impl IntoView {
+    let observed = observability.then(|| detail.summary.entity_ref.clone());
     view! {
         <AccessCard access=detail.access/>
         <LinksCard links=detail.links/>
+        {observed.map(|entity| view! { <ObservabilityCard entity/> })}
         <SourceCard source=detail.source repository=detail.repository/>
         <KeyValueCard title="Labels" id="labels-heading" pairs=detail.labels/>
         <KeyValueCard title="Annotations" id="annotations-heading" pairs=detail.annotations/>

@@ -8,6 +8,7 @@ pub mod fetch;
 pub mod get_form;
 pub mod graph;
 pub mod layout;
+pub mod observability;
 pub mod problems;
 pub mod search_box;
 pub mod user_menu;

@@ -353,7 +353,7 @@ fn Overview(
                 <GraphCard graph href depth/>
             </div>
             <div class="overview-side">
-                <MetadataCards detail/>
+                <MetadataCards detail observability=true/>
             </div>
         </div>
     }

@@ -3,6 +3,7 @@
 
 use crate::components::common::EntityList;
 use crate::components::entity_parts::{MetadataCards, ProfileCard};
+use crate::components::observability::TeamLinksCard;
 use crate::format::{kind_plural, summary_name};
 use crate::model::{EntitySummary, GroupDetail};
 use crate::pages::entity::{use_entity_params, EntityPage, EntityTitle};
@@ -29,6 +30,7 @@ pub fn GroupOverview(detail: GroupDetail) -> impl IntoView {
         g.summary.entity_ref.namespace.clone(),
         g.summary.entity_ref.name.clone(),
     );
+    let (links_namespace, links_name) = (namespace.clone(), name.clone());
     view! {
         <div class="overview-grid">
             <div class="overview-main">
@@ -47,6 +49,7 @@ pub fn GroupOverview(detail: GroupDetail) -> impl IntoView {
             </div>
             <div class="overview-side">
                 <ProfileCard profile=g.profile.clone() fallback_name/>
+                <TeamLinksCard namespace=links_namespace name=links_name/>
                 <section class="card" aria-labelledby="hierarchy-heading">
                     <h2 id="hierarchy-heading" class="card-title">
                         "Hierarchy"

@@ -6,10 +6,12 @@
 //! new HTML, so a change in a cluster shows without a reload. The cluster's own staleness (since
 //! when, and why) is part of the view.
 
-use crate::api::{get_cluster, get_clusters, get_entity_kube, get_team_kube};
+use crate::api::{get_cluster, get_clusters, get_entity_kube, get_entity_links, get_team_kube};
 use crate::components::common::{ErrorNotice, Loading};
+use crate::components::observability::ClusterLinks;
 use crate::kube::*;
 use crate::model::EntityRef;
+use crate::observability::EnvironmentLinks;
 use crate::pages::not_found::NotFound;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -220,17 +222,18 @@ fn NoClusters() -> impl IntoView {
 #[component]
 pub fn KubernetesPanel(entity: EntityRef) -> impl IntoView {
     let e = entity.clone();
-    let data = Resource::new(
-        move || (e.kind.clone(), e.namespace.clone(), e.name.clone()),
-        |(k, ns, n)| get_entity_kube(k, ns, n),
-    );
+    let key = move || (e.kind.clone(), e.namespace.clone(), e.name.clone());
+    let data = Resource::new(key.clone(), |(k, ns, n)| get_entity_kube(k, ns, n));
+    // The observability links of each place it runs, shown in that cluster's section.
+    let links = Resource::new(key, |(k, ns, n)| get_entity_links(k, ns, n));
     view! {
         <Suspense fallback=|| view! { <Loading/> }>
             {move || Suspend::new(async move {
+                let environments = links.await.map(|l| l.environments).unwrap_or_default();
                 match data.await {
                     Err(e) if e.is_not_found() => view! { <NotFound what="entity"/> }.into_any(),
                     Err(e) => view! { <ErrorNotice message=e.to_string()/> }.into_any(),
-                    Ok(v) => view! { <EntityKubeView initial=v/> }.into_any(),
+                    Ok(v) => view! { <EntityKubeView initial=v environments/> }.into_any(),
                 }
             })}
         </Suspense>
@@ -238,7 +241,11 @@ pub fn KubernetesPanel(entity: EntityRef) -> impl IntoView {
 }
 
 #[component]
-fn EntityKubeView(initial: EntityKube) -> impl IntoView {
+fn EntityKubeView(
+    initial: EntityKube,
+    /// Observability links per place the entity runs.
+    environments: Vec<EnvironmentLinks>,
+) -> impl IntoView {
     let e = &initial.entity;
     let url = format!(
         "/api/kubernetes/entities/{}/{}/{}/stream",
@@ -285,7 +292,14 @@ fn EntityKubeView(initial: EntityKube) -> impl IntoView {
             {move || {
                 view.with(|v| v.clusters.clone())
                     .into_iter()
-                    .map(|c| view! { <ClusterSection c/> })
+                    .map(|c| {
+                        let links: Vec<EnvironmentLinks> = environments
+                            .iter()
+                            .filter(|e| e.cluster == c.cluster.name)
+                            .cloned()
+                            .collect();
+                        view! { <ClusterSection c links/> }
+                    })
                     .collect_view()
             }}
         </div>
@@ -335,7 +349,7 @@ fn Versions(view: EntityKube) -> impl IntoView {
 }
 
 #[component]
-fn ClusterSection(c: ClusterWorkloads) -> impl IntoView {
+fn ClusterSection(c: ClusterWorkloads, links: Vec<EnvironmentLinks>) -> impl IntoView {
     let href = format!("/kubernetes/clusters/{}", enc(&c.cluster.name));
     view! {
         <section class="card cluster-section" data-cluster=c.cluster.name.clone()>
@@ -348,6 +362,7 @@ fn ClusterSection(c: ClusterWorkloads) -> impl IntoView {
                 </h2>
             </div>
             <StaleNote state=c.cluster.clone()/>
+            <ClusterLinks links/>
             {c.workloads.into_iter().map(|w| view! { <WorkloadCard w/> }).collect_view()}
         </section>
     }

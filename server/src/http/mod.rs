@@ -22,7 +22,8 @@ mod wizard_tests;
 
 use crate::AppState;
 use app::services::{
-    AuditAdmin, CatalogReader, DocsReader, KubeReader, LocationAdmin, Scaffolder, TokenAdmin,
+    AuditAdmin, CatalogReader, DocsReader, KubeReader, LocationAdmin, ObservabilityReader,
+    Scaffolder, TokenAdmin,
 };
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, StatusCode};
@@ -47,6 +48,7 @@ pub fn router(state: AppState) -> Router {
         kube: state.kube.clone(),
         facade: state.facade(),
     });
+    let observability: Arc<dyn ObservabilityReader> = Arc::new(state.observability_views());
     let audit: Arc<dyn AuditAdmin> = Arc::new(crate::audit::views::AuditViews {
         facade: state.facade(),
         store: state.catalog.store().clone(),
@@ -64,6 +66,7 @@ pub fn router(state: AppState) -> Router {
     let provide = move || {
         provide_context(asset_urls.clone());
         provide_context(kube.clone());
+        provide_context(observability.clone());
         provide_context(reader.clone());
         provide_context(admin.clone());
         provide_context(docs_reader.clone());

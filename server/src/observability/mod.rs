@@ -6,10 +6,13 @@
 //! - [`config`]: the section as written, and the demo's templates
 //! - [`template`]: the URL template language (`{{ entity.annotations["key"] | path }}`)
 //! - [`links`]: templates checked at start-up, conditions, and the links of one entity
+//! - [`views`]: what a caller is shown (the catalog's read permission; per-environment links
+//!   also need the entity's Kubernetes resources to be readable)
 
 pub mod config;
 pub mod links;
 pub mod template;
+pub mod views;
 
 pub use config::ObservabilitySettings;
 pub use links::LinkTemplates;
