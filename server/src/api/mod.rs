@@ -6,6 +6,7 @@ mod auth;
 mod catalog;
 pub mod error;
 mod kubernetes;
+mod observability;
 mod scaffolder;
 mod tokens;
 mod webhooks;
@@ -116,6 +117,10 @@ pub fn routes() -> Vec<Route> {
         Route::get(
             "/api/kubernetes/groups/{namespace}/{name}/stream",
             kubernetes::group_stream,
+        ),
+        Route::get(
+            "/api/observability/entities/{namespace}/{kind}/{name}",
+            observability::entity,
         ),
         Route::get("/api/auth/{provider}/start", auth::start),
         Route::get("/api/auth/{provider}/handler/frame", auth::handler_frame),

@@ -52,6 +52,9 @@ impl ObservabilitySettings {
 }
 
 #[cfg(test)]
+mod tests;
+
+#[cfg(test)]
 mod settings_tests {
     use super::*;
     use crate::config::Config;
