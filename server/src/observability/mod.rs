@@ -133,3 +133,45 @@ mod settings_tests {
     }
 }
 
+/// The README's examples are templates the server takes.
+#[cfg(test)]
+#[test]
+fn the_readme_examples_are_valid() {
+    let readme = include_str!("../../../README.md");
+    let section = readme
+        .split("### Observability links")
+        .nth(1)
+        .and_then(|s| s.split("\n### ").next())
+        .expect("the README's observability section");
+    let blocks: Vec<&str> = section
+        .split("```yaml\n")
+        .skip(1)
+        .filter_map(|b| b.split("```").next())
+        .collect();
+    assert_eq!(blocks.len(), 2, "{section}");
+    let mut titles = Vec::new();
+    for block in blocks {
+        let config =
+            crate::config::Config::from_yaml(block).unwrap_or_else(|e| panic!("{e}\n{block}"));
+        let links = config.observability.links.expect("links");
+        titles.extend(links.iter().map(|l| l.title.clone()));
+    }
+    for tool in [
+        "Grafana",
+        "Prometheus",
+        "Loki",
+        "Kibana",
+        "Jaeger",
+        "Tempo",
+        "PagerDuty",
+        "Opsgenie",
+        "Jenkins",
+        "GitHub Actions",
+        "Argo CD",
+    ] {
+        assert!(
+            titles.iter().any(|t| t.contains(tool)),
+            "{tool}: {titles:?}"
+        );
+    }
+}
