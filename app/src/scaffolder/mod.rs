@@ -23,9 +23,9 @@
 //! code to validate as the user types. Nothing here trusts the values it is given.
 //!
 //! Property order: pages list fields in `ui:order` order (`*` stands for the rest), otherwise in
-//! the order the schema's map gives. `serde_json` without its `preserve_order` feature sorts
-//! object keys, so a template without `ui:order` shows its fields alphabetically until that
-//! feature is on.
+//! the order the schema's map gives, which is sorted (`serde_json` without `preserve_order`).
+//! The catalog therefore adds the order as written, as `ui:order`, to every object schema of a
+//! Template's parameters that has none when it reads the YAML (`server::catalog::parse`).
 
 pub mod form;
 pub mod resolve;
@@ -34,7 +34,7 @@ pub mod schema;
 pub mod validate;
 
 pub use crate::error::FieldError;
-pub use form::{decode_page, form_values, Decoded};
+pub use form::{check_post, decode_page, form_values, prepare_pairs, read_post, Decoded};
 pub use review::{review, split_secrets, ReviewItem, ReviewSection, Secrecy};
 pub use schema::{
     Choice, Field, FieldExtension, FieldType, Limits, Page, Pages, ParametersError, ReviewOptions,

@@ -132,7 +132,134 @@ pub fn parse_yaml_value(src: &str) -> Result<Value, (usize, String)> {
         (line, strip_location(&e.to_string()))
     })?;
     yaml.apply_merge().map_err(|e| (1, e.to_string()))?;
+    keep_field_order(&mut yaml);
     Ok(yaml_to_json(yaml))
+}
+
+/// How deep a template's parameter schemas are searched for objects to order.
+const MAX_SCHEMA_DEPTH: usize = 32;
+
+/// Backstage's wizard shows a template's fields in the order they are written, but JSON objects
+/// here keep their keys sorted. So each object schema in a Template's `spec.parameters` that
+/// does not say `ui:order` gets the order as written: its own properties, then those its
+/// conditions (`dependencies`, `allOf`/`anyOf`/`oneOf`, `if`/`then`/`else`) add, then `*` (the
+/// rest). React-jsonschema-form reads the same key the same way (names it does not show are
+/// skipped), so the template still renders the same in Backstage.
+fn keep_field_order(doc: &mut yaml_serde::Value) {
+    if doc.get("kind").and_then(yaml_serde::Value::as_str) != Some("Template") {
+        return;
+    }
+    let Some(parameters) = doc
+        .get_mut("spec")
+        .and_then(|spec| spec.get_mut("parameters"))
+    else {
+        return;
+    };
+    match parameters {
+        yaml_serde::Value::Sequence(pages) => pages.iter_mut().for_each(|p| order_schema(p, 0)),
+        page => order_schema(page, 0),
+    }
+}
+
+/// Adds `ui:order` to an object schema and to the object schemas inside it.
+fn order_schema(schema: &mut yaml_serde::Value, depth: usize) {
+    use yaml_serde::Value as Y;
+    if depth > MAX_SCHEMA_DEPTH {
+        return;
+    }
+    let Y::Mapping(map) = schema else {
+        return;
+    };
+    let mut names = Vec::new();
+    written_names(map, &mut names, 0);
+    if names.len() > 1 && !map.contains_key("ui:order") {
+        let mut order: Vec<Y> = names.into_iter().map(Y::String).collect();
+        order.push(Y::String("*".into()));
+        map.insert(Y::String("ui:order".into()), Y::Sequence(order));
+    }
+    for (key, value) in map.iter_mut() {
+        match (key.as_str(), value) {
+            (Some("properties"), Y::Mapping(properties)) => {
+                for (_, property) in properties.iter_mut() {
+                    order_schema(property, depth + 1);
+                    if let Some(items) = property.get_mut("items") {
+                        order_schema(items, depth + 1);
+                    }
+                }
+            }
+            (Some("dependencies"), Y::Mapping(branches)) => {
+                for (_, branch) in branches.iter_mut() {
+                    in_branches(branch, depth + 1);
+                }
+            }
+            (Some("allOf" | "anyOf" | "oneOf" | "then" | "else"), branch) => {
+                in_branches(branch, depth + 1)
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The object schemas of a condition's branches' properties (the branch itself is ordered by
+/// the schema it belongs to).
+fn in_branches(branch: &mut yaml_serde::Value, depth: usize) {
+    use yaml_serde::Value as Y;
+    if depth > MAX_SCHEMA_DEPTH {
+        return;
+    }
+    match branch {
+        Y::Sequence(list) => list.iter_mut().for_each(|b| in_branches(b, depth + 1)),
+        Y::Mapping(map) => {
+            for (key, value) in map.iter_mut() {
+                match (key.as_str(), value) {
+                    (Some("properties"), Y::Mapping(properties)) => {
+                        for (_, property) in properties.iter_mut() {
+                            order_schema(property, depth + 1);
+                        }
+                    }
+                    (Some("oneOf" | "anyOf" | "allOf" | "then" | "else"), inner) => {
+                        in_branches(inner, depth + 1)
+                    }
+                    _ => {}
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The property names a schema and its conditions' branches declare, in written order.
+fn written_names(map: &yaml_serde::Mapping, names: &mut Vec<String>, depth: usize) {
+    use yaml_serde::Value as Y;
+    if depth > MAX_SCHEMA_DEPTH {
+        return;
+    }
+    if let Some(Y::Mapping(properties)) = map.get("properties") {
+        for name in properties.keys().filter_map(Y::as_str) {
+            if !names.iter().any(|n| n == name) {
+                names.push(name.to_string());
+            }
+        }
+    }
+    let mut branch = |value: &Y| match value {
+        Y::Mapping(m) => written_names(m, names, depth + 1),
+        Y::Sequence(list) => {
+            for m in list.iter().filter_map(Y::as_mapping) {
+                written_names(m, names, depth + 1);
+            }
+        }
+        _ => {}
+    };
+    if let Some(Y::Mapping(dependencies)) = map.get("dependencies") {
+        for (_, value) in dependencies {
+            branch(value);
+        }
+    }
+    for key in ["allOf", "anyOf", "oneOf", "then", "else"] {
+        if let Some(value) = map.get(key) {
+            branch(value);
+        }
+    }
 }
 
 /// yaml errors end with "at line X column Y"; we report lines ourselves.
@@ -237,5 +364,61 @@ mod tests {
         .unwrap();
         assert_eq!(v["responses"]["200"], json!("ok"));
         assert_eq!(v["derived"], json!({"x": 1, "y": 2}));
+    }
+
+    #[test]
+    fn a_templates_fields_keep_the_order_they_are_written_in() {
+        let src = r#"
+apiVersion: scaffolder.backstage.io/v1beta3
+kind: Template
+metadata: {name: t}
+spec:
+  parameters:
+    - properties:
+        zone: {type: string}
+        name: {type: string}
+        db: {type: boolean}
+        address:
+          type: object
+          properties:
+            street: {type: string}
+            city: {type: string}
+      dependencies:
+        db:
+          oneOf:
+            - properties:
+                db: {const: true}
+                engine: {type: string}
+                backup: {type: boolean}
+    - ui:order: [b, a]
+      properties:
+        b: {type: string}
+        a: {type: string}
+    - properties:
+        only: {type: string}
+"#;
+        let t = parse_yaml_value(src).unwrap();
+        let pages = &t["spec"]["parameters"];
+        assert_eq!(
+            pages[0]["ui:order"],
+            json!(["zone", "name", "db", "address", "engine", "backup", "*"])
+        );
+        assert_eq!(
+            pages[0]["properties"]["address"]["ui:order"],
+            json!(["street", "city", "*"])
+        );
+        assert_eq!(
+            pages[1]["ui:order"],
+            json!(["b", "a"]),
+            "written ones are kept"
+        );
+        assert!(
+            pages[2].get("ui:order").is_none(),
+            "one field needs no order"
+        );
+        // Other kinds are read as written.
+        let c = parse_yaml_value("kind: Component\nspec: {parameters: {properties: {b: 1, a: 2}}}")
+            .unwrap();
+        assert!(c["spec"]["parameters"].get("ui:order").is_none());
     }
 }
