@@ -36,6 +36,9 @@ pub const WIZARD_VALUES: &str = ":values";
 /// [`ACTION_UPDATE`] or [`ACTION_CREATE`].
 pub const WIZARD_ACTION: &str = ":action";
 pub const ACTION_NEXT: &str = "next";
+/// Where an entity picker's island asks for the entities matching what is typed
+/// (`?filter=…&owned=…&q=…`); the answer is the `<option>`s of its `<datalist>`.
+pub const SUGGEST_PICKER_PATH: &str = "/create/suggest";
 pub const ACTION_BACK: &str = "back";
 /// Shows the fields a choice reveals (a step without JavaScript).
 pub const ACTION_UPDATE: &str = "update";
@@ -113,11 +116,15 @@ pub struct ChoiceView {
 /// The control a field is shown with.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Control {
-    /// `<input type=…>`; with `suggestions`, an `<input list>` and its `<datalist>`.
+    /// `<input type=…>`; with `suggestions`, an `<input list>` and its `<datalist>`; with
+    /// `suggest`, the suggestions are only the first of many and the browser asks that URL
+    /// (plus `&q=<typed text>`) for those matching what is typed.
     Input {
         input_type: String,
         value: String,
         suggestions: Vec<ChoiceView>,
+        #[serde(default)]
+        suggest: Option<String>,
     },
     Textarea {
         value: String,

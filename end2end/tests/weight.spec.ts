@@ -33,6 +33,7 @@ const PAGES: [string, number, boolean][] = [
   ['/catalog-errors', LIGHT, false],
   ['/kubernetes', HEAVIEST, true],
   ['/create/edit', LIGHT, false],
+  ['/create/templates/default/rust-service', LIGHT, true],
 ];
 
 const isCode = (t: Transfer) => /\.(js|wasm)$/.test(new URL(t.url).pathname);

@@ -1,6 +1,6 @@
 // The software templates wizard in Chromium, as a person uses it, on the release build started
 // as README.md starts it (playwright.config.ts): find the demo's Rust HTTP service template on
-// /create, answer its steps (a required field left empty is refused by the server, the owner
+// /create, answer its steps (a required field left empty is refused before any post, the owner
 // picked from the picker's suggestions, the ingress choice revealing and hiding its host name),
 // preview the files on the review, create, follow the task's live log to its end, and reach what
 // it made: the new service in the catalog, and its repository on the Git host Backlot keeps
@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { expect, open, test } from './fixtures';
+import { expect, hydrated, open, test } from './fixtures';
 
 test.describe('the templates wizard', () => {
   test('makes a service from the demo template, previewing its files first', async ({ page, baseURL }) => {
@@ -28,7 +28,7 @@ test.describe('the templates wizard', () => {
     await expect(page).toHaveURL(/\/create\/templates\/default\/rust-service$/);
     await expect(page.getByRole('heading', { level: 1, name: 'Rust HTTP service' })).toBeVisible();
 
-    // The first step with its name left empty: the server says what is missing.
+    // The first step with its name left empty: "Next" says what is missing, without a post.
     await page.getByLabel('Description').fill('Takes orders from the wizard');
     await page.getByRole('button', { name: 'Next', exact: true }).click();
     await expect(page.locator('#field-name-error')).toBeVisible();
@@ -62,14 +62,15 @@ test.describe('the templates wizard', () => {
     await page.locator('#field-repoUrl-repo').fill(name);
     const host = page.locator('#field-host');
     await expect(host).toHaveCount(0);
+    // The island posts the form as the box changes ("Update the form" without JavaScript).
     await page.getByLabel('Expose it outside the cluster').check();
-    await page.getByRole('button', { name: 'Update the form' }).click();
     await expect(host).toBeVisible();
     await expect(page.getByLabel('Expose it outside the cluster')).toBeChecked();
     await expect(page.locator('#field-repoUrl-repo')).toHaveValue(name);
+    await hydrated(page);
     await page.getByLabel('Expose it outside the cluster').uncheck();
-    await page.getByRole('button', { name: 'Update the form' }).click();
     await expect(host).toHaveCount(0);
+    await hydrated(page);
     await page.getByRole('button', { name: 'Next', exact: true }).click();
 
     // The review.

@@ -12,3 +12,4 @@ pub mod observability;
 pub mod problems;
 pub mod search_box;
 pub mod user_menu;
+pub mod wizard_checks;

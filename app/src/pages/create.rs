@@ -13,6 +13,7 @@
 use crate::api::{get_template_edit, get_wizard, list_templates};
 use crate::components::common::{EntityLink, ErrorNotice, IconSearch, Loading, Tags};
 use crate::components::get_form::GetForm;
+use crate::components::wizard_checks::{dom_id, WizardChecks};
 use crate::format::plural;
 use crate::pages::not_found::NotFound;
 use crate::templates::*;
@@ -304,65 +305,75 @@ fn Wizard(w: WizardView) -> impl IntoView {
                     </div>
                 }
             })}
-        <form method="post" action=action.clone() class="card wizard-form" novalidate>
-            // Enter in a text box presses the first submit button: "Next" (or "Create").
-            <button
-                type="submit"
-                name=WIZARD_ACTION
-                value=if review { ACTION_CREATE } else { ACTION_NEXT }
-                class="visually-hidden"
-                tabindex="-1"
-                aria-hidden="true"
-            >
-                "Next"
-            </button>
-            <input type="hidden" name=WIZARD_STEP value=w.current.to_string()/>
-            <input type="hidden" name=WIZARD_VALUES value=w.values.clone()/>
-            {match w.step.clone() {
-                Some(step) => view! { <StepFields step/> }.into_any(),
-                None => view! { <Review sections=w.review.clone()/> }.into_any(),
-            }}
-            <div class="wizard-buttons">
-                {w
-                    .can_go_back
-                    .then(|| {
-                        view! {
-                            <button type="submit" name=WIZARD_ACTION value=ACTION_BACK class="button">
-                                "Back"
-                            </button>
-                        }
-                    })}
-                {if review {
-                    view! {
-                        <button
-                            type="submit"
-                            name=WIZARD_ACTION
-                            value=ACTION_PREVIEW
-                            formaction=format!("{action}#preview")
-                            class="button"
-                        >
-                            "Preview the files"
-                        </button>
-                        <button
-                            type="submit"
-                            name=WIZARD_ACTION
-                            value=ACTION_CREATE
-                            class="button button-primary"
-                        >
-                            "Create"
-                        </button>
-                    }
-                        .into_any()
-                } else {
-                    view! {
-                        <button type="submit" name=WIZARD_ACTION value=ACTION_NEXT class="button button-primary">
-                            "Next"
-                        </button>
-                    }
-                        .into_any()
-                }}
-            </div>
-        </form>
+        {
+            let checked = w.step.is_some();
+            let form = view! {
+                <form method="post" action=action.clone() class="card wizard-form" novalidate>
+                    // Enter in a text box presses the first submit button: "Next" (or "Create").
+                    <button
+                        type="submit"
+                        name=WIZARD_ACTION
+                        value=if review { ACTION_CREATE } else { ACTION_NEXT }
+                        class="visually-hidden"
+                        tabindex="-1"
+                        aria-hidden="true"
+                    >
+                        "Next"
+                    </button>
+                    <input type="hidden" name=WIZARD_STEP value=w.current.to_string()/>
+                    <input type="hidden" name=WIZARD_VALUES value=w.values.clone()/>
+                    {match w.step.clone() {
+                        Some(step) => view! { <StepFields step/> }.into_any(),
+                        None => view! { <Review sections=w.review.clone()/> }.into_any(),
+                    }}
+                    <div class="wizard-buttons">
+                        {w
+                            .can_go_back
+                            .then(|| {
+                                view! {
+                                    <button type="submit" name=WIZARD_ACTION value=ACTION_BACK class="button">
+                                        "Back"
+                                    </button>
+                                }
+                            })}
+                        {if review {
+                            view! {
+                                <button
+                                    type="submit"
+                                    name=WIZARD_ACTION
+                                    value=ACTION_PREVIEW
+                                    formaction=format!("{action}#preview")
+                                    class="button"
+                                >
+                                    "Preview the files"
+                                </button>
+                                <button
+                                    type="submit"
+                                    name=WIZARD_ACTION
+                                    value=ACTION_CREATE
+                                    class="button button-primary"
+                                >
+                                    "Create"
+                                </button>
+                            }
+                                .into_any()
+                        } else {
+                            view! {
+                                <button type="submit" name=WIZARD_ACTION value=ACTION_NEXT class="button button-primary">
+                                    "Next"
+                                </button>
+                            }
+                                .into_any()
+                        }}
+                    </div>
+                </form>
+            };
+            if checked {
+                view! { <WizardChecks>{form}</WizardChecks> }.into_any()
+            } else {
+                form.into_any()
+            }
+        }
         {preview.map(|p| view! { <PreviewPanel preview=p/> })}
     }
     .into_any()
@@ -374,19 +385,6 @@ fn StepFields(step: StepView) -> impl IntoView {
         <h2 class="card-title">{step.title}</h2>
         {step.description.map(|d| view! { <p class="muted">{d}</p> })}
         {step.fields.into_iter().map(|f| view! { <FieldControl f/> }).collect_view()}
-    }
-}
-
-/// The id of a field's element (`field-destination-owner`, `…-help`, `…-error`).
-fn dom_id(path: &str, suffix: &str) -> String {
-    let base: String = path
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-        .collect();
-    if suffix.is_empty() {
-        format!("field-{base}")
-    } else {
-        format!("field-{base}-{suffix}")
     }
 }
 
@@ -441,12 +439,15 @@ fn FieldControl(f: FieldView) -> impl IntoView {
             }
         }
     };
+    // The page comes back scrolled to the field.
+    let field_id = id.clone();
     let update = f.controls_others.then(|| {
         view! {
             <button
                 type="submit"
                 name=WIZARD_ACTION
                 value=ACTION_UPDATE
+                formaction=format!("#{field_id}")
                 class="button button-small field-update"
             >
                 "Update the form"
@@ -508,7 +509,12 @@ fn FieldControl(f: FieldView) -> impl IntoView {
         }
         .into_any(),
         Control::Radio { choices } | Control::Checkboxes { choices } => view! {
-            <fieldset class=format!("{class} choices") data-field=name.clone() aria-describedby=described.clone()>
+            <fieldset
+                class=format!("{class} choices")
+                id=id.clone()
+                data-field=name.clone()
+                aria-describedby=described.clone()
+            >
                 <legend>{label()}</legend>
                 {choices
                     .into_iter()
@@ -588,8 +594,9 @@ fn FieldControl(f: FieldView) -> impl IntoView {
             </div>
         }
         .into_any(),
-        Control::Input { input_type, value, suggestions } => {
-            let list_id = (!suggestions.is_empty()).then(|| dom_id(&f.path, "options"));
+        Control::Input { input_type, value, suggestions, suggest } => {
+            let list_id = (!suggestions.is_empty() || suggest.is_some())
+                .then(|| dom_id(&f.path, "options"));
             view! {
                 <div class=class data-field=name.clone()>
                     <label for=id.clone()>{label()}</label>
@@ -600,6 +607,7 @@ fn FieldControl(f: FieldView) -> impl IntoView {
                         name=name.clone()
                         value=value
                         list=list_id.clone()
+                        data-suggest=suggest
                         placeholder=placeholder
                         required=required
                         autofocus=autofocus
@@ -612,10 +620,7 @@ fn FieldControl(f: FieldView) -> impl IntoView {
                         .map(|list_id| {
                             view! {
                                 <datalist id=list_id>
-                                    {suggestions
-                                        .into_iter()
-                                        .map(|c| view! { <option value=c.value>{c.label}</option> })
-                                        .collect_view()}
+                                    <PickerOptions choices=suggestions.clone()/>
                                 </datalist>
                             }
                         })}
@@ -681,6 +686,15 @@ fn FieldControl(f: FieldView) -> impl IntoView {
             .into_any()
         }
     }
+}
+
+/// An entity picker's suggestions (also what [`SUGGEST_PICKER_PATH`] answers).
+#[component]
+pub fn PickerOptions(choices: Vec<ChoiceView>) -> impl IntoView {
+    choices
+        .into_iter()
+        .map(|c| view! { <option value=c.value>{c.label}</option> })
+        .collect_view()
 }
 
 #[component]

@@ -26,7 +26,8 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Number, Value};
 
-use super::schema::{Field, FieldType, Page, Widget};
+use super::schema::{Field, FieldExtension, FieldType, Page, Widget};
+use super::validate::Context;
 use super::{value_at, FieldError};
 
 /// How many times a post is read again while the fields it shows change.
@@ -74,6 +75,91 @@ pub fn decode_page(page: &Page, pairs: &[(String, String)], current: &Value) -> 
         values = next;
     }
     Decoded { values, errors }
+}
+
+/// Reads a page's post as "Next" does, before validation: [`prepare_pairs`], then
+/// [`decode_page`]. The server reads every step's post with it, and the browser reads the form
+/// the same way to check it as the user types.
+pub fn read_post(page: &Page, post: &[(String, String)], current: &Value) -> Decoded {
+    let pairs = prepare_pairs(page, current, post);
+    decode_page(page, &pairs, current)
+}
+
+/// A post read and checked as "Next" checks it: what cannot be read as its type, then the
+/// page's validation for each field that has no such error yet.
+pub fn check_post(
+    page: &Page,
+    post: &[(String, String)],
+    current: &Value,
+    context: &Context,
+) -> Decoded {
+    let mut decoded = read_post(page, post, current);
+    for e in page.validate(&decoded.values, context) {
+        if !decoded.errors.iter().any(|x| x.field == e.field) {
+            decoded.errors.push(e);
+        }
+    }
+    decoded
+}
+
+/// The post as `decode_page` reads it: a RepoUrlPicker's host, owner and repository put
+/// together into its value, and an EntityTagsPicker's comma-separated text split into items.
+pub fn prepare_pairs(
+    page: &Page,
+    values: &Value,
+    post: &[(String, String)],
+) -> Vec<(String, String)> {
+    let mut pairs: Vec<(String, String)> = post.to_vec();
+    let last = |key: &str| {
+        post.iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.trim().to_string())
+            .unwrap_or_default()
+    };
+    for field in page.all_visible_fields(values) {
+        match field.ui.field {
+            Some(FieldExtension::RepoUrlPicker) => {
+                let part = |p: &str| last(&format!("{}:{p}", field.path));
+                let (host, owner, repo) = (part("host"), part("owner"), part("repo"));
+                if host.is_empty() && owner.is_empty() && repo.is_empty() {
+                    continue;
+                }
+                let mut value = host;
+                let mut query = Vec::new();
+                for (k, v) in [("owner", owner), ("repo", repo)] {
+                    if !v.is_empty() {
+                        query.push(format!("{k}={}", crate::query::encode_component(&v)));
+                    }
+                }
+                if !query.is_empty() {
+                    value.push('?');
+                    value.push_str(&query.join("&"));
+                }
+                pairs.retain(|(k, _)| *k != field.path);
+                pairs.push((field.path.clone(), value));
+            }
+            Some(FieldExtension::EntityTagsPicker) => {
+                let mut split = Vec::new();
+                pairs.retain(|(k, v)| {
+                    if *k == field.path {
+                        split.extend(
+                            v.split([',', '\n'])
+                                .map(str::trim)
+                                .filter(|t| !t.is_empty())
+                                .map(|t| (k.clone(), t.to_string())),
+                        );
+                        false
+                    } else {
+                        true
+                    }
+                });
+                pairs.extend(split);
+            }
+            _ => {}
+        }
+    }
+    pairs
 }
 
 /// The texts to show in a field's input(s) for the values: one per checked choice or list item,

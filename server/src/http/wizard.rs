@@ -16,6 +16,10 @@
 //! - `POST /create/tasks/cancel` and `POST /create/tasks/retry` (`id`), and
 //!   `POST /create/tasks/decide` (`id`, `reason`, `decision`: approve or reject a waiting task's
 //!   approval): then `303` back to the task's page (`?error=<message>` when refused).
+//! - `POST /create/templates/{namespace}/{name}/check`: a step's errors as "Next" would find
+//!   them, one `field<TAB>message` line each (the wizard's island asks as the user types).
+//! - `GET /create/suggest?filter=…&owned=…&q=…`: an entity picker's suggestions for what is
+//!   typed (the wizard's island asks when a picker's choices did not all fit in the page).
 //! - `GET /create/tasks/{id}/stream`: server-sent `update` events while the task runs (its
 //!   page's `LiveRegion` then fetches the page again); once the task has ended, the stream sends
 //!   a last update and ends, and a reconnection is answered `204 No Content`, which tells the
@@ -24,18 +28,22 @@
 //! Every post passes the one same-origin check (`http::csrf`), cookie or not.
 
 use super::caller::RequestCaller;
-use crate::scaffolder::views::ScaffolderViews;
+use crate::scaffolder::views::{Picker, ScaffolderViews};
 use crate::AppState;
 use app::api::{EditPost, WizardPost};
+use app::pages::create::PickerOptions;
 use app::query::encode_component;
-use app::templates::{task_href, CANCEL_TASK_PATH, DECIDE_TASK_PATH, EDIT_PATH, RETRY_TASK_PATH};
+use app::templates::{
+    task_href, CANCEL_TASK_PATH, DECIDE_TASK_PATH, EDIT_PATH, RETRY_TASK_PATH, SUGGEST_PICKER_PATH,
+};
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, Request, State};
-use axum::http::{HeaderMap, Method, StatusCode};
+use axum::extract::{Path, RawQuery, Request, State};
+use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
+use leptos::prelude::*;
 use serde::Deserialize;
 use serde_json::Map;
 use std::convert::Infallible;
@@ -47,15 +55,19 @@ const MAX_FORM_BODY: usize = 1024 * 1024;
 
 /// The wizard's path; the page's own route (a GET) is the same.
 pub const WIZARD_PATH: &str = "/create/templates/{namespace}/{name}";
+/// Where the wizard's island asks for a step's errors as the user types.
+const CHECK_PATH: &str = "/create/templates/{namespace}/{name}/check";
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route(WIZARD_PATH, post(step))
+        .route(CHECK_PATH, post(check))
         .route(EDIT_PATH, post(edit))
         .route(CANCEL_TASK_PATH, post(cancel))
         .route(RETRY_TASK_PATH, post(retry))
         .route(DECIDE_TASK_PATH, post(decide))
         .route("/create/tasks/{id}/stream", get(updates))
+        .route(SUGGEST_PICKER_PATH, get(suggest))
 }
 
 /// Renders the app's page for a request: the router's Leptos handler with its contexts, for
@@ -83,6 +95,63 @@ fn views(state: &AppState) -> ScaffolderViews {
         facade: state.facade(),
         tasks: state.scaffolder.clone(),
     }
+}
+
+/// `POST /create/templates/{namespace}/{name}/check` with a step's form: the errors "Next" would
+/// find, one `field<TAB>message` line each (nothing when the step is right). Nothing is kept;
+/// the island that asks shows each error at its field.
+async fn check(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    Path((namespace, name)): Path<(String, String)>,
+    request: Request,
+) -> Response {
+    let (_, bytes) = match form_post(&state, request).await {
+        Ok(read) => read,
+        Err(refused) => return refused,
+    };
+    let fields: Vec<(String, String)> = match serde_urlencoded::from_bytes(&bytes) {
+        Ok(f) => f,
+        Err(_) => return (StatusCode::BAD_REQUEST, "The form cannot be read.").into_response(),
+    };
+    match views(&state).check_step(&caller, &namespace, &name, &fields) {
+        Ok(errors) => {
+            let lines: String = errors
+                .iter()
+                .map(|e| format!("{}\t{}\n", e.field, e.message.replace(['\n', '\t'], " ")))
+                .collect();
+            (
+                [
+                    (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+                    (header::CACHE_CONTROL, "no-store"),
+                ],
+                lines,
+            )
+                .into_response()
+        }
+        Err(e) => crate::api::error::ApiError::from(e).into_response(),
+    }
+}
+
+/// `GET /create/suggest?filter=…&owned=…&q=…`: the entities a picker offers that match what is
+/// typed, as the `<option>`s of its `<datalist>` (what the caller may read, at most
+/// `MAX_SUGGESTIONS`).
+async fn suggest(
+    State(state): State<AppState>,
+    RequestCaller(caller): RequestCaller,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let (picker, text) = Picker::from_query(query.as_deref().unwrap_or_default());
+    let choices = views(&state).suggestions(&caller, &picker, &text);
+    let html = Owner::new().with(|| view! { <PickerOptions choices/> }.to_html());
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "private, no-cache"),
+        ],
+        html,
+    )
+        .into_response()
 }
 
 fn cross_site() -> Response {

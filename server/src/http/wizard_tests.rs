@@ -1310,3 +1310,112 @@ both_databases!(
         assert!(ran.contains("data-testid=\"preview\""), "{ran}");
     }
 );
+
+both_databases!(
+    a_picker_with_more_entities_than_the_page_holds_suggests_what_is_typed,
+    setup = setup,
+    |h| {
+        let many: Vec<String> = (0..130).map(|i| group(&format!("crowd-{i:03}"))).collect();
+        let path = h.write("crowd.yaml", &many.join("---\n"));
+        h.register_file(&path).await;
+        let router = crate::http::router(h.state());
+        let wizard = page(&router, "/create/templates/default/svc").await;
+        // The first hundred (by name) are in the page; the rest are asked for.
+        let options = wizard.matches("<option value=\"group:default/").count();
+        assert_eq!(options, 100, "{wizard}");
+        assert!(wizard.contains("group:default/crowd-000"));
+        assert!(!wizard.contains("group:default/crowd-120"));
+        let start = wizard.find("data-suggest=\"").expect("data-suggest") + 14;
+        let url = wizard[start..start + wizard[start..].find('"').unwrap()].replace("&amp;", "&");
+        assert_eq!(url, "/create/suggest?owned=false&filter=kind%3DGroup");
+
+        let (s, headers, body) = send(&router, "GET", &format!("{url}&q=Crowd-12"), &[], "").await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(headers[header::CONTENT_TYPE], "text/html; charset=utf-8");
+        let found: Vec<&str> = body
+            .split("<option value=\"")
+            .skip(1)
+            .map(|o| &o[..o.find('"').unwrap()])
+            .collect();
+        let expected: Vec<String> = (120..130)
+            .map(|i| format!("group:default/crowd-{i:03}"))
+            .collect();
+        assert_eq!(found, expected, "{body}");
+        // Only what the filter allows: no users, nothing for a text nothing holds.
+        let (_, _, none) = send(&router, "GET", &format!("{url}&q=zzz"), &[], "").await;
+        assert_eq!(none, "");
+        assert!(wizard.contains("WizardChecks"), "the island is on the step");
+    }
+);
+
+both_databases!(a_step_is_checked_without_moving_on, setup = setup, |h| {
+    let router = crate::http::router(h.state());
+    let uri = "/create/templates/default/svc";
+    let first = page(&router, uri).await;
+    let check = |fields: &[(&str, &str)]| {
+        let mut pairs = vec![
+            (":step".to_string(), hidden(&first, ":step")),
+            (":values".to_string(), hidden(&first, ":values")),
+        ];
+        pairs.extend(fields.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        pairs
+            .iter()
+            .map(|(k, v)| format!("{}={}", encode_component(k), encode_component(v)))
+            .collect::<Vec<_>>()
+            .join("&")
+    };
+    let url = format!("{uri}/check");
+    let (s, headers, body) = send(
+        &router,
+        "POST",
+        &url,
+        &FORM,
+        &check(&[("name", "Bad Name"), ("storage", "db")]),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(headers[header::CONTENT_TYPE], "text/plain; charset=utf-8");
+    let lines: Vec<&str> = body.lines().collect();
+    assert!(
+        lines.iter().any(|l| l.starts_with("name\tName must match")),
+        "{body}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("engine\tEngine is required")),
+        "the field the choice reveals is checked too: {body}"
+    );
+    let (_, _, ok) = send(
+        &router,
+        "POST",
+        &url,
+        &FORM,
+        &check(&[("name", "good-name"), ("storage", "none")]),
+    )
+    .await;
+    assert_eq!(ok, "", "a right step has no errors");
+    // From another site, it is refused like every post; an unknown template is a 404.
+    let (s, _, _) = send(
+        &router,
+        "POST",
+        &url,
+        &[
+            FORM[0],
+            ("host", "portal"),
+            ("origin", "https://evil.example"),
+        ],
+        &check(&[]),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _, _) = send(
+        &router,
+        "POST",
+        "/create/templates/default/nope/check",
+        &FORM,
+        &check(&[]),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+});

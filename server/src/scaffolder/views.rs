@@ -13,15 +13,15 @@
 
 use super::tasks::{TaskEvent, TaskService, TEMPLATE_API_VERSION};
 use crate::catalog::facade::{Facade, Visible};
-use crate::catalog::query::{Filter, Query};
+use crate::catalog::query::{Filter, OrderField, Query};
 use crate::catalog::snapshot::Record;
 use crate::policy::{Permission, Resource};
 use app::error::{AppError, FieldError};
 use app::model::{Caller, EntityRef};
 use app::scaffolder::validate::RepoUrl;
 use app::scaffolder::{
-    decode_page, form_values, review, Context, Field, FieldExtension, FieldType, Pages, Secrecy,
-    Widget,
+    check_post, form_values, read_post, review, Context, Field, FieldExtension, FieldType, Pages,
+    Secrecy, Widget,
 };
 use app::services::{BoxFuture, Scaffolder};
 use app::templates::*;
@@ -29,8 +29,11 @@ use serde_json::{Map, Value};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-/// Most choices an entity picker lists.
+/// Most choices an entity picker's list (`<select>`) holds.
 const MAX_CHOICES: usize = 1000;
+/// Most suggestions a typed entity picker carries in the page, and answers per text typed;
+/// beyond them the browser asks for those matching what is typed.
+pub const MAX_SUGGESTIONS: usize = 100;
 /// Most tasks the tasks page lists.
 const TASKS_PAGE: u32 = 100;
 /// The hosts a RepoUrlPicker offers when its `allowedHosts` does not say.
@@ -75,80 +78,47 @@ impl ScaffolderViews {
         Ok(visible.value(record))
     }
 
-    /// What an entity picker offers: the catalog's entities its options select.
+    /// The errors of a step's post of the template `namespace/name` ([`step_errors`]).
+    pub fn check_step(
+        &self,
+        caller: &Caller,
+        namespace: &str,
+        name: &str,
+        post: &[(String, String)],
+    ) -> Result<Vec<FieldError>, AppError> {
+        let template = self.template(caller, namespace, name)?;
+        let pages = Pages::from_template(&template)
+            .map_err(|e| AppError::invalid(format!("its parameters cannot be read: {e}")))?;
+        Ok(step_errors(&pages, post))
+    }
+
+    /// What an entity picker offers: the catalog's entities its options select (the first
+    /// [`MAX_SUGGESTIONS`]), and whether there are more, which the browser then asks for as
+    /// the user types.
     fn entity_choices(
         &self,
         caller: &Caller,
         field: &Field,
         current: &[String],
-    ) -> Vec<ChoiceView> {
-        let options = &field.ui.options;
-        let refs: Vec<(String, String)> = if field.ui.field == Some(FieldExtension::MyGroupsPicker)
-        {
-            let visible = self.facade.read(caller);
-            caller
-                .groups
-                .iter()
-                .map(|g| {
-                    let title = visible
-                        .get(&g.kind, &g.namespace, &g.name)
-                        .and_then(|r| r.title().map(str::to_string));
-                    (g.to_ref_string(), title.unwrap_or_else(|| g.display()))
-                })
-                .collect()
-        } else {
-            let mut filters = catalog_filter(options.get("catalogFilter"));
-            if filters.is_empty() {
-                if let Some(kinds) = options.get("allowedKinds").and_then(Value::as_array) {
-                    let kinds: Vec<String> = kinds
-                        .iter()
-                        .filter_map(Value::as_str)
-                        .map(|k| format!("kind={k}"))
-                        .collect();
-                    filters.push(kinds.join(","));
-                } else if field.ui.field == Some(FieldExtension::OwnerPicker) {
-                    filters.push("kind=group,kind=user".into());
-                }
-            }
-            let filter = match Filter::parse(&filters) {
-                Ok(f) => f,
-                Err(e) => {
-                    tracing::warn!(field = %field.path, error = %e, "a picker's catalogFilter cannot be read");
-                    Filter::default()
-                }
+        limit: usize,
+    ) -> (Vec<ChoiceView>, bool) {
+        let (refs, more): (Vec<(String, String)>, bool) =
+            if field.ui.field == Some(FieldExtension::MyGroupsPicker) {
+                let visible = self.facade.read(caller);
+                let groups = caller
+                    .groups
+                    .iter()
+                    .map(|g| {
+                        let title = visible
+                            .get(&g.kind, &g.namespace, &g.name)
+                            .and_then(|r| r.title().map(str::to_string));
+                        (g.to_ref_string(), title.unwrap_or_else(|| g.display()))
+                    })
+                    .collect();
+                (groups, false)
+            } else {
+                self.matching(caller, &Picker::of(field), None, limit)
             };
-            let visible = self.facade.read(caller);
-            let owned = field.ui.field == Some(FieldExtension::OwnedEntityPicker);
-            let mine: Vec<String> = caller
-                .user
-                .iter()
-                .chain(&caller.groups)
-                .map(|r| r.to_ref_string().to_lowercase())
-                .collect();
-            let query = Query {
-                filter,
-                ..Default::default()
-            };
-            visible
-                .query(&query)
-                .into_iter()
-                .map(|i| visible.record(i))
-                .filter(|r| {
-                    !owned
-                        || r.related("ownedBy")
-                            .any(|x| mine.contains(&x.target().to_ref_string().to_lowercase()))
-                })
-                .take(MAX_CHOICES)
-                .map(|r| {
-                    let entity = r.entity_ref();
-                    let label = match r.title() {
-                        Some(t) => format!("{t} ({})", entity.display()),
-                        None => entity.to_ref_string(),
-                    };
-                    (entity.to_ref_string(), label)
-                })
-                .collect()
-        };
         let mut choices: Vec<ChoiceView> = refs
             .into_iter()
             .map(|(value, label)| ChoiceView {
@@ -167,7 +137,78 @@ impl ScaffolderViews {
                 });
             }
         }
-        choices
+        (choices, more)
+    }
+
+    /// The entities a picker offers whose name, title or description holds `text` (all of them
+    /// without a text), at most `limit`, as (reference, label); and whether there are more.
+    fn matching(
+        &self,
+        caller: &Caller,
+        picker: &Picker,
+        text: Option<&str>,
+        limit: usize,
+    ) -> (Vec<(String, String)>, bool) {
+        let filter = match Filter::parse(&picker.filters) {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::warn!(filters = ?picker.filters, error = %e, "a picker's catalogFilter cannot be read");
+                Filter::default()
+            }
+        };
+        let visible = self.facade.read(caller);
+        let mine: Vec<String> = caller
+            .user
+            .iter()
+            .chain(&caller.groups)
+            .map(|r| r.to_ref_string().to_lowercase())
+            .collect();
+        let query = Query {
+            filter,
+            text: text
+                .map(|t| t.trim().to_lowercase())
+                .filter(|t| !t.is_empty()),
+            order: vec![OrderField {
+                field: "metadata.name".into(),
+                descending: false,
+            }],
+            text_fields: Vec::new(),
+        };
+        let mut found = visible
+            .query(&query)
+            .into_iter()
+            .map(|i| visible.record(i))
+            .filter(|r| {
+                !picker.owned
+                    || r.related("ownedBy")
+                        .any(|x| mine.contains(&x.target().to_ref_string().to_lowercase()))
+            })
+            .map(|r| {
+                let entity = r.entity_ref();
+                let label = match r.title() {
+                    Some(t) => format!("{t} ({})", entity.display()),
+                    None => entity.to_ref_string(),
+                };
+                (entity.to_ref_string(), label)
+            });
+        let refs: Vec<(String, String)> = found.by_ref().take(limit).collect();
+        let more = found.next().is_some();
+        (refs, more)
+    }
+
+    /// The entities a picker offers that match what was typed (`/create/suggest`).
+    pub fn suggestions(&self, caller: &Caller, picker: &Picker, text: &str) -> Vec<ChoiceView> {
+        // The box holds references: `group:default/team-a` is looked for as `team-a`.
+        let name = text.rsplit(['/', ':']).next().unwrap_or(text);
+        self.matching(caller, picker, Some(name), MAX_SUGGESTIONS)
+            .0
+            .into_iter()
+            .map(|(value, label)| ChoiceView {
+                value,
+                label,
+                selected: false,
+            })
+            .collect()
     }
 
     /// A field's view for these values; `errors` are the errors of the step.
@@ -214,33 +255,37 @@ impl ScaffolderViews {
                 ),
                 _,
             ) => {
-                let choices = self.entity_choices(caller, field, &shown);
                 if arbitrary && field.ui.field != Some(FieldExtension::MyGroupsPicker) {
+                    let (suggestions, more) =
+                        self.entity_choices(caller, field, &shown, MAX_SUGGESTIONS);
                     Control::Input {
                         input_type: "text".into(),
                         value: first,
-                        suggestions: choices,
+                        suggestions,
+                        suggest: more.then(|| Picker::of(field).suggest_url()),
                     }
                 } else {
                     Control::Select {
-                        choices,
+                        choices: self.entity_choices(caller, field, &shown, MAX_CHOICES).0,
                         multiple: false,
                     }
                 }
             }
             (Some(FieldExtension::MultiEntityPicker), _) => Control::Select {
-                choices: self.entity_choices(caller, field, &shown),
+                choices: self.entity_choices(caller, field, &shown, MAX_CHOICES).0,
                 multiple: true,
             },
             (Some(FieldExtension::EntityTagsPicker), _) => Control::Input {
                 input_type: "text".into(),
                 value: shown.join(", "),
                 suggestions: Vec::new(),
+                suggest: None,
             },
             (Some(FieldExtension::Secret), _) | (_, Some(Widget::Password)) => Control::Input {
                 input_type: "password".into(),
                 value: first,
                 suggestions: Vec::new(),
+                suggest: None,
             },
             _ if field.kind == FieldType::Boolean => match widget {
                 Some(Widget::Radio | Widget::Select) => {
@@ -331,6 +376,7 @@ impl ScaffolderViews {
                     input_type: input_type.into(),
                     value: first,
                     suggestions: Vec::new(),
+                    suggest: None,
                 }
             }
         };
@@ -654,11 +700,7 @@ fn output_texts(output: &Value) -> Vec<OutputText> {
 
 /// Whether an error at `path` belongs to `field`: its own path, or below it (a list's item).
 fn owns_error(field: &Field, path: &str) -> bool {
-    path == field.path
-        || (!field.has_fields()
-            && path
-                .strip_prefix(field.path.as_str())
-                .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('[')))
+    app::components::wizard_checks::shows_error(&field.path, field.has_fields(), path)
 }
 
 /// The properties of an object schema whose value decides which other fields it shows:
@@ -688,6 +730,63 @@ fn controlling(schema: &Value) -> BTreeSet<String> {
         }
     }
     out
+}
+
+/// Which entities an entity picker offers: its catalog filters (`catalogFilter`, else
+/// `allowedKinds`, else groups and users for an OwnerPicker), and whether only those the
+/// caller (or one of their groups) owns.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Picker {
+    pub filters: Vec<String>,
+    pub owned: bool,
+}
+
+impl Picker {
+    pub fn of(field: &Field) -> Picker {
+        let options = &field.ui.options;
+        let mut filters = catalog_filter(options.get("catalogFilter"));
+        if filters.is_empty() {
+            if let Some(kinds) = options.get("allowedKinds").and_then(Value::as_array) {
+                let kinds: Vec<String> = kinds
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(|k| format!("kind={k}"))
+                    .collect();
+                filters.push(kinds.join(","));
+            } else if field.ui.field == Some(FieldExtension::OwnerPicker) {
+                filters.push("kind=group,kind=user".into());
+            }
+        }
+        Picker {
+            filters,
+            owned: field.ui.field == Some(FieldExtension::OwnedEntityPicker),
+        }
+    }
+
+    /// The picker a [`Picker::suggest_url`] names, and the text typed (`q`), from its query.
+    pub fn from_query(query: &str) -> (Picker, String) {
+        let mut picker = Picker::default();
+        let mut text = String::new();
+        for (key, value) in app::query::parse_query_string(query) {
+            match key.as_str() {
+                "filter" => picker.filters.push(value),
+                "owned" => picker.owned = value == "true",
+                "q" => text = value,
+                _ => {}
+            }
+        }
+        (picker, text)
+    }
+
+    /// Where the browser asks for this picker's entities matching a text (`&q=` follows).
+    pub fn suggest_url(&self) -> String {
+        let mut url = format!("{SUGGEST_PICKER_PATH}?owned={}", self.owned);
+        for f in &self.filters {
+            url.push_str("&filter=");
+            url.push_str(&app::query::encode_component(f));
+        }
+        url
+    }
 }
 
 /// `ui:options.catalogFilter` (one object or a list: alternatives) as filter strings, the
@@ -763,6 +862,38 @@ fn repo_url_control(field: &Field, value: &str) -> Control {
     }
 }
 
+/// The last value posted under `key`.
+fn last_field<'a>(post: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    post.iter()
+        .rev()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+}
+
+/// What a step's post carries besides its fields: the values so far and the step it shows
+/// (`pages.len()`: the review).
+fn carried(pages: &Pages, post: &[(String, String)]) -> (Value, usize) {
+    let values = last_field(post, WIZARD_VALUES)
+        .and_then(|v| serde_json::from_str::<Value>(v).ok())
+        .filter(Value::is_object)
+        .unwrap_or_else(|| Value::Object(Map::new()));
+    let at = last_field(post, WIZARD_STEP)
+        .and_then(|s| s.trim().parse::<usize>().ok())
+        .unwrap_or(0)
+        .min(pages.len());
+    (values, at)
+}
+
+/// The errors "Next" would find in a step's post, without moving on (what the wizard's island
+/// asks as the user types).
+pub fn step_errors(pages: &Pages, post: &[(String, String)]) -> Vec<FieldError> {
+    let (values, at) = carried(pages, post);
+    match pages.get(at) {
+        Some(page) => check_post(page, post, &values, &Context::default()).errors,
+        None => Vec::new(),
+    }
+}
+
 /// Where a step's post leads.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Advance {
@@ -802,25 +933,16 @@ pub fn advance(pages: &Pages, post: Option<&[(String, String)]>) -> Advance {
             create: false,
         };
     };
-    let last = |key: &str| {
-        post.iter()
-            .rev()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-    };
-    let mut values = last(WIZARD_VALUES)
-        .and_then(|v| serde_json::from_str::<Value>(v).ok())
-        .filter(Value::is_object)
-        .unwrap_or(empty);
-    let at = last(WIZARD_STEP)
-        .and_then(|s| s.trim().parse::<usize>().ok())
-        .unwrap_or(0)
-        .min(n);
-    let action = last(WIZARD_ACTION).unwrap_or(ACTION_NEXT);
+    let (mut values, at) = carried(pages, post);
+    let action = last_field(post, WIZARD_ACTION).unwrap_or(ACTION_NEXT);
     let mut errors = Vec::new();
     if let Some(page) = pages.get(at) {
-        let pairs = prepare_pairs(page, &values, post);
-        let decoded = decode_page(page, &pairs, &values);
+        // "Next" (and Enter) checks the step; the other buttons only read it.
+        let decoded = if matches!(action, ACTION_UPDATE | ACTION_BACK) {
+            read_post(page, post, &values)
+        } else {
+            check_post(page, post, &values, &context)
+        };
         values = decoded.values;
         errors = decoded.errors;
     }
@@ -863,13 +985,6 @@ pub fn advance(pages: &Pages, post: Option<&[(String, String)]>) -> Advance {
             }
         }
         _ => {
-            if let Some(page) = pages.get(at) {
-                for e in page.validate(&values, &context) {
-                    if !errors.iter().any(|x: &FieldError| x.field == e.field) {
-                        errors.push(e);
-                    }
-                }
-            }
             if !errors.is_empty() {
                 return stay(values, errors);
             }
@@ -882,66 +997,6 @@ pub fn advance(pages: &Pages, post: Option<&[(String, String)]>) -> Advance {
             }
         }
     }
-}
-
-/// The post as `decode_page` reads it: a RepoUrlPicker's host, owner and repository put
-/// together into its value, and an EntityTagsPicker's comma-separated text split into items.
-fn prepare_pairs(
-    page: &app::scaffolder::Page,
-    values: &Value,
-    post: &[(String, String)],
-) -> Vec<(String, String)> {
-    let mut pairs: Vec<(String, String)> = post.to_vec();
-    let last = |key: &str| {
-        post.iter()
-            .rev()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.trim().to_string())
-            .unwrap_or_default()
-    };
-    for field in page.all_visible_fields(values) {
-        match field.ui.field {
-            Some(FieldExtension::RepoUrlPicker) => {
-                let part = |p: &str| last(&format!("{}:{p}", field.path));
-                let (host, owner, repo) = (part("host"), part("owner"), part("repo"));
-                if host.is_empty() && owner.is_empty() && repo.is_empty() {
-                    continue;
-                }
-                let mut value = host;
-                let mut query = Vec::new();
-                for (k, v) in [("owner", owner), ("repo", repo)] {
-                    if !v.is_empty() {
-                        query.push(format!("{k}={}", app::query::encode_component(&v)));
-                    }
-                }
-                if !query.is_empty() {
-                    value.push('?');
-                    value.push_str(&query.join("&"));
-                }
-                pairs.retain(|(k, _)| *k != field.path);
-                pairs.push((field.path.clone(), value));
-            }
-            Some(FieldExtension::EntityTagsPicker) => {
-                let mut split = Vec::new();
-                pairs.retain(|(k, v)| {
-                    if *k == field.path {
-                        split.extend(
-                            v.split([',', '\n'])
-                                .map(str::trim)
-                                .filter(|t| !t.is_empty())
-                                .map(|t| (k.clone(), t.to_string())),
-                        );
-                        false
-                    } else {
-                        true
-                    }
-                });
-                pairs.extend(split);
-            }
-            _ => {}
-        }
-    }
-    pairs
 }
 
 /// One action's schema (input or output) as table rows: each property, nested objects'
