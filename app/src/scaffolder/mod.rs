@@ -19,8 +19,9 @@
 //!   work without JavaScript, and a page's defaults ([`form`]);
 //! - which fields are secret and what the review page shows ([`review`]).
 //!
-//! The server validates every page and the final values itself; the browser (wasm) uses the same
-//! code to validate as the user types. Nothing here trusts the values it is given.
+//! The server validates every page and the final values itself, and answers the wizard's island
+//! with the same checks as the user types (the rules stay out of the browser's wasm, whose size
+//! is budgeted). Nothing here trusts the values it is given.
 //!
 //! Property order: pages list fields in `ui:order` order (`*` stands for the rest), otherwise in
 //! the order the schema's map gives, which is sorted (`serde_json` without `preserve_order`).
