@@ -357,8 +357,17 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         demo = config.observability.links.is_none() && config.load_demo(),
         "observability link templates"
     );
+    let scorecards =
+        crate::scorecards::compile_config(config.scorecards.as_deref(), config.load_demo())
+            .context("scorecards")?;
+    tracing::info!(
+        scorecards = scorecards.len(),
+        demo = config.scorecards.is_none() && config.load_demo(),
+        "scorecards"
+    );
     let state = AppState {
         observability: Arc::new(observability),
+        scorecards: Arc::new(crate::scorecards::ScorecardService::new(scorecards)),
         scaffolder,
         managed_git: Arc::new(managed),
         kube: kube.clone(),
