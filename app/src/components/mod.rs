@@ -10,5 +10,6 @@ pub mod graph;
 pub mod layout;
 pub mod observability;
 pub mod problems;
+pub mod scorecards;
 pub mod search_box;
 pub mod user_menu;

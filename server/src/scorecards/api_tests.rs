@@ -153,3 +153,46 @@ async fn results_follow_the_catalog_s_read_permission() {
     assert_eq!(names, ["basics"]);
     h.cleanup().await;
 }
+
+/// The entity page's Scorecards section: the level badge, ✓/✗, the reason and how to fix.
+#[tokio::test]
+async fn the_entity_page_shows_the_results() {
+    let h = seeded(TestDb::sqlite().await).await;
+    let mut state = h.state();
+    state.scorecards = service();
+    let router = crate::http::router(state);
+    let get = |uri: &'static str| {
+        let router = router.clone();
+        async move {
+            let res = router
+                .oneshot(Request::get(uri).body(Body::empty()).expect("request"))
+                .await
+                .expect("response");
+            let status = res.status();
+            let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
+                .await
+                .expect("body");
+            (status, String::from_utf8_lossy(&bytes).into_owned())
+        }
+    };
+    let (s, page) = get("/catalog/default/component/orphan").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("id=\"scorecards-heading\""), "{page}");
+    assert!(page.contains(">no level</span>"), "{page}");
+    assert!(page.contains("✗"), "{page}");
+    assert!(
+        page.contains("owner group:default/team-gone is not in the catalog"),
+        "{page}"
+    );
+    assert!(
+        page.contains("How to fix: <!>Set spec.owner to a group in the catalog."),
+        "{page}"
+    );
+    let (_, page) = get("/catalog/default/component/web").await;
+    assert!(page.contains("data-level=\"silver\""), "{page}");
+    assert!(page.contains("✓"), "{page}");
+    // No scorecard applies to a group: no section.
+    let (_, page) = get("/catalog/default/group/team-a").await;
+    assert!(!page.contains("scorecards-heading"));
+    h.cleanup().await;
+}

@@ -242,3 +242,22 @@ fn unchanged(a: &Record, b: &Record) -> bool {
                 && x.target_index.is_some() == y.target_index.is_some()
         })
 }
+
+/// What the UI's [`ScorecardReader`](app::services::ScorecardReader) reads.
+pub struct Views {
+    pub scorecards: Arc<ScorecardService>,
+    pub facade: Facade,
+}
+
+impl app::services::ScorecardReader for Views {
+    fn entity(
+        &self,
+        caller: &Caller,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+    ) -> Option<EntityScorecards> {
+        self.scorecards
+            .entity(&self.facade, caller, kind, namespace, name)
+    }
+}
