@@ -530,3 +530,27 @@ fn cost_at_10k_entities() {
     // The changed component, and the group that no longer owns it (its relations changed).
     assert_eq!(one.evaluated, 2);
 }
+
+/// The README's examples are scorecards the server takes.
+#[test]
+fn the_readme_examples_are_valid() {
+    let readme = include_str!("../../../README.md");
+    let section = readme
+        .split("### Scorecards")
+        .nth(1)
+        .and_then(|s| s.split("\n### ").next())
+        .expect("the README's scorecards section");
+    let blocks: Vec<&str> = section
+        .split("```yaml\n")
+        .skip(1)
+        .filter_map(|b| b.split("```").next())
+        .collect();
+    assert_eq!(blocks.len(), 2, "{section}");
+    let config = crate::config::Config::from_yaml(blocks[0]).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(config.scorecards.map(|s| s[0].checks.len()), Some(4));
+    let entity: Value = yaml_serde::from_str(blocks[1]).expect("yaml");
+    from_entity(&entity)
+        .expect("a scorecard")
+        .compile("scorecard:default/docs")
+        .expect("valid");
+}
