@@ -83,7 +83,7 @@ fn rules_over_catalog_facts() {
         pass("good", "ownerExists"),
         (true, "owner group:default/team-a is in the catalog".into())
     );
-    assert_eq!(pass("bare", "ownerSet").0, true);
+    assert!(pass("bare", "ownerSet").0);
     assert_eq!(
         pass("bare", "ownerExists"),
         (
@@ -91,16 +91,13 @@ fn rules_over_catalog_facts() {
             "owner group:default/team-ghost is not in the catalog".into()
         )
     );
-    assert_eq!(pass("good", "description").0, true);
+    assert!(pass("good", "description").0);
     assert_eq!(
         pass("bare", "description"),
         (false, "metadata.description is empty".into())
     );
-    assert_eq!(pass("bare", "lifecycle").0, true);
-    assert_eq!(
-        pass("good", "{lifecycle: [Production, deprecated]}").0,
-        true
-    );
+    assert!(pass("bare", "lifecycle").0);
+    assert!(pass("good", "{lifecycle: [Production, deprecated]}").0);
     assert_eq!(
         pass("bare", "{lifecycle: production}"),
         (
@@ -108,27 +105,24 @@ fn rules_over_catalog_facts() {
             "lifecycle is experimental, not one of production".into()
         )
     );
-    assert_eq!(pass("good", "system").0, true);
+    assert!(pass("good", "system").0);
     assert_eq!(
         pass("bare", "system"),
         (false, "spec.system is not set".into())
     );
     assert_eq!(pass("good", "tags"), (true, "2 tag(s)".into()));
-    assert_eq!(pass("good", "{tag: Rust}").0, true);
+    assert!(pass("good", "{tag: Rust}").0);
     assert_eq!(
         pass("good", "{tag: java}"),
         (false, "not tagged java".into())
     );
-    assert_eq!(pass("bare", "tags").0, false);
+    assert!(!pass("bare", "tags").0);
     assert_eq!(pass("good", "links"), (true, "1 link(s)".into()));
     assert_eq!(
         pass("bare", "links"),
         (false, "metadata.links is empty".into())
     );
-    assert_eq!(
-        pass("good", "{annotation: pagerduty.com/service-id}").0,
-        true
-    );
+    assert!(pass("good", "{annotation: pagerduty.com/service-id}").0);
     assert_eq!(
         pass("bare", "{annotation: pagerduty.com/service-id}"),
         (
@@ -137,7 +131,7 @@ fn rules_over_catalog_facts() {
         )
     );
     let slug = "{annotation: {key: github.com/project-slug, matches: '^northwind/'}}";
-    assert_eq!(pass("good", slug).0, true);
+    assert!(pass("good", slug).0);
     assert_eq!(
         pass("bare", slug),
         (
@@ -170,12 +164,12 @@ fn rules_over_catalog_facts() {
             "metadata.description is empty; spec.system is not set".into()
         )
     );
-    assert_eq!(pass("bare", "{any: [description, lifecycle]}").0, true);
+    assert!(pass("bare", "{any: [description, lifecycle]}").0);
     assert_eq!(
         pass("good", "{not: {lifecycle: production}}"),
         (false, "lifecycle is production (it must not)".into())
     );
-    assert_eq!(pass("bare", "{not: {lifecycle: deprecated}}").0, true);
+    assert!(pass("bare", "{not: {lifecycle: deprecated}}").0);
     assert_eq!(
         rule("{all: [ownerExists, {not: {tag: legacy}}, {annotation: {key: a, matches: x}}]}")
             .to_string(),
