@@ -233,8 +233,8 @@ pub fn evaluate_record(scorecards: &[Arc<Scorecard>], r: &Record) -> Arc<[(usize
 /// Whether everything a rule reads is the same: the body and the relations (with whether their
 /// targets exist).
 fn unchanged(a: &Record, b: &Record) -> bool {
-    a.stored.hash == b.stored.hash
-        && a.stored.body == b.stored.body
+    // An entity no refresh touched shares its body with the previous snapshot.
+    (Arc::ptr_eq(&a.stored.body, &b.stored.body) || a.stored.body == b.stored.body)
         && a.relations.len() == b.relations.len()
         && a.relations.iter().zip(&b.relations).all(|(x, y)| {
             x.relation_type == y.relation_type
