@@ -250,6 +250,17 @@ pub async fn get_entity_scorecards(
     })
 }
 
+/// The levels of what a group owns, worst first; [`AppError::NotFound`] when there is no such
+/// group.
+#[server(prefix = "/_app")]
+pub async fn get_team_scorecards(
+    namespace: String,
+    name: String,
+) -> Result<crate::scorecards::TeamScorecards, AppError> {
+    let results = scorecards()?.team(&caller(), &namespace, &name);
+    found(results, || format!("group named {namespace}/{name}"))
+}
+
 #[cfg(feature = "ssr")]
 fn audit_admin() -> Result<std::sync::Arc<dyn crate::services::AuditAdmin>, AppError> {
     service("the audit log")

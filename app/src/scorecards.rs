@@ -73,3 +73,24 @@ pub struct CheckResult {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub fix: String,
 }
+
+/// A team's rollup: each scorecard result of what it owns, worst first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TeamScorecards {
+    pub entities: Vec<EntityLevel>,
+}
+
+/// One owned entity's level on one scorecard.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntityLevel {
+    pub entity: EntityRef,
+    pub title: Option<String>,
+    pub scorecard: String,
+    /// The level reached; `None`: not even the first.
+    pub level: Option<String>,
+    /// How many levels are reached, of how many.
+    pub reached: usize,
+    pub levels: usize,
+    /// The titles of the checks that fail.
+    pub failing: Vec<String>,
+}

@@ -83,6 +83,13 @@ pub trait ScorecardReader: Send + Sync + 'static {
         namespace: &str,
         name: &str,
     ) -> Option<crate::scorecards::EntityScorecards>;
+    /// What a group owns (and the caller may read), each entity's level, worst first.
+    fn team(
+        &self,
+        caller: &Caller,
+        namespace: &str,
+        name: &str,
+    ) -> Option<crate::scorecards::TeamScorecards>;
 }
 
 /// Observability links made from the configuration's templates. `None`: no such entity or

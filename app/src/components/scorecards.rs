@@ -2,7 +2,7 @@
 //! check passed (✓) or failed (✗) with why and how to fix it. Server-rendered HTML only:
 //! nothing here is an island.
 
-use crate::api::get_entity_scorecards;
+use crate::api::{get_entity_scorecards, get_team_scorecards};
 use crate::model::EntityRef;
 use crate::scorecards::ScorecardResult;
 use leptos::prelude::*;
@@ -94,6 +94,52 @@ pub fn ScorecardsCard(entity: EntityRef) -> impl IntoView {
                             .into_iter()
                             .map(|result| view! { <ScorecardBlock result/> })
                             .collect_view()}
+                    </section>
+                })
+            })}
+        </Suspense>
+    }
+}
+
+/// A team's rollup on its group page: what it owns, each entity's level, worst first, with the
+/// checks that fail; nothing when no scorecard applies to what it owns.
+#[component]
+pub fn TeamScorecardsCard(namespace: String, name: String) -> impl IntoView {
+    let data = Resource::new(
+        move || (namespace.clone(), name.clone()),
+        |(ns, n)| get_team_scorecards(ns, n),
+    );
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                let team = data.await.ok().filter(|t| !t.entities.is_empty())?;
+                Some(view! {
+                    <section class="card" id="team-scorecards" aria-labelledby="team-scorecards-heading">
+                        <h2 id="team-scorecards-heading" class="card-title">
+                            "Scorecards"
+                        </h2>
+                        <p class="muted">"What the team owns, worst first."</p>
+                        <ul class="scorecard-checks team-scorecards">
+                            {team
+                                .entities
+                                .into_iter()
+                                .map(|e| {
+                                    let href = format!("{}#scorecards", e.entity.href());
+                                    let shown = e.title.clone().unwrap_or_else(|| e.entity.name.clone());
+                                    let failing = (!e.failing.is_empty())
+                                        .then(|| view! { <div class="check-reason">"Failing: " {e.failing.join(", ")}</div> });
+                                    view! {
+                                        <li data-entity=e.entity.name.clone()>
+                                            <a href=href>{shown}</a>
+                                            " "
+                                            <LevelBadge level=e.level/>
+                                            <span class="muted">" · " {e.scorecard}</span>
+                                            {failing}
+                                        </li>
+                                    }
+                                })
+                                .collect_view()}
+                        </ul>
                     </section>
                 })
             })}

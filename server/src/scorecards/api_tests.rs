@@ -191,8 +191,61 @@ async fn the_entity_page_shows_the_results() {
     let (_, page) = get("/catalog/default/component/web").await;
     assert!(page.contains("data-level=\"silver\""), "{page}");
     assert!(page.contains("✓"), "{page}");
-    // No scorecard applies to a group: no section.
+    // No scorecard applies to a group: no section of its own (the team rollup is another).
     let (_, page) = get("/catalog/default/group/team-a").await;
-    assert!(!page.contains("scorecards-heading"));
+    assert!(!page.contains("id=\"scorecards-heading\""));
+    h.cleanup().await;
+}
+
+/// The group page's rollup: what the team owns, worst first, with the failing checks.
+#[tokio::test]
+async fn the_group_page_rolls_up_what_the_team_owns() {
+    let h = seeded(TestDb::sqlite().await).await;
+    let mut state = h.state();
+    state.scorecards = service();
+    let views = super::service::Views {
+        scorecards: state.scorecards.clone(),
+        facade: state.facade(),
+    };
+    let team =
+        app::services::ScorecardReader::team(&views, &Caller::default(), "default", "team-a")
+            .expect("team-a");
+    let shown: Vec<(&str, &str, Option<&str>)> = team
+        .entities
+        .iter()
+        .map(|e| {
+            (
+                e.entity.name.as_str(),
+                e.scorecard.as_str(),
+                e.level.as_deref(),
+            )
+        })
+        .collect();
+    // web: silver of 2 on Basics (everything), ok of 1 on Documented.
+    assert_eq!(
+        shown,
+        [
+            ("web", "Basics", Some("silver")),
+            ("web", "Documented", Some("ok"))
+        ]
+    );
+    let router = crate::http::router(state);
+    let res = router
+        .oneshot(
+            Request::get("/catalog/default/group/team-a")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("response");
+    let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
+        .await
+        .expect("body");
+    let page = String::from_utf8_lossy(&bytes);
+    assert!(page.contains("id=\"team-scorecards-heading\""), "{page}");
+    assert!(
+        page.contains("href=\"/catalog/default/component/web#scorecards\""),
+        "{page}"
+    );
     h.cleanup().await;
 }

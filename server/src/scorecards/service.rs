@@ -17,7 +17,7 @@ use crate::catalog::facade::Facade;
 use crate::catalog::reference::RefKey;
 use crate::catalog::snapshot::{Record, Snapshot};
 use app::model::Caller;
-use app::scorecards::{EntityScorecards, ScorecardSummary};
+use app::scorecards::{EntityLevel, EntityScorecards, ScorecardSummary, TeamScorecards};
 use serde_json::Value;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -103,6 +103,57 @@ impl ScorecardService {
         let i = visible.index_of(&RefKey::of(kind, namespace, name))?;
         let evaluated = self.evaluated(visible.snapshot());
         Some(evaluated.entity(i, visible.record(i)))
+    }
+}
+
+impl ScorecardService {
+    /// What a group owns that the caller may read, each entity's level per scorecard, worst
+    /// first (the smallest share of levels reached, then by name).
+    pub fn team(
+        &self,
+        facade: &Facade,
+        caller: &Caller,
+        namespace: &str,
+        name: &str,
+    ) -> Option<TeamScorecards> {
+        let visible = facade.read(caller);
+        let group = visible.get("group", namespace, name)?;
+        let evaluated = self.evaluated(visible.snapshot());
+        let mut entities: Vec<EntityLevel> = Vec::new();
+        for (i, owned) in group
+            .related("ownerOf")
+            .filter_map(|relation| visible.target(relation))
+        {
+            for (card, outcome) in evaluated.outcomes(i) {
+                entities.push(EntityLevel {
+                    entity: owned.entity_ref().clone(),
+                    title: owned.title().map(str::to_string),
+                    scorecard: card.title.clone(),
+                    level: outcome
+                        .reached
+                        .checked_sub(1)
+                        .and_then(|l| card.levels.get(l).cloned()),
+                    reached: outcome.reached,
+                    levels: card.levels.len(),
+                    failing: card
+                        .checks
+                        .iter()
+                        .zip(&outcome.checks)
+                        .filter(|(_, (ok, _))| !ok)
+                        .map(|(c, _)| c.title.clone())
+                        .collect(),
+                });
+            }
+        }
+        entities.sort_by(|a, b| {
+            // a.reached / a.levels < b.reached / b.levels, without division.
+            (a.reached * b.levels)
+                .cmp(&(b.reached * a.levels))
+                .then_with(|| b.failing.len().cmp(&a.failing.len()))
+                .then_with(|| (&a.entity.name, &a.scorecard).cmp(&(&b.entity.name, &b.scorecard)))
+        });
+        entities.dedup_by(|a, b| a.entity == b.entity && a.scorecard == b.scorecard);
+        Some(TeamScorecards { entities })
     }
 }
 
@@ -259,5 +310,9 @@ impl app::services::ScorecardReader for Views {
     ) -> Option<EntityScorecards> {
         self.scorecards
             .entity(&self.facade, caller, kind, namespace, name)
+    }
+
+    fn team(&self, caller: &Caller, namespace: &str, name: &str) -> Option<TeamScorecards> {
+        self.scorecards.team(&self.facade, caller, namespace, name)
     }
 }
