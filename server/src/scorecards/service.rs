@@ -248,9 +248,22 @@ pub fn evaluate(
     let results = snapshot
         .records
         .iter()
-        .map(|r| {
+        .enumerate()
+        .map(|(i, r)| {
             if let Some(prev) = reuse {
-                if let Some(j) = prev.snapshot.index_of_key(r.stored.key.as_str()) {
+                // Records keep their order (by name) between snapshots: look at the same
+                // position first, then look the key up.
+                let same_place = prev
+                    .snapshot
+                    .records
+                    .get(i)
+                    .is_some_and(|p| p.stored.key == r.stored.key);
+                let found = if same_place {
+                    Some(i)
+                } else {
+                    prev.snapshot.index_of_key(r.stored.key.as_str())
+                };
+                if let Some(j) = found {
                     if unchanged(&prev.snapshot.records[j], r) {
                         return prev.results[j].clone();
                     }
