@@ -232,6 +232,36 @@ pub async fn get_team_links(
 }
 
 #[cfg(feature = "ssr")]
+fn scorecards() -> Result<std::sync::Arc<dyn crate::services::ScorecardReader>, AppError> {
+    service("the scorecards")
+}
+
+/// The scorecards that apply to an entity, evaluated; [`AppError::NotFound`] when there is no
+/// such entity.
+#[server(prefix = "/_app")]
+pub async fn get_entity_scorecards(
+    kind: String,
+    namespace: String,
+    name: String,
+) -> Result<crate::scorecards::EntityScorecards, AppError> {
+    let results = scorecards()?.entity(&caller(), &kind, &namespace, &name);
+    found(results, || {
+        format!("entity named {kind}:{namespace}/{name}")
+    })
+}
+
+/// The levels of what a group owns, worst first; [`AppError::NotFound`] when there is no such
+/// group.
+#[server(prefix = "/_app")]
+pub async fn get_team_scorecards(
+    namespace: String,
+    name: String,
+) -> Result<crate::scorecards::TeamScorecards, AppError> {
+    let results = scorecards()?.team(&caller(), &namespace, &name);
+    found(results, || format!("group named {namespace}/{name}"))
+}
+
+#[cfg(feature = "ssr")]
 fn audit_admin() -> Result<std::sync::Arc<dyn crate::services::AuditAdmin>, AppError> {
     service("the audit log")
 }

@@ -22,6 +22,7 @@ pub mod observability;
 pub mod pages;
 pub mod query;
 pub mod scaffolder;
+pub mod scorecards;
 #[cfg(feature = "ssr")]
 pub mod services;
 pub mod templates;

@@ -74,6 +74,24 @@ pub trait KubeReader: Send + Sync + 'static {
     fn team(&self, caller: &Caller, namespace: &str, name: &str) -> Option<crate::kube::TeamKube>;
 }
 
+/// Scorecards evaluated for an entity. `None`: no such entity, or the caller may not read it.
+pub trait ScorecardReader: Send + Sync + 'static {
+    fn entity(
+        &self,
+        caller: &Caller,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+    ) -> Option<crate::scorecards::EntityScorecards>;
+    /// What a group owns (and the caller may read), each entity's level, worst first.
+    fn team(
+        &self,
+        caller: &Caller,
+        namespace: &str,
+        name: &str,
+    ) -> Option<crate::scorecards::TeamScorecards>;
+}
+
 /// Observability links made from the configuration's templates. `None`: no such entity or
 /// group, or the caller may not read it. Per-environment links need the caller to be allowed to
 /// read the entity's Kubernetes resources too.

@@ -357,8 +357,17 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         demo = config.observability.links.is_none() && config.load_demo(),
         "observability link templates"
     );
+    let scorecards =
+        crate::scorecards::compile_config(config.scorecards.as_deref(), config.load_demo())
+            .context("scorecards")?;
+    tracing::info!(
+        scorecards = scorecards.len(),
+        demo = config.scorecards.is_none() && config.load_demo(),
+        "scorecards"
+    );
     let state = AppState {
         observability: Arc::new(observability),
+        scorecards: Arc::new(crate::scorecards::ScorecardService::new(scorecards)),
         scaffolder,
         managed_git: Arc::new(managed),
         kube: kube.clone(),
@@ -571,6 +580,7 @@ fn validate(files: &[PathBuf], format: Format) -> ExitCode {
                 for e in out.entities {
                     let data = e.stored.into_data();
                     all.extend(template_problems(&data, &name, &actions, &renderer));
+                    all.extend(scorecard_problems(&data, &name));
                     all.extend(data.problems);
                 }
             }
@@ -639,6 +649,43 @@ fn template_problems(
         .collect()
 }
 
+/// What makes a `Scorecard` entity unusable (its spec as the server checks it).
+fn scorecard_problems(data: &crate::catalog::snapshot::StoredData, file: &str) -> Vec<ProblemView> {
+    if !data.entity_ref.kind.eq_ignore_ascii_case("scorecard") {
+        return Vec::new();
+    }
+    let Ok(entity) = serde_json::from_str::<serde_json::Value>(&data.body) else {
+        return Vec::new();
+    };
+    let problem = |field: Option<String>, message: String| ProblemView {
+        severity: Severity::Error,
+        message,
+        file: Some(file.to_string()),
+        document: Some(data.document),
+        line: Some(data.line),
+        field,
+    };
+    match crate::scorecards::service::from_entity(&entity) {
+        Err(message) => vec![problem(None, message)],
+        Ok(config) => match config.compile(&data.entity_ref.to_ref_string()) {
+            Ok(_) => Vec::new(),
+            Err(crate::scorecards::ScorecardError::Invalid {
+                check,
+                field,
+                message,
+                ..
+            }) => vec![problem(
+                Some(format!("spec.{field}")),
+                match check {
+                    Some(c) => format!("check {c:?}: {message}"),
+                    None => message,
+                },
+            )],
+            Err(e) => vec![problem(None, e.to_string())],
+        },
+    }
+}
+
 /// `file:line: document N: field: message`, the shape editors and CI logs link from.
 pub fn describe(p: &ProblemView) -> String {
     let mut s = String::new();
@@ -662,6 +709,25 @@ pub fn describe(p: &ProblemView) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `backlot validate` checks a `Scorecard` entity's spec as the server would use it.
+    #[test]
+    fn validate_checks_scorecard_entities() {
+        let text = "apiVersion: backlot.io/v1alpha1\nkind: Scorecard\nmetadata:\n  name: docs\nspec:\n  levels: [ok]\n  checks:\n    - {id: d, title: D, level: ok, rule: {any: [description, {relation: ownsApi}]}}\n";
+        let out = parse_file(text, "/s.yaml", "file:/s.yaml", &|_| true);
+        assert_eq!(out.entities.len(), 1, "{:?}", out.problems);
+        let problems: Vec<String> = out
+            .entities
+            .into_iter()
+            .flat_map(|e| scorecard_problems(&e.stored.into_data(), "/s.yaml"))
+            .map(|p| describe(&p))
+            .collect();
+        assert_eq!(problems.len(), 1);
+        assert!(
+            problems[0].starts_with("/s.yaml:1: document 0: spec.checks[0].rule.any[1].relation: check \"d\": unknown relation \"ownsApi\""),
+            "{problems:?}"
+        );
+    }
 
     crate::both_databases!(
         policy_check_finds_the_users_groups,

@@ -12,6 +12,7 @@
 //! - [`git`]: Git locations: mirrors, reading from the object store, webhooks, discovery
 //! - [`k8s`]: deployment health from Kubernetes clusters: watchers, health rules, views
 //! - [`observability`]: links from configuration templates (dashboards, logs, on-call, CI…)
+//! - [`scorecards`]: checks over catalog facts in levels (bronze, silver, gold), per entity
 //! - [`docs`]: TechDocs: mkdocs.yml, Markdown rendered and sanitized on the server
 //! - [`scaffolder`]: Backstage software templates: the template engine and skeleton rendering
 //! - [`demo`]: the demo organisation shipped in the binary
@@ -35,6 +36,7 @@ pub mod metrics;
 pub mod observability;
 pub mod policy;
 pub mod scaffolder;
+pub mod scorecards;
 pub mod secret;
 pub mod storage;
 pub mod util;
@@ -72,6 +74,8 @@ pub struct AppState {
     pub managed_git: Arc<scaffolder::managed_git::ManagedGit>,
     /// The observability link templates in force (`observability.links`, or the demo's).
     pub observability: Arc<observability::LinkTemplates>,
+    /// The scorecards in force and their latest results.
+    pub scorecards: Arc<scorecards::ScorecardService>,
 }
 
 impl AppState {

@@ -10,6 +10,7 @@ pub mod graph;
 pub mod layout;
 pub mod observability;
 pub mod problems;
+pub mod scorecards;
 pub mod search_box;
 pub mod user_menu;
 pub mod wizard_checks;

@@ -12,6 +12,7 @@ use crate::components::entity_parts::{
 };
 use crate::components::graph::RelationsGraph;
 use crate::components::problems::{ProblemsAlert, StaleAlert};
+use crate::components::scorecards::ScorecardsCard;
 use crate::error::AppError;
 use crate::model::{EntityDetail, EntityRef, GroupDetail, RelationGraph, UserDetail};
 use crate::pages::docs::DocsPanel;
@@ -349,6 +350,7 @@ fn Overview(
         <div class="overview-grid">
             <div class="overview-main">
                 <AboutCard detail=detail.clone()/>
+                <ScorecardsCard entity=entity.clone()/>
                 <KubeSummaryCard entity/>
                 <GraphCard graph href depth/>
             </div>

@@ -4,6 +4,7 @@
 use crate::components::common::EntityList;
 use crate::components::entity_parts::{MetadataCards, ProfileCard};
 use crate::components::observability::TeamLinksCard;
+use crate::components::scorecards::TeamScorecardsCard;
 use crate::format::{kind_plural, summary_name};
 use crate::model::{EntitySummary, GroupDetail};
 use crate::pages::entity::{use_entity_params, EntityPage, EntityTitle};
@@ -31,10 +32,12 @@ pub fn GroupOverview(detail: GroupDetail) -> impl IntoView {
         g.summary.entity_ref.name.clone(),
     );
     let (links_namespace, links_name) = (namespace.clone(), name.clone());
+    let (cards_namespace, cards_name) = (namespace.clone(), name.clone());
     view! {
         <div class="overview-grid">
             <div class="overview-main">
                 <TeamHealthCard namespace name/>
+                <TeamScorecardsCard namespace=cards_namespace name=cards_name/>
                 <section class="card" aria-labelledby="members-heading">
                     <h2 id="members-heading" class="card-title">
                         "Members " <span class="count">{member_count}</span>

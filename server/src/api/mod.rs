@@ -8,6 +8,7 @@ pub mod error;
 mod kubernetes;
 mod observability;
 mod scaffolder;
+mod scorecards;
 mod tokens;
 mod webhooks;
 
@@ -121,6 +122,11 @@ pub fn routes() -> Vec<Route> {
         Route::get(
             "/api/observability/entities/{namespace}/{kind}/{name}",
             observability::entity,
+        ),
+        Route::get("/api/scorecards", scorecards::list),
+        Route::get(
+            "/api/scorecards/entities/{namespace}/{kind}/{name}",
+            scorecards::entity,
         ),
         Route::get("/api/auth/{provider}/start", auth::start),
         Route::get("/api/auth/{provider}/handler/frame", auth::handler_frame),

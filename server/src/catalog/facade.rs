@@ -527,6 +527,12 @@ pub struct Visible {
 }
 
 impl Visible {
+    /// The snapshot this view is of (for results computed once per snapshot, such as
+    /// scorecards'; what the caller is shown must still go through this view).
+    pub fn snapshot(&self) -> &Arc<Snapshot> {
+        &self.snap
+    }
+
     /// The entity sources, for how a location is shown.
     pub fn sources(&self) -> &Sources {
         &self.sources

@@ -47,6 +47,10 @@ pub struct Config {
     pub scaffolder: crate::scaffolder::config::ScaffolderSettings,
     /// Links to dashboards, logs, traces, on-call and CI, from templates.
     pub observability: crate::observability::ObservabilitySettings,
+    /// Scorecards: checks over catalog facts in levels (absent: none, or the demo's with the
+    /// demo organisation; `[]` turns those off). More can be catalog entities of kind
+    /// `Scorecard`.
+    pub scorecards: Option<Vec<crate::scorecards::ScorecardConfig>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -112,6 +116,7 @@ impl Default for Config {
             audit: crate::audit::AuditSettings::default(),
             scaffolder: Default::default(),
             observability: Default::default(),
+            scorecards: None,
         }
     }
 }
@@ -218,6 +223,9 @@ impl Config {
         let config: Config = yaml_serde::from_str(text).map_err(|e| e.to_string())?;
         // Link templates are checked now, so a bad one stops the start with its name.
         config.observability.compile().map_err(|e| e.to_string())?;
+        // So are scorecards: a bad rule names the scorecard, the check and the field.
+        crate::scorecards::compile_config(config.scorecards.as_deref(), false)
+            .map_err(|e| e.to_string())?;
         Ok(config)
     }
 

@@ -49,6 +49,11 @@ pub fn router(state: AppState) -> Router {
         facade: state.facade(),
     });
     let observability: Arc<dyn ObservabilityReader> = Arc::new(state.observability_views());
+    let scorecards: Arc<dyn app::services::ScorecardReader> =
+        Arc::new(crate::scorecards::service::Views {
+            scorecards: state.scorecards.clone(),
+            facade: state.facade(),
+        });
     let audit: Arc<dyn AuditAdmin> = Arc::new(crate::audit::views::AuditViews {
         facade: state.facade(),
         store: state.catalog.store().clone(),
@@ -67,6 +72,7 @@ pub fn router(state: AppState) -> Router {
         provide_context(asset_urls.clone());
         provide_context(kube.clone());
         provide_context(observability.clone());
+        provide_context(scorecards.clone());
         provide_context(reader.clone());
         provide_context(admin.clone());
         provide_context(docs_reader.clone());

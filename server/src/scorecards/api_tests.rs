@@ -1,0 +1,251 @@
+//! The scorecards through the full router, on SQLite and PostgreSQL: the list (configured and
+//! from the catalog), an entity's results, the error envelope, the read permission.
+
+use super::{compile_config, ScorecardConfig, ScorecardService};
+use crate::both_databases;
+use crate::http::caller::TestCaller;
+use crate::policy::{file, PolicyStore};
+use crate::storage::testing::TestDb;
+use crate::test_support::Harness;
+use app::model::{Caller, EntityRef};
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use serde_json::{json, Value};
+use std::sync::Arc;
+use tower::ServiceExt;
+
+const CONFIG: &str = r#"
+- name: basics
+  title: Basics
+  filter: {kind: component}
+  levels: [bronze, silver]
+  checks:
+    - {id: owner, title: Owner exists, level: bronze, rule: ownerExists, fix: Set spec.owner to a group in the catalog.}
+    - {id: on-call, title: On call, level: silver, rule: {annotation: pagerduty.com/service-id}, fix: Add the PagerDuty annotation.}
+"#;
+
+fn catalog() -> String {
+    [
+        "apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata:\n  name: team-a\nspec:\n  type: team\n  children: []\n",
+        "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: web\n  description: The shop.\n  annotations:\n    pagerduty.com/service-id: PWEB\nspec:\n  type: service\n  lifecycle: production\n  owner: team-a\n",
+        "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: orphan\nspec:\n  type: service\n  lifecycle: production\n  owner: team-gone\n",
+        "apiVersion: backlot.io/v1alpha1\nkind: Scorecard\nmetadata:\n  name: docs\n  title: Documented\nspec:\n  filter:\n    type: service\n  levels: [ok]\n  checks:\n    - id: description\n      title: Has a description\n      level: ok\n      rule: description\n      fix: Write metadata.description.\n",
+    ]
+    .join("---\n")
+}
+
+async fn seeded(db: TestDb) -> Harness {
+    let h = Harness::new(db).await;
+    let path = h.write("catalog-info.yaml", &catalog());
+    h.register_file(&path).await;
+    h
+}
+
+fn service() -> Arc<ScorecardService> {
+    let configs: Vec<ScorecardConfig> = yaml_serde::from_str(CONFIG).expect("yaml");
+    Arc::new(ScorecardService::new(
+        compile_config(Some(&configs), false).expect("valid"),
+    ))
+}
+
+async fn get_json(router: &axum::Router, uri: &str) -> (StatusCode, Value) {
+    let res = router
+        .clone()
+        .oneshot(Request::get(uri).body(Body::empty()).expect("request"))
+        .await
+        .expect("response");
+    let status = res.status();
+    let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
+        .await
+        .expect("body");
+    let json = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| panic!("{uri}: not JSON: {}", String::from_utf8_lossy(&bytes)));
+    (status, json)
+}
+
+both_databases!(the_api_serves_scorecards_and_results, setup = seeded, |h| {
+    let mut state = h.state();
+    state.scorecards = service();
+    let router = crate::http::router(state);
+    let (s, b) = get_json(&router, "/api/scorecards").await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let items = b["items"].as_array().expect("items");
+    assert_eq!(items.len(), 2, "{b}");
+    assert_eq!(items[0]["name"], "basics");
+    assert_eq!(items[0]["source"], "config");
+    assert_eq!(items[0]["filter"], json!(["kind=component"]));
+    assert_eq!(
+        items[0]["checks"][1]["rule"],
+        "annotation pagerduty.com/service-id"
+    );
+    assert_eq!(items[1]["name"], "docs");
+    assert_eq!(items[1]["source"], "scorecard:default/docs");
+
+    let (s, b) = get_json(&router, "/api/scorecards/entities/default/component/web").await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(
+        b["entity"],
+        json!({"kind": "Component", "namespace": "default", "name": "web"})
+    );
+    assert_eq!(b["scorecards"][0]["level"], "silver");
+    assert!(b["scorecards"][0].get("next_level").is_none(), "{b}");
+    assert_eq!(b["scorecards"][1]["name"], "docs");
+    assert_eq!(b["scorecards"][1]["level"], "ok");
+
+    let (s, b) = get_json(&router, "/api/scorecards/entities/DEFAULT/Component/orphan").await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let basics = &b["scorecards"][0];
+    assert!(basics.get("level").is_none(), "{b}");
+    assert_eq!(basics["next_level"], "bronze");
+    assert_eq!(
+        basics["checks"][0],
+        json!({"id": "owner", "title": "Owner exists", "level": "bronze", "passed": false,
+               "reason": "owner group:default/team-gone is not in the catalog",
+               "fix": "Set spec.owner to a group in the catalog."})
+    );
+    assert_eq!(
+        b["scorecards"][1]["checks"][0]["reason"],
+        "metadata.description is empty"
+    );
+
+    // A group: no scorecard applies.
+    let (s, b) = get_json(&router, "/api/scorecards/entities/default/group/team-a").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(b["scorecards"], json!([]));
+
+    let (s, b) = get_json(&router, "/api/scorecards/entities/default/component/nope").await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{b}");
+    assert_eq!(b["error"]["name"], "NotFoundError");
+    assert_eq!(
+        b["error"]["message"],
+        "no entity named component:default/nope"
+    );
+});
+
+/// Who may not read an entity gets a 404 for its results, and does not see a catalog
+/// scorecard they may not read.
+#[tokio::test]
+async fn results_follow_the_catalog_s_read_permission() {
+    const READ_OWN: &str = "roles:\n  r:\n    rules:\n      - allow: [catalog.entity.read]\n        when: {is_owner: true}\nbindings:\n  - {role: r, signed_in: true}\n";
+    let h = seeded(TestDb::sqlite().await).await;
+    let mut state = h.state();
+    state.scorecards = service();
+    state.policy = Arc::new(PolicyStore::fixed(
+        file::parse(READ_OWN, "p").expect("policy"),
+    ));
+    let alice = Caller {
+        user: Some(EntityRef::new("User", "default", "alice")),
+        groups: vec![EntityRef::new("Group", "default", "team-a")],
+        ..Default::default()
+    };
+    let router = crate::http::router(state).layer(axum::Extension(TestCaller(alice)));
+    let (s, _) = get_json(&router, "/api/scorecards/entities/default/component/web").await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, b) = get_json(&router, "/api/scorecards/entities/default/component/orphan").await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{b}");
+    let (_, b) = get_json(&router, "/api/scorecards").await;
+    let names: Vec<&str> = b["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|i| i["name"].as_str())
+        .collect();
+    assert_eq!(names, ["basics"]);
+    h.cleanup().await;
+}
+
+/// The entity page's Scorecards section: the level badge, ✓/✗, the reason and how to fix.
+#[tokio::test]
+async fn the_entity_page_shows_the_results() {
+    let h = seeded(TestDb::sqlite().await).await;
+    let mut state = h.state();
+    state.scorecards = service();
+    let router = crate::http::router(state);
+    let get = |uri: &'static str| {
+        let router = router.clone();
+        async move {
+            let res = router
+                .oneshot(Request::get(uri).body(Body::empty()).expect("request"))
+                .await
+                .expect("response");
+            let status = res.status();
+            let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
+                .await
+                .expect("body");
+            (status, String::from_utf8_lossy(&bytes).into_owned())
+        }
+    };
+    let (s, page) = get("/catalog/default/component/orphan").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("id=\"scorecards-heading\""), "{page}");
+    assert!(page.contains(">no level</span>"), "{page}");
+    assert!(page.contains("✗"), "{page}");
+    assert!(
+        page.contains("owner group:default/team-gone is not in the catalog"),
+        "{page}"
+    );
+    assert!(
+        page.contains("How to fix: <!>Set spec.owner to a group in the catalog."),
+        "{page}"
+    );
+    let (_, page) = get("/catalog/default/component/web").await;
+    assert!(page.contains("data-level=\"silver\""), "{page}");
+    assert!(page.contains("✓"), "{page}");
+    // No scorecard applies to a group: no section of its own (the team rollup is another).
+    let (_, page) = get("/catalog/default/group/team-a").await;
+    assert!(!page.contains("id=\"scorecards-heading\""));
+    h.cleanup().await;
+}
+
+/// The group page's rollup: what the team owns, worst first, with the failing checks.
+#[tokio::test]
+async fn the_group_page_rolls_up_what_the_team_owns() {
+    let h = seeded(TestDb::sqlite().await).await;
+    let mut state = h.state();
+    state.scorecards = service();
+    let views = super::service::Views {
+        scorecards: state.scorecards.clone(),
+        facade: state.facade(),
+    };
+    let team =
+        app::services::ScorecardReader::team(&views, &Caller::default(), "default", "team-a")
+            .expect("team-a");
+    let shown: Vec<(&str, &str, Option<&str>)> = team
+        .entities
+        .iter()
+        .map(|e| {
+            (
+                e.entity.name.as_str(),
+                e.scorecard.as_str(),
+                e.level.as_deref(),
+            )
+        })
+        .collect();
+    // web: silver of 2 on Basics (everything), ok of 1 on Documented.
+    assert_eq!(
+        shown,
+        [
+            ("web", "Basics", Some("silver")),
+            ("web", "Documented", Some("ok"))
+        ]
+    );
+    let router = crate::http::router(state);
+    let res = router
+        .oneshot(
+            Request::get("/catalog/default/group/team-a")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("response");
+    let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
+        .await
+        .expect("body");
+    let page = String::from_utf8_lossy(&bytes);
+    assert!(page.contains("id=\"team-scorecards-heading\""), "{page}");
+    assert!(
+        page.contains("href=\"/catalog/default/component/web#scorecards\""),
+        "{page}"
+    );
+    h.cleanup().await;
+}

@@ -1,0 +1,383 @@
+//! Rules over catalog facts, parsed from YAML and evaluated over one stitched entity.
+//!
+//! ```yaml
+//! rule: ownerExists                 # a name alone: ownerSet, ownerExists, description,
+//!                                   # lifecycle, system, tags, links
+//! rule: {lifecycle: [production, experimental]}   # one of these (any case)
+//! rule: {tag: java}                 # this tag
+//! rule: {annotation: backstage.io/techdocs-ref}   # present with a value
+//! rule: {annotation: {key: github.com/project-slug, matches: "^northwind/"}}
+//! rule: {relation: providesApi}     # at least one relation of this type
+//! rule: {all: [ownerExists, description]}         # also any: [...], not: rule
+//! ```
+
+use crate::catalog::snapshot::Record;
+use regex_lite::Regex;
+use serde_json::Value;
+use std::fmt;
+
+/// A checked rule.
+#[derive(Debug, Clone)]
+pub enum Rule {
+    OwnerSet,
+    /// `spec.owner` set and the entity it names is in the catalog.
+    OwnerExists,
+    Description,
+    /// `spec.lifecycle` set; with values, one of them (lower case).
+    Lifecycle(Vec<String>),
+    System,
+    /// Any tag; with one, that tag (lower case).
+    Tags(Option<String>),
+    Links,
+    Annotation {
+        key: String,
+        matches: Option<Regex>,
+    },
+    /// At least one relation of this type (as Backstage spells it, e.g. `providesApi`).
+    Relation(String),
+    All(Vec<Rule>),
+    Any(Vec<Rule>),
+    Not(Box<Rule>),
+}
+
+/// A rule that cannot be used: where in it (`rule.all[1].annotation.matches`) and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleError {
+    pub field: String,
+    pub message: String,
+}
+
+/// The relation types the catalog makes (`catalog/relations.rs`).
+const RELATIONS: &[&str] = &[
+    "ownedBy",
+    "ownerOf",
+    "providesApi",
+    "apiProvidedBy",
+    "consumesApi",
+    "apiConsumedBy",
+    "dependsOn",
+    "dependencyOf",
+    "partOf",
+    "hasPart",
+    "memberOf",
+    "hasMember",
+    "parentOf",
+    "childOf",
+];
+
+const NAMES: &str =
+    "ownerSet, ownerExists, description, lifecycle, system, tags, links (or a map: lifecycle, tag, annotation, relation, all, any, not)";
+
+impl Rule {
+    /// Parses a rule as written; `field` is where it is (`rule`).
+    pub fn parse(v: &Value, field: &str) -> Result<Rule, RuleError> {
+        let err = |field: String, message: String| RuleError { field, message };
+        match v {
+            Value::String(name) => match name.as_str() {
+                "ownerSet" => Ok(Rule::OwnerSet),
+                "ownerExists" => Ok(Rule::OwnerExists),
+                "description" => Ok(Rule::Description),
+                "lifecycle" => Ok(Rule::Lifecycle(Vec::new())),
+                "system" => Ok(Rule::System),
+                "tags" => Ok(Rule::Tags(None)),
+                "links" => Ok(Rule::Links),
+                other => Err(err(
+                    field.into(),
+                    format!("unknown rule {other:?}; expected one of {NAMES}"),
+                )),
+            },
+            Value::Object(map) => {
+                let mut entries = map.iter();
+                let (Some((key, arg)), None) = (entries.next(), entries.next()) else {
+                    return Err(err(
+                        field.into(),
+                        format!("a rule is a map with exactly one key, found {}", map.len()),
+                    ));
+                };
+                let at = format!("{field}.{key}");
+                match key.as_str() {
+                    "all" | "any" => {
+                        let Value::Array(items) = arg else {
+                            return Err(err(at, "expected a list of rules".into()));
+                        };
+                        if items.is_empty() {
+                            return Err(err(at, "expected at least one rule".into()));
+                        }
+                        let rules = items
+                            .iter()
+                            .enumerate()
+                            .map(|(i, r)| Rule::parse(r, &format!("{at}[{i}]")))
+                            .collect::<Result<Vec<_>, _>>()?;
+                        Ok(if key == "all" {
+                            Rule::All(rules)
+                        } else {
+                            Rule::Any(rules)
+                        })
+                    }
+                    "not" => Ok(Rule::Not(Box::new(Rule::parse(arg, &at)?))),
+                    "lifecycle" => match arg {
+                        Value::String(s) => Ok(Rule::Lifecycle(vec![s.to_lowercase()])),
+                        Value::Array(items) => items
+                            .iter()
+                            .enumerate()
+                            .map(|(i, s)| {
+                                s.as_str().map(str::to_lowercase).ok_or_else(|| {
+                                    err(format!("{at}[{i}]"), "expected a string".into())
+                                })
+                            })
+                            .collect::<Result<Vec<_>, _>>()
+                            .map(Rule::Lifecycle),
+                        _ => Err(err(at, "expected a lifecycle or a list of them".into())),
+                    },
+                    "tag" => match arg.as_str() {
+                        Some(t) if !t.is_empty() => Ok(Rule::Tags(Some(t.to_lowercase()))),
+                        _ => Err(err(at, "expected a tag".into())),
+                    },
+                    "relation" => match arg.as_str() {
+                        Some(t) => match RELATIONS.iter().find(|r| r.eq_ignore_ascii_case(t)) {
+                            Some(r) => Ok(Rule::Relation((*r).to_string())),
+                            None => Err(err(
+                                at,
+                                format!(
+                                    "unknown relation {t:?}; expected one of {}",
+                                    RELATIONS.join(", ")
+                                ),
+                            )),
+                        },
+                        None => Err(err(at, "expected a relation type".into())),
+                    },
+                    "annotation" => match arg {
+                        Value::String(k) if !k.is_empty() => Ok(Rule::Annotation {
+                            key: k.clone(),
+                            matches: None,
+                        }),
+                        Value::Object(m) => {
+                            if let Some(other) = m.keys().find(|k| *k != "key" && *k != "matches") {
+                                return Err(err(
+                                    format!("{at}.{other}"),
+                                    "unknown field; expected key or matches".into(),
+                                ));
+                            }
+                            let key = match m.get("key").and_then(Value::as_str) {
+                                Some(k) if !k.is_empty() => k.to_string(),
+                                _ => {
+                                    return Err(err(
+                                        format!("{at}.key"),
+                                        "expected an annotation key".into(),
+                                    ))
+                                }
+                            };
+                            let matches = match m.get("matches") {
+                                None => None,
+                                Some(Value::String(p)) => Some(Regex::new(p).map_err(|e| {
+                                    err(format!("{at}.matches"), format!("invalid pattern: {e}"))
+                                })?),
+                                Some(_) => {
+                                    return Err(err(
+                                        format!("{at}.matches"),
+                                        "expected a regular expression".into(),
+                                    ))
+                                }
+                            };
+                            Ok(Rule::Annotation { key, matches })
+                        }
+                        _ => Err(err(
+                            at,
+                            "expected an annotation key, or {key, matches}".into(),
+                        )),
+                    },
+                    other => Err(err(
+                        at,
+                        format!("unknown rule {other:?}; expected one of {NAMES}"),
+                    )),
+                }
+            }
+            _ => Err(err(
+                field.into(),
+                format!("expected a rule name or a map; expected one of {NAMES}"),
+            )),
+        }
+    }
+
+    /// Whether the entity passes, and why (or why not), in a few plain words.
+    pub fn evaluate(&self, facts: &Facts<'_>) -> (bool, String) {
+        let r = facts.record;
+        let f = r.fields();
+        match self {
+            Rule::OwnerSet => match f.owner() {
+                Some(o) => (true, format!("owner is {o}")),
+                None => (false, "spec.owner is not set".into()),
+            },
+            Rule::OwnerExists => match f.owner() {
+                None => (false, "spec.owner is not set".into()),
+                Some(o) => match r.related("ownedBy").next() {
+                    Some(rel) if rel.target_index.is_some() => {
+                        (true, format!("owner {} is in the catalog", rel.target_ref))
+                    }
+                    Some(rel) => (
+                        false,
+                        format!("owner {} is not in the catalog", rel.target_ref),
+                    ),
+                    None => (false, format!("owner {o} is not in the catalog")),
+                },
+            },
+            Rule::Description => match f.description().filter(|d| !d.trim().is_empty()) {
+                Some(_) => (true, "has a description".into()),
+                None => (false, "metadata.description is empty".into()),
+            },
+            Rule::Lifecycle(allowed) => match f.lifecycle() {
+                None => (false, "spec.lifecycle is not set".into()),
+                Some(l)
+                    if allowed.is_empty() || allowed.iter().any(|a| a.eq_ignore_ascii_case(l)) =>
+                {
+                    (true, format!("lifecycle is {l}"))
+                }
+                Some(l) => (
+                    false,
+                    format!("lifecycle is {l}, not one of {}", allowed.join(", ")),
+                ),
+            },
+            Rule::System => match f.system() {
+                Some(s) => (true, format!("part of system {s}")),
+                None => (false, "spec.system is not set".into()),
+            },
+            Rule::Tags(None) => match f.tags().count() {
+                0 => (false, "metadata.tags is empty".into()),
+                n => (true, format!("{n} tag(s)")),
+            },
+            Rule::Tags(Some(tag)) => {
+                if f.tags().any(|t| t.eq_ignore_ascii_case(tag)) {
+                    (true, format!("tagged {tag}"))
+                } else {
+                    (false, format!("not tagged {tag}"))
+                }
+            }
+            Rule::Links => {
+                let n = facts.body()["metadata"]["links"]
+                    .as_array()
+                    .map_or(0, Vec::len);
+                if n == 0 {
+                    (false, "metadata.links is empty".into())
+                } else {
+                    (true, format!("{n} link(s)"))
+                }
+            }
+            Rule::Annotation { key, matches } => {
+                let value = facts.body()["metadata"]["annotations"][key.as_str()]
+                    .as_str()
+                    .filter(|v| !v.is_empty());
+                match (value, matches) {
+                    (None, _) => (false, format!("annotation {key} is not set")),
+                    (Some(_), None) => (true, format!("annotation {key} is set")),
+                    (Some(v), Some(re)) if re.is_match(v) => {
+                        (true, format!("annotation {key} is {v:?}"))
+                    }
+                    (Some(v), Some(re)) => (
+                        false,
+                        format!(
+                            "annotation {key} is {v:?}, which does not match {}",
+                            re.as_str()
+                        ),
+                    ),
+                }
+            }
+            Rule::Relation(t) => match r.related(t).count() {
+                0 => (false, format!("no {t} relation")),
+                n => (true, format!("{n} {t} relation(s)")),
+            },
+            Rule::All(rules) => {
+                for rule in rules {
+                    let (ok, why) = rule.evaluate(facts);
+                    if !ok {
+                        return (false, why);
+                    }
+                }
+                (true, "all hold".into())
+            }
+            Rule::Any(rules) => {
+                let mut why = Vec::new();
+                for rule in rules {
+                    let (ok, reason) = rule.evaluate(facts);
+                    if ok {
+                        return (true, reason);
+                    }
+                    why.push(reason);
+                }
+                (false, why.join("; "))
+            }
+            Rule::Not(rule) => {
+                let (ok, why) = rule.evaluate(facts);
+                if ok {
+                    (false, format!("{why} (it must not)"))
+                } else {
+                    (true, why)
+                }
+            }
+        }
+    }
+
+    /// Whether it reads the entity's body (annotations, links).
+    pub fn reads_body(&self) -> bool {
+        match self {
+            Rule::Links | Rule::Annotation { .. } => true,
+            Rule::All(r) | Rule::Any(r) => r.iter().any(Rule::reads_body),
+            Rule::Not(r) => r.reads_body(),
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let list = |f: &mut fmt::Formatter<'_>, name: &str, rules: &[Rule]| {
+            write!(f, "{name}(")?;
+            for (i, r) in rules.iter().enumerate() {
+                if i > 0 {
+                    write!(f, ", ")?;
+                }
+                write!(f, "{r}")?;
+            }
+            write!(f, ")")
+        };
+        match self {
+            Rule::OwnerSet => write!(f, "ownerSet"),
+            Rule::OwnerExists => write!(f, "ownerExists"),
+            Rule::Description => write!(f, "description"),
+            Rule::Lifecycle(v) if v.is_empty() => write!(f, "lifecycle"),
+            Rule::Lifecycle(v) => write!(f, "lifecycle in [{}]", v.join(", ")),
+            Rule::System => write!(f, "system"),
+            Rule::Tags(None) => write!(f, "tags"),
+            Rule::Tags(Some(t)) => write!(f, "tag {t}"),
+            Rule::Links => write!(f, "links"),
+            Rule::Annotation { key, matches: None } => write!(f, "annotation {key}"),
+            Rule::Annotation {
+                key,
+                matches: Some(re),
+            } => write!(f, "annotation {key} matches {}", re.as_str()),
+            Rule::Relation(t) => write!(f, "relation {t}"),
+            Rule::All(r) => list(f, "all", r),
+            Rule::Any(r) => list(f, "any", r),
+            Rule::Not(r) => write!(f, "not({r})"),
+        }
+    }
+}
+
+/// One entity's facts: the stitched record, and its body parsed when a rule first asks.
+pub struct Facts<'a> {
+    pub record: &'a Record,
+    body: std::cell::OnceCell<Value>,
+}
+
+impl<'a> Facts<'a> {
+    pub fn new(record: &'a Record) -> Self {
+        Facts {
+            record,
+            body: std::cell::OnceCell::new(),
+        }
+    }
+
+    fn body(&self) -> &Value {
+        self.body
+            .get_or_init(|| serde_json::from_str(&self.record.stored.body).unwrap_or(Value::Null))
+    }
+}
