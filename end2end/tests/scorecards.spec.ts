@@ -1,0 +1,38 @@
+// Scorecards in Chromium, on the release build started as README.md starts it (the demo
+// organisation and its "Service maturity" scorecard, no config file): an entity page shows the
+// level reached and each check with why, a failing one with how to fix it; the team page rolls up
+// what the team owns, worst first; the REST API says the same.
+import { expect, open, test } from './fixtures';
+
+test.describe('scorecards', () => {
+  test('an entity page shows its level and its checks', async ({ page }) => {
+    await open(page, '/catalog/default/component/checkout-service');
+    const card = page.locator('#scorecards [data-scorecard="service-maturity"]');
+    await expect(card.locator('.level-badge')).toHaveAttribute('data-level', 'gold');
+    await expect(card.locator('li.check-failed')).toHaveCount(0);
+    await expect(card.locator('li[data-check="owner"] .check-mark')).toHaveAttribute('aria-label', 'passed');
+
+    // The demo's deliberate mistake: an owner that does not exist fails the first level.
+    await open(page, '/catalog/default/component/gift-cards-service');
+    const failing = page.locator('#scorecards [data-scorecard="service-maturity"]');
+    await expect(failing.locator('.level-badge')).toHaveText('no level');
+    const owner = failing.locator('li[data-check="owner"]');
+    await expect(owner).toHaveClass(/check-failed/);
+    await expect(owner.locator('.check-reason')).toContainText('team-gifting');
+    await expect(owner.locator('.check-fix')).toContainText('How to fix');
+  });
+
+  test('a team page rolls up what it owns, worst first', async ({ page, request }) => {
+    await open(page, '/catalog/default/group/team-checkout');
+    const rows = page.locator('#team-scorecards li');
+    await expect(rows.first()).toBeVisible();
+    const levels = await rows.locator('.level-badge').evaluateAll((els) => els.map((e) => e.getAttribute('data-level') ?? ''));
+    const rank = (l: string) => ['', 'bronze', 'silver', 'gold'].indexOf(l);
+    expect(levels.length).toBeGreaterThan(0);
+    expect(levels.map(rank)).toEqual([...levels.map(rank)].sort((a, b) => a - b));
+
+    const api = await request.get('/api/scorecards/entities/default/component/checkout-service');
+    expect(api.status()).toBe(200);
+    expect(JSON.stringify(await api.json())).toContain('gold');
+  });
+});
