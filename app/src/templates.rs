@@ -59,8 +59,13 @@ pub fn task_href(id: &str) -> String {
 }
 
 /// A task's live updates (server-sent `update` events while it runs).
-pub fn task_stream_href(id: &str) -> String {
-    format!("/create/tasks/{id}/stream")
+/// A task's stream of updates, for a page that shows its events up to `after` (the last one's
+/// id): updates after it are sent even when the task ends before the page's island connects.
+pub fn task_stream_href(id: &str, after: Option<i64>) -> String {
+    match after {
+        Some(after) => format!("/create/tasks/{id}/stream?after={after}"),
+        None => format!("/create/tasks/{id}/stream"),
+    }
 }
 
 /// The templates list's filters, as its GET form sends them.
@@ -346,6 +351,9 @@ pub struct TaskView {
     pub status: String,
     pub steps: Vec<TaskStepView>,
     pub log: Vec<LogLineView>,
+    /// The id of the last event the view shows.
+    #[serde(default)]
+    pub last_event: Option<i64>,
     pub links: Vec<OutputLink>,
     pub texts: Vec<OutputText>,
     /// Why it failed, when it did.

@@ -67,15 +67,25 @@ mod live {
         }
     }
 
-    /// The server's current HTML for the element with `data-stream="{stream}"`.
+    /// The element that follows `stream`: its `data-stream` is the stream's path, with or
+    /// without a query (a task page's `?after=<event>` changes as the task goes on).
+    fn stream_selector(stream: &str) -> String {
+        let path = stream.split('?').next().unwrap_or(stream);
+        format!("[data-stream=\"{path}\"], [data-stream^=\"{path}?\"]")
+    }
+
+    /// The server's current HTML for the element that follows `stream`.
     async fn fresh(stream: &str) -> Option<String> {
         let html = crate::components::fetch::text(&window().location().href().ok()?).await?;
         let doc = web_sys::DomParser::new()
             .ok()?
             .parse_from_string(&html, web_sys::SupportedType::TextHtml)
             .ok()?;
-        let selector = format!("[data-stream=\"{stream}\"]");
-        Some(doc.query_selector(&selector).ok()??.outer_html())
+        Some(
+            doc.query_selector(&stream_selector(stream))
+                .ok()??
+                .outer_html(),
+        )
     }
 
     /// Opens the stream named in `root` and swaps in fresh HTML after each update; updates that
@@ -107,8 +117,7 @@ mod live {
                     loop {
                         again.set(false);
                         if let Some(html) = fresh(&stream).await {
-                            let selector = format!("[data-stream=\"{stream}\"]");
-                            if let Ok(Some(old)) = root.query_selector(&selector) {
+                            if let Ok(Some(old)) = root.query_selector(&stream_selector(&stream)) {
                                 old.set_outer_html(&html);
                             }
                             mark(&root, true);

@@ -67,7 +67,7 @@ fn StatusBadge(status: String) -> impl IntoView {
 #[component]
 fn TaskDetail(task: TaskView) -> impl IntoView {
     // Always named, so the page fetched after the task ended still replaces the live one.
-    let stream = task_stream_href(&task.id);
+    let stream = task_stream_href(&task.id, task.last_event);
     let id = task.id.clone();
     let template = task.template.clone();
     let retry_id = id.clone();

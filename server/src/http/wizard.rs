@@ -21,9 +21,11 @@
 //! - `GET /create/suggest?filter=…&owned=…&q=…`: an entity picker's suggestions for what is
 //!   typed (the wizard's island asks when a picker's choices did not all fit in the page).
 //! - `GET /create/tasks/{id}/stream`: server-sent `update` events while the task runs (its
-//!   page's `LiveRegion` then fetches the page again); once the task has ended, the stream sends
-//!   a last update and ends, and a reconnection is answered `204 No Content`, which tells the
-//!   browser to stop.
+//!   page's `LiveRegion` then fetches the page again), each with the id of the last event it
+//!   covers; `?after=<id>` (the last event the page shows) or a reconnection's `Last-Event-ID`
+//!   says where to start. Once the task has ended, the stream sends a last update and ends, and
+//!   a connection with nothing new to hear is answered `204 No Content`, which tells the browser
+//!   to stop.
 //!
 //! Every post passes the one same-origin check (`http::csrf`), cookie or not.
 
@@ -37,7 +39,7 @@ use app::templates::{
     task_href, CANCEL_TASK_PATH, DECIDE_TASK_PATH, EDIT_PATH, RETRY_TASK_PATH, SUGGEST_PICKER_PATH,
 };
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, RawQuery, Request, State};
+use axum::extract::{Path, Query, RawQuery, Request, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -392,11 +394,27 @@ fn ended(status: &str) -> bool {
     !matches!(status, "open" | "processing" | "waiting")
 }
 
+/// Where a task page's stream starts: `?after=<event id>` (the last event the page shows).
+#[derive(Deserialize)]
+struct After {
+    after: Option<i64>,
+}
+
 async fn updates(
     State(state): State<AppState>,
     RequestCaller(caller): RequestCaller,
     Path(id): Path<String>,
+    Query(After { after }): Query<After>,
+    headers: HeaderMap,
 ) -> Response {
+    // A reconnection says what it last heard (`Last-Event-ID`); the first connection, what the
+    // page shows. Events after that are sent even if the task ended meanwhile, so a page whose
+    // island woke after the task ended still learns of it.
+    let heard = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .or(after);
     let tasks = state.scaffolder.clone();
     let task = match tasks.get(&caller, &id).await {
         Ok(t) => t,
@@ -410,13 +428,26 @@ async fn updates(
             return (status, e.to_string()).into_response();
         }
     };
-    if ended(&task.status) {
-        return StatusCode::NO_CONTENT.into_response();
-    }
-    let last = match tasks.events(&caller, &id, None).await {
-        Ok(events) => events.last().map(|e| e.id),
-        Err(_) => None,
+    let last = match heard {
+        Some(heard) => Some(heard),
+        None => match tasks.events(&caller, &id, None).await {
+            Ok(events) => events.last().map(|e| e.id),
+            Err(_) => None,
+        },
     };
+    if ended(&task.status) {
+        let missed = tasks.events(&caller, &id, last).await.unwrap_or_default();
+        let Some(newest) = missed.last() else {
+            return StatusCode::NO_CONTENT.into_response();
+        };
+        // One last update; its id makes the browser's reconnection the 204 above.
+        let event = SseEvent::default()
+            .event("update")
+            .id(newest.id.to_string())
+            .data("changed");
+        let once = futures_util::stream::iter([Ok::<_, Infallible>(event)]);
+        return Sse::new(once).into_response();
+    }
     struct Follow {
         tasks: crate::scaffolder::tasks::TaskService,
         caller: app::model::Caller,
@@ -461,7 +492,10 @@ async fn updates(
                 .iter()
                 .chain(&later)
                 .any(|e| e.event_type == "completion" || e.event_type == "cancelled");
-            let event = SseEvent::default().event("update").data("changed");
+            let mut event = SseEvent::default().event("update").data("changed");
+            if let Some(last) = f.last {
+                event = event.id(last.to_string());
+            }
             return Some((Ok::<_, Infallible>(event), f));
         }
     });

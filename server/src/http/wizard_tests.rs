@@ -456,6 +456,25 @@ both_databases!(
         // An ended task's updates tell the browser to stop.
         let (s, _, _) = send(&router, "GET", &format!("{to}/stream"), &[], "").await;
         assert_eq!(s, StatusCode::NO_CONTENT);
+        // A page that shows fewer events than there are (its island woke after the task ended)
+        // hears one last update, whose id its reconnection sends back: then it stops.
+        let (s, _, missed) = send(&router, "GET", &format!("{to}/stream?after=0"), &[], "").await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(missed.contains("event: update"), "{missed}");
+        let heard = missed
+            .lines()
+            .find_map(|l| l.strip_prefix("id: "))
+            .expect("the update's id")
+            .to_string();
+        let (s, _, _) = send(
+            &router,
+            "GET",
+            &format!("{to}/stream?after=0"),
+            &[("last-event-id", heard.as_str())],
+            "",
+        )
+        .await;
+        assert_eq!(s, StatusCode::NO_CONTENT);
 
         let tasks = page(&router, "/create/tasks").await;
         assert!(
@@ -493,7 +512,7 @@ both_databases!(a_task_is_cancelled_from_its_page, setup = setup, |h| {
         open.contains("data-status=\"open\"") && open.contains("class=\"live-marker\""),
         "{open}"
     );
-    assert!(open.contains(&format!("data-stream=\"/create/tasks/{id}/stream\"")));
+    assert!(open.contains(&format!("data-stream=\"/create/tasks/{id}/stream")));
     assert!(open.contains("action=\"/create/tasks/cancel\""));
 
     // The page follows the open task: its stream tells it when something changed.

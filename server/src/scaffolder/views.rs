@@ -623,6 +623,7 @@ impl ScaffolderViews {
             });
         let retryable = matches!(task.status.as_str(), "failed" | "cancelled");
         TaskView {
+            last_event: events.last().map(|e| e.id),
             can_cancel: !ended && may_manage(false),
             can_retry: retryable && !needs_secrets && may_manage(true),
             needs_secrets: retryable && needs_secrets,
