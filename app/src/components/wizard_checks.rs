@@ -178,7 +178,10 @@ mod browser {
                     if this.asked.try_get_value() != Some(mine) {
                         return;
                     }
-                    let answer = fetch::post_form(&check_url(&form.action()), &body).await;
+                    let answer = match &body {
+                        Some(body) => fetch::post_form(&check_url(&form.action()), body).await,
+                        None => None,
+                    };
                     if this.asked.try_get_value() != Some(mine) {
                         return;
                     }
@@ -310,12 +313,11 @@ mod browser {
             .ok()
     }
 
-    /// The form's fields as a post would send them (`application/x-www-form-urlencoded`).
-    fn form_body(form: &web_sys::HtmlFormElement) -> String {
+    /// The form's fields as a post would send them.
+    fn form_body(form: &web_sys::HtmlFormElement) -> Option<web_sys::UrlSearchParams> {
         web_sys::FormData::new_with_form(form)
             .and_then(|data| web_sys::UrlSearchParams::new_with_str_sequence_sequence(&data))
-            .map(|params| params.to_string().into())
-            .unwrap_or_default()
+            .ok()
     }
 
     /// Every field container in the form (`[data-field]`).
