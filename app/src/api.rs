@@ -262,6 +262,35 @@ pub async fn get_team_scorecards(
 }
 
 #[cfg(feature = "ssr")]
+fn home() -> Result<std::sync::Arc<dyn crate::services::HomeReader>, AppError> {
+    service("the home page")
+}
+
+/// The home page: the signed-in user's, or the organisation's overview.
+#[server(prefix = "/_app")]
+pub async fn get_home() -> Result<crate::home::HomeView, AppError> {
+    home()?.home(caller()).await
+}
+
+/// The organisation view, teams sorted by `sort`.
+#[server(prefix = "/_app")]
+pub async fn get_organisation(sort: String) -> Result<crate::home::OrgView, AppError> {
+    Ok(home()?.organisation(&caller(), &sort))
+}
+
+/// The entity page's star; records the signed-in user's visit.
+#[server(prefix = "/_app")]
+pub async fn visit_entity(
+    kind: String,
+    namespace: String,
+    name: String,
+) -> Result<crate::home::StarState, AppError> {
+    Ok(home()?
+        .visit(caller(), EntityRef::new(kind, namespace, name))
+        .await)
+}
+
+#[cfg(feature = "ssr")]
 fn audit_admin() -> Result<std::sync::Arc<dyn crate::services::AuditAdmin>, AppError> {
     service("the audit log")
 }

@@ -15,6 +15,7 @@ pub mod components;
 pub mod error;
 pub mod format;
 pub mod graph_layout;
+pub mod home;
 pub mod kube;
 pub mod model;
 pub mod names;
@@ -43,6 +44,7 @@ use pages::{
     entity::EntityRoute,
     errors::ErrorsPage,
     group::GroupRoute,
+    home::{HomePage, TeamsPage},
     kubernetes::{ClusterPage, ClustersPage},
     locations::LocationsPage,
     not_found::NotFound,
@@ -162,7 +164,8 @@ pub fn App() -> impl IntoView {
         <Router>
             <Layout>
                 <Routes fallback=|| view! { <NotFound/> }>
-                    <Route path=path!("/") view=CatalogPage ssr=SsrMode::Async/>
+                    <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
+                    <Route path=path!("/teams") view=TeamsPage ssr=SsrMode::Async/>
                     <Route path=path!("/catalog") view=CatalogPage ssr=SsrMode::Async/>
                     <Route
                         path=path!("/catalog/:namespace/group/:name/:tab?")

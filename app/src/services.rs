@@ -111,6 +111,23 @@ pub trait ObservabilityReader: Send + Sync + 'static {
     ) -> Option<crate::observability::TeamLinks>;
 }
 
+/// The home page, the organisation view, and what is kept per signed-in user (stars and recent
+/// visits).
+pub trait HomeReader: Send + Sync + 'static {
+    /// A signed-in user's home, or the organisation's overview for anyone else.
+    fn home(self: Arc<Self>, caller: Caller) -> BoxFuture<Result<crate::home::HomeView, AppError>>;
+    /// Every team the caller sees, sorted by `sort` (`app::home::ORG_SORTS`), and entities
+    /// with no owner or an owner missing from the catalog.
+    fn organisation(&self, caller: &Caller, sort: &str) -> crate::home::OrgView;
+    /// The entity page's star for a signed-in user, and their visit recorded (without waiting
+    /// for the write). The guest and tokens get the default: no stars.
+    fn visit(
+        self: Arc<Self>,
+        caller: Caller,
+        entity: EntityRef,
+    ) -> BoxFuture<crate::home::StarState>;
+}
+
 /// A boxed future, for the async methods of the traits above.
 pub type BoxFuture<T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send>>;
 

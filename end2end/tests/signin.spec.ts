@@ -9,51 +9,19 @@
 // survives a restart of Backlot (sessions are in the database); signing out ends it on the
 // server, so the old cookie no longer signs anyone in. Nothing in the server's log carries the
 // session cookie or the client secret.
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { type BrowserContext, type Page, request as playwrightRequest } from '@playwright/test';
 import { catalogRows, columnTexts, expect, open, test } from './fixtures';
-import { freePort, type OwnServer, repoRoot, startBacklot, stopBacklot } from './own-server';
+import { signInAs, startProvider } from './oidc';
+import { freePort, type OwnServer, startBacklot, stopBacklot } from './own-server';
 
 const CLIENT_SECRET = 'e2e-oidc-client-secret-7c1f';
 
 let origin = '';
 let issuer = '';
-
-/** The provider on a free port, sending browsers back to `redirectUri`; resolves once it listens. */
-async function startProvider(port: number, redirectUri: string): Promise<ChildProcess> {
-  const op = spawn(process.execPath, ['oidc/op.mjs'], {
-    cwd: path.join(repoRoot, 'end2end'),
-    env: { ...process.env, OP_PORT: String(port), OP_REDIRECT_URI: redirectUri, OP_CLIENT_SECRET: CLIENT_SECRET },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('the OpenID provider did not start within 20 s')), 20_000);
-    op.stdout!.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('ready ')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    op.once('exit', (code) => reject(new Error(`the OpenID provider exited with ${code}`)));
-  });
-  return op;
-}
-
-/** Signs `login` in from the sign-in page, through the provider's login and consent pages. */
-async function signIn(page: Page, login: string, from = '/catalog'): Promise<void> {
-  await page.goto(`/signin?redirect=${encodeURIComponent(from)}`);
-  await page.getByRole('link', { name: /Sign in with/ }).first().click();
-  // The provider's own pages (its development login accepts any name).
-  await expect(page).toHaveURL(new RegExp(`^${issuer}/`));
-  await page.locator('input[name="login"]').fill(login);
-  await page.locator('input[name="password"]').fill('any');
-  await page.locator('button[type="submit"]').click();
-  await page.getByRole('button', { name: 'Continue' }).click();
-  await expect(page).toHaveURL(`${origin}${from}`);
-}
 
 /** The session cookie of a browser context. */
 async function sessionCookie(context: BrowserContext) {
@@ -90,7 +58,7 @@ test.describe('sign-in with a real OpenID provider', () => {
     const opPort = await freePort();
     origin = `http://127.0.0.1:${port}`;
     issuer = `http://127.0.0.1:${opPort}`;
-    provider = await startProvider(opPort, `${origin}/api/auth/oidc/handler/frame`);
+    provider = await startProvider(opPort, `${origin}/api/auth/oidc/handler/frame`, CLIENT_SECRET);
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'backlot-e2e-signin-'));
     workDir = path.join(tmp, 'cwd');
     fs.mkdirSync(workDir);
@@ -121,7 +89,7 @@ test.describe('sign-in with a real OpenID provider', () => {
 
   test('sign in, see who you are and what your team owns, sign out', async ({ page, context }) => {
     test.setTimeout(120_000);
-    await signIn(page, 'hannah.okafor');
+    await signInAs(page, origin, issuer, 'hannah.okafor');
     const header = page.getByRole('banner');
     await expect(header).toContainText('Hannah Okafor');
     await expect(header.getByRole('link', { name: 'Sign in' })).toHaveCount(0);
@@ -219,7 +187,7 @@ test.describe('sign-in with a real OpenID provider', () => {
 
   test("an owner-only action is refused for someone outside the owning team, with the decision named", async ({ page }) => {
     test.setTimeout(120_000);
-    await signIn(page, 'lucas.moreno');
+    await signInAs(page, origin, issuer, 'lucas.moreno');
     await expect(page.getByRole('banner')).toContainText('Lucas Moreno');
     const dir = path.join(workDir, 'data', 'incoming-lucas');
     fs.mkdirSync(dir, { recursive: true });

@@ -28,6 +28,8 @@ const PAGES: [string, number, boolean][] = [
   ['/catalog/default/group/team-checkout', LIGHT, true],
   ['/catalog/default/user/amelia.hart', LIGHT, false],
   ['/search?q=checkout', LIGHT, true],
+  ['/', LIGHT, false],
+  ['/teams', LIGHT, false],
   ['/docs', LIGHT, false],
   ['/locations', LIGHT, false],
   ['/catalog-errors', LIGHT, false],

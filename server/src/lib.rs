@@ -30,6 +30,7 @@ pub mod docs;
 pub mod error;
 pub mod files;
 pub mod git;
+pub mod home;
 pub mod http;
 pub mod k8s;
 pub mod metrics;

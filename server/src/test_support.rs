@@ -8,7 +8,7 @@ use crate::metrics::Metrics;
 use crate::storage::testing::TestDb;
 use crate::AppState;
 use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::{HeaderMap, Request, StatusCode};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
@@ -392,4 +392,66 @@ pub fn with_sign_in(
     )));
     state.scaffolder = state.scaffolder.with_policy(state.policy.clone());
     state
+}
+
+/// An answer of the router, read whole.
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub text: String,
+}
+
+impl Answer {
+    pub fn location(&self) -> &str {
+        self.headers
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_else(|| panic!("no Location ({}): {}", self.status, self.text))
+    }
+
+    /// `backlot_session=…` from Set-Cookie.
+    pub fn cookie(&self) -> Option<String> {
+        self.headers
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|c| c.starts_with("backlot_session="))
+            .and_then(|c| c.split(';').next())
+            .map(str::to_string)
+    }
+}
+
+/// Sends one request through `router` as `caller` (none: as the request itself says).
+pub async fn send(
+    router: &axum::Router,
+    caller: Option<&app::model::Caller>,
+    method: &str,
+    uri: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Answer {
+    let router = match caller {
+        Some(c) => router
+            .clone()
+            .layer(axum::Extension(crate::http::caller::TestCaller(c.clone()))),
+        None => router.clone(),
+    };
+    let mut req = Request::builder().method(method).uri(uri);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let res = router
+        .oneshot(req.body(Body::from(body.to_string())).unwrap())
+        .await
+        .unwrap();
+    let status = res.status();
+    let headers = res.headers().clone();
+    let bytes = axum::body::to_bytes(res.into_body(), 1 << 24)
+        .await
+        .unwrap();
+    Answer {
+        status,
+        headers,
+        text: String::from_utf8_lossy(&bytes).into_owned(),
+    }
 }

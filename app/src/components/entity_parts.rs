@@ -2,17 +2,21 @@
 //! About card, links, labels, annotations, source, and the relations, API definition and raw
 //! JSON tabs. Which tabs there are is the pages' table (`pages::entity::TABS`).
 
+use crate::api::visit_entity;
 use crate::components::common::{EntityLink, ErrorBadge, IconExternal, KindBadge, Tags};
 use crate::components::observability::ObservabilityCard;
 use crate::format::{
     is_safe_image_url, is_safe_url, kind_label, kind_plural, pretty_json, relation_label,
 };
+use crate::home::{StarState, STAR_PATH};
+use crate::model::EntityRef;
 use crate::model::{
     AccessView, EntityDetail, LinkView, ProfileView, RelationView, RepositoryView, SignInState,
     SourceView,
 };
 use crate::query::{catalog_href, with_kind};
 use leptos::prelude::*;
+use leptos_router::hooks::use_location;
 
 /// Breadcrumb, title, reference, badges, description and tags.
 #[component]
@@ -46,6 +50,7 @@ pub fn EntityHeader(detail: EntityDetail) -> impl IntoView {
                 {s.spec_type.map(|t| view! { <span class="chip">{t}</span> })}
                 {s.lifecycle.map(|l| view! { <span class="chip chip-lifecycle">{l}</span> })}
                 <ErrorBadge count=s.error_count/>
+                <StarButton entity=r.clone()/>
             </div>
             <p class="entity-ref">
                 <code>{reference}</code>
@@ -53,6 +58,69 @@ pub fn EntityHeader(detail: EntityDetail) -> impl IntoView {
             {s.description.map(|d| view! { <p class="entity-description">{d}</p> })}
             <Tags tags=s.tags/>
         </div>
+    }
+}
+
+/// "☆ Star" / "★ Starred" for a signed-in user: a plain form post to [`STAR_PATH`] that comes
+/// back to this page. Asking for the star also records the visit (the home page's "Recently
+/// visited"). Nothing for the guest.
+#[component]
+pub fn StarButton(entity: EntityRef) -> impl IntoView {
+    let location = use_location();
+    let back = {
+        let path = location.pathname.get_untracked();
+        let search = location.search.get_untracked();
+        if search.is_empty() {
+            path
+        } else {
+            format!("{path}?{search}")
+        }
+    };
+    let reference = entity.to_ref_string();
+    let state = Resource::new(
+        || (),
+        move |_| {
+            visit_entity(
+                entity.kind.clone(),
+                entity.namespace.clone(),
+                entity.name.clone(),
+            )
+        },
+    );
+    view! {
+        <Suspense fallback=|| ()>
+            {move || {
+                let (back, reference) = (back.clone(), reference.clone());
+                Suspend::new(async move {
+                    match state.await {
+                        Ok(StarState { signed_in: true, starred }) => {
+                            let (value, label, title) = if starred {
+                                ("0", "★ Starred", "Remove from your stars on the home page")
+                            } else {
+                                ("1", "☆ Star", "Keep it among your stars on the home page")
+                            };
+                            view! {
+                                <form method="post" action=STAR_PATH class="star-form">
+                                    <input type="hidden" name="entity" value=reference/>
+                                    <input type="hidden" name="star" value=value/>
+                                    <input type="hidden" name="back" value=back/>
+                                    <button
+                                        type="submit"
+                                        class="button button-small star-button"
+                                        aria-pressed=if starred { "true" } else { "false" }
+                                        title=title
+                                    >
+                                        {label}
+                                    </button>
+                                </form>
+                            }
+                            .into_any()
+                        }
+                        _ => ().into_any(),
+                    }
+                })
+            }}
+        </Suspense>
     }
 }
 

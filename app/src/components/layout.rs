@@ -18,8 +18,9 @@ pub fn Layout(children: Children) -> impl IntoView {
     // `/catalog-errors` starts with `/catalog`, so compare segments rather than prefixes.
     let in_catalog = move || {
         let p = pathname.get();
-        p == "/" || p == "/catalog" || p.starts_with("/catalog/")
+        p == "/catalog" || p.starts_with("/catalog/")
     };
+    let in_teams = move || pathname.get() == "/teams";
     let in_errors = move || pathname.get() == "/catalog-errors";
     let in_docs = move || pathname.get() == "/docs";
     let in_locations = move || pathname.get() == "/locations";
@@ -70,7 +71,7 @@ pub fn Layout(children: Children) -> impl IntoView {
         </a>
         <header class="site-header">
             <div class="site-header-inner">
-                <a class="brand" href="/catalog">
+                <a class="brand" href="/">
                     <svg class="brand-mark" viewBox="0 0 16 16" width="20" height="20" aria-hidden="true" focusable="false">
                         <rect width="16" height="16" rx="4" fill="currentColor"></rect>
                         <path
@@ -85,6 +86,9 @@ pub fn Layout(children: Children) -> impl IntoView {
                 <nav class="site-nav" aria-label="Main">
                     <a href="/catalog" aria-current=move || current(in_catalog())>
                         "Catalog"
+                    </a>
+                    <a href="/teams" aria-current=move || current(in_teams())>
+                        "Teams"
                     </a>
                     <a href="/create" aria-current=move || current(in_create())>
                         "Create"

@@ -1,4 +1,4 @@
-//! The catalog, `/catalog` (and `/`): kind tabs, filter sidebar, text filter, sortable table and
+//! The catalog, `/catalog` (old links to `/?…` are sent here): kind tabs, filter sidebar, text filter, sortable table and
 //! pagination, all driven by the URL.
 //!
 //! Without JavaScript the filters are one GET form (checkboxes and an Apply button) and every
@@ -26,7 +26,8 @@ const FACET_VISIBLE: usize = 8;
 /// Below this width (in CSS pixels) the filter panel starts folded, in the browser.
 const NARROW: u32 = 800;
 
-const QUERY_KEYS: [&str; 11] = [
+/// The query keys of the catalog page (the server sends old links to `/?<these>` here).
+pub const QUERY_KEYS: [&str; 11] = [
     "kind",
     "owned",
     "type",

@@ -2,7 +2,7 @@
 //! clients and scripts work unchanged, described by the OpenAPI document at `/api/openapi.json`.
 
 mod audit;
-mod auth;
+pub(crate) mod auth;
 mod catalog;
 pub mod error;
 mod kubernetes;

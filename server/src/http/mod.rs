@@ -64,6 +64,15 @@ pub fn router(state: AppState) -> Router {
         facade: state.facade(),
         tasks: state.scaffolder.clone(),
     });
+    let home: Arc<dyn app::services::HomeReader> = Arc::new(crate::home::HomeViews {
+        facade: state.facade(),
+        store: state.catalog.store().clone(),
+        kube: kube.clone(),
+        scorecards: scorecards.clone(),
+        scaffolder: scaffolder.clone(),
+        sign_in: state.auth.is_some(),
+        visits: Default::default(),
+    });
     let assets = Arc::new(assets::Assets::load(std::path::Path::new(
         state.leptos.site_root.as_ref(),
     )));
@@ -79,6 +88,7 @@ pub fn router(state: AppState) -> Router {
         provide_context(audit.clone());
         provide_context(tokens.clone());
         provide_context(scaffolder.clone());
+        provide_context(home.clone());
     };
     let pages = wizard::PageRenderer {
         contexts: Arc::new(provide.clone()),
@@ -99,6 +109,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::docs::handlers::router())
         .merge(forms::router())
         .merge(settings::router())
+        .merge(crate::home::stars::router())
         .merge(wizard::router())
         .merge(assets.router())
         .leptos_routes_with_context(&state, routes(), provide.clone(), move || {
@@ -111,6 +122,7 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::Extension(docs))
         .layer(axum::Extension(pages))
         .layer(axum::middleware::from_fn(cache::revalidate_pages))
+        .layer(axum::middleware::from_fn(old_catalog_links))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             guest::require_sign_in,
@@ -130,6 +142,24 @@ pub fn router(state: AppState) -> Router {
         .layer(compression())
         .layer(axum::middleware::from_fn_with_state(state.clone(), track))
         .with_state(state)
+}
+
+/// The catalog table was at `/`: a link to `/?kind=…` (any of the catalog page's query keys) is
+/// sent to `/catalog` with the same query, so bookmarks and shared links keep working.
+async fn old_catalog_links(req: axum::extract::Request, next: Next) -> Response {
+    if req.uri().path() == "/" {
+        if let Some(query) = req.uri().query() {
+            let catalog = query.split('&').any(|pair| {
+                let key = pair.split('=').next().unwrap_or_default();
+                app::pages::catalog::QUERY_KEYS.contains(&key)
+            });
+            if catalog {
+                return axum::response::Redirect::permanent(&format!("/catalog?{query}"))
+                    .into_response();
+            }
+        }
+    }
+    next.run(req).await
 }
 
 /// The app's routes, listed once per process. Listing runs the whole app with resource loading

@@ -523,6 +523,9 @@ impl Store {
 mod tokens;
 pub use tokens::ApiTokenRow;
 
+mod personal;
+pub use personal::PersonalRow;
+
 #[cfg(test)]
 pub mod testing;
 

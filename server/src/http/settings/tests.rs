@@ -3,77 +3,16 @@
 //! token and is revoked with its button; the header's user menu for a signed-in user only.
 
 use crate::both_databases;
-use crate::http::caller::TestCaller;
 use crate::storage::testing::TestDb;
-use crate::test_support::{with_sign_in, Harness};
+use crate::test_support::{send, with_sign_in, Harness};
 use app::model::{Caller, EntityRef};
-use axum::body::Body;
-use axum::http::{HeaderMap, Request, StatusCode};
-use tower::ServiceExt;
+use axum::http::StatusCode;
 
 fn alice() -> Caller {
     Caller {
         user: Some(EntityRef::new("user", "default", "alice")),
         groups: vec![EntityRef::new("group", "default", "team-a")],
         ..Default::default()
-    }
-}
-
-struct Answer {
-    status: StatusCode,
-    headers: HeaderMap,
-    text: String,
-}
-
-impl Answer {
-    fn location(&self) -> &str {
-        self.headers
-            .get("location")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_else(|| panic!("no Location ({}): {}", self.status, self.text))
-    }
-
-    /// `backlot_session=…` from Set-Cookie.
-    fn cookie(&self) -> Option<String> {
-        self.headers
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find(|c| c.starts_with("backlot_session="))
-            .and_then(|c| c.split(';').next())
-            .map(str::to_string)
-    }
-}
-
-async fn send(
-    router: &axum::Router,
-    caller: Option<&Caller>,
-    method: &str,
-    uri: &str,
-    headers: &[(&str, &str)],
-    body: &str,
-) -> Answer {
-    let router = match caller {
-        Some(c) => router.clone().layer(axum::Extension(TestCaller(c.clone()))),
-        None => router.clone(),
-    };
-    let mut req = Request::builder().method(method).uri(uri);
-    for (k, v) in headers {
-        req = req.header(*k, *v);
-    }
-    let res = router
-        .oneshot(req.body(Body::from(body.to_string())).unwrap())
-        .await
-        .unwrap();
-    let status = res.status();
-    let headers = res.headers().clone();
-    let bytes = axum::body::to_bytes(res.into_body(), 1 << 24)
-        .await
-        .unwrap();
-    Answer {
-        status,
-        headers,
-        text: String::from_utf8_lossy(&bytes).into_owned(),
     }
 }
 

@@ -1,0 +1,150 @@
+// The home page and the teams view as people meet them, on the release build started as README.md
+// starts it (its own working directory, relative ./data, the demo organisation) with README's
+// sign-in section and a real OpenID provider (end2end/oidc/op.mjs).
+//
+// A guest's `/` is the organisation at a glance; an old link to the catalog at `/?kind=…` lands
+// on /catalog; /teams sorts by its headers. Hannah signs in and finds her team and what it owns on
+// her home, stars a service from its page, finds it among her stars and recent visits, and still
+// does after Backlot restarts (they are in the database); Lucas's home has none of it. Unstarring
+// takes it off.
+import type { ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { expect, open, test } from './fixtures';
+import { signInAs, startProvider } from './oidc';
+import { freePort, type OwnServer, startBacklot, stopBacklot } from './own-server';
+
+const CLIENT_SECRET = 'e2e-home-client-secret-41d9';
+
+let origin = '';
+let issuer = '';
+
+test.describe('home page and teams', () => {
+  test.describe.configure({ mode: 'default' });
+  test.use({ baseURL: async ({}, use) => use(origin) });
+
+  let tmp = '';
+  let workDir = '';
+  let server: OwnServer | undefined;
+  let provider: ChildProcess | undefined;
+  let log = '';
+  let port = 0;
+  const env = () => ({ BACKLOT_CONFIG: 'backlot.yaml', E2E_OIDC_SECRET: CLIENT_SECRET });
+
+  test.beforeAll(async () => {
+    test.setTimeout(150_000);
+    port = await freePort();
+    const opPort = await freePort();
+    origin = `http://127.0.0.1:${port}`;
+    issuer = `http://127.0.0.1:${opPort}`;
+    provider = await startProvider(opPort, `${origin}/api/auth/oidc/handler/frame`, CLIENT_SECRET);
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'backlot-e2e-home-'));
+    workDir = path.join(tmp, 'cwd');
+    fs.mkdirSync(workDir);
+    fs.writeFileSync(
+      path.join(workDir, 'backlot.yaml'),
+      [
+        'auth:',
+        `  base_url: ${origin}`,
+        '  providers:',
+        '    - id: oidc',
+        '      type: oidc',
+        `      issuer: ${issuer}`,
+        '      client_id: backlot',
+        '      client_secret_env: E2E_OIDC_SECRET',
+        '',
+      ].join('\n'),
+    );
+    log = path.join(tmp, 'backlot.log');
+    server = await startBacklot(workDir, port, log, env());
+  });
+
+  test.afterAll(async () => {
+    await stopBacklot(server);
+    provider?.kill('SIGTERM');
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  test("a guest's home is the organisation at a glance; old catalog links and /teams", async ({ page }) => {
+    await open(page, '/');
+    await expect(page.getByRole('heading', { level: 1 })).toHaveText('The organisation at a glance');
+    const teams = page.getByTestId('teams');
+    await expect(teams.locator('tr[data-team="team-checkout"]')).toHaveCount(1);
+    await expect(teams.locator('tr[data-team]')).toHaveCount(10);
+    await expect(page.getByTestId('changes').getByRole('listitem')).toHaveCount(10);
+    await expect(page.getByTestId('clusters')).toContainText('No clusters are configured');
+    await expect(page.getByRole('main').getByRole('link', { name: 'Sign in' })).toBeVisible();
+
+    // The search form goes to the search page.
+    const search = page.getByRole('main').getByRole('search');
+    await search.getByRole('searchbox').fill('checkout');
+    await search.getByRole('button', { name: 'Search' }).click();
+    await expect(page).toHaveURL(/\/search\?q=checkout/);
+
+    // The catalog used to be at `/`: its links still land on it.
+    await page.goto('/?kind=component&owner=group%3Adefault%2Fteam-checkout');
+    await expect(page).toHaveURL(/\/catalog\?/);
+    await expect(page.getByRole('table').locator('a[href="/catalog/default/component/checkout-service"]')).toHaveCount(1);
+
+    // Every team, sorted by the header the user clicks.
+    await open(page, '/');
+    await page.getByRole('link', { name: /^All \d+ teams/ }).click();
+    await expect(page).toHaveURL(/\/teams$/);
+    const table = page.getByTestId('all-teams');
+    await table.getByRole('link', { name: 'Owns' }).click();
+    await expect(page).toHaveURL(/\/teams\?sort=owned$/);
+    const owned = await table.locator('tbody tr td:nth-child(2)').allInnerTexts();
+    const counts = owned.map((t) => Number(t.trim()));
+    expect(counts.length).toBeGreaterThan(3);
+    expect(counts).toEqual([...counts].sort((a, b) => b - a));
+    await expect(table.getByRole('columnheader', { name: 'Owns' })).toHaveAttribute('aria-sort', 'ascending');
+    await expect(page.getByTestId('unowned')).toBeVisible();
+    await expect(page.getByTestId('unknown-owner')).toBeVisible();
+  });
+
+  test('stars and recent visits are kept per user, across a restart', async ({ page, browser }) => {
+    test.setTimeout(150_000);
+    await signInAs(page, origin, issuer, 'hannah.okafor', '/');
+    await expect(page.getByRole('heading', { level: 1 })).toHaveText('Welcome, Hannah Okafor');
+    await expect(page.getByTestId('my-teams').locator('tr[data-team="team-checkout"]')).toHaveCount(1);
+    await expect(page.getByTestId('my-entities').locator('a[href="/catalog/default/component/checkout-service"]')).toHaveCount(1);
+    await expect(page.getByTestId('starred')).toContainText('Nothing starred yet');
+
+    // Star a service from its page; the button says so.
+    await open(page, '/catalog/default/component/payment-service');
+    await page.getByRole('button', { name: '☆ Star' }).click();
+    await expect(page).toHaveURL(/\/catalog\/default\/component\/payment-service$/);
+    await expect(page.getByRole('button', { name: '★ Starred' })).toHaveAttribute('aria-pressed', 'true');
+    await open(page, '/catalog/default/api/orders-api');
+
+    // Home: the star, and both visits, latest first.
+    await open(page, '/');
+    const starred = page.getByTestId('starred');
+    await expect(starred.getByRole('link', { name: /payment/i })).toHaveAttribute('href', '/catalog/default/component/payment-service');
+    const recent = page.getByTestId('recent').getByRole('link');
+    await expect(recent).toHaveCount(2);
+    await expect(recent.first()).toHaveAttribute('href', '/catalog/default/api/orders-api');
+
+    // They are in the database: a restart keeps them (and the session).
+    await stopBacklot(server);
+    server = await startBacklot(workDir, port, log, env());
+    await open(page, '/');
+    await expect(page.getByTestId('starred').getByRole('link', { name: /payment/i })).toHaveCount(1);
+
+    // Another person's home has none of Hannah's.
+    const other = await browser.newPage();
+    await signInAs(other, origin, issuer, 'lucas.moreno', '/');
+    await expect(other.getByRole('heading', { level: 1 })).toHaveText('Welcome, Lucas Moreno');
+    await expect(other.getByTestId('starred')).toContainText('Nothing starred yet');
+    await expect(other.getByTestId('recent').getByRole('link')).toHaveCount(0);
+    await other.close();
+
+    // Unstarred from the page, it leaves the home page.
+    await page.getByTestId('starred').getByRole('link', { name: /payment/i }).click();
+    await page.getByRole('button', { name: '★ Starred' }).click();
+    await expect(page.getByRole('button', { name: '☆ Star' })).toBeVisible();
+    await open(page, '/');
+    await expect(page.getByTestId('starred')).toContainText('Nothing starred yet');
+  });
+});
