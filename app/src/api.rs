@@ -278,6 +278,16 @@ pub async fn get_organisation(sort: String) -> Result<crate::home::OrgView, AppE
     Ok(home()?.organisation(&caller(), &sort))
 }
 
+/// A group's sub-groups with their rollups, worst first.
+#[server(prefix = "/_app")]
+pub async fn get_subteams(
+    namespace: String,
+    name: String,
+) -> Result<Vec<crate::home::TeamRow>, AppError> {
+    let rows = home()?.subteams(&caller(), &namespace, &name);
+    found(rows, || format!("group named {namespace}/{name}"))
+}
+
 /// The entity page's star; records the signed-in user's visit.
 #[server(prefix = "/_app")]
 pub async fn visit_entity(

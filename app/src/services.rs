@@ -119,6 +119,13 @@ pub trait HomeReader: Send + Sync + 'static {
     /// Every team the caller sees, sorted by `sort` (`app::home::ORG_SORTS`), and entities
     /// with no owner or an owner missing from the catalog.
     fn organisation(&self, caller: &Caller, sort: &str) -> crate::home::OrgView;
+    /// A group's sub-groups with their rollups, worst first; `None`: no such group.
+    fn subteams(
+        &self,
+        caller: &Caller,
+        namespace: &str,
+        name: &str,
+    ) -> Option<Vec<crate::home::TeamRow>>;
     /// The entity page's star for a signed-in user, and their visit recorded (without waiting
     /// for the write). The guest and tokens get the default: no stars.
     fn visit(

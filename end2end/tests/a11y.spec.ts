@@ -33,7 +33,7 @@ test.describe('accessibility and keyboard', () => {
     }
     expect(order[0]).toBe('Skip to content');
     expect(order[order.length - 1]).toBe('Search the catalog');
-    expect(order.length).toBeLessThanOrEqual(9);
+    expect(order.length).toBeLessThanOrEqual(10);
     await expect(search).toBeFocused();
 
     // Landmarks and names.

@@ -1,9 +1,10 @@
 // The home page and the teams view as people meet them, on the release build started as README.md
-// starts it (its own working directory, relative ./data, the demo organisation) with README's
-// sign-in section and a real OpenID provider (end2end/oidc/op.mjs).
+// starts it (its own working directory, relative ./data, the demo organisation); the signed-in
+// part with README's sign-in section and a real OpenID provider (end2end/oidc/op.mjs).
 //
-// A guest's `/` is the organisation at a glance; an old link to the catalog at `/?kind=…` lands
-// on /catalog; /teams sorts by its headers. Hannah signs in and finds her team and what it owns on
+// A guest's `/` (on the suite's server, README's first command) is the organisation at a glance; an old link to the catalog at `/?kind=…` lands
+// on /catalog; /teams sorts by its headers; a parent team's page rolls its sub-teams up and a
+// team's page lists its docs. Hannah signs in and finds her team and what it owns on
 // her home, stars a service from its page, finds it among her stars and recent visits, and still
 // does after Backlot restarts (they are in the database); Lucas's home has none of it. Unstarring
 // takes it off.
@@ -20,7 +21,55 @@ const CLIENT_SECRET = 'e2e-home-client-secret-41d9';
 let origin = '';
 let issuer = '';
 
-test.describe('home page and teams', () => {
+test.describe('a guest', () => {
+  test("a guest's home is the organisation at a glance; old catalog links and /teams", async ({ page }) => {
+    // The suite's server: README's first command, no sign-in configured, everyone a guest.
+    await open(page, '/');
+    await expect(page.getByRole('heading', { level: 1 })).toHaveText('The organisation at a glance');
+    const teams = page.getByTestId('teams');
+    await expect(teams.locator('tr[data-team="team-checkout"]')).toHaveCount(1);
+    await expect(teams.locator('tr[data-team]')).toHaveCount(10);
+    await expect(page.getByTestId('changes').getByRole('listitem')).toHaveCount(10);
+    // The suite's server watches one real API server (playwright.config.ts).
+    await expect(page.getByTestId('clusters').locator('a[href="/kubernetes/clusters/test"]')).toHaveCount(1);
+
+    // The search form goes to the search page.
+    const search = page.getByRole('main').getByRole('search');
+    await search.getByRole('searchbox').fill('checkout');
+    await search.getByRole('button', { name: 'Search' }).click();
+    await expect(page).toHaveURL(/\/search\?q=checkout/);
+
+    // The catalog used to be at `/`: its links still land on it.
+    await page.goto('/?kind=component&owner=group%3Adefault%2Fteam-checkout');
+    await expect(page).toHaveURL(/\/catalog\?/);
+    await expect(page.getByRole('table').locator('a[href="/catalog/default/component/checkout-service"]')).toHaveCount(1);
+
+    // Every team, sorted by the header the user clicks.
+    await open(page, '/');
+    await page.getByRole('link', { name: /^All \d+ teams/ }).click();
+    await expect(page).toHaveURL(/\/teams$/);
+    const table = page.getByTestId('all-teams');
+    await table.getByRole('link', { name: 'Owns' }).click();
+    await expect(page).toHaveURL(/\/teams\?sort=owned$/);
+    const owned = await table.locator('tbody tr td:nth-child(2)').allInnerTexts();
+    const counts = owned.map((t) => Number(t.trim()));
+    expect(counts.length).toBeGreaterThan(3);
+    expect(counts).toEqual([...counts].sort((a, b) => b - a));
+    await expect(table.getByRole('columnheader', { name: 'Owns' })).toHaveAttribute('aria-sort', 'ascending');
+    await expect(page.getByTestId('unowned')).toBeVisible();
+    await expect(page.getByTestId('unknown-owner')).toBeVisible();
+
+    // A team's dashboard: a parent group rolls its sub-teams up; a team lists its docs.
+    await table.locator('tr[data-team="commerce-engineering"]').getByRole('link').click();
+    await expect(page).toHaveURL(/\/catalog\/default\/group\/commerce-engineering$/);
+    await expect(page.getByTestId('subteams').locator('tr[data-team]')).toHaveCount(3);
+    await page.getByTestId('subteams').locator('tr[data-team="team-checkout"]').getByRole('link').click();
+    await expect(page.getByTestId('team-docs').locator('a[href="/catalog/default/component/checkout-service/docs"]')).toHaveCount(1);
+    await expect(page.getByTestId('subteams')).toHaveCount(0);
+  });
+});
+
+test.describe('home page of a signed-in person', () => {
   test.describe.configure({ mode: 'default' });
   test.use({ baseURL: async ({}, use) => use(origin) });
 
@@ -64,43 +113,6 @@ test.describe('home page and teams', () => {
     await stopBacklot(server);
     provider?.kill('SIGTERM');
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
-  });
-
-  test("a guest's home is the organisation at a glance; old catalog links and /teams", async ({ page }) => {
-    await open(page, '/');
-    await expect(page.getByRole('heading', { level: 1 })).toHaveText('The organisation at a glance');
-    const teams = page.getByTestId('teams');
-    await expect(teams.locator('tr[data-team="team-checkout"]')).toHaveCount(1);
-    await expect(teams.locator('tr[data-team]')).toHaveCount(10);
-    await expect(page.getByTestId('changes').getByRole('listitem')).toHaveCount(10);
-    await expect(page.getByTestId('clusters')).toContainText('No clusters are configured');
-    await expect(page.getByRole('main').getByRole('link', { name: 'Sign in' })).toBeVisible();
-
-    // The search form goes to the search page.
-    const search = page.getByRole('main').getByRole('search');
-    await search.getByRole('searchbox').fill('checkout');
-    await search.getByRole('button', { name: 'Search' }).click();
-    await expect(page).toHaveURL(/\/search\?q=checkout/);
-
-    // The catalog used to be at `/`: its links still land on it.
-    await page.goto('/?kind=component&owner=group%3Adefault%2Fteam-checkout');
-    await expect(page).toHaveURL(/\/catalog\?/);
-    await expect(page.getByRole('table').locator('a[href="/catalog/default/component/checkout-service"]')).toHaveCount(1);
-
-    // Every team, sorted by the header the user clicks.
-    await open(page, '/');
-    await page.getByRole('link', { name: /^All \d+ teams/ }).click();
-    await expect(page).toHaveURL(/\/teams$/);
-    const table = page.getByTestId('all-teams');
-    await table.getByRole('link', { name: 'Owns' }).click();
-    await expect(page).toHaveURL(/\/teams\?sort=owned$/);
-    const owned = await table.locator('tbody tr td:nth-child(2)').allInnerTexts();
-    const counts = owned.map((t) => Number(t.trim()));
-    expect(counts.length).toBeGreaterThan(3);
-    expect(counts).toEqual([...counts].sort((a, b) => b - a));
-    await expect(table.getByRole('columnheader', { name: 'Owns' })).toHaveAttribute('aria-sort', 'ascending');
-    await expect(page.getByTestId('unowned')).toBeVisible();
-    await expect(page.getByTestId('unknown-owner')).toBeVisible();
   });
 
   test('stars and recent visits are kept per user, across a restart', async ({ page, browser }) => {

@@ -1,13 +1,15 @@
 //! The group page's route and overview: profile, parent and sub-groups, members, and everything
 //! the group owns. The rest of the page is every entity's ([`super::entity`]).
 
-use crate::components::common::EntityList;
+use crate::api::{get_docs_index, get_subteams};
+use crate::components::common::{EntityList, ErrorNotice, Loading};
 use crate::components::entity_parts::{MetadataCards, ProfileCard};
 use crate::components::observability::TeamLinksCard;
 use crate::components::scorecards::TeamScorecardsCard;
 use crate::format::{kind_plural, summary_name};
-use crate::model::{EntitySummary, GroupDetail};
+use crate::model::{EntityRef, EntitySummary, GroupDetail};
 use crate::pages::entity::{use_entity_params, EntityPage, EntityTitle};
+use crate::pages::home::TeamTable;
 use crate::pages::kubernetes::TeamHealthCard;
 use leptos::prelude::*;
 
@@ -33,6 +35,7 @@ pub fn GroupOverview(detail: GroupDetail) -> impl IntoView {
     );
     let (links_namespace, links_name) = (namespace.clone(), name.clone());
     let (cards_namespace, cards_name) = (namespace.clone(), name.clone());
+    let (sub_namespace, sub_name) = (namespace.clone(), name.clone());
     view! {
         <div class="overview-grid">
             <div class="overview-main">
@@ -48,7 +51,9 @@ pub fn GroupOverview(detail: GroupDetail) -> impl IntoView {
                         view! { <EntityList items=detail.members/> }.into_any()
                     }}
                 </section>
+                {(!detail.children.is_empty()).then(|| view! { <SubteamsCard namespace=sub_namespace name=sub_name/> })}
                 <OwnedCard owned=detail.owned who="This group"/>
+                <TeamDocsCard team=g.summary.entity_ref.clone()/>
             </div>
             <div class="overview-side">
                 <ProfileCard profile=g.profile.clone() fallback_name/>
@@ -62,12 +67,10 @@ pub fn GroupOverview(detail: GroupDetail) -> impl IntoView {
                         Some(parent) => view! { <EntityList items=vec![parent]/> }.into_any(),
                         None => view! { <p class="muted">"None: this is a top-level group."</p> }.into_any(),
                     }}
-                    <h3 class="subheading">"Sub-groups"</h3>
-                    {if detail.children.is_empty() {
-                        view! { <p class="muted">"None."</p> }.into_any()
-                    } else {
-                        view! { <EntityList items=detail.children/> }.into_any()
-                    }}
+                    {detail.children.is_empty().then(|| view! {
+                        <h3 class="subheading">"Sub-groups"</h3>
+                        <p class="muted">"None."</p>
+                    })}
                 </section>
                 <MetadataCards detail=g/>
             </div>
@@ -105,4 +108,88 @@ pub fn OwnedCard(
             }}
         </section>
     }
+}
+
+/// The sub-groups with their rollups (owned, health, scorecard level), worst first.
+#[component]
+fn SubteamsCard(namespace: String, name: String) -> impl IntoView {
+    let rows = Resource::new(
+        || (),
+        move |_| get_subteams(namespace.clone(), name.clone()),
+    );
+    view! {
+        <Suspense fallback=|| view! { <Loading/> }>
+            {move || Suspend::new(async move {
+                match rows.await {
+                    Err(e) => view! { <ErrorNotice message=e.to_string()/> }.into_any(),
+                    Ok(teams) => view! {
+                        <section class="card" aria-labelledby="subteams-heading" data-testid="subteams">
+                            <h2 id="subteams-heading" class="card-title">
+                                "Sub-teams " <span class="count">{teams.len()}</span>
+                            </h2>
+                            <TeamTable teams sort=None/>
+                            <p class="card-source muted small">
+                                "Health from the clusters' live view; levels from the scorecards, as of now."
+                            </p>
+                        </section>
+                    }
+                    .into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// The docs of what the team owns (TechDocs sites read from the repositories).
+#[component]
+fn TeamDocsCard(team: EntityRef) -> impl IntoView {
+    let index = Resource::new(|| (), |_| get_docs_index());
+    view! {
+        <Suspense fallback=|| ()>
+            {move || {
+                let team = team.clone();
+                Suspend::new(async move {
+                    let docs: Vec<_> = index
+                        .await
+                        .unwrap_or_default()
+                        .into_iter()
+                        .filter(|d| d.entity.owner.as_ref().is_some_and(|o| same_entity(o, &team)))
+                        .collect();
+                    let n = docs.len();
+                    view! {
+                        <section class="card" aria-labelledby="team-docs-heading" data-testid="team-docs">
+                            <h2 id="team-docs-heading" class="card-title">"Docs " <span class="count">{n}</span></h2>
+                            {if docs.is_empty() {
+                                view! { <p class="empty">"Nothing the team owns has docs yet."</p> }.into_any()
+                            } else {
+                                view! {
+                                    <ul class="entity-list">
+                                        {docs
+                                            .into_iter()
+                                            .map(|d| view! {
+                                                <li>
+                                                    <div class="entity-list-main">
+                                                        <a href=d.url class="entity-list-name">{d.site_name}</a>
+                                                        <span class="muted small">{summary_name(&d.entity)}</span>
+                                                    </div>
+                                                </li>
+                                            })
+                                            .collect_view()}
+                                    </ul>
+                                }
+                                .into_any()
+                            }}
+                            <p class="card-source muted small">"From each repository's docs, as last read."</p>
+                        </section>
+                    }
+                    .into_any()
+                })
+            }}
+        </Suspense>
+    }
+}
+
+/// Whether two references name the same entity (kinds compare in any case).
+fn same_entity(a: &EntityRef, b: &EntityRef) -> bool {
+    a.kind.eq_ignore_ascii_case(&b.kind) && a.namespace == b.namespace && a.name == b.name
 }

@@ -343,7 +343,7 @@ fn ClustersCard(clusters: Vec<ClusterSummary>) -> impl IntoView {
 
 /// Teams with their rollups; with `sort`, the headers are links that sort the organisation view.
 #[component]
-fn TeamTable(teams: Vec<TeamRow>, sort: Option<String>) -> impl IntoView {
+pub fn TeamTable(teams: Vec<TeamRow>, sort: Option<String>) -> impl IntoView {
     let header = move |key: &'static str, label: &'static str| match &sort {
         None => view! { <th scope="col">{label}</th> }.into_any(),
         Some(current) => {

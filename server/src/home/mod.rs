@@ -275,6 +275,18 @@ impl HomeReader for HomeViews {
         }
     }
 
+    fn subteams(&self, caller: &Caller, namespace: &str, name: &str) -> Option<Vec<TeamRow>> {
+        let v = self.facade.read(caller);
+        let group = v.get("group", namespace, name)?;
+        let mut rows: Vec<TeamRow> = group
+            .related("parentOf")
+            .filter_map(|rel| v.target(rel))
+            .map(|(_, child)| self.team_row(caller, &v, child))
+            .collect();
+        sort_teams(&mut rows, "health");
+        Some(rows)
+    }
+
     fn visit(self: Arc<Self>, caller: Caller, entity: EntityRef) -> BoxFuture<StarState> {
         Box::pin(async move {
             let Some(user) = caller.user.as_ref().filter(|_| caller.is_session()) else {

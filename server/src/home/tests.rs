@@ -33,6 +33,7 @@ fn catalog() -> String {
         alice.to_string(),
         component("haunted", "ghosts"),
         template.to_string(),
+        "apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata:\n  name: org\nspec:\n  type: department\n  children: [team-a, team-b]\n".to_string(),
     ]
     .join("---\n")
 }
@@ -252,6 +253,24 @@ both_databases!(
             "{unowned}"
         );
         assert!(!unowned.contains("component/c0"));
+
+        // A parent group's page rolls its sub-teams up.
+        let org = send(&router, None, "GET", "/catalog/default/group/org", &[], "").await;
+        let subteams = section(&org.text, "subteams");
+        assert!(
+            subteams.contains("data-team=\"team-a\"") && subteams.contains("data-team=\"team-b\""),
+            "{subteams}"
+        );
+        let leaf = send(
+            &router,
+            None,
+            "GET",
+            "/catalog/default/group/team-a",
+            &[],
+            "",
+        )
+        .await;
+        assert!(!leaf.text.contains("data-testid=\"subteams\""));
 
         // Old links to the catalog at `/` keep working.
         let old = send(
