@@ -46,6 +46,13 @@ can_i yes list statefulsets.apps -A
 can_i yes list daemonsets.apps -A
 can_i yes list ingresses.networking.k8s.io -A
 can_i yes watch horizontalpodautoscalers.autoscaling -A
+can_i yes list applications.argoproj.io -A
+can_i yes watch applications.argoproj.io -A
+can_i yes list kustomizations.kustomize.toolkit.fluxcd.io -A
+can_i yes watch helmreleases.helm.toolkit.fluxcd.io -A
+can_i no patch applications.argoproj.io -A
+can_i no list appprojects.argoproj.io -A
+can_i no list gitrepositories.source.toolkit.fluxcd.io -A
 can_i no delete pods -A
 can_i no create pods -n backlot
 can_i no patch deployments.apps -A
