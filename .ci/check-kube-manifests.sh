@@ -21,6 +21,17 @@ export KUBECONFIG=$state/kubeconfig
 log "applying $manifests"
 kubectl apply --validate=strict -f "$manifests" >&2
 
+# The GitOps CRDs Backlot reads where they are served (the projects' own, as the tests install
+# them), so that kubectl can name their resources below. --validate=false: Kubernetes 1.20's
+# schema lacks x-kubernetes-validations, which the server drops (testdata/crds/README.md).
+kubectl create --validate=false -f server/src/k8s/testdata/crds/ >&2
+for crd in applications.argoproj.io kustomizations.kustomize.toolkit.fluxcd.io helmreleases.helm.toolkit.fluxcd.io; do
+  for _ in $(seq 100); do
+    [ "$(kubectl get crd "$crd" -o 'jsonpath={.status.conditions[?(@.type=="Established")].status}')" = True ] && break
+    sleep 0.2
+  done
+done
+
 sa=system:serviceaccount:backlot:backlot
 failed=0
 # can_i ANSWER VERB RESOURCE [more kubectl auth can-i arguments]

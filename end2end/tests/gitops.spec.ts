@@ -43,7 +43,14 @@ test.beforeAll(async () => {
   // drops them (see testdata/crds/README.md).
   kubectl(['create', '--validate=false', '-f',
     path.join(repoRoot, 'server/src/k8s/testdata/crds/argoproj.io_applications.yaml')]);
-  kubectl(['wait', '--for=condition=Established', '--timeout=30s', 'crd/applications.argoproj.io']);
+  // (kubectl wait fails while the CRD has no conditions yet, so ask until it is established.)
+  for (let i = 0; ; i++) {
+    const established = kubectl(['get', 'crd', 'applications.argoproj.io', '-o',
+      'jsonpath={.status.conditions[?(@.type=="Established")].status}']);
+    if (established === 'True') break;
+    if (i > 150) throw new Error('the Application CRD was not established within 30 s');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
   kubectl(['create', 'namespace', 'argocd']);
   kubectl(['apply', '-f', '-'], `apiVersion: argoproj.io/v1alpha1
 kind: Application
