@@ -1252,6 +1252,87 @@ mod tests {
         }
     }
 
+    fn target(id: Option<&str>, namespace: Option<&str>, argocd_app: Option<&str>) -> Target {
+        Target {
+            entity: EntityRef {
+                kind: "Component".into(),
+                namespace: "default".into(),
+                name: "web".into(),
+            },
+            id: id.map(Into::into),
+            selector: None,
+            namespace: namespace.map(Into::into),
+            argocd_app: argocd_app.map(Into::into),
+            matched_by: String::new(),
+            label_selector: String::new(),
+        }
+    }
+
+    fn app(name: &str, labels: serde_json::Value, resources: serde_json::Value) -> GitOpsObj {
+        GitOpsObj::argo(
+            serde_json::from_value(serde_json::json!({
+                "apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+                "metadata": {"name": name, "namespace": "argocd", "uid": name, "labels": labels},
+                "spec": {"destination": {"namespace": "team-a"}},
+                "status": {"resources": resources}
+            }))
+            .expect("app"),
+        )
+    }
+
+    fn deployment(name: &str) -> Workload {
+        serde_json::from_value::<k8s_openapi::api::apps::v1::Deployment>(serde_json::json!({
+            "metadata": {"name": name, "namespace": "team-a", "uid": name},
+            "spec": {"selector": {}, "template": {}}
+        }))
+        .expect("deployment")
+        .into()
+    }
+
+    #[test]
+    fn gitops_objects_belong_by_name_label_namespace_or_what_they_manage() {
+        let none = serde_json::json!({});
+        let web_deploy =
+            serde_json::json!([{"kind": "Deployment", "namespace": "team-a", "name": "web"}]);
+        // argocd/app-name: whatever its labels or namespace.
+        let named = target(None, Some("elsewhere"), Some("shop-web"));
+        assert!(named.names(&app("shop-web", none.clone(), none.clone())));
+        assert!(!named.names(&app("other", none.clone(), none.clone())));
+        // The id label, in the object's namespace or its destination's.
+        let labelled = app("x", serde_json::json!({ID_ANNOTATION: "web"}), none.clone());
+        assert!(target(Some("web"), None, None).names(&labelled));
+        assert!(target(Some("web"), Some("team-a"), None).names(&labelled));
+        assert!(target(Some("web"), Some("argocd"), None).names(&labelled));
+        assert!(!target(Some("web"), Some("team-b"), None).names(&labelled));
+        assert!(!target(Some("api"), None, None).names(&labelled));
+        // Managing one of the entity's workloads.
+        let manages = app("y", none.clone(), web_deploy);
+        let web = deployment("web");
+        let t = target(Some("web"), None, None);
+        assert!(!t.names(&manages));
+        assert!(t.delivers(&manages, &[&web]));
+        assert!(!t.delivers(&manages, &[&deployment("api")]));
+
+        // The owner of an object in a cluster's lists: name, then labels, then managed workloads.
+        let targets = Targets {
+            all: vec![
+                target(Some("web"), None, None),
+                target(None, None, Some("billing")),
+            ],
+            by_id: HashMap::from([("web".to_string(), vec![0])]),
+            by_argocd_app: HashMap::from([("billing".to_string(), vec![1])]),
+            ..Default::default()
+        };
+        let owner_of_web = |r: &gitops::Managed| (r.name.as_ref() == "web").then_some(0);
+        assert_eq!(
+            targets.owner_of_gitops(&app("billing", none.clone(), none.clone()), &owner_of_web),
+            Some(1)
+        );
+        assert_eq!(targets.owner_of_gitops(&labelled, &|_| None), Some(0));
+        assert_eq!(targets.owner_of_gitops(&manages, &owner_of_web), Some(0));
+        assert_eq!(targets.owner_of_gitops(&manages, &|_| None), None);
+    }
+
     #[test]
     fn versions_line_up_clusters_and_flag_differences() {
         let rows = versions(&[
