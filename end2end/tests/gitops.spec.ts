@@ -45,8 +45,13 @@ test.beforeAll(async () => {
     path.join(repoRoot, 'server/src/k8s/testdata/crds/argoproj.io_applications.yaml')]);
   // (kubectl wait fails while the CRD has no conditions yet, so ask until it is established.)
   for (let i = 0; ; i++) {
-    const established = kubectl(['get', 'crd', 'applications.argoproj.io', '-o',
-      'jsonpath={.status.conditions[?(@.type=="Established")].status}']);
+    let established = '';
+    try {
+      established = kubectl(['get', 'crd', 'applications.argoproj.io', '-o',
+        'jsonpath={.status.conditions[?(@.type=="Established")].status}']);
+    } catch {
+      // No conditions yet: jsonpath finds nothing to filter.
+    }
     if (established === 'True') break;
     if (i > 150) throw new Error('the Application CRD was not established within 30 s');
     await new Promise((resolve) => setTimeout(resolve, 200));
