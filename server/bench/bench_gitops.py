@@ -57,8 +57,16 @@ def install_crds(state):
         strip_cel(crd)
         subprocess.run(["kubectl", "create", "-f", "-"], input=json.dumps(crd).encode(), env=env, check=True,
                        stdout=subprocess.DEVNULL)
-        subprocess.run(["kubectl", "wait", "--for=condition=Established", "--timeout=60s",
-                        f"crd/{crd['metadata']['name']}"], env=env, check=True, stdout=subprocess.DEVNULL)
+        # (kubectl wait fails while the CRD has no conditions yet: ask until it is established.)
+        for _ in range(300):
+            got = subprocess.run(["kubectl", "get", "crd", crd["metadata"]["name"], "-o",
+                                  'jsonpath={.status.conditions[?(@.type=="Established")].status}'],
+                                 env=env, capture_output=True, text=True)
+            if got.stdout == "True":
+                break
+            time.sleep(0.2)
+        else:
+            raise RuntimeError(f"{crd['metadata']['name']} was not established within 60 s")
 
 
 def resources(name):
