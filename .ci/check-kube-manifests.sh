@@ -21,6 +21,17 @@ export KUBECONFIG=$state/kubeconfig
 log "applying $manifests"
 kubectl apply --validate=strict -f "$manifests" >&2
 
+# The GitOps CRDs Backlot reads where they are served (the projects' own, as the tests install
+# them), so that kubectl can name their resources below. --validate=false: Kubernetes 1.20's
+# schema lacks x-kubernetes-validations, which the server drops (testdata/crds/README.md).
+kubectl create --validate=false -f server/src/k8s/testdata/crds/ >&2
+for crd in applications.argoproj.io kustomizations.kustomize.toolkit.fluxcd.io helmreleases.helm.toolkit.fluxcd.io; do
+  for _ in $(seq 100); do
+    [ "$(kubectl get crd "$crd" -o 'jsonpath={.status.conditions[?(@.type=="Established")].status}')" = True ] && break
+    sleep 0.2
+  done
+done
+
 sa=system:serviceaccount:backlot:backlot
 failed=0
 # can_i ANSWER VERB RESOURCE [more kubectl auth can-i arguments]
@@ -46,6 +57,13 @@ can_i yes list statefulsets.apps -A
 can_i yes list daemonsets.apps -A
 can_i yes list ingresses.networking.k8s.io -A
 can_i yes watch horizontalpodautoscalers.autoscaling -A
+can_i yes list applications.argoproj.io -A
+can_i yes watch applications.argoproj.io -A
+can_i yes list kustomizations.kustomize.toolkit.fluxcd.io -A
+can_i yes watch helmreleases.helm.toolkit.fluxcd.io -A
+can_i no patch applications.argoproj.io -A
+can_i no list appprojects.argoproj.io -A
+can_i no list gitrepositories.source.toolkit.fluxcd.io -A
 can_i no delete pods -A
 can_i no create pods -n backlot
 can_i no patch deployments.apps -A

@@ -166,6 +166,51 @@ pub struct ClusterWorkloads {
     pub cluster: ClusterState,
     pub health: Health,
     pub workloads: Vec<WorkloadView>,
+    /// The GitOps objects (ArgoCD Applications, Flux Kustomizations and HelmReleases) that
+    /// deliver the entity to this cluster, worst first.
+    #[serde(default)]
+    pub delivery: Vec<DeliveryView>,
+}
+
+/// A GitOps object: an ArgoCD `Application`, a Flux `Kustomization` or `HelmRelease`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryView {
+    pub cluster: String,
+    /// `ArgoCD Application`, `Flux Kustomization`, `Flux HelmRelease`.
+    pub tool: String,
+    pub namespace: String,
+    pub name: String,
+    /// In a word: ArgoCD's sync status (`Synced`, `OutOfSync`, `Unknown`), Flux's `Ready`,
+    /// `Not ready`, `Reconciling`; `Suspended` for either.
+    pub state: String,
+    /// ArgoCD's own health (`Healthy`, `Degraded`, `Missing`…), when it says one.
+    pub tool_health: Option<String>,
+    pub health: Health,
+    pub reasons: Vec<Reason>,
+    /// Where it comes from: a repository URL and path, or a Flux source (`GitRepository/flux-system`).
+    pub source: Option<String>,
+    /// What Git asks for: ArgoCD's compared revision (else its target), Flux's last attempted
+    /// revision.
+    pub target_revision: Option<String>,
+    /// What the cluster has: ArgoCD's last synced revision, Flux's last applied revision.
+    pub synced_revision: Option<String>,
+    /// RFC 3339: the last sync (ArgoCD: the last operation's end) or Ready transition (Flux).
+    pub last_sync: Option<String>,
+    /// The last operation's or the Ready condition's message.
+    pub message: Option<String>,
+    /// Resources it manages, as `Kind namespace/name` with their health when known.
+    pub resources: Vec<String>,
+    /// The ArgoCD UI's page of the application, when the cluster's `argocd_url` is configured.
+    pub link: Option<String>,
+    /// The catalog entity it belongs to, if any.
+    pub entity: Option<EntityRef>,
+}
+
+impl DeliveryView {
+    /// Not what Git says, or not healthy: listed on team and cluster pages.
+    pub fn needs_attention(&self) -> bool {
+        self.health > Health::Healthy
+    }
 }
 
 /// Which image runs where: one row per container name, one cell per cluster.
@@ -238,6 +283,9 @@ pub struct ClustersOverview {
     pub clusters: Vec<ClusterSummary>,
     /// Entities that expect workloads and have none in any cluster.
     pub missing: Vec<EntityRef>,
+    /// GitOps objects of every cluster that are out of sync or not ready, worst first.
+    #[serde(default)]
+    pub delivery: Vec<DeliveryView>,
 }
 
 /// A cluster page: every workload, worst first, and those running outside the catalog.
@@ -245,6 +293,9 @@ pub struct ClustersOverview {
 pub struct ClusterDetail {
     pub summary: ClusterSummary,
     pub workloads: Vec<WorkloadView>,
+    /// The cluster's GitOps objects, worst first.
+    #[serde(default)]
+    pub delivery: Vec<DeliveryView>,
 }
 
 /// One entity on a team's health view.
@@ -264,4 +315,7 @@ pub struct TeamKube {
     pub no_clusters: bool,
     pub health: Health,
     pub entities: Vec<EntityHealth>,
+    /// The team's GitOps objects that are out of sync or not ready, worst first.
+    #[serde(default)]
+    pub delivery: Vec<DeliveryView>,
 }

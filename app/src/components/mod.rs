@@ -3,6 +3,7 @@
 
 pub mod admin_nav;
 pub mod common;
+pub mod delivery;
 pub mod entity_parts;
 pub mod fetch;
 pub mod get_form;

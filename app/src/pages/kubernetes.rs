@@ -8,6 +8,7 @@
 
 use crate::api::{get_cluster, get_clusters, get_entity_kube, get_entity_links, get_team_kube};
 use crate::components::common::{ErrorNotice, Loading};
+use crate::components::delivery::{DeliveryAttention, DeliverySection};
 use crate::components::observability::ClusterLinks;
 use crate::kube::*;
 use crate::model::EntityRef;
@@ -171,7 +172,7 @@ pub fn LiveMarker() -> impl IntoView {
 }
 
 #[component]
-fn Reasons(reasons: Vec<Reason>) -> impl IntoView {
+pub(crate) fn Reasons(reasons: Vec<Reason>) -> impl IntoView {
     (!reasons.is_empty()).then(|| {
         view! {
             <ul class="reasons">
@@ -372,6 +373,7 @@ fn ClusterSection(c: ClusterWorkloads, links: Vec<EnvironmentLinks>) -> impl Int
             </div>
             <StaleNote state=c.cluster.clone()/>
             <ClusterLinks links/>
+            <DeliverySection delivery=c.delivery/>
             {c.workloads.into_iter().map(|w| view! { <WorkloadCard w/> }).collect_view()}
         </section>
     }
@@ -563,6 +565,7 @@ fn TeamHealthView(initial: TeamKube) -> impl IntoView {
                     }).collect_view()}
                 </tbody>
             </table>
+            {move || view! { <DeliveryAttention delivery=view.with(|v| v.delivery.clone()) title="Out of sync or not ready"/> }}
         </section>
         </LiveRegion>
     }
@@ -628,6 +631,7 @@ fn ClustersView(initial: ClustersOverview) -> impl IntoView {
                 }).collect_view()}
             </tbody>
         </table>
+        {move || view! { <DeliveryAttention delivery=view.with(|v| v.delivery.clone()) title="Delivery: out of sync or not ready"/> }}
         {move || {
             let missing = view.get().missing;
             (!missing.is_empty()).then(|| view! {
@@ -691,6 +695,7 @@ fn ClusterView(initial: ClusterDetail, unmatched: bool) -> impl IntoView {
                 <ul class="skipped muted">{skipped.into_iter().map(|s| view! { <li>{s}</li> }).collect_view()}</ul>
             })
         }}
+        {move || view! { <DeliveryAttention delivery=view.with(|v| v.delivery.clone()) title="Delivery (ArgoCD and Flux)"/> }}
         <nav class="segmented" aria-label="Workloads shown">
             <a href=base.clone() aria-current=(!unmatched).then_some("page")>"All workloads"</a>
             <a href=format!("{base}?unmatched=1") aria-current=unmatched.then_some("page")>"Not in the catalog"</a>

@@ -68,7 +68,9 @@ pub fn team_view(
     let mut team = kube.team_view(ns, name)?;
     let before = team.entities.len();
     with_kube_shows(facade, caller, |shows| {
-        team.entities.retain(|e| shows(&e.entity))
+        team.entities.retain(|e| shows(&e.entity));
+        team.delivery
+            .retain(|d| d.entity.as_ref().is_none_or(shows));
     });
     if team.entities.len() != before {
         team.health = team

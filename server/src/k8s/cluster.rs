@@ -2,6 +2,7 @@
 //! themselves (list + watch with kube-runtime, relisting after any failure so that recovery is
 //! confirmed by a complete list, with backoff).
 
+use super::gitops::{GitOpsObj, Tool};
 use super::model::{EventObj, HpaObj, IngressObj, PodObj, ReplicaSetObj, ServiceObj, Workload};
 use app::kube::ClusterState;
 use futures_util::StreamExt;
@@ -24,6 +25,10 @@ pub struct Data {
     pub ingresses: HashMap<String, IngressObj>,
     pub hpas: HashMap<String, HpaObj>,
     pub events: HashMap<String, EventObj>,
+    /// GitOps objects, one map per kind (each watcher replaces its own map on a relist).
+    pub argo_applications: HashMap<String, GitOpsObj>,
+    pub flux_kustomizations: HashMap<String, GitOpsObj>,
+    pub flux_helm_releases: HashMap<String, GitOpsObj>,
 }
 
 impl Data {
@@ -34,6 +39,13 @@ impl Data {
                 && h.target_kind == w.kind
                 && h.target_name == w.meta.name
         })
+    }
+
+    pub fn gitops(&self) -> impl Iterator<Item = &GitOpsObj> {
+        self.argo_applications
+            .values()
+            .chain(self.flux_kustomizations.values())
+            .chain(self.flux_helm_releases.values())
     }
 
     pub fn workloads(&self) -> impl Iterator<Item = &Workload> {
@@ -68,6 +80,8 @@ pub struct Cluster {
     notify: Arc<tokio::sync::watch::Sender<u64>>,
     /// Events kept, in all.
     max_events: usize,
+    /// The ArgoCD UI that manages this cluster's Applications (`argocd_url`), without a final `/`.
+    pub argocd_url: Option<String>,
 }
 
 fn now() -> String {
@@ -89,7 +103,14 @@ impl Cluster {
             version: AtomicU64::new(0),
             notify,
             max_events,
+            argocd_url: None,
         }
+    }
+
+    /// Links Applications to this ArgoCD UI.
+    pub fn with_argocd_url(mut self, url: Option<String>) -> Cluster {
+        self.argocd_url = url.map(|u| u.trim_end_matches('/').to_string());
+        self
     }
 
     pub fn read(&self) -> std::sync::RwLockReadGuard<'_, Data> {
@@ -222,10 +243,17 @@ impl Cluster {
                 watch!($what, $kind => $compact, kube::Api::all(client.clone()), $slot)
             };
             ($what:literal, $kind:ty => $compact:ty, $api:expr, $slot:ident) => {
+                watch!($what, $kind => $compact, <$compact>::from, $api, $slot)
+            };
+            ($what:expr, $kind:ty => $compact:ty, $convert:expr, $api:expr, $slot:ident) => {
                 (
                     $what,
-                    Box::pin(self.clone().watch::<$kind, $compact>($what, $api, |d| &mut d.$slot))
-                        as Watch,
+                    Box::pin(self.clone().watch::<$kind, $compact>(
+                        $what,
+                        $api,
+                        $convert,
+                        |d| &mut d.$slot,
+                    )) as Watch,
                 )
             };
         }
@@ -254,6 +282,34 @@ impl Cluster {
                 hpas
             ));
         }
+        for (tool, resource) in &apis.gitops {
+            let api = kube::Api::all_with(client.clone(), resource);
+            tracing::info!(cluster = %self.name, api_version = %resource.api_version, "watching {}s", tool.label());
+            use kube::api::DynamicObject;
+            watches.push(match tool {
+                Tool::ArgoApplication => watch!(
+                    "ArgoCD Applications",
+                    DynamicObject => GitOpsObj,
+                    GitOpsObj::argo,
+                    api,
+                    argo_applications
+                ),
+                Tool::FluxKustomization => watch!(
+                    "Flux Kustomizations",
+                    DynamicObject => GitOpsObj,
+                    GitOpsObj::flux_kustomization,
+                    api,
+                    flux_kustomizations
+                ),
+                Tool::FluxHelmRelease => watch!(
+                    "Flux HelmReleases",
+                    DynamicObject => GitOpsObj,
+                    GitOpsObj::flux_helm_release,
+                    api,
+                    flux_helm_releases
+                ),
+            });
+        }
         // Every watcher is expected before any starts, so "synced" never means "some of them".
         self.status().expected = watches.iter().map(|(what, _)| *what).collect();
         let mut tasks = tokio::task::JoinSet::new();
@@ -269,10 +325,11 @@ impl Cluster {
         self: Arc<Self>,
         what: &'static str,
         api: kube::Api<K>,
+        convert: fn(K) -> C,
         slot: fn(&mut Data) -> &mut HashMap<String, C>,
     ) where
         K: Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + 'static,
-        C: From<K> + Send + Sync + 'static,
+        C: Send + Sync + 'static,
     {
         let mut backoff = Backoff::default();
         loop {
@@ -285,7 +342,7 @@ impl Cluster {
                     Ok(watcher::Event::InitApply(o)) => {
                         let uid = o.meta().uid.clone().unwrap_or_default();
                         if let Some(l) = listing.as_mut() {
-                            l.insert(uid, C::from(o));
+                            l.insert(uid, convert(o));
                         }
                     }
                     Ok(watcher::Event::InitDone) => {
@@ -301,7 +358,7 @@ impl Cluster {
                     }
                     Ok(watcher::Event::Apply(o)) => {
                         let uid = o.meta().uid.clone().unwrap_or_default();
-                        let c = C::from(o);
+                        let c = convert(o);
                         self.write(|d| {
                             slot(d).insert(uid, c);
                             self.bound_events(d);

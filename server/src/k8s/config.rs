@@ -53,6 +53,9 @@ pub struct ClusterConfig {
     pub ca_file: Option<PathBuf>,
     /// Do not check the server's certificate (test clusters only).
     pub insecure_skip_tls_verify: bool,
+    /// The ArgoCD UI that manages this cluster's Applications (`https://argocd.example.com`):
+    /// the Delivery section links each Application to its page there. Optional.
+    pub argocd_url: Option<String>,
 }
 
 impl std::fmt::Debug for ClusterConfig {
@@ -66,6 +69,7 @@ impl std::fmt::Debug for ClusterConfig {
             .field("context", &self.context)
             .field("in_cluster", &self.in_cluster)
             .field("url", &self.url)
+            .field("argocd_url", &self.argocd_url)
             .finish_non_exhaustive()
     }
 }
@@ -75,6 +79,7 @@ pub struct Resolved {
     pub name: String,
     pub environment: String,
     pub config: kube::Config,
+    pub argocd_url: Option<String>,
 }
 
 /// Connect timeout to an API server; watches themselves stay open.
@@ -174,7 +179,15 @@ impl ClusterConfig {
             (host_of(&url), config)
         };
         let name = self.name.clone().unwrap_or(default_name);
+        if let Some(u) = &self.argocd_url {
+            if !(u.starts_with("https://") || u.starts_with("http://")) {
+                return Err(format!(
+                    "argocd_url {u}: give the ArgoCD UI's address starting with https:// or http://"
+                ));
+            }
+        }
         Ok(Resolved {
+            argocd_url: self.argocd_url.clone(),
             environment: self.environment.clone().unwrap_or_else(|| name.clone()),
             name,
             config,
@@ -215,6 +228,7 @@ async fn detect() -> Option<Resolved> {
         Ok((name, config)) => {
             tracing::info!(cluster = %name, "no cluster configured: using the current kubeconfig context");
             Some(Resolved {
+                argocd_url: None,
                 environment: name.clone(),
                 name,
                 config,

@@ -1,12 +1,19 @@
 //! What a cluster's API server offers: Ingresses in `networking.k8s.io/v1` (Kubernetes 1.19+),
 //! HorizontalPodAutoscalers in `autoscaling/v2` or, on older servers, `autoscaling/v2beta2`. An API
 //! the server does not have is skipped and said once; the core and `apps/v1` APIs are required.
+//!
+//! GitOps APIs are custom resources that only some clusters have: ArgoCD `Application`s
+//! (argoproj.io), Flux `Kustomization`s (kustomize.toolkit.fluxcd.io) and `HelmRelease`s
+//! (helm.toolkit.fluxcd.io), each read in the version its group prefers. A cluster without them
+//! is ordinary: nothing is said but a debug line.
 
 use kube::discovery::ApiResource;
 
 pub struct Apis {
     pub ingresses: bool,
     pub hpa: Option<ApiResource>,
+    /// The GitOps kinds served, with the resource to read each through.
+    pub gitops: Vec<(super::gitops::Tool, ApiResource)>,
     /// What was skipped, in words.
     pub skipped: Vec<String>,
 }
@@ -66,6 +73,56 @@ pub async fn discover(client: &kube::Client) -> Result<Apis, String> {
     Ok(Apis {
         ingresses,
         hpa,
+        gitops: gitops(client).await?,
         skipped,
     })
+}
+
+/// The GitOps kinds this server serves, in their groups' preferred versions.
+async fn gitops(client: &kube::Client) -> Result<Vec<(super::gitops::Tool, ApiResource)>, String> {
+    use super::gitops::Tool;
+    let groups = client.list_api_groups().await.map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    for (tool, group, plural) in [
+        (Tool::ArgoApplication, "argoproj.io", "applications"),
+        (
+            Tool::FluxKustomization,
+            "kustomize.toolkit.fluxcd.io",
+            "kustomizations",
+        ),
+        (
+            Tool::FluxHelmRelease,
+            "helm.toolkit.fluxcd.io",
+            "helmreleases",
+        ),
+    ] {
+        let Some(g) = groups.groups.iter().find(|g| g.name == group) else {
+            tracing::debug!(group, "not served: {} not shown", tool.label());
+            continue;
+        };
+        let Some(version) = g
+            .preferred_version
+            .as_ref()
+            .or(g.versions.first())
+            .map(|v| v.version.clone())
+        else {
+            continue;
+        };
+        let gv = format!("{group}/{version}");
+        if serves(client, &gv, plural).await? {
+            out.push((
+                tool,
+                ApiResource {
+                    group: group.into(),
+                    version,
+                    api_version: gv,
+                    kind: tool.kind().into(),
+                    plural: plural.into(),
+                },
+            ));
+        } else {
+            tracing::debug!(group_version = %gv, plural, "not served: {} not shown", tool.label());
+        }
+    }
+    Ok(out)
 }

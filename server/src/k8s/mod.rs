@@ -7,6 +7,8 @@
 //! - [`model`]: compact copies of the watched objects (memory bounded, no managed fields).
 //! - [`cluster`]: one cluster's data and state, and its kube-runtime watchers (list + watch,
 //!   relist after failure, backoff, stale marker with time and error).
+//! - [`gitops`]: ArgoCD Applications, Flux Kustomizations and HelmReleases: compact copies and
+//!   their health with reasons (pure).
 //! - [`health`]: the rules that turn pod and workload state into health with reasons.
 //! - [`selector`]: kubectl label selectors (`backstage.io/kubernetes-label-selector`).
 //! - [`service`]: matching workloads to entities and the views; live updates wait on
@@ -15,11 +17,14 @@
 pub mod cluster;
 pub mod config;
 pub mod discovery;
+pub mod gitops;
 pub mod health;
 pub mod model;
 pub mod selector;
 pub mod service;
 
+#[cfg(test)]
+mod gitops_tests;
 #[cfg(test)]
 pub mod testing;
 #[cfg(test)]

@@ -46,7 +46,7 @@ pub struct Meta {
 }
 
 impl Meta {
-    fn of(m: &ObjectMeta) -> Meta {
+    pub(crate) fn of(m: &ObjectMeta) -> Meta {
         Meta {
             uid: m.uid.clone().unwrap_or_default(),
             name: m.name.clone().unwrap_or_default(),

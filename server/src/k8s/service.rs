@@ -5,9 +5,15 @@
 //! `backstage.io/kubernetes-id` as the label `backstage.io/kubernetes-id=<id>`; either is
 //! checked against a workload's own labels and its pod template's. `backstage.io/kubernetes-namespace`
 //! restricts the namespace.
+//!
+//! GitOps objects (ArgoCD Applications, Flux Kustomizations and HelmReleases) belong to an entity
+//! when its `argocd/app-name` (Backstage's ArgoCD plugin) names the Application, when their own
+//! labels match as a workload's would (in the namespace, theirs or their destination's), or when
+//! they manage a workload matched to it (ArgoCD's `status.resources`, Flux's inventory).
 
 use super::cluster::{Cluster, Data};
 use super::config::KubeSettings;
+use super::gitops::{self, GitOpsObj, Tool};
 use super::health;
 use super::model::{PodObj, Workload};
 use super::selector::Selector;
@@ -21,6 +27,11 @@ use std::sync::{Arc, Mutex};
 pub const ID_ANNOTATION: &str = "backstage.io/kubernetes-id";
 pub const SELECTOR_ANNOTATION: &str = "backstage.io/kubernetes-label-selector";
 pub const NAMESPACE_ANNOTATION: &str = "backstage.io/kubernetes-namespace";
+/// Backstage's ArgoCD plugin: the Application's name.
+pub const ARGOCD_APP_ANNOTATION: &str = "argocd/app-name";
+
+/// Kinds whose objects are workloads (what a GitOps object's managed resources are matched on).
+const WORKLOAD_KINDS: [&str; 3] = ["Deployment", "StatefulSet", "DaemonSet"];
 
 /// Whether a caller may see an entity's workloads (`http::guarded` decides; `|_| true` for
 /// everyone).
@@ -33,6 +44,8 @@ pub struct Target {
     id: Option<String>,
     selector: Option<Selector>,
     namespace: Option<String>,
+    /// `argocd/app-name`.
+    argocd_app: Option<String>,
     /// How it matches, in words; or why its annotation cannot be used.
     pub matched_by: String,
     /// How it matches, as a label selector (`backstage.io/kubernetes-id=web`, or the selector
@@ -51,6 +64,36 @@ pub struct Placement {
 }
 
 impl Target {
+    /// Whether a GitOps object's own labels or name say it is this entity's (not counting what
+    /// it manages).
+    fn names(&self, o: &GitOpsObj) -> bool {
+        if o.tool == Tool::ArgoApplication && self.argocd_app.as_deref() == Some(&o.meta.name) {
+            return true;
+        }
+        if self.namespace.as_ref().is_some_and(|n| !o.in_namespace(n)) {
+            return false;
+        }
+        if let Some(s) = &self.selector {
+            return s.matches(&o.meta.labels);
+        }
+        self.id
+            .as_ref()
+            .is_some_and(|id| o.meta.labels.get(ID_ANNOTATION) == Some(id))
+    }
+
+    /// Whether a GitOps object is this entity's: by name or labels, or because it manages one of
+    /// `workloads` (this entity's, in its cluster).
+    fn delivers(&self, o: &GitOpsObj, workloads: &[&Workload]) -> bool {
+        self.names(o)
+            || o.resources.iter().any(|r| {
+                workloads.iter().any(|w| {
+                    w.kind == r.kind.as_ref()
+                        && w.meta.name == r.name.as_ref()
+                        && w.meta.namespace == r.namespace.as_ref()
+                })
+            })
+    }
+
     fn matches(&self, w: &Workload) -> bool {
         if self
             .namespace
@@ -81,6 +124,8 @@ pub struct Targets {
     by_id: HashMap<String, Vec<usize>>,
     /// Targets with a selector (scanned).
     with_selector: Vec<usize>,
+    /// `argocd/app-name` → targets naming it.
+    by_argocd_app: HashMap<String, Vec<usize>>,
 }
 
 impl Targets {
@@ -88,7 +133,9 @@ impl Targets {
         let mut t = Targets::default();
         for r in snapshot.records.iter() {
             // Cheap test first: most entities have no Kubernetes annotation.
-            if !r.stored.body.contains("backstage.io/kubernetes-") {
+            if !r.stored.body.contains("backstage.io/kubernetes-")
+                && !r.stored.body.contains(ARGOCD_APP_ANNOTATION)
+            {
                 continue;
             }
             let body = r.stored.value();
@@ -96,7 +143,8 @@ impl Targets {
             let id = a[ID_ANNOTATION].as_str().map(str::to_string);
             let sel_text = a[SELECTOR_ANNOTATION].as_str();
             let namespace = a[NAMESPACE_ANNOTATION].as_str().map(str::to_string);
-            if id.is_none() && sel_text.is_none() {
+            let argocd_app = a[ARGOCD_APP_ANNOTATION].as_str().map(str::to_string);
+            if id.is_none() && sel_text.is_none() && argocd_app.is_none() {
                 continue;
             }
             let (selector, mut matched_by) = match sel_text.map(Selector::parse) {
@@ -107,11 +155,23 @@ impl Targets {
                 Some(Err(e)) => (None, format!("{SELECTOR_ANNOTATION} cannot be used: {e}")),
                 None => (
                     None,
-                    format!("label {ID_ANNOTATION}={}", id.clone().unwrap_or_default()),
+                    id.as_ref()
+                        .map(|id| format!("label {ID_ANNOTATION}={id}"))
+                        .unwrap_or_default(),
                 ),
             };
             if let Some(ns) = &namespace {
                 matched_by.push_str(&format!(" in namespace {ns}"));
+            }
+            if let Some(app) = &argocd_app {
+                if !matched_by.is_empty() {
+                    matched_by.push_str(", and ");
+                }
+                matched_by.push_str(&format!("ArgoCD Application {app}"));
+                t.by_argocd_app
+                    .entry(app.clone())
+                    .or_default()
+                    .push(t.all.len());
             }
             let i = t.all.len();
             if selector.is_some() {
@@ -133,6 +193,7 @@ impl Targets {
                 id,
                 selector,
                 namespace,
+                argocd_app,
                 matched_by,
             });
         }
@@ -142,6 +203,37 @@ impl Targets {
     /// The target of an entity, by its key.
     fn get(&self, key: &str) -> Option<&Target> {
         self.by_key.get(key).map(|&i| &self.all[i])
+    }
+
+    /// The first target a GitOps object belongs to: by `argocd/app-name`, its labels, then the
+    /// owner of a workload it manages (`workload_owner`).
+    fn owner_of_gitops(
+        &self,
+        o: &GitOpsObj,
+        workload_owner: &dyn Fn(&gitops::Managed) -> Option<usize>,
+    ) -> Option<usize> {
+        if o.tool == Tool::ArgoApplication {
+            if let Some(&i) = self.by_argocd_app.get(&o.meta.name).and_then(|v| v.first()) {
+                return Some(i);
+            }
+        }
+        if let Some(ids) = o
+            .meta
+            .labels
+            .get(ID_ANNOTATION)
+            .and_then(|id| self.by_id.get(id))
+        {
+            if let Some(&i) = ids.iter().find(|&&i| self.all[i].names(o)) {
+                return Some(i);
+            }
+        }
+        if let Some(&i) = self.with_selector.iter().find(|&&i| self.all[i].names(o)) {
+            return Some(i);
+        }
+        o.resources
+            .iter()
+            .filter(|r| WORKLOAD_KINDS.contains(&r.kind.as_ref()))
+            .find_map(workload_owner)
     }
 
     /// The first target a workload belongs to.
@@ -233,6 +325,13 @@ impl<'a> Owners<'a> {
     }
 }
 
+/// A cluster's summary, its workloads and its GitOps objects, each with its target.
+type Summary<'a> = (
+    ClusterSummary,
+    Vec<(&'a Workload, Option<usize>)>,
+    Vec<(&'a GitOpsObj, Option<usize>)>,
+);
+
 /// One cluster as read for a set of views.
 struct ClusterRead<'a> {
     cluster: &'a Cluster,
@@ -284,12 +383,15 @@ impl KubeService {
                     cluster: r.name.clone(),
                     message: e.to_string(),
                 })?;
-            let cluster = Arc::new(Cluster::new(
-                r.name,
-                r.environment,
-                notify.clone(),
-                settings.events_per_object.max(1) * 2000,
-            ));
+            let cluster = Arc::new(
+                Cluster::new(
+                    r.name,
+                    r.environment,
+                    notify.clone(),
+                    settings.events_per_object.max(1) * 2000,
+                )
+                .with_argocd_url(r.argocd_url),
+            );
             tasks.push(tokio::spawn(cluster.clone().run(client)));
             clusters.push(cluster);
         }
@@ -524,6 +626,94 @@ impl KubeService {
         }
     }
 
+    /// A GitOps object as the views show it, its health read against this cluster's workloads.
+    fn delivery_view(
+        cluster: &Cluster,
+        d: &Data,
+        o: &GitOpsObj,
+        entity: Option<EntityRef>,
+    ) -> DeliveryView {
+        let words = |r: &gitops::Managed| {
+            if !WORKLOAD_KINDS.contains(&r.kind.as_ref()) {
+                return None;
+            }
+            d.workloads()
+                .find(|w| {
+                    w.kind == r.kind.as_ref()
+                        && w.meta.name == r.name.as_ref()
+                        && w.meta.namespace == r.namespace.as_ref()
+                })
+                .map(|w| {
+                    format!(
+                        "{} {} has {}/{} available",
+                        w.kind, w.meta.name, w.available, w.desired
+                    )
+                })
+        };
+        let (health, reasons) = gitops::health(o, &words);
+        const RESOURCES_SHOWN: usize = 20;
+        let mut resources: Vec<String> = o
+            .resources
+            .iter()
+            .take(RESOURCES_SHOWN)
+            .map(|r| {
+                let place = if r.namespace.is_empty() {
+                    r.name.to_string()
+                } else {
+                    format!("{}/{}", r.namespace, r.name)
+                };
+                match &r.health {
+                    Some(h) => format!("{} {place} ({h})", r.kind),
+                    None => format!("{} {place}", r.kind),
+                }
+            })
+            .collect();
+        if o.resources.len() > RESOURCES_SHOWN {
+            resources.push(format!(
+                "… and {} more",
+                o.resources.len() - RESOURCES_SHOWN
+            ));
+        }
+        let (last_sync, message) = match o.tool {
+            Tool::ArgoApplication => (
+                o.operation.as_ref().and_then(|(_, _, at)| at.clone()),
+                o.operation.as_ref().and_then(|(_, m, _)| m.clone()),
+            ),
+            _ => (
+                o.ready_since.clone(),
+                o.condition("Ready").and_then(|c| c.message.clone()),
+            ),
+        };
+        DeliveryView {
+            cluster: cluster.name.clone(),
+            tool: o.tool.label().into(),
+            namespace: o.meta.namespace.clone(),
+            name: o.meta.name.clone(),
+            state: o.state(),
+            tool_health: o.health.clone(),
+            health,
+            reasons,
+            source: o.source.clone(),
+            target_revision: o
+                .git_revision
+                .as_deref()
+                .map(gitops::short)
+                .or_else(|| o.wanted.clone()),
+            synced_revision: o.applied_revision.as_deref().map(gitops::short),
+            last_sync,
+            message,
+            resources,
+            link: match (o.tool, &cluster.argocd_url) {
+                (Tool::ArgoApplication, Some(base)) => Some(format!(
+                    "{base}/applications/{}/{}",
+                    o.meta.namespace, o.meta.name
+                )),
+                _ => None,
+            },
+            entity,
+        }
+    }
+
     fn stale_reason(state: &ClusterState) -> Option<Reason> {
         state.stale.then(|| Reason {
             code: "Stale".into(),
@@ -609,10 +799,21 @@ impl KubeService {
         let mut clusters = Vec::new();
         if let Some(t) = target {
             for r in reads {
-                let mut workloads: Vec<WorkloadView> = r
+                let matched: Vec<&Workload> = r.data.workloads().filter(|w| t.matches(w)).collect();
+                let mut delivery: Vec<DeliveryView> = r
                     .data
-                    .workloads()
-                    .filter(|w| t.matches(w))
+                    .gitops()
+                    .filter(|o| t.delivers(o, &matched))
+                    .map(|o| Self::delivery_view(r.cluster, r.data, o, Some(t.entity.clone())))
+                    .collect();
+                delivery.sort_by(|a, b| {
+                    b.health
+                        .cmp(&a.health)
+                        .then(a.tool.cmp(&b.tool))
+                        .then(a.name.cmp(&b.name))
+                });
+                let mut workloads: Vec<WorkloadView> = matched
+                    .into_iter()
                     .map(|w| {
                         Self::workload_view(
                             r.cluster,
@@ -625,11 +826,16 @@ impl KubeService {
                     })
                     .collect();
                 let state = r.state.clone();
-                if workloads.is_empty() && !state.stale {
+                if workloads.is_empty() && delivery.is_empty() && !state.stale {
                     continue;
                 }
                 workloads.sort_by(|a, b| b.health.cmp(&a.health).then(a.name.cmp(&b.name)));
-                let health = Health::worst(workloads.iter().map(|w| w.health));
+                let health = Health::worst(
+                    workloads
+                        .iter()
+                        .map(|w| w.health)
+                        .chain(delivery.iter().map(|d| d.health)),
+                );
                 clusters.push(ClusterWorkloads {
                     health: if state.stale {
                         health.max(Health::Unknown)
@@ -638,6 +844,7 @@ impl KubeService {
                     },
                     cluster: state,
                     workloads,
+                    delivery,
                 });
             }
         }
@@ -653,8 +860,17 @@ impl KubeService {
                     reasons.push(r);
                 }
             }
+            for d in &c.delivery {
+                for r in &d.reasons {
+                    let mut r = r.clone();
+                    r.message = format!("[{}] {}", c.cluster.name, r.message);
+                    reasons.push(r);
+                }
+            }
         }
-        let found = clusters.iter().any(|c| !c.workloads.is_empty());
+        let found = clusters
+            .iter()
+            .any(|c| !c.workloads.is_empty() || !c.delivery.is_empty());
         if target.is_some() && !found && !self.clusters.is_empty() {
             let t = target.map(|t| t.matched_by.clone()).unwrap_or_default();
             reasons.push(Reason {
@@ -688,9 +904,9 @@ impl KubeService {
         }
     }
 
-    /// The cluster's summary, and each workload with the target it belongs to.
-    /// A cluster's summary and its workloads with the entity each belongs to, leaving out
-    /// (from the rows, the counts and the pods) workloads of entities `shows` refuses.
+    /// A cluster's summary, its workloads and its GitOps objects with the target each belongs
+    /// to, leaving out (from the rows, the counts, the pods and the health) those of entities
+    /// `shows` refuses.
     fn summary<'a>(
         &self,
         c: &Cluster,
@@ -698,15 +914,21 @@ impl KubeService {
         owners: &Owners<'_>,
         targets: &Targets,
         shows: Shows<'_>,
-    ) -> (ClusterSummary, Vec<(&'a Workload, Option<usize>)>) {
+    ) -> Summary<'a> {
         let mut counts = HealthCounts::default();
         let mut rows = Vec::new();
         let mut worst = Health::Healthy;
         let mut unmatched = 0;
         let mut hidden_pods = 0;
+        // (kind, namespace, name) → its target, for GitOps objects' managed workloads.
+        let mut workload_owners: HashMap<(&str, &str, &str), usize> = HashMap::new();
         for w in d.workloads() {
             let pods = owners.pods_of(w);
             let owner = targets.owner_of(w);
+            if let Some(i) = owner {
+                workload_owners
+                    .insert((w.kind, w.meta.namespace.as_str(), w.meta.name.as_str()), i);
+            }
             if owner.is_some_and(|i| !shows(&targets.all[i].entity)) {
                 hidden_pods += pods.len();
                 continue;
@@ -719,6 +941,19 @@ impl KubeService {
                 unmatched += 1;
             }
             rows.push((w, owner));
+        }
+        let mut delivery = Vec::new();
+        for o in d.gitops() {
+            let owner = targets.owner_of_gitops(o, &|r| {
+                workload_owners
+                    .get(&(r.kind.as_ref(), r.namespace.as_ref(), r.name.as_ref()))
+                    .copied()
+            });
+            if owner.is_some_and(|i| !shows(&targets.all[i].entity)) {
+                continue;
+            }
+            worst = worst.max(gitops::health(o, &|_| None).0);
+            delivery.push((o, owner));
         }
         let state = c.state();
         let health = if state.stale {
@@ -735,6 +970,7 @@ impl KubeService {
                 unmatched,
             },
             rows,
+            delivery,
         )
     }
 
@@ -748,17 +984,30 @@ impl KubeService {
         let (_, targets) = self.targets();
         let mut found = vec![false; targets.all.len()];
         let mut clusters = Vec::new();
+        let mut delivery = Vec::new();
         for c in &self.clusters {
             let d = c.read();
             let owners = Owners::of(&d, false);
-            let (summary, rows) = self.summary(c, &d, &owners, &targets, shows);
-            for (_, owner) in &rows {
-                if let Some(i) = owner {
-                    found[*i] = true;
-                }
+            let (summary, rows, gitops_rows) = self.summary(c, &d, &owners, &targets, shows);
+            for i in rows
+                .iter()
+                .map(|(_, o)| o)
+                .chain(gitops_rows.iter().map(|(_, o)| o))
+                .flatten()
+            {
+                found[*i] = true;
             }
+            delivery.extend(
+                gitops_rows
+                    .iter()
+                    .map(|(o, owner)| {
+                        Self::delivery_view(c, &d, o, owner.map(|i| targets.all[i].entity.clone()))
+                    })
+                    .filter(DeliveryView::needs_attention),
+            );
             clusters.push(summary);
         }
+        sort_delivery(&mut delivery);
         let missing = if self.clusters.is_empty() {
             Vec::new()
         } else {
@@ -770,7 +1019,11 @@ impl KubeService {
                 .map(|(t, _)| t.entity.clone())
                 .collect()
         };
-        ClustersOverview { clusters, missing }
+        ClustersOverview {
+            clusters,
+            missing,
+            delivery,
+        }
     }
 
     pub fn cluster_view(&self, name: &str) -> Option<ClusterDetail> {
@@ -784,7 +1037,14 @@ impl KubeService {
         let (_, targets) = self.targets();
         let d = c.read();
         let owners = Owners::of(&d, false);
-        let (summary, rows) = self.summary(c, &d, &owners, &targets, shows);
+        let (summary, rows, gitops_rows) = self.summary(c, &d, &owners, &targets, shows);
+        let mut delivery: Vec<DeliveryView> = gitops_rows
+            .iter()
+            .map(|(o, owner)| {
+                Self::delivery_view(c, &d, o, owner.map(|i| targets.all[i].entity.clone()))
+            })
+            .collect();
+        sort_delivery(&mut delivery);
         let mut workloads: Vec<WorkloadView> = rows
             .iter()
             .map(|(w, owner)| {
@@ -804,7 +1064,11 @@ impl KubeService {
                 .then(a.namespace.cmp(&b.namespace))
                 .then(a.name.cmp(&b.name))
         });
-        Some(ClusterDetail { summary, workloads })
+        Some(ClusterDetail {
+            summary,
+            workloads,
+            delivery,
+        })
     }
 
     /// Everything a group owns that has (or should have) workloads, worst first.
@@ -817,10 +1081,20 @@ impl KubeService {
             .filter_map(|i| snapshot.records.get(i))
             .filter_map(|r| targets.get(r.stored.key.as_str()))
             .collect();
+        let mut delivery = Vec::new();
         let mut entities: Vec<EntityHealth> = self.with_reads(|reads| {
             owned
                 .iter()
                 .map(|t| self.entity_kube(&t.entity, Some(t), reads))
+                .inspect(|v| {
+                    delivery.extend(
+                        v.clusters
+                            .iter()
+                            .flat_map(|c| &c.delivery)
+                            .filter(|d| d.needs_attention())
+                            .cloned(),
+                    )
+                })
                 .map(|v| EntityHealth {
                     entity: v.entity,
                     health: v.health,
@@ -839,12 +1113,25 @@ impl KubeService {
                 .cmp(&a.health)
                 .then(a.entity.name.cmp(&b.entity.name))
         });
+        sort_delivery(&mut delivery);
         Some(TeamKube {
             no_clusters: self.clusters.is_empty(),
             health: Health::worst(entities.iter().map(|e| e.health)),
             entities,
+            delivery,
         })
     }
+}
+
+/// Worst first, then by cluster, namespace and name.
+fn sort_delivery(list: &mut [DeliveryView]) {
+    list.sort_by(|a, b| {
+        b.health
+            .cmp(&a.health)
+            .then(a.cluster.cmp(&b.cluster))
+            .then(a.namespace.cmp(&b.namespace))
+            .then(a.name.cmp(&b.name))
+    });
 }
 
 /// Images per container name across the clusters, with differences flagged.
@@ -961,7 +1248,89 @@ mod tests {
                 events: vec![],
                 entity: None,
             }],
+            delivery: vec![],
         }
+    }
+
+    fn target(id: Option<&str>, namespace: Option<&str>, argocd_app: Option<&str>) -> Target {
+        Target {
+            entity: EntityRef {
+                kind: "Component".into(),
+                namespace: "default".into(),
+                name: "web".into(),
+            },
+            id: id.map(Into::into),
+            selector: None,
+            namespace: namespace.map(Into::into),
+            argocd_app: argocd_app.map(Into::into),
+            matched_by: String::new(),
+            label_selector: String::new(),
+        }
+    }
+
+    fn app(name: &str, labels: serde_json::Value, resources: serde_json::Value) -> GitOpsObj {
+        GitOpsObj::argo(
+            serde_json::from_value(serde_json::json!({
+                "apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+                "metadata": {"name": name, "namespace": "argocd", "uid": name, "labels": labels},
+                "spec": {"destination": {"namespace": "team-a"}},
+                "status": {"resources": resources}
+            }))
+            .expect("app"),
+        )
+    }
+
+    fn deployment(name: &str) -> Workload {
+        serde_json::from_value::<k8s_openapi::api::apps::v1::Deployment>(serde_json::json!({
+            "metadata": {"name": name, "namespace": "team-a", "uid": name},
+            "spec": {"selector": {}, "template": {}}
+        }))
+        .expect("deployment")
+        .into()
+    }
+
+    #[test]
+    fn gitops_objects_belong_by_name_label_namespace_or_what_they_manage() {
+        let none = serde_json::json!({});
+        let web_deploy =
+            serde_json::json!([{"kind": "Deployment", "namespace": "team-a", "name": "web"}]);
+        // argocd/app-name: whatever its labels or namespace.
+        let named = target(None, Some("elsewhere"), Some("shop-web"));
+        assert!(named.names(&app("shop-web", none.clone(), none.clone())));
+        assert!(!named.names(&app("other", none.clone(), none.clone())));
+        // The id label, in the object's namespace or its destination's.
+        let labelled = app("x", serde_json::json!({ID_ANNOTATION: "web"}), none.clone());
+        assert!(target(Some("web"), None, None).names(&labelled));
+        assert!(target(Some("web"), Some("team-a"), None).names(&labelled));
+        assert!(target(Some("web"), Some("argocd"), None).names(&labelled));
+        assert!(!target(Some("web"), Some("team-b"), None).names(&labelled));
+        assert!(!target(Some("api"), None, None).names(&labelled));
+        // Managing one of the entity's workloads.
+        let manages = app("y", none.clone(), web_deploy);
+        let web = deployment("web");
+        let t = target(Some("web"), None, None);
+        assert!(!t.names(&manages));
+        assert!(t.delivers(&manages, &[&web]));
+        assert!(!t.delivers(&manages, &[&deployment("api")]));
+
+        // The owner of an object in a cluster's lists: name, then labels, then managed workloads.
+        let targets = Targets {
+            all: vec![
+                target(Some("web"), None, None),
+                target(None, None, Some("billing")),
+            ],
+            by_id: HashMap::from([("web".to_string(), vec![0])]),
+            by_argocd_app: HashMap::from([("billing".to_string(), vec![1])]),
+            ..Default::default()
+        };
+        let owner_of_web = |r: &gitops::Managed| (r.name.as_ref() == "web").then_some(0);
+        assert_eq!(
+            targets.owner_of_gitops(&app("billing", none.clone(), none.clone()), &owner_of_web),
+            Some(1)
+        );
+        assert_eq!(targets.owner_of_gitops(&labelled, &|_| None), Some(0));
+        assert_eq!(targets.owner_of_gitops(&manages, &owner_of_web), Some(0));
+        assert_eq!(targets.owner_of_gitops(&manages, &|_| None), None);
     }
 
     #[test]

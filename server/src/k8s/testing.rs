@@ -309,3 +309,105 @@ impl Objects {
         .await;
     }
 }
+
+/// The projects' CRDs committed as fixtures (testdata/crds/README.md says where each is from).
+pub const GITOPS_CRDS: [&str; 3] = [
+    "argoproj.io_applications.yaml",
+    "kustomize.toolkit.fluxcd.io_kustomizations.yaml",
+    "helm.toolkit.fluxcd.io_helmreleases.yaml",
+];
+
+/// Removes `x-kubernetes-validations` (CEL rules, Kubernetes 1.25+) wherever it appears: the
+/// only part of the fixtures that Kubernetes 1.20 does not know (it would drop them silently;
+/// removing them first keeps what is installed equal to what is checked).
+pub fn strip_cel(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            map.remove("x-kubernetes-validations");
+            map.values_mut().for_each(strip_cel);
+        }
+        Value::Array(items) => items.iter_mut().for_each(strip_cel),
+        _ => {}
+    }
+}
+
+/// Installs the ArgoCD and Flux CRDs and waits until the server serves them.
+pub async fn install_gitops_crds(client: &kube::Client) {
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+    let api: Api<CustomResourceDefinition> = Api::all(client.clone());
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/k8s/testdata/crds");
+    for file in GITOPS_CRDS {
+        let text = std::fs::read_to_string(dir.join(file)).expect("CRD fixture");
+        let mut crd: Value = yaml_serde::from_str(&text).expect("CRD yaml");
+        strip_cel(&mut crd);
+        let crd: CustomResourceDefinition = serde_json::from_value(crd).expect("CRD");
+        let name = crd.metadata.name.clone().expect("name");
+        api.create(&PostParams::default(), &crd)
+            .await
+            .expect("create CRD");
+        let established = kube::runtime::wait::await_condition(
+            api.clone(),
+            &name,
+            kube::runtime::wait::conditions::is_crd_established(),
+        );
+        tokio::time::timeout(std::time::Duration::from_secs(30), established)
+            .await
+            .expect("CRD established in time")
+            .expect("CRD established");
+    }
+}
+
+/// A GitOps kind's resource, as the tests create it.
+pub fn gitops_resource(kind: &str) -> kube::discovery::ApiResource {
+    let (group, version, plural) = match kind {
+        "Application" => ("argoproj.io", "v1alpha1", "applications"),
+        "Kustomization" => ("kustomize.toolkit.fluxcd.io", "v1", "kustomizations"),
+        "HelmRelease" => ("helm.toolkit.fluxcd.io", "v2", "helmreleases"),
+        other => panic!("not a GitOps kind: {other}"),
+    };
+    kube::discovery::ApiResource {
+        group: group.into(),
+        version: version.into(),
+        api_version: format!("{group}/{version}"),
+        kind: kind.into(),
+        plural: plural.into(),
+    }
+}
+
+/// Creates a GitOps object (`kind` as in [`gitops_resource`]) in `namespace`.
+pub async fn create_gitops(client: &kube::Client, namespace: &str, kind: &str, body: Value) {
+    let resource = gitops_resource(kind);
+    let api: Api<kube::api::DynamicObject> =
+        Api::namespaced_with(client.clone(), namespace, &resource);
+    let mut body = body;
+    body["apiVersion"] = json!(resource.api_version);
+    body["kind"] = json!(kind);
+    api.create(
+        &PostParams::default(),
+        &serde_json::from_value(body).expect("object"),
+    )
+    .await
+    .expect("create GitOps object");
+}
+
+/// Writes a GitOps object's status as its controller would: Flux's controllers through the
+/// status subresource; ArgoCD's CRD has none (its controller patches the Application itself).
+pub async fn gitops_status(
+    client: &kube::Client,
+    namespace: &str,
+    kind: &str,
+    name: &str,
+    status: Value,
+) {
+    let resource = gitops_resource(kind);
+    let api: Api<kube::api::DynamicObject> =
+        Api::namespaced_with(client.clone(), namespace, &resource);
+    let patch = Patch::Merge(json!({ "status": status }));
+    if kind == "Application" {
+        api.patch(name, &PatchParams::default(), &patch).await
+    } else {
+        api.patch_status(name, &PatchParams::default(), &patch)
+            .await
+    }
+    .expect("write status");
+}

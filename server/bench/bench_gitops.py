@@ -1,0 +1,211 @@
+#!/usr/bin/env python3
+"""Backlot GitOps memory benchmark (figures in BENCHMARKS.md), measured as bench_kube.py measures
+workloads: the RSS of a release `backlot` holding the objects minus the RSS of the same process
+setup without them.
+
+Starts a real kube-apiserver (etcd + kube-apiserver v1.20 via .ci/start-kube.sh), installs the
+projects' real CRDs (server/src/k8s/testdata/crds/, `x-kubernetes-validations` removed as the
+tests do), registers one catalog Component per object triple, and:
+  1. baseline: starts `backlot` watching the cluster with the CRDs but no GitOps object, waits for
+     the sync, reads its RSS, stops it;
+  2. creates N objects: N/3 each of ArgoCD Applications (status as ArgoCD's controller writes it:
+     sync, health, operationState, 5 managed resources), Flux Kustomizations and HelmReleases
+     (status through the status subresource: Ready condition, revisions, 5 inventory entries);
+  3. starts `backlot` again on a fresh database with the same catalog, waits until the cluster
+     page holds all N, reads its RSS.
+Reports MiB per 1,000 GitOps objects: (RSS with - RSS without) / (N / 1000).
+
+Usage: python3 server/bench/bench_gitops.py [--objects 3000] [--binary target/release/backlot]
+Needs: a release build and .ci/kube.sh (etcd, the API server).
+"""
+import argparse
+import concurrent.futures
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_kube import ROOT, Cluster, free_port, get, rss_mib  # noqa: E402
+
+CRDS = os.path.join(ROOT, "server/src/k8s/testdata/crds")
+GIT = "abc1234567890abcdef1234567890abcdef12345"
+APPLIED = "9f8e7d6c5b4a39281706f5e4d3c2b1a098765432"
+
+
+def strip_cel(v):
+    if isinstance(v, dict):
+        v.pop("x-kubernetes-validations", None)
+        for x in v.values():
+            strip_cel(x)
+    elif isinstance(v, list):
+        for x in v:
+            strip_cel(x)
+
+
+def install_crds(state):
+    env = dict(os.environ, KUBECONFIG=os.path.join(state, "kubeconfig"))
+    for f in sorted(os.listdir(CRDS)):
+        if not f.endswith(".yaml"):
+            continue
+        crd = json.loads(subprocess.run(["kubectl", "create", "--dry-run=client", "--validate=false", "-o", "json",
+                                         "-f", os.path.join(CRDS, f)], env=env, check=True,
+                                        capture_output=True).stdout)
+        strip_cel(crd)
+        subprocess.run(["kubectl", "create", "-f", "-"], input=json.dumps(crd).encode(), env=env, check=True,
+                       stdout=subprocess.DEVNULL)
+        # (kubectl wait fails while the CRD has no conditions yet: ask until it is established.)
+        for _ in range(300):
+            got = subprocess.run(["kubectl", "get", "crd", crd["metadata"]["name"], "-o",
+                                  'jsonpath={.status.conditions[?(@.type=="Established")].status}'],
+                                 env=env, capture_output=True, text=True)
+            if got.stdout == "True":
+                break
+            time.sleep(0.2)
+        else:
+            raise RuntimeError(f"{crd['metadata']['name']} was not established within 60 s")
+
+
+def resources(name):
+    return [{"group": "apps", "version": "v1", "kind": "Deployment", "namespace": "ns-0", "name": name,
+             "status": "Synced", "health": {"status": "Healthy"}},
+            {"version": "v1", "kind": "Service", "namespace": "ns-0", "name": name, "status": "Synced",
+             "health": {"status": "Healthy"}},
+            {"version": "v1", "kind": "ConfigMap", "namespace": "ns-0", "name": f"{name}-config",
+             "status": "Synced"},
+            {"group": "networking.k8s.io", "version": "v1", "kind": "Ingress", "namespace": "ns-0", "name": name,
+             "status": "Synced", "health": {"status": "Healthy"}},
+            {"group": "autoscaling", "version": "v2", "kind": "HorizontalPodAutoscaler", "namespace": "ns-0",
+             "name": name, "status": "Synced", "health": {"status": "Healthy"}}]
+
+
+def inventory(name):
+    return {"entries": [{"id": f"ns-0_{name}_apps_Deployment", "v": "v1"}, {"id": f"ns-0_{name}__Service", "v": "v1"},
+                        {"id": f"ns-0_{name}-config__ConfigMap", "v": "v1"},
+                        {"id": f"ns-0_{name}_networking.k8s.io_Ingress", "v": "v1"},
+                        {"id": f"ns-0_{name}_autoscaling_HorizontalPodAutoscaler", "v": "v2"}]}
+
+
+def ready(reason, message):
+    return [{"type": "Ready", "status": "True", "reason": reason, "message": message,
+             "lastTransitionTime": "2026-12-07T14:02:00Z", "observedGeneration": 1}]
+
+
+def seed(cl, i):
+    name = f"svc-{i:04d}"
+    labels = {"backstage.io/kubernetes-id": name}
+    cl.call("POST", "/apis/argoproj.io/v1alpha1/namespaces/argocd/applications", {
+        "apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+        "metadata": {"name": name, "labels": labels},
+        "spec": {"project": "default",
+                 "source": {"repoURL": f"https://git.example.com/shop/{name}.git", "path": "deploy", "targetRevision": "main"},
+                 "destination": {"server": "https://kubernetes.default.svc", "namespace": "ns-0"}}})
+    cl.call("PATCH", f"/apis/argoproj.io/v1alpha1/namespaces/argocd/applications/{name}", {"status": {
+        "sync": {"status": "Synced", "revision": GIT}, "health": {"status": "Healthy"},
+        "operationState": {"phase": "Succeeded", "message": "successfully synced (all tasks run)",
+                           "startedAt": "2026-12-07T14:01:00Z", "finishedAt": "2026-12-07T14:02:00Z",
+                           "operation": {"sync": {"revision": GIT}}, "syncResult": {"revision": GIT}},
+        "resources": resources(name)}}, "application/merge-patch+json")
+    cl.call("POST", "/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/flux-system/kustomizations", {
+        "apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+        "metadata": {"name": name, "labels": labels},
+        "spec": {"interval": "5m", "prune": True, "path": f"./apps/{name}", "targetNamespace": "ns-0",
+                 "sourceRef": {"kind": "GitRepository", "name": "shop"}}})
+    cl.status(f"/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/flux-system/kustomizations/{name}", {
+        "observedGeneration": 1, "lastAppliedRevision": f"main@sha1:{APPLIED}",
+        "lastAttemptedRevision": f"main@sha1:{APPLIED}", "inventory": inventory(name),
+        "conditions": ready("ReconciliationSucceeded", f"Applied revision: main@sha1:{APPLIED}")})
+    cl.call("POST", "/apis/helm.toolkit.fluxcd.io/v2/namespaces/ns-0/helmreleases", {
+        "apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
+        "metadata": {"name": name, "labels": labels},
+        "spec": {"interval": "5m", "chart": {"spec": {"chart": name, "sourceRef": {"kind": "HelmRepository", "name": "charts"}}}}})
+    cl.status(f"/apis/helm.toolkit.fluxcd.io/v2/namespaces/ns-0/helmreleases/{name}", {
+        "observedGeneration": 1, "lastAttemptedRevision": "1.4.2", "inventory": inventory(name),
+        "history": [{"chartName": name, "chartVersion": "1.4.2", "appVersion": "1.4.2", "configDigest": "sha256:0",
+                     "digest": "sha256:1", "firstDeployed": "2026-12-07T10:00:00Z", "lastDeployed": "2026-12-07T14:02:00Z",
+                     "name": name, "namespace": "ns-0", "status": "deployed", "version": 3}],
+        "conditions": ready("UpgradeSucceeded", "Helm upgrade succeeded")})
+
+
+def run_backlot(binary, work, tag, cat, state, port, want):
+    config = os.path.join(work, f"backlot-{tag}.yaml")
+    open(config, "w").write(
+        f"addr: 127.0.0.1:{port}\ndata_dir: {work}/data-{tag}\nlog: warn\ncatalog:\n  demo: never\n  locations:\n"
+        f"    - target: {cat}\nkubernetes:\n  clusters:\n    - kubeconfig: {state}/kubeconfig\n      name: c0\n")
+    base = f"http://127.0.0.1:{port}"
+    log = open(os.path.join(work, f"server-{tag}.log"), "w")
+    server = subprocess.Popen([binary, "--config", config, "serve"], cwd=work, stderr=log, stdout=log)
+    try:
+        t0 = time.time()
+        # Synced means every watcher's first list is complete: every object is held. Ask the
+        # small overview while waiting (the cluster page with thousands of objects would itself
+        # grow the heap), and count the objects once, after measuring.
+        while True:
+            try:
+                o = get(base + "/api/kubernetes/clusters")
+                if all(c["state"]["synced"] for c in o["clusters"]):
+                    break
+            except (OSError, ValueError, KeyError):
+                pass
+            if time.time() - t0 > 300:
+                raise RuntimeError(f"{tag}: not synced within 300 s")
+            time.sleep(0.1)
+        synced = time.time() - t0
+        time.sleep(2)
+        rss = rss_mib(server.pid)
+        held = len(get(base + "/api/kubernetes/clusters/c0")["delivery"])
+        if held != want:
+            raise RuntimeError(f"{tag}: {held} GitOps objects held, {want} expected")
+        return rss, synced
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+def main():
+    import signal
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--objects", type=int, default=3000)
+    ap.add_argument("--binary", default=os.path.join(ROOT, "target/release/backlot"))
+    args = ap.parse_args()
+    triples = args.objects // 3
+    work = tempfile.mkdtemp(prefix="backlot-bench-gitops-")
+    state = os.path.join(work, "k0")
+    os.makedirs(state)
+    subprocess.run(["bash", os.path.join(ROOT, ".ci/start-kube.sh"), state], check=True, stdout=subprocess.DEVNULL)
+    try:
+        cl = Cluster(state)
+        install_crds(state)
+        for ns in ["argocd", "flux-system", "ns-0"]:
+            cl.call("POST", "/api/v1/namespaces", {"metadata": {"name": ns}})
+        docs = [f"apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: svc-{i:04d}\n  annotations:\n"
+                f"    backstage.io/kubernetes-id: svc-{i:04d}\nspec:\n  type: service\n  lifecycle: production\n  owner: team-a\n"
+                for i in range(triples)]
+        docs.append("apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata:\n  name: team-a\nspec:\n  type: team\n  children: []\n")
+        cat = os.path.join(work, "catalog.yaml")
+        open(cat, "w").write("---\n".join(docs))
+        port = free_port()
+        base_rss, _ = run_backlot(args.binary, work, "without", cat, state, port, 0)
+        t = time.time()
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            for j in [pool.submit(seed, cl, i) for i in range(triples)]:
+                j.result()
+        print(f"seeded {triples * 3} GitOps objects in {time.time() - t:.0f} s", file=sys.stderr)
+        rss, synced = run_backlot(args.binary, work, "with", cat, state, port, triples * 3)
+        print(json.dumps({
+            "objects": triples * 3,
+            "first_sync_s": round(synced, 2),
+            "rss_mib": round(rss, 1),
+            "baseline_rss_mib": round(base_rss, 1),
+            "mib_per_1k_objects": round((rss - base_rss) / (triples * 3 / 1000), 2),
+        }, indent=2))
+    finally:
+        subprocess.run(["bash", os.path.join(ROOT, ".ci/stop-kube.sh"), state])
+
+
+if __name__ == "__main__":
+    main()
