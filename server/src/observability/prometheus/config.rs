@@ -20,6 +20,7 @@
 //!     alert_labels:                      # firing alerts whose labels equal all of these
 //!       job: "{{ entity.name }}"
 //!     min_step_seconds: 15               # the finest step of a sparkline (default 15)
+//!     kinds: [component, resource]       # who gets the queries above (default: component)
 //! ```
 //!
 //! Signals: `request-rate`, `error-ratio`, `latency-p50`, `latency-p99`, `cpu`, `memory` (see
@@ -44,6 +45,9 @@ pub struct PrometheusSettings {
     /// Label name → value template (plain text).
     pub alert_labels: Option<BTreeMap<String, String>>,
     pub min_step_seconds: Option<u64>,
+    /// Kinds whose entities get the configured and default queries (default: component); an
+    /// entity of any kind gets those of its own `prometheus.io/<signal>` annotations.
+    pub kinds: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]

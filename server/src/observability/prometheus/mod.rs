@@ -74,6 +74,8 @@ pub struct PromService {
     overrides: Vec<Override>,
     alert_labels: Vec<(String, Template)>,
     min_step: u64,
+    /// Kinds (lower case) the configured and default queries apply to.
+    kinds: Vec<String>,
     pub cache: QueryCache,
     /// Templates whose bad query has been logged.
     reported: Mutex<HashSet<String>>,
@@ -241,6 +243,13 @@ impl PromService {
             min_step: settings
                 .min_step_seconds
                 .unwrap_or(config::DEFAULT_MIN_STEP_SECONDS),
+            kinds: settings
+                .kinds
+                .clone()
+                .unwrap_or_else(|| vec!["component".into()])
+                .iter()
+                .map(|k| k.to_ascii_lowercase())
+                .collect(),
             cache: QueryCache::default(),
             reported: Mutex::default(),
         })
@@ -283,8 +292,9 @@ impl PromService {
         self.default
     }
 
-    /// The query of `id` for an entity: its annotation `prometheus.io/<signal>`, else the first
-    /// override that applies, else the configuration's, else the default. `Err`: the
+    /// The query of `id` for an entity: its annotation `prometheus.io/<signal>`, else (for the
+    /// configured kinds only) the first override that applies, else the configuration's, else
+    /// the default. `Err`: the
     /// annotation does not parse (the message names it).
     fn query_for(&self, id: SignalId, e: &EntityValues) -> Result<Option<Query>, String> {
         let annotation = format!("prometheus.io/{}", id.key());
@@ -301,6 +311,9 @@ impl PromService {
                     })
                 })
                 .map_err(|err| format!("the annotation {annotation}: {err}"));
+        }
+        if !self.kinds.iter().any(|k| k.eq_ignore_ascii_case(&e.kind)) {
+            return Ok(None);
         }
         for o in &self.overrides {
             let any_of = |wanted: &[String], value: Option<&str>| {

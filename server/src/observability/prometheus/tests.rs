@@ -138,6 +138,22 @@ overrides:
         q.source,
         "the annotation prometheus.io/request-rate of component:default/web"
     );
+    // Other kinds get only what their own annotations ask.
+    let mut api = web(json!({}));
+    api.kind = "API".into();
+    assert!(p.query_for(SignalId::RequestRate, &api).unwrap().is_none());
+    api.annotations
+        .insert("prometheus.io/request-rate".into(), "sum(up)".into());
+    assert!(p.query_for(SignalId::RequestRate, &api).unwrap().is_some());
+    assert!(p.query_for(SignalId::ErrorRatio, &api).unwrap().is_none());
+    let resources = self::service("servers: [{url: 'http://p'}]\nkinds: [Resource]\n");
+    let mut db = web(json!({}));
+    db.kind = "Resource".into();
+    assert!(resources.query_for(SignalId::Cpu, &db).unwrap().is_some());
+    assert!(resources
+        .query_for(SignalId::Cpu, &service)
+        .unwrap()
+        .is_none());
     let broken = web(json!({"prometheus.io/request-rate": "sum({{ entity.nope }})"}));
     let err = p.query_for(SignalId::RequestRate, &broken).unwrap_err();
     assert!(
