@@ -56,18 +56,22 @@ def prom_requests(prom):
 
 
 def hold_page(origin, path, stop, fetches):
-    """One open page: fetched, its stream followed, fetched again on each update."""
-    get(origin + path)
-    fetches.append(1)
-    ns, kind, name = path.split("/")[2:5]
-    stream = urllib.request.urlopen(f"{origin}/observability/{ns}/{kind}/{name}/stream", timeout=600)
-    while not stop.is_set():
-        line = stream.readline()
-        if not line:
-            break
-        if line.startswith(b"event: update"):
-            get(origin + path)
-            fetches.append(1)
+    """One open page: fetched, its stream followed, fetched again on each update (until the
+    server it asks is stopped)."""
+    try:
+        get(origin + path)
+        fetches.append(1)
+        ns, kind, name = path.split("/")[2:5]
+        stream = urllib.request.urlopen(f"{origin}/observability/{ns}/{kind}/{name}/stream", timeout=600)
+        while not stop.is_set():
+            line = stream.readline()
+            if not line:
+                break
+            if line.startswith(b"event: update"):
+                get(origin + path)
+                fetches.append(1)
+    except OSError:
+        pass
 
 
 def run(origin, prom, pid, paths, minutes):
@@ -104,21 +108,30 @@ def main():
     os.makedirs(work)
     env = dict(os.environ, BACKLOT_ADDR=f"127.0.0.1:{port}", BACKLOT_PROMETHEUS_URL=prom, BACKLOT_LOG="warn",
                LEPTOS_SITE_ROOT=os.path.join(ROOT, "target", "site"))
-    server = subprocess.Popen([BINARY, "serve"], cwd=work, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     origin = f"http://127.0.0.1:{port}"
-    try:
+
+    def start():
+        server = subprocess.Popen([BINARY, "serve"], cwd=work, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for _ in range(600):
             try:
                 if get(origin + "/readyz", timeout=2):
-                    break
+                    return server
             except Exception:
                 time.sleep(0.2)
+        raise SystemExit("backlot did not become ready")
+
+    server = start()
+    try:
         answer = json.loads(get(origin + "/api/catalog/entities/by-query?filter=kind=component&limit=%d&fields=metadata.name" % args.pages))
         names = [e["metadata"]["name"] for e in answer["items"]]
         same = ["/catalog/default/component/backlot"] * args.pages
         distinct = [f"/catalog/default/component/{n}" for n in names][: args.pages]
         time.sleep(20)  # a few scrapes of Backlot
-        for label, paths in [("same entity", same), (f"{len(distinct)} different entities", distinct)]:
+        for i, (label, paths) in enumerate([("same entity", same), (f"{len(distinct)} different entities", distinct)]):
+            if i:  # a fresh process per run: the last run's pages are closed with it
+                server.terminate()
+                server.wait()
+                server = start()
             r = run(origin, prom, server.pid, paths, args.minutes)
             print(f"{args.pages} open pages, {label}: Backlot CPU {r['cpu_percent']:.2f}% of a core, "
                   f"Prometheus query_range {r['query_range_per_min']:.0f}/min, alerts {r['alerts_per_min']:.0f}/min, "
