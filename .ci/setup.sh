@@ -2,19 +2,21 @@
 # Installs what building and testing Backlot needs, reusing whatever is already there:
 # the wasm target, wasm-bindgen (exactly the version in Cargo.toml), the npm packages of
 # end2end/ (Playwright, wasm-opt from binaryen), Debian's Chromium, through .ci/kube.sh what
-# the Kubernetes tests need (etcd, kubectl, a kube-apiserver v1.20.2) and, for .ci/api-fuzz.sh,
+# the Kubernetes tests need (etcd, kubectl, a kube-apiserver v1.20.2), Debian's Prometheus for the
+# golden signals' tests (.ci/start-prom.sh) and, for .ci/api-fuzz.sh,
 # schemathesis 4 in a virtualenv at ~/.cache/backlot/schemathesis.
-# Usage: .ci/setup.sh [--with-browser] [--with-kube] [--with-fuzz]
+# Usage: .ci/setup.sh [--with-browser] [--with-kube] [--with-prometheus] [--with-fuzz]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-with_browser=0 with_kube=0 with_fuzz=0
+with_browser=0 with_kube=0 with_prom=0 with_fuzz=0
 for arg in "$@"; do
   case $arg in
     --with-browser) with_browser=1 ;;
     --with-kube) with_kube=1 ;;
+    --with-prometheus) with_prom=1 ;;
     --with-fuzz) with_fuzz=1 ;;
-    *) echo "unknown option $arg (usage: .ci/setup.sh [--with-browser] [--with-kube] [--with-fuzz])" >&2; exit 1 ;;
+    *) echo "unknown option $arg (usage: .ci/setup.sh [--with-browser] [--with-kube] [--with-prometheus] [--with-fuzz])" >&2; exit 1 ;;
   esac
 done
 
@@ -64,6 +66,12 @@ if [ $with_browser = 1 ] && ! [ -x /usr/bin/chromium ]; then
   log "installing Debian's Chromium"
   as_root apt-get update -qq
   as_root apt-get install -y -qq --no-install-recommends chromium
+fi
+
+if [ $with_prom = 1 ] && ! command -v prometheus >/dev/null; then
+  log "installing Debian's Prometheus"
+  as_root apt-get update -qq
+  as_root apt-get install -y -qq --no-install-recommends prometheus
 fi
 
 if [ $with_kube = 1 ]; then

@@ -13,7 +13,7 @@ if [ -n "${CI:-}" ]; then export CARGO_INCREMENTAL=0; fi
 step() { printf '\n\033[1m== %s\033[0m\n' "$*" >&2; }
 
 step "set-up"
-.ci/setup.sh --with-browser --with-kube --with-fuzz
+.ci/setup.sh --with-browser --with-kube --with-prometheus --with-fuzz
 
 step "format"
 cargo fmt --all -- --check

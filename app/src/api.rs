@@ -232,6 +232,39 @@ pub async fn get_team_links(
 }
 
 #[cfg(feature = "ssr")]
+fn signals() -> Result<std::sync::Arc<dyn crate::services::SignalsReader>, AppError> {
+    service("the golden signals")
+}
+
+/// An entity's golden signals and firing alerts over `range` (`1h`, `6h`, `24h`, `7d`);
+/// [`AppError::NotFound`] when there is no such entity.
+#[server(prefix = "/_app")]
+pub async fn get_entity_signals(
+    kind: String,
+    namespace: String,
+    name: String,
+    range: String,
+) -> Result<crate::observability::EntitySignals, AppError> {
+    let what = format!("entity named {kind}:{namespace}/{name}");
+    let view = signals()?
+        .entity(caller(), kind, namespace, name, range)
+        .await;
+    found(view, || what)
+}
+
+/// A team's services' golden signals, worst first; [`AppError::NotFound`] when there is no such
+/// group.
+#[server(prefix = "/_app")]
+pub async fn get_team_signals(
+    namespace: String,
+    name: String,
+) -> Result<crate::observability::TeamSignals, AppError> {
+    let what = format!("group named {namespace}/{name}");
+    let view = signals()?.team(caller(), namespace, name).await;
+    found(view, || what)
+}
+
+#[cfg(feature = "ssr")]
 fn scorecards() -> Result<std::sync::Arc<dyn crate::services::ScorecardReader>, AppError> {
     service("the scorecards")
 }

@@ -102,3 +102,147 @@ impl TeamLinks {
         self.links.is_empty() && self.on_call.is_empty()
     }
 }
+
+/// What a signal's values measure, for showing them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SignalUnit {
+    /// Per second (requests).
+    PerSecond,
+    /// A share of a whole (errors of requests, CPU of its limit), shown as a percentage.
+    Ratio,
+    /// A duration in seconds (latency).
+    Seconds,
+}
+
+impl SignalUnit {
+    /// `12.3 req/s`, `0.52 %`, `120 ms`.
+    pub fn format(self, v: f64) -> String {
+        fn short(v: f64) -> String {
+            let a = v.abs();
+            if a == 0.0 {
+                "0".into()
+            } else if a >= 100.0 {
+                format!("{v:.0}")
+            } else if a >= 10.0 {
+                format!("{v:.1}")
+            } else if a >= 0.01 {
+                format!("{v:.2}")
+            } else {
+                format!("{v:.3}")
+            }
+        }
+        match self {
+            SignalUnit::PerSecond => format!("{} req/s", short(v)),
+            SignalUnit::Ratio => format!("{} %", short(v * 100.0)),
+            SignalUnit::Seconds if v.abs() < 1.0 => format!("{} ms", short(v * 1000.0)),
+            SignalUnit::Seconds => format!("{} s", short(v)),
+        }
+    }
+}
+
+/// The ranges a signal's sparkline can cover: (as written in `?range=`, seconds).
+pub const SIGNAL_RANGES: [(&str, u64); 4] = [
+    ("1h", 3600),
+    ("6h", 6 * 3600),
+    ("24h", 24 * 3600),
+    ("7d", 7 * 24 * 3600),
+];
+
+/// Why a signal (or the alerts) has nothing new: Prometheus down, slow or answering an error.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stale {
+    /// When it last answered (`HH:MM:SS` UTC), `None`: never since start-up.
+    pub since: Option<String>,
+    pub reason: String,
+}
+
+/// One golden signal of one place: its latest value and a sparkline drawn by the server.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SignalView {
+    /// `request-rate`, `error-ratio`, `latency-p50`, `latency-p99`, `cpu`, `memory`.
+    pub key: String,
+    pub title: String,
+    pub unit: SignalUnit,
+    /// The latest value; `None` when the query found no series.
+    pub value: Option<f64>,
+    /// The sparkline as an SVG path (`M x y L …`) in a 120 × 28 box; `None` with no points.
+    pub spark: Option<String>,
+    /// Lowest and highest value over the range (the sparkline's scale).
+    pub low: Option<f64>,
+    pub high: Option<f64>,
+    /// Set when the last query failed: what is shown is from `since`.
+    pub stale: Option<Stale>,
+}
+
+impl SignalView {
+    /// The value as pages show it (`—` without one).
+    pub fn shown(&self) -> String {
+        self.value
+            .map(|v| self.unit.format(v))
+            .unwrap_or_else(|| "—".into())
+    }
+}
+
+/// The signals of one place the entity runs (or of the entity, where it runs nowhere known).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlaceSignals {
+    /// `production · prod-eu, namespace shop`, or empty for the entity as a whole.
+    pub place: String,
+    pub cluster: Option<String>,
+    /// The Prometheus asked.
+    pub server: String,
+    pub signals: Vec<SignalView>,
+}
+
+/// A firing alert matched to an entity by its labels.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FiringAlert {
+    pub name: String,
+    pub severity: Option<String>,
+    pub summary: Option<String>,
+    /// When it became active, as Prometheus wrote it (RFC 3339).
+    pub active_at: Option<String>,
+    pub server: String,
+}
+
+/// An entity's golden signals and firing alerts (`observability.prometheus`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EntitySignals {
+    pub entity: EntityRef,
+    /// Whether any Prometheus is configured (else pages show nothing).
+    pub configured: bool,
+    /// The range shown (`1h`…, one of [`SIGNAL_RANGES`]).
+    pub range: String,
+    pub places: Vec<PlaceSignals>,
+    pub alerts: Vec<FiringAlert>,
+    /// Set when a server's alerts could not be read.
+    pub alerts_stale: Option<Stale>,
+}
+
+impl EntitySignals {
+    /// Whether there is anything to show.
+    pub fn is_empty(&self) -> bool {
+        self.places.iter().all(|p| p.signals.is_empty())
+            && self.alerts.is_empty()
+            && self.alerts_stale.is_none()
+    }
+}
+
+/// One service of a team, in its signals table.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TeamSignalsRow {
+    pub entity: EntityRef,
+    pub title: Option<String>,
+    /// The signals of its first place, without sparklines.
+    pub signals: Vec<SignalView>,
+    pub alerts: Vec<FiringAlert>,
+}
+
+/// A team's services' signals, worst first (most firing alerts, then highest error ratio, then
+/// slowest p99).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TeamSignals {
+    pub configured: bool,
+    pub rows: Vec<TeamSignalsRow>,
+}

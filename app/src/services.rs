@@ -135,6 +135,28 @@ pub trait HomeReader: Send + Sync + 'static {
     ) -> BoxFuture<crate::home::StarState>;
 }
 
+/// Golden signals and firing alerts read from Prometheus (`observability.prometheus`). `None`:
+/// no such entity or group, or the caller may not read it. Answers come from a shared cache, so
+/// a page waits at most the server's timeout.
+pub trait SignalsReader: Send + Sync + 'static {
+    /// An entity's signals over `range` (one of [`crate::observability::SIGNAL_RANGES`]).
+    fn entity(
+        self: Arc<Self>,
+        caller: Caller,
+        kind: String,
+        namespace: String,
+        name: String,
+        range: String,
+    ) -> BoxFuture<Option<crate::observability::EntitySignals>>;
+    /// A team's services' signals, worst first.
+    fn team(
+        self: Arc<Self>,
+        caller: Caller,
+        namespace: String,
+        name: String,
+    ) -> BoxFuture<Option<crate::observability::TeamSignals>>;
+}
+
 /// A boxed future, for the async methods of the traits above.
 pub type BoxFuture<T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send>>;
 

@@ -50,7 +50,7 @@ test.describe('catalog', () => {
     await expect(heading(page)).toHaveText('All entities');
 
     // The demo organisation (server/demo).
-    expect(await tabCount(page, 'Components')).toBe(44);
+    expect(await tabCount(page, 'Components')).toBe(45);
     expect(await tabCount(page, 'APIs')).toBe(10);
     expect(await tabCount(page, 'Groups')).toBe(12);
     expect(await tabCount(page, 'Users')).toBe(23);
@@ -79,7 +79,7 @@ test.describe('catalog', () => {
     await expect(heading(page)).toHaveText('Components');
     await expect(kindTab(page, 'Components')).toHaveAttribute('aria-current', 'page');
     const components = await entityCount(page);
-    expect(components).toBe(44);
+    expect(components).toBe(45);
     expect(new Set(await columnTexts(page, COL.kind))).toEqual(new Set(['Component']));
 
     // Type: service.
@@ -149,7 +149,7 @@ test.describe('catalog', () => {
     expect(params(page).get('kind')).toBe('component');
     const n = await entityCount(page);
     expect(n).toBeGreaterThan(0);
-    expect(n).toBeLessThan(44);
+    expect(n).toBeLessThan(45);
     const names = await rowNames(page);
     expect(names).toContain('Payment Service');
     expect(names).not.toContain('Cart Service');
@@ -157,7 +157,7 @@ test.describe('catalog', () => {
 
     await page.getByRole('link', { name: 'Clear all' }).click();
     await expect(page).toHaveURL(/\/catalog\?kind=component$/);
-    expect(await entityCount(page)).toBe(44);
+    expect(await entityCount(page)).toBe(45);
   });
 
   test('sorting by a column changes the order', async ({ page }) => {
@@ -241,7 +241,7 @@ test.describe('catalog without JavaScript', () => {
     await kindTab(page, 'Components').click();
     await expect(page).toHaveURL(/\/catalog\?kind=component$/);
     await expect(heading(page)).toHaveText('Components');
-    expect(await entityCount(page)).toBe(44);
+    expect(await entityCount(page)).toBe(45);
 
     // Ticking boxes does nothing by itself; "Apply filters" submits the GET form.
     await facetBox(page, 'Type', 'service').check();
@@ -254,7 +254,7 @@ test.describe('catalog without JavaScript', () => {
     expect(params(page).getAll('type')).toEqual(['service']);
     expect(params(page).getAll('lifecycle')).toEqual(['production']);
     const filtered = await entityCount(page);
-    expect(filtered).toBeLessThan(44);
+    expect(filtered).toBeLessThan(45);
     expect(new Set(await columnTexts(page, COL.type))).toEqual(new Set(['service']));
     expect(new Set(await columnTexts(page, COL.lifecycle))).toEqual(new Set(['production']));
     await expect(facetBox(page, 'Type', 'service')).toBeChecked();

@@ -326,6 +326,10 @@ def run(n, path, args):
             r["by_query"] = loaded(proc.pid, f"{base}/api/catalog/entities/by-query?filter=kind=component,spec.type=service&limit=100", args.duration)
             # Render time of the catalog page: one client at a time.
             r["catalog_page"] = loaded(proc.pid, f"{base}/catalog?kind=component", args.duration, conns=1)
+            # The home page (the caller's own when signed in, the organisation's for the guest) and
+            # every team with its rollups: one client at a time too.
+            r["home_page"] = loaded(proc.pid, f"{base}/", args.duration, conns=1)
+            r["teams_page"] = loaded(proc.pid, f"{base}/teams", args.duration, conns=1)
             before = cpu_seconds(proc.pid)
             time.sleep(args.idle)
             r["idle_cpu_pct"] = (cpu_seconds(proc.pid) - before) * 100 / args.idle
@@ -376,6 +380,13 @@ def main():
               f"| {bn['p50_ms']:.2f}/{bn['p99_ms']:.2f} ms | {bn['rps']:,.0f} | {bn['cpu_ms_per_req']:.3f} ms "
               f"| {bq['p50_ms']:.2f}/{bq['p99_ms']:.2f} ms | {bq['rps']:,.0f} | {bq['cpu_ms_per_req']:.3f} ms "
               f"| {cp['p50_ms']:.2f}/{cp['p99_ms']:.2f} ms | {r['peak_rss_mib']:.0f} MiB | {r['end_rss_mib']:.0f} MiB | {r['idle_cpu_pct']:.2f}% | {cp['cpu_ms_per_req']:.2f} ms |")
+    print()
+    print("| N | path | caller | home page p50/p99 | home page CPU/req | teams page p50/p99 | teams page CPU/req |")
+    print("|---|---|---|---|---|---|---|")
+    for r in results:
+        hp, tp = r["home_page"], r["teams_page"]
+        print(f"| {r['n']:,} | {r['path']} | {r['caller']} | {hp['p50_ms']:.2f}/{hp['p99_ms']:.2f} ms | {hp['cpu_ms_per_req']:.2f} ms "
+              f"| {tp['p50_ms']:.2f}/{tp['p99_ms']:.2f} ms | {tp['cpu_ms_per_req']:.2f} ms |")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=2)

@@ -357,6 +357,15 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         demo = config.observability.links.is_none() && config.load_demo(),
         "observability link templates"
     );
+    let prometheus = crate::observability::prometheus::PromService::new(
+        &config.observability.prometheus,
+        &|k| std::env::var(k).ok(),
+    )
+    .context("observability.prometheus")?;
+    tracing::info!(
+        servers = prometheus.servers(),
+        "Prometheus servers for golden signals"
+    );
     let scorecards =
         crate::scorecards::compile_config(config.scorecards.as_deref(), config.load_demo())
             .context("scorecards")?;
@@ -367,6 +376,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     );
     let state = AppState {
         observability: Arc::new(observability),
+        prometheus: Arc::new(prometheus),
         scorecards: Arc::new(crate::scorecards::ScorecardService::new(scorecards)),
         scaffolder,
         managed_git: Arc::new(managed),

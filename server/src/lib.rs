@@ -75,6 +75,9 @@ pub struct AppState {
     pub managed_git: Arc<scaffolder::managed_git::ManagedGit>,
     /// The observability link templates in force (`observability.links`, or the demo's).
     pub observability: Arc<observability::LinkTemplates>,
+    /// Golden signals and alerts from Prometheus (`observability.prometheus`), with the shared
+    /// query cache.
+    pub prometheus: Arc<observability::prometheus::PromService>,
     /// The scorecards in force and their latest results.
     pub scorecards: Arc<scorecards::ScorecardService>,
 }
@@ -90,6 +93,15 @@ impl AppState {
     pub fn observability_views(&self) -> observability::views::ObservabilityViews {
         observability::views::ObservabilityViews {
             links: self.observability.clone(),
+            kube: self.kube.clone(),
+            facade: self.facade(),
+        }
+    }
+
+    /// The golden signals as requests read them.
+    pub fn signals_views(&self) -> observability::prometheus::signals::SignalsViews {
+        observability::prometheus::signals::SignalsViews {
+            prom: self.prometheus.clone(),
             kube: self.kube.clone(),
             facade: self.facade(),
         }

@@ -148,6 +148,19 @@ impl Metrics {
         if let Ok(h) = self.refresh_duration.lock() {
             h.render(&mut out, "backlot_ingestion_refresh_duration_seconds", "");
         }
+        // The golden signals' request rate and error ratio read this counter (README: "Golden
+        // signals"); `code` is the status, as in Prometheus's own `http_requests_total`.
+        let _ = writeln!(out, "# HELP backlot_http_requests_total HTTP requests answered, by route and status code.\n# TYPE backlot_http_requests_total counter");
+        if let Ok(all) = self.requests.lock() {
+            for ((method, route, status), h) in all.iter() {
+                let _ = writeln!(
+                    out,
+                    "backlot_http_requests_total{{method=\"{method}\",route=\"{}\",code=\"{status}\"}} {}",
+                    route.replace('"', "'"),
+                    h.count
+                );
+            }
+        }
         let _ = writeln!(out, "# HELP backlot_http_request_duration_seconds HTTP request latency by route.\n# TYPE backlot_http_request_duration_seconds histogram");
         if let Ok(all) = self.requests.lock() {
             for ((method, route, status), h) in all.iter() {
@@ -188,5 +201,6 @@ mod tests {
         );
         assert!(text.contains("backlot_http_request_duration_seconds_bucket{method=\"GET\",route=\"/api/catalog/entities\",status=\"200\",le=\"0.001\"} 1\n"));
         assert!(text.contains("backlot_http_request_duration_seconds_count{method=\"GET\",route=\"/api/catalog/entities\",status=\"200\"} 1\n"));
+        assert!(text.contains("# TYPE backlot_http_requests_total counter\nbacklot_http_requests_total{method=\"GET\",route=\"/api/catalog/entities\",code=\"200\"} 1\n"));
     }
 }

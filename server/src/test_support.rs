@@ -189,6 +189,7 @@ impl Harness {
             scaffolder: self.scaffolder.clone(),
             managed_git: Arc::new(self.managed.clone()),
             observability: Default::default(),
+            prometheus: Default::default(),
             scorecards: Default::default(),
         }
     }

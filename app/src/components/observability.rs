@@ -1,13 +1,20 @@
 //! Observability links (from the configuration's templates, `observability.links`): the card on
 //! an entity's overview (its own links, then per environment), the links of one cluster on the
-//! Kubernetes tab, and a team's card (its own links and its services' on-call). Server-rendered
-//! HTML only: nothing here is an island.
+//! Kubernetes tab, and a team's card (its own links and its services' on-call). Also the golden
+//! signals from Prometheus (`observability.prometheus`): the entity's card, per place it runs,
+//! with sparklines the server draws as SVG and firing alerts, inside the Kubernetes views'
+//! `LiveRegion` island (no new island); and a team's compact table, worst first. Everything else
+//! is server-rendered HTML only.
 
-use crate::api::{get_entity_links, get_team_links};
+use crate::api::{get_entity_links, get_entity_signals, get_team_links, get_team_signals};
 use crate::components::common::IconExternal;
 use crate::model::EntityRef;
-use crate::observability::{EnvironmentLinks, ObservabilityLink};
+use crate::observability::{
+    EnvironmentLinks, FiringAlert, ObservabilityLink, SignalView, Stale, SIGNAL_RANGES,
+};
+use crate::pages::kubernetes::{LiveMarker, LiveRegion};
 use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
 
 /// A list of links, each opening elsewhere, with its type.
 #[component]
@@ -157,6 +164,240 @@ pub fn TeamLinksCard(namespace: String, name: String) -> impl IntoView {
                                     .collect_view()}
                             </ul>
                         })}
+                    </section>
+                })
+            })}
+        </Suspense>
+    }
+}
+
+/// `1h` → `/catalog/default/component/web?range=1h`.
+fn range_href(page: &str, range: &str) -> String {
+    format!("{page}?range={range}")
+}
+
+/// `no data since 18:40:12 — unreachable: …`.
+fn stale_text(s: &Stale) -> String {
+    format!(
+        "no data since {} — {}",
+        s.since.as_deref().unwrap_or("start-up"),
+        s.reason
+    )
+}
+
+/// One signal's sparkline, drawn by the server as an SVG path.
+#[component]
+fn Sparkline(signal: SignalView) -> impl IntoView {
+    let label = match (signal.low, signal.high) {
+        (Some(l), Some(h)) => format!(
+            "{}: from {} to {}",
+            signal.title,
+            signal.unit.format(l),
+            signal.unit.format(h)
+        ),
+        _ => format!("{}: no data", signal.title),
+    };
+    signal.spark.map(|d| {
+        view! {
+            <svg class="sparkline" viewBox="0 0 120 28" width="120" height="28" role="img" aria-label=label.clone()>
+                <title>{label.clone()}</title>
+                <path d=d fill="none" stroke="currentColor" stroke-width="1.5"/>
+            </svg>
+        }
+    })
+}
+
+/// Firing alerts, each with its severity and summary.
+#[component]
+fn AlertList(alerts: Vec<FiringAlert>) -> impl IntoView {
+    (!alerts.is_empty()).then(|| {
+        view! {
+            <ul class="alert-list">
+                {alerts
+                    .into_iter()
+                    .map(|a| {
+                        let severity = a.severity.clone().unwrap_or_else(|| "none".into());
+                        let name = a.name.clone();
+                        view! {
+                            <li class="alert" data-alert=name data-severity=severity.clone()>
+                                <strong>{a.name}</strong>
+                                " "
+                                <span class=format!("severity severity-{severity}")>{severity.clone()}</span>
+                                {a.summary.map(|s| view! { " — " <span class="alert-summary">{s}</span> })}
+                                <span class="muted">
+                                    {a.active_at.map(|t| format!(" · since {t}"))} {format!(" · {}", a.server)}
+                                </span>
+                            </li>
+                        }
+                    })
+                    .collect_view()}
+            </ul>
+        }
+    })
+}
+
+/// The entity's golden signals (from `observability.prometheus`) per place it runs, with
+/// sparklines over the range in `?range=` and its firing alerts; it follows its stream, so new
+/// samples show without a reload. Nothing when no Prometheus is configured.
+#[component]
+pub fn SignalsCard(entity: EntityRef) -> impl IntoView {
+    let query = use_query_map();
+    let range = query.with_untracked(|q| q.get("range")).unwrap_or_default();
+    let page = entity.href();
+    let stream = format!(
+        "/observability/{}/{}/{}/stream",
+        entity.namespace,
+        entity.kind.to_ascii_lowercase(),
+        entity.name
+    );
+    let data = Resource::new(
+        move || {
+            (
+                entity.kind.clone(),
+                entity.namespace.clone(),
+                entity.name.clone(),
+                range.clone(),
+            )
+        },
+        |(k, ns, n, r)| get_entity_signals(k, ns, n, r),
+    );
+    view! {
+        <Suspense fallback=|| ()>
+            {move || {
+                let (page, stream) = (page.clone(), stream.clone());
+                Suspend::new(async move {
+                    let s = data.await.ok().filter(|s| s.configured)?;
+                    let stream = format!("{stream}?range={}", s.range);
+                    let current = s.range.clone();
+                    Some(view! {
+                        <section class="card signals" aria-labelledby="signals-heading">
+                            <LiveRegion>
+                            <div class="signals-view" data-stream=stream data-range=s.range.clone()>
+                                <div class="card-header">
+                                    <h2 id="signals-heading" class="card-title">"Golden signals"</h2>
+                                    <nav class="segmented" aria-label="Signals range">
+                                        {SIGNAL_RANGES
+                                            .iter()
+                                            .map(|(r, _)| {
+                                                let href = range_href(&page, r);
+                                                view! {
+                                                    <a href=href aria-current=(*r == current).then_some("page")>{*r}</a>
+                                                }
+                                            })
+                                            .collect_view()}
+                                    </nav>
+                                    <LiveMarker/>
+                                </div>
+                                {(!s.alerts.is_empty()).then(|| view! {
+                                    <h3 class="subheading">"Firing alerts"</h3>
+                                })}
+                                <AlertList alerts=s.alerts/>
+                                {s.alerts_stale.map(|st| view! { <p class="stale-note" role="status">"Alerts: " {stale_text(&st)}</p> })}
+                                {if s.places.is_empty() {
+                                    view! { <p class="muted">"No signal applies to this entity."</p> }.into_any()
+                                } else {
+                                    s.places
+                                        .into_iter()
+                                        .map(|p| {
+                                            let heading = if p.place.is_empty() {
+                                                format!("Prometheus {}", p.server)
+                                            } else {
+                                                format!("{} · Prometheus {}", p.place, p.server)
+                                            };
+                                            view! {
+                                                <h3 class="subheading" data-cluster=p.cluster.clone()>{heading}</h3>
+                                                <ul class="signal-list">
+                                                    {p.signals
+                                                        .into_iter()
+                                                        .map(|sig| {
+                                                            let shown = sig.shown();
+                                                            let stale = sig.stale.clone();
+                                                            let key = sig.key.clone();
+                                                            let marked = stale.is_some().then_some("true");
+                                                            view! {
+                                                                <li class="signal" data-signal=key data-stale=marked>
+                                                                    <span class="signal-title">{sig.title.clone()}</span>
+                                                                    <span class="signal-value">{shown}</span>
+                                                                    <Sparkline signal=sig/>
+                                                                    {stale.map(|st| view! { <span class="signal-stale" role="status">{stale_text(&st)}</span> })}
+                                                                </li>
+                                                            }
+                                                        })
+                                                        .collect_view()}
+                                                </ul>
+                                            }
+                                        })
+                                        .collect_view()
+                                        .into_any()
+                                }}
+                            </div>
+                            </LiveRegion>
+                        </section>
+                    })
+                })
+            }}
+        </Suspense>
+    }
+}
+
+/// A team's services' signals, worst first, with their firing alerts: a compact table on the
+/// group page; nothing when no Prometheus is configured or no service has a signal.
+#[component]
+pub fn TeamSignalsCard(namespace: String, name: String) -> impl IntoView {
+    let data = Resource::new(
+        move || (namespace.clone(), name.clone()),
+        |(ns, n)| get_team_signals(ns, n),
+    );
+    const COLUMNS: [(&str, &str); 4] = [
+        ("request-rate", "Rate"),
+        ("error-ratio", "Errors"),
+        ("latency-p99", "p99"),
+        ("cpu", "CPU"),
+    ];
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                let team = data.await.ok().filter(|t| t.configured && !t.rows.is_empty())?;
+                Some(view! {
+                    <section class="card team-signals" aria-labelledby="team-signals-heading">
+                        <h2 id="team-signals-heading" class="card-title">"Golden signals"</h2>
+                        <table class="compact signals-table">
+                            <thead>
+                                <tr>
+                                    <th scope="col">"Service"</th>
+                                    {COLUMNS.iter().map(|(_, h)| view! { <th scope="col">{*h}</th> }).collect_view()}
+                                    <th scope="col">"Alerts"</th>
+                                </tr>
+                            </thead>
+                            <tbody>
+                                {team
+                                    .rows
+                                    .into_iter()
+                                    .map(|r| {
+                                        let href = r.entity.href();
+                                        let name = r.title.clone().unwrap_or_else(|| r.entity.name.clone());
+                                        let cells = COLUMNS
+                                            .iter()
+                                            .map(|(key, _)| {
+                                                let sig = r.signals.iter().find(|s| s.key == *key);
+                                                let text = sig.map(SignalView::shown).unwrap_or_else(|| "—".into());
+                                                let stale = sig.and_then(|s| s.stale.as_ref()).map(stale_text);
+                                                view! { <td data-signal=*key title=stale.clone() data-stale=stale.is_some().then_some("true")>{text}</td> }
+                                            })
+                                            .collect_view();
+                                        let alerts = r.alerts.len();
+                                        let names = r.alerts.iter().map(|a| a.name.clone()).collect::<Vec<_>>().join(", ");
+                                        view! {
+                                            <tr data-entity=r.entity.name.clone()>
+                                                <th scope="row"><a href=href>{name}</a></th>
+                                                {cells}
+                                                <td class="alerts" title=names data-alerts=alerts.to_string()>{alerts}</td>
+                                            </tr>
+                                        }
+                                    })
+                                    .collect_view()}
+                            </tbody>
+                        </table>
                     </section>
                 })
             })}

@@ -11,6 +11,7 @@ use crate::components::entity_parts::{
     AboutCard, ApiTab, EntityHeader, MetadataCards, RawTab, RelationsTab,
 };
 use crate::components::graph::RelationsGraph;
+use crate::components::observability::SignalsCard;
 use crate::components::problems::{ProblemsAlert, StaleAlert};
 use crate::components::scorecards::ScorecardsCard;
 use crate::error::AppError;
@@ -351,6 +352,7 @@ fn Overview(
             <div class="overview-main">
                 <AboutCard detail=detail.clone()/>
                 <ScorecardsCard entity=entity.clone()/>
+                <SignalsCard entity=entity.clone()/>
                 <KubeSummaryCard entity/>
                 <GraphCard graph href depth/>
             </div>

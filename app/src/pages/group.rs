@@ -4,7 +4,7 @@
 use crate::api::{get_docs_index, get_subteams};
 use crate::components::common::{EntityList, ErrorNotice, Loading};
 use crate::components::entity_parts::{MetadataCards, ProfileCard};
-use crate::components::observability::TeamLinksCard;
+use crate::components::observability::{TeamLinksCard, TeamSignalsCard};
 use crate::components::scorecards::TeamScorecardsCard;
 use crate::format::{kind_plural, summary_name};
 use crate::model::{EntityRef, EntitySummary, GroupDetail};
@@ -36,11 +36,13 @@ pub fn GroupOverview(detail: GroupDetail) -> impl IntoView {
     let (links_namespace, links_name) = (namespace.clone(), name.clone());
     let (cards_namespace, cards_name) = (namespace.clone(), name.clone());
     let (sub_namespace, sub_name) = (namespace.clone(), name.clone());
+    let (signals_namespace, signals_name) = (namespace.clone(), name.clone());
     view! {
         <div class="overview-grid">
             <div class="overview-main">
                 <TeamHealthCard namespace name/>
                 <TeamScorecardsCard namespace=cards_namespace name=cards_name/>
+                <TeamSignalsCard namespace=signals_namespace name=signals_name/>
                 <section class="card" aria-labelledby="members-heading">
                     <h2 id="members-heading" class="card-title">
                         "Members " <span class="count">{member_count}</span>

@@ -223,6 +223,11 @@ impl Config {
         let config: Config = yaml_serde::from_str(text).map_err(|e| e.to_string())?;
         // Link templates are checked now, so a bad one stops the start with its name.
         config.observability.compile().map_err(|e| e.to_string())?;
+        config
+            .observability
+            .prometheus
+            .check()
+            .map_err(|e| e.to_string())?;
         // So are scorecards: a bad rule names the scorecard, the check and the field.
         crate::scorecards::compile_config(config.scorecards.as_deref(), false)
             .map_err(|e| e.to_string())?;
@@ -280,6 +285,17 @@ impl Config {
             auth.validate(&get).map_err(ConfigError::Auth)?;
         }
         self.audit.apply_env(&get).map_err(ConfigError::Env)?;
+        if let Some(v) = get("BACKLOT_PROMETHEUS_URL").filter(|v| !v.is_empty()) {
+            let servers = &mut self.observability.prometheus.servers;
+            if servers.is_empty() {
+                servers.push(Default::default());
+            }
+            servers[0].url = v;
+            self.observability
+                .prometheus
+                .check()
+                .map_err(|e| ConfigError::Env(format!("BACKLOT_PROMETHEUS_URL: {e}")))?;
+        }
         if let Some(v) = get("BACKLOT_DEMO") {
             self.catalog.demo = match v.as_str() {
                 "auto" => DemoMode::Auto,

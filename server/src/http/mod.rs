@@ -49,6 +49,7 @@ pub fn router(state: AppState) -> Router {
         facade: state.facade(),
     });
     let observability: Arc<dyn ObservabilityReader> = Arc::new(state.observability_views());
+    let signals: Arc<dyn app::services::SignalsReader> = Arc::new(state.signals_views());
     let scorecards: Arc<dyn app::services::ScorecardReader> =
         Arc::new(crate::scorecards::service::Views {
             scorecards: state.scorecards.clone(),
@@ -81,6 +82,7 @@ pub fn router(state: AppState) -> Router {
         provide_context(asset_urls.clone());
         provide_context(kube.clone());
         provide_context(observability.clone());
+        provide_context(signals.clone());
         provide_context(scorecards.clone());
         provide_context(reader.clone());
         provide_context(admin.clone());
@@ -111,6 +113,7 @@ pub fn router(state: AppState) -> Router {
         .merge(settings::router())
         .merge(crate::home::stars::router())
         .merge(wizard::router())
+        .merge(crate::observability::prometheus::stream::router())
         .merge(assets.router())
         .leptos_routes_with_context(&state, routes(), provide.clone(), move || {
             app::shell(options.clone())

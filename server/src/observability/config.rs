@@ -1,4 +1,5 @@
-//! The `observability:` section of the config: link templates.
+//! The `observability:` section of the config: link templates (and `prometheus:`, see
+//! [`super::prometheus::config`]).
 //!
 //! ```yaml
 //! observability:
@@ -26,6 +27,8 @@ use serde::Deserialize;
 pub struct ObservabilitySettings {
     /// Link templates, in the order pages list them.
     pub links: Option<Vec<LinkConfig>>,
+    /// Golden signals and alerts from Prometheus (absent: none).
+    pub prometheus: super::prometheus::config::PrometheusSettings,
 }
 
 /// One link template.

@@ -293,9 +293,9 @@ impl Values for EntityValues {
 }
 
 /// An entity in one of the places it runs.
-struct InPlace<'a> {
-    entity: &'a EntityValues,
-    place: &'a Placement,
+pub(crate) struct InPlace<'a> {
+    pub(crate) entity: &'a EntityValues,
+    pub(crate) place: &'a Placement,
 }
 
 impl Values for InPlace<'_> {

@@ -8,9 +8,12 @@
 //! - [`links`]: templates checked at start-up, conditions, and the links of one entity
 //! - [`views`]: what a caller is shown (the catalog's read permission; per-environment links
 //!   also need the entity's Kubernetes resources to be readable)
+//! - [`prometheus`]: golden signals and firing alerts from Prometheus
+//!   (`observability.prometheus`), with the same templates in their PromQL dialect
 
 pub mod config;
 pub mod links;
+pub mod prometheus;
 pub mod template;
 pub mod views;
 
@@ -27,6 +30,9 @@ pub enum ObservabilityError {
         field: &'static str,
         message: String,
     },
+    /// A setting of `observability.prometheus` that cannot be used as written.
+    #[error("{at}: {message}")]
+    Prometheus { at: String, message: String },
     /// The demo's own templates (a bug in this build).
     #[error("{0}")]
     Demo(String),
@@ -92,6 +98,7 @@ mod settings_tests {
         assert!(none.in_force(false).expect("none").is_empty());
         let off = ObservabilitySettings {
             links: Some(Vec::new()),
+            ..Default::default()
         };
         assert!(off.in_force(true).expect("none").is_empty());
         // What the demo's checkout-service gets from them (its annotations are in server/demo).

@@ -17,6 +17,13 @@
 //! is missing), `replace("from", "to")`, and last `path` (encoded but `/` kept, for values that
 //! are paths such as `org/repo`) or `raw` (not encoded: for values that are URLs themselves).
 //!
+//! The same language writes PromQL (`observability.prometheus`, [`Dialect::PromQl`]): there a
+//! value is escaped as the inside of a double-quoted PromQL string (`\\`, `\"`, `\n`…), so
+//! templates put placeholders inside quotes (`{job="{{ entity.name }}"}`); the filter `regex`
+//! escapes a value for `=~` first (every RE2 metacharacter quoted), and `raw` writes it as it
+//! is. Alert label matchers use [`Dialect::Text`]: values as they are, no filter but
+//! `default` and `replace`.
+//!
 //! A variable with no value (the annotation is absent, the entity has no system) or an empty
 //! one makes the whole link absent for that entity, unless `default` gives one. The text outside
 //! placeholders is the configuration's and is used as written. Parsing checks every variable
@@ -117,7 +124,19 @@ impl Var {
     }
 }
 
-/// How a value is written into the URL.
+/// What a template writes: which escaping a value gets and which filters exist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Dialect {
+    /// A URL (`observability.links`): values URL-encoded; the result must be http(s).
+    #[default]
+    Url,
+    /// A PromQL query: values escaped as the inside of a double-quoted string.
+    PromQl,
+    /// Plain text (alert label values): values as they are.
+    Text,
+}
+
+/// How a value is written into the result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Encoding {
     /// Everything but unreserved characters percent-encoded.
@@ -126,6 +145,20 @@ enum Encoding {
     Path,
     /// As it is.
     Raw,
+    /// The inside of a PromQL double-quoted string.
+    PromString,
+    /// A regular expression matching the value literally, inside a PromQL string.
+    PromRegex,
+}
+
+impl Dialect {
+    fn default_encoding(self) -> Encoding {
+        match self {
+            Dialect::Url => Encoding::Component,
+            Dialect::PromQl => Encoding::PromString,
+            Dialect::Text => Encoding::Raw,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -148,6 +181,7 @@ enum Part {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Template {
     parts: Vec<Part>,
+    dialect: Dialect,
 }
 
 /// Why a template does not parse. Columns count characters from 1.
@@ -155,8 +189,12 @@ pub struct Template {
 pub enum TemplateError {
     #[error("unknown variable {name} at column {column} (known: {VARIABLES})")]
     UnknownVariable { name: String, column: usize },
-    #[error("unknown filter {name} at column {column} (known: default(\"text\"), replace(\"from\", \"to\"), path, raw)")]
-    UnknownFilter { name: String, column: usize },
+    #[error("unknown filter {name} at column {column} (known: {known})")]
+    UnknownFilter {
+        name: String,
+        column: usize,
+        known: &'static str,
+    },
     #[error("{{{{ at column {column} is not closed with }}}}")]
     Unclosed { column: usize },
     #[error("column {column}: {message}")]
@@ -180,7 +218,13 @@ pub enum NotShown {
 }
 
 impl Template {
+    /// A URL template.
     pub fn parse(text: &str) -> Result<Template, TemplateError> {
+        Template::parse_in(text, Dialect::Url)
+    }
+
+    /// A template of `dialect`.
+    pub fn parse_in(text: &str, dialect: Dialect) -> Result<Template, TemplateError> {
         let chars: Vec<char> = text.chars().collect();
         let mut parts = Vec::new();
         let mut literal = String::new();
@@ -194,6 +238,7 @@ impl Template {
                     chars: &chars,
                     at: i + 2,
                     open: i,
+                    dialect,
                 };
                 parts.push(p.placeholder()?);
                 i = p.at;
@@ -205,7 +250,7 @@ impl Template {
         if !literal.is_empty() {
             parts.push(Part::Text(literal));
         }
-        Ok(Template { parts })
+        Ok(Template { parts, dialect })
     }
 
     /// Every variable the template reads.
@@ -224,7 +269,7 @@ impl Template {
         }
     }
 
-    /// The URL with every placeholder filled and encoded.
+    /// The URL (or query, or text) with every placeholder filled and encoded.
     pub fn render(&self, values: &dyn Values) -> Result<String, NotShown> {
         let mut out = String::new();
         for part in &self.parts {
@@ -256,11 +301,13 @@ impl Template {
                         Encoding::Component => encode(&value, false, &mut out),
                         Encoding::Path => encode(&value, true, &mut out),
                         Encoding::Raw => out.push_str(&value),
+                        Encoding::PromString => promql_string(&value, &mut out),
+                        Encoding::PromRegex => promql_string(&regex_quote(&value), &mut out),
                     }
                 }
             }
         }
-        if !is_http(&out) {
+        if self.dialect == Dialect::Url && !is_http(&out) {
             return Err(NotShown::NotHttp);
         }
         Ok(out)
@@ -290,12 +337,42 @@ fn encode(value: &str, keep_slash: bool, out: &mut String) {
     }
 }
 
+/// Escapes `value` as the inside of a PromQL double-quoted string (Go's escapes).
+pub fn promql_string(value: &str, out: &mut String) {
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => {
+                let _ = std::fmt::Write::write_fmt(out, format_args!("\\u{:04x}", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+}
+
+/// A regular expression (RE2) that matches `value` literally: every metacharacter quoted.
+pub fn regex_quote(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        if "\\.+*?()|[]{}^$".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// The inside of one `{{ … }}`.
 struct Parser<'a> {
     chars: &'a [char],
     at: usize,
     /// Where the `{{` is (for "not closed").
     open: usize,
+    dialect: Dialect,
 }
 
 impl Parser<'_> {
@@ -426,28 +503,44 @@ impl Parser<'_> {
             column: var_column,
         })?;
         let mut filters = Vec::new();
-        let mut encoding = Encoding::Component;
+        let initial = self.dialect.default_encoding();
+        let mut encoding = initial;
+        let known = match self.dialect {
+            Dialect::Url => "default(\"text\"), replace(\"from\", \"to\"), path, raw",
+            Dialect::PromQl => "default(\"text\"), replace(\"from\", \"to\"), regex, raw",
+            Dialect::Text => "default(\"text\"), replace(\"from\", \"to\")",
+        };
         while self.eat('|') {
-            if encoding != Encoding::Component {
-                return Err(self.syntax("path and raw must be the last filter"));
+            if encoding != initial {
+                return Err(self.syntax(match self.dialect {
+                    Dialect::PromQl => "regex and raw must be the last filter",
+                    _ => "path and raw must be the last filter",
+                }));
             }
             self.skip_spaces();
             let column = self.column();
             let name = self
                 .ident()
                 .ok_or_else(|| self.syntax("expected a filter after |"))?;
-            match name.as_str() {
-                "path" => encoding = Encoding::Path,
-                "raw" => encoding = Encoding::Raw,
-                "default" => {
+            match (name.as_str(), self.dialect) {
+                ("path", Dialect::Url) => encoding = Encoding::Path,
+                ("raw", Dialect::Url | Dialect::PromQl) => encoding = Encoding::Raw,
+                ("regex", Dialect::PromQl) => encoding = Encoding::PromRegex,
+                ("default", _) => {
                     let [text] = self.arguments::<1>(&name)?;
                     filters.push(TextFilter::Default(text));
                 }
-                "replace" => {
+                ("replace", _) => {
                     let [from, to] = self.arguments::<2>(&name)?;
                     filters.push(TextFilter::Replace(from, to));
                 }
-                _ => return Err(TemplateError::UnknownFilter { name, column }),
+                _ => {
+                    return Err(TemplateError::UnknownFilter {
+                        name,
+                        column,
+                        known,
+                    })
+                }
             }
         }
         if !self.closes() {
@@ -671,7 +764,8 @@ mod tests {
             Template::parse("https://x/{{ entity.name | upper }}").unwrap_err(),
             TemplateError::UnknownFilter {
                 name: "upper".into(),
-                column: 28
+                column: 28,
+                known: "default(\"text\"), replace(\"from\", \"to\"), path, raw"
             }
         );
         assert_eq!(
