@@ -2,19 +2,14 @@
 // starts it (its own working directory, relative ./data, the demo organisation); the signed-in
 // part with README's sign-in section and a real OpenID provider (end2end/oidc/op.mjs).
 //
-// A guest's `/` (on the suite's server, README's first command) is the organisation at a glance; an old link to the catalog at `/?kind=…` lands
-// on /catalog; /teams sorts by its headers; a parent team's page rolls its sub-teams up and a
+// A guest's `/` (on the suite's server, README's first command) is the organisation at a glance;
+// an old link to the catalog at `/?kind=…` lands on /catalog; /teams sorts by its headers; a parent team's page rolls its sub-teams up and a
 // team's page lists its docs. Hannah signs in and finds her team and what it owns on
 // her home, stars a service from its page, finds it among her stars and recent visits, and still
 // does after Backlot restarts (they are in the database); Lucas's home has none of it. Unstarring
 // takes it off.
-import type { ChildProcess } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { expect, open, test } from './fixtures';
-import { signInAs, startProvider } from './oidc';
-import { freePort, type OwnServer, startBacklot, stopBacklot } from './own-server';
+import { restartSignInBacklot, type SignInBacklot, signInAs, startSignInBacklot, stopSignInBacklot } from './oidc';
 
 const CLIENT_SECRET = 'e2e-home-client-secret-41d9';
 
@@ -73,46 +68,17 @@ test.describe('home page of a signed-in person', () => {
   test.describe.configure({ mode: 'default' });
   test.use({ baseURL: async ({}, use) => use(origin) });
 
-  let tmp = '';
-  let workDir = '';
-  let server: OwnServer | undefined;
-  let provider: ChildProcess | undefined;
-  let log = '';
-  let port = 0;
-  const env = () => ({ BACKLOT_CONFIG: 'backlot.yaml', E2E_OIDC_SECRET: CLIENT_SECRET });
+  let b: SignInBacklot | undefined;
 
   test.beforeAll(async () => {
     test.setTimeout(150_000);
-    port = await freePort();
-    const opPort = await freePort();
-    origin = `http://127.0.0.1:${port}`;
-    issuer = `http://127.0.0.1:${opPort}`;
-    provider = await startProvider(opPort, `${origin}/api/auth/oidc/handler/frame`, CLIENT_SECRET);
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'backlot-e2e-home-'));
-    workDir = path.join(tmp, 'cwd');
-    fs.mkdirSync(workDir);
-    fs.writeFileSync(
-      path.join(workDir, 'backlot.yaml'),
-      [
-        'auth:',
-        `  base_url: ${origin}`,
-        '  providers:',
-        '    - id: oidc',
-        '      type: oidc',
-        `      issuer: ${issuer}`,
-        '      client_id: backlot',
-        '      client_secret_env: E2E_OIDC_SECRET',
-        '',
-      ].join('\n'),
-    );
-    log = path.join(tmp, 'backlot.log');
-    server = await startBacklot(workDir, port, log, env());
+    b = await startSignInBacklot('home', CLIENT_SECRET);
+    origin = b.origin;
+    issuer = b.issuer;
   });
 
   test.afterAll(async () => {
-    await stopBacklot(server);
-    provider?.kill('SIGTERM');
-    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+    await stopSignInBacklot(b);
   });
 
   test('stars and recent visits are kept per user, across a restart', async ({ page, browser }) => {
@@ -139,8 +105,7 @@ test.describe('home page of a signed-in person', () => {
     await expect(recent.first()).toHaveAttribute('href', '/catalog/default/api/orders-api');
 
     // They are in the database: a restart keeps them (and the session).
-    await stopBacklot(server);
-    server = await startBacklot(workDir, port, log, env());
+    await restartSignInBacklot(b!);
     await open(page, '/');
     await expect(page.getByTestId('starred').getByRole('link', { name: /payment/i })).toHaveCount(1);
 

@@ -1,10 +1,13 @@
 // The real OpenID provider of the sign-in tests (the `oidc-provider` package,
-// end2end/oidc/op.mjs), and signing a person in through its login and consent pages.
+// end2end/oidc/op.mjs), a Backlot configured to sign people in with it, and signing a person in
+// through its login and consent pages.
 import { type ChildProcess, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Page } from '@playwright/test';
 import { expect } from './fixtures';
-import { repoRoot } from './own-server';
+import { freePort, type OwnServer, repoRoot, startBacklot, stopBacklot } from './own-server';
 
 /** The provider on `port`, sending browsers back to `redirectUri`; resolves once it listens. */
 export async function startProvider(port: number, redirectUri: string, clientSecret: string): Promise<ChildProcess> {
@@ -39,4 +42,72 @@ export async function signInAs(page: Page, origin: string, issuer: string, login
   await page.locator('button[type="submit"]').click();
   await page.getByRole('button', { name: 'Continue' }).click();
   await expect(page).toHaveURL(`${origin}${from}`);
+}
+
+/** A Backlot with README.md's sign-in section, and the provider it signs people in with. */
+export interface SignInBacklot {
+  origin: string;
+  issuer: string;
+  /** The temporary folder holding the working directory and the log; removed by `stop`. */
+  tmp: string;
+  /** Backlot's working directory: `backlot.yaml` and the relative default `./data`. */
+  workDir: string;
+  log: string;
+  port: number;
+  /** The environment Backlot runs with (the config file and the client secret). */
+  env: Record<string, string>;
+  provider: ChildProcess;
+  server?: OwnServer;
+}
+
+/**
+ * Starts the provider and the release build as README.md starts it, in a working directory of its
+ * own (under a temporary folder named after `name`) holding README's `auth:` section with this
+ * run's addresses, both on free ports. `extraEnv` is added to Backlot's environment.
+ */
+export async function startSignInBacklot(
+  name: string,
+  clientSecret: string,
+  extraEnv: Record<string, string> = {},
+): Promise<SignInBacklot> {
+  const port = await freePort();
+  const opPort = await freePort();
+  const origin = `http://127.0.0.1:${port}`;
+  const issuer = `http://127.0.0.1:${opPort}`;
+  const provider = await startProvider(opPort, `${origin}/api/auth/oidc/handler/frame`, clientSecret);
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), `backlot-e2e-${name}-`));
+  const workDir = path.join(tmp, 'cwd');
+  fs.mkdirSync(workDir);
+  fs.writeFileSync(
+    path.join(workDir, 'backlot.yaml'),
+    [
+      'auth:',
+      `  base_url: ${origin}`,
+      '  providers:',
+      '    - id: oidc',
+      '      type: oidc',
+      `      issuer: ${issuer}`,
+      '      client_id: backlot',
+      '      client_secret_env: E2E_OIDC_SECRET',
+      '',
+    ].join('\n'),
+  );
+  const env = { BACKLOT_CONFIG: 'backlot.yaml', E2E_OIDC_SECRET: clientSecret, ...extraEnv };
+  const b: SignInBacklot = { origin, issuer, tmp, workDir, log: path.join(tmp, 'backlot.log'), port, env, provider };
+  b.server = await startBacklot(workDir, port, b.log, env);
+  return b;
+}
+
+/** Stops Backlot and starts it again on the same port, working directory and data. */
+export async function restartSignInBacklot(b: SignInBacklot): Promise<void> {
+  await stopBacklot(b.server);
+  b.server = await startBacklot(b.workDir, b.port, b.log, b.env);
+}
+
+/** Stops Backlot and the provider, and removes the temporary folder. */
+export async function stopSignInBacklot(b: SignInBacklot | undefined): Promise<void> {
+  if (!b) return;
+  await stopBacklot(b.server);
+  b.provider.kill('SIGTERM');
+  fs.rmSync(b.tmp, { recursive: true, force: true });
 }

@@ -9,14 +9,11 @@
 // survives a restart of Backlot (sessions are in the database); signing out ends it on the
 // server, so the old cookie no longer signs anyone in. Nothing in the server's log carries the
 // session cookie or the client secret.
-import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { type BrowserContext, type Page, request as playwrightRequest } from '@playwright/test';
 import { catalogRows, columnTexts, expect, open, test } from './fixtures';
-import { signInAs, startProvider } from './oidc';
-import { freePort, type OwnServer, startBacklot, stopBacklot } from './own-server';
+import { restartSignInBacklot, type SignInBacklot, signInAs, startSignInBacklot, stopSignInBacklot } from './oidc';
 
 const CLIENT_SECRET = 'e2e-oidc-client-secret-7c1f';
 
@@ -43,48 +40,17 @@ test.describe('sign-in with a real OpenID provider', () => {
   test.describe.configure({ mode: 'default' });
   test.use({ baseURL: async ({}, use) => use(origin) });
 
-  let tmp = '';
-  let workDir = '';
-  let server: OwnServer | undefined;
-  let provider: ChildProcess | undefined;
-  let log = '';
-  let port = 0;
-
-  const env = () => ({ BACKLOT_CONFIG: 'backlot.yaml', E2E_OIDC_SECRET: CLIENT_SECRET });
+  let b: SignInBacklot | undefined;
 
   test.beforeAll(async () => {
     test.setTimeout(150_000);
-    port = await freePort();
-    const opPort = await freePort();
-    origin = `http://127.0.0.1:${port}`;
-    issuer = `http://127.0.0.1:${opPort}`;
-    provider = await startProvider(opPort, `${origin}/api/auth/oidc/handler/frame`, CLIENT_SECRET);
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'backlot-e2e-signin-'));
-    workDir = path.join(tmp, 'cwd');
-    fs.mkdirSync(workDir);
-    // README.md's sign-in configuration, with this run's addresses.
-    fs.writeFileSync(
-      path.join(workDir, 'backlot.yaml'),
-      [
-        'auth:',
-        `  base_url: ${origin}`,
-        '  providers:',
-        '    - id: oidc',
-        '      type: oidc',
-        `      issuer: ${issuer}`,
-        '      client_id: backlot',
-        '      client_secret_env: E2E_OIDC_SECRET',
-        '',
-      ].join('\n'),
-    );
-    log = path.join(tmp, 'backlot.log');
-    server = await startBacklot(workDir, port, log, { ...env(), BACKLOT_LOG: 'info' });
+    b = await startSignInBacklot('signin', CLIENT_SECRET, { BACKLOT_LOG: 'info' });
+    origin = b.origin;
+    issuer = b.issuer;
   });
 
   test.afterAll(async () => {
-    await stopBacklot(server);
-    provider?.kill('SIGTERM');
-    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+    await stopSignInBacklot(b);
   });
 
   test('sign in, see who you are and what your team owns, sign out', async ({ page, context }) => {
@@ -120,7 +86,7 @@ test.describe('sign-in with a real OpenID provider', () => {
     await expect(access.locator('[data-permission="catalog.entity.refresh"]')).toContainText('rule 2 (refresh)');
 
     // A location for something her team owns: the default policy's own-locations rule allows it.
-    const dir = path.join(workDir, 'data', 'incoming-hannah');
+    const dir = path.join(b!.workDir, 'data', 'incoming-hannah');
     fs.mkdirSync(dir, { recursive: true });
     const target = path.join(dir, 'catalog-info.yaml');
     fs.writeFileSync(
@@ -156,8 +122,7 @@ test.describe('sign-in with a real OpenID provider', () => {
 
     // Her session is in the database: it survives a restart of Backlot.
     const before = await sessionCookie(context);
-    await stopBacklot(server);
-    server = await startBacklot(workDir, port, log, { ...env(), BACKLOT_LOG: 'info' });
+    await restartSignInBacklot(b!);
     await page.goto('/catalog');
     await expect(page.getByRole('banner')).toContainText('Hannah Okafor');
 
@@ -177,7 +142,7 @@ test.describe('sign-in with a real OpenID provider', () => {
     expect(replay.status(), 'the signed-out cookie').toBe(401);
 
     // The log names who signed in and out, never the cookie or the secret.
-    const written = fs.readFileSync(log, 'utf8');
+    const written = fs.readFileSync(b!.log, 'utf8');
     expect(written).toContain('signed in');
     expect(written).not.toContain(before.value);
     expect(written).not.toContain(CLIENT_SECRET);
@@ -189,7 +154,7 @@ test.describe('sign-in with a real OpenID provider', () => {
     test.setTimeout(120_000);
     await signInAs(page, origin, issuer, 'lucas.moreno');
     await expect(page.getByRole('banner')).toContainText('Lucas Moreno');
-    const dir = path.join(workDir, 'data', 'incoming-lucas');
+    const dir = path.join(b!.workDir, 'data', 'incoming-lucas');
     fs.mkdirSync(dir, { recursive: true });
     const target = path.join(dir, 'catalog-info.yaml');
     fs.writeFileSync(
