@@ -43,10 +43,7 @@ async fn star(
         &headers,
         crate::http::csrf::expected_origin(&state).as_deref(),
     ) {
-        return refused(
-            StatusCode::FORBIDDEN,
-            "Refused: this form was posted from another site.",
-        );
+        return crate::http::forms::cross_site();
     }
     let Some(user) = caller.user.as_ref().filter(|_| caller.is_session()) else {
         return refused(

@@ -38,7 +38,8 @@ pub fn router() -> Router<AppState> {
 /// Longest error message carried back in the redirect's URL.
 const MAX_MESSAGE: usize = 600;
 
-fn cross_site() -> Response {
+/// The answer to a form posted from another site (every form's post refuses it the same way).
+pub(crate) fn cross_site() -> Response {
     (
         StatusCode::FORBIDDEN,
         "Refused: this form was posted from another site.",

@@ -19,7 +19,7 @@ use app::query::encode_component;
 use app::services::{BoxFuture, TokenAdmin};
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::post;
 use axum::Router;
@@ -111,11 +111,7 @@ enum Refused {
 impl IntoResponse for Refused {
     fn into_response(self) -> Response {
         match self {
-            Refused::CrossSite => (
-                StatusCode::FORBIDDEN,
-                "Refused: this form was posted from another site.",
-            )
-                .into_response(),
+            Refused::CrossSite => super::forms::cross_site(),
             Refused::Back(message) => back_with_error(message),
         }
     }
