@@ -21,11 +21,25 @@ export KUBECONFIG=$state/kubeconfig
 log "applying $manifests"
 kubectl apply --validate=strict -f "$manifests" >&2
 
-# The GitOps CRDs Backlot reads where they are served (the projects' own, as the tests install
-# them), so that kubectl can name their resources below. --validate=false: Kubernetes 1.20's
-# schema lacks x-kubernetes-validations, which the server drops (testdata/crds/README.md).
-kubectl create --validate=false -f server/src/k8s/testdata/crds/ >&2
-for crd in applications.argoproj.io kustomizations.kustomize.toolkit.fluxcd.io helmreleases.helm.toolkit.fluxcd.io; do
+# The GitOps and platform CRDs Backlot reads where they are served (the projects' own, and the
+# claim and composite CRDs Crossplane generates, as the tests install them), so that kubectl can
+# name their resources below; less what Kubernetes 1.20 does not take (x-kubernetes-validations,
+# empty-string defaults: testdata/crds/README.md).
+for f in server/src/k8s/testdata/crds/*.yaml; do
+  kubectl create --dry-run=client --validate=false -o json -f "$f" | python3 -c 'import json, sys
+def fix(v):
+    if isinstance(v, dict):
+        v.pop("x-kubernetes-validations", None)
+        if v.get("default") == "":
+            del v["default"]
+        for x in v.values(): fix(x)
+    elif isinstance(v, list):
+        for x in v: fix(x)
+crd = json.load(sys.stdin); fix(crd); json.dump(crd, sys.stdout)' | kubectl create --validate=false -f - >&2
+done
+for crd in applications.argoproj.io kustomizations.kustomize.toolkit.fluxcd.io helmreleases.helm.toolkit.fluxcd.io \
+  applications.core.oam.dev externalsecrets.external-secrets.io sealedsecrets.bitnami.com \
+  postgresqlinstances.database.example.org xpostgresqlinstances.database.example.org; do
   for _ in $(seq 100); do
     [ "$(kubectl get crd "$crd" -o 'jsonpath={.status.conditions[?(@.type=="Established")].status}')" = True ] && break
     sleep 0.2
@@ -61,7 +75,11 @@ can_i yes list applications.argoproj.io -A
 can_i yes watch applications.argoproj.io -A
 can_i yes list kustomizations.kustomize.toolkit.fluxcd.io -A
 can_i yes watch helmreleases.helm.toolkit.fluxcd.io -A
+can_i yes list applications.core.oam.dev -A
+can_i yes watch externalsecrets.external-secrets.io -A
+can_i yes list sealedsecrets.bitnami.com -A
 can_i no patch applications.argoproj.io -A
+can_i no patch externalsecrets.external-secrets.io -A
 can_i no list appprojects.argoproj.io -A
 can_i no list gitrepositories.source.toolkit.fluxcd.io -A
 can_i no delete pods -A
@@ -75,6 +93,36 @@ can_i no get pods -A --subresource=log
 can_i no create pods -A --subresource=exec
 can_i no list nodes
 can_i no list clusterroles.rbac.authorization.k8s.io
+
+# Crossplane's claims and composites reach Backlot through the aggregated role, from the view
+# role Crossplane's RBAC manager makes for each XRD (as its roles.go writes it). Aggregation is
+# kube-controller-manager's work, which this API server runs without: check the selector, that
+# nothing is granted before, then copy the selected roles' rules as its aggregation controller
+# would and ask again.
+kubectl apply -f - >&2 <<'YAML'
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: crossplane:composite:xpostgresqlinstances.database.example.org:aggregate-to-view
+  labels:
+    rbac.crossplane.io/aggregate-to-view: "true"
+    rbac.crossplane.io/aggregate-to-ns-view: "true"
+rules:
+  - apiGroups: [database.example.org]
+    resources: [xpostgresqlinstances, xpostgresqlinstances/status, postgresqlinstances, postgresqlinstances/status]
+    verbs: [get, list, watch]
+YAML
+can_i no list postgresqlinstances.database.example.org -A
+selector=$(kubectl get clusterrole backlot-crossplane-reader -o 'jsonpath={.aggregationRule.clusterRoleSelectors[0].matchLabels}')
+rules=$(kubectl get clusterrole -l "$(printf '%s' "$selector" | python3 -c 'import json,sys
+print(",".join(f"{k}={v}" for k, v in json.load(sys.stdin).items()))')" -o json |
+  python3 -c 'import json,sys
+print(json.dumps([r for i in json.load(sys.stdin)["items"] for r in i["rules"]]))')
+kubectl patch clusterrole backlot-crossplane-reader --type=merge -p "{\"rules\": $rules}" >&2
+can_i yes list postgresqlinstances.database.example.org -A
+can_i yes watch xpostgresqlinstances.database.example.org
+can_i no patch postgresqlinstances.database.example.org -A
+can_i no get secrets -A
 
 if [ $failed = 1 ]; then
   log "$manifests does not grant what it should (see FAILED above)"

@@ -170,6 +170,51 @@ pub struct ClusterWorkloads {
     /// deliver the entity to this cluster, worst first.
     #[serde(default)]
     pub delivery: Vec<DeliveryView>,
+    /// The platform resources (Crossplane claims, KubeVela Applications, ExternalSecrets,
+    /// SealedSecrets) the entity uses in this cluster, worst first.
+    #[serde(default)]
+    pub resources: Vec<ResourceView>,
+}
+
+/// A platform resource: a Crossplane claim or composite resource, a KubeVela/OAM `Application`,
+/// an `ExternalSecret` or a `SealedSecret`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResourceView {
+    pub cluster: String,
+    /// `Crossplane claim`, `Crossplane composite resource`, `KubeVela Application`,
+    /// `ExternalSecret`, `SealedSecret`.
+    pub tool: String,
+    /// The object's own kind (`PostgreSQLInstance`, `Application`…).
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    /// In a word: `Ready`, `Not ready`, `Pending`; SealedSecrets `Unsealed`/`Not unsealed`;
+    /// KubeVela's phase (`running`, `unhealthy`, `workflowFailed`…).
+    pub state: String,
+    pub health: Health,
+    pub reasons: Vec<Reason>,
+    /// Crossplane: the composition; ExternalSecret: its store (`SecretStore/aws`).
+    pub source: Option<String>,
+    /// The Secret it writes (connection secret, target, unsealed Secret), by name only.
+    pub secret: Option<String>,
+    /// Whether that Secret is there, as its controller says (`published by Crossplane at …`,
+    /// `unknown: …`): Backlot never reads Secrets.
+    pub secret_state: Option<String>,
+    /// A claim's composite resource, what a composite composes (`Kind name`), bounded.
+    pub refs: Vec<String>,
+    /// KubeVela: per component, `name: healthy` or `name: message`.
+    pub components: Vec<String>,
+    /// RFC 3339: when Ready (SealedSecret: Synced) last changed.
+    pub since: Option<String>,
+    /// The catalog entity it belongs to, if any.
+    pub entity: Option<EntityRef>,
+}
+
+impl ResourceView {
+    /// Not ready: listed on team and cluster pages.
+    pub fn needs_attention(&self) -> bool {
+        self.health > Health::Healthy
+    }
 }
 
 /// A GitOps object: an ArgoCD `Application`, a Flux `Kustomization` or `HelmRelease`.
@@ -286,6 +331,9 @@ pub struct ClustersOverview {
     /// GitOps objects of every cluster that are out of sync or not ready, worst first.
     #[serde(default)]
     pub delivery: Vec<DeliveryView>,
+    /// Platform resources of every cluster that are not ready, worst first.
+    #[serde(default)]
+    pub resources: Vec<ResourceView>,
 }
 
 /// A cluster page: every workload, worst first, and those running outside the catalog.
@@ -296,6 +344,9 @@ pub struct ClusterDetail {
     /// The cluster's GitOps objects, worst first.
     #[serde(default)]
     pub delivery: Vec<DeliveryView>,
+    /// The cluster's platform resources, worst first.
+    #[serde(default)]
+    pub resources: Vec<ResourceView>,
 }
 
 /// One entity on a team's health view.
@@ -318,4 +369,7 @@ pub struct TeamKube {
     /// The team's GitOps objects that are out of sync or not ready, worst first.
     #[serde(default)]
     pub delivery: Vec<DeliveryView>,
+    /// The team's platform resources that are not ready, worst first.
+    #[serde(default)]
+    pub resources: Vec<ResourceView>,
 }

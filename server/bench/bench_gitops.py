@@ -4,7 +4,7 @@ workloads: the RSS of a release `backlot` holding the objects minus the RSS of t
 setup without them.
 
 Starts a real kube-apiserver (etcd + kube-apiserver v1.20 via .ci/start-kube.sh), installs the
-projects' real CRDs (server/src/k8s/testdata/crds/, `x-kubernetes-validations` removed as the
+projects' real CRDs (server/src/k8s/testdata/crds/, `x-kubernetes-validations` and empty-string defaults removed as the
 tests do), registers one catalog Component per object triple, and:
   1. baseline: starts `backlot` watching the cluster with the CRDs but no GitOps object, waits for
      the sync, reads its RSS, stops it;
@@ -15,7 +15,14 @@ tests do), registers one catalog Component per object triple, and:
      page holds all N, reads its RSS.
 Reports MiB per 1,000 GitOps objects: (RSS with - RSS without) / (N / 1000).
 
-Usage: python3 server/bench/bench_gitops.py [--objects 3000] [--binary target/release/backlot]
+With --set platform, the objects are platform resources instead, N/4 each: Crossplane claims
+(the PostgreSQL claim CRD Crossplane generates; Synced/Ready, composition, resourceRef, connection
+secret published), ExternalSecrets (Ready, SecretSynced), KubeVela Applications (running, 2
+components with messages) and SealedSecrets (Synced), all with status written through the status
+subresource; the cluster page's "resources" is counted.
+
+Usage: python3 server/bench/bench_gitops.py [--objects 3000] [--set gitops|platform]
+       [--binary target/release/backlot]
 Needs: a release build and .ci/kube.sh (etcd, the API server).
 """
 import argparse
@@ -36,14 +43,17 @@ GIT = "abc1234567890abcdef1234567890abcdef12345"
 APPLIED = "9f8e7d6c5b4a39281706f5e4d3c2b1a098765432"
 
 
-def strip_cel(v):
+def for_1_20(v):
+    """What Kubernetes 1.20 does not take (testdata/crds/README.md): CEL rules, `default: ""`."""
     if isinstance(v, dict):
         v.pop("x-kubernetes-validations", None)
+        if v.get("default") == "":
+            del v["default"]
         for x in v.values():
-            strip_cel(x)
+            for_1_20(x)
     elif isinstance(v, list):
         for x in v:
-            strip_cel(x)
+            for_1_20(x)
 
 
 def install_crds(state):
@@ -54,7 +64,7 @@ def install_crds(state):
         crd = json.loads(subprocess.run(["kubectl", "create", "--dry-run=client", "--validate=false", "-o", "json",
                                          "-f", os.path.join(CRDS, f)], env=env, check=True,
                                         capture_output=True).stdout)
-        strip_cel(crd)
+        for_1_20(crd)
         subprocess.run(["kubectl", "create", "-f", "-"], input=json.dumps(crd).encode(), env=env, check=True,
                        stdout=subprocess.DEVNULL)
         # (kubectl wait fails while the CRD has no conditions yet: ask until it is established.)
@@ -130,7 +140,55 @@ def seed(cl, i):
         "conditions": ready("UpgradeSucceeded", "Helm upgrade succeeded")})
 
 
-def run_backlot(binary, work, tag, cat, state, port, want):
+def cond(kind, reason, message=""):
+    return {"type": kind, "status": "True", "reason": reason, "message": message,
+            "lastTransitionTime": "2026-12-07T14:02:00Z"}
+
+
+def seed_platform(cl, i):
+    name = f"svc-{i:04d}"
+    labels = {"backstage.io/kubernetes-id": name}
+    ns = "/namespaces/ns-0"
+    claims = f"/apis/database.example.org/v1alpha1{ns}/postgresqlinstances"
+    cl.call("POST", claims, {
+        "apiVersion": "database.example.org/v1alpha1", "kind": "PostgreSQLInstance",
+        "metadata": {"name": name, "labels": labels},
+        "spec": {"parameters": {"storageGB": 20}, "compositionRef": {"name": "aws-postgres"},
+                 "resourceRef": {"apiVersion": "database.example.org/v1alpha1", "kind": "XPostgreSQLInstance",
+                                 "name": f"{name}-x7k2p"},
+                 "writeConnectionSecretToRef": {"name": f"{name}-conn"}}})
+    cl.status(f"{claims}/{name}", {"conditions": [cond("Synced", "ReconcileSuccess"), cond("Ready", "Available")],
+                                   "connectionDetails": {"lastPublishedTime": "2026-12-07T14:05:00Z"}})
+    es = f"/apis/external-secrets.io/v1{ns}/externalsecrets"
+    cl.call("POST", es, {
+        "apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret",
+        "metadata": {"name": name, "labels": labels},
+        "spec": {"refreshInterval": "1h", "secretStoreRef": {"kind": "ClusterSecretStore", "name": "aws"},
+                 "target": {"name": f"{name}-creds"},
+                 "data": [{"secretKey": "password", "remoteRef": {"key": f"{name}/db"}}]}})
+    cl.status(f"{es}/{name}", {"refreshTime": "2026-12-07T14:00:00Z", "syncedResourceVersion": "1-abc",
+                               "binding": {"name": f"{name}-creds"},
+                               "conditions": [cond("Ready", "SecretSynced", "secret synced")]})
+    apps = f"/apis/core.oam.dev/v1beta1{ns}/applications"
+    cl.call("POST", apps, {
+        "apiVersion": "core.oam.dev/v1beta1", "kind": "Application",
+        "metadata": {"name": name, "labels": labels},
+        "spec": {"components": [{"name": "web", "type": "webservice", "properties": {"image": f"{name}:1.0"}},
+                                {"name": "worker", "type": "worker", "properties": {"image": f"{name}-worker:1.0"}}]}})
+    cl.status(f"{apps}/{name}", {"status": "running", "observedGeneration": 1,
+                                 "services": [{"name": "web", "namespace": "ns-0", "healthy": True, "message": "Ready:1/1"},
+                                              {"name": "worker", "namespace": "ns-0", "healthy": True, "message": "Ready:1/1"}]})
+    sealed = f"/apis/bitnami.com/v1alpha1{ns}/sealedsecrets"
+    cl.call("POST", sealed, {
+        "apiVersion": "bitnami.com/v1alpha1", "kind": "SealedSecret",
+        "metadata": {"name": name, "labels": labels},
+        "spec": {"encryptedData": {"key": "AgBy3i4OJSWK+PiTySYZZA9rO43cGDEq" * 8}}})
+    cl.status(f"{sealed}/{name}", {"observedGeneration": 1, "conditions": [
+        {"type": "Synced", "status": "True", "lastTransitionTime": "2026-12-07T14:00:00Z",
+         "lastUpdateTime": "2026-12-07T14:00:00Z"}]})
+
+
+def run_backlot(binary, work, tag, cat, state, port, want, field="delivery"):
     config = os.path.join(work, f"backlot-{tag}.yaml")
     open(config, "w").write(
         f"addr: 127.0.0.1:{port}\ndata_dir: {work}/data-{tag}\nlog: warn\ncatalog:\n  demo: never\n  locations:\n"
@@ -156,9 +214,9 @@ def run_backlot(binary, work, tag, cat, state, port, want):
         synced = time.time() - t0
         time.sleep(2)
         rss = rss_mib(server.pid)
-        held = len(get(base + "/api/kubernetes/clusters/c0")["delivery"])
+        held = len(get(base + "/api/kubernetes/clusters/c0")[field])
         if held != want:
-            raise RuntimeError(f"{tag}: {held} GitOps objects held, {want} expected")
+            raise RuntimeError(f"{tag}: {held} objects held in {field}, {want} expected")
         return rss, synced
     finally:
         server.terminate()
@@ -170,9 +228,12 @@ def main():
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     ap = argparse.ArgumentParser()
     ap.add_argument("--objects", type=int, default=3000)
+    ap.add_argument("--set", choices=["gitops", "platform"], default="gitops")
     ap.add_argument("--binary", default=os.path.join(ROOT, "target/release/backlot"))
     args = ap.parse_args()
-    triples = args.objects // 3
+    per = 4 if args.set == "platform" else 3
+    seed_one, field = (seed_platform, "resources") if args.set == "platform" else (seed, "delivery")
+    triples = args.objects // per
     work = tempfile.mkdtemp(prefix="backlot-bench-gitops-")
     state = os.path.join(work, "k0")
     os.makedirs(state)
@@ -189,19 +250,20 @@ def main():
         cat = os.path.join(work, "catalog.yaml")
         open(cat, "w").write("---\n".join(docs))
         port = free_port()
-        base_rss, _ = run_backlot(args.binary, work, "without", cat, state, port, 0)
+        base_rss, _ = run_backlot(args.binary, work, "without", cat, state, port, 0, field)
         t = time.time()
         with concurrent.futures.ThreadPoolExecutor(8) as pool:
-            for j in [pool.submit(seed, cl, i) for i in range(triples)]:
+            for j in [pool.submit(seed_one, cl, i) for i in range(triples)]:
                 j.result()
-        print(f"seeded {triples * 3} GitOps objects in {time.time() - t:.0f} s", file=sys.stderr)
-        rss, synced = run_backlot(args.binary, work, "with", cat, state, port, triples * 3)
+        print(f"seeded {triples * per} {args.set} objects in {time.time() - t:.0f} s", file=sys.stderr)
+        rss, synced = run_backlot(args.binary, work, "with", cat, state, port, triples * per, field)
         print(json.dumps({
-            "objects": triples * 3,
+            "set": args.set,
+            "objects": triples * per,
             "first_sync_s": round(synced, 2),
             "rss_mib": round(rss, 1),
             "baseline_rss_mib": round(base_rss, 1),
-            "mib_per_1k_objects": round((rss - base_rss) / (triples * 3 / 1000), 2),
+            "mib_per_1k_objects": round((rss - base_rss) / (triples * per / 1000), 2),
         }, indent=2))
     finally:
         subprocess.run(["bash", os.path.join(ROOT, ".ci/stop-kube.sh"), state])

@@ -11,6 +11,7 @@ pub mod graph;
 pub mod layout;
 pub mod observability;
 pub mod problems;
+pub mod resources;
 pub mod scorecards;
 pub mod search_box;
 pub mod user_menu;

@@ -10,6 +10,7 @@ use crate::api::{get_cluster, get_clusters, get_entity_kube, get_entity_links, g
 use crate::components::common::{ErrorNotice, Loading};
 use crate::components::delivery::{DeliveryAttention, DeliverySection};
 use crate::components::observability::ClusterLinks;
+use crate::components::resources::{ResourcesAttention, ResourcesSection};
 use crate::kube::*;
 use crate::model::EntityRef;
 use crate::observability::EnvironmentLinks;
@@ -374,6 +375,7 @@ fn ClusterSection(c: ClusterWorkloads, links: Vec<EnvironmentLinks>) -> impl Int
             <StaleNote state=c.cluster.clone()/>
             <ClusterLinks links/>
             <DeliverySection delivery=c.delivery/>
+            <ResourcesSection resources=c.resources/>
             {c.workloads.into_iter().map(|w| view! { <WorkloadCard w/> }).collect_view()}
         </section>
     }
@@ -566,6 +568,7 @@ fn TeamHealthView(initial: TeamKube) -> impl IntoView {
                 </tbody>
             </table>
             {move || view! { <DeliveryAttention delivery=view.with(|v| v.delivery.clone()) title="Out of sync or not ready"/> }}
+            {move || view! { <ResourcesAttention resources=view.with(|v| v.resources.clone()) title="Resources not ready"/> }}
         </section>
         </LiveRegion>
     }
@@ -632,6 +635,7 @@ fn ClustersView(initial: ClustersOverview) -> impl IntoView {
             </tbody>
         </table>
         {move || view! { <DeliveryAttention delivery=view.with(|v| v.delivery.clone()) title="Delivery: out of sync or not ready"/> }}
+        {move || view! { <ResourcesAttention resources=view.with(|v| v.resources.clone()) title="Resources: not ready"/> }}
         {move || {
             let missing = view.get().missing;
             (!missing.is_empty()).then(|| view! {
@@ -696,6 +700,7 @@ fn ClusterView(initial: ClusterDetail, unmatched: bool) -> impl IntoView {
             })
         }}
         {move || view! { <DeliveryAttention delivery=view.with(|v| v.delivery.clone()) title="Delivery (ArgoCD and Flux)"/> }}
+        {move || view! { <ResourcesAttention resources=view.with(|v| v.resources.clone()) title="Resources (Crossplane, KubeVela, secrets)"/> }}
         <nav class="segmented" aria-label="Workloads shown">
             <a href=base.clone() aria-current=(!unmatched).then_some("page")>"All workloads"</a>
             <a href=format!("{base}?unmatched=1") aria-current=unmatched.then_some("page")>"Not in the catalog"</a>

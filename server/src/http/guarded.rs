@@ -71,6 +71,8 @@ pub fn team_view(
         team.entities.retain(|e| shows(&e.entity));
         team.delivery
             .retain(|d| d.entity.as_ref().is_none_or(shows));
+        team.resources
+            .retain(|r| r.entity.as_ref().is_none_or(shows));
     });
     if team.entities.len() != before {
         team.health = team

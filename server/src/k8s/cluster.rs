@@ -4,11 +4,12 @@
 
 use super::gitops::{GitOpsObj, Tool};
 use super::model::{EventObj, HpaObj, IngressObj, PodObj, ReplicaSetObj, ServiceObj, Workload};
+use super::platform::{Kind, PlatformObj};
 use app::kube::ClusterState;
 use futures_util::StreamExt;
 use kube::runtime::watcher;
 use kube::Resource;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
@@ -29,6 +30,9 @@ pub struct Data {
     pub argo_applications: HashMap<String, GitOpsObj>,
     pub flux_kustomizations: HashMap<String, GitOpsObj>,
     pub flux_helm_releases: HashMap<String, GitOpsObj>,
+    /// Platform objects (Crossplane claims and composites, KubeVela Applications,
+    /// ExternalSecrets, SealedSecrets), one map per watcher (by its name).
+    pub platform: BTreeMap<&'static str, HashMap<String, PlatformObj>>,
 }
 
 impl Data {
@@ -46,6 +50,18 @@ impl Data {
             .values()
             .chain(self.flux_kustomizations.values())
             .chain(self.flux_helm_releases.values())
+    }
+
+    pub fn platform(&self) -> impl Iterator<Item = &PlatformObj> {
+        self.platform.values().flat_map(|m| m.values())
+    }
+
+    /// Crossplane composite resources by (kind, name): what claims' `resourceRef`s name.
+    pub fn composites(&self) -> HashMap<(&str, &str), &PlatformObj> {
+        self.platform()
+            .filter(|o| o.kind == Kind::Composite)
+            .map(|o| ((o.type_name.as_ref(), o.meta.name.as_str()), o))
+            .collect()
     }
 
     pub fn workloads(&self) -> impl Iterator<Item = &Workload> {
@@ -310,6 +326,20 @@ impl Cluster {
                 ),
             });
         }
+        for (kind, what, resource) in &apis.platform {
+            let api = kube::Api::all_with(client.clone(), resource);
+            tracing::info!(cluster = %self.name, api_version = %resource.api_version, kind = %resource.kind, "watching {}", what);
+            let what: &'static str = *what;
+            watches.push((
+                what,
+                Box::pin(
+                    self.clone()
+                        .watch(what, api, kind.convert(), move |d: &mut Data| {
+                            d.platform.entry(what).or_default()
+                        }),
+                ) as Watch,
+            ));
+        }
         // Every watcher is expected before any starts, so "synced" never means "some of them".
         self.status().expected = watches.iter().map(|(what, _)| *what).collect();
         let mut tasks = tokio::task::JoinSet::new();
@@ -326,7 +356,7 @@ impl Cluster {
         what: &'static str,
         api: kube::Api<K>,
         convert: fn(K) -> C,
-        slot: fn(&mut Data) -> &mut HashMap<String, C>,
+        slot: impl Fn(&mut Data) -> &mut HashMap<String, C> + Send + 'static,
     ) where
         K: Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + 'static,
         C: Send + Sync + 'static,

@@ -4,16 +4,28 @@
 //!
 //! GitOps APIs are custom resources that only some clusters have: ArgoCD `Application`s
 //! (argoproj.io), Flux `Kustomization`s (kustomize.toolkit.fluxcd.io) and `HelmRelease`s
-//! (helm.toolkit.fluxcd.io), each read in the version its group prefers. A cluster without them
-//! is ordinary: nothing is said but a debug line.
+//! (helm.toolkit.fluxcd.io), each read in the version its group prefers. So are the platform
+//! resources: KubeVela `Application`s (core.oam.dev), `ExternalSecret`s (external-secrets.io),
+//! `SealedSecret`s (bitnami.com), and Crossplane's claims and composite resources, found by the
+//! categories Crossplane gives the CRDs it generates from an XRD (`claim`, `composite`), whatever
+//! their group. A cluster without them is ordinary: nothing is said but a debug line.
 
 use kube::discovery::ApiResource;
+
+#[derive(Default)]
+struct Custom {
+    gitops: Vec<(super::gitops::Tool, ApiResource)>,
+    platform: Vec<(super::platform::Kind, &'static str, ApiResource)>,
+}
 
 pub struct Apis {
     pub ingresses: bool,
     pub hpa: Option<ApiResource>,
     /// The GitOps kinds served, with the resource to read each through.
     pub gitops: Vec<(super::gitops::Tool, ApiResource)>,
+    /// The platform kinds served (Crossplane claims and composites, one entry per kind; KubeVela
+    /// Applications; ExternalSecrets; SealedSecrets), with the watcher's name and the resource.
+    pub platform: Vec<(super::platform::Kind, &'static str, ApiResource)>,
     /// What was skipped, in words.
     pub skipped: Vec<String>,
 }
@@ -70,20 +82,28 @@ pub async fn discover(client: &kube::Client) -> Result<Apis, String> {
     if hpa.is_none() {
         skipped.push("HorizontalPodAutoscalers: neither autoscaling/v2 nor v2beta2 is served, so autoscalers are not shown".into());
     }
+    let custom = custom(client, &mut skipped).await?;
     Ok(Apis {
         ingresses,
         hpa,
-        gitops: gitops(client).await?,
+        gitops: custom.gitops,
+        platform: custom.platform,
         skipped,
     })
 }
 
-/// The GitOps kinds this server serves, in their groups' preferred versions.
-async fn gitops(client: &kube::Client) -> Result<Vec<(super::gitops::Tool, ApiResource)>, String> {
+/// Crossplane kinds watched at most per cluster (each is one watch).
+const MAX_CROSSPLANE_KINDS: usize = 100;
+
+/// The custom resources this server serves that Backlot reads, in their groups' preferred
+/// versions: the GitOps kinds and the fixed platform kinds by group and plural, Crossplane's
+/// claims and composite resources by the categories its generated CRDs carry (`claim`,
+/// `composite`). One request per custom API group; built-in groups (no dot, `*.k8s.io`) are not
+/// asked.
+async fn custom(client: &kube::Client, skipped: &mut Vec<String>) -> Result<Custom, String> {
     use super::gitops::Tool;
-    let groups = client.list_api_groups().await.map_err(|e| e.to_string())?;
-    let mut out = Vec::new();
-    for (tool, group, plural) in [
+    use super::platform::{Kind, FIXED};
+    const GITOPS: [(Tool, &str, &str); 3] = [
         (Tool::ArgoApplication, "argoproj.io", "applications"),
         (
             Tool::FluxKustomization,
@@ -95,11 +115,14 @@ async fn gitops(client: &kube::Client) -> Result<Vec<(super::gitops::Tool, ApiRe
             "helm.toolkit.fluxcd.io",
             "helmreleases",
         ),
-    ] {
-        let Some(g) = groups.groups.iter().find(|g| g.name == group) else {
-            tracing::debug!(group, "not served: {} not shown", tool.label());
+    ];
+    let groups = client.list_api_groups().await.map_err(|e| e.to_string())?;
+    let mut out = Custom::default();
+    let mut crossplane = Vec::new();
+    for g in &groups.groups {
+        if !g.name.contains('.') || g.name.ends_with(".k8s.io") {
             continue;
-        };
+        }
         let Some(version) = g
             .preferred_version
             .as_ref()
@@ -108,21 +131,70 @@ async fn gitops(client: &kube::Client) -> Result<Vec<(super::gitops::Tool, ApiRe
         else {
             continue;
         };
-        let gv = format!("{group}/{version}");
-        if serves(client, &gv, plural).await? {
-            out.push((
-                tool,
-                ApiResource {
-                    group: group.into(),
-                    version,
-                    api_version: gv,
-                    kind: tool.kind().into(),
-                    plural: plural.into(),
-                },
-            ));
-        } else {
-            tracing::debug!(group_version = %gv, plural, "not served: {} not shown", tool.label());
+        let gv = format!("{}/{version}", g.name);
+        let list = match client.list_api_group_resources(&gv).await {
+            Ok(list) => list,
+            Err(kube::Error::Api(e)) if e.code == 404 => continue,
+            Err(e) => return Err(e.to_string()),
+        };
+        let resource = |kind: &str, plural: &str| ApiResource {
+            group: g.name.clone(),
+            version: version.clone(),
+            api_version: gv.clone(),
+            kind: kind.into(),
+            plural: plural.into(),
+        };
+        for r in list.resources.iter().filter(|r| !r.name.contains('/')) {
+            if let Some((tool, ..)) = GITOPS
+                .iter()
+                .find(|(_, group, plural)| *group == g.name && *plural == r.name)
+            {
+                out.gitops.push((*tool, resource(tool.kind(), &r.name)));
+            } else if let Some((kind, _, _, what)) = FIXED
+                .iter()
+                .find(|(_, group, plural, _)| *group == g.name && *plural == r.name)
+            {
+                out.platform
+                    .push((*kind, *what, resource(&r.kind, &r.name)));
+            } else {
+                let categories = r.categories.as_deref().unwrap_or_default();
+                let kind = if categories.iter().any(|c| c == "claim") {
+                    Kind::Claim
+                } else if categories.iter().any(|c| c == "composite") {
+                    Kind::Composite
+                } else {
+                    continue;
+                };
+                crossplane.push((kind, resource(&r.kind, &r.name)));
+            }
         }
+    }
+    if crossplane.len() > MAX_CROSSPLANE_KINDS {
+        skipped.push(format!(
+            "Crossplane: {} claim and composite kinds are served; only the first {MAX_CROSSPLANE_KINDS} are watched",
+            crossplane.len()
+        ));
+        crossplane.truncate(MAX_CROSSPLANE_KINDS);
+    }
+    for (kind, resource) in crossplane {
+        // The watcher's name lives as long as the process: discovery runs once per cluster, so
+        // this keeps one short string per Crossplane kind served.
+        let what: &'static str = Box::leak(
+            format!(
+                "Crossplane {} {}",
+                resource.kind,
+                if kind == Kind::Claim {
+                    "claims"
+                } else {
+                    "composites"
+                }
+            )
+            .into_boxed_str(),
+        );
+        out.platform.push((kind, what, resource));
+    }
+    if out.gitops.is_empty() && out.platform.is_empty() {
+        tracing::debug!("no GitOps or platform resources served: their sections are not shown");
     }
     Ok(out)
 }

@@ -9,6 +9,9 @@
 //! `status.conditions`; Flux's `Ready`/`Stalled`/`Reconciling` conditions,
 //! `lastAppliedRevision`/`lastAttemptedRevision` (HelmRelease v2: `history[0].chartVersion`),
 //! `status.inventory.entries` (`<namespace>_<name>_<group>_<kind>`) and `spec.suspend`.
+//!
+//! The helpers that read dynamic objects' conditions and word reasons ([`conditions`], [`since`],
+//! [`text`], [`clock`], [`reason`]) are shared with the platform resources (`super::platform`).
 
 use super::model::{Cond, Meta};
 use app::kube::{Health, Reason};
@@ -87,37 +90,36 @@ pub struct GitOpsObj {
     pub resources: Vec<Managed>,
 }
 
-fn text(v: &Value) -> Option<String> {
+pub(super) fn text(v: &Value) -> Option<String> {
     v.as_str().filter(|s| !s.is_empty()).map(str::to_string)
 }
 
-fn flux_conditions(status: &Value) -> (Vec<Cond>, Option<String>) {
-    let mut ready_since = None;
-    let conditions = status["conditions"]
+/// The conditions of `kinds` (`type`, `status`, `reason`, `message`) in a status, as the
+/// controllers of Flux, Crossplane, KubeVela, External Secrets and Sealed Secrets all write them.
+pub(super) fn conditions(status: &Value, kinds: &[&str]) -> Vec<Cond> {
+    status["conditions"]
         .as_array()
         .map(|list| {
             list.iter()
-                .filter(|c| {
-                    matches!(
-                        c["type"].as_str(),
-                        Some("Ready" | "Stalled" | "Reconciling")
-                    )
-                })
-                .map(|c| {
-                    if c["type"] == "Ready" {
-                        ready_since = text(&c["lastTransitionTime"]);
-                    }
-                    Cond {
-                        kind: text(&c["type"]).unwrap_or_default(),
-                        status: text(&c["status"]).unwrap_or_default(),
-                        reason: text(&c["reason"]),
-                        message: text(&c["message"]),
-                    }
+                .filter(|c| c["type"].as_str().is_some_and(|t| kinds.contains(&t)))
+                .map(|c| Cond {
+                    kind: text(&c["type"]).unwrap_or_default(),
+                    status: text(&c["status"]).unwrap_or_default(),
+                    reason: text(&c["reason"]),
+                    message: text(&c["message"]),
                 })
                 .collect()
         })
-        .unwrap_or_default();
-    (conditions, ready_since)
+        .unwrap_or_default()
+}
+
+/// When the condition `kind` last changed.
+pub(super) fn since(status: &Value, kind: &str) -> Option<String> {
+    status["conditions"]
+        .as_array()?
+        .iter()
+        .find(|c| c["type"] == kind)
+        .and_then(|c| text(&c["lastTransitionTime"]))
 }
 
 /// Flux inventory ids: `<namespace>_<name>_<group>_<kind>` (names cannot hold `_`).
@@ -242,7 +244,8 @@ impl GitOpsObj {
         let d = &o.data;
         let (spec, status) = (&d["spec"], &d["status"]);
         let meta = Meta::of(&o.metadata);
-        let (conditions, ready_since) = flux_conditions(status);
+        let conditions = conditions(status, &["Ready", "Stalled", "Reconciling"]);
+        let ready_since = since(status, "Ready");
         let source = match tool {
             Tool::FluxHelmRelease => {
                 let chart = &spec["chart"]["spec"];
@@ -340,13 +343,13 @@ pub fn short(rev: &str) -> String {
 }
 
 /// `HH:MM` (UTC) of an RFC 3339 time, else the text.
-fn clock(t: &str) -> String {
+pub(super) fn clock(t: &str) -> String {
     t.get(11..16)
         .map(str::to_string)
         .unwrap_or_else(|| t.into())
 }
 
-fn reason(code: &str, health: Health, message: String, next_step: String) -> Reason {
+pub(super) fn reason(code: &str, health: Health, message: String, next_step: String) -> Reason {
     Reason {
         code: code.into(),
         message,

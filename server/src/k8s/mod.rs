@@ -9,6 +9,8 @@
 //!   relist after failure, backoff, stale marker with time and error).
 //! - [`gitops`]: ArgoCD Applications, Flux Kustomizations and HelmReleases: compact copies and
 //!   their health with reasons (pure).
+//! - [`platform`]: Crossplane claims and composite resources, KubeVela Applications,
+//!   ExternalSecrets and SealedSecrets: compact copies and their health with reasons (pure).
 //! - [`health`]: the rules that turn pod and workload state into health with reasons.
 //! - [`selector`]: kubectl label selectors (`backstage.io/kubernetes-label-selector`).
 //! - [`service`]: matching workloads to entities and the views; live updates wait on
@@ -20,11 +22,14 @@ pub mod discovery;
 pub mod gitops;
 pub mod health;
 pub mod model;
+pub mod platform;
 pub mod selector;
 pub mod service;
 
 #[cfg(test)]
 mod gitops_tests;
+#[cfg(test)]
+mod platform_tests;
 #[cfg(test)]
 pub mod testing;
 #[cfg(test)]

@@ -10,12 +10,18 @@
 //! when its `argocd/app-name` (Backstage's ArgoCD plugin) names the Application, when their own
 //! labels match as a workload's would (in the namespace, theirs or their destination's), or when
 //! they manage a workload matched to it (ArgoCD's `status.resources`, Flux's inventory).
+//!
+//! Platform resources (Crossplane claims and composite resources, KubeVela Applications,
+//! ExternalSecrets, SealedSecrets) belong to an entity when their own labels match as a
+//! workload's would, in their namespace. A legacy composite resource bound to a claim is shown
+//! through its claim, whose health says what the composite's conditions say.
 
 use super::cluster::{Cluster, Data};
 use super::config::KubeSettings;
 use super::gitops::{self, GitOpsObj, Tool};
 use super::health;
-use super::model::{PodObj, Workload};
+use super::model::{Meta, PodObj, Workload};
+use super::platform::{self, PlatformObj};
 use super::selector::Selector;
 use crate::catalog::snapshot::Snapshot;
 use crate::catalog::CatalogService;
@@ -64,21 +70,32 @@ pub struct Placement {
 }
 
 impl Target {
+    /// Whether an object's own labels say it is this entity's, `in_namespace` telling whether
+    /// it is about a namespace.
+    fn labelled(&self, meta: &Meta, in_namespace: impl Fn(&str) -> bool) -> bool {
+        if self.namespace.as_ref().is_some_and(|n| !in_namespace(n)) {
+            return false;
+        }
+        if let Some(s) = &self.selector {
+            return s.matches(&meta.labels);
+        }
+        self.id
+            .as_ref()
+            .is_some_and(|id| meta.labels.get(ID_ANNOTATION) == Some(id))
+    }
+
     /// Whether a GitOps object's own labels or name say it is this entity's (not counting what
     /// it manages).
     fn names(&self, o: &GitOpsObj) -> bool {
         if o.tool == Tool::ArgoApplication && self.argocd_app.as_deref() == Some(&o.meta.name) {
             return true;
         }
-        if self.namespace.as_ref().is_some_and(|n| !o.in_namespace(n)) {
-            return false;
-        }
-        if let Some(s) = &self.selector {
-            return s.matches(&o.meta.labels);
-        }
-        self.id
-            .as_ref()
-            .is_some_and(|id| o.meta.labels.get(ID_ANNOTATION) == Some(id))
+        self.labelled(&o.meta, |n| o.in_namespace(n))
+    }
+
+    /// Whether a platform object is this entity's (a claimed composite never is: its claim is).
+    fn uses(&self, o: &PlatformObj) -> bool {
+        !o.claimed && self.labelled(&o.meta, |n| o.meta.namespace == n)
     }
 
     /// Whether a GitOps object is this entity's: by name or labels, or because it manages one of
@@ -236,6 +253,27 @@ impl Targets {
             .find_map(workload_owner)
     }
 
+    /// The first target a platform object belongs to, by its labels.
+    fn owner_of_platform(&self, o: &PlatformObj) -> Option<usize> {
+        if o.claimed {
+            return None;
+        }
+        if let Some(ids) = o
+            .meta
+            .labels
+            .get(ID_ANNOTATION)
+            .and_then(|id| self.by_id.get(id))
+        {
+            if let Some(&i) = ids.iter().find(|&&i| self.all[i].uses(o)) {
+                return Some(i);
+            }
+        }
+        self.with_selector
+            .iter()
+            .find(|&&i| self.all[i].uses(o))
+            .copied()
+    }
+
     /// The first target a workload belongs to.
     fn owner_of(&self, w: &Workload) -> Option<usize> {
         for labels in [&w.meta.labels, &w.template_labels] {
@@ -325,11 +363,13 @@ impl<'a> Owners<'a> {
     }
 }
 
-/// A cluster's summary, its workloads and its GitOps objects, each with its target.
+/// A cluster's summary, its workloads, its GitOps objects and its platform objects, each with
+/// its target.
 type Summary<'a> = (
     ClusterSummary,
     Vec<(&'a Workload, Option<usize>)>,
     Vec<(&'a GitOpsObj, Option<usize>)>,
+    Vec<(&'a PlatformObj, Option<usize>)>,
 );
 
 /// One cluster as read for a set of views.
@@ -714,6 +754,64 @@ impl KubeService {
         }
     }
 
+    /// A platform object as the views show it; a claim's health read with its composite's
+    /// conditions (`composites`: [`Data::composites`]).
+    fn resource_view(
+        cluster: &Cluster,
+        composites: &HashMap<(&str, &str), &PlatformObj>,
+        o: &PlatformObj,
+        entity: Option<EntityRef>,
+    ) -> ResourceView {
+        let composite = o
+            .composite_ref()
+            .and_then(|r| composites.get(&(r.kind.as_ref(), r.name.as_ref())).copied());
+        let (health, reasons) = platform::health(o, composite);
+        const REFS_SHOWN: usize = 20;
+        let mut refs: Vec<String> = o
+            .refs
+            .iter()
+            .take(REFS_SHOWN)
+            .map(|r| format!("{} {}", r.kind, r.name))
+            .collect();
+        if o.refs.len() > REFS_SHOWN {
+            refs.push(format!("… and {} more", o.refs.len() - REFS_SHOWN));
+        }
+        // A claim shows what its composite composes, too.
+        if let Some(x) = composite {
+            refs.extend(
+                x.refs
+                    .iter()
+                    .take(REFS_SHOWN)
+                    .map(|r| format!("{} {} (composed)", r.kind, r.name)),
+            );
+        }
+        ResourceView {
+            cluster: cluster.name.clone(),
+            tool: o.kind.label().into(),
+            kind: o.type_name.to_string(),
+            namespace: o.meta.namespace.clone(),
+            name: o.meta.name.clone(),
+            state: o.state(),
+            health,
+            reasons,
+            source: o.source.clone(),
+            secret: o.secret.clone(),
+            secret_state: o.secret_state(),
+            refs,
+            components: o
+                .components
+                .iter()
+                .map(|c| match (&c.message, c.healthy) {
+                    (Some(m), _) => format!("{}: {m}", c.name),
+                    (None, true) => format!("{}: healthy", c.name),
+                    (None, false) => format!("{}: unhealthy", c.name),
+                })
+                .collect(),
+            since: o.since.clone(),
+            entity,
+        }
+    }
+
     fn stale_reason(state: &ClusterState) -> Option<Reason> {
         state.stale.then(|| Reason {
             code: "Stale".into(),
@@ -812,6 +910,19 @@ impl KubeService {
                         .then(a.tool.cmp(&b.tool))
                         .then(a.name.cmp(&b.name))
                 });
+                let composites = r.data.composites();
+                let mut resources: Vec<ResourceView> = r
+                    .data
+                    .platform()
+                    .filter(|o| t.uses(o))
+                    .map(|o| Self::resource_view(r.cluster, &composites, o, Some(t.entity.clone())))
+                    .collect();
+                resources.sort_by(|a, b| {
+                    b.health
+                        .cmp(&a.health)
+                        .then(a.tool.cmp(&b.tool))
+                        .then(a.name.cmp(&b.name))
+                });
                 let mut workloads: Vec<WorkloadView> = matched
                     .into_iter()
                     .map(|w| {
@@ -826,7 +937,11 @@ impl KubeService {
                     })
                     .collect();
                 let state = r.state.clone();
-                if workloads.is_empty() && delivery.is_empty() && !state.stale {
+                if workloads.is_empty()
+                    && delivery.is_empty()
+                    && resources.is_empty()
+                    && !state.stale
+                {
                     continue;
                 }
                 workloads.sort_by(|a, b| b.health.cmp(&a.health).then(a.name.cmp(&b.name)));
@@ -834,7 +949,8 @@ impl KubeService {
                     workloads
                         .iter()
                         .map(|w| w.health)
-                        .chain(delivery.iter().map(|d| d.health)),
+                        .chain(delivery.iter().map(|d| d.health))
+                        .chain(resources.iter().map(|r| r.health)),
                 );
                 clusters.push(ClusterWorkloads {
                     health: if state.stale {
@@ -845,6 +961,7 @@ impl KubeService {
                     cluster: state,
                     workloads,
                     delivery,
+                    resources,
                 });
             }
         }
@@ -860,17 +977,20 @@ impl KubeService {
                     reasons.push(r);
                 }
             }
-            for d in &c.delivery {
-                for r in &d.reasons {
-                    let mut r = r.clone();
-                    r.message = format!("[{}] {}", c.cluster.name, r.message);
-                    reasons.push(r);
-                }
+            for r in c
+                .delivery
+                .iter()
+                .flat_map(|d| &d.reasons)
+                .chain(c.resources.iter().flat_map(|p| &p.reasons))
+            {
+                let mut r = r.clone();
+                r.message = format!("[{}] {}", c.cluster.name, r.message);
+                reasons.push(r);
             }
         }
         let found = clusters
             .iter()
-            .any(|c| !c.workloads.is_empty() || !c.delivery.is_empty());
+            .any(|c| !c.workloads.is_empty() || !c.delivery.is_empty() || !c.resources.is_empty());
         if target.is_some() && !found && !self.clusters.is_empty() {
             let t = target.map(|t| t.matched_by.clone()).unwrap_or_default();
             reasons.push(Reason {
@@ -955,6 +1075,19 @@ impl KubeService {
             worst = worst.max(gitops::health(o, &|_| None).0);
             delivery.push((o, owner));
         }
+        let composites = d.composites();
+        let mut resources = Vec::new();
+        for o in d.platform().filter(|o| !o.claimed) {
+            let owner = targets.owner_of_platform(o);
+            if owner.is_some_and(|i| !shows(&targets.all[i].entity)) {
+                continue;
+            }
+            let composite = o
+                .composite_ref()
+                .and_then(|r| composites.get(&(r.kind.as_ref(), r.name.as_ref())).copied());
+            worst = worst.max(platform::health(o, composite).0);
+            resources.push((o, owner));
+        }
         let state = c.state();
         let health = if state.stale {
             worst.max(Health::Unknown)
@@ -971,6 +1104,7 @@ impl KubeService {
             },
             rows,
             delivery,
+            resources,
         )
     }
 
@@ -985,18 +1119,35 @@ impl KubeService {
         let mut found = vec![false; targets.all.len()];
         let mut clusters = Vec::new();
         let mut delivery = Vec::new();
+        let mut resources = Vec::new();
         for c in &self.clusters {
             let d = c.read();
             let owners = Owners::of(&d, false);
-            let (summary, rows, gitops_rows) = self.summary(c, &d, &owners, &targets, shows);
+            let (summary, rows, gitops_rows, platform_rows) =
+                self.summary(c, &d, &owners, &targets, shows);
             for i in rows
                 .iter()
                 .map(|(_, o)| o)
                 .chain(gitops_rows.iter().map(|(_, o)| o))
+                .chain(platform_rows.iter().map(|(_, o)| o))
                 .flatten()
             {
                 found[*i] = true;
             }
+            let composites = d.composites();
+            resources.extend(
+                platform_rows
+                    .iter()
+                    .map(|(o, owner)| {
+                        Self::resource_view(
+                            c,
+                            &composites,
+                            o,
+                            owner.map(|i| targets.all[i].entity.clone()),
+                        )
+                    })
+                    .filter(ResourceView::needs_attention),
+            );
             delivery.extend(
                 gitops_rows
                     .iter()
@@ -1008,6 +1159,7 @@ impl KubeService {
             clusters.push(summary);
         }
         sort_delivery(&mut delivery);
+        sort_resources(&mut resources);
         let missing = if self.clusters.is_empty() {
             Vec::new()
         } else {
@@ -1023,6 +1175,7 @@ impl KubeService {
             clusters,
             missing,
             delivery,
+            resources,
         }
     }
 
@@ -1037,7 +1190,21 @@ impl KubeService {
         let (_, targets) = self.targets();
         let d = c.read();
         let owners = Owners::of(&d, false);
-        let (summary, rows, gitops_rows) = self.summary(c, &d, &owners, &targets, shows);
+        let (summary, rows, gitops_rows, platform_rows) =
+            self.summary(c, &d, &owners, &targets, shows);
+        let composites = d.composites();
+        let mut resources: Vec<ResourceView> = platform_rows
+            .iter()
+            .map(|(o, owner)| {
+                Self::resource_view(
+                    c,
+                    &composites,
+                    o,
+                    owner.map(|i| targets.all[i].entity.clone()),
+                )
+            })
+            .collect();
+        sort_resources(&mut resources);
         let mut delivery: Vec<DeliveryView> = gitops_rows
             .iter()
             .map(|(o, owner)| {
@@ -1068,6 +1235,7 @@ impl KubeService {
             summary,
             workloads,
             delivery,
+            resources,
         })
     }
 
@@ -1082,6 +1250,7 @@ impl KubeService {
             .filter_map(|r| targets.get(r.stored.key.as_str()))
             .collect();
         let mut delivery = Vec::new();
+        let mut resources = Vec::new();
         let mut entities: Vec<EntityHealth> = self.with_reads(|reads| {
             owned
                 .iter()
@@ -1093,7 +1262,14 @@ impl KubeService {
                             .flat_map(|c| &c.delivery)
                             .filter(|d| d.needs_attention())
                             .cloned(),
-                    )
+                    );
+                    resources.extend(
+                        v.clusters
+                            .iter()
+                            .flat_map(|c| &c.resources)
+                            .filter(|r| r.needs_attention())
+                            .cloned(),
+                    );
                 })
                 .map(|v| EntityHealth {
                     entity: v.entity,
@@ -1114,17 +1290,30 @@ impl KubeService {
                 .then(a.entity.name.cmp(&b.entity.name))
         });
         sort_delivery(&mut delivery);
+        sort_resources(&mut resources);
         Some(TeamKube {
             no_clusters: self.clusters.is_empty(),
             health: Health::worst(entities.iter().map(|e| e.health)),
             entities,
             delivery,
+            resources,
         })
     }
 }
 
 /// Worst first, then by cluster, namespace and name.
 fn sort_delivery(list: &mut [DeliveryView]) {
+    list.sort_by(|a, b| {
+        b.health
+            .cmp(&a.health)
+            .then(a.cluster.cmp(&b.cluster))
+            .then(a.namespace.cmp(&b.namespace))
+            .then(a.name.cmp(&b.name))
+    });
+}
+
+/// Worst first, then by cluster, namespace and name.
+fn sort_resources(list: &mut [ResourceView]) {
     list.sort_by(|a, b| {
         b.health
             .cmp(&a.health)
@@ -1249,6 +1438,7 @@ mod tests {
                 entity: None,
             }],
             delivery: vec![],
+            resources: vec![],
         }
     }
 
@@ -1331,6 +1521,46 @@ mod tests {
         assert_eq!(targets.owner_of_gitops(&labelled, &|_| None), Some(0));
         assert_eq!(targets.owner_of_gitops(&manages, &owner_of_web), Some(0));
         assert_eq!(targets.owner_of_gitops(&manages, &|_| None), None);
+    }
+
+    fn platform_obj(kind: &str, namespace: &str, labels: serde_json::Value) -> PlatformObj {
+        let o = serde_json::from_value(serde_json::json!({
+            "apiVersion": "database.example.org/v1alpha1", "kind": kind,
+            "metadata": {"name": "orders-db", "namespace": namespace, "uid": kind, "labels": labels},
+            "spec": if kind.starts_with('X') {
+                serde_json::json!({"claimRef": {"apiVersion": "database.example.org/v1alpha1", "kind": "PostgreSQLInstance", "namespace": "team-a", "name": "orders-db"}})
+            } else {
+                serde_json::json!({})
+            }
+        }))
+        .expect("object");
+        if kind.starts_with('X') {
+            PlatformObj::composite(o)
+        } else {
+            PlatformObj::claim(o)
+        }
+    }
+
+    #[test]
+    fn platform_objects_belong_by_label_in_their_namespace_and_claimed_composites_through_their_claim(
+    ) {
+        let labels = serde_json::json!({ID_ANNOTATION: "web"});
+        let claim = platform_obj("PostgreSQLInstance", "team-a", labels.clone());
+        assert!(target(Some("web"), None, None).uses(&claim));
+        assert!(target(Some("web"), Some("team-a"), None).uses(&claim));
+        assert!(!target(Some("web"), Some("team-b"), None).uses(&claim));
+        assert!(!target(Some("api"), None, None).uses(&claim));
+        // A composite bound to a claim carries the claim's labels, but is shown through it.
+        let composite = platform_obj("XPostgreSQLInstance", "", labels);
+        assert!(composite.claimed);
+        assert!(!target(Some("web"), None, None).uses(&composite));
+        let targets = Targets {
+            all: vec![target(Some("web"), None, None)],
+            by_id: HashMap::from([("web".to_string(), vec![0])]),
+            ..Default::default()
+        };
+        assert_eq!(targets.owner_of_platform(&claim), Some(0));
+        assert_eq!(targets.owner_of_platform(&composite), None);
     }
 
     #[test]

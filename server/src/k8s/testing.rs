@@ -317,29 +317,49 @@ pub const GITOPS_CRDS: [&str; 3] = [
     "helm.toolkit.fluxcd.io_helmreleases.yaml",
 ];
 
-/// Removes `x-kubernetes-validations` (CEL rules, Kubernetes 1.25+) wherever it appears: the
-/// only part of the fixtures that Kubernetes 1.20 does not know (it would drop them silently;
-/// removing them first keeps what is installed equal to what is checked).
-pub fn strip_cel(v: &mut Value) {
+/// What Kubernetes 1.20 does not take from the fixtures, removed wherever it appears:
+/// `x-kubernetes-validations` (CEL rules, Kubernetes 1.25+; 1.20 would drop them silently, so
+/// removing them first keeps what is installed equal to what is checked) and empty-string
+/// schema defaults (`default: ""`, in External Secrets' CRD), which 1.20 rejects as null.
+pub fn for_1_20(v: &mut Value) {
     match v {
         Value::Object(map) => {
             map.remove("x-kubernetes-validations");
-            map.values_mut().for_each(strip_cel);
+            if map.get("default") == Some(&json!("")) {
+                map.remove("default");
+            }
+            map.values_mut().for_each(for_1_20);
         }
-        Value::Array(items) => items.iter_mut().for_each(strip_cel),
+        Value::Array(items) => items.iter_mut().for_each(for_1_20),
         _ => {}
     }
 }
 
+/// The platform CRDs: KubeVela's Application, External Secrets' ExternalSecret, Sealed Secrets'
+/// SealedSecret (the projects' own), and the claim and composite CRDs Crossplane generates for
+/// its documented PostgreSQL XRD.
+pub const PLATFORM_CRDS: [&str; 5] = [
+    "core.oam.dev_applications.yaml",
+    "external-secrets.io_externalsecrets.yaml",
+    "bitnami.com_sealedsecrets.yaml",
+    "database.example.org_postgresqlinstances.yaml",
+    "database.example.org_xpostgresqlinstances.yaml",
+];
+
 /// Installs the ArgoCD and Flux CRDs and waits until the server serves them.
 pub async fn install_gitops_crds(client: &kube::Client) {
+    install_crds(client, &GITOPS_CRDS).await
+}
+
+/// Installs CRDs of testdata/crds/ and waits until the server serves them.
+pub async fn install_crds(client: &kube::Client, files: &[&str]) {
     use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
     let api: Api<CustomResourceDefinition> = Api::all(client.clone());
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/k8s/testdata/crds");
-    for file in GITOPS_CRDS {
+    for file in files {
         let text = std::fs::read_to_string(dir.join(file)).expect("CRD fixture");
         let mut crd: Value = yaml_serde::from_str(&text).expect("CRD yaml");
-        strip_cel(&mut crd);
+        for_1_20(&mut crd);
         let crd: CustomResourceDefinition = serde_json::from_value(crd).expect("CRD");
         let name = crd.metadata.name.clone().expect("name");
         api.create(&PostParams::default(), &crd)
@@ -357,13 +377,29 @@ pub async fn install_gitops_crds(client: &kube::Client) {
     }
 }
 
-/// A GitOps kind's resource, as the tests create it.
+/// A custom kind's resource, as the tests create it (`OamApplication` is KubeVela's
+/// `Application`).
 pub fn gitops_resource(kind: &str) -> kube::discovery::ApiResource {
-    let (group, version, plural) = match kind {
-        "Application" => ("argoproj.io", "v1alpha1", "applications"),
-        "Kustomization" => ("kustomize.toolkit.fluxcd.io", "v1", "kustomizations"),
-        "HelmRelease" => ("helm.toolkit.fluxcd.io", "v2", "helmreleases"),
-        other => panic!("not a GitOps kind: {other}"),
+    let (group, version, plural, kind) = match kind {
+        "Application" => ("argoproj.io", "v1alpha1", "applications", kind),
+        "Kustomization" => ("kustomize.toolkit.fluxcd.io", "v1", "kustomizations", kind),
+        "HelmRelease" => ("helm.toolkit.fluxcd.io", "v2", "helmreleases", kind),
+        "OamApplication" => ("core.oam.dev", "v1beta1", "applications", "Application"),
+        "ExternalSecret" => ("external-secrets.io", "v1", "externalsecrets", kind),
+        "SealedSecret" => ("bitnami.com", "v1alpha1", "sealedsecrets", kind),
+        "PostgreSQLInstance" => (
+            "database.example.org",
+            "v1alpha1",
+            "postgresqlinstances",
+            kind,
+        ),
+        "XPostgreSQLInstance" => (
+            "database.example.org",
+            "v1alpha1",
+            "xpostgresqlinstances",
+            kind,
+        ),
+        other => panic!("not a kind the tests know: {other}"),
     };
     kube::discovery::ApiResource {
         group: group.into(),
@@ -374,24 +410,36 @@ pub fn gitops_resource(kind: &str) -> kube::discovery::ApiResource {
     }
 }
 
-/// Creates a GitOps object (`kind` as in [`gitops_resource`]) in `namespace`.
+fn custom_api(
+    client: &kube::Client,
+    namespace: &str,
+    resource: &kube::discovery::ApiResource,
+) -> Api<kube::api::DynamicObject> {
+    if namespace.is_empty() {
+        Api::all_with(client.clone(), resource)
+    } else {
+        Api::namespaced_with(client.clone(), namespace, resource)
+    }
+}
+
+/// Creates a custom object (`kind` as in [`gitops_resource`]) in `namespace` (`""`: a
+/// cluster-scoped one).
 pub async fn create_gitops(client: &kube::Client, namespace: &str, kind: &str, body: Value) {
     let resource = gitops_resource(kind);
-    let api: Api<kube::api::DynamicObject> =
-        Api::namespaced_with(client.clone(), namespace, &resource);
+    let api = custom_api(client, namespace, &resource);
     let mut body = body;
     body["apiVersion"] = json!(resource.api_version);
-    body["kind"] = json!(kind);
+    body["kind"] = json!(resource.kind);
     api.create(
         &PostParams::default(),
         &serde_json::from_value(body).expect("object"),
     )
     .await
-    .expect("create GitOps object");
+    .expect("create custom object");
 }
 
-/// Writes a GitOps object's status as its controller would: Flux's controllers through the
-/// status subresource; ArgoCD's CRD has none (its controller patches the Application itself).
+/// Writes a custom object's status as its controller would: through the status subresource,
+/// except ArgoCD's, whose CRD has none (its controller patches the Application itself).
 pub async fn gitops_status(
     client: &kube::Client,
     namespace: &str,
@@ -400,8 +448,7 @@ pub async fn gitops_status(
     status: Value,
 ) {
     let resource = gitops_resource(kind);
-    let api: Api<kube::api::DynamicObject> =
-        Api::namespaced_with(client.clone(), namespace, &resource);
+    let api = custom_api(client, namespace, &resource);
     let patch = Patch::Merge(json!({ "status": status }));
     if kind == "Application" {
         api.patch(name, &PatchParams::default(), &patch).await
