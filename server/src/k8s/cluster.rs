@@ -329,7 +329,7 @@ impl Cluster {
         for (kind, what, resource) in &apis.platform {
             let api = kube::Api::all_with(client.clone(), resource);
             tracing::info!(cluster = %self.name, api_version = %resource.api_version, kind = %resource.kind, "watching {}", what);
-            let what: &'static str = *what;
+            let what = *what;
             watches.push((
                 what,
                 Box::pin(

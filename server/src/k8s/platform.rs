@@ -316,9 +316,10 @@ impl PlatformObj {
 
     /// A claim's composite resource, `Kind/name`.
     pub fn composite_ref(&self) -> Option<&Ref> {
-        (self.kind == Kind::Claim)
-            .then(|| self.refs.first())
-            .flatten()
+        match self.kind {
+            Kind::Claim => self.refs.first(),
+            _ => None,
+        }
     }
 }
 
