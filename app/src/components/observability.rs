@@ -10,7 +10,8 @@ use crate::api::{get_entity_links, get_entity_signals, get_team_links, get_team_
 use crate::components::common::IconExternal;
 use crate::model::EntityRef;
 use crate::observability::{
-    firing_count, EnvironmentLinks, FiringAlert, ObservabilityLink, SignalView, Stale, SIGNAL_RANGES,
+    firing_count, EnvironmentLinks, FiringAlert, ObservabilityLink, SignalView, Stale,
+    SIGNAL_RANGES,
 };
 use crate::pages::kubernetes::{LiveMarker, LiveRegion};
 use leptos::prelude::*;

@@ -298,7 +298,10 @@ impl Config {
         }
         if let Some(v) = get("BACKLOT_ALERTMANAGER_URL").filter(|v| !v.is_empty()) {
             let prometheus = &mut self.observability.prometheus;
-            prometheus.alertmanager.get_or_insert_with(Default::default).url = v;
+            prometheus
+                .alertmanager
+                .get_or_insert_with(Default::default)
+                .url = v;
             prometheus
                 .check()
                 .map_err(|e| ConfigError::Env(format!("BACKLOT_ALERTMANAGER_URL: {e}")))?;

@@ -113,7 +113,9 @@ both_databases!(
             assert_eq!(signal["value"].as_f64(), values.last().copied(), "{signal}");
             let low = values.iter().copied().fold(f64::INFINITY, f64::min);
             assert_eq!(signal["low"].as_f64(), Some(low), "{signal}");
-            assert!(points.windows(2).all(|w| w[0][0].as_f64() < w[1][0].as_f64()));
+            assert!(points
+                .windows(2)
+                .all(|w| w[0][0].as_f64() < w[1][0].as_f64()));
             assert!(signal.get("spark").is_none() && signal.get("stale").is_none());
         }
         let alert = &b["alerts"][0];
@@ -139,7 +141,10 @@ both_databases!(
             page.contains("data-alert=\"WebErrors\"") && page.contains("data-state=\"firing\""),
             "{page}"
         );
-        prometheus.alert_counts.refresh(&prometheus, &facade, &kube).await;
+        prometheus
+            .alert_counts
+            .refresh(&prometheus, &facade, &kube)
+            .await;
         let (_, page) = get(&router, "/catalog?kind=component").await;
         assert!(page.contains(">Alerts</th>"), "{page}");
         let web = row(&page, "web");
@@ -160,7 +165,10 @@ both_databases!(
         let (_, page) = get(&router, "/catalog/default/component/web").await;
         assert!(page.contains("data-state=\"silenced\""), "{page}");
         assert!(page.contains("0 firing, 1 silenced or inhibited"), "{page}");
-        prometheus.alert_counts.refresh(&prometheus, &facade, &kube).await;
+        prometheus
+            .alert_counts
+            .refresh(&prometheus, &facade, &kube)
+            .await;
         let (_, page) = get(&router, "/catalog?kind=component").await;
         assert!(row(&page, "web").contains("data-alerts=\"0\""), "{page}");
 
@@ -192,10 +200,7 @@ both_databases!(
         let reason = b["alerts_stale"]["reason"].as_str().expect("reason");
         assert!(reason.starts_with("unreachable: "), "{reason}");
         let since = b["alerts_stale"]["since"].as_str().expect("since");
-        assert!(
-            since.len() == 8 && since.as_bytes()[2] == b':',
-            "{since}"
-        );
+        assert!(since.len() == 8 && since.as_bytes()[2] == b':', "{since}");
         assert_eq!(b["alerts"][0]["state"], "silenced");
         drop(prom);
     }

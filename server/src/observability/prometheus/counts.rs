@@ -81,11 +81,15 @@ impl AlertCounts {
                 return;
             };
             let same_alerts = basis.alerts.len() == answers.len()
-                && basis.alerts.iter().zip(&answers).all(|(a, b)| match (a, b) {
-                    (Some(a), Some(b)) => Arc::ptr_eq(a, b),
-                    (None, None) => true,
-                    _ => false,
-                });
+                && basis
+                    .alerts
+                    .iter()
+                    .zip(&answers)
+                    .all(|(a, b)| match (a, b) {
+                        (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                        (None, None) => true,
+                        _ => false,
+                    });
             let same_snapshot = basis
                 .snapshot
                 .upgrade()
@@ -154,7 +158,6 @@ impl AlertCounts {
             *shared = Arc::new(map);
         }
     }
-
 }
 
 /// Refreshes `prom`'s map once per `min_step_seconds`, for as long as the server runs (nothing

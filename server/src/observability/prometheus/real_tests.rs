@@ -165,10 +165,7 @@ impl Alertmanager {
             "createdBy": "backlot tests",
             "comment": "silenced by a test",
         });
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .proxy(None)
-            .build()
-            .into();
+        let agent: ureq::Agent = ureq::Agent::config_builder().proxy(None).build().into();
         let mut answer = agent
             .post(format!("{}/api/v2/silences", self.url()))
             .header("content-type", "application/json")
@@ -294,7 +291,9 @@ async fn signals_and_alerts_from_a_real_prometheus_go_stale_and_recover() {
     let range = 60;
 
     let place = eventually(60, "the signals", || async {
-        let p = service.place_signals(&entity, None, range, true, false).await?;
+        let p = service
+            .place_signals(&entity, None, range, true, false)
+            .await?;
         let all = p.signals.iter().filter(|s| s.value.is_some()).count();
         let rate = p.signals[0].value.unwrap_or(0.0);
         (all == 4 && (rate - 11.0).abs() < 2.0).then_some(p)
@@ -344,7 +343,9 @@ async fn signals_and_alerts_from_a_real_prometheus_go_stale_and_recover() {
     // Prometheus stopped: every signal says since when and why, the last values stay.
     prom.stop();
     let stale_place = eventually(30, "the stale state", || async {
-        let p = service.place_signals(&entity, None, range, true, false).await?;
+        let p = service
+            .place_signals(&entity, None, range, true, false)
+            .await?;
         p.signals.iter().all(|s| s.stale.is_some()).then_some(p)
     })
     .await;
@@ -360,7 +361,9 @@ async fn signals_and_alerts_from_a_real_prometheus_go_stale_and_recover() {
     // Back again: fresh answers, no stale marks.
     prom.start_again();
     eventually(60, "recovery", || async {
-        let p = service.place_signals(&entity, None, range, true, false).await?;
+        let p = service
+            .place_signals(&entity, None, range, true, false)
+            .await?;
         p.signals.iter().all(|s| s.stale.is_none()).then_some(())
     })
     .await;
@@ -415,7 +418,10 @@ async fn alerts_from_a_real_alertmanager_are_silenced_counted_once_and_go_stale(
     assert_eq!(alerts[0].server, "am");
     assert_eq!(alerts[0].severity.as_deref(), Some("page"));
     assert_eq!(alerts[0].summary.as_deref(), Some("web answers 5xx"));
-    assert!(alerts[0].active_at.as_deref().is_some_and(|t| t.ends_with('Z')));
+    assert!(alerts[0]
+        .active_at
+        .as_deref()
+        .is_some_and(|t| t.ends_with('Z')));
     let mut other = web();
     other.name = "api".into();
     assert!(service.entity_alerts(&other, &[]).await.0.is_empty());
@@ -424,10 +430,8 @@ async fn alerts_from_a_real_alertmanager_are_silenced_counted_once_and_go_stale(
     let hourly: PrometheusSettings =
         yaml_serde::from_str(&yaml(3600, &am.url())).expect("settings");
     let hourly = PromService::new(&hourly, &|_| None).expect("service");
-    let answers = futures_util::future::join_all(
-        (0..50).map(|_| hourly.entity_alerts(&entity, &[])),
-    )
-    .await;
+    let answers =
+        futures_util::future::join_all((0..50).map(|_| hourly.entity_alerts(&entity, &[]))).await;
     assert!(answers.iter().all(|(a, s)| a.len() == 1 && s.is_none()));
     assert_eq!(hourly.cache.asked(), 1);
 
@@ -452,14 +456,20 @@ async fn alerts_from_a_real_alertmanager_are_silenced_counted_once_and_go_stale(
     })
     .await;
     let stale = stale.expect("stale");
-    assert!(stale.reason.starts_with("unreachable: "), "{}", stale.reason);
+    assert!(
+        stale.reason.starts_with("unreachable: "),
+        "{}",
+        stale.reason
+    );
     assert!(stale.since.is_some());
     assert_eq!(alerts.len(), 1, "the last answer is kept");
     am.start_again();
     eventually(60, "recovery", || async {
         let (alerts, stale) = service.entity_alerts(&entity, &[]).await;
         // The silence is kept in the Alertmanager's data.
-        (stale.is_none() && alerts.len() == 1 && alerts[0].state != app::observability::AlertState::Firing)
+        (stale.is_none()
+            && alerts.len() == 1
+            && alerts[0].state != app::observability::AlertState::Firing)
             .then_some(())
     })
     .await;
@@ -474,9 +484,17 @@ async fn alerts_from_a_real_alertmanager_are_silenced_counted_once_and_go_stale(
     let slow = PromService::new(&slow, &|_| None).expect("service");
     let started = Instant::now();
     let (alerts, stale) = slow.entity_alerts(&entity, &[]).await;
-    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
     assert!(alerts.is_empty());
     let stale = stale.expect("stale");
     assert_eq!(stale.since, None);
-    assert!(stale.reason.starts_with("no answer within 1 s"), "{}", stale.reason);
+    assert!(
+        stale.reason.starts_with("no answer within 1 s"),
+        "{}",
+        stale.reason
+    );
 }

@@ -338,7 +338,11 @@ alertmanager: {name: shared, url: 'http://am:9093', bearer_token_env: PROM_TOKEN
             _ => None,
         })
         .expect("env");
-    let am = config.observability.prometheus.alertmanager.expect("alertmanager");
+    let am = config
+        .observability
+        .prometheus
+        .alertmanager
+        .expect("alertmanager");
     assert_eq!(am.url, "http://127.0.0.1:9093");
 }
 
