@@ -413,7 +413,7 @@ fn CatalogTable(
                         {sort_header(&q, "lifecycle", "Lifecycle")}
                         <th scope="col">"Tags"</th>
                         <th scope="col">"Description"</th>
-                        {shown.then(|| view! { <th scope="col">"Alerts"</th> })}
+                        {if shown { view! { <th scope="col">"Alerts"</th> }.into_any() } else { ().into_any() }}
                     </tr>
                 </thead>
                 <tbody>
@@ -448,7 +448,11 @@ fn alert_cell(href: &str, count: u32) -> impl IntoView {
 #[component]
 fn CatalogRow(s: EntitySummary, alerts: Option<u32>) -> impl IntoView {
     let href = s.entity_ref.href();
-    let alerts = alerts.map(|n| alert_cell(&href, n));
+    // Nothing at all without the column (an absent `Option` would leave a marker per row).
+    let alerts = match alerts {
+        Some(n) => alert_cell(&href, n).into_any(),
+        None => ().into_any(),
+    };
     let reference = s.entity_ref.to_ref_string();
     let name = s.entity_ref.display();
     let title = s

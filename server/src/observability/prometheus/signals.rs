@@ -299,6 +299,8 @@ fn firing(a: &Alert, server: &str) -> FiringAlert {
     }
 }
 
+/// One signal's view: its sparkline drawn (pages) and/or its points given (the REST API).
+#[allow(clippy::too_many_arguments)]
 fn view(
     id: SignalId,
     points: &[(f64, f64)],
