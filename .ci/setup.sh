@@ -2,9 +2,9 @@
 # Installs what building and testing Backlot needs, reusing whatever is already there:
 # the wasm target, wasm-bindgen (exactly the version in Cargo.toml), the npm packages of
 # end2end/ (Playwright, wasm-opt from binaryen), Debian's Chromium, through .ci/kube.sh what
-# the Kubernetes tests need (etcd, kubectl, a kube-apiserver v1.20.2), Debian's Prometheus for the
-# golden signals' tests (.ci/start-prom.sh) and, for .ci/api-fuzz.sh,
-# schemathesis 4 in a virtualenv at ~/.cache/backlot/schemathesis.
+# the Kubernetes tests need (etcd, kubectl, a kube-apiserver v1.20.2), Debian's Prometheus and
+# Alertmanager for the golden signals' and alerts' tests (.ci/start-prom.sh, .ci/start-am.sh)
+# and, for .ci/api-fuzz.sh, schemathesis 4 in a virtualenv at ~/.cache/backlot/schemathesis.
 # Usage: .ci/setup.sh [--with-browser] [--with-kube] [--with-prometheus] [--with-fuzz]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -68,10 +68,15 @@ if [ $with_browser = 1 ] && ! [ -x /usr/bin/chromium ]; then
   as_root apt-get install -y -qq --no-install-recommends chromium
 fi
 
-if [ $with_prom = 1 ] && ! command -v prometheus >/dev/null; then
-  log "installing Debian's Prometheus"
-  as_root apt-get update -qq
-  as_root apt-get install -y -qq --no-install-recommends prometheus
+if [ $with_prom = 1 ]; then
+  missing=()
+  command -v prometheus >/dev/null || missing+=(prometheus)
+  command -v prometheus-alertmanager >/dev/null || missing+=(prometheus-alertmanager)
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "installing Debian's ${missing[*]}"
+    as_root apt-get update -qq
+    as_root apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  fi
 fi
 
 if [ $with_kube = 1 ]; then

@@ -7,8 +7,9 @@
 #        .ci/start-prom.sh --again STATE_DIR                     the same server again, same port
 #                                                                 and data (after .ci/stop-prom.sh)
 # Environment: PROM_PORT (default: the state dir's from an earlier start, else a free port),
-# PROM_RULES (a rule file to evaluate, copied to STATE_DIR/rules.yml), PROM_START_TIMEOUT
-# (seconds to wait for readiness, default 30).
+# PROM_RULES (a rule file to evaluate, copied to STATE_DIR/rules.yml), PROM_ALERTMANAGER
+# (HOST:PORT of an Alertmanager to send the rules' alerts to, as .ci/start-am.sh starts one),
+# PROM_START_TIMEOUT (seconds to wait for readiness, default 30).
 # Writes in STATE_DIR: port, prometheus.yml, rules.yml, prom.pid, prom.log, data/. Prometheus runs
 # in its own session with its output on a file, so it outlives this script and whoever runs it
 # does not wait for it. Stop it with .ci/stop-prom.sh STATE_DIR. Prints nothing on stdout.
@@ -35,6 +36,9 @@ if [ $again = 0 ]; then
   {
     printf 'global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n'
     if [ -s "$ST/rules.yml" ]; then printf 'rule_files: ["%s"]\n' "$ST/rules.yml"; fi
+    if [ -n "${PROM_ALERTMANAGER:-}" ]; then
+      printf 'alerting:\n  alertmanagers: [{static_configs: [{targets: ["%s"]}]}]\n' "$PROM_ALERTMANAGER"
+    fi
     printf 'scrape_configs:\n'
     for target in "$@"; do
       job=${target%%=*} rest=${target#*=}
@@ -48,8 +52,11 @@ else
   port=$(cat "$ST/port")
 fi
 
+# Alerts are sent again every second (not every minute): the first send, before the
+# Alertmanager is discovered, is dropped, and a stopped Prometheus's alerts resolve within 4 s.
 setsid prometheus --config.file="$ST/prometheus.yml" --storage.tsdb.path="$ST/data" \
-  --web.listen-address="127.0.0.1:$port" </dev/null >>"$ST/prom.log" 2>&1 &
+  --web.listen-address="127.0.0.1:$port" --rules.alert.resend-delay=1s \
+  </dev/null >>"$ST/prom.log" 2>&1 &
 echo $! > "$ST/prom.pid"
 
 for _ in $(seq $((timeout * 5))); do

@@ -44,7 +44,13 @@ pub const MAX_SEARCH_LIMIT: usize = 50;
 /// The catalog table: one page of entities with facet counts.
 #[server(prefix = "/_app", input = Json)]
 pub async fn list_catalog(query: CatalogQuery) -> Result<CatalogPage, AppError> {
-    Ok(reader()?.list(&caller(), &query))
+    let mut page = reader()?.list(&caller(), &query);
+    // Firing alerts per row from the server's map, when Prometheus is configured.
+    if let Ok(alerts) = service::<dyn crate::services::AlertCountReader>("alert counts") {
+        let refs: Vec<EntityRef> = page.items.iter().map(|s| s.entity_ref.clone()).collect();
+        page.alert_counts = alerts.counts(&refs);
+    }
+    Ok(page)
 }
 
 /// One entity; [`AppError::NotFound`] when there is no such entity.

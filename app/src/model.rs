@@ -141,6 +141,9 @@ pub struct CatalogPage {
     /// Entities matching the query, across all pages.
     pub total: usize,
     pub facets: CatalogFacets,
+    /// Firing alerts per item, in order; `None` when no Prometheus is configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert_counts: Option<Vec<u32>>,
 }
 
 /// A relation seen from the entity that carries it (`ownedBy` → `group:default/team-a`).

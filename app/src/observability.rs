@@ -153,6 +153,7 @@ pub const SIGNAL_RANGES: [(&str, u64); 4] = [
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Stale {
     /// When it last answered (`HH:MM:SS` UTC), `None`: never since start-up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub since: Option<String>,
     pub reason: String,
 }
@@ -165,14 +166,24 @@ pub struct SignalView {
     pub title: String,
     pub unit: SignalUnit,
     /// The latest value; `None` when the query found no series.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<f64>,
-    /// The sparkline as an SVG path (`M x y L …`) in a 120 × 28 box; `None` with no points.
+    /// The sparkline as an SVG path (`M x y L …`) in a 120 × 28 box; `None` with no points
+    /// (and in the REST API, which gives `points` instead).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spark: Option<String>,
     /// Lowest and highest value over the range (the sparkline's scale).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub low: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub high: Option<f64>,
     /// Set when the last query failed: what is shown is from `since`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stale: Option<Stale>,
+    /// The series, `[unix seconds, value]` in time order: only in the REST API's answer (pages
+    /// draw the sparkline instead).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub points: Option<Vec<[f64; 2]>>,
 }
 
 impl SignalView {
@@ -189,21 +200,60 @@ impl SignalView {
 pub struct PlaceSignals {
     /// `production · prod-eu, namespace shop`, or empty for the entity as a whole.
     pub place: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cluster: Option<String>,
     /// The Prometheus asked.
     pub server: String,
     pub signals: Vec<SignalView>,
 }
 
-/// A firing alert matched to an entity by its labels.
+/// Whether an alert fires, or is muted in Alertmanager (a silence, an inhibition). Alerts read
+/// from Prometheus always fire; only firing ones are counted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AlertState {
+    #[default]
+    Firing,
+    Silenced,
+    Inhibited,
+}
+
+impl AlertState {
+    pub fn label(self) -> &'static str {
+        match self {
+            AlertState::Firing => "firing",
+            AlertState::Silenced => "silenced",
+            AlertState::Inhibited => "inhibited",
+        }
+    }
+}
+
+/// An active alert matched to an entity by its labels.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FiringAlert {
     pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub severity: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub summary: Option<String>,
-    /// When it became active, as Prometheus wrote it (RFC 3339).
+    /// When it became active, as Prometheus or Alertmanager wrote it (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub active_at: Option<String>,
+    /// The Prometheus or Alertmanager it was read from.
     pub server: String,
+    #[serde(default)]
+    pub state: AlertState,
+}
+
+impl FiringAlert {
+    pub fn is_firing(&self) -> bool {
+        self.state == AlertState::Firing
+    }
+}
+
+/// How many of `alerts` fire (silenced and inhibited ones do not count).
+pub fn firing_count(alerts: &[FiringAlert]) -> usize {
+    alerts.iter().filter(|a| a.is_firing()).count()
 }
 
 /// An entity's golden signals and firing alerts (`observability.prometheus`).
@@ -217,6 +267,7 @@ pub struct EntitySignals {
     pub places: Vec<PlaceSignals>,
     pub alerts: Vec<FiringAlert>,
     /// Set when a server's alerts could not be read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alerts_stale: Option<Stale>,
 }
 

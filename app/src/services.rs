@@ -157,6 +157,13 @@ pub trait SignalsReader: Send + Sync + 'static {
     ) -> BoxFuture<Option<crate::observability::TeamSignals>>;
 }
 
+/// Firing alerts per entity for the catalog table, read from a map the server keeps (never a
+/// query per render). `None`: no Prometheus is configured (the column is not shown).
+pub trait AlertCountReader: Send + Sync + 'static {
+    /// One count per entity, in order.
+    fn counts(&self, entities: &[crate::model::EntityRef]) -> Option<Vec<u32>>;
+}
+
 /// A boxed future, for the async methods of the traits above.
 pub type BoxFuture<T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send>>;
 

@@ -364,6 +364,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     .context("observability.prometheus")?;
     tracing::info!(
         servers = prometheus.servers(),
+        alertmanager = prometheus.uses_alertmanager(),
         "Prometheus servers for golden signals"
     );
     let scorecards =
@@ -391,6 +392,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         policy,
         audit: audit.clone(),
     };
+    // Firing alerts per entity for the catalog table, refreshed once per step.
+    let alert_counts = tokio::spawn(crate::observability::prometheus::counts::run(
+        state.prometheus.clone(),
+        state.facade(),
+        state.kube.clone(),
+    ));
     let app = crate::http::router(state);
     let listener = tokio::net::TcpListener::bind(&config.addr)
         .await
@@ -411,6 +418,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     // The worker stops claiming tasks before the database closes (a task still running is
     // found interrupted at the next start); what was recorded until the end is written.
     scaffolder_worker.abort();
+    alert_counts.abort();
     audit.flush().await;
     store.close().await;
     Ok(())

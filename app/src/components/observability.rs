@@ -10,7 +10,8 @@ use crate::api::{get_entity_links, get_entity_signals, get_team_links, get_team_
 use crate::components::common::IconExternal;
 use crate::model::EntityRef;
 use crate::observability::{
-    EnvironmentLinks, FiringAlert, ObservabilityLink, SignalView, Stale, SIGNAL_RANGES,
+    firing_count, EnvironmentLinks, FiringAlert, ObservabilityLink, SignalView, Stale,
+    SIGNAL_RANGES,
 };
 use crate::pages::kubernetes::{LiveMarker, LiveRegion};
 use leptos::prelude::*;
@@ -218,11 +219,15 @@ fn AlertList(alerts: Vec<FiringAlert>) -> impl IntoView {
                     .map(|a| {
                         let severity = a.severity.clone().unwrap_or_else(|| "none".into());
                         let name = a.name.clone();
+                        let state = a.state.label();
+                        let muted = !a.is_firing();
+                        let class = if muted { "alert alert-muted" } else { "alert" };
                         view! {
-                            <li class="alert" data-alert=name data-severity=severity.clone()>
+                            <li class=class data-alert=name data-severity=severity.clone() data-state=state>
                                 <strong>{a.name}</strong>
                                 " "
                                 <span class=format!("severity severity-{severity}")>{severity.clone()}</span>
+                                {muted.then(|| view! { " " <span class="chip alert-state">{state}</span> })}
                                 {a.summary.map(|s| view! { " — " <span class="alert-summary">{s}</span> })}
                                 <span class="muted">
                                     {a.active_at.map(|t| format!(" · since {t}"))} {format!(" · {}", a.server)}
@@ -288,8 +293,18 @@ pub fn SignalsCard(entity: EntityRef) -> impl IntoView {
                                     </nav>
                                     <LiveMarker/>
                                 </div>
-                                {(!s.alerts.is_empty()).then(|| view! {
-                                    <h3 class="subheading">"Firing alerts"</h3>
+                                {(!s.alerts.is_empty()).then(|| {
+                                    let firing = firing_count(&s.alerts);
+                                    let muted = s.alerts.len() - firing;
+                                    if muted == 0 {
+                                        view! { <h3 id="alerts" class="subheading">"Firing alerts"</h3> }.into_any()
+                                    } else {
+                                        let note = format!("{firing} firing, {muted} silenced or inhibited");
+                                        view! {
+                                            <h3 id="alerts" class="subheading">"Alerts " <span class="muted small">{note}</span></h3>
+                                        }
+                                        .into_any()
+                                    }
                                 })}
                                 <AlertList alerts=s.alerts/>
                                 {s.alerts_stale.map(|st| view! { <p class="stale-note" role="status">"Alerts: " {stale_text(&st)}</p> })}
@@ -385,8 +400,14 @@ pub fn TeamSignalsCard(namespace: String, name: String) -> impl IntoView {
                                                 view! { <td data-signal=*key title=stale.clone() data-stale=stale.is_some().then_some("true")>{text}</td> }
                                             })
                                             .collect_view();
-                                        let alerts = r.alerts.len();
-                                        let names = r.alerts.iter().map(|a| a.name.clone()).collect::<Vec<_>>().join(", ");
+                                        // Silenced and inhibited alerts are named, not counted.
+                                        let alerts = firing_count(&r.alerts);
+                                        let names = r
+                                            .alerts
+                                            .iter()
+                                            .map(|a| if a.is_firing() { a.name.clone() } else { format!("{} ({})", a.name, a.state.label()) })
+                                            .collect::<Vec<_>>()
+                                            .join(", ");
                                         view! {
                                             <tr data-entity=r.entity.name.clone()>
                                                 <th scope="row"><a href=href>{name}</a></th>

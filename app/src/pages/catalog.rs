@@ -189,7 +189,7 @@ fn CatalogView(q: CatalogQuery, page: CatalogData) -> impl IntoView {
                         }
                             .into_any()
                     } else {
-                        view! { <CatalogTable q=q.clone() items=page.items/> }.into_any()
+                        view! { <CatalogTable q=q.clone() items=page.items alerts=page.alert_counts/> }.into_any()
                     }}
                     <Pagination q=q.clone() total/>
                 </div>
@@ -391,8 +391,15 @@ fn sort_header(q: &CatalogQuery, column: &'static str, label: &'static str) -> i
     }
 }
 
+/// The table; `alerts` (one count per item) adds the firing-alerts column.
 #[component]
-fn CatalogTable(q: CatalogQuery, items: Vec<EntitySummary>) -> impl IntoView {
+fn CatalogTable(
+    q: CatalogQuery,
+    items: Vec<EntitySummary>,
+    alerts: Option<Vec<u32>>,
+) -> impl IntoView {
+    let shown = alerts.is_some();
+    let mut counts = alerts.unwrap_or_default().into_iter();
     view! {
         <div class="table-scroll">
             <table class="catalog-table">
@@ -406,17 +413,46 @@ fn CatalogTable(q: CatalogQuery, items: Vec<EntitySummary>) -> impl IntoView {
                         {sort_header(&q, "lifecycle", "Lifecycle")}
                         <th scope="col">"Tags"</th>
                         <th scope="col">"Description"</th>
+                        {if shown { view! { <th scope="col">"Alerts"</th> }.into_any() } else { ().into_any() }}
                     </tr>
                 </thead>
-                <tbody>{items.into_iter().map(|s| view! { <CatalogRow s/> }).collect_view()}</tbody>
+                <tbody>
+                    {items
+                        .into_iter()
+                        .map(|s| {
+                            let alerts = shown.then(|| counts.next().unwrap_or(0));
+                            view! { <CatalogRow s alerts/> }
+                        })
+                        .collect_view()}
+                </tbody>
             </table>
         </div>
     }
 }
 
+/// Firing alerts of a row: a link to the entity's alerts, or a muted 0.
+fn alert_cell(href: &str, count: u32) -> impl IntoView {
+    let label = format!("{count} firing alert{}", if count == 1 { "" } else { "s" });
+    view! {
+        <td class="cell-alerts" data-alerts=count.to_string()>
+            {if count == 0 {
+                view! { <span class="muted" title=label>"0"</span> }.into_any()
+            } else {
+                let href = format!("{href}#alerts");
+                view! { <a class="alert-count" href=href title=label>{count}</a> }.into_any()
+            }}
+        </td>
+    }
+}
+
 #[component]
-fn CatalogRow(s: EntitySummary) -> impl IntoView {
+fn CatalogRow(s: EntitySummary, alerts: Option<u32>) -> impl IntoView {
     let href = s.entity_ref.href();
+    // Nothing at all without the column (an absent `Option` would leave a marker per row).
+    let alerts = match alerts {
+        Some(n) => alert_cell(&href, n).into_any(),
+        None => ().into_any(),
+    };
     let reference = s.entity_ref.to_ref_string();
     let name = s.entity_ref.display();
     let title = s
@@ -457,6 +493,7 @@ fn CatalogRow(s: EntitySummary) -> impl IntoView {
                 <ul class="tags">{s.tags.into_iter().map(|t| view! { <li class="tag">{t}</li> }).collect_view()}</ul>
             </td>
             <td class="cell-description">{s.description.unwrap_or_default()}</td>
+            {alerts}
         </tr>
     }
 }

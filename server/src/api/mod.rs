@@ -123,6 +123,10 @@ pub fn routes() -> Vec<Route> {
             "/api/observability/entities/{namespace}/{kind}/{name}",
             observability::entity,
         ),
+        Route::get(
+            "/api/observability/entities/{namespace}/{kind}/{name}/signals",
+            observability::signals,
+        ),
         Route::get("/api/scorecards", scorecards::list),
         Route::get(
             "/api/scorecards/entities/{namespace}/{kind}/{name}",

@@ -434,6 +434,8 @@ impl CatalogReader for Reader {
             items,
             total: matched.len(),
             facets,
+            // Filled by the server function from the alerts' map (observability).
+            alert_counts: None,
         }
     }
 

@@ -296,6 +296,16 @@ impl Config {
                 .check()
                 .map_err(|e| ConfigError::Env(format!("BACKLOT_PROMETHEUS_URL: {e}")))?;
         }
+        if let Some(v) = get("BACKLOT_ALERTMANAGER_URL").filter(|v| !v.is_empty()) {
+            let prometheus = &mut self.observability.prometheus;
+            prometheus
+                .alertmanager
+                .get_or_insert_with(Default::default)
+                .url = v;
+            prometheus
+                .check()
+                .map_err(|e| ConfigError::Env(format!("BACKLOT_ALERTMANAGER_URL: {e}")))?;
+        }
         if let Some(v) = get("BACKLOT_DEMO") {
             self.catalog.demo = match v.as_str() {
                 "auto" => DemoMode::Auto,

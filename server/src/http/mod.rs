@@ -50,6 +50,7 @@ pub fn router(state: AppState) -> Router {
     });
     let observability: Arc<dyn ObservabilityReader> = Arc::new(state.observability_views());
     let signals: Arc<dyn app::services::SignalsReader> = Arc::new(state.signals_views());
+    let alert_counts: Arc<dyn app::services::AlertCountReader> = state.prometheus.clone();
     let scorecards: Arc<dyn app::services::ScorecardReader> =
         Arc::new(crate::scorecards::service::Views {
             scorecards: state.scorecards.clone(),
@@ -83,6 +84,7 @@ pub fn router(state: AppState) -> Router {
         provide_context(kube.clone());
         provide_context(observability.clone());
         provide_context(signals.clone());
+        provide_context(alert_counts.clone());
         provide_context(scorecards.clone());
         provide_context(reader.clone());
         provide_context(admin.clone());

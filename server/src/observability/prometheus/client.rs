@@ -1,6 +1,7 @@
-//! One Prometheus server over its HTTP API (`/api/v1/query_range`, `/api/v1/alerts`): ureq on a
-//! blocking thread, with the server's timeout, its credentials as a header (never logged), and
-//! the answers parsed into series and alerts.
+//! One Prometheus server over its HTTP API (`/api/v1/query_range`, `/api/v1/alerts`), or one
+//! Alertmanager over its API v2 (`/api/v2/alerts`): ureq on a blocking thread, with the
+//! server's timeout, its credentials as a header (never logged), and the answers parsed into
+//! series and alerts (Alertmanager's with their silenced or inhibited state).
 
 use super::config::Credentials;
 use super::PromError;
@@ -11,8 +12,16 @@ use std::time::Duration;
 /// Largest answer read (a week of one series at a fine step is well below).
 const MAX_BODY: u64 = 8 * 1024 * 1024;
 
+/// Which API a server speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Api {
+    Prometheus,
+    Alertmanager,
+}
+
 /// One configured server.
 pub struct Server {
+    pub api: Api,
     /// How pages name it.
     pub name: String,
     /// Its URL without a trailing `/`.
@@ -37,7 +46,8 @@ impl std::fmt::Debug for Server {
 /// A series: (unix seconds, value) with finite values only, in time order.
 pub type Points = Vec<(f64, f64)>;
 
-/// A firing or pending alert as `/api/v1/alerts` lists it.
+/// A firing or pending alert as `/api/v1/alerts` lists it; Alertmanager's alerts are read into
+/// the same shape, their `state` one of `firing`, `silenced`, `inhibited`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Alert {
@@ -78,6 +88,7 @@ impl Server {
             config = config.proxy(None);
         }
         Server {
+            api: Api::Prometheus,
             name,
             url,
             environments,
@@ -88,8 +99,27 @@ impl Server {
         }
     }
 
+    /// An Alertmanager (its alerts only).
+    pub fn alertmanager(
+        name: String,
+        url: &str,
+        timeout: Duration,
+        credentials: Credentials,
+    ) -> Server {
+        Server {
+            api: Api::Alertmanager,
+            ..Server::new(name, url, Vec::new(), Vec::new(), timeout, credentials)
+        }
+    }
+
     /// `GET {url}{path}` → the `data` of a successful answer.
     fn get(&self, path: &str) -> Result<serde_json::Value, PromError> {
+        let (status, body) = self.fetch(path)?;
+        parse_answer(status, &body)
+    }
+
+    /// `GET {url}{path}` → its status and body.
+    fn fetch(&self, path: &str) -> Result<(u16, Vec<u8>), PromError> {
         let mut request = self.agent.get(format!("{}{path}", self.url));
         match &self.credentials {
             Credentials::None => {}
@@ -117,7 +147,7 @@ impl Server {
                 ureq::Error::Timeout(_) => PromError::Timeout(self.timeout),
                 other => PromError::Unreachable(other.to_string()),
             })?;
-        parse_answer(status, &body)
+        Ok((status, body))
     }
 
     /// `query_range` from `start` to `end` (unix seconds) every `step` seconds: the first series
@@ -136,8 +166,14 @@ impl Server {
         parse_matrix(&self.get(&path)?)
     }
 
-    /// Every alert the server's rules hold (firing and pending).
+    /// Every alert the server's rules hold (firing and pending), or an Alertmanager's active,
+    /// silenced and inhibited alerts.
     pub fn alerts(&self) -> Result<Vec<Alert>, PromError> {
+        if self.api == Api::Alertmanager {
+            let (status, body) =
+                self.fetch("/api/v2/alerts?active=true&silenced=true&inhibited=true")?;
+            return parse_alertmanager(status, &body);
+        }
         let data = self.get("/api/v1/alerts")?;
         #[derive(Deserialize)]
         struct Data {
@@ -196,6 +232,62 @@ pub fn parse_answer(status: u16, body: &[u8]) -> Result<serde_json::Value, PromE
         (400 | 422, Some("bad_data" | "execution")) => Err(PromError::BadQuery(message)),
         _ => Err(PromError::Status(status, message)),
     }
+}
+
+/// Alertmanager's `GET /api/v2/alerts` answer: a JSON array of alerts, each with its
+/// `status` (`active`, `suppressed` by a silence or an inhibition, `unprocessed`); errors are
+/// a status with a JSON string or text.
+pub fn parse_alertmanager(status: u16, body: &[u8]) -> Result<Vec<Alert>, PromError> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Status {
+        #[serde(default)]
+        state: String,
+        #[serde(default)]
+        silenced_by: Vec<String>,
+        #[serde(default)]
+        inhibited_by: Vec<String>,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Gettable {
+        #[serde(default)]
+        labels: BTreeMap<String, String>,
+        #[serde(default)]
+        annotations: BTreeMap<String, String>,
+        #[serde(default)]
+        starts_at: Option<String>,
+        status: Status,
+    }
+    if !(200..300).contains(&status) {
+        let message = serde_json::from_slice::<String>(body)
+            .unwrap_or_else(|_| String::from_utf8_lossy(body).trim().to_string());
+        return Err(PromError::Status(
+            status,
+            message.chars().take(200).collect(),
+        ));
+    }
+    let alerts: Vec<Gettable> = serde_json::from_slice(body)
+        .map_err(|e| PromError::Answer(format!("not an Alertmanager alerts answer: {e}")))?;
+    Ok(alerts
+        .into_iter()
+        .map(|a| Alert {
+            state: if !a.status.silenced_by.is_empty() {
+                "silenced"
+            } else if !a.status.inhibited_by.is_empty() {
+                "inhibited"
+            } else if a.status.state == "suppressed" {
+                // Suppressed by neither: muted some other way (a time interval).
+                "silenced"
+            } else {
+                "firing"
+            }
+            .to_string(),
+            labels: a.labels,
+            annotations: a.annotations,
+            active_at: a.starts_at,
+        })
+        .collect())
 }
 
 /// A `matrix` (or `vector`) answer's first series.
@@ -301,6 +393,35 @@ mod tests {
         assert_eq!(alerts[0].labels["alertname"], "HighErrors");
         assert_eq!(alerts[0].state, "firing");
         assert_eq!(alerts[0].active_at.as_deref(), Some("2026-12-07T18:00:00Z"));
+    }
+
+    #[test]
+    fn alertmanager_alerts_are_parsed_with_their_state() {
+        let body = json!([
+            {"labels": {"alertname": "A", "job": "web"}, "annotations": {"summary": "s"},
+             "startsAt": "2026-12-07T18:00:00Z", "endsAt": "2026-12-07T19:00:00Z",
+             "fingerprint": "f1", "receivers": [{"name": "r"}], "updatedAt": "2026-12-07T18:00:01Z",
+             "status": {"state": "active", "silencedBy": [], "inhibitedBy": []}},
+            {"labels": {"alertname": "B"}, "annotations": {}, "startsAt": "2026-12-07T18:00:00Z",
+             "status": {"state": "suppressed", "silencedBy": ["id-1"], "inhibitedBy": []}},
+            {"labels": {"alertname": "C"}, "annotations": {},
+             "status": {"state": "suppressed", "silencedBy": [], "inhibitedBy": ["f1"]}},
+            {"labels": {"alertname": "D"}, "status": {"state": "unprocessed"}}
+        ]);
+        let alerts = parse_alertmanager(200, body.to_string().as_bytes()).expect("alerts");
+        let states: Vec<&str> = alerts.iter().map(|a| a.state.as_str()).collect();
+        assert_eq!(states, ["firing", "silenced", "inhibited", "firing"]);
+        assert_eq!(alerts[0].labels["job"], "web");
+        assert_eq!(alerts[0].annotations["summary"], "s");
+        assert_eq!(alerts[0].active_at.as_deref(), Some("2026-12-07T18:00:00Z"));
+        assert_eq!(
+            parse_alertmanager(400, br#""active: invalid boolean""#),
+            Err(PromError::Status(400, "active: invalid boolean".into()))
+        );
+        assert!(matches!(
+            parse_alertmanager(200, b"{\"status\":\"success\"}"),
+            Err(PromError::Answer(_))
+        ));
     }
 
     #[test]

@@ -11,7 +11,14 @@
 //!         bearer_token_env: PROM_TOKEN   # optional: the token's environment variable
 //!         basic_auth: {username: backlot, password_env: PROM_PASSWORD}   # optional
 //!         timeout_seconds: 5             # the longest a page waits for it (default 5)
+//!         alertmanager:                  # optional: this server's alerts from this Alertmanager
+//!           url: https://alertmanager.prod.example.com
 //!       - url: http://prometheus:9090    # no environments/clusters: the default server
+//!     alertmanager:                      # optional: every other server's alerts from Alertmanager
+//!       name: alertmanager               # shown on pages; default: the URL's host
+//!       url: http://alertmanager:9093
+//!       bearer_token_env: AM_TOKEN       # or basic_auth, as for a server
+//!       timeout_seconds: 5
 //!     signals:                           # replace the default queries; "" turns one off
 //!       request-rate: sum(rate(http_requests_total{service="{{ entity.name }}"}[5m]))
 //!     overrides:                         # per kind/type/annotation, the first that applies wins
@@ -28,7 +35,12 @@
 //! (e.g. `prometheus.io/request-rate`) and the alert matchers with `prometheus.io/labels`
 //! (`job=web,env=prod`), as Backstage's Prometheus plugin reads `prometheus.io/rule` and
 //! `prometheus.io/labels`. The `BACKLOT_PROMETHEUS_URL` environment variable configures one
-//! default server when the section has none.
+//! default server when the section has none, and `BACKLOT_ALERTMANAGER_URL` the section's
+//! `alertmanager.url`.
+//!
+//! Alerts come from a server's `/api/v1/alerts` (firing ones), or, where an Alertmanager is
+//! configured (the server's own, else the section's), from its `/api/v2/alerts` with their
+//! silenced and inhibited state.
 
 use super::super::config::Condition;
 use crate::secret::Secret;
@@ -48,6 +60,23 @@ pub struct PrometheusSettings {
     /// Kinds whose entities get the configured and default queries (default: component); an
     /// entity of any kind gets those of its own `prometheus.io/<signal>` annotations.
     pub kinds: Option<Vec<String>>,
+    /// Where every server's alerts come from, unless a server names its own.
+    pub alertmanager: Option<AlertmanagerConfig>,
+}
+
+/// An Alertmanager read for alerts (`GET /api/v2/alerts`).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AlertmanagerConfig {
+    #[serde(default)]
+    pub name: Option<String>,
+    pub url: String,
+    #[serde(default)]
+    pub bearer_token_env: Option<String>,
+    #[serde(default)]
+    pub basic_auth: Option<BasicAuthConfig>,
+    #[serde(default)]
+    pub timeout_seconds: Option<f64>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -66,6 +95,9 @@ pub struct ServerConfig {
     pub basic_auth: Option<BasicAuthConfig>,
     #[serde(default)]
     pub timeout_seconds: Option<f64>,
+    /// This server's alerts come from this Alertmanager instead.
+    #[serde(default)]
+    pub alertmanager: Option<AlertmanagerConfig>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -195,25 +227,45 @@ impl ServerConfig {
         at: &str,
         get: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Credentials, String> {
-        let read = |field: &str, var: &str| -> Result<Secret, String> {
-            if var.trim().is_empty() {
-                return Err(format!("{at}.{field}: must name an environment variable"));
-            }
-            get(var)
-                .filter(|v| !v.is_empty())
-                .map(Secret::new)
-                .ok_or_else(|| format!("{at}.{field}: the environment variable {var} is not set"))
-        };
-        match (&self.bearer_token_env, &self.basic_auth) {
-            (Some(_), Some(_)) => Err(format!(
-                "{at}: bearer_token_env and basic_auth cannot both be given"
-            )),
-            (Some(var), None) => Ok(Credentials::Bearer(read("bearer_token_env", var)?)),
-            (None, Some(b)) => Ok(Credentials::Basic {
-                username: b.username.clone(),
-                password: read("basic_auth.password_env", &b.password_env)?,
-            }),
-            (None, None) => Ok(Credentials::None),
+        credentials(at, &self.bearer_token_env, &self.basic_auth, get)
+    }
+}
+
+impl AlertmanagerConfig {
+    /// Its credentials, as a server's.
+    pub fn credentials(
+        &self,
+        at: &str,
+        get: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Credentials, String> {
+        credentials(at, &self.bearer_token_env, &self.basic_auth, get)
+    }
+}
+
+fn credentials(
+    at: &str,
+    bearer_token_env: &Option<String>,
+    basic_auth: &Option<BasicAuthConfig>,
+    get: &dyn Fn(&str) -> Option<String>,
+) -> Result<Credentials, String> {
+    let read = |field: &str, var: &str| -> Result<Secret, String> {
+        if var.trim().is_empty() {
+            return Err(format!("{at}.{field}: must name an environment variable"));
         }
+        get(var)
+            .filter(|v| !v.is_empty())
+            .map(Secret::new)
+            .ok_or_else(|| format!("{at}.{field}: the environment variable {var} is not set"))
+    };
+    match (bearer_token_env, basic_auth) {
+        (Some(_), Some(_)) => Err(format!(
+            "{at}: bearer_token_env and basic_auth cannot both be given"
+        )),
+        (Some(var), None) => Ok(Credentials::Bearer(read("bearer_token_env", var)?)),
+        (None, Some(b)) => Ok(Credentials::Basic {
+            username: b.username.clone(),
+            password: read("basic_auth.password_env", &b.password_env)?,
+        }),
+        (None, None) => Ok(Credentials::None),
     }
 }

@@ -1,10 +1,13 @@
-//! Golden signals and firing alerts from Prometheus (`observability.prometheus`).
+//! Golden signals and firing alerts from Prometheus (`observability.prometheus`), the alerts
+//! from Alertmanager where one is configured.
 //!
 //! - [`config`]: the section as written; the signals and their default queries
-//! - [`client`]: one server over its HTTP API (ureq on a blocking thread), answers parsed
+//! - [`client`]: one server (Prometheus or Alertmanager) over its HTTP API (ureq on a blocking
+//!   thread), answers parsed
 //! - [`cache`]: the shared query layer (each query asked at most once per step)
 //! - [`signals`]: an entity's and a team's signals and alerts as pages show them; sparklines
 //!   drawn as SVG paths here, on the server
+//! - [`counts`]: firing alerts per entity in one shared map, for the catalog table
 //! - [`stream`]: `/observability/{namespace}/{kind}/{name}/stream`, the entity page's updates
 //!
 //! Queries are templates of [`super::template`] in its PromQL dialect (values escaped as PromQL
@@ -14,6 +17,7 @@
 pub mod cache;
 pub mod client;
 pub mod config;
+pub mod counts;
 pub mod signals;
 pub mod stream;
 
@@ -68,6 +72,10 @@ struct Override {
 #[derive(Default)]
 pub struct PromService {
     servers: Vec<Arc<Server>>,
+    /// Where alerts are read: Prometheus servers and Alertmanagers, each once.
+    alert_sources: Vec<Arc<Server>>,
+    /// Per server, the index of its alerts' source in `alert_sources`.
+    alert_source_of: Vec<usize>,
     /// The server for places no other claims.
     default: Option<usize>,
     signals: SignalSet,
@@ -77,6 +85,8 @@ pub struct PromService {
     /// Kinds (lower case) the configured and default queries apply to.
     kinds: Vec<String>,
     pub cache: QueryCache,
+    /// Firing alerts per entity, for the catalog table.
+    pub alert_counts: counts::AlertCounts,
     /// Templates whose bad query has been logged.
     reported: Mutex<HashSet<String>>,
 }
@@ -178,20 +188,54 @@ impl PrometheusSettings {
                     "must start with http:// or https://",
                 ));
             }
-            if let Some(t) = s.timeout_seconds {
-                if !(t > 0.0 && t <= 120.0) {
-                    return Err(err(
-                        format!("{AT}.servers[{i}].timeout_seconds"),
-                        "must be above 0 and at most 120",
-                    ));
-                }
+            check_timeout(&format!("{AT}.servers[{i}]"), s.timeout_seconds)?;
+            if let Some(am) = &s.alertmanager {
+                check_alertmanager(&format!("{AT}.servers[{i}].alertmanager"), am)?;
             }
+        }
+        if let Some(am) = &self.alertmanager {
+            check_alertmanager(&format!("{AT}.alertmanager"), am)?;
         }
         if self.min_step_seconds == Some(0) {
             return Err(err(format!("{AT}.min_step_seconds"), "must be at least 1"));
         }
         Ok((signals, overrides, alert_labels))
     }
+}
+
+fn check_timeout(at: &str, timeout: Option<f64>) -> Result<(), ObservabilityError> {
+    match timeout {
+        Some(t) if !(t > 0.0 && t <= 120.0) => Err(err(
+            format!("{at}.timeout_seconds"),
+            "must be above 0 and at most 120",
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn check_alertmanager(at: &str, am: &config::AlertmanagerConfig) -> Result<(), ObservabilityError> {
+    if !super::template::is_http(&am.url) {
+        return Err(err(
+            format!("{at}.url"),
+            "must start with http:// or https://",
+        ));
+    }
+    check_timeout(at, am.timeout_seconds)
+}
+
+/// A name for a server: the one written, else its URL's host (and port).
+fn name_or_host(name: &Option<String>, url: &str) -> String {
+    name.clone()
+        .filter(|n| !n.trim().is_empty())
+        .unwrap_or_else(|| {
+            url.split("://")
+                .nth(1)
+                .unwrap_or(url)
+                .split('/')
+                .next()
+                .unwrap_or("")
+                .to_string()
+        })
 }
 
 impl PromService {
@@ -205,20 +249,7 @@ impl PromService {
         for (i, s) in settings.servers.iter().enumerate() {
             let at = format!("observability.prometheus.servers[{i}]");
             let credentials = s.credentials(&at, env).map_err(|m| err(at.clone(), m))?;
-            let name = s
-                .name
-                .clone()
-                .filter(|n| !n.trim().is_empty())
-                .unwrap_or_else(|| {
-                    s.url
-                        .split("://")
-                        .nth(1)
-                        .unwrap_or(&s.url)
-                        .split('/')
-                        .next()
-                        .unwrap_or("")
-                        .to_string()
-                });
+            let name = name_or_host(&s.name, &s.url);
             servers.push(Arc::new(Server::new(
                 name,
                 &s.url,
@@ -230,12 +261,50 @@ impl PromService {
                 credentials,
             )));
         }
+        // Alert sources: a server's own Alertmanager, else the section's, else the server;
+        // one Alertmanager named by several servers is read once.
+        let mut alert_sources: Vec<Arc<Server>> = Vec::new();
+        let mut written: Vec<(&config::AlertmanagerConfig, usize)> = Vec::new();
+        let mut alert_source_of = Vec::new();
+        for (i, s) in settings.servers.iter().enumerate() {
+            let (am, at) = match (&s.alertmanager, &settings.alertmanager) {
+                (Some(am), _) => (
+                    am,
+                    format!("observability.prometheus.servers[{i}].alertmanager"),
+                ),
+                (None, Some(am)) => (am, "observability.prometheus.alertmanager".to_string()),
+                (None, None) => {
+                    alert_source_of.push(alert_sources.len());
+                    alert_sources.push(servers[i].clone());
+                    continue;
+                }
+            };
+            if let Some((_, index)) = written.iter().find(|(w, _)| *w == am) {
+                alert_source_of.push(*index);
+                continue;
+            }
+            let credentials = am.credentials(&at, env).map_err(|m| err(at.clone(), m))?;
+            let index = alert_sources.len();
+            alert_sources.push(Arc::new(Server::alertmanager(
+                name_or_host(&am.name, &am.url),
+                &am.url,
+                Duration::from_secs_f64(
+                    am.timeout_seconds
+                        .unwrap_or(config::DEFAULT_TIMEOUT_SECONDS),
+                ),
+                credentials,
+            )));
+            written.push((am, index));
+            alert_source_of.push(index);
+        }
         let default = servers
             .iter()
             .position(|s| s.environments.is_empty() && s.clusters.is_empty())
             .or((!servers.is_empty()).then_some(0));
         Ok(PromService {
             servers,
+            alert_sources,
+            alert_source_of,
             default,
             signals,
             overrides,
@@ -251,6 +320,7 @@ impl PromService {
                 .map(|k| k.to_ascii_lowercase())
                 .collect(),
             cache: QueryCache::default(),
+            alert_counts: Default::default(),
             reported: Mutex::default(),
         })
     }
@@ -262,6 +332,13 @@ impl PromService {
 
     pub fn servers(&self) -> usize {
         self.servers.len()
+    }
+
+    /// Whether alerts come from an Alertmanager (for at least one server).
+    pub fn uses_alertmanager(&self) -> bool {
+        self.alert_sources
+            .iter()
+            .any(|s| s.api == client::Api::Alertmanager)
     }
 
     /// The step of a sparkline over `range` seconds: about 240 points, no finer than
@@ -380,3 +457,6 @@ mod tests;
 
 #[cfg(test)]
 mod real_tests;
+
+#[cfg(test)]
+mod api_tests;

@@ -1,7 +1,10 @@
-//! An entity's and a team's golden signals and firing alerts, as pages show them: queries
+//! An entity's and a team's golden signals and firing alerts, as pages (and
+//! `GET /api/observability/entities/{namespace}/{kind}/{name}/signals`) show them: queries
 //! filled per place the entity runs, answered through the shared cache, sparklines drawn here
-//! as SVG paths. What a caller sees follows the catalog's read permission; places (clusters and
-//! namespaces) only when they may read the entity's Kubernetes resources.
+//! as SVG paths. Alerts come from each place's alert source (its server, or the Alertmanager
+//! configured for it), silenced and inhibited ones marked so. What a caller sees follows the
+//! catalog's read permission; places (clusters and namespaces) only when they may read the
+//! entity's Kubernetes resources.
 
 use super::client::Alert;
 use super::config::SignalId;
@@ -14,8 +17,8 @@ use crate::observability::links::{EntityValues, InPlace};
 use crate::observability::template::{NotShown, Values};
 use app::model::{Caller, EntityRef};
 use app::observability::{
-    EntitySignals, FiringAlert, PlaceSignals, SignalView, Stale, TeamSignals, TeamSignalsRow,
-    SIGNAL_RANGES,
+    firing_count, AlertState, EntitySignals, FiringAlert, PlaceSignals, SignalView, Stale,
+    TeamSignals, TeamSignalsRow, SIGNAL_RANGES,
 };
 use app::services::{BoxFuture, SignalsReader};
 use futures_util::future::join_all;
@@ -114,6 +117,7 @@ impl PromService {
         place: Option<&Placement>,
         range: u64,
         sparklines: bool,
+        with_points: bool,
     ) -> Option<PlaceSignals> {
         let server_index =
             self.server_for(place.map(|p| (p.cluster.as_str(), p.environment.as_str())))?;
@@ -189,6 +193,7 @@ impl PromService {
                     step as f64,
                     stale,
                     sparklines,
+                    with_points,
                 )
             })
             .collect();
@@ -200,7 +205,34 @@ impl PromService {
         })
     }
 
-    /// The firing alerts of an entity from every server its places use.
+    /// The alert sources (indices in `alert_sources`) of an entity's places: each place's
+    /// server's, or the default server's when it runs nowhere known.
+    pub(super) fn alert_sources_for(&self, placements: &[Placement]) -> Vec<usize> {
+        let mut sources: Vec<usize> = if placements.is_empty() {
+            self.server_for(None).into_iter().collect()
+        } else {
+            placements
+                .iter()
+                .filter_map(|p| self.server_for(Some((p.cluster.as_str(), p.environment.as_str()))))
+                .collect()
+        };
+        for s in &mut sources {
+            *s = self.alert_source_of[*s];
+        }
+        sources.sort_unstable();
+        sources.dedup();
+        sources
+    }
+
+    /// One alert source's alerts, through the shared cache (asked at most once per
+    /// `min_step_seconds`).
+    pub(super) async fn source_alerts(&self, source: usize) -> super::cache::Answer<Vec<Alert>> {
+        let server = self.alert_sources[source].clone();
+        self.cache.alerts(source, &server, self.min_step).await
+    }
+
+    /// The active alerts of an entity from the alert source of every place it runs, firing
+    /// ones first.
     pub(super) async fn entity_alerts(
         &self,
         e: &EntityValues,
@@ -209,25 +241,12 @@ impl PromService {
         let Some(matchers) = self.alert_matchers(e) else {
             return (Vec::new(), None);
         };
-        let mut servers: Vec<usize> = if placements.is_empty() {
-            self.server_for(None).into_iter().collect()
-        } else {
-            placements
-                .iter()
-                .filter_map(|p| self.server_for(Some((p.cluster.as_str(), p.environment.as_str()))))
-                .collect()
-        };
-        servers.sort_unstable();
-        servers.dedup();
-        let step = self.min_step;
-        let answers = join_all(servers.iter().map(|&i| {
-            let server = self.servers[i].clone();
-            async move {
-                (
-                    server.name.clone(),
-                    self.cache.alerts(i, &server, step).await,
-                )
-            }
+        let sources = self.alert_sources_for(placements);
+        let answers = join_all(sources.iter().map(|&i| async move {
+            (
+                self.alert_sources[i].name.clone(),
+                self.source_alerts(i).await,
+            )
         }))
         .await;
         let mut alerts = Vec::new();
@@ -242,13 +261,16 @@ impl PromService {
                 }
             }
         }
+        // Firing first (a stable sort: each source's order within).
+        alerts.sort_by_key(|a| a.state != AlertState::Firing);
         (alerts, failed)
     }
 }
 
-/// Whether `alert` fires with every matcher's label equal.
-fn matches(alert: &Alert, matchers: &[(String, String)]) -> bool {
-    alert.state == "firing"
+/// Whether `alert` is active (firing, or muted in Alertmanager; not pending) with every
+/// matcher's label equal.
+pub(super) fn matches(alert: &Alert, matchers: &[(String, String)]) -> bool {
+    matches!(alert.state.as_str(), "firing" | "silenced" | "inhibited")
         && matchers
             .iter()
             .all(|(k, v)| alert.labels.get(k).is_some_and(|l| l == v))
@@ -269,9 +291,16 @@ fn firing(a: &Alert, server: &str) -> FiringAlert {
             .cloned(),
         active_at: a.active_at.clone(),
         server: server.to_string(),
+        state: match a.state.as_str() {
+            "silenced" => AlertState::Silenced,
+            "inhibited" => AlertState::Inhibited,
+            _ => AlertState::Firing,
+        },
     }
 }
 
+/// One signal's view: its sparkline drawn (pages) and/or its points given (the REST API).
+#[allow(clippy::too_many_arguments)]
 fn view(
     id: SignalId,
     points: &[(f64, f64)],
@@ -280,6 +309,7 @@ fn view(
     step: f64,
     stale: Option<Stale>,
     sparklines: bool,
+    with_points: bool,
 ) -> SignalView {
     let low = points.iter().map(|p| p.1).reduce(f64::min);
     let high = points.iter().map(|p| p.1).reduce(f64::max);
@@ -296,6 +326,7 @@ fn view(
         low,
         high,
         stale,
+        points: with_points.then(|| points.iter().map(|&(t, v)| [t, v]).collect()),
     }
 }
 
@@ -321,12 +352,13 @@ impl SignalsViews {
         s: &Subject,
         range: u64,
         sparklines: bool,
+        points: bool,
         first_only: bool,
     ) -> Vec<PlaceSignals> {
         let prom = &self.prom;
         if s.placements.is_empty() {
             return prom
-                .place_signals(&s.values, None, range, sparklines)
+                .place_signals(&s.values, None, range, sparklines, points)
                 .await
                 .into_iter()
                 .collect();
@@ -339,7 +371,7 @@ impl SignalsViews {
         join_all(
             places
                 .iter()
-                .map(|p| prom.place_signals(&s.values, Some(p), range, sparklines)),
+                .map(|p| prom.place_signals(&s.values, Some(p), range, sparklines, points)),
         )
         .await
         .into_iter()
@@ -347,7 +379,8 @@ impl SignalsViews {
         .collect()
     }
 
-    /// An entity's signals over `range`; `None`: no such entity for this caller.
+    /// An entity's signals over `range` as its page shows them (sparklines); `None`: no such
+    /// entity for this caller.
     pub async fn entity(
         &self,
         caller: &Caller,
@@ -355,6 +388,33 @@ impl SignalsViews {
         namespace: &str,
         name: &str,
         range: &str,
+    ) -> Option<EntitySignals> {
+        self.entity_with(caller, kind, namespace, name, range, false)
+            .await
+    }
+
+    /// The same numbers and alerts with each signal's series (`points`) instead of its
+    /// sparkline, for the REST API.
+    pub async fn entity_series(
+        &self,
+        caller: &Caller,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+        range: &str,
+    ) -> Option<EntitySignals> {
+        self.entity_with(caller, kind, namespace, name, range, true)
+            .await
+    }
+
+    async fn entity_with(
+        &self,
+        caller: &Caller,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+        range: &str,
+        series: bool,
     ) -> Option<EntitySignals> {
         let (range, seconds) = range_seconds(range);
         let subject = self.subject(caller, kind, namespace, name)?;
@@ -369,7 +429,7 @@ impl SignalsViews {
             });
         }
         let (places, (alerts, alerts_stale)) = futures_util::future::join(
-            self.signals_of(&subject, seconds, true, false),
+            self.signals_of(&subject, seconds, !series, series, false),
             self.prom
                 .entity_alerts(&subject.values, &subject.placements),
         )
@@ -384,7 +444,8 @@ impl SignalsViews {
         })
     }
 
-    /// A team's services' signals (the first place of each, the last hour), worst first.
+    /// A team's services' signals (the first place of each, the last hour), worst first (most
+    /// firing alerts first; silenced ones do not count).
     pub async fn team(&self, caller: &Caller, namespace: &str, name: &str) -> Option<TeamSignals> {
         let subjects: Vec<Subject> = {
             let visible = self.facade.read(caller);
@@ -414,7 +475,7 @@ impl SignalsViews {
         let range = SIGNAL_RANGES[0].1;
         let mut rows: Vec<TeamSignalsRow> = join_all(subjects.iter().map(|s| async move {
             let (places, (alerts, _)) = futures_util::future::join(
-                self.signals_of(s, range, false, true),
+                self.signals_of(s, range, false, false, true),
                 self.prom.entity_alerts(&s.values, &s.placements),
             )
             .await;
@@ -448,9 +509,8 @@ impl SignalsViews {
                 .unwrap_or(f64::NEG_INFINITY)
         };
         rows.sort_by(|a, b| {
-            b.alerts
-                .len()
-                .cmp(&a.alerts.len())
+            firing_count(&b.alerts)
+                .cmp(&firing_count(&a.alerts))
                 .then(value(b, "error-ratio").total_cmp(&value(a, "error-ratio")))
                 .then(value(b, "latency-p99").total_cmp(&value(a, "latency-p99")))
                 .then(a.entity.name.cmp(&b.entity.name))

@@ -270,6 +270,83 @@ fn alerts_are_matched_by_labels() {
 }
 
 #[test]
+fn alerts_come_from_the_server_s_alertmanager_else_the_section_s_else_the_server() {
+    use super::client::Api;
+    let p = service(
+        r#"
+servers:
+  - {name: eu, url: 'http://eu', clusters: [eu], alertmanager: {url: 'http://am-eu:9093/'}}
+  - {name: us, url: 'http://us', clusters: [us]}
+  - {name: rest, url: 'http://rest', alertmanager: {name: shared, url: 'http://am:9093', bearer_token_env: PROM_TOKEN}}
+alertmanager: {name: shared, url: 'http://am:9093', bearer_token_env: PROM_TOKEN}
+"#,
+    );
+    // One Alertmanager named twice is read once.
+    assert_eq!(p.alert_source_of, [0, 1, 1]);
+    assert_eq!(p.alert_sources.len(), 2);
+    assert_eq!(p.alert_sources[0].api, Api::Alertmanager);
+    assert_eq!(p.alert_sources[0].name, "am-eu:9093");
+    assert_eq!(p.alert_sources[0].url, "http://am-eu:9093");
+    assert_eq!(p.alert_sources[1].name, "shared");
+    let shown = format!("{:?}", p.alert_sources[1]);
+    assert!(!shown.contains("s3cret-token"), "{shown}");
+    let place = |cluster: &str| Placement {
+        cluster: cluster.into(),
+        environment: cluster.into(),
+        namespace: "shop".into(),
+        selector: "app=web".into(),
+    };
+    assert_eq!(p.alert_sources_for(&[]), [1]);
+    assert_eq!(p.alert_sources_for(&[place("eu"), place("us")]), [0, 1]);
+    // Without any: each server is its own alerts' source.
+    let plain = service("servers: [{url: 'http://a'}, {url: 'http://b', clusters: [b]}]");
+    assert!(!plain.uses_alertmanager());
+    assert_eq!(plain.alert_source_of, [0, 1]);
+    assert_eq!(plain.alert_sources[1].api, Api::Prometheus);
+    // Checked like a server's; its credentials from the environment.
+    let check = |yaml: &str| settings(yaml).check().map_err(|e| e.to_string());
+    assert_eq!(
+        check("alertmanager: {url: 'am:9093'}").unwrap_err(),
+        "observability.prometheus.alertmanager.url: must start with http:// or https://"
+    );
+    assert_eq!(
+        check("servers: [{url: 'http://p', alertmanager: {url: 'http://am', timeout_seconds: 500}}]")
+            .unwrap_err(),
+        "observability.prometheus.servers[0].alertmanager.timeout_seconds: must be above 0 and at most 120"
+    );
+    assert!(yaml_serde::from_str::<PrometheusSettings>(
+        "alertmanager: {url: 'http://am', surprise: 1}"
+    )
+    .is_err());
+    let err = PromService::new(
+        &settings("servers: [{url: 'http://p'}]\nalertmanager: {url: 'http://am', bearer_token_env: AM_TOKEN}"),
+        &|_| None,
+    )
+    .err()
+    .expect("missing variable")
+    .to_string();
+    assert!(
+        err.ends_with("observability.prometheus.alertmanager.bearer_token_env: the environment variable AM_TOKEN is not set"),
+        "{err}"
+    );
+    // BACKLOT_ALERTMANAGER_URL sets the section's.
+    let mut config = crate::config::Config::from_yaml("{}").expect("config");
+    config
+        .apply_env(|k: &str| match k {
+            "BACKLOT_PROMETHEUS_URL" => Some("http://127.0.0.1:9090".into()),
+            "BACKLOT_ALERTMANAGER_URL" => Some("http://127.0.0.1:9093".into()),
+            _ => None,
+        })
+        .expect("env");
+    let am = config
+        .observability
+        .prometheus
+        .alertmanager
+        .expect("alertmanager");
+    assert_eq!(am.url, "http://127.0.0.1:9093");
+}
+
+#[test]
 fn steps_are_about_240_points_and_no_finer_than_the_minimum() {
     let p = service("servers: [{url: 'http://p'}]");
     assert_eq!(p.step(3600), 15);
@@ -312,6 +389,11 @@ fn the_readme_example_and_the_demo_s_portal_entity_are_valid() {
     .expect("the example's servers");
     assert_eq!(p.servers(), 2);
     assert_eq!(p.server_for(None), Some(1));
+    // prod's alerts from its own Alertmanager, the default server's from the section's.
+    assert!(p.uses_alertmanager());
+    assert_eq!(p.alert_source_of, [0, 1]);
+    assert_eq!(p.alert_sources[0].name, "alertmanager.prod.example.com");
+    assert_eq!(p.alert_sources[1].name, "alertmanager");
 
     let (_, text) = crate::demo::FILES
         .iter()
