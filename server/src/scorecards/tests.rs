@@ -781,7 +781,7 @@ fn the_readme_examples_are_valid() {
         .collect();
     assert_eq!(blocks.len(), 2, "{section}");
     let config = crate::config::Config::from_yaml(blocks[0]).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(config.scorecards.map(|s| s[0].checks.len()), Some(4));
+    assert_eq!(config.scorecards.map(|s| s[0].checks.len()), Some(5));
     let entity: Value = yaml_serde::from_str(blocks[1]).expect("yaml");
     from_entity(&entity)
         .expect("a scorecard")
