@@ -116,11 +116,16 @@ impl ScorecardService {
     }
 
     /// Evaluates `snapshot` (carrying over the latest results), makes it the latest, and
-    /// returns the teams' rollup. Blocking work.
-    pub fn evaluate_now(&self, snapshot: &Arc<Snapshot>, sources: &Sources) -> history::Rollup {
+    /// returns the teams' rollup; `None` when the latest results are already its (a snapshot
+    /// that only changed a location's status). Blocking work.
+    pub fn evaluate_now(
+        &self,
+        snapshot: &Arc<Snapshot>,
+        sources: &Sources,
+    ) -> Option<history::Rollup> {
         let previous = self.latest();
-        if let Some(p) = previous.as_ref().filter(|p| p.is_of(snapshot)) {
-            return history::rollup(p, snapshot);
+        if previous.as_ref().is_some_and(|p| p.is_of(snapshot)) {
+            return None;
         }
         let started = Instant::now();
         let next = Arc::new(evaluate_with(
@@ -139,7 +144,7 @@ impl ScorecardService {
         );
         let rollup = history::rollup(&next, snapshot);
         *self.latest.write().unwrap_or_else(|e| e.into_inner()) = Some(next);
-        rollup
+        Some(rollup)
     }
 
     /// Evaluates every snapshot the catalog publishes, on a blocking thread, and writes the
@@ -175,7 +180,8 @@ impl ScorecardService {
                     tokio::task::spawn_blocking(move || service.evaluate_now(&snapshot, &sources))
                         .await;
                 match rollup {
-                    Ok(rollup) => this.record_history(&store, &rollup).await,
+                    Ok(Some(rollup)) => this.record_history(&store, &rollup).await,
+                    Ok(None) => {}
                     Err(e) => tracing::error!(error = %e, "evaluating the scorecards failed"),
                 }
                 this.busy.store(false, std::sync::atomic::Ordering::SeqCst);
