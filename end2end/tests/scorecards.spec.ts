@@ -1,7 +1,8 @@
 // Scorecards in Chromium, on the release build started as README.md starts it (the demo
 // organisation and its "Service maturity" scorecard, no config file): an entity page shows the
 // level reached and each check with why, a failing one with how to fix it; the team page rolls up
-// what the team owns, worst first; the REST API says the same.
+// what the team owns, worst first, with a 30-day trend drawn on the server as SVG (today's point
+// from the results stored when Backlot evaluated the demo); the REST API says the same.
 import { expect, open, test } from './fixtures';
 
 test.describe('scorecards', () => {
@@ -34,5 +35,22 @@ test.describe('scorecards', () => {
     const api = await request.get('/api/scorecards/entities/default/component/checkout-service');
     expect(api.status()).toBe(200);
     expect(JSON.stringify(await api.json())).toContain('gold');
+  });
+
+  test('a team page draws the 30-day trend of its levels', async ({ page }) => {
+    await open(page, '/catalog/default/group/team-checkout');
+    const trend = page.locator('#team-scorecards figure[data-trend="service-maturity"]');
+    await expect(trend).toBeVisible();
+    await expect(trend.locator('figcaption')).toContainText('last 30 days');
+    // One line per level, bronze to gold, each with 30 points (one per day).
+    const paths = trend.locator('svg path');
+    await expect(paths).toHaveCount(3);
+    const points = await paths.evaluateAll((els) => els.map((e) => (e.getAttribute('d') ?? '').split(' ').length));
+    expect(points).toEqual([30, 30, 30]);
+    // Today's counts: checkout-service is gold, so at least one entity reaches gold.
+    const legend = trend.locator('.trend-legend li');
+    await expect(legend).toHaveCount(3);
+    await expect(legend.nth(2)).toContainText(/gold or above: [1-9]/);
+    await expect(trend.locator('svg')).toHaveAttribute('aria-label', /today bronze \d+, silver \d+, gold [1-9]/);
   });
 });

@@ -181,6 +181,22 @@ bindings:
 """
 
 
+# --scorecards: 3 scorecards of 10 checks over every component (issue 15's benchmark shape), so
+# the memory and CPU figures include evaluating them as the catalog changes.
+SCORECARD_RULES = [
+    "ownerExists", "description", "lifecycle", "system", "tags", "links",
+    "{annotation: pagerduty.com/service-id}",
+    "{annotation: {key: github.com/project-slug, matches: '^[a-z0-9-]+/[a-z0-9-]+$'}}",
+    "{relation: providesApi}",
+    "{any: [{annotation: backstage.io/techdocs-ref}, {not: {lifecycle: deprecated}}]}",
+]
+SCORECARDS = "scorecards:\n" + "".join(
+    f"  - name: s{c}\n    filter: {{kind: component}}\n    levels: [l0, l1, l2]\n    checks:\n"
+    + "".join(f"      - {{id: c{i}, title: C{i}, level: l{i % 3}, rule: {r}}}\n" for i, r in enumerate(SCORECARD_RULES))
+    for c in range(3)
+)
+
+
 def start_provider(redirect_uri):
     """The real OpenID provider of the sign-in tests on a free port; returns (process, issuer)."""
     end2end = os.path.join(HERE, "..", "..", "end2end")
@@ -230,6 +246,8 @@ def run(n, path, args):
                 f.write(f"  locations:\n    - type: file\n      target: {target}\n")
             else:
                 f.write(f"  file_roots: [{work}]\n")
+            if args.scorecards:
+                f.write(SCORECARDS)
             if args.caller != "guest":
                 provider, issuer = start_provider(f"http://127.0.0.1:{args.port}/api/auth/oidc/handler/frame")
                 f.write(f"auth:\n  base_url: http://127.0.0.1:{args.port}\n  providers:\n    - id: oidc\n      type: oidc\n"
@@ -364,6 +382,7 @@ def main():
     ap.add_argument("--caller", choices=["guest", "session", "owned"], default="guest",
                     help="who asks: the guest, a signed-in session, or a session under an ownership policy")
     ap.add_argument("--json", help="also write raw results here")
+    ap.add_argument("--scorecards", action="store_true", help="configure 3 scorecards of 10 checks over every component")
     ap.add_argument("--encoding", choices=list(ACCEPT_ENCODING), default="none",
                     help="Accept-Encoding the load generator sends")
     args = ap.parse_args()

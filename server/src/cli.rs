@@ -375,10 +375,13 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         demo = config.scorecards.is_none() && config.load_demo(),
         "scorecards"
     );
+    let scorecards = Arc::new(crate::scorecards::ScorecardService::new(scorecards));
+    // Evaluated as the catalog publishes each snapshot, not by the first request to read.
+    let scorecards_loop = scorecards.spawn(catalog.clone(), store.clone());
     let state = AppState {
         observability: Arc::new(observability),
         prometheus: Arc::new(prometheus),
-        scorecards: Arc::new(crate::scorecards::ScorecardService::new(scorecards)),
+        scorecards,
         scaffolder,
         managed_git: Arc::new(managed),
         kube: kube.clone(),
@@ -419,6 +422,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     // found interrupted at the next start); what was recorded until the end is written.
     scaffolder_worker.abort();
     alert_counts.abort();
+    scorecards_loop.abort();
     audit.flush().await;
     store.close().await;
     Ok(())

@@ -4,7 +4,7 @@
 
 use crate::api::{get_entity_scorecards, get_team_scorecards};
 use crate::model::EntityRef;
-use crate::scorecards::ScorecardResult;
+use crate::scorecards::{ScorecardResult, ScorecardTrend};
 use leptos::prelude::*;
 
 /// The level badge: the level reached, or "no level".
@@ -101,6 +101,60 @@ pub fn ScorecardsCard(entity: EntityRef) -> impl IntoView {
     }
 }
 
+/// One scorecard's 30-day trend for a team, as an SVG line chart drawn on the server: per
+/// level, how many of the team's entities reached it (or a higher one) each day.
+#[component]
+fn TrendChart(trend: ScorecardTrend) -> impl IntoView {
+    const W: f64 = 300.0;
+    const H: f64 = 80.0;
+    let paths = trend.paths(W, H);
+    let reaching = trend.reaching();
+    let first = trend.days.first().cloned().unwrap_or_default();
+    let last = trend.days.last().cloned().unwrap_or_default();
+    let top = trend.top();
+    let today: Vec<String> = trend
+        .levels
+        .iter()
+        .zip(&reaching)
+        .map(|(l, line)| format!("{l} {}", line.last().copied().unwrap_or(0)))
+        .collect();
+    let label = format!(
+        "{}: entities reaching each level from {first} to {last}; today {}",
+        trend.title,
+        today.join(", ")
+    );
+    let lines = paths
+        .into_iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let class = format!("trend-level-{}", i % 4);
+            view! { <path class=class d=d data-level=trend.levels.get(i).cloned()></path> }
+        })
+        .collect_view();
+    let legend = trend
+        .levels
+        .iter()
+        .zip(&reaching)
+        .enumerate()
+        .map(|(i, (l, line))| {
+            let class = format!("trend-level-{}", i % 4);
+            let n = line.last().copied().unwrap_or(0);
+            view! { <li class=class>"━ " {l.clone()} " or above: " {n}</li> }
+        })
+        .collect_view();
+    view! {
+        <figure class="scorecard-trend" data-trend=trend.name.clone()>
+            <figcaption class="muted">
+                {trend.title.clone()} ": last 30 days (" {first} " to " {last} "; top: " {top} ")"
+            </figcaption>
+            <svg viewBox=format!("0 0 {W} {H}") role="img" aria-label=label preserveAspectRatio="none">
+                {lines}
+            </svg>
+            <ul class="trend-legend">{legend}</ul>
+        </figure>
+    }
+}
+
 /// A team's rollup on its group page: what it owns, each entity's level, worst first, with the
 /// checks that fail; nothing when no scorecard applies to what it owns.
 #[component]
@@ -112,7 +166,12 @@ pub fn TeamScorecardsCard(namespace: String, name: String) -> impl IntoView {
     view! {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
-                let team = data.await.ok().filter(|t| !t.entities.is_empty())?;
+                let team = data.await.ok().filter(|t| !t.entities.is_empty() || !t.trend.is_empty())?;
+                let trend = team
+                    .trend
+                    .into_iter()
+                    .map(|trend| view! { <TrendChart trend/> })
+                    .collect_view();
                 Some(view! {
                     <section class="card" id="team-scorecards" aria-labelledby="team-scorecards-heading">
                         <h2 id="team-scorecards-heading" class="card-title">
@@ -140,6 +199,7 @@ pub fn TeamScorecardsCard(namespace: String, name: String) -> impl IntoView {
                                 })
                                 .collect_view()}
                         </ul>
+                        {trend}
                     </section>
                 })
             })}

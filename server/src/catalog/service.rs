@@ -47,6 +47,8 @@ pub struct CatalogService {
     build_wanted: Arc<tokio::sync::Notify>,
     /// The last change (see [`Pending::requested`]) the published snapshot includes.
     built: tokio::sync::watch::Sender<u64>,
+    /// Bumped by every snapshot published (what the scorecards evaluate after).
+    published: tokio::sync::watch::Sender<u64>,
     /// Per location id: the state of its files after the last refresh (as in the `sources`
     /// table), kept so that a refresh that finds nothing changed reads nothing from storage.
     /// Dropped when a refresh changes something; loaded again on the next one.
@@ -85,6 +87,7 @@ impl CatalogService {
         let this = Arc::new(Self {
             build_wanted: Arc::new(tokio::sync::Notify::new()),
             built: tokio::sync::watch::channel(0).0,
+            published: tokio::sync::watch::channel(0).0,
             sources,
             owner: uuid::Uuid::new_v4().to_string(),
             versions: std::sync::Mutex::new(versions),
@@ -135,6 +138,13 @@ impl CatalogService {
             Ok(mut s) => *s = new,
             Err(poisoned) => *poisoned.into_inner() = new,
         }
+        self.published.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// A receiver that changes whenever a snapshot is published (then read
+    /// [`CatalogService::snapshot`]; a burst of publications may show as one change).
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.published.subscribe()
     }
 
     /// Rebuilds the snapshot whenever changes are pending, with all of them at once.

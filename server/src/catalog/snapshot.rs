@@ -348,6 +348,18 @@ impl Stored {
     pub fn value(&self) -> Value {
         serde_json::from_str(&self.body).unwrap_or(Value::Null)
     }
+
+    /// A handle that tells whether a later snapshot still holds this very entity (unchanged by
+    /// any refresh) without keeping its data alive: once no snapshot holds it, only the handle's
+    /// own few hundred bytes remain until it is dropped.
+    pub fn downgrade(&self) -> std::sync::Weak<StoredData> {
+        Arc::downgrade(&self.0)
+    }
+
+    /// Whether this is the entity `handle` was taken from.
+    pub fn is(&self, handle: &std::sync::Weak<StoredData>) -> bool {
+        std::ptr::eq(Arc::as_ptr(&self.0), handle.as_ptr())
+    }
 }
 
 /// The entity without what stitching adds (`relations`, `status`, `metadata.uid`,

@@ -249,3 +249,121 @@ async fn the_group_page_rolls_up_what_the_team_owns() {
     );
     h.cleanup().await;
 }
+
+/// Waits until the service's latest results are the catalog's current snapshot's.
+async fn evaluated(s: &ScorecardService, catalog: &crate::catalog::service::CatalogService) {
+    let mut done = s.subscribe();
+    for _ in 0..100 {
+        if s.settled(&catalog.snapshot()) {
+            return;
+        }
+        let _ = tokio::time::timeout(std::time::Duration::from_millis(100), done.changed()).await;
+    }
+    panic!("the scorecards were not evaluated after the catalog published");
+}
+
+// The loop evaluates each published snapshot without any request asking, carries over what
+// did not change, and writes a team's day only when its counts change; the group page then
+// draws the trend.
+both_databases!(
+    published_snapshots_are_evaluated_and_kept_as_history,
+    setup = seeded,
+    |h| {
+        let scorecards = service();
+        let task = scorecards.spawn(h.catalog.clone(), h.db.store.clone());
+        evaluated(&scorecards, &h.catalog).await;
+        let first = scorecards.latest().expect("evaluated");
+        assert_eq!(first.evaluated, h.catalog.snapshot().records.len());
+        let today = crate::scorecards::history::today();
+        // Basics has two levels (no level, bronze, silver), Documented one (no level, ok).
+        let mut rows = h.db.store.scorecard_history(0).await.unwrap();
+        rows.sort_by(|a, b| (&a.scorecard, &a.owner_ref).cmp(&(&b.scorecard, &b.owner_ref)));
+        let shown: Vec<(&str, &str, i64, Vec<u32>)> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r.scorecard.as_str(),
+                    r.owner_ref.as_str(),
+                    r.day,
+                    r.counts.clone(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                ("basics", "group:default/team-a", today, vec![0, 0, 1]),
+                ("basics", "group:default/team-gone", today, vec![1, 0, 0]),
+                ("docs", "group:default/team-a", today, vec![0, 1]),
+                ("docs", "group:default/team-gone", today, vec![1, 0]),
+            ]
+        );
+
+        // web loses its on-call annotation: only web (and what relates to it) is evaluated again,
+        // and team-a's Basics day is rewritten; nothing else.
+        let changed = catalog().replace("  annotations:\n    pagerduty.com/service-id: PWEB\n", "");
+        h.write("catalog-info.yaml", &changed);
+        let id = h.catalog.snapshot().locations[0].id.clone();
+        h.catalog.refresh_location(&id).await.unwrap();
+        evaluated(&scorecards, &h.catalog).await;
+        let second = scorecards.latest().expect("evaluated");
+        assert!(
+            second.evaluated < h.catalog.snapshot().records.len(),
+            "{} of {}",
+            second.evaluated,
+            h.catalog.snapshot().records.len()
+        );
+        let rows = h.db.store.scorecard_history(0).await.unwrap();
+        assert_eq!(rows.len(), 4, "{rows:?}");
+        let basics_a = rows
+            .iter()
+            .find(|r| r.scorecard == "basics" && r.owner_ref == "group:default/team-a")
+            .expect("team-a's basics");
+        assert_eq!(basics_a.counts, vec![0, 1, 0]);
+
+        let mut state = h.state();
+        state.scorecards = scorecards.clone();
+        let views = crate::scorecards::service::Views {
+            scorecards: state.scorecards.clone(),
+            facade: state.facade(),
+        };
+        let team =
+            app::services::ScorecardReader::team(&views, &Caller::default(), "default", "team-a")
+                .expect("team-a");
+        let basics = team
+            .trend
+            .iter()
+            .find(|t| t.name == "basics")
+            .expect("a trend");
+        assert_eq!(basics.days.len(), 30);
+        assert_eq!(basics.counts.last(), Some(&vec![0, 1, 0]));
+        assert_eq!(
+            basics.reaching(),
+            vec![
+                vec![0; 29].into_iter().chain([1]).collect::<Vec<u32>>(),
+                vec![0; 30]
+            ]
+        );
+        let router = crate::http::router(state);
+        let res = router
+            .oneshot(
+                Request::get("/catalog/default/group/team-a")
+                    .body(Body::empty())
+                    .expect("request"),
+            )
+            .await
+            .expect("response");
+        let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
+            .await
+            .expect("body");
+        let page = String::from_utf8_lossy(&bytes);
+        assert!(page.contains("data-trend=\"basics\""), "{page}");
+        assert!(page.contains("<svg"), "{page}");
+        assert!(
+            page.contains("data-level=\"bronze\" class=\"trend-level-0\""),
+            "{page}"
+        );
+        assert!(page.contains("or above: "), "{page}");
+        task.abort();
+    }
+);

@@ -80,6 +80,8 @@ pub struct Scorecard {
     pub levels: Vec<String>,
     pub checks: Vec<Check>,
     reads_body: bool,
+    /// The files its rules ask of an entity's repository.
+    pub file_queries: Vec<super::repo::FileQuery>,
 }
 
 #[derive(Debug, Clone)]
@@ -92,11 +94,29 @@ pub struct Check {
     pub fix: String,
 }
 
-/// One entity's outcome: per check, passed and why; the level reached (index + 1, 0: none).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The most checks a scorecard may have: an outcome keeps one bit per check.
+pub const MAX_CHECKS: usize = 64;
+
+/// One entity's outcome on one scorecard, kept compact (what 10k entities × every scorecard
+/// cost in memory): a bit per check that passed, and the level reached (index + 1, 0: none).
+/// The words (why a check passed or failed) are built when a page shows one entity
+/// ([`Scorecard::result`]), never kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Outcome {
-    pub checks: Vec<(bool, String)>,
-    pub reached: usize,
+    pub passed: u64,
+    pub reached: u8,
+}
+
+impl Outcome {
+    /// Whether check `i` passed.
+    pub fn passed(&self, i: usize) -> bool {
+        i < MAX_CHECKS && self.passed & (1 << i) != 0
+    }
+
+    /// How many checks passed.
+    pub fn passed_count(&self) -> usize {
+        self.passed.count_ones() as usize
+    }
 }
 
 impl ScorecardConfig {
@@ -127,6 +147,23 @@ impl ScorecardConfig {
                     format!("{l:?}: levels must be distinct and not empty"),
                 ));
             }
+        }
+        if self.levels.len() > usize::from(u8::MAX) {
+            return Err(bad(
+                None,
+                "levels".into(),
+                format!("at most {} levels", u8::MAX),
+            ));
+        }
+        if self.checks.len() > MAX_CHECKS {
+            return Err(bad(
+                None,
+                "checks".into(),
+                format!(
+                    "at most {MAX_CHECKS} checks, found {}; split it into two scorecards",
+                    self.checks.len()
+                ),
+            ));
         }
         let mut checks = Vec::with_capacity(self.checks.len());
         for (i, c) in self.checks.iter().enumerate() {
@@ -196,6 +233,10 @@ impl ScorecardConfig {
             nothing: false,
         };
         let reads_body = checks.iter().any(|c| c.rule.reads_body());
+        let mut file_queries = Vec::new();
+        for c in &checks {
+            c.rule.file_queries(&mut file_queries);
+        }
         Ok(Scorecard {
             title: self.title.clone().unwrap_or_else(|| self.name.clone()),
             name: self.name.clone(),
@@ -206,6 +247,7 @@ impl ScorecardConfig {
             levels: self.levels.clone(),
             checks,
             reads_body,
+            file_queries,
         })
     }
 }
@@ -219,17 +261,29 @@ impl Scorecard {
     /// Evaluates every check; the level reached is the highest whose checks, and every lower
     /// level's, all pass.
     pub fn evaluate(&self, facts: &Facts<'_>) -> Outcome {
-        let checks: Vec<(bool, String)> =
-            self.checks.iter().map(|c| c.rule.evaluate(facts)).collect();
+        let mut passed = 0u64;
+        for (i, c) in self.checks.iter().enumerate() {
+            if c.rule.holds(facts) {
+                passed |= 1 << i;
+            }
+        }
+        self.outcome(passed)
+    }
+
+    /// The outcome of these passes: the level reached is the lowest failing check's level.
+    fn outcome(&self, passed: u64) -> Outcome {
         let lowest_failing = self
             .checks
             .iter()
-            .zip(&checks)
-            .filter(|(_, (ok, _))| !ok)
-            .map(|(c, _)| c.level)
+            .enumerate()
+            .filter(|(i, _)| passed & (1 << i) == 0)
+            .map(|(_, c)| c.level)
             .min();
         let reached = lowest_failing.unwrap_or(self.levels.len());
-        Outcome { checks, reached }
+        Outcome {
+            passed,
+            reached: reached.min(usize::from(u8::MAX)) as u8,
+        }
     }
 
     /// Whether evaluating reads entities' bodies (annotations, links).
@@ -259,30 +313,57 @@ impl Scorecard {
         }
     }
 
-    /// An outcome as pages and the API show it.
-    pub fn result(&self, outcome: &Outcome) -> ScorecardResult {
+    /// One entity's result as pages and the API show it: every check evaluated again with its
+    /// words (one entity: microseconds), so nothing but bits is kept between pages.
+    pub fn result(&self, facts: &Facts<'_>) -> ScorecardResult {
+        let explained: Vec<(bool, String)> =
+            self.checks.iter().map(|c| c.rule.evaluate(facts)).collect();
+        let passed = explained
+            .iter()
+            .enumerate()
+            .filter(|(_, (ok, _))| *ok)
+            .fold(0u64, |bits, (i, _)| bits | 1 << i);
+        let outcome = self.outcome(passed);
+        let reached = usize::from(outcome.reached);
         let level_name = |i: usize| self.levels.get(i).cloned();
         ScorecardResult {
             name: self.name.clone(),
             title: self.title.clone(),
             levels: self.levels.clone(),
-            level: outcome.reached.checked_sub(1).and_then(level_name),
-            next_level: level_name(outcome.reached),
-            passed: outcome.checks.iter().filter(|(ok, _)| *ok).count(),
-            total: outcome.checks.len(),
+            level: reached.checked_sub(1).and_then(level_name),
+            next_level: level_name(reached),
+            passed: outcome.passed_count(),
+            total: self.checks.len(),
             checks: self
                 .checks
                 .iter()
-                .zip(&outcome.checks)
+                .zip(explained)
                 .map(|(c, (passed, reason))| CheckResult {
                     id: c.id.clone(),
                     title: c.title.clone(),
                     level: self.levels[c.level].clone(),
-                    passed: *passed,
-                    reason: reason.clone(),
+                    passed,
+                    reason,
                     fix: c.fix.clone(),
                 })
                 .collect(),
         }
+    }
+
+    /// The titles of the checks an outcome failed.
+    pub fn failing(&self, outcome: &Outcome) -> Vec<String> {
+        self.checks
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !outcome.passed(*i))
+            .map(|(_, c)| c.title.clone())
+            .collect()
+    }
+
+    /// The level reached, by name (`None`: not even the first).
+    pub fn level_name(&self, outcome: &Outcome) -> Option<String> {
+        usize::from(outcome.reached)
+            .checked_sub(1)
+            .and_then(|l| self.levels.get(l).cloned())
     }
 }

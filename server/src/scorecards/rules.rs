@@ -9,8 +9,11 @@
 //! rule: {annotation: {key: github.com/project-slug, matches: "^northwind/"}}
 //! rule: {relation: providesApi}     # at least one relation of this type
 //! rule: {all: [ownerExists, description]}         # also any: [...], not: rule
+//! rule: {file: README.md}           # in the entity's repository (`dir/`: a folder, not empty)
+//! rule: {file: {path: Dockerfile, matches: '^FROM \S+:\d'}}  # a line matches
 //! ```
 
+use super::repo::{FileQuery, FileState, RepoFacts};
 use crate::catalog::snapshot::Record;
 use regex_lite::Regex;
 use serde_json::Value;
@@ -35,6 +38,9 @@ pub enum Rule {
     },
     /// At least one relation of this type (as Backstage spells it, e.g. `providesApi`).
     Relation(String),
+    /// A file in the entity's repository, read through the catalog's seam
+    /// ([`super::repo`]); with a pattern, one of its lines matches it.
+    File(FileQuery),
     All(Vec<Rule>),
     Any(Vec<Rule>),
     Not(Box<Rule>),
@@ -66,7 +72,21 @@ const RELATIONS: &[&str] = &[
 ];
 
 const NAMES: &str =
-    "ownerSet, ownerExists, description, lifecycle, system, tags, links (or a map: lifecycle, tag, annotation, relation, all, any, not)";
+    "ownerSet, ownerExists, description, lifecycle, system, tags, links (or a map: lifecycle, tag, annotation, relation, file, all, any, not)";
+
+/// Checks a repository path as a `file` rule names it.
+fn file_path(p: &str) -> Result<String, String> {
+    let p = p.trim();
+    if p.is_empty() {
+        return Err("expected a path in the repository".into());
+    }
+    if p.starts_with('/') || p.split('/').any(|part| part == "..") {
+        return Err(format!(
+            "{p:?}: expected a path relative to the repository's root, without \"..\""
+        ));
+    }
+    Ok(p.trim_start_matches("./").to_string())
+}
 
 impl Rule {
     /// Parses a rule as written; `field` is where it is (`rule`).
@@ -186,6 +206,51 @@ impl Rule {
                             "expected an annotation key, or {key, matches}".into(),
                         )),
                     },
+                    "file" => match arg {
+                        Value::String(p) => file_path(p)
+                            .map(|path| {
+                                Rule::File(FileQuery {
+                                    path,
+                                    matches: None,
+                                })
+                            })
+                            .map_err(|m| err(at, m)),
+                        Value::Object(m) => {
+                            if let Some(other) = m.keys().find(|k| *k != "path" && *k != "matches")
+                            {
+                                return Err(err(
+                                    format!("{at}.{other}"),
+                                    "unknown field; expected path or matches".into(),
+                                ));
+                            }
+                            let path = m
+                                .get("path")
+                                .and_then(Value::as_str)
+                                .ok_or_else(|| "expected a path in the repository".to_string())
+                                .and_then(file_path)
+                                .map_err(|m| err(format!("{at}.path"), m))?;
+                            let matches = match m.get("matches") {
+                                None => None,
+                                Some(Value::String(p)) => Some(Regex::new(p).map_err(|e| {
+                                    err(format!("{at}.matches"), format!("invalid pattern: {e}"))
+                                })?),
+                                Some(_) => {
+                                    return Err(err(
+                                        format!("{at}.matches"),
+                                        "expected a regular expression".into(),
+                                    ))
+                                }
+                            };
+                            if matches.is_some() && path.ends_with('/') {
+                                return Err(err(
+                                    format!("{at}.matches"),
+                                    "a folder has no lines to match; name a file".into(),
+                                ));
+                            }
+                            Ok(Rule::File(FileQuery { path, matches }))
+                        }
+                        _ => Err(err(at, "expected a path, or {path, matches}".into())),
+                    },
                     other => Err(err(
                         at,
                         format!("unknown rule {other:?}; expected one of {NAMES}"),
@@ -199,7 +264,8 @@ impl Rule {
         }
     }
 
-    /// Whether the entity passes, and why (or why not), in a few plain words.
+    /// Whether the entity passes, and why (or why not), in a few plain words: what a page shows
+    /// for one entity (evaluating every entity asks [`Rule::holds`]).
     pub fn evaluate(&self, facts: &Facts<'_>) -> (bool, String) {
         let r = facts.record;
         let f = r.fields();
@@ -285,6 +351,35 @@ impl Rule {
                 0 => (false, format!("no {t} relation")),
                 n => (true, format!("{n} {t} relation(s)")),
             },
+            Rule::File(q) => {
+                let what = if q.path.ends_with('/') {
+                    "folder"
+                } else {
+                    "file"
+                };
+                let p = &q.path;
+                match facts.file(q) {
+                    FileState::Unreadable => {
+                        (false, "the entity's repository files cannot be read".into())
+                    }
+                    FileState::Missing => (false, format!("{p} is not in the repository")),
+                    FileState::Present => (true, format!("{what} {p} is in the repository")),
+                    FileState::Matched(line) => (
+                        true,
+                        format!(
+                            "{p} line {line} matches {}",
+                            q.matches.as_ref().map_or("", Regex::as_str)
+                        ),
+                    ),
+                    FileState::NotMatched => (
+                        false,
+                        format!(
+                            "no line of {p} matches {}",
+                            q.matches.as_ref().map_or("", Regex::as_str)
+                        ),
+                    ),
+                }
+            }
             Rule::All(rules) => {
                 for rule in rules {
                     let (ok, why) = rule.evaluate(facts);
@@ -313,6 +408,66 @@ impl Rule {
                     (true, why)
                 }
             }
+        }
+    }
+
+    /// Whether the entity passes: what a full evaluation asks, with no words built (the words
+    /// come from [`Rule::evaluate`], when a page shows the check). The two always agree (a test
+    /// holds them to it).
+    pub fn holds(&self, facts: &Facts<'_>) -> bool {
+        let r = facts.record;
+        let f = r.fields();
+        match self {
+            Rule::OwnerSet => f.owner().is_some(),
+            Rule::OwnerExists => {
+                f.owner().is_some()
+                    && r.related("ownedBy")
+                        .next()
+                        .is_some_and(|rel| rel.target_index.is_some())
+            }
+            Rule::Description => f.description().is_some_and(|d| !d.trim().is_empty()),
+            Rule::Lifecycle(allowed) => f.lifecycle().is_some_and(|l| {
+                allowed.is_empty() || allowed.iter().any(|a| a.eq_ignore_ascii_case(l))
+            }),
+            Rule::System => f.system().is_some(),
+            Rule::Tags(None) => f.tags().next().is_some(),
+            Rule::Tags(Some(tag)) => f.tags().any(|t| t.eq_ignore_ascii_case(tag)),
+            Rule::Links => facts.body()["metadata"]["links"]
+                .as_array()
+                .is_some_and(|a| !a.is_empty()),
+            Rule::Annotation { key, matches } => {
+                match facts.body()["metadata"]["annotations"][key.as_str()]
+                    .as_str()
+                    .filter(|v| !v.is_empty())
+                {
+                    None => false,
+                    Some(v) => matches.as_ref().is_none_or(|re| re.is_match(v)),
+                }
+            }
+            Rule::Relation(t) => r.related(t).next().is_some(),
+            Rule::File(q) => matches!(facts.file(q), FileState::Present | FileState::Matched(_)),
+            Rule::All(rules) => rules.iter().all(|rule| rule.holds(facts)),
+            Rule::Any(rules) => rules.iter().any(|rule| rule.holds(facts)),
+            Rule::Not(rule) => !rule.holds(facts),
+        }
+    }
+
+    /// The files it asks of the entity's repository.
+    pub fn file_queries(&self, out: &mut Vec<FileQuery>) {
+        match self {
+            Rule::File(q) => {
+                let known = out.iter().any(|o| {
+                    o.path == q.path
+                        && o.matches.as_ref().map(Regex::as_str)
+                            == q.matches.as_ref().map(Regex::as_str)
+                });
+                if !known {
+                    out.push(q.clone());
+                }
+            }
+            Rule::All(r) | Rule::Any(r) => r.iter().for_each(|r| r.file_queries(out)),
+            Rule::Not(r) => r.file_queries(out),
+            _ => {}
         }
     }
 
@@ -355,6 +510,14 @@ impl fmt::Display for Rule {
                 matches: Some(re),
             } => write!(f, "annotation {key} matches {}", re.as_str()),
             Rule::Relation(t) => write!(f, "relation {t}"),
+            Rule::File(FileQuery {
+                path,
+                matches: None,
+            }) => write!(f, "file {path}"),
+            Rule::File(FileQuery {
+                path,
+                matches: Some(re),
+            }) => write!(f, "file {path} matches {}", re.as_str()),
             Rule::All(r) => list(f, "all", r),
             Rule::Any(r) => list(f, "any", r),
             Rule::Not(r) => write!(f, "not({r})"),
@@ -362,10 +525,12 @@ impl fmt::Display for Rule {
     }
 }
 
-/// One entity's facts: the stitched record, and its body parsed when a rule first asks.
+/// One entity's facts: the stitched record, its body parsed when a rule first asks, and its
+/// repository's files when a scorecard asks about them.
 pub struct Facts<'a> {
     pub record: &'a Record,
     body: std::cell::OnceCell<Value>,
+    files: Option<&'a RepoFacts>,
 }
 
 impl<'a> Facts<'a> {
@@ -373,11 +538,26 @@ impl<'a> Facts<'a> {
         Facts {
             record,
             body: std::cell::OnceCell::new(),
+            files: None,
+        }
+    }
+
+    /// With what the entity's repository holds (`None`: it cannot be read).
+    pub fn with_files(record: &'a Record, files: Option<&'a RepoFacts>) -> Self {
+        Facts {
+            files,
+            ..Facts::new(record)
         }
     }
 
     fn body(&self) -> &Value {
         self.body
             .get_or_init(|| serde_json::from_str(&self.record.stored.body).unwrap_or(Value::Null))
+    }
+
+    fn file(&self, q: &FileQuery) -> FileState {
+        self.files.map_or(FileState::Unreadable, |f| {
+            f.get(&q.path, q.matches.as_ref())
+        })
     }
 }

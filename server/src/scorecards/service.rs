@@ -1,46 +1,85 @@
-//! Results per catalog snapshot, and what a caller is shown.
+//! Results per catalog snapshot, evaluated when the catalog publishes it, and what a caller is
+//! shown.
 //!
-//! Scorecards are evaluated on read: the first read after the catalog publishes a snapshot
-//! evaluates it, once, under a lock, and every later read of that snapshot uses the results.
-//! Evaluating a new snapshot carries the previous one's results over for every entity whose
-//! body (its hash) and relations (types, targets, whether each target exists) did not change,
-//! so a change costs one comparison per entity plus the changed entities' checks. A change to a
-//! `Scorecard` entity evaluates everything again.
+//! [`ScorecardService::spawn`] runs one loop: each time the catalog publishes a snapshot it
+//! evaluates it on a blocking thread (no request waits for it), then writes the teams' daily
+//! history when their counts changed ([`super::history`]). Evaluating carries the previous
+//! results over for every entity the refresh did not touch (the same stored entity, not a
+//! copy) whose relations (types, targets, whether each target exists) did not change, so a
+//! change costs one pointer comparison and one hash of the relations per entity plus the
+//! changed entities' checks. A change to a `Scorecard` entity evaluates everything again.
+//!
+//! Results keep no snapshot alive: they name the records they were evaluated for by a weak
+//! pointer, and each entity by a weak pointer to its stored data (both only compared, never
+//! read). Per entity and scorecard an outcome is a bit per check and the level reached
+//! ([`Outcome`]); the words of a check (why it passed or failed) are built when a page shows
+//! one entity, by evaluating its checks again.
+//!
+//! A reader whose snapshot is newer than the latest results (the loop is still at work, or
+//! not running, as in tests) evaluates what it shows on the spot: an entity, or a team's
+//! owned entities.
 //!
 //! Facts are the whole catalog's (an owner "exists" when it is in the catalog, whether or not
 //! the caller may read it); what a caller is shown is only for entities they may read
-//! (`catalog.entity.read`, through the facade).
+//! (`catalog.entity.read`, through the facade). A team's trend counts every entity the team
+//! owns (numbers only, no names).
 
 use super::definition::{Outcome, Scorecard, ScorecardConfig};
+use super::history::{self, History};
+use super::repo::{FileQuery, RepoReader};
 use super::rules::Facts;
 use crate::catalog::facade::Facade;
 use crate::catalog::reference::RefKey;
-use crate::catalog::snapshot::{Record, Snapshot};
+use crate::catalog::service::CatalogService;
+use crate::catalog::snapshot::{Record, Snapshot, StoredData};
+use crate::catalog::source::Sources;
+use crate::storage::Store;
 use app::model::Caller;
-use app::scorecards::{EntityLevel, EntityScorecards, ScorecardSummary, TeamScorecards};
+use app::scorecards::{
+    EntityLevel, EntityScorecards, ScorecardSummary, ScorecardTrend, TeamScorecards,
+};
 use serde_json::Value;
-use std::sync::{Arc, Mutex};
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::Instant;
 
-/// The scorecards in force and the results of the latest snapshot read.
+/// The scorecards in force, the latest results and the teams' history.
 #[derive(Default)]
 pub struct ScorecardService {
     /// From the config (or the demo's).
     configured: Vec<Arc<Scorecard>>,
-    latest: Mutex<Option<Arc<Evaluated>>>,
+    latest: RwLock<Option<Arc<Evaluated>>>,
+    history: Mutex<History>,
+    /// Bumped after each evaluation and its history (tests wait on it).
+    done: tokio::sync::watch::Sender<u64>,
+    /// The loop is evaluating or writing the history.
+    busy: std::sync::atomic::AtomicBool,
+}
+
+/// One entity as it was when evaluated: enough to tell that it did not change.
+struct Seen {
+    stored: Weak<StoredData>,
+    relations: u64,
 }
 
 /// One snapshot's scorecards and results.
 pub struct Evaluated {
-    snapshot: Arc<Snapshot>,
+    /// The records evaluated; only compared with a reader's snapshot.
+    records: Weak<[Record]>,
     /// Configured first, then the catalog's `Scorecard` entities by name.
     pub scorecards: Vec<Arc<Scorecard>>,
     /// `Scorecard` entities that could not be used: (reference, why).
     pub problems: Vec<(String, String)>,
     /// The `(reference, hash)` of the catalog's scorecards, to tell when they changed.
     sources: Vec<(String, String)>,
-    /// Per record index: (scorecard index, outcome) for each scorecard that applies.
-    results: Vec<Arc<[(usize, Outcome)]>>,
+    /// Per record index.
+    seen: Vec<Seen>,
+    /// (hash of the key, record index), sorted: where an entity was.
+    by_key: Vec<(u64, u32)>,
+    /// Record `i`'s outcomes are `outcomes[offsets[i]..offsets[i + 1]]`: (scorecard index,
+    /// outcome) for each scorecard that applies.
+    offsets: Vec<u32>,
+    outcomes: Vec<(u16, Outcome)>,
     /// How many entities were evaluated (the rest were carried over).
     pub evaluated: usize,
 }
@@ -49,20 +88,53 @@ impl ScorecardService {
     pub fn new(configured: Vec<Scorecard>) -> Self {
         ScorecardService {
             configured: configured.into_iter().map(Arc::new).collect(),
-            latest: Mutex::new(None),
+            ..Default::default()
         }
     }
 
-    /// The results for `snapshot`: the latest ones if they are its, else evaluated now.
-    pub fn evaluated(&self, snapshot: &Arc<Snapshot>) -> Arc<Evaluated> {
-        let mut latest = self.latest.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(e) = latest.as_ref() {
-            if Arc::ptr_eq(&e.snapshot, snapshot) {
-                return e.clone();
-            }
+    /// The latest results.
+    pub fn latest(&self) -> Option<Arc<Evaluated>> {
+        self.latest
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// The latest results if they are `snapshot`'s.
+    fn current(&self, snapshot: &Snapshot) -> Option<Arc<Evaluated>> {
+        self.latest().filter(|e| e.is_of(snapshot))
+    }
+
+    /// A receiver that changes after each evaluation and its history are done.
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.done.subscribe()
+    }
+
+    /// Whether the results and the history are those of `snapshot` (the loop is done with it).
+    pub fn settled(&self, snapshot: &Snapshot) -> bool {
+        !self.busy.load(std::sync::atomic::Ordering::SeqCst) && self.current(snapshot).is_some()
+    }
+
+    /// Evaluates `snapshot` (carrying over the latest results), makes it the latest, and
+    /// returns the teams' rollup; `None` when the latest results are already its (a snapshot
+    /// that only changed a location's status). Blocking work.
+    pub fn evaluate_now(
+        &self,
+        snapshot: &Arc<Snapshot>,
+        sources: &Sources,
+    ) -> Option<history::Rollup> {
+        let previous = self.latest();
+        if previous.as_ref().is_some_and(|p| p.is_of(snapshot)) {
+            return None;
         }
         let started = Instant::now();
-        let next = Arc::new(evaluate(&self.configured, snapshot, latest.as_deref()));
+        let next = Arc::new(evaluate_with(
+            &self.configured,
+            snapshot,
+            previous.as_deref(),
+            Some(sources),
+        ));
+        drop(previous);
         tracing::debug!(
             entities = snapshot.records.len(),
             evaluated = next.evaluated,
@@ -70,16 +142,96 @@ impl ScorecardService {
             duration_ms = started.elapsed().as_secs_f64() * 1000.0,
             "scorecards evaluated"
         );
-        *latest = Some(next.clone());
-        next
+        let rollup = history::rollup(&next, snapshot);
+        *self.latest.write().unwrap_or_else(|e| e.into_inner()) = Some(next);
+        Some(rollup)
+    }
+
+    /// Evaluates every snapshot the catalog publishes, on a blocking thread, and writes the
+    /// teams' history when it changed. Loads the history first.
+    pub fn spawn(
+        self: &Arc<Self>,
+        catalog: Arc<CatalogService>,
+        store: Store,
+    ) -> tokio::task::JoinHandle<()> {
+        let this = self.clone();
+        tokio::spawn(async move {
+            let today = history::today();
+            match store
+                .scorecard_history(today - history::TREND_DAYS as i64)
+                .await
+            {
+                Ok(rows) => {
+                    *this.history.lock().unwrap_or_else(|e| e.into_inner()) =
+                        History::from_rows(rows)
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "scorecards' history could not be read; the trend starts today")
+                }
+            }
+            let mut published = catalog.subscribe();
+            loop {
+                this.busy.store(true, std::sync::atomic::Ordering::SeqCst);
+                let snapshot = catalog.snapshot();
+                let service = this.clone();
+                let sources = catalog.sources().clone();
+                // The snapshot moves into the blocking task and is dropped there.
+                let rollup =
+                    tokio::task::spawn_blocking(move || service.evaluate_now(&snapshot, &sources))
+                        .await;
+                match rollup {
+                    Ok(Some(rollup)) => this.record_history(&store, &rollup).await,
+                    Ok(None) => {}
+                    Err(e) => tracing::error!(error = %e, "evaluating the scorecards failed"),
+                }
+                this.busy.store(false, std::sync::atomic::Ordering::SeqCst);
+                this.done.send_modify(|n| *n = n.wrapping_add(1));
+                if published.changed().await.is_err() {
+                    return;
+                }
+            }
+        })
+    }
+
+    /// Writes the days whose counts changed, then keeps them in memory.
+    async fn record_history(&self, store: &Store, rollup: &history::Rollup) {
+        let today = history::today();
+        let rows = self
+            .history
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .changes(rollup, today);
+        if rows.is_empty() {
+            return;
+        }
+        match store.write_scorecard_days(&rows).await {
+            Ok(()) => {
+                tracing::debug!(rows = rows.len(), "scorecards' history written");
+                self.history
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .apply(&rows);
+            }
+            // Not applied: the next evaluation tries again.
+            Err(e) => {
+                tracing::warn!(error = %e, rows = rows.len(), "scorecards' history not written")
+            }
+        }
+    }
+
+    /// The scorecards in force for `snapshot`: the latest results' when they are its, else
+    /// read from it now.
+    fn scorecards_of(&self, snapshot: &Snapshot) -> Vec<Arc<Scorecard>> {
+        match self.current(snapshot) {
+            Some(e) => e.scorecards.clone(),
+            None => scorecards_in(&self.configured, snapshot).0,
+        }
     }
 
     /// Every scorecard in force, with its checks.
     pub fn list(&self, facade: &Facade, caller: &Caller) -> Vec<ScorecardSummary> {
         let visible = facade.read(caller);
-        let evaluated = self.evaluated(visible.snapshot());
-        evaluated
-            .scorecards
+        self.scorecards_of(visible.snapshot())
             .iter()
             .filter(|s| {
                 // A catalog scorecard is listed to those who may read its entity.
@@ -89,8 +241,8 @@ impl ScorecardService {
             .collect()
     }
 
-    /// The scorecards that apply to one entity, evaluated; `None` when there is no such entity
-    /// or the caller may not read it.
+    /// The scorecards that apply to one entity, with every check's words; `None` when there is
+    /// no such entity or the caller may not read it.
     pub fn entity(
         &self,
         facade: &Facade,
@@ -101,14 +253,29 @@ impl ScorecardService {
     ) -> Option<EntityScorecards> {
         let visible = facade.read(caller);
         let i = visible.index_of(&RefKey::of(kind, namespace, name))?;
-        let evaluated = self.evaluated(visible.snapshot());
-        Some(evaluated.entity(i, visible.record(i)))
+        let record = visible.record(i);
+        let cards = self.scorecards_of(visible.snapshot());
+        let applies: Vec<&Arc<Scorecard>> = cards.iter().filter(|s| s.applies_to(record)).collect();
+        let queries = file_queries(applies.iter().copied());
+        let files = (!queries.is_empty())
+            .then(|| {
+                RepoReader::new(visible.sources(), &queries, &visible.snapshot().locations)
+                    .facts(record)
+            })
+            .flatten();
+        let facts = Facts::with_files(record, files.as_deref());
+        let scorecards = applies.iter().map(|s| s.result(&facts)).collect();
+        Some(EntityScorecards {
+            entity: record.entity_ref().clone(),
+            scorecards,
+        })
     }
 }
 
 impl ScorecardService {
     /// What a group owns that the caller may read, each entity's level per scorecard, worst
-    /// first (the smallest share of levels reached, then by name).
+    /// first (the smallest share of levels reached, then by name); and the last 30 days of
+    /// each scorecard's counts for the team.
     pub fn team(
         &self,
         facade: &Facade,
@@ -118,30 +285,44 @@ impl ScorecardService {
     ) -> Option<TeamScorecards> {
         let visible = facade.read(caller);
         let group = visible.get("group", namespace, name)?;
-        let evaluated = self.evaluated(visible.snapshot());
+        let current = self.current(visible.snapshot());
+        let scorecards = match &current {
+            Some(e) => e.scorecards.clone(),
+            None => scorecards_in(&self.configured, visible.snapshot()).0,
+        };
+        let queries = file_queries(scorecards.iter());
+        let mut reader =
+            RepoReader::new(visible.sources(), &queries, &visible.snapshot().locations);
         let mut entities: Vec<EntityLevel> = Vec::new();
         for (i, owned) in group
             .related("ownerOf")
             .filter_map(|relation| visible.target(relation))
         {
-            for (card, outcome) in evaluated.outcomes(i) {
+            let live;
+            let outcomes: &[(u16, Outcome)] = match &current {
+                Some(e) => e.outcomes(i),
+                None => {
+                    let files = if queries.is_empty() {
+                        None
+                    } else {
+                        reader.facts(owned)
+                    };
+                    live = evaluate_record(&scorecards, owned, files.as_deref());
+                    &live
+                }
+            };
+            for (card, outcome) in outcomes {
+                let Some(card) = scorecards.get(usize::from(*card)) else {
+                    continue;
+                };
                 entities.push(EntityLevel {
                     entity: owned.entity_ref().clone(),
                     title: owned.title().map(str::to_string),
                     scorecard: card.title.clone(),
-                    level: outcome
-                        .reached
-                        .checked_sub(1)
-                        .and_then(|l| card.levels.get(l).cloned()),
-                    reached: outcome.reached,
+                    level: card.level_name(outcome),
+                    reached: usize::from(outcome.reached),
                     levels: card.levels.len(),
-                    failing: card
-                        .checks
-                        .iter()
-                        .zip(&outcome.checks)
-                        .filter(|(_, (ok, _))| !ok)
-                        .map(|(c, _)| c.title.clone())
-                        .collect(),
+                    failing: card.failing(outcome),
                 });
             }
         }
@@ -153,35 +334,70 @@ impl ScorecardService {
                 .then_with(|| (&a.entity.name, &a.scorecard).cmp(&(&b.entity.name, &b.scorecard)))
         });
         entities.dedup_by(|a, b| a.entity == b.entity && a.scorecard == b.scorecard);
-        Some(TeamScorecards { entities })
+        let owner = group.entity_ref().to_ref_string();
+        let today = history::today();
+        let days: Vec<String> = (0..history::TREND_DAYS as i64)
+            .rev()
+            .map(|back| history::day_text(today - back))
+            .collect();
+        let known = self.history.lock().unwrap_or_else(|e| e.into_inner());
+        let trend = scorecards
+            .iter()
+            .filter_map(|card| {
+                let counts = known.trend(
+                    &card.name,
+                    &owner,
+                    card.levels.len(),
+                    today,
+                    history::TREND_DAYS,
+                )?;
+                Some(ScorecardTrend {
+                    name: card.name.clone(),
+                    title: card.title.clone(),
+                    levels: card.levels.clone(),
+                    days: days.clone(),
+                    counts,
+                })
+            })
+            .collect();
+        Some(TeamScorecards { entities, trend })
     }
 }
 
 impl Evaluated {
-    /// The results of the record at `i`.
-    pub fn entity(&self, i: usize, record: &Record) -> EntityScorecards {
-        let scorecards = self
-            .results
-            .get(i)
-            .map(|r| {
-                r.iter()
-                    .map(|(s, outcome)| self.scorecards[*s].result(outcome))
-                    .collect()
-            })
-            .unwrap_or_default();
-        EntityScorecards {
-            entity: record.entity_ref().clone(),
-            scorecards,
+    /// Whether these are the results of `snapshot`'s records.
+    pub fn is_of(&self, snapshot: &Snapshot) -> bool {
+        std::ptr::addr_eq(self.records.as_ptr(), Arc::as_ptr(&snapshot.records))
+    }
+
+    /// The outcomes of the record at `i`: (scorecard index, outcome).
+    pub fn outcomes(&self, i: usize) -> &[(u16, Outcome)] {
+        match (self.offsets.get(i), self.offsets.get(i + 1)) {
+            (Some(&a), Some(&b)) => &self.outcomes[a as usize..b as usize],
+            _ => &[],
         }
     }
 
-    /// The outcomes of the record at `i`: (scorecard, outcome).
-    pub fn outcomes(&self, i: usize) -> impl Iterator<Item = (&Scorecard, &Outcome)> {
-        self.results
-            .get(i)
-            .into_iter()
-            .flat_map(|r| r.iter())
-            .map(|(s, o)| (&*self.scorecards[*s], o))
+    /// The results of the record at `i`, as the entity page shows them (the words built now).
+    pub fn entity(&self, i: usize, record: &Record) -> EntityScorecards {
+        let facts = Facts::new(record);
+        EntityScorecards {
+            entity: record.entity_ref().clone(),
+            scorecards: self
+                .outcomes(i)
+                .iter()
+                .filter_map(|(s, _)| self.scorecards.get(usize::from(*s)))
+                .map(|s| s.result(&facts))
+                .collect(),
+        }
+    }
+
+    /// What these results hold in memory beyond their scorecards, in bytes (approximately).
+    pub fn heap_bytes(&self) -> usize {
+        self.seen.capacity() * std::mem::size_of::<Seen>()
+            + self.by_key.capacity() * std::mem::size_of::<(u64, u32)>()
+            + self.offsets.capacity() * 4
+            + self.outcomes.capacity() * std::mem::size_of::<(u16, Outcome)>()
     }
 }
 
@@ -217,12 +433,17 @@ pub fn from_entity(entity: &Value) -> Result<ScorecardConfig, String> {
     serde_json::from_value(Value::Object(spec)).map_err(|e| format!("spec: {e}"))
 }
 
-/// Evaluates `snapshot`, carrying over `previous`'s results where nothing they read changed.
-pub fn evaluate(
+/// The configured scorecards plus the catalog's valid `Scorecard` entities; the ones that
+/// cannot be used, and every catalog scorecard's (reference, hash).
+#[allow(clippy::type_complexity)]
+fn scorecards_in(
     configured: &[Arc<Scorecard>],
-    snapshot: &Arc<Snapshot>,
-    previous: Option<&Evaluated>,
-) -> Evaluated {
+    snapshot: &Snapshot,
+) -> (
+    Vec<Arc<Scorecard>>,
+    Vec<(String, String)>,
+    Vec<(String, String)>,
+) {
     let mut scorecards: Vec<Arc<Scorecard>> = configured.to_vec();
     let mut problems = Vec::new();
     let mut sources = Vec::new();
@@ -237,74 +458,162 @@ pub fn evaluate(
         });
         match compiled {
             Ok(s) => scorecards.push(Arc::new(s)),
-            Err(why) => {
-                tracing::warn!(scorecard = %reference, error = %why, "scorecard not used");
-                problems.push((reference, why));
-            }
+            Err(why) => problems.push((reference, why)),
         }
     }
+    (scorecards, problems, sources)
+}
+
+fn key_hash(key: &str) -> u64 {
+    let mut h = std::hash::DefaultHasher::new();
+    key.hash(&mut h);
+    h.finish()
+}
+
+/// A hash of what rules read of a record's relations: type, target, whether it exists.
+fn relations_hash(r: &Record) -> u64 {
+    let mut h = std::hash::DefaultHasher::new();
+    r.relations.len().hash(&mut h);
+    for x in &r.relations {
+        x.relation_type.hash(&mut h);
+        x.target_ref.hash(&mut h);
+        x.target_index.is_some().hash(&mut h);
+    }
+    h.finish()
+}
+
+/// Every file the scorecards ask of repositories, each once.
+fn file_queries<'a>(cards: impl Iterator<Item = &'a Arc<Scorecard>>) -> Vec<FileQuery> {
+    let mut out: Vec<FileQuery> = Vec::new();
+    for q in cards.flat_map(|c| c.file_queries.iter()) {
+        let known = out.iter().any(|o| {
+            o.path == q.path
+                && o.matches.as_ref().map(|r| r.as_str()) == q.matches.as_ref().map(|r| r.as_str())
+        });
+        if !known {
+            out.push(q.clone());
+        }
+    }
+    out
+}
+
+/// [`evaluate_with`] without repositories (a `file` rule finds them unreadable).
+pub fn evaluate(
+    configured: &[Arc<Scorecard>],
+    snapshot: &Arc<Snapshot>,
+    previous: Option<&Evaluated>,
+) -> Evaluated {
+    evaluate_with(configured, snapshot, previous, None)
+}
+
+/// Evaluates `snapshot`, carrying over `previous`'s results where nothing they read changed;
+/// `files`: the catalog's sources, to read entities' repositories when a rule asks.
+pub fn evaluate_with(
+    configured: &[Arc<Scorecard>],
+    snapshot: &Arc<Snapshot>,
+    previous: Option<&Evaluated>,
+    files: Option<&Sources>,
+) -> Evaluated {
+    let (scorecards, problems, sources) = scorecards_in(configured, snapshot);
+    for (reference, why) in &problems {
+        if previous.is_none_or(|p| !p.problems.iter().any(|(r, w)| r == reference && w == why)) {
+            tracing::warn!(scorecard = %reference, error = %why, "scorecard not used");
+        }
+    }
+    if scorecards.is_empty() {
+        // Nothing to keep per entity (every record's outcomes are empty).
+        return Evaluated {
+            records: Arc::downgrade(&snapshot.records),
+            scorecards,
+            problems,
+            sources,
+            seen: Vec::new(),
+            by_key: Vec::new(),
+            offsets: Vec::new(),
+            outcomes: Vec::new(),
+            evaluated: 0,
+        };
+    }
     let reuse = previous.filter(|p| p.sources == sources && p.scorecards.len() == scorecards.len());
+    let n = snapshot.records.len();
+    let mut seen = Vec::with_capacity(n);
+    let mut by_key = Vec::with_capacity(n);
+    let mut offsets = Vec::with_capacity(n + 1);
+    let mut outcomes: Vec<(u16, Outcome)> = Vec::with_capacity(n);
+    offsets.push(0u32);
     let mut evaluated = 0;
-    let results = snapshot
-        .records
-        .iter()
-        .enumerate()
-        .map(|(i, r)| {
-            if let Some(prev) = reuse {
-                // Records keep their order (by name) between snapshots: look at the same
-                // position first, then look the key up.
-                let same_place = prev
-                    .snapshot
-                    .records
-                    .get(i)
-                    .is_some_and(|p| p.stored.key == r.stored.key);
-                let found = if same_place {
-                    Some(i)
+    let queries = file_queries(scorecards.iter());
+    let no_sources = Sources::default();
+    let mut reader = RepoReader::new(files.unwrap_or(&no_sources), &queries, &snapshot.locations);
+    for (i, r) in snapshot.records.iter().enumerate() {
+        let mut relations = relations_hash(r);
+        if !queries.is_empty() {
+            // A repository's files change with its commit: its entities are evaluated again.
+            relations ^= key_hash(reader.revision(r).unwrap_or(""));
+        }
+        let key = key_hash(r.stored.key.as_str());
+        by_key.push((key, i as u32));
+        let carried = reuse.and_then(|prev| {
+            // Records keep their order (by name) between snapshots: look at the same
+            // position first, then look the key up.
+            let j = if prev.seen.get(i).is_some_and(|s| r.stored.is(&s.stored)) {
+                i
+            } else {
+                let from = prev.by_key.partition_point(|(h, _)| *h < key);
+                prev.by_key[from..]
+                    .iter()
+                    .take_while(|(h, _)| *h == key)
+                    .map(|(_, j)| *j as usize)
+                    .find(|j| r.stored.is(&prev.seen[*j].stored))?
+            };
+            (prev.seen[j].relations == relations).then(|| prev.outcomes(j))
+        });
+        match carried {
+            Some(o) => outcomes.extend_from_slice(o),
+            None => {
+                evaluated += 1;
+                let repo = if queries.is_empty() || files.is_none() {
+                    None
                 } else {
-                    prev.snapshot.index_of_key(r.stored.key.as_str())
+                    reader.facts(r)
                 };
-                if let Some(j) = found {
-                    if unchanged(&prev.snapshot.records[j], r) {
-                        return prev.results[j].clone();
-                    }
-                }
+                outcomes.extend(evaluate_record(&scorecards, r, repo.as_deref()));
             }
-            evaluated += 1;
-            evaluate_record(&scorecards, r)
-        })
-        .collect();
+        }
+        offsets.push(outcomes.len() as u32);
+        seen.push(Seen {
+            stored: r.stored.downgrade(),
+            relations,
+        });
+    }
+    by_key.sort_unstable();
+    outcomes.shrink_to_fit();
     Evaluated {
-        snapshot: snapshot.clone(),
+        records: Arc::downgrade(&snapshot.records),
         scorecards,
         problems,
         sources,
-        results,
+        seen,
+        by_key,
+        offsets,
+        outcomes,
         evaluated,
     }
 }
 
 /// Every applicable scorecard's outcome for one record.
-pub fn evaluate_record(scorecards: &[Arc<Scorecard>], r: &Record) -> Arc<[(usize, Outcome)]> {
-    let facts = Facts::new(r);
+pub fn evaluate_record(
+    scorecards: &[Arc<Scorecard>],
+    r: &Record,
+    files: Option<&super::repo::RepoFacts>,
+) -> Vec<(u16, Outcome)> {
+    let facts = Facts::with_files(r, files);
     scorecards
         .iter()
         .enumerate()
         .filter(|(_, s)| s.applies_to(r))
-        .map(|(i, s)| (i, s.evaluate(&facts)))
+        .map(|(i, s)| (i as u16, s.evaluate(&facts)))
         .collect()
-}
-
-/// Whether everything a rule reads is the same: the body and the relations (with whether their
-/// targets exist).
-fn unchanged(a: &Record, b: &Record) -> bool {
-    // An entity no refresh touched shares its body with the previous snapshot.
-    (Arc::ptr_eq(&a.stored.body, &b.stored.body) || a.stored.body == b.stored.body)
-        && a.relations.len() == b.relations.len()
-        && a.relations.iter().zip(&b.relations).all(|(x, y)| {
-            x.relation_type == y.relation_type
-                && x.target_ref == y.target_ref
-                && x.target_index.is_some() == y.target_index.is_some()
-        })
 }
 
 /// What the UI's [`ScorecardReader`](app::services::ScorecardReader) reads.

@@ -6,7 +6,7 @@ use super::rules::{Facts, Rule};
 use super::service::{evaluate, from_entity};
 use super::*;
 use crate::catalog::snapshot::tests_support::stored;
-use crate::catalog::snapshot::Snapshot;
+use crate::catalog::snapshot::{Snapshot, Stored};
 use serde_json::{json, Value};
 use std::sync::Arc;
 
@@ -200,7 +200,93 @@ fn bad_rules_name_the_field() {
         err("{annotation: {key: a, match: b}}"),
         "rule.annotation.match: unknown field; expected key or matches"
     );
-    assert_eq!(err("{not: 3}"), "rule.not: expected a rule name or a map; expected one of ownerSet, ownerExists, description, lifecycle, system, tags, links (or a map: lifecycle, tag, annotation, relation, all, any, not)");
+    assert_eq!(err("{not: 3}"), "rule.not: expected a rule name or a map; expected one of ownerSet, ownerExists, description, lifecycle, system, tags, links (or a map: lifecycle, tag, annotation, relation, file, all, any, not)");
+    assert!(err("{file: ../etc/passwd}")
+        .starts_with("rule.file: \"../etc/passwd\": expected a path relative"));
+    assert_eq!(
+        err("{file: {path: Dockerfile, match: x}}"),
+        "rule.file.match: unknown field; expected path or matches"
+    );
+    assert!(err("{file: {path: Dockerfile, matches: '['}}")
+        .starts_with("rule.file.matches: invalid pattern"));
+    assert_eq!(
+        err("{file: {matches: x}}"),
+        "rule.file.path: expected a path in the repository"
+    );
+    assert_eq!(
+        err("{file: {path: .github/workflows/, matches: x}}"),
+        "rule.file.matches: a folder has no lines to match; name a file"
+    );
+}
+
+/// File rules over a hand-built repository: present, missing, a matching line, unreadable.
+#[test]
+fn file_rules_over_a_repository() {
+    use super::repo::{RepoFacts, SourceTreeForTests};
+    let snap = build(vec![component(
+        "web",
+        json!({"type": "service"}),
+        json!({}),
+    )]);
+    let record = snap.get("component", "default", "web").expect("web");
+    let rules = [
+        "{file: README.md}",
+        "{file: CODEOWNERS}",
+        "{file: .github/workflows/}",
+        r"{file: {path: Dockerfile, matches: '^FROM \S+:\d'}}",
+        "{file: {path: Dockerfile, matches: ':latest$'}}",
+        "{any: [{file: .gitlab-ci.yml}, {file: .github/workflows/}]}",
+    ];
+    let mut queries = Vec::new();
+    for r in rules {
+        rule(r).file_queries(&mut queries);
+    }
+    assert_eq!(queries.len(), 6, "each file query once");
+    let tree = SourceTreeForTests(vec![
+        ("README.md", "# web\n"),
+        (".github/workflows/ci.yml", "on: push\n"),
+        ("Dockerfile", "FROM rust:1.95\n"),
+    ]);
+    let repo = RepoFacts::read(&tree, &queries);
+    let facts = Facts::with_files(record, Some(&repo));
+    let words = |r: &str| rule(r).evaluate(&facts);
+    assert_eq!(
+        words(rules[0]),
+        (true, "file README.md is in the repository".into())
+    );
+    assert_eq!(
+        words(rules[1]),
+        (false, "CODEOWNERS is not in the repository".into())
+    );
+    assert_eq!(
+        words(rules[2]),
+        (
+            true,
+            "folder .github/workflows/ is in the repository".into()
+        )
+    );
+    assert_eq!(
+        words(rules[3]),
+        (true, r"Dockerfile line 1 matches ^FROM \S+:\d".into())
+    );
+    assert_eq!(
+        words(rules[4]),
+        (false, "no line of Dockerfile matches :latest$".into())
+    );
+    assert!(words(rules[5]).0);
+    for r in rules {
+        assert_eq!(rule(r).holds(&facts), words(r).0, "{r}");
+    }
+    // No repository: every file rule fails, saying so.
+    let none = Facts::new(record);
+    assert_eq!(
+        rule(rules[0]).evaluate(&none),
+        (false, "the entity's repository files cannot be read".into())
+    );
+    assert_eq!(
+        rule(rules[3]).to_string(),
+        r"file Dockerfile matches ^FROM \S+:\d"
+    );
 }
 
 const CARD: &str = r#"
@@ -291,11 +377,20 @@ fn levels_are_reached_from_the_bottom() {
     );
 }
 
+/// Stored entities as the catalog keeps them: an entity no refresh touched is the same
+/// `Stored` in the next snapshot.
+fn stored_all(entities: &[(&'static str, String, Value)]) -> Vec<Stored> {
+    entities
+        .iter()
+        .map(|(k, n, b)| stored(k, n, b.clone()))
+        .collect()
+}
+
 /// A new snapshot re-evaluates only what changed, and ends with the same results as a full
 /// evaluation: a changed entity, and one whose owner appeared.
 #[test]
 fn changes_reevaluate_only_what_changed() {
-    let base = vec![
+    let base = stored_all(&[
         component(
             "a",
             json!({"type": "service", "owner": "team-a"}),
@@ -312,24 +407,30 @@ fn changes_reevaluate_only_what_changed() {
             json!({}),
         ),
         group("team-a"),
-    ];
+    ]);
     let cards = cards();
-    let first = evaluate(&cards, &build(base.clone()), None);
+    let first = evaluate(
+        &cards,
+        &Arc::new(Snapshot::build(base.clone(), vec![])),
+        None,
+    );
     assert_eq!(first.evaluated, 4);
     // c gets a description; team-b appears (b's and c's owner now exists); a is untouched.
     let mut next = base.clone();
-    next[2] = component(
+    next[2] = stored_all(&[component(
         "c",
         json!({"type": "service", "owner": "team-b"}),
         json!({"description": "d"}),
-    );
-    next.push(group("team-b"));
-    let snap = build(next);
+    )])
+    .remove(0);
+    next.extend(stored_all(&[group("team-b")]));
+    let snap = Arc::new(Snapshot::build(next, vec![]));
     let incremental = evaluate(&cards, &snap, Some(&first));
     // b (relation target appeared), c (body and target), team-b (new); a and team-a carried.
     assert_eq!(incremental.evaluated, 3);
     let full = evaluate(&cards, &snap, None);
     for i in 0..snap.records.len() {
+        assert_eq!(incremental.outcomes(i), full.outcomes(i));
         assert_eq!(
             incremental.entity(i, &snap.records[i]),
             full.entity(i, &snap.records[i])
@@ -342,6 +443,141 @@ fn changes_reevaluate_only_what_changed() {
             .as_deref(),
         Some("bronze")
     );
+    // The same stored entities in a rebuilt snapshot: nothing is evaluated again.
+    let rebuilt = Arc::new(Snapshot::build(snap.stored().cloned().collect(), vec![]));
+    assert_eq!(evaluate(&cards, &rebuilt, Some(&incremental)).evaluated, 0);
+}
+
+/// A series of random changes evaluated incrementally ends with the results of a full
+/// evaluation after every step; results keep no snapshot alive.
+#[test]
+fn incremental_evaluation_matches_full_evaluation() {
+    let cards = cards();
+    let mut seed = 7u64;
+    let mut next = move |n: u64| {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (seed >> 33) % n
+    };
+    let entity = |i: u64, variant: u64| {
+        let owner = format!("team-{}", variant % 4);
+        let meta = match variant % 3 {
+            0 => json!({}),
+            1 => json!({"description": "d", "tags": ["t"]}),
+            _ => {
+                json!({"description": "d", "tags": ["t"], "annotations": {"pagerduty.com/service-id": "P"}})
+            }
+        };
+        component(
+            &format!("svc-{i}"),
+            json!({"type": "service", "owner": owner}),
+            meta,
+        )
+    };
+    let mut entities: Vec<Stored> = stored_all(&(0..30).map(|i| entity(i, i)).collect::<Vec<_>>());
+    entities.extend(stored_all(&[group("team-0"), group("team-1")]));
+    let mut snap = Arc::new(Snapshot::build(entities.clone(), vec![]));
+    let mut results = evaluate(&cards, &snap, None);
+    for step in 0..40 {
+        match next(4) {
+            // Change an entity.
+            0 | 1 => {
+                let i = next(30);
+                let at = entities
+                    .iter()
+                    .position(|s| s.key.as_str() == format!("component:default/svc-{i}"));
+                let new = stored_all(&[entity(i, next(12))]).remove(0);
+                match at {
+                    Some(at) => entities[at] = new,
+                    None => entities.push(new),
+                }
+            }
+            // Remove one.
+            2 => {
+                let i = next(entities.len() as u64) as usize;
+                entities.remove(i);
+            }
+            // A team appears or goes.
+            _ => {
+                let name = format!("team-{}", next(4));
+                match entities
+                    .iter()
+                    .position(|s| s.key.as_str() == format!("group:default/{name}"))
+                {
+                    Some(at) => {
+                        entities.remove(at);
+                    }
+                    None => entities.extend(stored_all(&[group(&name)])),
+                }
+            }
+        }
+        let weak = Arc::downgrade(&snap);
+        snap = Arc::new(Snapshot::build(entities.clone(), vec![]));
+        assert!(
+            weak.upgrade().is_none(),
+            "the results keep no snapshot alive"
+        );
+        results = evaluate(&cards, &snap, Some(&results));
+        let full = evaluate(&cards, &snap, None);
+        for i in 0..snap.records.len() {
+            assert_eq!(
+                results.outcomes(i),
+                full.outcomes(i),
+                "step {step}, record {i}"
+            );
+        }
+        assert!(results.evaluated <= full.evaluated);
+    }
+}
+
+/// What a full evaluation keeps (bits) and what a page shows (words) always agree.
+#[test]
+fn holds_agrees_with_the_words() {
+    let snap = build(vec![
+        group("team-a"),
+        component(
+            "good",
+            json!({"type": "service", "lifecycle": "production", "owner": "team-a", "system": "shop", "providesApis": ["orders"]}),
+            json!({"description": "Takes orders.", "tags": ["rust"], "links": [{"url": "https://x"}],
+                   "annotations": {"github.com/project-slug": "northwind/good", "pagerduty.com/service-id": "P1"}}),
+        ),
+        component(
+            "bare",
+            json!({"type": "service", "lifecycle": "experimental", "owner": "team-ghost"}),
+            json!({"description": "  ", "annotations": {"github.com/project-slug": "someone/bare", "x": ""}}),
+        ),
+        component("none", json!({}), json!({})),
+    ]);
+    let rules = [
+        "ownerSet",
+        "ownerExists",
+        "description",
+        "lifecycle",
+        "system",
+        "tags",
+        "links",
+        "{lifecycle: [production]}",
+        "{tag: rust}",
+        "{annotation: x}",
+        "{annotation: pagerduty.com/service-id}",
+        "{annotation: {key: github.com/project-slug, matches: '^northwind/'}}",
+        "{relation: providesApi}",
+        "{all: [ownerExists, tags]}",
+        "{any: [system, links]}",
+        "{not: {lifecycle: production}}",
+    ];
+    for name in ["good", "bare", "none"] {
+        let record = snap.get("component", "default", name).expect(name);
+        for r in rules {
+            let facts = Facts::new(record);
+            assert_eq!(
+                rule(r).holds(&facts),
+                rule(r).evaluate(&facts).0,
+                "{name}: {r}"
+            );
+        }
+    }
 }
 
 /// Config errors name the scorecard, the check and the field.
@@ -506,20 +742,24 @@ fn cost_at_10k_entities() {
                    "annotations": {"github.com/project-slug": format!("northwind/svc-{i}"), "pagerduty.com/service-id": "P"}}),
         ));
     }
-    let snap = build(entities.clone());
+    let mut stored_entities = stored_all(&entities);
+    let snap = Arc::new(Snapshot::build(stored_entities.clone(), vec![]));
     let started = std::time::Instant::now();
     let full = evaluate(&cards, &snap, None);
     let full_ms = started.elapsed().as_secs_f64() * 1000.0;
-    entities[500] = component("svc-400", json!({"type": "service"}), json!({}));
-    let changed = build(entities);
+    let bytes = full.heap_bytes();
+    stored_entities[500] =
+        stored_all(&[component("svc-400", json!({"type": "service"}), json!({}))]).remove(0);
+    let changed = Arc::new(Snapshot::build(stored_entities, vec![]));
     let started = std::time::Instant::now();
     let one = evaluate(&cards, &changed, Some(&full));
     let one_ms = started.elapsed().as_secs_f64() * 1000.0;
     println!(
-        "full evaluation of {} entities x {} scorecards x 10 checks: {full_ms:.1} ms; after one change: {one_ms:.1} ms ({} evaluated)",
+        "full evaluation of {} entities x {} scorecards x 10 checks: {full_ms:.1} ms; after one change: {one_ms:.2} ms ({} evaluated); results: {} KiB",
         snap.records.len(),
         cards.len(),
-        one.evaluated
+        one.evaluated,
+        bytes / 1024
     );
     // The changed component, and the group that no longer owns it (its relations changed).
     assert_eq!(one.evaluated, 2);
@@ -541,7 +781,7 @@ fn the_readme_examples_are_valid() {
         .collect();
     assert_eq!(blocks.len(), 2, "{section}");
     let config = crate::config::Config::from_yaml(blocks[0]).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(config.scorecards.map(|s| s[0].checks.len()), Some(4));
+    assert_eq!(config.scorecards.map(|s| s[0].checks.len()), Some(5));
     let entity: Value = yaml_serde::from_str(blocks[1]).expect("yaml");
     from_entity(&entity)
         .expect("a scorecard")

@@ -526,6 +526,9 @@ pub use tokens::ApiTokenRow;
 mod personal;
 pub use personal::PersonalRow;
 
+mod scorecards;
+pub use scorecards::ScorecardDay;
+
 #[cfg(test)]
 pub mod testing;
 
