@@ -81,6 +81,10 @@ pub struct TeamRow {
     pub health: Health,
     /// Owned entities degraded or down.
     pub unhealthy: usize,
+    /// Firing alerts summed over what it owns (the catalog table's counts); `None` when no
+    /// Prometheus is configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alerts: Option<u32>,
     /// Its scorecards' rollup; `None` when no scorecard applies to what it owns.
     pub level: Option<TeamLevel>,
 }
@@ -119,8 +123,8 @@ pub struct OrgView {
 }
 
 /// The organisation view's sort keys: `health` (worst first, the default), `name`, `owned`,
-/// `level` (lowest share at the top level first).
-pub const ORG_SORTS: [&str; 4] = ["health", "name", "owned", "level"];
+/// `alerts` (most firing first), `level` (lowest share at the top level first).
+pub const ORG_SORTS: [&str; 5] = ["health", "name", "owned", "alerts", "level"];
 
 /// Where the organisation view is.
 pub const TEAMS_PATH: &str = "/teams";
@@ -143,12 +147,16 @@ pub fn sort_teams(teams: &mut [TeamRow], sort: &str) -> String {
             "name" => std::cmp::Ordering::Equal,
             // Most owned first.
             "owned" => b.owned.cmp(&a.owned),
+            // Most firing first.
+            "alerts" => b.alerts.cmp(&a.alerts),
             "level" => score(a).cmp(&score(b)),
-            // Worst first: health, then more unhealthy entities, then the lower level.
+            // Worst first: health, then more unhealthy entities, more firing alerts, then the
+            // lower level.
             _ => b
                 .health
                 .cmp(&a.health)
                 .then(b.unhealthy.cmp(&a.unhealthy))
+                .then(b.alerts.cmp(&a.alerts))
                 .then(score(a).cmp(&score(b))),
         };
         let order = order.then_with(|| name(a).cmp(&name(b)));
@@ -201,6 +209,7 @@ mod tests {
             owned,
             health,
             unhealthy: usize::from(health >= Health::Degraded),
+            alerts: None,
             level: level.map(|(at_top, results)| TeamLevel {
                 scorecard: "Maturity".into(),
                 lowest: None,
@@ -237,5 +246,24 @@ mod tests {
         assert_eq!(sort_teams(&mut teams, "level"), "level");
         assert_eq!(names(&teams), ["c", "a", "b", "d"]);
         assert_eq!(sort_teams(&mut teams, "bogus"), "health");
+    }
+
+    #[test]
+    fn teams_sort_by_firing_alerts() {
+        let mut teams = vec![
+            team("a", 1, Health::Healthy, None),
+            team("b", 1, Health::Healthy, None),
+            team("c", 1, Health::Healthy, None),
+        ];
+        teams[0].alerts = Some(0);
+        teams[1].alerts = Some(3);
+        teams[2].alerts = Some(1);
+        assert_eq!(sort_teams(&mut teams, "alerts"), "alerts");
+        assert_eq!(names(&teams), ["b", "c", "a"]);
+        assert_eq!(sort_teams(&mut teams, "-alerts"), "-alerts");
+        assert_eq!(names(&teams), ["a", "c", "b"]);
+        // Worst first: equally healthy, the team with more firing alerts comes first.
+        assert_eq!(sort_teams(&mut teams, "health"), "health");
+        assert_eq!(names(&teams), ["b", "c", "a"]);
     }
 }

@@ -94,6 +94,13 @@ pub struct CatalogQuery {
     pub namespaces: Vec<String>,
     /// System references as strings (`system:default/audio`).
     pub systems: Vec<String>,
+    /// Scorecard levels (`gold`, …, or [`NO_LEVEL`]) on the scorecard shown (`scorecard`).
+    #[serde(default)]
+    pub levels: Vec<String>,
+    /// The scorecard whose level the table shows and filters by (its name); `None`: the first
+    /// in force.
+    #[serde(default)]
+    pub scorecard: Option<String>,
     /// Free text over name, title, description and tags.
     pub text: Option<String>,
     /// Only what the caller or one of their groups owns (`owned=1`); nothing for the guest.
@@ -144,6 +151,41 @@ pub struct CatalogPage {
     /// Firing alerts per item, in order; `None` when no Prometheus is configured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alert_counts: Option<Vec<u32>>,
+    /// The scorecard level column and facet; `None` when no scorecard is in force.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub levels: Option<CatalogLevels>,
+}
+
+/// The level facet's value for entities that reach no level of the scorecard.
+pub const NO_LEVEL: &str = "none";
+
+/// One scorecard's levels in the catalog table: a column (each row's level, as last evaluated)
+/// and a facet with counts (given the other filters).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CatalogLevels {
+    /// The scorecard shown: its name and title.
+    pub scorecard: String,
+    pub title: String,
+    /// Every scorecard in force, (name, title), to choose from.
+    pub scorecards: Vec<(String, String)>,
+    /// Its levels, lowest first.
+    pub levels: Vec<String>,
+    /// Per item, in order: `None`, the scorecard does not apply; `Some(0)`, no level reached;
+    /// `Some(k)`, `levels[k - 1]`.
+    pub items: Vec<Option<u8>>,
+    /// The facet: the levels, highest first, then [`NO_LEVEL`], each with how many entities
+    /// have it; a chosen value that is no level of this scorecard is listed with 0.
+    pub facet: Vec<FacetCount>,
+}
+
+impl CatalogLevels {
+    /// The name of level `k` (`Some(0)`: none reached, `None`).
+    pub fn name(&self, k: u8) -> Option<String> {
+        usize::from(k)
+            .checked_sub(1)
+            .and_then(|i| self.levels.get(i))
+            .cloned()
+    }
 }
 
 /// A relation seen from the entity that carries it (`ownedBy` → `group:default/team-a`).

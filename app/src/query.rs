@@ -1,7 +1,7 @@
 //! The catalog page's URL: pure conversions between [`CatalogQuery`] and the query string.
 //!
 //! Every piece of catalog state lives in the URL so that a link reproduces the view. Keys are
-//! `kind`, `type`, `owner`, `lifecycle`, `tag`, `namespace`, `system` (repeatable), `owned`
+//! `kind`, `type`, `owner`, `lifecycle`, `tag`, `namespace`, `system`, `level` (repeatable), `scorecard`, `owned`
 //! (`1`: owned by the caller or their groups), `q`, `sort` and `page` (one-based in the URL, zero-based in [`CatalogQuery::page`]). Empty values, which
 //! GET forms produce for blank inputs, are ignored.
 
@@ -22,6 +22,9 @@ pub enum Facet {
     Tag,
     Namespace,
     System,
+    /// A scorecard's level (not one of the catalog's own facets: the server reads it from the
+    /// scorecards' results).
+    Level,
 }
 
 impl Facet {
@@ -34,6 +37,17 @@ impl Facet {
         Facet::System,
     ];
 
+    /// Every facet the URL carries: the catalog's own, then the scorecard level.
+    pub const URL: [Facet; 7] = [
+        Facet::Type,
+        Facet::Owner,
+        Facet::Lifecycle,
+        Facet::Tag,
+        Facet::Namespace,
+        Facet::System,
+        Facet::Level,
+    ];
+
     /// The query-string key.
     pub fn key(self) -> &'static str {
         match self {
@@ -43,6 +57,7 @@ impl Facet {
             Facet::Tag => "tag",
             Facet::Namespace => "namespace",
             Facet::System => "system",
+            Facet::Level => "level",
         }
     }
 
@@ -55,6 +70,7 @@ impl Facet {
             Facet::Tag => "Tags",
             Facet::Namespace => "Namespace",
             Facet::System => "System",
+            Facet::Level => "Level",
         }
     }
 
@@ -66,6 +82,7 @@ impl Facet {
             Facet::Tag => &q.tags,
             Facet::Namespace => &q.namespaces,
             Facet::System => &q.systems,
+            Facet::Level => &q.levels,
         }
     }
 
@@ -77,11 +94,12 @@ impl Facet {
             Facet::Tag => &mut q.tags,
             Facet::Namespace => &mut q.namespaces,
             Facet::System => &mut q.systems,
+            Facet::Level => &mut q.levels,
         }
     }
 
     fn from_key(key: &str) -> Option<Facet> {
-        Facet::ALL.into_iter().find(|f| f.key() == key)
+        Facet::URL.into_iter().find(|f| f.key() == key)
     }
 }
 
@@ -104,6 +122,7 @@ where
             "kind" => q.kind = Some(value.to_ascii_lowercase()),
             "q" => q.text = Some(value.to_string()),
             "owned" => q.owned = matches!(value, "1" | "true" | "on"),
+            "scorecard" => q.scorecard = Some(value.to_string()),
             "sort" => {
                 let column = value.strip_prefix('-').unwrap_or(value);
                 if SORT_COLUMNS.contains(&column) {
@@ -139,10 +158,13 @@ pub fn catalog_query_to_string(q: &CatalogQuery) -> String {
     if let Some(kind) = q.kind.as_deref().filter(|k| !k.is_empty()) {
         pairs.push(("kind", kind.to_string()));
     }
-    for facet in Facet::ALL {
+    for facet in Facet::URL {
         for value in facet.values(q) {
             pairs.push((facet.key(), value.clone()));
         }
+    }
+    if let Some(scorecard) = q.scorecard.as_deref().filter(|s| !s.is_empty()) {
+        pairs.push(("scorecard", scorecard.to_string()));
     }
     if q.owned {
         pairs.push(("owned", "1".to_string()));
@@ -191,6 +213,17 @@ pub fn with_kind(q: &CatalogQuery, kind: Option<&str>) -> CatalogQuery {
     CatalogQuery {
         kind: kind.map(str::to_ascii_lowercase),
         types: Vec::new(),
+        page: 0,
+        ..q.clone()
+    }
+}
+
+/// The query showing another scorecard's level: the chosen levels were the other's, so they
+/// are dropped.
+pub fn with_scorecard(q: &CatalogQuery, scorecard: &str) -> CatalogQuery {
+    CatalogQuery {
+        scorecard: Some(scorecard.to_string()),
+        levels: Vec::new(),
         page: 0,
         ..q.clone()
     }
@@ -306,6 +339,8 @@ mod tests {
             tags: vec!["c++".into(), "java script".into()],
             namespaces: vec!["default".into()],
             systems: vec!["system:default/audio & video".into()],
+            levels: vec!["gold".into(), "none".into()],
+            scorecard: Some("service maturity".into()),
             text: Some("fast 100%".into()),
             owned: true,
             sort: Some("-owner".into()),
@@ -378,6 +413,27 @@ mod tests {
         assert!(k.types.is_empty());
         assert_eq!(k.owners, q.owners);
         assert_eq!(k.page, 0);
+    }
+
+    #[test]
+    fn another_scorecard_drops_the_chosen_levels() {
+        let q = catalog_query_from_str("kind=component&level=gold&level=none&page=3");
+        assert_eq!(q.levels, vec!["gold".to_string(), "none".to_string()]);
+        let other = with_scorecard(&q, "security");
+        assert_eq!(other.scorecard.as_deref(), Some("security"));
+        assert!(other.levels.is_empty());
+        assert_eq!(other.page, 0);
+        assert_eq!(
+            catalog_query_to_string(&other),
+            "kind=component&scorecard=security"
+        );
+        // A level chip removes one level and keeps the scorecard.
+        let one = toggle_facet(
+            &catalog_query_from_str("level=gold&level=none&scorecard=s"),
+            Facet::Level,
+            "gold",
+        );
+        assert_eq!(catalog_href(&one), "/catalog?level=none&scorecard=s");
     }
 
     #[test]

@@ -183,3 +183,35 @@ pub struct EntityLevel {
     /// The titles of the checks that fail.
     pub failing: Vec<String>,
 }
+
+/// The entities one scorecard applies to, with their levels as last evaluated (`GET
+/// /api/scorecards/{name}/entities`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScorecardEntities {
+    pub name: String,
+    pub title: String,
+    /// Lowest first.
+    pub levels: Vec<String>,
+    /// Per level, highest first, then `none`: how many entities the caller may read are at it
+    /// (whatever `level` filter was asked).
+    pub counts: Vec<LevelCount>,
+    /// The entities at the levels asked (all when none was), by kind, namespace and name.
+    pub items: Vec<EntityAtLevel>,
+}
+
+/// How many entities are at one level (`none`: no level reached).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LevelCount {
+    pub level: String,
+    pub count: usize,
+}
+
+/// One entity's level on a scorecard.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntityAtLevel {
+    /// `kind:namespace/name`.
+    pub entity: String,
+    /// The level reached; absent: not even the first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<String>,
+}

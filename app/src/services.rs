@@ -160,6 +160,8 @@ pub trait SignalsReader: Send + Sync + 'static {
 /// Firing alerts per entity for the catalog table, read from a map the server keeps (never a
 /// query per render). `None`: no Prometheus is configured (the column is not shown).
 pub trait AlertCountReader: Send + Sync + 'static {
+    /// Whether counts are kept (Prometheus is configured).
+    fn enabled(&self) -> bool;
     /// One count per entity, in order.
     fn counts(&self, entities: &[crate::model::EntityRef]) -> Option<Vec<u32>>;
 }

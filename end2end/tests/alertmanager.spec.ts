@@ -1,7 +1,8 @@
 // Alerts from a real Alertmanager (Debian's prometheus-alertmanager, started by .ci/start-am.sh),
 // sent to it by a real Prometheus (.ci/start-prom.sh) whose rule fires on this test's own Backlot,
 // which reads it as README.md says (BACKLOT_PROMETHEUS_URL, BACKLOT_ALERTMANAGER_URL): the
-// portal's page lists the alert firing and the catalog table counts it; a silence made through
+// portal's page lists the alert firing, the catalog table counts it and /teams sums it for the
+// owning team; a silence made through
 // Alertmanager's API turns it "silenced" on the open page, in the JSON API and in the count;
 // Alertmanager stopped, the open page says since when there are no alerts and why.
 import { execFileSync } from 'node:child_process';
@@ -87,6 +88,13 @@ test.describe('alerts from Alertmanager', () => {
       await expect(page.getByRole('columnheader', { name: 'Alerts' })).toBeVisible({ timeout: 1_000 });
       await expect(row.locator('td.cell-alerts')).toHaveAttribute('data-alerts', '1', { timeout: 1_000 });
     }).toPass({ timeout: 90_000, intervals: [3_000] });
+    // The organisation view sums what each team owns: the portal's team counts it, and sorting
+    // by alerts puts a team with firing alerts first.
+    await open(page, '/teams?sort=alerts');
+    await expect(page.getByRole('columnheader', { name: 'Alerts' })).toBeVisible();
+    await expect(page.locator('tr[data-team="team-platform"] td.cell-alerts')).toHaveAttribute('data-alerts', /^[1-9]/);
+    await expect(page.locator('[data-testid="all-teams"] tbody tr').first().locator('td.cell-alerts')).toHaveAttribute('data-alerts', /^[1-9]/);
+    await open(page, '/catalog?kind=component&q=backlot');
     await row.getByRole('link', { name: '1', exact: true }).click();
     await expect(page).toHaveURL(/\/catalog\/default\/component\/backlot#alerts$/);
     await expect(page.locator('li[data-alert="BacklotServing"]')).toBeVisible();

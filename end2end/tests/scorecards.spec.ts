@@ -2,7 +2,9 @@
 // organisation and its "Service maturity" scorecard, no config file): an entity page shows the
 // level reached and each check with why, a failing one with how to fix it; the team page rolls up
 // what the team owns, worst first, with a 30-day trend drawn on the server as SVG (today's point
-// from the results stored when Backlot evaluated the demo); the REST API says the same.
+// from the results stored when Backlot evaluated the demo); the REST API says the same. The
+// catalog table shows each row's level and filters by it (with JavaScript, ticking a level;
+// without, the same GET URL), combined with the other filters.
 import { expect, open, test } from './fixtures';
 
 test.describe('scorecards', () => {
@@ -52,5 +54,36 @@ test.describe('scorecards', () => {
     await expect(legend).toHaveCount(3);
     await expect(legend.nth(2)).toContainText(/gold or above: [1-9]/);
     await expect(trend.locator('svg')).toHaveAttribute('aria-label', /today bronze \d+, silver \d+, gold [1-9]/);
+  });
+
+  test('the catalog table shows each level and filters by it', async ({ page, request }) => {
+    await open(page, '/catalog?kind=component');
+    await expect(page.getByRole('columnheader', { name: 'Level' })).toBeVisible();
+    const row = (name: string) =>
+      page.getByRole('row').filter({ has: page.locator(`a[href="/catalog/default/component/${name}"]`) });
+    await expect(row('checkout-service').locator('td.cell-level .level-badge')).toHaveAttribute('data-level', 'gold');
+    // Ticking a level submits the filter form (the island); the URL keeps the kind.
+    const facet = page.locator('.level-facet[data-scorecard="service-maturity"]');
+    const gold = facet.locator('label', { has: page.locator('input[value="gold"]') });
+    const golds = Number(await gold.locator('.count').textContent());
+    expect(golds).toBeGreaterThan(1);
+    await gold.locator('input').check();
+    await expect(page).toHaveURL(/\/catalog\?kind=component&level=gold/);
+    await expect(page.locator('.active-filters')).toContainText('Level: gold');
+    const cells = page.locator('tbody td.cell-level .level-badge');
+    await expect(cells).toHaveCount(Math.min(golds, 25));
+    expect(new Set(await cells.evaluateAll((els) => els.map((e) => e.getAttribute('data-level'))))).toEqual(new Set(['gold']));
+    // The REST API counts the same.
+    const api = await request.get('/api/scorecards/service-maturity/entities?level=gold');
+    expect(api.status()).toBe(200);
+    const body = await api.json();
+    expect(body.items).toHaveLength(golds);
+    expect(body.counts.find((c: { level: string }) => c.level === 'gold').count).toBe(golds);
+
+    // No level reached, combined with the text filter: the demo's service whose owner is missing.
+    await open(page, '/catalog?kind=component&level=none&q=gift');
+    await expect(row('gift-cards-service').locator('td.cell-level .level-badge')).toHaveText('no level');
+    await expect(page.locator('tbody tr')).toHaveCount(1);
+    await expect(facet.locator('input[value="none"]')).toBeChecked();
   });
 });

@@ -8,13 +8,15 @@
 use crate::api::list_catalog;
 use crate::components::common::{ErrorBadge, ErrorNotice, IconSearch, Loading};
 use crate::components::get_form::GetForm;
+use crate::components::scorecards::LevelBadge;
 use crate::format::{count, kind_label, kind_plural};
 use crate::model::{
-    CatalogPage as CatalogData, CatalogQuery, EntityRef, EntitySummary, FacetCount, SignInState,
+    CatalogLevels, CatalogPage as CatalogData, CatalogQuery, EntityRef, EntitySummary, FacetCount,
+    SignInState, NO_LEVEL,
 };
 use crate::query::{
     catalog_href, catalog_query_from_pairs, sort_state, toggle_facet, with_kind, with_page,
-    with_sort, Facet,
+    with_scorecard, with_sort, Facet,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -27,7 +29,7 @@ const FACET_VISIBLE: usize = 8;
 const NARROW: u32 = 800;
 
 /// The query keys of the catalog page (the server sends old links to `/?<these>` here).
-pub const QUERY_KEYS: [&str; 11] = [
+pub const QUERY_KEYS: [&str; 13] = [
     "kind",
     "owned",
     "type",
@@ -36,6 +38,8 @@ pub const QUERY_KEYS: [&str; 11] = [
     "tag",
     "namespace",
     "system",
+    "level",
+    "scorecard",
     "q",
     "sort",
     "page",
@@ -96,6 +100,7 @@ fn CatalogView(q: CatalogQuery, page: CatalogData) -> impl IntoView {
     let facets = page.facets;
     let kinds = facets.kinds.clone();
     let active_filters = ActiveFilters(&q);
+    let levels = page.levels.clone();
     let signed_in = SignInState::current().signed_in_as.is_some();
     view! {
         <div class="page-header">
@@ -106,6 +111,7 @@ fn CatalogView(q: CatalogQuery, page: CatalogData) -> impl IntoView {
         <GetForm action="/catalog" submit_on_change=true>
             {q.kind.clone().map(|k| view! { <input type="hidden" name="kind" value=k/> })}
             {q.sort.clone().map(|s| view! { <input type="hidden" name="sort" value=s/> })}
+            {page.levels.as_ref().map(|l| view! { <input type="hidden" name="scorecard" value=l.scorecard.clone()/> })}
             <div class="catalog-layout">
                 <details class="filters" open data-fold-below=NARROW.to_string()>
                     <summary class="filters-summary">"Filters"</summary>
@@ -142,6 +148,8 @@ fn CatalogView(q: CatalogQuery, page: CatalogData) -> impl IntoView {
                                     Facet::Tag => facets.tags.clone(),
                                     Facet::Namespace => facets.namespaces.clone(),
                                     Facet::System => facets.systems.clone(),
+                                    // Not among the catalog's own: `LevelFacet` below.
+                                    Facet::Level => Vec::new(),
                                 };
                                 let unlisted = facets.unlisted.get(facet.key()).copied().unwrap_or(0);
                                 view! {
@@ -149,6 +157,7 @@ fn CatalogView(q: CatalogQuery, page: CatalogData) -> impl IntoView {
                                 }
                             })
                             .collect_view()}
+                        {page.levels.clone().map(|levels| view! { <LevelFacet q=q.clone() levels/> })}
                         <button type="submit" class="button no-js-only">
                             "Apply filters"
                         </button>
@@ -189,7 +198,7 @@ fn CatalogView(q: CatalogQuery, page: CatalogData) -> impl IntoView {
                         }
                             .into_any()
                     } else {
-                        view! { <CatalogTable q=q.clone() items=page.items alerts=page.alert_counts/> }.into_any()
+                        view! { <CatalogTable q=q.clone() items=page.items alerts=page.alert_counts levels/> }.into_any()
                     }}
                     <Pagination q=q.clone() total/>
                 </div>
@@ -236,8 +245,10 @@ fn FacetGroup(
     counts: Vec<FacetCount>,
     /// Values with matches that the server did not list (only the most common are).
     unlisted: usize,
+    /// Shown under the heading (the level facet's scorecard).
+    #[prop(optional)]
+    children: Option<Children>,
 ) -> impl IntoView {
-    let is_ref = matches!(facet, Facet::Owner | Facet::System);
     // The server lists the chosen values first (with those nothing has), then by count.
     let mut values = counts;
     if values.is_empty() {
@@ -246,11 +257,7 @@ fn FacetGroup(
     let key = facet.key();
     let item = move |v: FacetCount| {
         let checked = v.selected;
-        let label = if is_ref {
-            ref_string_display(&v.value)
-        } else {
-            v.value.clone()
-        };
+        let label = facet_label(facet, &v.value);
         view! {
             <li>
                 <label class="check" title=v.value.clone()>
@@ -272,6 +279,7 @@ fn FacetGroup(
     Some(view! {
         <fieldset class="facet">
             <legend>{facet.label()}</legend>
+            {children.map(|c| c())}
             <ul>{values.into_iter().map(item).collect_view()}</ul>
             {(more > 0)
                 .then(|| {
@@ -302,17 +310,59 @@ fn FacetGroup(
     })
 }
 
+/// How a facet value reads: references shortened, the level facet's [`NO_LEVEL`] in words.
+fn facet_label(facet: Facet, value: &str) -> String {
+    match facet {
+        Facet::Owner | Facet::System => ref_string_display(value),
+        Facet::Level if value == NO_LEVEL => "no level".to_string(),
+        _ => value.to_string(),
+    }
+}
+
+/// The level facet: the scorecard shown (others a link away) and its levels with counts.
+#[component]
+fn LevelFacet(q: CatalogQuery, levels: CatalogLevels) -> impl IntoView {
+    let others: Vec<(String, String)> = levels
+        .scorecards
+        .iter()
+        .filter(|(name, _)| *name != levels.scorecard)
+        .cloned()
+        .collect();
+    let choose = (!others.is_empty()).then(|| {
+        view! {
+            <p class="muted small level-scorecards">
+                "Other scorecards: "
+                {others
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, (name, title))| {
+                        let href = catalog_href(&with_scorecard(&q, &name));
+                        view! {
+                            {(i > 0).then_some(", ")}
+                            <a href=href data-scorecard=name>{title}</a>
+                        }
+                    })
+                    .collect_view()}
+            </p>
+        }
+    });
+    view! {
+        <div class="level-facet" data-scorecard=levels.scorecard.clone()>
+            <FacetGroup facet=Facet::Level counts=levels.facet unlisted=0>
+                <p class="muted small">{format!("On the scorecard “{}”", levels.title)}</p>
+                {choose}
+            </FacetGroup>
+        </div>
+    }
+}
+
 /// Chips for the filters in effect, each a link that removes it.
 #[allow(non_snake_case)]
 fn ActiveFilters(q: &CatalogQuery) -> Option<impl IntoView> {
     let mut chips: Vec<(String, String)> = Vec::new();
-    for facet in Facet::ALL {
+    for facet in Facet::URL {
         for v in facet.values(q) {
-            let shown = if matches!(facet, Facet::Owner | Facet::System) {
-                ref_string_display(v)
-            } else {
-                v.clone()
-            };
+            let shown = facet_label(facet, v);
             chips.push((
                 format!("{}: {shown}", facet.label()),
                 catalog_href(&toggle_facet(q, facet, v)),
@@ -391,15 +441,22 @@ fn sort_header(q: &CatalogQuery, column: &'static str, label: &'static str) -> i
     }
 }
 
-/// The table; `alerts` (one count per item) adds the firing-alerts column.
+/// The table; `alerts` (one count per item) adds the firing-alerts column, `levels` the
+/// scorecard level column.
 #[component]
 fn CatalogTable(
     q: CatalogQuery,
     items: Vec<EntitySummary>,
     alerts: Option<Vec<u32>>,
+    levels: Option<CatalogLevels>,
 ) -> impl IntoView {
     let shown = alerts.is_some();
     let mut counts = alerts.unwrap_or_default().into_iter();
+    let level_header = levels.as_ref().map(|l| {
+        let title = format!("Level on the scorecard “{}”", l.title);
+        view! { <th scope="col" title=title>"Level"</th> }
+    });
+    let mut row_levels = levels.as_ref().map(|l| l.items.clone().into_iter());
     view! {
         <div class="table-scroll">
             <table class="catalog-table">
@@ -413,6 +470,7 @@ fn CatalogTable(
                         {sort_header(&q, "lifecycle", "Lifecycle")}
                         <th scope="col">"Tags"</th>
                         <th scope="col">"Description"</th>
+                        {level_header}
                         {if shown { view! { <th scope="col">"Alerts"</th> }.into_any() } else { ().into_any() }}
                     </tr>
                 </thead>
@@ -421,7 +479,12 @@ fn CatalogTable(
                         .into_iter()
                         .map(|s| {
                             let alerts = shown.then(|| counts.next().unwrap_or(0));
-                            view! { <CatalogRow s alerts/> }
+                            // Nothing at all without the column (as for the alerts).
+                            let level = match (&levels, row_levels.as_mut()) {
+                                (Some(l), Some(it)) => level_cell(l, it.next().flatten()).into_any(),
+                                _ => ().into_any(),
+                            };
+                            view! { <CatalogRow s alerts level/> }
                         })
                         .collect_view()}
                 </tbody>
@@ -445,8 +508,19 @@ fn alert_cell(href: &str, count: u32) -> impl IntoView {
     }
 }
 
+/// A row's level: its badge, or a dash when the scorecard does not apply.
+fn level_cell(levels: &CatalogLevels, level: Option<u8>) -> impl IntoView {
+    match level {
+        Some(k) => view! { <td class="cell-level"><LevelBadge level=levels.name(k)/></td> }.into_any(),
+        None => view! {
+            <td class="cell-level"><span class="muted" title="The scorecard does not apply">"—"</span></td>
+        }
+        .into_any(),
+    }
+}
+
 #[component]
-fn CatalogRow(s: EntitySummary, alerts: Option<u32>) -> impl IntoView {
+fn CatalogRow(s: EntitySummary, alerts: Option<u32>, level: AnyView) -> impl IntoView {
     let href = s.entity_ref.href();
     // Nothing at all without the column (an absent `Option` would leave a marker per row).
     let alerts = match alerts {
@@ -493,6 +567,7 @@ fn CatalogRow(s: EntitySummary, alerts: Option<u32>) -> impl IntoView {
                 <ul class="tags">{s.tags.into_iter().map(|t| view! { <li class="tag">{t}</li> }).collect_view()}</ul>
             </td>
             <td class="cell-description">{s.description.unwrap_or_default()}</td>
+            {level}
             {alerts}
         </tr>
     }

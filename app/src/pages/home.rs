@@ -86,7 +86,7 @@ fn UserHomeView(home: UserHome) -> impl IntoView {
                         view! { <TeamTable teams=home.teams sort=None/> }.into_any()
                     }}
                     <p class="card-source muted small">
-                        "Health from the clusters' live view; levels from the scorecards, as of now."
+                        "Health from the clusters' live view; alerts from Prometheus, counted once per step; levels from the scorecards, as of now."
                     </p>
                 </section>
                 <section class="card" aria-labelledby="my-entities-heading" data-testid="my-entities">
@@ -259,7 +259,7 @@ fn GuestHomeView(home: GuestHome) -> impl IntoView {
                     }}
                     {more_teams}
                     <p class="card-source muted small">
-                        "Health from the clusters' live view; levels from the scorecards, as of now."
+                        "Health from the clusters' live view; alerts from Prometheus, counted once per step; levels from the scorecards, as of now."
                     </p>
                 </section>
                 <ChangesCard changes=home.changes/>
@@ -344,6 +344,8 @@ fn ClustersCard(clusters: Vec<ClusterSummary>) -> impl IntoView {
 /// Teams with their rollups; with `sort`, the headers are links that sort the organisation view.
 #[component]
 pub fn TeamTable(teams: Vec<TeamRow>, sort: Option<String>) -> impl IntoView {
+    // Firing alerts are counted only when Prometheus is configured.
+    let alerts = teams.iter().any(|t| t.alerts.is_some());
     let header = move |key: &'static str, label: &'static str| match &sort {
         None => view! { <th scope="col">{label}</th> }.into_any(),
         Some(current) => {
@@ -373,6 +375,7 @@ pub fn TeamTable(teams: Vec<TeamRow>, sort: Option<String>) -> impl IntoView {
                         {header("name", "Team")}
                         {header("owned", "Owns")}
                         {header("health", "Health")}
+                        {if alerts { header("alerts", "Alerts") } else { ().into_any() }}
                         {header("level", "Scorecards")}
                     </tr>
                 </thead>
@@ -391,6 +394,21 @@ fn TeamTableRow(t: TeamRow) -> impl IntoView {
     let unhealthy = (t.unhealthy > 0).then(|| {
         view! { <span class="muted small">{format!(" {} unhealthy", t.unhealthy)}</span> }
     });
+    let alerts = match t.alerts {
+        None => ().into_any(),
+        Some(n) => {
+            let label = format!(
+                "{n} firing alert{} in what it owns",
+                if n == 1 { "" } else { "s" }
+            );
+            let shown = if n == 0 {
+                view! { <span class="muted" title=label>"0"</span> }.into_any()
+            } else {
+                view! { <a class="alert-count" href=format!("{href}#team-signals-heading") title=label>{n}</a> }.into_any()
+            };
+            view! { <td class="cell-alerts" data-alerts=n.to_string()>{shown}</td> }.into_any()
+        }
+    };
     let level = match t.level {
         None => view! { <span class="muted small">"no scorecard applies"</span> }.into_any(),
         Some(l) => view! {
@@ -406,6 +424,7 @@ fn TeamTableRow(t: TeamRow) -> impl IntoView {
             <td><a href=href>{name}</a></td>
             <td>{t.owned}</td>
             <td><HealthBadge health=t.health/>{unhealthy}</td>
+            {alerts}
             <td>{level}</td>
         </tr>
     }
@@ -421,7 +440,7 @@ pub fn TeamsPage() -> impl IntoView {
         <Title text="Backlot — Teams"/>
         <div class="page-header">
             <h1>"Teams"</h1>
-            <p class="muted">"Every team with what it owns, its health across clusters and its scorecard level."</p>
+            <p class="muted">"Every team with what it owns, its health across clusters, its firing alerts (when Prometheus is configured) and its scorecard level."</p>
         </div>
         <Suspense fallback=|| view! { <Loading/> }>
             {move || Suspend::new(async move {

@@ -128,6 +128,7 @@ pub fn routes() -> Vec<Route> {
             observability::signals,
         ),
         Route::get("/api/scorecards", scorecards::list),
+        Route::get("/api/scorecards/{name}/entities", scorecards::by_level),
         Route::get(
             "/api/scorecards/entities/{namespace}/{kind}/{name}",
             scorecards::entity,

@@ -364,7 +364,7 @@ both_databases!(
         }
         let path = h.write("c.yaml", &docs.join("---\n"));
         h.catalog.add_location("file", &path, false).await.unwrap();
-        let reader = crate::catalog::views::Reader(h.state().facade());
+        let reader = crate::catalog::views::Reader::new(h.state().facade());
         let guest = app::model::Caller::guest();
         let count = |facets: &[app::model::FacetCount], v: &str| {
             facets.iter().find(|f| f.value == v).map(|f| f.count)
@@ -499,7 +499,7 @@ both_databases!(
         docs.push(component("extra2", "team-129"));
         let path = h.write("c.yaml", &docs.join("---\n"));
         h.catalog.add_location("file", &path, false).await.unwrap();
-        let reader = crate::catalog::views::Reader(h.state().facade());
+        let reader = crate::catalog::views::Reader::new(h.state().facade());
         let guest = app::model::Caller::guest();
 
         let page = reader.list(&guest, &CatalogQuery::default());
@@ -645,7 +645,7 @@ both_databases!(
         ];
         let path = h.write("c.yaml", &docs.join("---\n"));
         h.catalog.add_location("file", &path, false).await.unwrap();
-        let reader = crate::catalog::views::Reader(h.state().facade());
+        let reader = crate::catalog::views::Reader::new(h.state().facade());
         let guest = app::model::Caller::guest();
         let q = CatalogQuery {
             // Typed as in a descriptor, and one nothing has.

@@ -1,5 +1,9 @@
 //! The UI's read side: implements `app::services::CatalogReader` over what the caller sees
 //! ([`Visible`], from the [`Facade`]), shaping records into the page models of `app::model`.
+//!
+//! The table's scorecard level column and facet come from a [`LevelSource`] (the scorecards'
+//! stored results, `scorecards/levels.rs`): the catalog knows no scorecard, and a render reads
+//! one level per record, never evaluates a rule.
 
 use super::annotations::{EDIT_URL, SOURCE_CHANGED_AT, SOURCE_COMMIT, TECHDOCS_REF, VIEW_URL};
 use super::facade::{Facade, Visible};
@@ -10,12 +14,117 @@ use app::query::Facet;
 use app::services::CatalogReader;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
 
 /// Largest page the UI may ask for.
 pub const MAX_PAGE_SIZE: usize = 200;
 const DEFAULT_PAGE_SIZE: usize = 25;
 
-pub struct Reader(pub Facade);
+pub struct Reader {
+    pub facade: Facade,
+    /// The scorecards' levels (the table's level column and facet); `None`: none shown.
+    pub levels: Option<Arc<dyn LevelSource>>,
+}
+
+impl Reader {
+    /// A reader without the level column.
+    pub fn new(facade: Facade) -> Self {
+        Reader {
+            facade,
+            levels: None,
+        }
+    }
+}
+
+/// A scorecard's level per record, read from results kept outside the catalog (the
+/// scorecards'). Implementations read what they stored; they never evaluate a rule.
+pub trait LevelSource: Send + Sync {
+    /// The levels of `v`'s snapshot's records on the scorecard named `chosen` (any case; else, or
+    /// when there is no such scorecard, the first in force); `None` when no scorecard is in
+    /// force.
+    /// Only scorecards `v`'s caller may read are offered.
+    fn levels(&self, v: &Visible, chosen: Option<&str>) -> Option<RecordLevels>;
+}
+
+/// One scorecard's levels for every record of a snapshot.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RecordLevels {
+    /// The scorecard's name and title.
+    pub scorecard: String,
+    pub title: String,
+    /// Every scorecard in force, (name, title).
+    pub scorecards: Vec<(String, String)>,
+    /// Lowest first.
+    pub levels: Vec<String>,
+    /// Per record index: `None`, the scorecard does not apply; `Some(0)`, no level reached;
+    /// `Some(k)`, `levels[k - 1]`.
+    pub of: Vec<Option<u8>>,
+}
+
+impl RecordLevels {
+    /// The level ids that chosen values stand for (`none` is 0; level names in any case);
+    /// values that are no level of this scorecard stand for nothing.
+    pub fn ids(&self, chosen: &[String]) -> Vec<u8> {
+        chosen
+            .iter()
+            .filter_map(|v| {
+                if v.eq_ignore_ascii_case(NO_LEVEL) {
+                    return Some(0);
+                }
+                let k = self.levels.iter().position(|l| l.eq_ignore_ascii_case(v))?;
+                u8::try_from(k + 1).ok()
+            })
+            .collect()
+    }
+
+    /// The name of level `k`; `None` for 0 (no level).
+    pub fn name(&self, k: u8) -> Option<&str> {
+        usize::from(k)
+            .checked_sub(1)
+            .and_then(|i| self.levels.get(i))
+            .map(String::as_str)
+    }
+
+    /// Whether `value` names level `k`.
+    fn names(&self, value: &str, k: u8) -> bool {
+        match k {
+            0 => value.eq_ignore_ascii_case(NO_LEVEL),
+            _ => self
+                .levels
+                .get(usize::from(k) - 1)
+                .is_some_and(|l| l.eq_ignore_ascii_case(value)),
+        }
+    }
+
+    /// The facet: levels highest first, then [`NO_LEVEL`], with their counts (`tally[k]`);
+    /// chosen values that are no level last, with 0.
+    fn facet(&self, tally: &[usize], chosen: &[String]) -> Vec<FacetCount> {
+        let mut out: Vec<FacetCount> = (0..=self.levels.len())
+            .rev()
+            .map(|k| {
+                let value = match k {
+                    0 => NO_LEVEL.to_string(),
+                    _ => self.levels[k - 1].clone(),
+                };
+                FacetCount {
+                    selected: chosen.iter().any(|c| self.names(c, k as u8)),
+                    count: tally.get(k).copied().unwrap_or(0),
+                    value,
+                }
+            })
+            .collect();
+        for c in chosen {
+            if self.ids(std::slice::from_ref(c)).is_empty() {
+                out.push(FacetCount {
+                    value: c.clone(),
+                    count: 0,
+                    selected: true,
+                });
+            }
+        }
+        out
+    }
+}
 
 pub fn summary(r: &Record) -> EntitySummary {
     let f = r.fields();
@@ -306,9 +415,19 @@ const OWNER_FACET: usize = 2;
 
 impl CatalogReader for Reader {
     fn list(&self, caller: &Caller, q: &CatalogQuery) -> CatalogPage {
-        let v = self.0.read(caller);
+        let v = self.facade.read(caller);
         let index = v.facets();
         let wanted = UiFilter::new(q, index);
+        // The level column's scorecard, and the levels chosen (`None`: no level filter).
+        let levels = self
+            .levels
+            .as_ref()
+            .and_then(|l| l.levels(&v, q.scorecard.as_deref()));
+        let level_wanted: Option<Vec<u8>> = levels
+            .as_ref()
+            .filter(|_| !q.levels.is_empty())
+            .map(|l| l.ids(&q.levels));
+        let mut level_tally = vec![0usize; levels.as_ref().map_or(0, |l| l.levels.len() + 1)];
         let text: Vec<String> = q
             .text
             .as_deref()
@@ -341,9 +460,22 @@ impl CatalogReader for Reader {
                 }
             }
             let ok: [bool; FACETS] = std::array::from_fn(|f| wanted.matches(f, index.of(i, f)));
-            let failing = ok.iter().filter(|m| !**m).count();
+            let level = levels.as_ref().and_then(|l| l.of.get(i).copied().flatten());
+            let level_ok = match (&level_wanted, level) {
+                (None, _) => true,
+                (Some(chosen), Some(k)) => chosen.contains(&k),
+                (Some(_), None) => false,
+            };
+            let failing = ok.iter().filter(|m| !**m).count() + usize::from(!level_ok);
             if failing == 0 {
                 matched.push(i);
+            }
+            if let Some(k) = level {
+                if failing == 0 || (failing == 1 && !level_ok) {
+                    if let Some(n) = level_tally.get_mut(usize::from(k)) {
+                        *n += 1;
+                    }
+                }
             }
             for f in 0..FACETS {
                 if failing == 0 || (failing == 1 && !ok[f]) {
@@ -359,12 +491,24 @@ impl CatalogReader for Reader {
         } else {
             q.page_size.min(MAX_PAGE_SIZE)
         };
-        let items = matched
+        let shown: Vec<usize> = matched
             .iter()
             .skip(q.page.saturating_mul(size))
             .take(size)
-            .map(|&i| summary(v.record(i)))
+            .copied()
             .collect();
+        let items = shown.iter().map(|&i| summary(v.record(i))).collect();
+        let levels = levels.map(|l| CatalogLevels {
+            items: shown
+                .iter()
+                .map(|&i| l.of.get(i).copied().flatten())
+                .collect(),
+            facet: l.facet(&level_tally, &q.levels),
+            scorecard: l.scorecard,
+            title: l.title,
+            scorecards: l.scorecards,
+            levels: l.levels,
+        });
         // Per facet: the chosen values, then the most common, up to FACET_VALUES_LISTED.
         let mut unlisted = BTreeMap::new();
         let mut f = 0;
@@ -436,6 +580,7 @@ impl CatalogReader for Reader {
             facets,
             // Filled by the server function from the alerts' map (observability).
             alert_counts: None,
+            levels,
         }
     }
 
@@ -446,15 +591,15 @@ impl CatalogReader for Reader {
         namespace: &str,
         name: &str,
     ) -> Option<EntityDetail> {
-        let v = self.0.read(caller);
+        let v = self.facade.read(caller);
         v.get(kind, namespace, name).map(|r| EntityDetail {
-            access: self.0.entity_access(caller, &v, r),
+            access: self.facade.entity_access(caller, &v, r),
             ..detail(r, &v)
         })
     }
 
     fn group(&self, caller: &Caller, namespace: &str, name: &str) -> Option<GroupDetail> {
-        let v = self.0.read(caller);
+        let v = self.facade.read(caller);
         let r = v.get("group", namespace, name)?;
         let mut members = targets(r, &v, "hasMember");
         members.sort_by(|a, b| a.entity_ref.name.cmp(&b.entity_ref.name));
@@ -470,7 +615,7 @@ impl CatalogReader for Reader {
     }
 
     fn user(&self, caller: &Caller, namespace: &str, name: &str) -> Option<UserDetail> {
-        let v = self.0.read(caller);
+        let v = self.facade.read(caller);
         let r = v.get("user", namespace, name)?;
         let group_records: Vec<&Record> = r
             .related("memberOf")
@@ -494,7 +639,7 @@ impl CatalogReader for Reader {
         name: &str,
         depth: usize,
     ) -> RelationGraph {
-        let v = self.0.read(caller);
+        let v = self.facade.read(caller);
         let Some(center) = v.index_of(&RefKey::of(kind, namespace, name)) else {
             return RelationGraph::default();
         };
@@ -556,7 +701,7 @@ impl CatalogReader for Reader {
     }
 
     fn search(&self, caller: &Caller, text: &str, limit: usize) -> Vec<EntitySummary> {
-        let v = self.0.read(caller);
+        let v = self.facade.read(caller);
         let terms: Vec<String> = text.split_whitespace().map(str::to_lowercase).collect();
         if terms.is_empty() {
             return Vec::new();
@@ -589,7 +734,7 @@ impl CatalogReader for Reader {
     }
 
     fn problems(&self, caller: &Caller) -> ProblemsReport {
-        let v = self.0.read(caller);
+        let v = self.facade.read(caller);
         let locations = v
             .locations()
             .filter(|l| !l.problems.is_empty() || l.last_error.is_some())

@@ -20,7 +20,7 @@ use app::home::{
 use app::kube::Health;
 use app::model::{Caller, CatalogQuery, EntityRef};
 use app::services::{
-    BoxFuture, CatalogReader, HomeReader, KubeReader, Scaffolder, ScorecardReader,
+    AlertCountReader, BoxFuture, CatalogReader, HomeReader, KubeReader, Scaffolder, ScorecardReader,
 };
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -43,6 +43,8 @@ pub struct HomeViews {
     pub kube: Arc<dyn KubeReader>,
     pub scorecards: Arc<dyn ScorecardReader>,
     pub scaffolder: Arc<dyn Scaffolder>,
+    /// Firing alerts per entity (the catalog table's map; no Prometheus: no counts).
+    pub alerts: Arc<dyn AlertCountReader>,
     /// Sign-in is configured.
     pub sign_in: bool,
     /// (user, entity) → when its visit was last written.
@@ -53,10 +55,14 @@ impl HomeViews {
     /// One team's row, with what the caller may see of it.
     fn team_row(&self, caller: &Caller, v: &Visible, group: &Record) -> TeamRow {
         let r = group.entity_ref();
-        let owned = group
-            .related("ownerOf")
-            .filter(|rel| v.target(rel).is_some())
-            .count();
+        let owned = || group.related("ownerOf").filter_map(|rel| v.target(rel));
+        // Firing alerts of what it owns that the caller sees, from the shared map (no query).
+        let alerts = if self.alerts.enabled() {
+            let refs: Vec<EntityRef> = owned().map(|(_, t)| t.entity_ref().clone()).collect();
+            self.alerts.counts(&refs).map(|c| c.iter().sum())
+        } else {
+            None
+        };
         let (health, unhealthy) = match self.kube.team(caller, &r.namespace, &r.name) {
             Some(k) => (
                 k.health,
@@ -82,9 +88,10 @@ impl HomeViews {
             });
         TeamRow {
             team: summary(group),
-            owned,
+            owned: owned().count(),
             health,
             unhealthy,
+            alerts,
             level,
         }
     }
@@ -176,7 +183,7 @@ impl HomeViews {
             .map(|g| self.team_row(&caller, &v, g))
             .collect();
         sort_teams(&mut teams, "health");
-        let owned = crate::catalog::views::Reader(self.facade.clone()).list(
+        let owned = crate::catalog::views::Reader::new(self.facade.clone()).list(
             &caller,
             &CatalogQuery {
                 owned: true,

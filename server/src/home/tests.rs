@@ -288,3 +288,81 @@ both_databases!(
         assert!(to.contains("kind=component"), "{to}");
     }
 );
+
+/// Firing alerts per entity, as the observability map would count them.
+struct FakeAlerts(Option<std::collections::HashMap<&'static str, u32>>);
+
+impl app::services::AlertCountReader for FakeAlerts {
+    fn enabled(&self) -> bool {
+        self.0.is_some()
+    }
+    fn counts(&self, entities: &[EntityRef]) -> Option<Vec<u32>> {
+        let map = self.0.as_ref()?;
+        Some(
+            entities
+                .iter()
+                .map(|e| map.get(e.name.as_str()).copied().unwrap_or(0))
+                .collect(),
+        )
+    }
+}
+
+fn home_views(h: &Harness, alerts: FakeAlerts) -> crate::home::HomeViews {
+    let state = h.state();
+    crate::home::HomeViews {
+        facade: state.facade(),
+        store: state.catalog.store().clone(),
+        kube: std::sync::Arc::new(crate::http::guarded::GuardedKube {
+            kube: state.kube.clone(),
+            facade: state.facade(),
+        }),
+        scorecards: std::sync::Arc::new(crate::scorecards::service::Views {
+            scorecards: state.scorecards.clone(),
+            facade: state.facade(),
+        }),
+        scaffolder: std::sync::Arc::new(crate::scaffolder::views::ScaffolderViews {
+            facade: state.facade(),
+            tasks: state.scaffolder.clone(),
+        }),
+        alerts: std::sync::Arc::new(alerts),
+        sign_in: false,
+        visits: Default::default(),
+    }
+}
+
+// Each team's firing alerts are the sum over what it owns, and the view sorts by them; without
+// Prometheus there are no counts (the column is not shown).
+both_databases!(
+    teams_count_the_firing_alerts_of_what_they_own,
+    setup = Harness::new,
+    |h| {
+        use app::services::HomeReader;
+        let path = h.write("org.yaml", &catalog());
+        h.register_file(&path).await;
+        let firing = [("c00", 2), ("c03", 1), ("c01", 1), ("haunted", 5)]
+            .into_iter()
+            .collect();
+        let views = home_views(&h, FakeAlerts(Some(firing)));
+        let org = views.organisation(&Caller::guest(), "alerts");
+        assert_eq!(org.sort, "alerts");
+        let rows: Vec<(&str, Option<u32>)> = org
+            .teams
+            .iter()
+            .map(|t| (t.team.entity_ref.name.as_str(), t.alerts))
+            .collect();
+        // team-a owns c00 and c03, team-b c01; `haunted`'s owner is not in the catalog.
+        assert_eq!(
+            rows,
+            [("team-a", Some(3)), ("team-b", Some(1)), ("org", Some(0))]
+        );
+        let org = views.organisation(&Caller::guest(), "-alerts");
+        assert_eq!(
+            org.teams.first().map(|t| t.team.entity_ref.name.as_str()),
+            Some("org")
+        );
+
+        let views = home_views(&h, FakeAlerts(None));
+        let org = views.organisation(&Caller::guest(), "alerts");
+        assert!(org.teams.iter().all(|t| t.alerts.is_none()));
+    }
+);

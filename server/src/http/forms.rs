@@ -168,7 +168,7 @@ async fn suggest(
     let hits = if text.is_empty() {
         Vec::new()
     } else {
-        crate::catalog::views::Reader(state.facade()).search(&caller, text, SUGGESTIONS)
+        crate::catalog::views::Reader::new(state.facade()).search(&caller, text, SUGGESTIONS)
     };
     let html = Owner::new().with(|| view! { <SuggestionItems hits/> }.to_html());
     (

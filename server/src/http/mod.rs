@@ -37,7 +37,10 @@ use std::sync::{Arc, LazyLock};
 use std::time::Instant;
 
 pub fn router(state: AppState) -> Router {
-    let reader: Arc<dyn CatalogReader> = Arc::new(crate::catalog::views::Reader(state.facade()));
+    let reader: Arc<dyn CatalogReader> = Arc::new(crate::catalog::views::Reader {
+        facade: state.facade(),
+        levels: Some(state.scorecards.clone()),
+    });
     let admin: Arc<dyn LocationAdmin> = Arc::new(crate::catalog::admin::Admin(state.facade()));
     let docs = state.docs.clone();
     let docs_reader: Arc<dyn DocsReader> = Arc::new(guarded::GuardedDocs {
@@ -72,6 +75,7 @@ pub fn router(state: AppState) -> Router {
         kube: kube.clone(),
         scorecards: scorecards.clone(),
         scaffolder: scaffolder.clone(),
+        alerts: alert_counts.clone(),
         sign_in: state.auth.is_some(),
         visits: Default::default(),
     });

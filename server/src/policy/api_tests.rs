@@ -433,7 +433,7 @@ both_databases!(
         let mut state = h.state();
         state.policy = store.clone();
         // The UI's reader is made once, as `http::router` makes it.
-        let reader = crate::catalog::views::Reader(state.facade());
+        let reader = crate::catalog::views::Reader::new(state.facade());
         let total = |reader: &crate::catalog::views::Reader| {
             reader
                 .list(&alice(), &app::model::CatalogQuery::default())
@@ -460,7 +460,7 @@ both_databases!(
             state.policy = Arc::new(PolicyStore::fixed(
                 file::parse(policy, "test.yaml").expect("policy"),
             ));
-            crate::catalog::views::Reader(state.facade())
+            crate::catalog::views::Reader::new(state.facade())
         };
         let access = |reader: &crate::catalog::views::Reader, name: &str| {
             reader

@@ -147,6 +147,16 @@ impl ScorecardConfig {
                     format!("{l:?}: levels must be distinct and not empty"),
                 ));
             }
+            // The catalog's level facet and the API filter by `none` for "no level reached".
+            if l.eq_ignore_ascii_case(app::model::NO_LEVEL) {
+                return Err(bad(
+                    None,
+                    format!("levels[{i}]"),
+                    format!(
+                        "{l:?} is reserved: it means no level reached (in the catalog's level filter)"
+                    ),
+                ));
+            }
         }
         if self.levels.len() > usize::from(u8::MAX) {
             return Err(bad(

@@ -11,11 +11,14 @@
 //!   /api/scorecards…`, the entity page, the team page)
 //! - [`repo`]: facts from an entity's repository (files present, a line matching), read
 //!   through the catalog's `EntityFiles` seam
+//! - [`levels`]: the levels as the catalog table and `GET /api/scorecards/{name}/entities`
+//!   read them, from the stored results only
 //! - [`history`]: the teams' daily counts per level (stored when they change) and their 30-day
 //!   trend
 
 pub mod definition;
 pub mod history;
+pub mod levels;
 pub mod repo;
 pub mod rules;
 pub mod service;
@@ -76,3 +79,6 @@ mod tests;
 
 #[cfg(test)]
 mod api_tests;
+
+#[cfg(test)]
+mod levels_tests;

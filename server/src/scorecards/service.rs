@@ -370,6 +370,17 @@ impl Evaluated {
         std::ptr::addr_eq(self.records.as_ptr(), Arc::as_ptr(&snapshot.records))
     }
 
+    /// Where the entity with `key` was in the snapshot these results are of (a reader of a newer
+    /// snapshot finds its entities' results as last evaluated).
+    pub fn position_of_key(&self, key: &str) -> Option<usize> {
+        let h = key_hash(key);
+        let from = self.by_key.partition_point(|(k, _)| *k < h);
+        self.by_key
+            .get(from)
+            .filter(|(k, _)| *k == h)
+            .map(|(_, j)| *j as usize)
+    }
+
     /// The outcomes of the record at `i`: (scorecard index, outcome).
     pub fn outcomes(&self, i: usize) -> &[(u16, Outcome)] {
         match (self.offsets.get(i), self.offsets.get(i + 1)) {

@@ -174,6 +174,10 @@ pub async fn run(prom: Arc<PromService>, facade: Facade, kube: Arc<KubeService>)
 }
 
 impl app::services::AlertCountReader for PromService {
+    fn enabled(&self) -> bool {
+        self.is_configured()
+    }
+
     fn counts(&self, entities: &[EntityRef]) -> Option<Vec<u32>> {
         self.is_configured()
             .then(|| self.alert_counts.counts(entities))
