@@ -286,6 +286,13 @@ impl Scorecard {
         }
     }
 
+    /// Whether a check reads entities' workloads; the crash-loop windows go to `windows`.
+    pub fn reads_clusters(&self, windows: &mut Vec<u32>) -> bool {
+        self.checks
+            .iter()
+            .fold(false, |any, c| c.rule.reads_clusters(windows) || any)
+    }
+
     /// Whether evaluating reads entities' bodies (annotations, links).
     pub fn reads_body(&self) -> bool {
         self.reads_body
