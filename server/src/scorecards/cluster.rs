@@ -96,11 +96,6 @@ const LIMITS: [(&str, u8, &str); 2] = [
     ("memory", SpecSet::MEMORY_LIMIT, "memory limit"),
 ];
 
-/// The rule names this module reads, for the "expected one of" of unknown rules.
-pub const NAMES: &str = "probes, limits, noCrashLoops";
-/// The map keys this module reads.
-pub const KEYS: &str = "runsIn, replicas, probes, limits, noCrashLoops";
-
 fn err(field: &str, message: impl Into<String>) -> RuleError {
     RuleError {
         field: field.into(),

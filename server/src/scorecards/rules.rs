@@ -500,9 +500,14 @@ impl Rule {
                 }
                 true
             }
-            Rule::All(r) | Rule::Any(r) => r
-                .iter()
-                .fold(false, |any, r| r.reads_clusters(windows) || any),
+            Rule::All(r) | Rule::Any(r) => {
+                // Every rule is asked (each adds its windows).
+                let mut any = false;
+                for r in r {
+                    any |= r.reads_clusters(windows);
+                }
+                any
+            }
             Rule::Not(r) => r.reads_clusters(windows),
             _ => false,
         }
