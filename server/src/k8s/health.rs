@@ -339,6 +339,7 @@ mod tests {
             restarts,
             state,
             last_termination: last.map(str::to_string),
+            last_finished: None,
         }
     }
 

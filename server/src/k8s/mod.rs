@@ -11,6 +11,8 @@
 //!   their health with reasons (pure).
 //! - [`platform`]: Crossplane claims and composite resources, KubeVela Applications,
 //!   ExternalSecrets and SealedSecrets: compact copies and their health with reasons (pure).
+//! - [`facts`]: what the scorecards' cluster rules read of an entity's workloads, copied out at
+//!   one moment, and its digest (what tells it did not change).
 //! - [`health`]: the rules that turn pod and workload state into health with reasons.
 //! - [`selector`]: kubectl label selectors (`backstage.io/kubernetes-label-selector`).
 //! - [`service`]: matching workloads to entities and the views; live updates wait on
@@ -19,6 +21,7 @@
 pub mod cluster;
 pub mod config;
 pub mod discovery;
+pub mod facts;
 pub mod gitops;
 pub mod health;
 pub mod model;

@@ -1,14 +1,16 @@
 //! Compact copies of the Kubernetes objects Backlot watches: only what the views and the health
 //! rules read. A watched object is converted as it arrives and the full object dropped, so memory
 //! is bounded by what is kept here (no managed fields, no annotations but the revision, no specs
-//! but the pod template's labels and images).
+//! but the pod template's labels, images and four bits per container: readiness and liveness
+//! probes, CPU and memory limits set, which the scorecards' cluster rules read).
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::core::v1::{ContainerState, ContainerStatus, Event, Pod, Service};
 use k8s_openapi::api::networking::v1::Ingress;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use kube::api::DynamicObject;
 use std::collections::BTreeMap;
+use std::num::NonZeroU32;
 
 /// Conditions of any kind (pod, deployment, stateful set…: same fields, different types).
 macro_rules! conds {
@@ -116,6 +118,16 @@ pub struct Container {
     pub state: Run,
     /// Why the previous run ended.
     pub last_termination: Option<String>,
+    /// When the previous run ended (`lastState.terminated.finishedAt`), in seconds since the
+    /// Unix epoch: what tells a restart's age (4 bytes, inside the struct's padding).
+    pub last_finished: Option<NonZeroU32>,
+}
+
+/// Seconds since the Unix epoch of a Kubernetes time, while they fit in a `u32` (until 2106).
+fn epoch_seconds(t: &Time) -> Option<NonZeroU32> {
+    u32::try_from(t.0.as_second())
+        .ok()
+        .and_then(NonZeroU32::new)
 }
 
 impl Container {
@@ -131,6 +143,12 @@ impl Container {
                 .as_ref()
                 .and_then(|s| s.terminated.as_ref())
                 .and_then(|t| t.reason.clone()),
+            last_finished: c
+                .last_state
+                .as_ref()
+                .and_then(|s| s.terminated.as_ref())
+                .and_then(|t| t.finished_at.as_ref())
+                .and_then(epoch_seconds),
         }
     }
 }
@@ -168,6 +186,7 @@ impl From<Pod> for PodObj {
                     restarts: 0,
                     state: Run::Unknown,
                     last_termination: None,
+                    last_finished: None,
                 });
             }
         }
@@ -218,13 +237,54 @@ pub struct Workload {
     pub revisions_differ: bool,
     pub conditions: Vec<Cond>,
     pub template_labels: BTreeMap<String, String>,
-    /// `(container, image)` of the pod template.
-    pub images: Vec<(String, String)>,
+    /// The pod template's containers.
+    pub images: Vec<TemplateContainer>,
+}
+
+/// A pod template's container: its name, image, and what its spec sets.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TemplateContainer {
+    pub name: String,
+    pub image: String,
+    pub set: SpecSet,
+}
+
+/// What a container's spec sets, a bit each: readiness and liveness probes, CPU and memory
+/// limits.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct SpecSet(pub u8);
+
+impl SpecSet {
+    pub const READINESS: u8 = 1;
+    pub const LIVENESS: u8 = 2;
+    pub const CPU_LIMIT: u8 = 4;
+    pub const MEMORY_LIMIT: u8 = 8;
+
+    fn of(c: &k8s_openapi::api::core::v1::Container) -> SpecSet {
+        let limits = c.resources.as_ref().and_then(|r| r.limits.as_ref());
+        let limit = |k: &str| limits.is_some_and(|l| l.contains_key(k));
+        let mut bits = 0;
+        for (set, bit) in [
+            (c.readiness_probe.is_some(), Self::READINESS),
+            (c.liveness_probe.is_some(), Self::LIVENESS),
+            (limit("cpu"), Self::CPU_LIMIT),
+            (limit("memory"), Self::MEMORY_LIMIT),
+        ] {
+            if set {
+                bits |= bit;
+            }
+        }
+        SpecSet(bits)
+    }
+
+    pub fn has(self, bit: u8) -> bool {
+        self.0 & bit == bit
+    }
 }
 
 fn template(
     t: Option<&k8s_openapi::api::core::v1::PodTemplateSpec>,
-) -> (BTreeMap<String, String>, Vec<(String, String)>) {
+) -> (BTreeMap<String, String>, Vec<TemplateContainer>) {
     let labels = t
         .and_then(|t| t.metadata.as_ref())
         .and_then(|m| m.labels.clone())
@@ -234,7 +294,11 @@ fn template(
         .map(|s| {
             s.containers
                 .iter()
-                .map(|c| (c.name.clone(), c.image.clone().unwrap_or_default()))
+                .map(|c| TemplateContainer {
+                    name: c.name.clone(),
+                    image: c.image.clone().unwrap_or_default(),
+                    set: SpecSet::of(c),
+                })
                 .collect()
         })
         .unwrap_or_default();
@@ -329,7 +393,7 @@ pub struct ReplicaSetObj {
     pub revision: Option<String>,
     pub desired: i32,
     pub ready: i32,
-    pub images: Vec<(String, String)>,
+    pub images: Vec<TemplateContainer>,
 }
 
 impl From<ReplicaSet> for ReplicaSetObj {

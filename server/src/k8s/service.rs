@@ -18,6 +18,9 @@
 
 use super::cluster::{Cluster, Data};
 use super::config::KubeSettings;
+use super::facts::{
+    ClusterNote, ContainerFact, EntityWorkloads, PodFact, WorkloadFact, WorkloadFacts,
+};
 use super::gitops::{self, GitOpsObj, Tool};
 use super::health;
 use super::model::{Meta, PodObj, Workload};
@@ -274,6 +277,21 @@ impl Targets {
             .copied()
     }
 
+    /// Every target a workload belongs to (a workload may match several entities), in order.
+    fn owners_of(&self, w: &Workload) -> Vec<usize> {
+        let mut out: Vec<usize> = [&w.meta.labels, &w.template_labels]
+            .into_iter()
+            .filter_map(|labels| labels.get(ID_ANNOTATION).and_then(|id| self.by_id.get(id)))
+            .flatten()
+            .chain(&self.with_selector)
+            .copied()
+            .filter(|&i| self.all[i].matches(w))
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
     /// The first target a workload belongs to.
     fn owner_of(&self, w: &Workload) -> Option<usize> {
         for labels in [&w.meta.labels, &w.template_labels] {
@@ -287,6 +305,42 @@ impl Targets {
             .iter()
             .find(|&&i| self.all[i].matches(w))
             .copied()
+    }
+}
+
+/// A workload as the scorecards read it, with its pods and its autoscaler.
+fn workload_fact(
+    cluster: usize,
+    w: &Workload,
+    pods: &[&PodObj],
+    hpa: Option<&super::model::HpaObj>,
+) -> WorkloadFact {
+    let mut pods: Vec<PodFact> = pods
+        .iter()
+        .map(|p| PodFact {
+            name: p.meta.name.clone(),
+            containers: p
+                .containers
+                .iter()
+                .map(|c| ContainerFact {
+                    name: c.name.clone(),
+                    restarts: c.restarts,
+                    crash_looping: matches!(&c.state, super::model::Run::Waiting { reason, .. } if reason == "CrashLoopBackOff"),
+                    last_finished: c.last_finished,
+                })
+                .collect(),
+        })
+        .collect();
+    pods.sort_by(|a, b| a.name.cmp(&b.name));
+    WorkloadFact {
+        cluster: u16::try_from(cluster).unwrap_or(u16::MAX),
+        kind: w.kind,
+        namespace: w.meta.namespace.clone(),
+        name: w.meta.name.clone(),
+        desired: w.desired,
+        autoscaler_min: hpa.map(|h| h.min),
+        containers: w.images.iter().map(|c| (c.name.clone(), c.set)).collect(),
+        pods,
     }
 }
 
@@ -480,12 +534,93 @@ impl KubeService {
     /// The targets of the current catalog snapshot (rebuilt when the snapshot changes).
     fn targets(&self) -> (Arc<Snapshot>, Arc<Targets>) {
         let snapshot = self.catalog.snapshot();
-        let ptr = Arc::as_ptr(&snapshot) as usize;
+        let targets = self.targets_of(&snapshot);
+        (snapshot, targets)
+    }
+
+    /// The targets of `snapshot` (kept until another snapshot asks).
+    fn targets_of(&self, snapshot: &Arc<Snapshot>) -> Arc<Targets> {
+        let ptr = Arc::as_ptr(snapshot) as usize;
         let mut cached = self.targets.lock().unwrap_or_else(|e| e.into_inner());
         if cached.0 != ptr {
-            *cached = (ptr, Arc::new(Targets::of(&snapshot)));
+            *cached = (ptr, Arc::new(Targets::of(snapshot)));
         }
-        (snapshot, cached.1.clone())
+        cached.1.clone()
+    }
+
+    /// What the scorecards' cluster rules read ([`WorkloadFacts`]) of every entity of
+    /// `snapshot` that asks for workloads, or (`only`: an entity's key) of that one.
+    pub fn workload_facts(&self, snapshot: &Arc<Snapshot>, only: Option<&str>) -> WorkloadFacts {
+        let targets = self.targets_of(snapshot);
+        let only = only.map(|key| targets.by_key.get(key).copied());
+        let mut found: Vec<Vec<WorkloadFact>> = vec![Vec::new(); targets.all.len()];
+        let mut clusters = Vec::with_capacity(self.clusters.len());
+        for (c, cluster) in self.clusters.iter().enumerate() {
+            let state = cluster.state();
+            clusters.push(ClusterNote {
+                name: cluster.name.clone(),
+                environment: cluster.environment.clone(),
+                stale: state.stale.then(|| {
+                    format!(
+                        "since {}{}",
+                        state.since.as_deref().unwrap_or("start-up"),
+                        state.error.map(|e| format!(": {e}")).unwrap_or_default()
+                    )
+                }),
+            });
+            if only == Some(None) {
+                continue;
+            }
+            let data = cluster.read();
+            let owners = Owners::of(&data, false);
+            for w in data.workloads() {
+                let owned = match only {
+                    Some(Some(i)) => {
+                        if targets.all[i].matches(w) {
+                            vec![i]
+                        } else {
+                            continue;
+                        }
+                    }
+                    _ => targets.owners_of(w),
+                };
+                if owned.is_empty() {
+                    continue;
+                }
+                let fact = workload_fact(c, w, &owners.pods_of(w), data.hpa_of(w));
+                for i in owned {
+                    found[i].push(fact.clone());
+                }
+            }
+        }
+        let entities = targets
+            .by_key
+            .iter()
+            .filter(|(_, i)| only.is_none_or(|o| o == Some(**i)))
+            .map(|(key, &i)| {
+                let mut workloads = std::mem::take(&mut found[i]);
+                workloads.sort_by(|a, b| {
+                    (a.cluster, &a.namespace, a.kind, &a.name).cmp(&(
+                        b.cluster,
+                        &b.namespace,
+                        b.kind,
+                        &b.name,
+                    ))
+                });
+                (
+                    key.clone(),
+                    EntityWorkloads {
+                        matched_by: targets.all[i].matched_by.clone(),
+                        workloads,
+                    },
+                )
+            })
+            .collect();
+        WorkloadFacts {
+            clusters,
+            entities,
+            now: crate::util::now_ms() / 1000,
+        }
     }
 
     fn workload_view(
@@ -559,7 +694,7 @@ impl KubeService {
                         revision: r.revision.clone(),
                         desired: r.desired,
                         ready: r.ready,
-                        images: r.images.iter().map(|(_, i)| i.clone()).collect(),
+                        images: r.images.iter().map(|c| c.image.clone()).collect(),
                         created: r.meta.created.clone(),
                         pods: pods.into_iter().map(pod_view).collect(),
                     });
@@ -572,7 +707,7 @@ impl KubeService {
                     revision: None,
                     desired: w.desired,
                     ready: w.ready,
-                    images: w.images.iter().map(|(_, i)| i.clone()).collect(),
+                    images: w.images.iter().map(|c| c.image.clone()).collect(),
                     created: w.meta.created.clone(),
                     pods: pods.into_iter().map(pod_view).collect(),
                 });
@@ -641,7 +776,7 @@ impl KubeService {
             ready: w.ready,
             available: w.available,
             updated: w.updated,
-            images: w.images.iter().map(|(_, i)| i.clone()).collect(),
+            images: w.images.iter().map(|c| c.image.clone()).collect(),
             created: w.meta.created.clone(),
             conditions: w
                 .conditions

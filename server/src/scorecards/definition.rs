@@ -296,6 +296,16 @@ impl Scorecard {
         }
     }
 
+    /// Whether a check reads entities' workloads; the crash-loop windows go to `windows`.
+    pub fn reads_clusters(&self, windows: &mut Vec<u32>) -> bool {
+        // Every check is asked (each adds its windows), not only up to the first.
+        let mut any = false;
+        for c in &self.checks {
+            any |= c.rule.reads_clusters(windows);
+        }
+        any
+    }
+
     /// Whether evaluating reads entities' bodies (annotations, links).
     pub fn reads_body(&self) -> bool {
         self.reads_body

@@ -5,10 +5,12 @@
 //!
 //! - [`definition`]: a scorecard as written and checked (filter, levels, checks)
 //! - [`rules`]: the rules (owner, description, lifecycle, system, tags, links, annotations,
-//!   relations; `all`/`any`/`not`) and their evaluation over one entity
+//!   relations, files, the cluster rules; `all`/`any`/`not`) and their evaluation over one entity
 //! - [`service`]: the results per snapshot, evaluated when the catalog publishes it and carried
 //!   over for entities that did not change, and what a caller is shown (`GET
 //!   /api/scorecards…`, the entity page, the team page)
+//! - [`cluster`]: the cluster rules (runs in an environment, replicas, probes, limits, no
+//!   crash loops) over what the Kubernetes watchers know of an entity's workloads
 //! - [`repo`]: facts from an entity's repository (files present, a line matching), read
 //!   through the catalog's `EntityFiles` seam
 //! - [`levels`]: the levels as the catalog table and `GET /api/scorecards/{name}/entities`
@@ -16,6 +18,7 @@
 //! - [`history`]: the teams' daily counts per level (stored when they change) and their 30-day
 //!   trend
 
+pub mod cluster;
 pub mod definition;
 pub mod history;
 pub mod levels;
@@ -82,3 +85,6 @@ mod api_tests;
 
 #[cfg(test)]
 mod levels_tests;
+
+#[cfg(test)]
+mod cluster_tests;

@@ -11,10 +11,21 @@
 //! rule: {all: [ownerExists, description]}         # also any: [...], not: rule
 //! rule: {file: README.md}           # in the entity's repository (`dir/`: a folder, not empty)
 //! rule: {file: {path: Dockerfile, matches: '^FROM \S+:\d'}}  # a line matches
+//! rule: {runsIn: production}        # a workload in a cluster of this environment (or name)
+//! rule: {replicas: {min: 2}}        # every workload's desired replicas (or HPA minimum) ≥ 2
+//! rule: probes                      # readiness and liveness probes on every container
+//! rule: limits                      # CPU and memory limits on every container
+//! rule: {noCrashLoops: {hours: 24}} # no container crash-looping or restarted in 24 hours
 //! ```
+//!
+//! The cluster rules (the last five, also `{probes: readiness}`, `{limits: [memory]}`) are in
+//! [`super::cluster`], which says what each one measures; they fail for an entity with no
+//! workloads in any cluster.
 
+use super::cluster::ClusterRule;
 use super::repo::{FileQuery, FileState, RepoFacts};
 use crate::catalog::snapshot::Record;
+use crate::k8s::facts::WorkloadFacts;
 use regex_lite::Regex;
 use serde_json::Value;
 use std::fmt;
@@ -41,6 +52,8 @@ pub enum Rule {
     /// A file in the entity's repository, read through the catalog's seam
     /// ([`super::repo`]); with a pattern, one of its lines matches it.
     File(FileQuery),
+    /// Over the entity's workloads in the clusters ([`super::cluster`]).
+    Cluster(ClusterRule),
     All(Vec<Rule>),
     Any(Vec<Rule>),
     Not(Box<Rule>),
@@ -72,7 +85,7 @@ const RELATIONS: &[&str] = &[
 ];
 
 const NAMES: &str =
-    "ownerSet, ownerExists, description, lifecycle, system, tags, links (or a map: lifecycle, tag, annotation, relation, file, all, any, not)";
+    "ownerSet, ownerExists, description, lifecycle, system, tags, links, probes, limits, noCrashLoops (or a map: lifecycle, tag, annotation, relation, file, runsIn, replicas, probes, limits, noCrashLoops, all, any, not)";
 
 /// Checks a repository path as a `file` rule names it.
 fn file_path(p: &str) -> Result<String, String> {
@@ -101,10 +114,12 @@ impl Rule {
                 "system" => Ok(Rule::System),
                 "tags" => Ok(Rule::Tags(None)),
                 "links" => Ok(Rule::Links),
-                other => Err(err(
-                    field.into(),
-                    format!("unknown rule {other:?}; expected one of {NAMES}"),
-                )),
+                other => ClusterRule::named(other).map(Rule::Cluster).ok_or_else(|| {
+                    err(
+                        field.into(),
+                        format!("unknown rule {other:?}; expected one of {NAMES}"),
+                    )
+                }),
             },
             Value::Object(map) => {
                 let mut entries = map.iter();
@@ -115,6 +130,9 @@ impl Rule {
                     ));
                 };
                 let at = format!("{field}.{key}");
+                if let Some(cluster) = ClusterRule::parse(key, arg, &at) {
+                    return cluster.map(Rule::Cluster);
+                }
                 match key.as_str() {
                     "all" | "any" => {
                         let Value::Array(items) = arg else {
@@ -380,6 +398,7 @@ impl Rule {
                     ),
                 }
             }
+            Rule::Cluster(c) => c.evaluate(facts.clusters(), facts.record.stored.key.as_str()),
             Rule::All(rules) => {
                 for rule in rules {
                     let (ok, why) = rule.evaluate(facts);
@@ -446,6 +465,7 @@ impl Rule {
             }
             Rule::Relation(t) => r.related(t).next().is_some(),
             Rule::File(q) => matches!(facts.file(q), FileState::Present | FileState::Matched(_)),
+            Rule::Cluster(c) => c.holds(facts.clusters(), facts.record.stored.key.as_str()),
             Rule::All(rules) => rules.iter().all(|rule| rule.holds(facts)),
             Rule::Any(rules) => rules.iter().any(|rule| rule.holds(facts)),
             Rule::Not(rule) => !rule.holds(facts),
@@ -468,6 +488,28 @@ impl Rule {
             Rule::All(r) | Rule::Any(r) => r.iter().for_each(|r| r.file_queries(out)),
             Rule::Not(r) => r.file_queries(out),
             _ => {}
+        }
+    }
+
+    /// Whether it reads the entity's workloads; the crash-loop windows it reads go to `windows`.
+    pub fn reads_clusters(&self, windows: &mut Vec<u32>) -> bool {
+        match self {
+            Rule::Cluster(c) => {
+                if let Some(h) = c.window().filter(|h| !windows.contains(h)) {
+                    windows.push(h);
+                }
+                true
+            }
+            Rule::All(r) | Rule::Any(r) => {
+                // Every rule is asked (each adds its windows).
+                let mut any = false;
+                for r in r {
+                    any |= r.reads_clusters(windows);
+                }
+                any
+            }
+            Rule::Not(r) => r.reads_clusters(windows),
+            _ => false,
         }
     }
 
@@ -518,6 +560,7 @@ impl fmt::Display for Rule {
                 path,
                 matches: Some(re),
             }) => write!(f, "file {path} matches {}", re.as_str()),
+            Rule::Cluster(c) => write!(f, "{c}"),
             Rule::All(r) => list(f, "all", r),
             Rule::Any(r) => list(f, "any", r),
             Rule::Not(r) => write!(f, "not({r})"),
@@ -525,12 +568,14 @@ impl fmt::Display for Rule {
     }
 }
 
-/// One entity's facts: the stitched record, its body parsed when a rule first asks, and its
-/// repository's files when a scorecard asks about them.
+/// One entity's facts: the stitched record, its body parsed when a rule first asks, its
+/// repository's files when a scorecard asks about them, and the clusters' workloads when a
+/// scorecard has cluster rules.
 pub struct Facts<'a> {
     pub record: &'a Record,
     body: std::cell::OnceCell<Value>,
     files: Option<&'a RepoFacts>,
+    clusters: Option<&'a WorkloadFacts>,
 }
 
 impl<'a> Facts<'a> {
@@ -539,7 +584,20 @@ impl<'a> Facts<'a> {
             record,
             body: std::cell::OnceCell::new(),
             files: None,
+            clusters: None,
         }
+    }
+
+    /// With the clusters' workloads (`None`: no cluster is known).
+    pub fn with_clusters(mut self, clusters: Option<&'a WorkloadFacts>) -> Self {
+        self.clusters = clusters;
+        self
+    }
+
+    fn clusters(&self) -> &WorkloadFacts {
+        static NONE: std::sync::OnceLock<WorkloadFacts> = std::sync::OnceLock::new();
+        self.clusters
+            .unwrap_or_else(|| NONE.get_or_init(WorkloadFacts::default))
     }
 
     /// With what the entity's repository holds (`None`: it cannot be read).

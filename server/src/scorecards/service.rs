@@ -9,6 +9,12 @@
 //! change costs one pointer comparison and one hash of the relations per entity plus the
 //! changed entities' checks. A change to a `Scorecard` entity evaluates everything again.
 //!
+//! When a check reads entities' workloads (the cluster rules, [`super::cluster`]), the loop also
+//! wakes when the Kubernetes service says a cluster changed (waiting a moment for the rest of
+//! a rollout), and every 5 minutes when a check has a crash-loop window: it reads every entity's
+//! workloads once ([`crate::k8s::KubeService::workload_facts`]) and evaluates again only the
+//! entities whose workloads' digest ([`crate::k8s::facts::EntityWorkloads::digest`]) moved.
+//!
 //! Results keep no snapshot alive: they name the records they were evaluated for by a weak
 //! pointer, and each entity by a weak pointer to its stored data (both only compared, never
 //! read). Per entity and scorecard an outcome is a bit per check and the level reached
@@ -24,6 +30,7 @@
 //! (`catalog.entity.read`, through the facade). A team's trend counts every entity the team
 //! owns (numbers only, no names).
 
+use super::cluster::{self, WorkloadSource};
 use super::definition::{Outcome, Scorecard, ScorecardConfig};
 use super::history::{self, History};
 use super::repo::{FileQuery, RepoReader};
@@ -33,6 +40,8 @@ use crate::catalog::reference::RefKey;
 use crate::catalog::service::CatalogService;
 use crate::catalog::snapshot::{Record, Snapshot, StoredData};
 use crate::catalog::source::Sources;
+use crate::k8s::facts::WorkloadFacts;
+use crate::k8s::KubeService;
 use crate::storage::Store;
 use app::model::Caller;
 use app::scorecards::{
@@ -54,7 +63,16 @@ pub struct ScorecardService {
     done: tokio::sync::watch::Sender<u64>,
     /// The loop is evaluating or writing the history.
     busy: std::sync::atomic::AtomicBool,
+    /// Where the cluster rules read entities' workloads (none: no cluster is known).
+    kube: Option<Arc<KubeService>>,
 }
+
+/// After the clusters change, how long the loop waits for more changes before evaluating
+/// (a rollout changes many pods within moments).
+const WORKLOADS_SETTLE: std::time::Duration = std::time::Duration::from_millis(300);
+/// How often the loop looks again when a check reads a crash-loop window (a restart leaves
+/// the window with time, not with a change).
+const WINDOWS_TICK: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// One entity as it was when evaluated: enough to tell that it did not change.
 struct Seen {
@@ -92,6 +110,16 @@ impl ScorecardService {
         }
     }
 
+    /// Reads entities' workloads from these clusters for the cluster rules.
+    pub fn with_kube(mut self, kube: Arc<KubeService>) -> Self {
+        self.kube = Some(kube);
+        self
+    }
+
+    fn workloads(&self) -> Option<&dyn WorkloadSource> {
+        self.kube.as_deref().map(|k| k as &dyn WorkloadSource)
+    }
+
     /// The latest results.
     pub fn latest(&self) -> Option<Arc<Evaluated>> {
         self.latest
@@ -123,8 +151,29 @@ impl ScorecardService {
         snapshot: &Arc<Snapshot>,
         sources: &Sources,
     ) -> Option<history::Rollup> {
+        self.evaluate_again(snapshot, sources, false)
+    }
+
+    /// [`ScorecardService::evaluate_now`] after the clusters changed: evaluates the entities
+    /// whose workloads' digest moved, even when the latest results are `snapshot`'s; `None`
+    /// when none moved. Blocking work.
+    pub fn evaluate_workloads_now(
+        &self,
+        snapshot: &Arc<Snapshot>,
+        sources: &Sources,
+    ) -> Option<history::Rollup> {
+        self.evaluate_again(snapshot, sources, true)
+    }
+
+    fn evaluate_again(
+        &self,
+        snapshot: &Arc<Snapshot>,
+        sources: &Sources,
+        workloads_moved: bool,
+    ) -> Option<history::Rollup> {
         let previous = self.latest();
-        if previous.as_ref().is_some_and(|p| p.is_of(snapshot)) {
+        let same = previous.as_ref().is_some_and(|p| p.is_of(snapshot));
+        if same && !workloads_moved {
             return None;
         }
         let started = Instant::now();
@@ -133,8 +182,13 @@ impl ScorecardService {
             snapshot,
             previous.as_deref(),
             Some(sources),
+            self.workloads(),
         ));
         drop(previous);
+        if same && next.evaluated == 0 {
+            // No entity's workloads moved: the latest results stand.
+            return None;
+        }
         tracing::debug!(
             entities = snapshot.records.len(),
             evaluated = next.evaluated,
@@ -170,15 +224,21 @@ impl ScorecardService {
                 }
             }
             let mut published = catalog.subscribe();
+            let mut workloads = this.kube.as_ref().map(|k| k.subscribe());
+            let mut tick = tokio::time::interval(WINDOWS_TICK);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            tick.tick().await;
+            let mut workloads_moved = false;
             loop {
                 this.busy.store(true, std::sync::atomic::Ordering::SeqCst);
                 let snapshot = catalog.snapshot();
                 let service = this.clone();
                 let sources = catalog.sources().clone();
                 // The snapshot moves into the blocking task and is dropped there.
-                let rollup =
-                    tokio::task::spawn_blocking(move || service.evaluate_now(&snapshot, &sources))
-                        .await;
+                let rollup = tokio::task::spawn_blocking(move || {
+                    service.evaluate_again(&snapshot, &sources, workloads_moved)
+                })
+                .await;
                 match rollup {
                     Ok(Some(rollup)) => this.record_history(&store, &rollup).await,
                     Ok(None) => {}
@@ -186,9 +246,41 @@ impl ScorecardService {
                 }
                 this.busy.store(false, std::sync::atomic::Ordering::SeqCst);
                 this.done.send_modify(|n| *n = n.wrapping_add(1));
-                if published.changed().await.is_err() {
-                    return;
-                }
+                // The next reason to evaluate: a published snapshot, the clusters' workloads
+                // changing (when a check reads them), or time passing over a crash-loop window.
+                workloads_moved = loop {
+                    let cluster_checks = this
+                        .latest()
+                        .and_then(|e| cluster::needs(e.scorecards.iter()));
+                    let windows = cluster_checks.as_ref().is_some_and(|w| !w.is_empty());
+                    tokio::select! {
+                        changed = published.changed() => {
+                            if changed.is_err() {
+                                return;
+                            }
+                            break false;
+                        }
+                        changed = async {
+                            match workloads.as_mut() {
+                                Some(w) => w.changed().await,
+                                None => std::future::pending().await,
+                            }
+                        } => {
+                            if changed.is_err() {
+                                workloads = None;
+                                continue;
+                            }
+                            if cluster_checks.is_some() {
+                                tokio::time::sleep(WORKLOADS_SETTLE).await;
+                                if let Some(w) = workloads.as_mut() {
+                                    w.borrow_and_update();
+                                }
+                                break true;
+                            }
+                        }
+                        _ = tick.tick(), if windows => break true,
+                    }
+                };
             }
         })
     }
@@ -257,13 +349,16 @@ impl ScorecardService {
         let cards = self.scorecards_of(visible.snapshot());
         let applies: Vec<&Arc<Scorecard>> = cards.iter().filter(|s| s.applies_to(record)).collect();
         let queries = file_queries(applies.iter().copied());
+        let clusters = cluster::needs(applies.iter().copied())
+            .and(self.workloads())
+            .map(|k| k.workload_facts(visible.snapshot(), Some(record.stored.key.as_str())));
         let files = (!queries.is_empty())
             .then(|| {
                 RepoReader::new(visible.sources(), &queries, &visible.snapshot().locations)
                     .facts(record)
             })
             .flatten();
-        let facts = Facts::with_files(record, files.as_deref());
+        let facts = Facts::with_files(record, files.as_deref()).with_clusters(clusters.as_ref());
         let scorecards = applies.iter().map(|s| s.result(&facts)).collect();
         Some(EntityScorecards {
             entity: record.entity_ref().clone(),
@@ -293,6 +388,13 @@ impl ScorecardService {
         let queries = file_queries(scorecards.iter());
         let mut reader =
             RepoReader::new(visible.sources(), &queries, &visible.snapshot().locations);
+        // Evaluated here only when the loop has not caught up.
+        let clusters = match current {
+            Some(_) => None,
+            None => cluster::needs(scorecards.iter())
+                .and(self.workloads())
+                .map(|k| k.workload_facts(visible.snapshot(), None)),
+        };
         let mut entities: Vec<EntityLevel> = Vec::new();
         for (i, owned) in group
             .related("ownerOf")
@@ -307,7 +409,7 @@ impl ScorecardService {
                     } else {
                         reader.facts(owned)
                     };
-                    live = evaluate_record(&scorecards, owned, files.as_deref());
+                    live = evaluate_record(&scorecards, owned, files.as_deref(), clusters.as_ref());
                     &live
                 }
             };
@@ -508,22 +610,26 @@ fn file_queries<'a>(cards: impl Iterator<Item = &'a Arc<Scorecard>>) -> Vec<File
     out
 }
 
-/// [`evaluate_with`] without repositories (a `file` rule finds them unreadable).
+/// [`evaluate_with`] without repositories (a `file` rule finds them unreadable) or clusters (a
+/// cluster rule finds no workloads).
 pub fn evaluate(
     configured: &[Arc<Scorecard>],
     snapshot: &Arc<Snapshot>,
     previous: Option<&Evaluated>,
 ) -> Evaluated {
-    evaluate_with(configured, snapshot, previous, None)
+    evaluate_with(configured, snapshot, previous, None, None)
 }
 
 /// Evaluates `snapshot`, carrying over `previous`'s results where nothing they read changed;
-/// `files`: the catalog's sources, to read entities' repositories when a rule asks.
+/// `files`: the catalog's sources, to read entities' repositories when a rule asks;
+/// `workloads`: where the cluster rules read entities' workloads, read once for the whole
+/// evaluation when a check asks (an entity whose workloads' digest moved is evaluated again).
 pub fn evaluate_with(
     configured: &[Arc<Scorecard>],
     snapshot: &Arc<Snapshot>,
     previous: Option<&Evaluated>,
     files: Option<&Sources>,
+    workloads: Option<&dyn WorkloadSource>,
 ) -> Evaluated {
     let (scorecards, problems, sources) = scorecards_in(configured, snapshot);
     for (reference, why) in &problems {
@@ -556,11 +662,23 @@ pub fn evaluate_with(
     let queries = file_queries(scorecards.iter());
     let no_sources = Sources::default();
     let mut reader = RepoReader::new(files.unwrap_or(&no_sources), &queries, &snapshot.locations);
+    let windows = cluster::needs(scorecards.iter());
+    let clusters: Option<WorkloadFacts> = windows
+        .as_ref()
+        .and(workloads)
+        .map(|w| w.workload_facts(snapshot, None));
     for (i, r) in snapshot.records.iter().enumerate() {
         let mut relations = relations_hash(r);
         if !queries.is_empty() {
             // A repository's files change with its commit: its entities are evaluated again.
             relations ^= key_hash(reader.revision(r).unwrap_or(""));
+        }
+        if let (Some(windows), Some(c)) = (&windows, &clusters) {
+            // Its workloads changed (or a restart left a crash-loop window): evaluated again.
+            let digest = c
+                .of(r.stored.key.as_str())
+                .map_or(0, |e| e.digest(windows, c.now));
+            relations ^= digest.rotate_left(17);
         }
         let key = key_hash(r.stored.key.as_str());
         by_key.push((key, i as u32));
@@ -588,7 +706,12 @@ pub fn evaluate_with(
                 } else {
                     reader.facts(r)
                 };
-                outcomes.extend(evaluate_record(&scorecards, r, repo.as_deref()));
+                outcomes.extend(evaluate_record(
+                    &scorecards,
+                    r,
+                    repo.as_deref(),
+                    clusters.as_ref(),
+                ));
             }
         }
         offsets.push(outcomes.len() as u32);
@@ -617,8 +740,9 @@ pub fn evaluate_record(
     scorecards: &[Arc<Scorecard>],
     r: &Record,
     files: Option<&super::repo::RepoFacts>,
+    clusters: Option<&WorkloadFacts>,
 ) -> Vec<(u16, Outcome)> {
-    let facts = Facts::with_files(r, files);
+    let facts = Facts::with_files(r, files).with_clusters(clusters);
     scorecards
         .iter()
         .enumerate()

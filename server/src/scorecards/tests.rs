@@ -200,7 +200,7 @@ fn bad_rules_name_the_field() {
         err("{annotation: {key: a, match: b}}"),
         "rule.annotation.match: unknown field; expected key or matches"
     );
-    assert_eq!(err("{not: 3}"), "rule.not: expected a rule name or a map; expected one of ownerSet, ownerExists, description, lifecycle, system, tags, links (or a map: lifecycle, tag, annotation, relation, file, all, any, not)");
+    assert_eq!(err("{not: 3}"), "rule.not: expected a rule name or a map; expected one of ownerSet, ownerExists, description, lifecycle, system, tags, links, probes, limits, noCrashLoops (or a map: lifecycle, tag, annotation, relation, file, runsIn, replicas, probes, limits, noCrashLoops, all, any, not)");
     assert!(err("{file: ../etc/passwd}")
         .starts_with("rule.file: \"../etc/passwd\": expected a path relative"));
     assert_eq!(
