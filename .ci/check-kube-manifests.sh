@@ -38,6 +38,7 @@ def fix(v):
 crd = json.load(sys.stdin); fix(crd); json.dump(crd, sys.stdout)' | kubectl create --validate=false -f - >&2
 done
 for crd in applications.argoproj.io kustomizations.kustomize.toolkit.fluxcd.io helmreleases.helm.toolkit.fluxcd.io \
+  gitrepositories.source.toolkit.fluxcd.io helmrepositories.source.toolkit.fluxcd.io \
   applications.core.oam.dev externalsecrets.external-secrets.io sealedsecrets.bitnami.com \
   postgresqlinstances.database.example.org xpostgresqlinstances.database.example.org; do
   for _ in $(seq 100); do
@@ -81,7 +82,11 @@ can_i yes list sealedsecrets.bitnami.com -A
 can_i no patch applications.argoproj.io -A
 can_i no patch externalsecrets.external-secrets.io -A
 can_i no list appprojects.argoproj.io -A
-can_i no list gitrepositories.source.toolkit.fluxcd.io -A
+can_i yes list gitrepositories.source.toolkit.fluxcd.io -A
+can_i yes watch helmrepositories.source.toolkit.fluxcd.io -A
+can_i no patch gitrepositories.source.toolkit.fluxcd.io -A
+can_i no list buckets.source.toolkit.fluxcd.io -A
+can_i no list ocirepositories.source.toolkit.fluxcd.io -A
 can_i no delete pods -A
 can_i no create pods -n backlot
 can_i no patch deployments.apps -A

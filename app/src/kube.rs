@@ -247,6 +247,12 @@ pub struct DeliveryView {
     pub resources: Vec<String>,
     /// The ArgoCD UI's page of the application, when the cluster's `argocd_url` is configured.
     pub link: Option<String>,
+    /// Flux: its source and the source's state (`GitRepository flux-system/app
+    /// (ssh://…): Ready at main@abc1234`).
+    pub source_state: Option<String>,
+    /// The commit the cluster has, on the repository's web pages (the object's repository, else
+    /// the entity's source location), when the revision is a commit and the host a known kind.
+    pub commit_url: Option<String>,
     /// The catalog entity it belongs to, if any.
     pub entity: Option<EntityRef>,
 }
@@ -269,6 +275,27 @@ pub struct VersionRow {
     pub differs: bool,
 }
 
+/// Which GitOps revision runs where: one row per GitOps object and cluster.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevisionRow {
+    pub cluster: String,
+    pub environment: String,
+    /// `ArgoCD Application`, `Flux Kustomization`, `Flux HelmRelease`.
+    pub tool: String,
+    pub namespace: String,
+    pub name: String,
+    /// What the cluster has (short), as [`DeliveryView::synced_revision`].
+    pub revision: Option<String>,
+    /// Sync state in a word, as [`DeliveryView::state`].
+    pub state: String,
+    pub health: Health,
+    pub commit_url: Option<String>,
+    /// The ArgoCD UI's page of the application.
+    pub link: Option<String>,
+    /// Another cluster runs another revision of the same source.
+    pub differs: bool,
+}
+
 /// The Kubernetes tab of an entity.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EntityKube {
@@ -283,6 +310,8 @@ pub struct EntityKube {
     pub reasons: Vec<Reason>,
     pub clusters: Vec<ClusterWorkloads>,
     pub versions: Vec<VersionRow>,
+    /// Which GitOps revision runs where, rows of the same source together.
+    pub revisions: Vec<RevisionRow>,
 }
 
 /// Health counts of workloads.

@@ -4,7 +4,8 @@
 // started the way README.md starts it (KUBECONFIG, no config file, relative ./data). The
 // entity's Kubernetes tab shows the Application in its Delivery section, the clusters page and
 // the team page list it while it is out of sync, and when ArgoCD syncs it the open tab changes
-// by itself within 2 seconds.
+// by itself within 2 seconds. "Which revision runs where" names the cluster's revision with a link to
+// the commit on the repository's web pages, and follows the sync.
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -65,7 +66,7 @@ metadata:
   labels: {backstage.io/kubernetes-id: catalog-service}
 spec:
   project: default
-  source: {repoURL: "https://git.example.com/catalog/catalog-service.git", path: deploy, targetRevision: main}
+  source: {repoURL: "https://github.com/acme/catalog-service.git", path: deploy, targetRevision: main}
   destination: {server: "https://kubernetes.default.svc", namespace: catalog}
 `);
   appStatus({
@@ -109,6 +110,13 @@ test('an ArgoCD sync reaches an open Kubernetes tab within 2 seconds', async ({ 
   await expect(reason).toContainText('Application catalog-service is out of sync: Git at abc1234, cluster at 9f8e7d6 since 14:02');
   await expect(reason).toContainText('argocd app sync argocd/catalog-service');
   await expect(page.locator('.live-marker').first()).toHaveAttribute('data-live', 'true');
+  const commits = 'https://github.com/acme/catalog-service/commit/';
+  await expect(app.locator('.delivery-commit a')).toHaveAttribute('href', commits + CLUSTER);
+  const where = page.locator('.revisions-where tr[data-revision-of="catalog-service"]');
+  await expect(where).toHaveCount(1);
+  await expect(where).toContainText('OutOfSync');
+  await expect(where.locator('a.commit-link')).toHaveText('9f8e7d6');
+  await expect(where.locator('a.commit-link')).toHaveAttribute('href', commits + CLUSTER);
 
   // ArgoCD syncs: the open tab changes by itself, no reload.
   appStatus({
@@ -123,4 +131,6 @@ test('an ArgoCD sync reaches an open Kubernetes tab within 2 seconds', async ({ 
   await expect(page.locator('.delivery-object[data-delivery="catalog-service"] .delivery-revisions'))
     .toHaveText('abc1234 (Git and cluster)');
   await expect(page.locator('.reason[data-code="OutOfSync"]')).toHaveCount(0);
+  await expect(where).toContainText('Synced');
+  await expect(where.locator('a.commit-link')).toHaveAttribute('href', commits + GIT);
 });

@@ -15,13 +15,18 @@ tests do), registers one catalog Component per object triple, and:
      page holds all N, reads its RSS.
 Reports MiB per 1,000 GitOps objects: (RSS with - RSS without) / (N / 1000).
 
+With --set sources, the GitOps triple plus its Flux sources, N/5 each: every Kustomization reads
+its own GitRepository and every HelmRelease its own HelmRepository (status through the status
+subresource: Ready, the artifact); the cluster page's "delivery" (3 per five) is counted, each
+Flux row with its source's state.
+
 With --set platform, the objects are platform resources instead, N/4 each: Crossplane claims
 (the PostgreSQL claim CRD Crossplane generates; Synced/Ready, composition, resourceRef, connection
 secret published), ExternalSecrets (Ready, SecretSynced), KubeVela Applications (running, 2
 components with messages) and SealedSecrets (Synced), all with status written through the status
 subresource; the cluster page's "resources" is counted.
 
-Usage: python3 server/bench/bench_gitops.py [--objects 3000] [--set gitops|platform]
+Usage: python3 server/bench/bench_gitops.py [--objects 3000] [--set gitops|sources|platform]
        [--binary target/release/backlot]
 Needs: a release build and .ci/kube.sh (etcd, the API server).
 """
@@ -104,8 +109,30 @@ def ready(reason, message):
              "lastTransitionTime": "2026-12-07T14:02:00Z", "observedGeneration": 1}]
 
 
-def seed(cl, i):
+def seed_sources(cl, i):
+    """A GitOps triple whose Flux objects read their own sources (GitRepository, HelmRepository)."""
+    seed(cl, i, sources=True)
     name = f"svc-{i:04d}"
+    artifact = {"digest": "sha256:0", "lastUpdateTime": "2026-12-07T14:00:00Z", "path": f"p/{name}.tar.gz",
+                "url": f"http://source-controller/{name}.tar.gz"}
+    cl.call("POST", "/apis/source.toolkit.fluxcd.io/v1/namespaces/flux-system/gitrepositories", {
+        "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository", "metadata": {"name": name},
+        "spec": {"url": f"ssh://git@github.com/shop/{name}", "interval": "1m", "ref": {"branch": "main"},
+                 "secretRef": {"name": f"{name}-deploy-key"}}})
+    cl.status(f"/apis/source.toolkit.fluxcd.io/v1/namespaces/flux-system/gitrepositories/{name}", {
+        "observedGeneration": 1, "artifact": dict(artifact, revision=f"main@sha1:{APPLIED}"),
+        "conditions": ready("Succeeded", f"stored artifact for revision 'main@sha1:{APPLIED}'")})
+    cl.call("POST", "/apis/source.toolkit.fluxcd.io/v1/namespaces/ns-0/helmrepositories", {
+        "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "HelmRepository", "metadata": {"name": name},
+        "spec": {"url": f"https://charts.example.com/{name}", "interval": "1h"}})
+    cl.status(f"/apis/source.toolkit.fluxcd.io/v1/namespaces/ns-0/helmrepositories/{name}", {
+        "observedGeneration": 1, "artifact": dict(artifact, revision="sha256:" + "0" * 64),
+        "conditions": ready("Succeeded", "stored artifact: revision 'sha256:0000'")})
+
+
+def seed(cl, i, sources=False):
+    name = f"svc-{i:04d}"
+    git_source, helm_source = (name, name) if sources else ("shop", "charts")
     labels = {"backstage.io/kubernetes-id": name}
     cl.call("POST", "/apis/argoproj.io/v1alpha1/namespaces/argocd/applications", {
         "apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
@@ -123,7 +150,7 @@ def seed(cl, i):
         "apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
         "metadata": {"name": name, "labels": labels},
         "spec": {"interval": "5m", "prune": True, "path": f"./apps/{name}", "targetNamespace": "ns-0",
-                 "sourceRef": {"kind": "GitRepository", "name": "shop"}}})
+                 "sourceRef": {"kind": "GitRepository", "name": git_source}}})
     cl.status(f"/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/flux-system/kustomizations/{name}", {
         "observedGeneration": 1, "lastAppliedRevision": f"main@sha1:{APPLIED}",
         "lastAttemptedRevision": f"main@sha1:{APPLIED}", "inventory": inventory(name),
@@ -131,7 +158,7 @@ def seed(cl, i):
     cl.call("POST", "/apis/helm.toolkit.fluxcd.io/v2/namespaces/ns-0/helmreleases", {
         "apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
         "metadata": {"name": name, "labels": labels},
-        "spec": {"interval": "5m", "chart": {"spec": {"chart": name, "sourceRef": {"kind": "HelmRepository", "name": "charts"}}}}})
+        "spec": {"interval": "5m", "chart": {"spec": {"chart": name, "sourceRef": {"kind": "HelmRepository", "name": helm_source}}}}})
     cl.status(f"/apis/helm.toolkit.fluxcd.io/v2/namespaces/ns-0/helmreleases/{name}", {
         "observedGeneration": 1, "lastAttemptedRevision": "1.4.2", "inventory": inventory(name),
         "history": [{"chartName": name, "chartVersion": "1.4.2", "appVersion": "1.4.2", "configDigest": "sha256:0",
@@ -191,7 +218,7 @@ def seed_platform(cl, i):
          "lastUpdateTime": "2026-12-07T14:00:00Z"}]})
 
 
-def run_backlot(binary, work, tag, cat, state, port, want, field="delivery"):
+def run_backlot(binary, work, tag, cat, state, port, want, field="delivery", sourced=0):
     config = os.path.join(work, f"backlot-{tag}.yaml")
     open(config, "w").write(
         f"addr: 127.0.0.1:{port}\ndata_dir: {work}/data-{tag}\nlog: warn\ncatalog:\n  demo: never\n  locations:\n"
@@ -217,9 +244,12 @@ def run_backlot(binary, work, tag, cat, state, port, want, field="delivery"):
         synced = time.time() - t0
         time.sleep(2)
         rss = rss_mib(server.pid)
-        held = len(get(base + "/api/kubernetes/clusters/c0")[field])
-        if held != want:
-            raise RuntimeError(f"{tag}: {held} objects held in {field}, {want} expected")
+        rows = get(base + "/api/kubernetes/clusters/c0")[field]
+        if len(rows) != want:
+            raise RuntimeError(f"{tag}: {len(rows)} objects held in {field}, {want} expected")
+        with_source = sum(1 for r in rows if r.get("source_state"))
+        if with_source != sourced:
+            raise RuntimeError(f"{tag}: {with_source} rows with their source's state, {sourced} expected")
         return rss, synced
     finally:
         server.terminate()
@@ -231,11 +261,14 @@ def main():
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     ap = argparse.ArgumentParser()
     ap.add_argument("--objects", type=int, default=3000)
-    ap.add_argument("--set", choices=["gitops", "platform"], default="gitops")
+    ap.add_argument("--set", choices=["gitops", "sources", "platform"], default="gitops")
     ap.add_argument("--binary", default=os.path.join(ROOT, "target/release/backlot"))
     args = ap.parse_args()
-    per = 4 if args.set == "platform" else 3
-    seed_one, field = (seed_platform, "resources") if args.set == "platform" else (seed, "delivery")
+    per, seed_one, field, shown = {
+        "gitops": (3, seed, "delivery", 3),
+        "sources": (5, seed_sources, "delivery", 3),
+        "platform": (4, seed_platform, "resources", 4),
+    }[args.set]
     triples = args.objects // per
     work = tempfile.mkdtemp(prefix="backlot-bench-gitops-")
     state = os.path.join(work, "k0")
@@ -259,7 +292,8 @@ def main():
             for j in [pool.submit(seed_one, cl, i) for i in range(triples)]:
                 j.result()
         print(f"seeded {triples * per} {args.set} objects in {time.time() - t:.0f} s", file=sys.stderr)
-        rss, synced = run_backlot(args.binary, work, "with", cat, state, port, triples * per, field)
+        rss, synced = run_backlot(args.binary, work, "with", cat, state, port, triples * shown, field,
+                                  triples * 2 if args.set == "sources" else 0)
         print(json.dumps({
             "set": args.set,
             "objects": triples * per,

@@ -1,10 +1,11 @@
 //! GitOps delivery on the Kubernetes views: an entity's "Delivery" section per cluster (ArgoCD
 //! Applications, Flux Kustomizations and HelmReleases with sync state, health, revisions, last
-//! sync and message, and the ArgoCD UI link), and the out-of-sync / not-ready list of the
-//! clusters overview, a cluster page and a team page. Rendered on the server inside the views'
+//! sync and message, a Flux object's source and its state, the links to the commit and to the
+//! ArgoCD UI), "Which revision runs where" across an entity's clusters, and the out-of-sync /
+//! not-ready list of the clusters overview, a cluster page and a team page. Rendered on the server inside the views'
 //! `LiveRegion`, so they update with the rest of the view.
 
-use crate::kube::DeliveryView;
+use crate::kube::{DeliveryView, RevisionRow};
 use crate::pages::kubernetes::{HealthBadge, Reasons};
 use leptos::prelude::*;
 
@@ -45,7 +46,11 @@ fn DeliveryCard(d: DeliveryView) -> impl IntoView {
             <Reasons reasons=d.reasons.clone()/>
             <dl class="facts">
                 {d.source.clone().map(|s| view! { <dt>"Source"</dt><dd><code>{s}</code></dd> })}
+                {d.source_state.clone().map(|s| view! { <dt>"Source state"</dt><dd class="delivery-source">{s}</dd> })}
                 {revisions.map(|r| view! { <dt>"Revision"</dt><dd class="delivery-revisions"><code>{r}</code></dd> })}
+                {d.commit_url.clone().map(|href| view! {
+                    <dd class="delivery-commit"><a class="commit-link" href=href>"The cluster's commit ↗"</a></dd>
+                })}
                 {d.last_sync.clone().map(|t| view! { <dt>"Last sync"</dt><dd>{t}</dd> })}
                 {d.message.clone().map(|m| view! { <dt>"Message"</dt><dd>{m}</dd> })}
                 {(!d.resources.is_empty()).then(|| view! {
@@ -54,6 +59,49 @@ fn DeliveryCard(d: DeliveryView) -> impl IntoView {
             </dl>
         </div>
     }
+}
+
+/// Which GitOps revision runs where: one row per object and cluster, rows whose source runs
+/// different revisions in different places marked (nothing when there are none).
+#[component]
+pub fn RevisionsWhere(rows: Vec<RevisionRow>) -> impl IntoView {
+    (!rows.is_empty()).then(|| {
+        view! {
+            <section class="card revisions-where" aria-labelledby="revisions-heading">
+                <h2 id="revisions-heading" class="card-title">"Which revision runs where"</h2>
+                <table class="catalog-table">
+                    <thead>
+                        <tr><th>"Environment"</th><th>"Cluster"</th><th>"Object"</th><th>"Revision"</th><th>"State"</th><th>"Health"</th></tr>
+                    </thead>
+                    <tbody>
+                        {rows.into_iter().map(|r| {
+                            let revision = r.revision.clone().unwrap_or_else(|| "—".into());
+                            let (of, place) = (r.name.clone(), r.cluster.clone());
+                            view! {
+                                <tr class:differs=r.differs data-revision-of=of data-cluster=place>
+                                    <td>{r.environment}</td>
+                                    <td>{r.cluster}</td>
+                                    <td><span class="muted">{r.tool} " " {r.namespace} "/"</span>{r.name}</td>
+                                    <td>
+                                        {match r.commit_url {
+                                            Some(href) => view! { <a class="commit-link" href=href><code>{revision}</code></a> }.into_any(),
+                                            None => view! { <code>{revision}</code> }.into_any(),
+                                        }}
+                                        {r.differs.then_some(" (differs)")}
+                                    </td>
+                                    <td>
+                                        <span class="delivery-state">{r.state}</span>
+                                        {r.link.map(|href| view! { " " <a class="delivery-link" href=href>"ArgoCD ↗"</a> })}
+                                    </td>
+                                    <td><HealthBadge health=r.health/></td>
+                                </tr>
+                            }
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            </section>
+        }
+    })
 }
 
 /// GitOps objects that are out of sync or not ready (nothing when there are none).

@@ -8,7 +8,7 @@
 
 use crate::api::{get_cluster, get_clusters, get_entity_kube, get_entity_links, get_team_kube};
 use crate::components::common::{ErrorNotice, Loading};
-use crate::components::delivery::{DeliveryAttention, DeliverySection};
+use crate::components::delivery::{DeliveryAttention, DeliverySection, RevisionsWhere};
 use crate::components::observability::ClusterLinks;
 use crate::components::resources::{ResourcesAttention, ResourcesSection};
 use crate::kube::*;
@@ -300,6 +300,7 @@ fn EntityKubeView(
                 let v = view.get();
                 (!v.versions.is_empty() && v.clusters.len() > 1).then(|| view! { <Versions view=v/> })
             }}
+            {move || view! { <RevisionsWhere rows=view.with(|v| v.revisions.clone())/> }}
             {move || {
                 view.with(|v| v.clusters.clone())
                     .into_iter()

@@ -213,6 +213,31 @@ impl GitSpec {
         })
     }
 
+    /// Web address of a commit (`sha`: hexadecimal, 7 to 64 characters), when the host is a known
+    /// kind.
+    pub fn commit_url(&self, sha: &str) -> Option<String> {
+        if !(7..=64).contains(&sha.len()) || !sha.chars().all(|c| c.is_ascii_hexdigit()) {
+            return None;
+        }
+        let (base, flavour) = self.web()?;
+        Some(match flavour {
+            WebFlavour::Github | WebFlavour::Gitea => format!("{base}/commit/{sha}"),
+            WebFlavour::Gitlab => format!("{base}/-/commit/{sha}"),
+        })
+    }
+
+    /// The repository a `backstage.io/source-location` value names (`url:<web address of a
+    /// folder or file>`, or `url:`/`git:` and a repository URL), when it is a Git repository.
+    pub fn of_source_location(value: &str) -> Option<GitSpec> {
+        let target = value
+            .strip_prefix("url:")
+            .or_else(|| value.strip_prefix("git:"))?
+            .trim();
+        GitSpec::from_web_url(target)
+            .or_else(|_| GitSpec::new(target.split('?').next().unwrap_or(target), None, None))
+            .ok()
+    }
+
     /// Backstage's `managed-by-location` value for a file: `url:<web address>` where the host
     /// has one, otherwise `git:<repository>?ref=<branch>&path=<path>`.
     pub fn location_ref(&self, branch: &str, path: &str) -> String {
@@ -432,6 +457,36 @@ mod tests {
         assert_eq!(s.url, "https://codeberg.org/acme/web");
         assert!(GitSpec::from_web_url("https://github.com/acme").is_err());
         assert!(GitSpec::from_web_url("/etc/passwd").is_err());
+    }
+
+    #[test]
+    fn commits_link_on_known_hosts_from_a_source_location() {
+        let sha = "abc1234567890abcdef1234567890abcdef12345";
+        let gh = GitSpec::of_source_location("url:https://github.com/acme/web/tree/main/").unwrap();
+        assert_eq!(
+            gh.commit_url(sha).as_deref(),
+            Some("https://github.com/acme/web/commit/abc1234567890abcdef1234567890abcdef12345")
+        );
+        let gl = GitSpec::of_source_location(
+            "url:https://gitlab.example.com/shop/web/-/blob/main/catalog-info.yaml",
+        )
+        .unwrap();
+        assert_eq!(
+            gl.commit_url("abc1234").as_deref(),
+            Some("https://gitlab.example.com/shop/web/-/commit/abc1234")
+        );
+        let tea = GitSpec::of_source_location("url:https://codeberg.org/acme/web").unwrap();
+        assert_eq!(
+            tea.commit_url("abc1234").as_deref(),
+            Some("https://codeberg.org/acme/web/commit/abc1234")
+        );
+        // Not a commit; an unknown host; not a Git location.
+        assert_eq!(gh.commit_url("v1.2.3"), None);
+        assert_eq!(gh.commit_url("abc"), None);
+        let other =
+            GitSpec::of_source_location("url:https://git.example.com/shop/web.git").unwrap();
+        assert_eq!(other.commit_url(sha), None);
+        assert!(GitSpec::of_source_location("file:/srv/catalog/").is_none());
     }
 
     #[test]

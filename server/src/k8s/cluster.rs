@@ -5,6 +5,7 @@
 use super::gitops::{GitOpsObj, Tool};
 use super::model::{EventObj, HpaObj, IngressObj, PodObj, ReplicaSetObj, ServiceObj, Workload};
 use super::platform::{Kind, PlatformObj};
+use super::sources::{FluxSource, SourceKind};
 use app::kube::ClusterState;
 use futures_util::StreamExt;
 use kube::runtime::watcher;
@@ -30,6 +31,9 @@ pub struct Data {
     pub argo_applications: HashMap<String, GitOpsObj>,
     pub flux_kustomizations: HashMap<String, GitOpsObj>,
     pub flux_helm_releases: HashMap<String, GitOpsObj>,
+    /// Flux sources, one map per kind.
+    pub flux_git_repositories: HashMap<String, FluxSource>,
+    pub flux_helm_repositories: HashMap<String, FluxSource>,
     /// Platform objects (Crossplane claims and composites, KubeVela Applications,
     /// ExternalSecrets, SealedSecrets), one map per watcher (by its name).
     pub platform: BTreeMap<&'static str, HashMap<String, PlatformObj>>,
@@ -52,6 +56,16 @@ impl Data {
             .chain(self.flux_helm_releases.values())
     }
 
+    /// Flux sources by (kind, namespace, name): what Kustomizations' and HelmReleases'
+    /// `sourceRef`s name.
+    pub fn sources(&self) -> Sources<'_> {
+        self.flux_git_repositories
+            .values()
+            .chain(self.flux_helm_repositories.values())
+            .map(|s| ((s.kind.kind(), &*s.namespace, &*s.name), s))
+            .collect()
+    }
+
     pub fn platform(&self) -> impl Iterator<Item = &PlatformObj> {
         self.platform.values().flat_map(|m| m.values())
     }
@@ -70,6 +84,21 @@ impl Data {
             .chain(self.statefulsets.values())
             .chain(self.daemonsets.values())
     }
+}
+
+/// Flux sources by (kind, namespace, name) ([`Data::sources`]).
+pub type Sources<'a> = HashMap<(&'static str, &'a str, &'a str), &'a FluxSource>;
+
+/// The source a GitOps object reads, among `sources`.
+pub fn source_of<'a>(sources: &Sources<'a>, o: &GitOpsObj) -> Option<&'a FluxSource> {
+    let r = o.source_ref.as_ref()?;
+    let kind = [SourceKind::GitRepository, SourceKind::HelmRepository]
+        .into_iter()
+        .find(|k| k.kind() == &*r.kind)?
+        .kind();
+    // (The keys' borrows may be shorter than the values'.)
+    let shorter: &HashMap<(&'static str, &str, &str), &'a FluxSource> = sources;
+    shorter.get(&(kind, &*r.namespace, &*r.name)).copied()
 }
 
 #[derive(Default)]
@@ -323,6 +352,27 @@ impl Cluster {
                     GitOpsObj::flux_helm_release,
                     api,
                     flux_helm_releases
+                ),
+            });
+        }
+        for (kind, resource) in &apis.sources {
+            let api = kube::Api::all_with(client.clone(), resource);
+            tracing::info!(cluster = %self.name, api_version = %resource.api_version, "watching {}", kind.what());
+            use kube::api::DynamicObject;
+            watches.push(match kind {
+                SourceKind::GitRepository => watch!(
+                    kind.what(),
+                    DynamicObject => FluxSource,
+                    FluxSource::git_repository,
+                    api,
+                    flux_git_repositories
+                ),
+                SourceKind::HelmRepository => watch!(
+                    kind.what(),
+                    DynamicObject => FluxSource,
+                    FluxSource::helm_repository,
+                    api,
+                    flux_helm_repositories
                 ),
             });
         }

@@ -4,7 +4,9 @@
 //!
 //! GitOps APIs are custom resources that only some clusters have: ArgoCD `Application`s
 //! (argoproj.io), Flux `Kustomization`s (kustomize.toolkit.fluxcd.io) and `HelmRelease`s
-//! (helm.toolkit.fluxcd.io), each read in the version its group prefers. So are the platform
+//! (helm.toolkit.fluxcd.io) and their sources, `GitRepository`s and `HelmRepository`s
+//! (source.toolkit.fluxcd.io: v1, or v1beta2 on older Flux), each read in the version its group
+//! prefers. So are the platform
 //! resources: KubeVela `Application`s (core.oam.dev), `ExternalSecret`s (external-secrets.io),
 //! `SealedSecret`s (bitnami.com), and Crossplane's claims and composite resources, found by the
 //! categories Crossplane gives the CRDs it generates from an XRD (`claim`, `composite`), whatever
@@ -15,6 +17,7 @@ use kube::discovery::ApiResource;
 #[derive(Default)]
 struct Custom {
     gitops: Vec<(super::gitops::Tool, ApiResource)>,
+    sources: Vec<(super::sources::SourceKind, ApiResource)>,
     platform: Vec<(super::platform::Kind, &'static str, ApiResource)>,
 }
 
@@ -23,6 +26,8 @@ pub struct Apis {
     pub hpa: Option<ApiResource>,
     /// The GitOps kinds served, with the resource to read each through.
     pub gitops: Vec<(super::gitops::Tool, ApiResource)>,
+    /// Flux's sources served (GitRepositories, HelmRepositories).
+    pub sources: Vec<(super::sources::SourceKind, ApiResource)>,
     /// The platform kinds served (Crossplane claims and composites, one entry per kind; KubeVela
     /// Applications; ExternalSecrets; SealedSecrets), with the watcher's name and the resource.
     pub platform: Vec<(super::platform::Kind, &'static str, ApiResource)>,
@@ -87,6 +92,7 @@ pub async fn discover(client: &kube::Client) -> Result<Apis, String> {
         ingresses,
         hpa,
         gitops: custom.gitops,
+        sources: custom.sources,
         platform: custom.platform,
         skipped,
     })
@@ -116,6 +122,8 @@ async fn custom(client: &kube::Client, skipped: &mut Vec<String>) -> Result<Cust
             "helmreleases",
         ),
     ];
+    use super::sources::SourceKind;
+    const SOURCES: [SourceKind; 2] = [SourceKind::GitRepository, SourceKind::HelmRepository];
     let groups = client.list_api_groups().await.map_err(|e| e.to_string())?;
     let mut out = Custom::default();
     let mut crossplane = Vec::new();
@@ -150,6 +158,11 @@ async fn custom(client: &kube::Client, skipped: &mut Vec<String>) -> Result<Cust
                 .find(|(_, group, plural)| *group == g.name && *plural == r.name)
             {
                 out.gitops.push((*tool, resource(tool.kind(), &r.name)));
+            } else if let Some(kind) = SOURCES
+                .iter()
+                .find(|k| g.name == "source.toolkit.fluxcd.io" && k.plural() == r.name)
+            {
+                out.sources.push((*kind, resource(kind.kind(), &r.name)));
             } else if let Some((kind, _, _, what)) = FIXED
                 .iter()
                 .find(|(_, group, plural, _)| *group == g.name && *plural == r.name)
@@ -193,7 +206,7 @@ async fn custom(client: &kube::Client, skipped: &mut Vec<String>) -> Result<Cust
         );
         out.platform.push((kind, what, resource));
     }
-    if out.gitops.is_empty() && out.platform.is_empty() {
+    if out.gitops.is_empty() && out.sources.is_empty() && out.platform.is_empty() {
         tracing::debug!("no GitOps or platform resources served: their sections are not shown");
     }
     Ok(out)

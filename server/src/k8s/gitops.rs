@@ -56,6 +56,29 @@ pub struct Managed {
     pub message: Option<Box<str>>,
 }
 
+/// A Flux object's source: `spec.sourceRef` (Kustomization), `spec.chart.spec.sourceRef`
+/// (HelmRelease); the namespace is the object's own when the reference names none.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceRef {
+    pub kind: Box<str>,
+    pub namespace: Box<str>,
+    pub name: Box<str>,
+}
+
+impl SourceRef {
+    fn of(r: &Value, own_namespace: &str) -> Option<SourceRef> {
+        Some(SourceRef {
+            kind: r["kind"].as_str()?.into(),
+            namespace: r["namespace"]
+                .as_str()
+                .filter(|n| !n.is_empty())
+                .unwrap_or(own_namespace)
+                .into(),
+            name: r["name"].as_str()?.into(),
+        })
+    }
+}
+
 /// One GitOps object, compact.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GitOpsObj {
@@ -65,6 +88,10 @@ pub struct GitOpsObj {
     pub destination_namespace: Option<String>,
     /// Repository URL (+ path), or Flux's source reference `Kind/name`.
     pub source: Option<String>,
+    /// ArgoCD: the repository's URL as written (`spec.source.repoURL`).
+    pub repo: Option<Box<str>>,
+    /// Flux: the source object it reads.
+    pub source_ref: Option<SourceRef>,
     /// ArgoCD: `spec.source.targetRevision` (a branch, tag or commit as written).
     pub wanted: Option<String>,
     /// What Git says now: ArgoCD `status.sync.revision`, Flux `lastAttemptedRevision`.
@@ -210,6 +237,8 @@ impl GitOpsObj {
                     None => url,
                 },
             }),
+            repo: text(&source["repoURL"]).map(String::into_boxed_str),
+            source_ref: None,
             wanted: text(&source["targetRevision"]),
             git_revision: text(&status["sync"]["revision"])
                 .or_else(|| text(&status["sync"]["revisions"][0])),
@@ -281,12 +310,20 @@ impl GitOpsObj {
                 .filter(|_| status["history"][0]["status"] == "deployed")
                 .map(str::to_string)
         });
+        let source_ref = match tool {
+            Tool::FluxHelmRelease => {
+                SourceRef::of(&spec["chart"]["spec"]["sourceRef"], &meta.namespace)
+            }
+            _ => SourceRef::of(&spec["sourceRef"], &meta.namespace),
+        };
         GitOpsObj {
             observed: observed(&meta, status),
             meta,
             tool,
             destination_namespace: text(&spec["targetNamespace"]),
             source,
+            repo: None,
+            source_ref,
             wanted: None,
             git_revision: text(&status["lastAttemptedRevision"]),
             applied_revision: applied,
@@ -717,6 +754,11 @@ mod tests {
                 "inventory": {"entries": [{"id": "team-a_web_apps_Deployment", "v": "v1"}, {"id": "team-a_web__Service", "v": "v1"}]}}),
         );
         assert_eq!(o.source.as_deref(), Some("GitRepository/shop (./web)"));
+        let r = o.source_ref.as_ref().expect("source ref");
+        assert_eq!(
+            (&*r.kind, &*r.namespace, &*r.name),
+            ("GitRepository", "flux-system", "shop")
+        );
         assert_eq!(o.resources[0].kind.as_ref(), "Deployment");
         assert_eq!(o.resources[1].kind.as_ref(), "Service");
         assert_eq!(o.state(), "Not ready");
@@ -763,6 +805,11 @@ mod tests {
             Some("chart redis from HelmRepository/bitnami")
         );
         assert_eq!(o.applied_revision.as_deref(), Some("19.0.0"));
+        let r = o.source_ref.as_ref().expect("source ref");
+        assert_eq!(
+            (&*r.kind, &*r.namespace, &*r.name),
+            ("HelmRepository", "team-a", "bitnami")
+        );
         let (_, r) = health(&o, &none);
         assert_eq!(r[0].message, "HelmRelease redis not Ready: UpgradeFailed: context deadline exceeded (chart 19.0.1 attempted, 19.0.0 released)");
         assert!(r[0].next_step.contains("helm history redis"));

@@ -417,7 +417,8 @@ async fn a_refused_gitops_kind_is_skipped_and_said() {
         {"apiGroups": ["networking.k8s.io"], "resources": ["ingresses"], "verbs": ["get", "list", "watch"]},
         {"apiGroups": ["autoscaling"], "resources": ["horizontalpodautoscalers"], "verbs": ["get", "list", "watch"]},
         {"apiGroups": ["kustomize.toolkit.fluxcd.io"], "resources": ["kustomizations"], "verbs": ["get", "list", "watch"]},
-        {"apiGroups": ["helm.toolkit.fluxcd.io"], "resources": ["helmreleases"], "verbs": ["get", "list", "watch"]}
+        {"apiGroups": ["helm.toolkit.fluxcd.io"], "resources": ["helmreleases"], "verbs": ["get", "list", "watch"]},
+        {"apiGroups": ["source.toolkit.fluxcd.io"], "resources": ["gitrepositories", "helmrepositories"], "verbs": ["get", "list", "watch"]}
     ]);
     kube::Api::<ClusterRole>::all(client.clone())
         .create(
@@ -458,5 +459,198 @@ async fn a_refused_gitops_kind_is_skipped_and_said() {
         "{:?}",
         state.skipped
     );
+    h.cleanup().await;
+}
+
+/// A Flux source as source-controller writes its status: `Ready` and, once fetched, the artifact.
+fn source_status(ready: serde_json::Value, revision: &str) -> serde_json::Value {
+    json!({"observedGeneration": 1, "conditions": [ready],
+        "artifact": {"revision": revision, "digest": "sha256:0", "lastUpdateTime": "2026-12-07T14:00:00Z",
+            "path": "gitrepository/flux-system/shop/artifact.tar.gz", "url": "http://source-controller/artifact.tar.gz"}})
+}
+
+/// A Kustomization whose GitRepository cannot fetch says so, in the source's words, and recovers
+/// when the source does; its source's state and the commit's link are on its Delivery row, and
+/// the revision on the entity's "which revision runs where".
+#[tokio::test]
+async fn a_kustomization_says_why_its_source_fails_and_recovers() {
+    let server = ApiServer::start();
+    let h = Harness::new(TestDb::sqlite().await).await;
+    catalog(&h).await;
+    let client = server.client().await;
+    install_gitops_crds(&client).await;
+    for ns in ["flux-system", "team-a"] {
+        Objects::new(client.clone(), ns).await;
+    }
+    let applied = format!("main@sha1:{CLUSTER}");
+    create_gitops(
+        &client,
+        "flux-system",
+        "GitRepository",
+        json!({"metadata": {"name": "shop"},
+            "spec": {"url": "ssh://git@github.com/acme/shop", "interval": "1m", "ref": {"branch": "main"},
+                "secretRef": {"name": "shop-deploy-key"}}}),
+    )
+    .await;
+    let fetched = ready(
+        "True",
+        "Succeeded",
+        "stored artifact for revision 'main@sha1:9f8e7d6'",
+    );
+    gitops_status(
+        &client,
+        "flux-system",
+        "GitRepository",
+        "shop",
+        source_status(fetched.clone(), &applied),
+    )
+    .await;
+    create_gitops(
+        &client,
+        "flux-system",
+        "Kustomization",
+        json!({
+            "metadata": {"name": "cart", "labels": {"backstage.io/kubernetes-id": "cart"}},
+            "spec": {"interval": "5m", "prune": true, "path": "./cart", "targetNamespace": "team-a",
+                "sourceRef": {"kind": "GitRepository", "name": "shop"}}
+        }),
+    )
+    .await;
+    gitops_status(
+        &client,
+        "flux-system",
+        "Kustomization",
+        "cart",
+        json!({"observedGeneration": 1, "lastAppliedRevision": applied, "lastAttemptedRevision": applied,
+            "conditions": [ready("True", "ReconciliationSucceeded", "Applied revision: main@sha1:9f8e7d6")]}),
+    )
+    .await;
+    // A HelmRelease and its HelmRepository, not yet fetched.
+    create_gitops(
+        &client,
+        "team-a",
+        "HelmRepository",
+        json!({"metadata": {"name": "bitnami"}, "spec": {"url": "https://charts.bitnami.com/bitnami", "interval": "1h"}}),
+    )
+    .await;
+    create_gitops(
+        &client,
+        "team-a",
+        "HelmRelease",
+        json!({"metadata": {"name": "redis"},
+            "spec": {"interval": "5m", "chart": {"spec": {"chart": "redis", "sourceRef": {"kind": "HelmRepository", "name": "bitnami"}}}}}),
+    )
+    .await;
+
+    let kube = start(&h, &server, "").await;
+    let state = kube.clusters()[0].state();
+    assert!(
+        state.skipped.iter().all(|s| !s.contains("Flux")),
+        "{:?}",
+        state.skipped
+    );
+    wait(&kube, Duration::from_secs(5), "the Flux objects", |k| {
+        k.cluster_view("test")
+            .expect("cluster")
+            .delivery
+            .iter()
+            .all(|d| d.source_state.is_some())
+            && k.cluster_view("test").expect("cluster").delivery.len() == 2
+    })
+    .await;
+    let cart = entity(&kube, "cart");
+    assert_eq!(cart.health, Health::Healthy, "{:?}", cart.reasons);
+    let d = delivery(&cart);
+    assert_eq!(
+        d[0].source_state.as_deref(),
+        Some("GitRepository flux-system/shop (ssh://git@github.com/acme/shop): Ready at main@9f8e7d6")
+    );
+    let commit = format!("https://github.com/acme/shop/commit/{CLUSTER}");
+    assert_eq!(d[0].commit_url.as_deref(), Some(commit.as_str()));
+    assert_eq!(cart.revisions.len(), 1);
+    assert_eq!(
+        (
+            cart.revisions[0].revision.as_deref(),
+            cart.revisions[0].state.as_str(),
+            cart.revisions[0].environment.as_str()
+        ),
+        (Some("main@9f8e7d6"), "Ready", "dev")
+    );
+    assert!(!cart.revisions[0].differs);
+    let redis = kube
+        .cluster_view("test")
+        .expect("cluster")
+        .delivery
+        .into_iter()
+        .find(|d| d.name == "redis")
+        .expect("redis");
+    assert_eq!(
+        redis.source_state.as_deref(),
+        Some("HelmRepository team-a/bitnami (https://charts.bitnami.com/bitnami): Fetching")
+    );
+
+    // The deploy key stops working: source-controller says so on the GitRepository, the
+    // Kustomization stays Ready at what it last applied, and the entity says why nothing new
+    // arrives.
+    gitops_status(
+        &client,
+        "flux-system",
+        "GitRepository",
+        "shop",
+        source_status(
+            ready("False", "GitOperationFailed", "failed to checkout and determine revision: unable to clone 'ssh://git@github.com/acme/shop': authentication required"),
+            &applied,
+        ),
+    )
+    .await;
+    let took = wait(
+        &kube,
+        Duration::from_secs(2),
+        "the failing source to show",
+        |k| entity(k, "cart").health == Health::Degraded,
+    )
+    .await;
+    eprintln!("failing source visible after {took:?}");
+    let cart = entity(&kube, "cart");
+    assert_eq!(
+        cart.reasons[0].message,
+        "[test] GitRepository flux-system/shop not Ready: failed to checkout and determine revision: unable to clone 'ssh://git@github.com/acme/shop': authentication required (check the deploy key secret shop-deploy-key)"
+    );
+    assert_eq!(cart.reasons[0].code, "GitOperationFailed");
+    assert!(cart.reasons[0]
+        .next_step
+        .contains("kubectl -n flux-system get secret shop-deploy-key"));
+    let d = delivery(&cart);
+    assert_eq!(
+        d[0].state, "Ready",
+        "the Kustomization itself still applies what it has"
+    );
+    assert!(
+        d[0].source_state
+            .as_deref()
+            .is_some_and(|s| s.ends_with(": Not ready")),
+        "{:?}",
+        d[0].source_state
+    );
+    assert!(kube.overview().delivery.iter().any(|d| d.name == "cart"));
+    assert_eq!(kube.overview().clusters[0].health, Health::Degraded);
+
+    // Fetched again: the reason goes, live.
+    gitops_status(
+        &client,
+        "flux-system",
+        "GitRepository",
+        "shop",
+        source_status(fetched, &applied),
+    )
+    .await;
+    wait(
+        &kube,
+        Duration::from_secs(2),
+        "the source's recovery",
+        |k| entity(k, "cart").health == Health::Healthy,
+    )
+    .await;
+    assert!(entity(&kube, "cart").reasons.is_empty());
     h.cleanup().await;
 }

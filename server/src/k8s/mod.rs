@@ -9,6 +9,8 @@
 //!   relist after failure, backoff, stale marker with time and error).
 //! - [`gitops`]: ArgoCD Applications, Flux Kustomizations and HelmReleases: compact copies and
 //!   their health with reasons (pure).
+//! - [`sources`]: Flux GitRepositories and HelmRepositories: compact copies, their health with
+//!   reasons (pure), and a Kustomization's or HelmRelease's health read with its source's.
 //! - [`platform`]: Crossplane claims and composite resources, KubeVela Applications,
 //!   ExternalSecrets and SealedSecrets: compact copies and their health with reasons (pure).
 //! - [`facts`]: what the scorecards' cluster rules read of an entity's workloads, copied out at
@@ -28,6 +30,7 @@ pub mod model;
 pub mod platform;
 pub mod selector;
 pub mod service;
+pub mod sources;
 
 #[cfg(test)]
 mod gitops_tests;

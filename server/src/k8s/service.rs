@@ -16,7 +16,7 @@
 //! workload's would, in their namespace. A legacy composite resource bound to a claim is shown
 //! through its claim, whose health says what the composite's conditions say.
 
-use super::cluster::{Cluster, Data};
+use super::cluster::{source_of, Cluster, Data, Sources};
 use super::config::KubeSettings;
 use super::facts::{
     ClusterNote, ContainerFact, EntityWorkloads, PodFact, WorkloadFact, WorkloadFacts,
@@ -26,8 +26,11 @@ use super::health;
 use super::model::{Meta, PodObj, Workload};
 use super::platform::{self, PlatformObj};
 use super::selector::Selector;
+use super::sources;
+use crate::catalog::annotations::SOURCE_LOCATION;
 use crate::catalog::snapshot::Snapshot;
 use crate::catalog::CatalogService;
+use crate::git::spec::GitSpec;
 use app::kube::*;
 use app::model::{Caller, EntityRef};
 use std::collections::{BTreeMap, HashMap};
@@ -55,6 +58,8 @@ pub struct Target {
     namespace: Option<String>,
     /// `argocd/app-name`.
     argocd_app: Option<String>,
+    /// Its repository (`backstage.io/source-location`), for links to commits.
+    repo: Option<GitSpec>,
     /// How it matches, in words; or why its annotation cannot be used.
     pub matched_by: String,
     /// How it matches, as a label selector (`backstage.io/kubernetes-id=web`, or the selector
@@ -164,6 +169,9 @@ impl Targets {
             let sel_text = a[SELECTOR_ANNOTATION].as_str();
             let namespace = a[NAMESPACE_ANNOTATION].as_str().map(str::to_string);
             let argocd_app = a[ARGOCD_APP_ANNOTATION].as_str().map(str::to_string);
+            let repo = a[SOURCE_LOCATION]
+                .as_str()
+                .and_then(GitSpec::of_source_location);
             if id.is_none() && sel_text.is_none() && argocd_app.is_none() {
                 continue;
             }
@@ -214,6 +222,7 @@ impl Targets {
                 selector,
                 namespace,
                 argocd_app,
+                repo,
                 matched_by,
             });
         }
@@ -430,6 +439,7 @@ type Summary<'a> = (
 struct ClusterRead<'a> {
     cluster: &'a Cluster,
     data: &'a Data,
+    sources: Sources<'a>,
     owners: &'a Owners<'a>,
     state: ClusterState,
 }
@@ -801,12 +811,14 @@ impl KubeService {
         }
     }
 
-    /// A GitOps object as the views show it, its health read against this cluster's workloads.
+    /// A GitOps object as the views show it, its health read against this cluster's workloads
+    /// and (Flux) its source; `owner`: the entity it belongs to.
     fn delivery_view(
         cluster: &Cluster,
         d: &Data,
+        sources: &Sources<'_>,
         o: &GitOpsObj,
-        entity: Option<EntityRef>,
+        owner: Option<&Target>,
     ) -> DeliveryView {
         let words = |r: &gitops::Managed| {
             if !WORKLOAD_KINDS.contains(&r.kind.as_ref()) {
@@ -825,7 +837,8 @@ impl KubeService {
                     )
                 })
         };
-        let (health, reasons) = gitops::health(o, &words);
+        let source = source_of(sources, o);
+        let (health, reasons) = sources::with_source(o, source, &words);
         const RESOURCES_SHOWN: usize = 20;
         let mut resources: Vec<String> = o
             .resources
@@ -885,7 +898,19 @@ impl KubeService {
                 )),
                 _ => None,
             },
-            entity,
+            source_state: source.map(|s| {
+                format!(
+                    "{}{}: {}",
+                    s.title(),
+                    s.url
+                        .as_deref()
+                        .map(|u| format!(" ({})", crate::git::url::redact_url(u)))
+                        .unwrap_or_default(),
+                    s.state()
+                )
+            }),
+            commit_url: commit_url(o, source, owner.and_then(|t| t.repo.as_ref())),
+            entity: owner.map(|t| t.entity.clone()),
         }
     }
 
@@ -974,6 +999,7 @@ impl KubeService {
             .map(|((cluster, data), owners)| ClusterRead {
                 cluster,
                 data,
+                sources: data.sources(),
                 owners,
                 state: cluster.state(),
             })
@@ -1037,7 +1063,7 @@ impl KubeService {
                     .data
                     .gitops()
                     .filter(|o| t.delivers(o, &matched))
-                    .map(|o| Self::delivery_view(r.cluster, r.data, o, Some(t.entity.clone())))
+                    .map(|o| Self::delivery_view(r.cluster, r.data, &r.sources, o, Some(t)))
                     .collect();
                 delivery.sort_by(|a, b| {
                     b.health
@@ -1147,6 +1173,7 @@ impl KubeService {
             )
         };
         let versions = versions(&clusters);
+        let revisions = revisions(&clusters);
         EntityKube {
             entity: entity.clone(),
             matched_by: target.map(|t| t.matched_by.clone()).unwrap_or_default(),
@@ -1156,6 +1183,7 @@ impl KubeService {
             reasons,
             clusters,
             versions,
+            revisions,
         }
     }
 
@@ -1198,6 +1226,7 @@ impl KubeService {
             rows.push((w, owner));
         }
         let mut delivery = Vec::new();
+        let sources = d.sources();
         for o in d.gitops() {
             let owner = targets.owner_of_gitops(o, &|r| {
                 workload_owners
@@ -1207,7 +1236,7 @@ impl KubeService {
             if owner.is_some_and(|i| !shows(&targets.all[i].entity)) {
                 continue;
             }
-            worst = worst.max(gitops::health(o, &|_| None).0);
+            worst = worst.max(sources::with_source(o, source_of(&sources, o), &|_| None).0);
             delivery.push((o, owner));
         }
         let composites = d.composites();
@@ -1283,11 +1312,12 @@ impl KubeService {
                     })
                     .filter(ResourceView::needs_attention),
             );
+            let sources = d.sources();
             delivery.extend(
                 gitops_rows
                     .iter()
                     .map(|(o, owner)| {
-                        Self::delivery_view(c, &d, o, owner.map(|i| targets.all[i].entity.clone()))
+                        Self::delivery_view(c, &d, &sources, o, owner.map(|i| &targets.all[i]))
                     })
                     .filter(DeliveryView::needs_attention),
             );
@@ -1340,10 +1370,11 @@ impl KubeService {
             })
             .collect();
         sort_resources(&mut resources);
+        let sources = d.sources();
         let mut delivery: Vec<DeliveryView> = gitops_rows
             .iter()
             .map(|(o, owner)| {
-                Self::delivery_view(c, &d, o, owner.map(|i| targets.all[i].entity.clone()))
+                Self::delivery_view(c, &d, &sources, o, owner.map(|i| &targets.all[i]))
             })
             .collect();
         sort_delivery(&mut delivery);
@@ -1456,6 +1487,64 @@ fn sort_resources(list: &mut [ResourceView]) {
             .then(a.namespace.cmp(&b.namespace))
             .then(a.name.cmp(&b.name))
     });
+}
+
+/// The web address of the commit a GitOps object's cluster has: in its own repository (ArgoCD's
+/// `repoURL`, its Flux GitRepository's URL) when that is known, else in the entity's (`repo`).
+fn commit_url(
+    o: &GitOpsObj,
+    source: Option<&sources::FluxSource>,
+    repo: Option<&GitSpec>,
+) -> Option<String> {
+    let revision = o.applied_revision.as_deref()?;
+    // Flux: `main@sha1:<commit>`; ArgoCD: the commit.
+    let commit = revision.rsplit_once(':').map_or(revision, |(_, c)| c);
+    let own = match (o.tool, source) {
+        (Tool::ArgoApplication, _) => o.repo.as_deref(),
+        (_, Some(s)) if s.kind == sources::SourceKind::GitRepository => s.url.as_deref(),
+        _ => None,
+    };
+    match own {
+        Some(url) => GitSpec::new(url, None, None).ok()?.commit_url(commit),
+        None => repo?.commit_url(commit),
+    }
+}
+
+/// Which GitOps revision runs where: each cluster's GitOps objects, those of one source (else
+/// one name) together in the clusters' order, flagged where the source's revisions differ.
+fn revisions(clusters: &[ClusterWorkloads]) -> Vec<RevisionRow> {
+    let mut groups: BTreeMap<(&str, &str), Vec<RevisionRow>> = BTreeMap::new();
+    for c in clusters {
+        for d in &c.delivery {
+            let key = (d.tool.as_str(), d.source.as_deref().unwrap_or(&d.name));
+            groups.entry(key).or_default().push(RevisionRow {
+                cluster: c.cluster.name.clone(),
+                environment: c.cluster.environment.clone(),
+                tool: d.tool.clone(),
+                namespace: d.namespace.clone(),
+                name: d.name.clone(),
+                revision: d.synced_revision.clone(),
+                state: d.state.clone(),
+                health: d.health,
+                commit_url: d.commit_url.clone(),
+                link: d.link.clone(),
+                differs: false,
+            });
+        }
+    }
+    groups
+        .into_values()
+        .flat_map(|mut rows| {
+            let mut seen: Vec<&str> = rows.iter().filter_map(|r| r.revision.as_deref()).collect();
+            seen.sort_unstable();
+            seen.dedup();
+            let differs = seen.len() > 1;
+            for r in &mut rows {
+                r.differs = differs;
+            }
+            rows
+        })
+        .collect()
 }
 
 /// Images per container name across the clusters, with differences flagged.
@@ -1588,6 +1677,7 @@ mod tests {
             selector: None,
             namespace: namespace.map(Into::into),
             argocd_app: argocd_app.map(Into::into),
+            repo: None,
             matched_by: String::new(),
             label_selector: String::new(),
         }
@@ -1718,5 +1808,145 @@ mod tests {
         assert!(rows[0].differs);
         assert_eq!(rows[1].container, "proxy");
         assert!(!rows[1].differs, "the same image everywhere it runs");
+    }
+
+    fn delivered(name: &str, source: &str, revision: Option<&str>) -> DeliveryView {
+        DeliveryView {
+            cluster: String::new(),
+            tool: "ArgoCD Application".into(),
+            namespace: "argocd".into(),
+            name: name.into(),
+            state: "Synced".into(),
+            tool_health: None,
+            health: Health::Healthy,
+            reasons: vec![],
+            source: Some(source.into()),
+            target_revision: revision.map(Into::into),
+            synced_revision: revision.map(Into::into),
+            last_sync: None,
+            message: None,
+            resources: vec![],
+            link: None,
+            source_state: None,
+            commit_url: revision.map(|r| format!("https://github.com/acme/web/commit/{r}")),
+            entity: None,
+        }
+    }
+
+    #[test]
+    fn revisions_line_up_places_and_flag_a_source_whose_revisions_differ() {
+        let mut staging = cluster("staging", &[]);
+        staging.cluster.environment = "staging".into();
+        staging.delivery = vec![
+            delivered(
+                "web-staging",
+                "https://github.com/acme/web.git (deploy)",
+                Some("abc1234"),
+            ),
+            delivered(
+                "worker",
+                "https://github.com/acme/worker.git",
+                Some("1111111"),
+            ),
+        ];
+        let mut production = cluster("production", &[]);
+        production.cluster.environment = "production".into();
+        production.delivery = vec![
+            delivered(
+                "web-prod",
+                "https://github.com/acme/web.git (deploy)",
+                Some("9f8e7d6"),
+            ),
+            delivered(
+                "worker",
+                "https://github.com/acme/worker.git",
+                Some("1111111"),
+            ),
+        ];
+        let mut dev = cluster("dev", &[]);
+        dev.delivery = vec![delivered(
+            "worker",
+            "https://github.com/acme/worker.git",
+            None,
+        )];
+        let rows = revisions(&[staging, production, dev]);
+        let seen: Vec<(&str, &str, Option<&str>, bool)> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r.cluster.as_str(),
+                    r.name.as_str(),
+                    r.revision.as_deref(),
+                    r.differs,
+                )
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            vec![
+                ("staging", "web-staging", Some("abc1234"), true),
+                ("production", "web-prod", Some("9f8e7d6"), true),
+                ("staging", "worker", Some("1111111"), false),
+                ("production", "worker", Some("1111111"), false),
+                ("dev", "worker", None, false),
+            ]
+        );
+        assert_eq!(rows[0].environment, "staging");
+        assert_eq!(
+            rows[1].commit_url.as_deref(),
+            Some("https://github.com/acme/web/commit/9f8e7d6")
+        );
+    }
+
+    #[test]
+    fn commits_link_in_the_objects_repository_else_the_entitys() {
+        let sha = "9f8e7d6c5b4a39281706f5e4d3c2b1a098765432";
+        let argo = |repo: &str| {
+            GitOpsObj::argo(
+                serde_json::from_value(serde_json::json!({
+                    "apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+                    "metadata": {"name": "web", "namespace": "argocd", "uid": "a"},
+                    "spec": {"source": {"repoURL": repo, "path": "deploy"}},
+                    "status": {"operationState": {"phase": "Succeeded", "syncResult": {"revision": sha}}}
+                }))
+                .expect("app"),
+            )
+        };
+        let entity_repo =
+            GitSpec::of_source_location("url:https://gitlab.example.com/shop/web/-/tree/main/");
+        assert_eq!(
+            commit_url(
+                &argo("git@github.com:acme/deploy.git"),
+                None,
+                entity_repo.as_ref()
+            )
+            .as_deref(),
+            Some(format!("https://github.com/acme/deploy/commit/{sha}").as_str()),
+            "its own repository first"
+        );
+        assert_eq!(
+            commit_url(
+                &argo("https://git.example.com/shop/web.git"),
+                None,
+                entity_repo.as_ref()
+            ),
+            None,
+            "an unknown host: never a guess in another repository"
+        );
+        let flux = GitOpsObj::flux_kustomization(
+            serde_json::from_value(serde_json::json!({
+                "apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+                "metadata": {"name": "web", "namespace": "flux-system", "uid": "k"},
+                "spec": {"sourceRef": {"kind": "GitRepository", "name": "shop"}},
+                "status": {"lastAppliedRevision": format!("main@sha1:{sha}")}
+            }))
+            .expect("kustomization"),
+        );
+        assert_eq!(
+            commit_url(&flux, None, entity_repo.as_ref()).as_deref(),
+            Some(format!("https://gitlab.example.com/shop/web/-/commit/{sha}").as_str()),
+            "its source unseen: the entity's repository"
+        );
+        assert_eq!(commit_url(&flux, None, None), None);
     }
 }

@@ -311,10 +311,12 @@ impl Objects {
 }
 
 /// The projects' CRDs committed as fixtures (testdata/crds/README.md says where each is from).
-pub const GITOPS_CRDS: [&str; 3] = [
+pub const GITOPS_CRDS: [&str; 5] = [
     "argoproj.io_applications.yaml",
     "kustomize.toolkit.fluxcd.io_kustomizations.yaml",
     "helm.toolkit.fluxcd.io_helmreleases.yaml",
+    "source.toolkit.fluxcd.io_gitrepositories.yaml",
+    "source.toolkit.fluxcd.io_helmrepositories.yaml",
 ];
 
 /// What Kubernetes 1.20 does not take from the fixtures, removed wherever it appears:
@@ -384,6 +386,8 @@ pub fn gitops_resource(kind: &str) -> kube::discovery::ApiResource {
         "Application" => ("argoproj.io", "v1alpha1", "applications", kind),
         "Kustomization" => ("kustomize.toolkit.fluxcd.io", "v1", "kustomizations", kind),
         "HelmRelease" => ("helm.toolkit.fluxcd.io", "v2", "helmreleases", kind),
+        "GitRepository" => ("source.toolkit.fluxcd.io", "v1", "gitrepositories", kind),
+        "HelmRepository" => ("source.toolkit.fluxcd.io", "v1", "helmrepositories", kind),
         "OamApplication" => ("core.oam.dev", "v1beta1", "applications", "Application"),
         "ExternalSecret" => ("external-secrets.io", "v1", "externalsecrets", kind),
         "SealedSecret" => ("bitnami.com", "v1alpha1", "sealedsecrets", kind),
