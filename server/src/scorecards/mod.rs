@@ -5,12 +5,13 @@
 //!
 //! - [`definition`]: a scorecard as written and checked (filter, levels, checks)
 //! - [`rules`]: the rules (owner, description, lifecycle, system, tags, links, annotations,
-//!   relations; `all`/`any`/`not`) and their evaluation over one entity
+//!   relations; files, the last commit's age; TechDocs and its pages; on-call and dashboard
+//!   links; `all`/`any`/`not`) and their evaluation over one entity
 //! - [`service`]: the results per snapshot, evaluated when the catalog publishes it and carried
 //!   over for entities that did not change, and what a caller is shown (`GET
 //!   /api/scorecards…`, the entity page, the team page)
-//! - [`repo`]: facts from an entity's repository (files present, a line matching), read
-//!   through the catalog's `EntityFiles` seam
+//! - [`repo`]: facts from an entity's repository (files present, a line matching, the commit's
+//!   time, its TechDocs' pages), read through the catalog's `EntityFiles` seam
 //! - [`history`]: the teams' daily counts per level (stored when they change) and their 30-day
 //!   trend
 
@@ -76,3 +77,6 @@ mod tests;
 
 #[cfg(test)]
 mod api_tests;
+
+#[cfg(test)]
+mod repo_tests;

@@ -15,6 +15,11 @@
 //! ([`Outcome`]); the words of a check (why it passed or failed) are built when a page shows
 //! one entity, by evaluating its checks again.
 //!
+//! Rules that read the time (`lastCommit`) change with it and not with data: the loop also
+//! wakes a second after each midnight (UTC, by the service's clock, which tests set) and
+//! evaluates the same snapshot again; on that day's evaluation, when a scorecard has such a
+//! rule, no entity is carried over (the day is part of what tells an entity did not change).
+//!
 //! A reader whose snapshot is newer than the latest results (the loop is still at work, or
 //! not running, as in tests) evaluates what it shows on the spot: an entity, or a team's
 //! owned entities.
@@ -26,13 +31,14 @@
 
 use super::definition::{Outcome, Scorecard, ScorecardConfig};
 use super::history::{self, History};
-use super::repo::{FileQuery, RepoReader};
+use super::repo::{EntityRepo, RepoQueries, RepoReader};
 use super::rules::Facts;
 use crate::catalog::facade::Facade;
 use crate::catalog::reference::RefKey;
 use crate::catalog::service::CatalogService;
 use crate::catalog::snapshot::{Record, Snapshot, StoredData};
 use crate::catalog::source::Sources;
+use crate::observability::LinkTemplates;
 use crate::storage::Store;
 use app::model::Caller;
 use app::scorecards::{
@@ -54,6 +60,56 @@ pub struct ScorecardService {
     done: tokio::sync::watch::Sender<u64>,
     /// The loop is evaluating or writing the history.
     busy: std::sync::atomic::AtomicBool,
+    /// The observability link templates in force (`onCallLink`, `dashboardLink`).
+    links: Arc<LinkTemplates>,
+    /// What time it is (`None`: the wall clock).
+    clock: Option<Clock>,
+}
+
+/// Milliseconds since the epoch: the wall clock, or a test's.
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+/// What rules read besides the catalog: where entities' files are (`None`: nowhere, a `file`
+/// rule finds them unreadable), the observability links in force, and the time.
+#[derive(Clone, Copy)]
+pub struct Context<'a> {
+    pub sources: Option<&'a Sources>,
+    pub links: Option<&'a LinkTemplates>,
+    /// Milliseconds since the epoch.
+    pub now_ms: i64,
+}
+
+impl Context<'_> {
+    /// No files, no links, the wall clock's time.
+    pub fn bare() -> Context<'static> {
+        Context {
+            sources: None,
+            links: None,
+            now_ms: crate::util::now_ms(),
+        }
+    }
+
+    /// The day of its time.
+    pub fn day(&self) -> history::Day {
+        self.now_ms.div_euclid(DAY_MS)
+    }
+
+    /// One entity's facts in this context.
+    fn facts<'a>(&'a self, r: &'a Record, repo: &'a EntityRepo) -> Facts<'a> {
+        let facts = Facts::with_repo(r, repo).at(self.now_ms);
+        match self.links {
+            Some(l) => facts.with_links(l),
+            None => facts,
+        }
+    }
+}
+
+const DAY_MS: i64 = 86_400_000;
+
+/// How long from `now_ms` until a second past the next midnight (UTC).
+pub fn until_next_day(now_ms: i64) -> std::time::Duration {
+    let left = DAY_MS - now_ms.rem_euclid(DAY_MS) + 1000;
+    std::time::Duration::from_millis(u64::try_from(left).unwrap_or(1000))
 }
 
 /// One entity as it was when evaluated: enough to tell that it did not change.
@@ -82,6 +138,8 @@ pub struct Evaluated {
     outcomes: Vec<(u16, Outcome)>,
     /// How many entities were evaluated (the rest were carried over).
     pub evaluated: usize,
+    /// The day (UTC) they were evaluated on.
+    pub day: history::Day,
 }
 
 impl ScorecardService {
@@ -89,6 +147,37 @@ impl ScorecardService {
         ScorecardService {
             configured: configured.into_iter().map(Arc::new).collect(),
             ..Default::default()
+        }
+    }
+
+    /// With the observability link templates in force.
+    pub fn with_links(self, links: Arc<LinkTemplates>) -> Self {
+        ScorecardService { links, ..self }
+    }
+
+    /// With this clock instead of the wall clock.
+    pub fn with_clock(self, clock: Clock) -> Self {
+        ScorecardService {
+            clock: Some(clock),
+            ..self
+        }
+    }
+
+    /// Milliseconds since the epoch, by the service's clock.
+    pub fn now_ms(&self) -> i64 {
+        self.clock.as_ref().map_or_else(crate::util::now_ms, |c| c())
+    }
+
+    /// Today (UTC), by the service's clock.
+    fn today(&self) -> history::Day {
+        self.now_ms().div_euclid(DAY_MS)
+    }
+
+    fn context<'a>(&'a self, sources: &'a Sources) -> Context<'a> {
+        Context {
+            sources: Some(sources),
+            links: Some(&self.links),
+            now_ms: self.now_ms(),
         }
     }
 
@@ -116,15 +205,19 @@ impl ScorecardService {
     }
 
     /// Evaluates `snapshot` (carrying over the latest results), makes it the latest, and
-    /// returns the teams' rollup; `None` when the latest results are already its (a snapshot
-    /// that only changed a location's status). Blocking work.
+    /// returns the teams' rollup; `None` when the latest results are already its, of today
+    /// (a snapshot that only changed a location's status). Blocking work.
     pub fn evaluate_now(
         &self,
         snapshot: &Arc<Snapshot>,
         sources: &Sources,
     ) -> Option<history::Rollup> {
         let previous = self.latest();
-        if previous.as_ref().is_some_and(|p| p.is_of(snapshot)) {
+        let context = self.context(sources);
+        if previous
+            .as_ref()
+            .is_some_and(|p| p.is_of(snapshot) && p.day == context.day())
+        {
             return None;
         }
         let started = Instant::now();
@@ -132,7 +225,7 @@ impl ScorecardService {
             &self.configured,
             snapshot,
             previous.as_deref(),
-            Some(sources),
+            &context,
         ));
         drop(previous);
         tracing::debug!(
@@ -156,7 +249,7 @@ impl ScorecardService {
     ) -> tokio::task::JoinHandle<()> {
         let this = self.clone();
         tokio::spawn(async move {
-            let today = history::today();
+            let today = this.today();
             match store
                 .scorecard_history(today - history::TREND_DAYS as i64)
                 .await
@@ -186,8 +279,12 @@ impl ScorecardService {
                 }
                 this.busy.store(false, std::sync::atomic::Ordering::SeqCst);
                 this.done.send_modify(|n| *n = n.wrapping_add(1));
-                if published.changed().await.is_err() {
-                    return;
+                // A new snapshot, or a new day (time-dependent rules, the history's day).
+                tokio::select! {
+                    changed = published.changed() => if changed.is_err() {
+                        return;
+                    },
+                    _ = tokio::time::sleep(until_next_day(this.now_ms())) => {}
                 }
             }
         })
@@ -195,7 +292,7 @@ impl ScorecardService {
 
     /// Writes the days whose counts changed, then keeps them in memory.
     async fn record_history(&self, store: &Store, rollup: &history::Rollup) {
-        let today = history::today();
+        let today = self.today();
         let rows = self
             .history
             .lock()
@@ -256,14 +353,11 @@ impl ScorecardService {
         let record = visible.record(i);
         let cards = self.scorecards_of(visible.snapshot());
         let applies: Vec<&Arc<Scorecard>> = cards.iter().filter(|s| s.applies_to(record)).collect();
-        let queries = file_queries(applies.iter().copied());
-        let files = (!queries.is_empty())
-            .then(|| {
-                RepoReader::new(visible.sources(), &queries, &visible.snapshot().locations)
-                    .facts(record)
-            })
-            .flatten();
-        let facts = Facts::with_files(record, files.as_deref());
+        let queries = repo_queries(applies.iter().copied());
+        let repo = RepoReader::new(visible.sources(), &queries, &visible.snapshot().locations)
+            .entity(record);
+        let context = self.context(visible.sources());
+        let facts = context.facts(record, &repo);
         let scorecards = applies.iter().map(|s| s.result(&facts)).collect();
         Some(EntityScorecards {
             entity: record.entity_ref().clone(),
@@ -290,7 +384,8 @@ impl ScorecardService {
             Some(e) => e.scorecards.clone(),
             None => scorecards_in(&self.configured, visible.snapshot()).0,
         };
-        let queries = file_queries(scorecards.iter());
+        let queries = repo_queries(scorecards.iter());
+        let context = self.context(visible.sources());
         let mut reader =
             RepoReader::new(visible.sources(), &queries, &visible.snapshot().locations);
         let mut entities: Vec<EntityLevel> = Vec::new();
@@ -302,12 +397,7 @@ impl ScorecardService {
             let outcomes: &[(u16, Outcome)] = match &current {
                 Some(e) => e.outcomes(i),
                 None => {
-                    let files = if queries.is_empty() {
-                        None
-                    } else {
-                        reader.facts(owned)
-                    };
-                    live = evaluate_record(&scorecards, owned, files.as_deref());
+                    live = evaluate_record(&scorecards, owned, &reader.entity(owned), &context);
                     &live
                 }
             };
@@ -335,7 +425,7 @@ impl ScorecardService {
         });
         entities.dedup_by(|a, b| a.entity == b.entity && a.scorecard == b.scorecard);
         let owner = group.entity_ref().to_ref_string();
-        let today = history::today();
+        let today = self.today();
         let days: Vec<String> = (0..history::TREND_DAYS as i64)
             .rev()
             .map(|back| history::day_text(today - back))
@@ -482,37 +572,30 @@ fn relations_hash(r: &Record) -> u64 {
     h.finish()
 }
 
-/// Every file the scorecards ask of repositories, each once.
-fn file_queries<'a>(cards: impl Iterator<Item = &'a Arc<Scorecard>>) -> Vec<FileQuery> {
-    let mut out: Vec<FileQuery> = Vec::new();
-    for q in cards.flat_map(|c| c.file_queries.iter()) {
-        let known = out.iter().any(|o| {
-            o.path == q.path
-                && o.matches.as_ref().map(|r| r.as_str()) == q.matches.as_ref().map(|r| r.as_str())
-        });
-        if !known {
-            out.push(q.clone());
-        }
-    }
+/// Everything the scorecards ask of repositories, each file once.
+fn repo_queries<'a>(cards: impl Iterator<Item = &'a Arc<Scorecard>>) -> RepoQueries {
+    let mut out = RepoQueries::default();
+    cards.for_each(|c| out.merge(&c.repo_queries));
     out
 }
 
-/// [`evaluate_with`] without repositories (a `file` rule finds them unreadable).
+/// [`evaluate_with`] without repositories (a `file` rule finds them unreadable) or links, at
+/// the wall clock's time.
 pub fn evaluate(
     configured: &[Arc<Scorecard>],
     snapshot: &Arc<Snapshot>,
     previous: Option<&Evaluated>,
 ) -> Evaluated {
-    evaluate_with(configured, snapshot, previous, None)
+    evaluate_with(configured, snapshot, previous, &Context::bare())
 }
 
 /// Evaluates `snapshot`, carrying over `previous`'s results where nothing they read changed;
-/// `files`: the catalog's sources, to read entities' repositories when a rule asks.
+/// `context`: where entities' files are, the links, the time.
 pub fn evaluate_with(
     configured: &[Arc<Scorecard>],
     snapshot: &Arc<Snapshot>,
     previous: Option<&Evaluated>,
-    files: Option<&Sources>,
+    context: &Context<'_>,
 ) -> Evaluated {
     let (scorecards, problems, sources) = scorecards_in(configured, snapshot);
     for (reference, why) in &problems {
@@ -532,6 +615,7 @@ pub fn evaluate_with(
             offsets: Vec::new(),
             outcomes: Vec::new(),
             evaluated: 0,
+            day: context.day(),
         };
     }
     let reuse = previous.filter(|p| p.sources == sources && p.scorecards.len() == scorecards.len());
@@ -542,11 +626,21 @@ pub fn evaluate_with(
     let mut outcomes: Vec<(u16, Outcome)> = Vec::with_capacity(n);
     offsets.push(0u32);
     let mut evaluated = 0;
-    let queries = file_queries(scorecards.iter());
+    let queries = repo_queries(scorecards.iter());
     let no_sources = Sources::default();
-    let mut reader = RepoReader::new(files.unwrap_or(&no_sources), &queries, &snapshot.locations);
+    let mut reader = RepoReader::new(
+        context.sources.unwrap_or(&no_sources),
+        &queries,
+        &snapshot.locations,
+    );
+    // A commit's age changes with the day: every entity is evaluated again on a new one.
+    let day = if queries.commit {
+        key_hash(&context.day().to_string())
+    } else {
+        0
+    };
     for (i, r) in snapshot.records.iter().enumerate() {
-        let mut relations = relations_hash(r);
+        let mut relations = relations_hash(r) ^ day;
         if !queries.is_empty() {
             // A repository's files change with its commit: its entities are evaluated again.
             relations ^= key_hash(reader.revision(r).unwrap_or(""));
@@ -572,12 +666,15 @@ pub fn evaluate_with(
             Some(o) => outcomes.extend_from_slice(o),
             None => {
                 evaluated += 1;
-                let repo = if queries.is_empty() || files.is_none() {
-                    None
+                // No tree is opened for an entity no scorecard applies to.
+                let repo = if context.sources.is_none()
+                    || !scorecards.iter().any(|s| s.applies_to(r))
+                {
+                    EntityRepo::default()
                 } else {
-                    reader.facts(r)
+                    reader.entity(r)
                 };
-                outcomes.extend(evaluate_record(&scorecards, r, repo.as_deref()));
+                outcomes.extend(evaluate_record(&scorecards, r, &repo, context));
             }
         }
         offsets.push(outcomes.len() as u32);
@@ -598,6 +695,7 @@ pub fn evaluate_with(
         offsets,
         outcomes,
         evaluated,
+        day: context.day(),
     }
 }
 
@@ -605,9 +703,10 @@ pub fn evaluate_with(
 pub fn evaluate_record(
     scorecards: &[Arc<Scorecard>],
     r: &Record,
-    files: Option<&super::repo::RepoFacts>,
+    repo: &EntityRepo,
+    context: &Context<'_>,
 ) -> Vec<(u16, Outcome)> {
-    let facts = Facts::with_files(r, files);
+    let facts = context.facts(r, repo);
     scorecards
         .iter()
         .enumerate()
