@@ -422,10 +422,9 @@ both_databases!(
             "links:\n  - {title: PagerDuty, type: oncall, url: 'https://pd.example.com/{{ entity.annotations[\"pagerduty.com/service-id\"] }}'}\n",
         )
         .expect("yaml");
-        let templates = crate::observability::LinkTemplates::compile(
-            &settings.links.unwrap_or_default(),
-        )
-        .expect("templates");
+        let templates =
+            crate::observability::LinkTemplates::compile(&settings.links.unwrap_or_default())
+                .expect("templates");
         let mut state = h.state();
         state.scorecards = Arc::new(
             ScorecardService::new(compile_config(Some(&configs), false).expect("valid"))
@@ -460,8 +459,14 @@ both_databases!(
             ),
             "{b}"
         );
-        assert_eq!(shop[1], ("docs".into(), true, "TechDocs with 2 pages".into()));
-        assert_eq!(shop[2], ("pages".into(), true, "TechDocs with 2 pages".into()));
+        assert_eq!(
+            shop[1],
+            ("docs".into(), true, "TechDocs with 2 pages".into())
+        );
+        assert_eq!(
+            shop[2],
+            ("pages".into(), true, "TechDocs with 2 pages".into())
+        );
         assert_eq!(
             shop[3],
             (
@@ -484,10 +489,17 @@ both_databases!(
                 "read from files on disk, not from Git: there is no commit to date".into()
             )
         );
-        assert_eq!(local[1], ("docs".into(), true, "TechDocs with 1 page".into()));
+        assert_eq!(
+            local[1],
+            ("docs".into(), true, "TechDocs with 1 page".into())
+        );
         assert_eq!(
             local[2],
-            ("pages".into(), false, "TechDocs with 1 page, fewer than 2".into())
+            (
+                "pages".into(),
+                false,
+                "TechDocs with 1 page, fewer than 2".into()
+            )
         );
         assert_eq!(
             local[4],

@@ -246,26 +246,28 @@ impl<'a> RepoReader<'a> {
             out.files = self.read.get(&key).cloned().flatten();
         }
         if let Some(reference) = reference {
-            out.docs = Some(match crate::docs::service::docs_folder(files.descriptor(), &reference) {
-                Err(why) => DocsState::Broken(why),
-                Ok(dir) => {
-                    let docs_key = (key.0, key.1, dir);
-                    match self.docs.get(&docs_key) {
-                        Some(known) => known.clone(),
-                        None => {
-                            let state = match opened(&mut tree, &*files, r) {
-                                None => DocsState::Unreadable,
-                                Some(t) => match crate::docs::load_site(t, &docs_key.2, "") {
-                                    Ok(site) => DocsState::Pages(site.pages.len()),
-                                    Err(e) => DocsState::Broken(e.to_string()),
-                                },
-                            };
-                            self.docs.insert(docs_key, state.clone());
-                            state
+            out.docs = Some(
+                match crate::docs::service::docs_folder(files.descriptor(), &reference) {
+                    Err(why) => DocsState::Broken(why),
+                    Ok(dir) => {
+                        let docs_key = (key.0, key.1, dir);
+                        match self.docs.get(&docs_key) {
+                            Some(known) => known.clone(),
+                            None => {
+                                let state = match opened(&mut tree, &*files, r) {
+                                    None => DocsState::Unreadable,
+                                    Some(t) => match crate::docs::load_site(t, &docs_key.2, "") {
+                                        Ok(site) => DocsState::Pages(site.pages.len()),
+                                        Err(e) => DocsState::Broken(e.to_string()),
+                                    },
+                                };
+                                self.docs.insert(docs_key, state.clone());
+                                state
+                            }
                         }
                     }
-                }
-            });
+                },
+            );
         }
         out
     }

@@ -11,8 +11,7 @@ use super::tests::{build, component, rule};
 use super::*;
 use crate::catalog::snapshot::{LocationInfo, Snapshot, Stored};
 use crate::catalog::source::{
-    EntityFiles, EntitySource, LocationType, NewLocation, Origin, PreparedRead, SourceTree,
-    Sources,
+    EntityFiles, EntitySource, LocationType, NewLocation, Origin, PreparedRead, SourceTree, Sources,
 };
 use crate::catalog::CatalogError;
 use crate::observability::LinkTemplates;
@@ -96,25 +95,41 @@ fn git_docs_and_link_rules_over_hand_built_facts() {
 
     // Git.
     assert_eq!(
-        words("bare", &repo(Some(&fresh), None), "{lastCommit: {withinDays: 7}}"),
+        words(
+            "bare",
+            &repo(Some(&fresh), None),
+            "{lastCommit: {withinDays: 7}}"
+        ),
         (true, "the last commit is 5 days old (2026-11-25)".into())
     );
     assert_eq!(
-        words("bare", &repo(Some(&fresh), None), "{lastCommit: {withinDays: 5}}"),
+        words(
+            "bare",
+            &repo(Some(&fresh), None),
+            "{lastCommit: {withinDays: 5}}"
+        ),
         (
             false,
             "the last commit is 5 days old (2026-11-25), more than 5 days".into()
         )
     );
     assert_eq!(
-        words("bare", &repo(Some(&old), None), "{lastCommit: {withinDays: 90}}"),
+        words(
+            "bare",
+            &repo(Some(&old), None),
+            "{lastCommit: {withinDays: 90}}"
+        ),
         (
             false,
             "the last commit is 120 days old (2026-08-03), more than 90 days".into()
         )
     );
     assert_eq!(
-        words("bare", &repo(Some(&folder), None), "{lastCommit: {withinDays: 90}}"),
+        words(
+            "bare",
+            &repo(Some(&folder), None),
+            "{lastCommit: {withinDays: 90}}"
+        ),
         (
             false,
             "read from files on disk, not from Git: there is no commit to date".into()
@@ -208,7 +223,10 @@ fn git_docs_and_link_rules_over_hand_built_facts() {
             &pages(2),
             "{all: [techdocs, {docsPages: {min: 2}}, dashboardLink, {not: onCallLink}]}"
         ),
-        (false, "on-call link \"Pager\" in metadata.links (it must not)".into())
+        (
+            false,
+            "on-call link \"Pager\" in metadata.links (it must not)".into()
+        )
     );
     assert_eq!(
         rule("{any: [{lastCommit: {withinDays: 30}}, techdocs, {docsPages: {min: 3}}, onCallLink, dashboardLink]}")
@@ -273,7 +291,13 @@ struct Repos {
 type Tree = (Option<i64>, Vec<(&'static str, &'static str)>);
 
 impl Repos {
-    fn put(&self, location: &str, commit: &str, time_ms: Option<i64>, files: &[(&'static str, &'static str)]) {
+    fn put(
+        &self,
+        location: &str,
+        commit: &str,
+        time_ms: Option<i64>,
+        files: &[(&'static str, &'static str)],
+    ) {
         self.trees.lock().expect("lock").insert(
             (location.into(), commit.into()),
             (time_ms.and_then(at_secs), files.to_vec()),
@@ -595,7 +619,12 @@ fn incremental_equals_full_as_commits_move_and_days_pass() {
     for l in 0..4 {
         let id = format!("loc-{l}");
         let commit = format!("{id}-0");
-        repos.put(&id, &commit, Some(now - (l as i64) * 20 * DAY_MS), TREES[l % 3]);
+        repos.put(
+            &id,
+            &commit,
+            Some(now - (l as i64) * 20 * DAY_MS),
+            TREES[l % 3],
+        );
         locations.push(location(&id, Some(commit.as_str())));
         commits.push(commit);
     }

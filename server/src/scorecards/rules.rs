@@ -58,9 +58,13 @@ pub enum Rule {
     File(FileQuery),
     /// The repository's newest commit (its location's current one) is at most this many days
     /// old.
-    LastCommit { within_days: u32 },
+    LastCommit {
+        within_days: u32,
+    },
     /// TechDocs with at least this many pages (`techdocs`: 1).
-    Docs { min_pages: u32 },
+    Docs {
+        min_pages: u32,
+    },
     /// A link of this type: in `metadata.links`, or from the observability link templates.
     Link(LinkType),
     All(Vec<Rule>),
@@ -661,7 +665,10 @@ fn count_arg(arg: &Value, at: &str, key: &str) -> Result<u32, RuleError> {
             format!("{at}.{key}"),
             format!("expected a whole number from 1 on, found {v}"),
         )),
-        None => Err(err(format!("{at}.{key}"), "missing; expected a number".into())),
+        None => Err(err(
+            format!("{at}.{key}"),
+            "missing; expected a number".into(),
+        )),
     }
 }
 
@@ -706,10 +713,13 @@ impl Facts<'_> {
     fn link(&self, t: LinkType) -> Option<(String, &'static str)> {
         let body = self.body();
         let own = body["metadata"]["links"].as_array().and_then(|links| {
-            links.iter().find(|l| catalog_link_type(l) == Some(t)).map(|l| {
-                let shown = l["title"].as_str().or(l["url"].as_str()).unwrap_or("");
-                (shown.to_string(), "metadata.links")
-            })
+            links
+                .iter()
+                .find(|l| catalog_link_type(l) == Some(t))
+                .map(|l| {
+                    let shown = l["title"].as_str().or(l["url"].as_str()).unwrap_or("");
+                    (shown.to_string(), "metadata.links")
+                })
         });
         own.or_else(|| {
             let links = self.links.filter(|l| !l.is_empty())?;
@@ -729,11 +739,18 @@ fn last_commit_words(facts: &Facts<'_>, within_days: u32) -> (bool, String) {
         ),
         Some(Ok(age)) => {
             let date = crate::util::format_rfc3339(facts.now() - age, 0);
-            let when = format!("the last commit is {} old ({})", days(age / DAY_SECS), &date[..10]);
+            let when = format!(
+                "the last commit is {} old ({})",
+                days(age / DAY_SECS),
+                &date[..10]
+            );
             if age <= i64::from(within_days) * DAY_SECS {
                 (true, when)
             } else {
-                (false, format!("{when}, more than {}", days(i64::from(within_days))))
+                (
+                    false,
+                    format!("{when}, more than {}", days(i64::from(within_days))),
+                )
             }
         }
     }
@@ -756,7 +773,10 @@ fn docs_words(facts: &Facts<'_>, min_pages: u32) -> (bool, String) {
             if n >= min_pages as usize && n > 0 {
                 (true, format!("TechDocs with {pages}"))
             } else {
-                (false, format!("TechDocs with {pages}, fewer than {min_pages}"))
+                (
+                    false,
+                    format!("TechDocs with {pages}, fewer than {min_pages}"),
+                )
             }
         }
     }

@@ -165,7 +165,9 @@ impl ScorecardService {
 
     /// Milliseconds since the epoch, by the service's clock.
     pub fn now_ms(&self) -> i64 {
-        self.clock.as_ref().map_or_else(crate::util::now_ms, |c| c())
+        self.clock
+            .as_ref()
+            .map_or_else(crate::util::now_ms, |c| c())
     }
 
     /// Today (UTC), by the service's clock.
@@ -667,13 +669,12 @@ pub fn evaluate_with(
             None => {
                 evaluated += 1;
                 // No tree is opened for an entity no scorecard applies to.
-                let repo = if context.sources.is_none()
-                    || !scorecards.iter().any(|s| s.applies_to(r))
-                {
-                    EntityRepo::default()
-                } else {
-                    reader.entity(r)
-                };
+                let repo =
+                    if context.sources.is_none() || !scorecards.iter().any(|s| s.applies_to(r)) {
+                        EntityRepo::default()
+                    } else {
+                        reader.entity(r)
+                    };
                 outcomes.extend(evaluate_record(&scorecards, r, &repo, context));
             }
         }
