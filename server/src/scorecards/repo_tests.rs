@@ -637,7 +637,7 @@ fn incremental_equals_full_as_commits_move_and_days_pass() {
         } else {
             format!("loc-{}", i % 4)
         };
-        let mut e = documented(&format!("svc-{i}"), dir, variant % 2 == 0);
+        let mut e = documented(&format!("svc-{i}"), dir, variant.is_multiple_of(2));
         if variant % 4 == 3 {
             e.2["metadata"]["annotations"] = json!({});
         }
