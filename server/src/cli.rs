@@ -375,12 +375,16 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         demo = config.scorecards.is_none() && config.load_demo(),
         "scorecards"
     );
-    let scorecards =
-        Arc::new(crate::scorecards::ScorecardService::new(scorecards).with_kube(kube.clone()));
+    let observability = Arc::new(observability);
+    let scorecards = Arc::new(
+        crate::scorecards::ScorecardService::new(scorecards)
+            .with_kube(kube.clone())
+            .with_links(observability.clone()),
+    );
     // Evaluated as the catalog publishes each snapshot, not by the first request to read.
     let scorecards_loop = scorecards.spawn(catalog.clone(), store.clone());
     let state = AppState {
-        observability: Arc::new(observability),
+        observability,
         prometheus: Arc::new(prometheus),
         scorecards,
         scaffolder,

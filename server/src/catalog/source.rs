@@ -204,7 +204,7 @@ pub struct Repository {
     pub branch: Option<String>,
 }
 
-/// Where an entity's files are: what docs read.
+/// Where an entity's files are: what docs and scorecards read.
 pub trait EntityFiles: Send + Sync {
     /// The revision the files are at (a commit), or `None` for files that may change any time.
     fn revision(&self) -> Option<&str>;
@@ -227,6 +227,11 @@ pub trait SourceTree {
     fn read(&self, path: &str) -> Option<Vec<u8>>;
     /// Paths of all files under `dir` (recursive); `""` is the whole tree.
     fn list(&self, dir: &str) -> Vec<String>;
+    /// When the tree's commit was made, in seconds since the epoch (the committer's time);
+    /// `None` for a tree that is no commit (a folder on disk).
+    fn commit_time(&self) -> Option<i64> {
+        None
+    }
 }
 
 /// Every entity source of this process, by the location types they read. Cloning it (each

@@ -108,7 +108,7 @@ impl<'a> Opener<'a> {
 }
 
 /// The `backstage.io/techdocs-ref` annotation of a record, if any.
-pub(super) fn techdocs_ref(r: &Record) -> Option<String> {
+pub fn techdocs_ref(r: &Record) -> Option<String> {
     // Cheap test first: most entities have no docs, and parsing the body costs.
     if !r.stored.body.contains(TECHDOCS_REF) {
         return None;
@@ -131,6 +131,12 @@ fn ref_folder(value: &str) -> Result<String, String> {
              repository"
         )),
     }
+}
+
+/// The docs folder a `backstage.io/techdocs-ref` value names, relative to the root of the
+/// entity's files (`descriptor`: the descriptor's path there), or why it names none.
+pub fn docs_folder(descriptor: &str, reference: &str) -> Result<String, String> {
+    Ok(join(parent(descriptor), &ref_folder(reference)?))
 }
 
 fn fallback_title(r: &Record) -> String {
@@ -197,7 +203,6 @@ impl DocsService {
                 entity.display()
             ));
         };
-        let folder = ref_folder(&reference)?;
         let key = RefKey::from_ref(entity);
         let source = self.catalog.entity_files(&key).ok_or_else(|| {
             format!(
@@ -206,7 +211,7 @@ impl DocsService {
                 entity.display()
             )
         })?;
-        let dir = join(parent(source.descriptor()), &folder);
+        let dir = docs_folder(source.descriptor(), &reference)?;
         let stamp = match source.revision() {
             Some(revision) => format!("rev:{revision}:{dir}"),
             // Files on disk: the descriptor's hash (plus the time-to-live of the cache entry).

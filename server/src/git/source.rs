@@ -289,4 +289,8 @@ impl SourceTree for CommitTree {
             .cloned()
             .collect()
     }
+
+    fn commit_time(&self) -> Option<i64> {
+        Some(self.tree.commit_time)
+    }
 }

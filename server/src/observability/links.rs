@@ -160,27 +160,60 @@ impl LinkTemplates {
         self.links
             .iter()
             .filter(|l| l.scope == scope && l.applies_to(entity))
-            .filter_map(|l| match l.url.render(values) {
-                Ok(url) => Some(ObservabilityLink {
-                    title: l.title.clone(),
-                    url,
-                    link_type: l.link_type,
-                    icon: l.icon.clone(),
-                }),
-                Err(why) => {
-                    let reason = match why {
-                        NotShown::Missing(var) => format!("{var} has no value"),
-                        NotShown::NotHttp => "not an http(s) URL".to_string(),
-                    };
-                    tracing::trace!(link.index = l.index, link.title = %l.title, entity = %entity.reference, %reason, "observability link not shown");
-                    None
-                }
-            })
+            .filter_map(|l| l.make(entity, values))
             .collect()
+    }
+
+    /// The entity's first own link (`scope: entity`) of this type, if a template makes one:
+    /// what a scorecard's `onCallLink` and `dashboardLink` ask. Links per environment are not
+    /// looked at (they depend on where the workloads run, not on the entity).
+    pub fn entity_link_of_type(
+        &self,
+        entity: &EntityValues,
+        link_type: LinkType,
+    ) -> Option<ObservabilityLink> {
+        self.links
+            .iter()
+            .filter(|l| {
+                l.link_type == link_type && l.scope == Scope::Entity && l.applies_to(entity)
+            })
+            .find_map(|l| l.make(entity, entity))
     }
 }
 
+/// The type a catalog link (one of `metadata.links`) stands for: its `type`, else its `icon`,
+/// read as a template's `type` is (`dashboard`, `oncall` or `on-call`, any case, …); `None`
+/// when neither names one (`other` included).
+pub fn catalog_link_type(link: &Value) -> Option<LinkType> {
+    ["type", "icon"].iter().find_map(|field| {
+        let text = link[*field].as_str()?.trim().to_ascii_lowercase();
+        serde_json::from_value::<LinkType>(Value::String(text))
+            .ok()
+            .filter(|t| *t != LinkType::Other)
+    })
+}
+
 impl LinkTemplate {
+    /// The link for these values, or `None` (logged at trace level) when it cannot be made.
+    fn make(&self, entity: &EntityValues, values: &dyn Values) -> Option<ObservabilityLink> {
+        match self.url.render(values) {
+            Ok(url) => Some(ObservabilityLink {
+                title: self.title.clone(),
+                url,
+                link_type: self.link_type,
+                icon: self.icon.clone(),
+            }),
+            Err(why) => {
+                let reason = match why {
+                    NotShown::Missing(var) => format!("{var} has no value"),
+                    NotShown::NotHttp => "not an http(s) URL".to_string(),
+                };
+                tracing::trace!(link.index = self.index, link.title = %self.title, entity = %entity.reference, %reason, "observability link not shown");
+                None
+            }
+        }
+    }
+
     fn applies_to(&self, e: &EntityValues) -> bool {
         let any_of = |wanted: &[String], value: Option<&str>| {
             wanted.is_empty()

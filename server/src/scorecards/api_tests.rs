@@ -367,3 +367,151 @@ both_databases!(
         task.abort();
     }
 );
+
+const OPERATED: &str = r#"
+- name: operated
+  title: Operated
+  filter: {kind: component}
+  levels: [bronze, silver]
+  checks:
+    - {id: fresh, title: Committed to in the last 30 days, level: bronze, rule: {lastCommit: {withinDays: 30}}, fix: Merge the pending work or archive the repository.}
+    - {id: docs, title: Has TechDocs, level: bronze, rule: techdocs, fix: Add docs/ and backstage.io/techdocs-ref.}
+    - {id: pages, title: Two docs pages, level: silver, rule: {docsPages: {min: 2}}, fix: Write more docs.}
+    - {id: dashboard, title: Dashboard link, level: silver, rule: dashboardLink, fix: Link a dashboard.}
+    - {id: on-call, title: On-call link, level: silver, rule: onCallLink, fix: Add a PagerDuty id.}
+"#;
+
+fn documented(name: &str, extra: &str) -> String {
+    format!(
+        "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: {name}\n  annotations:\n    backstage.io/techdocs-ref: dir:.\n{extra}spec:\n  type: service\n  lifecycle: production\n  owner: team-a\n"
+    )
+}
+
+// The Git, docs and link rules over a real repository (its commit's time, its docs built as the
+// Docs tab builds them) and a folder on disk (no commit), through the API.
+both_databases!(
+    git_docs_and_link_rules_through_the_api,
+    setup = Harness::new,
+    |h| {
+        let server = crate::git::testing::GitServer::start();
+        let repo = server.create("shop");
+        let links = "  links:\n    - {url: 'https://grafana.example.com/d/shop', title: Shop dashboard, type: dashboard}\n";
+        repo.commit(
+            &[
+                ("catalog-info.yaml", Some(&documented("shop", links))),
+                ("docs/index.md", Some("# Shop\n")),
+                ("docs/operations.md", Some("# Operations\n")),
+            ],
+            "first",
+        );
+        let (status, out) = h
+            .call(
+                "POST",
+                "/api/catalog/locations",
+                Some(json!({"type": "git", "target": server.url("shop")})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{out}");
+        let pager = "    pagerduty.com/service-id: PLOCAL\n";
+        let path = h.write("local/catalog-info.yaml", &documented("local", pager));
+        h.write("local/README.md", "# Local\n");
+        h.register_file(&path).await;
+
+        let configs: Vec<ScorecardConfig> = yaml_serde::from_str(OPERATED).expect("yaml");
+        let settings: crate::observability::ObservabilitySettings = yaml_serde::from_str(
+            "links:\n  - {title: PagerDuty, type: oncall, url: 'https://pd.example.com/{{ entity.annotations[\"pagerduty.com/service-id\"] }}'}\n",
+        )
+        .expect("yaml");
+        let templates =
+            crate::observability::LinkTemplates::compile(&settings.links.unwrap_or_default())
+                .expect("templates");
+        let mut state = h.state();
+        state.scorecards = Arc::new(
+            ScorecardService::new(compile_config(Some(&configs), false).expect("valid"))
+                .with_links(Arc::new(templates)),
+        );
+        let router = crate::http::router(state);
+        let checks = |b: &Value| -> Vec<(String, bool, String)> {
+            b["scorecards"][0]["checks"]
+                .as_array()
+                .expect("checks")
+                .iter()
+                .map(|c| {
+                    (
+                        c["id"].as_str().unwrap_or_default().to_string(),
+                        c["passed"].as_bool().unwrap_or_default(),
+                        c["reason"].as_str().unwrap_or_default().to_string(),
+                    )
+                })
+                .collect()
+        };
+
+        let (s, b) = get_json(&router, "/api/scorecards/entities/default/component/shop").await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+        let shop = checks(&b);
+        let today = crate::util::format_rfc3339(crate::util::now_ms() / 1000, 0);
+        assert_eq!(
+            shop[0],
+            (
+                "fresh".into(),
+                true,
+                format!("the last commit is 0 days old ({})", &today[..10])
+            ),
+            "{b}"
+        );
+        assert_eq!(
+            shop[1],
+            ("docs".into(), true, "TechDocs with 2 pages".into())
+        );
+        assert_eq!(
+            shop[2],
+            ("pages".into(), true, "TechDocs with 2 pages".into())
+        );
+        assert_eq!(
+            shop[3],
+            (
+                "dashboard".into(),
+                true,
+                "dashboard link \"Shop dashboard\" in metadata.links".into()
+            )
+        );
+        assert!(!shop[4].1, "{b}");
+        assert_eq!(b["scorecards"][0]["level"], "bronze");
+
+        let (s, b) = get_json(&router, "/api/scorecards/entities/default/component/local").await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+        let local = checks(&b);
+        assert_eq!(
+            local[0],
+            (
+                "fresh".into(),
+                false,
+                "read from files on disk, not from Git: there is no commit to date".into()
+            )
+        );
+        assert_eq!(
+            local[1],
+            ("docs".into(), true, "TechDocs with 1 page".into())
+        );
+        assert_eq!(
+            local[2],
+            (
+                "pages".into(),
+                false,
+                "TechDocs with 1 page, fewer than 2".into()
+            )
+        );
+        assert_eq!(
+            local[4],
+            (
+                "on-call".into(),
+                true,
+                "on-call link \"PagerDuty\" in the observability links".into()
+            )
+        );
+        assert_eq!(
+            b["scorecards"][0]["checks"][0]["fix"],
+            "Merge the pending work or archive the repository."
+        );
+    }
+);

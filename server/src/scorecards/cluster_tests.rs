@@ -4,7 +4,7 @@
 use super::cluster::ClusterRule;
 use super::definition::ScorecardConfig;
 use super::rules::{Facts, Rule};
-use super::service::evaluate_with;
+use super::service::{evaluate_with, Context};
 use super::{compile_config, Scorecard, ScorecardError};
 use crate::catalog::snapshot::tests_support::stored;
 use crate::catalog::snapshot::Snapshot;
@@ -442,7 +442,15 @@ fn incremental_evaluation_after_workload_changes_matches_full() {
             .collect(),
         now: NOW,
     };
-    let mut results = evaluate_with(&cards, &snap, None, None, Some(&facts));
+    let mut results = evaluate_with(
+        &cards,
+        &snap,
+        None,
+        &Context {
+            workloads: Some(&facts),
+            ..Context::bare()
+        },
+    );
     assert_eq!(results.evaluated, N);
     let mut seed = 11u64;
     let mut next = move |n: u64| {
@@ -497,8 +505,24 @@ fn incremental_evaluation_after_workload_changes_matches_full() {
         }
         // Time passes too: restarts leave the 24-hour window.
         facts.now = facts_now(step);
-        let incremental = evaluate_with(&cards, &snap, Some(&results), None, Some(&facts));
-        let full = evaluate_with(&cards, &snap, None, None, Some(&facts));
+        let incremental = evaluate_with(
+            &cards,
+            &snap,
+            Some(&results),
+            &Context {
+                workloads: Some(&facts),
+                ..Context::bare()
+            },
+        );
+        let full = evaluate_with(
+            &cards,
+            &snap,
+            None,
+            &Context {
+                workloads: Some(&facts),
+                ..Context::bare()
+            },
+        );
         for i in 0..snap.records.len() {
             assert_eq!(
                 incremental.outcomes(i),
@@ -529,7 +553,16 @@ fn incremental_evaluation_after_workload_changes_matches_full() {
     );
     // Nothing changed: nothing evaluated.
     assert_eq!(
-        evaluate_with(&cards, &snap, Some(&results), None, Some(&facts)).evaluated,
+        evaluate_with(
+            &cards,
+            &snap,
+            Some(&results),
+            &Context {
+                workloads: Some(&facts),
+                ..Context::bare()
+            }
+        )
+        .evaluated,
         0
     );
     // A restart inside the window, then time passing it: that entity alone is evaluated again.
@@ -544,11 +577,27 @@ fn incremental_evaluation_after_workload_changes_matches_full() {
     )];
     w[0].pods[0].containers[0].last_finished =
         NonZeroU32::new(u32::try_from(facts.now - 23 * 3600).expect("fits"));
-    let before = evaluate_with(&cards, &snap, Some(&results), None, Some(&facts));
+    let before = evaluate_with(
+        &cards,
+        &snap,
+        Some(&results),
+        &Context {
+            workloads: Some(&facts),
+            ..Context::bare()
+        },
+    );
     assert_eq!(before.evaluated, 1);
     assert!(!before.outcomes(0)[0].1.passed(4));
     facts.now += 2 * 3600;
-    let after = evaluate_with(&cards, &snap, Some(&before), None, Some(&facts));
+    let after = evaluate_with(
+        &cards,
+        &snap,
+        Some(&before),
+        &Context {
+            workloads: Some(&facts),
+            ..Context::bare()
+        },
+    );
     assert_eq!(
         after.evaluated, 1,
         "only the entity whose restart left the window"

@@ -80,8 +80,8 @@ pub struct Scorecard {
     pub levels: Vec<String>,
     pub checks: Vec<Check>,
     reads_body: bool,
-    /// The files its rules ask of an entity's repository.
-    pub file_queries: Vec<super::repo::FileQuery>,
+    /// What its rules ask of an entity's repository (files, the commit's time, docs).
+    pub repo_queries: super::repo::RepoQueries,
 }
 
 #[derive(Debug, Clone)]
@@ -243,9 +243,9 @@ impl ScorecardConfig {
             nothing: false,
         };
         let reads_body = checks.iter().any(|c| c.rule.reads_body());
-        let mut file_queries = Vec::new();
+        let mut repo_queries = super::repo::RepoQueries::default();
         for c in &checks {
-            c.rule.file_queries(&mut file_queries);
+            c.rule.repo_queries(&mut repo_queries);
         }
         Ok(Scorecard {
             title: self.title.clone().unwrap_or_else(|| self.name.clone()),
@@ -257,7 +257,7 @@ impl ScorecardConfig {
             levels: self.levels.clone(),
             checks,
             reads_body,
-            file_queries,
+            repo_queries,
         })
     }
 }

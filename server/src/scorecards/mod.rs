@@ -5,14 +5,15 @@
 //!
 //! - [`definition`]: a scorecard as written and checked (filter, levels, checks)
 //! - [`rules`]: the rules (owner, description, lifecycle, system, tags, links, annotations,
-//!   relations, files, the cluster rules; `all`/`any`/`not`) and their evaluation over one entity
+//!   relations; files, the last commit's age; TechDocs and its pages; on-call and dashboard
+//!   links; the cluster rules; `all`/`any`/`not`) and their evaluation over one entity
 //! - [`service`]: the results per snapshot, evaluated when the catalog publishes it and carried
 //!   over for entities that did not change, and what a caller is shown (`GET
 //!   /api/scorecards…`, the entity page, the team page)
 //! - [`cluster`]: the cluster rules (runs in an environment, replicas, probes, limits, no
 //!   crash loops) over what the Kubernetes watchers know of an entity's workloads
-//! - [`repo`]: facts from an entity's repository (files present, a line matching), read
-//!   through the catalog's `EntityFiles` seam
+//! - [`repo`]: facts from an entity's repository (files present, a line matching, the commit's
+//!   time, its TechDocs' pages), read through the catalog's `EntityFiles` seam
 //! - [`levels`]: the levels as the catalog table and `GET /api/scorecards/{name}/entities`
 //!   read them, from the stored results only
 //! - [`history`]: the teams' daily counts per level (stored when they change) and their 30-day
@@ -88,3 +89,6 @@ mod levels_tests;
 
 #[cfg(test)]
 mod cluster_tests;
+
+#[cfg(test)]
+mod repo_tests;

@@ -1,12 +1,14 @@
 //! Facts from an entity's repository, read through the catalog's seam
 //! ([`EntityFiles`](crate::catalog::source::EntityFiles): a Git location's commit, or a file
 //! location's folder), never from a provider: which files the `file` rules name are there, and
-//! whether one has a line matching a pattern.
+//! whether one has a line matching a pattern; when the commit was made (`lastCommit`); the
+//! entity's TechDocs as the docs pages build them (`techdocs`, `docsPages`).
 //!
 //! One tree is read once per evaluation however many entities share it (a Git location's
-//! entities share its commit). A Git location's entities are evaluated again when its commit
-//! moves (the commit is part of what tells an entity did not change); a file location's folder
-//! has no revision, so its files are read again only when one of its entities changes.
+//! entities share its commit); an entity's docs once per docs folder. A Git location's
+//! entities are evaluated again when its commit moves (the commit is part of what tells an
+//! entity did not change); a file location's folder has no revision, so its files are read
+//! again only when one of its entities changes.
 
 use crate::catalog::snapshot::{LocationInfo, Record};
 use crate::catalog::source::{EntityFiles, SourceTree, Sources};
@@ -41,10 +43,74 @@ pub enum FileState {
     NotMatched,
 }
 
+/// What the scorecards ask of entities' repositories.
+#[derive(Debug, Clone, Default)]
+pub struct RepoQueries {
+    /// Files (`file` rules), each once.
+    pub files: Vec<FileQuery>,
+    /// When the commit was made (`lastCommit`): results then change with time too.
+    pub commit: bool,
+    /// The entity's TechDocs (`techdocs`, `docsPages`).
+    pub docs: bool,
+}
+
+impl RepoQueries {
+    /// Adds a file query unless it is there already.
+    pub fn add_file(&mut self, q: &FileQuery) {
+        if !self
+            .files
+            .iter()
+            .any(|o| o.same(&q.path, q.matches.as_ref()))
+        {
+            self.files.push(q.clone());
+        }
+    }
+
+    /// Everything `other` asks too.
+    pub fn merge(&mut self, other: &RepoQueries) {
+        other.files.iter().for_each(|q| self.add_file(q));
+        self.commit |= other.commit;
+        self.docs |= other.docs;
+    }
+
+    /// Nothing to ask: no repository is opened.
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty() && !self.commit && !self.docs
+    }
+
+    /// Whether the tree itself is read (files or the commit; docs may be asked alone).
+    fn reads_tree(&self) -> bool {
+        !self.files.is_empty() || self.commit
+    }
+}
+
+/// An entity's TechDocs, as the docs pages would build them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DocsState {
+    /// No `backstage.io/techdocs-ref` annotation.
+    NoRef,
+    /// Annotated, but the entity's files cannot be read.
+    Unreadable,
+    /// Annotated, and no site can be built: why, in the docs' own words.
+    Broken(String),
+    /// The site's pages.
+    Pages(usize),
+}
+
+/// What one entity's repository says: its tree's answers (`None`: it cannot be read) and its
+/// docs (`None`: not asked).
+#[derive(Debug, Clone, Default)]
+pub struct EntityRepo {
+    pub files: Option<Arc<RepoFacts>>,
+    pub docs: Option<DocsState>,
+}
+
 /// The answers of one tree to every query the scorecards ask.
 #[derive(Debug, Default)]
 pub struct RepoFacts {
     answers: Vec<(FileQuery, FileState)>,
+    /// When the tree's commit was made (seconds since the epoch); `None`: no commit (a folder).
+    pub commit_time: Option<i64>,
 }
 
 impl RepoFacts {
@@ -74,7 +140,10 @@ impl RepoFacts {
                 (q.clone(), state)
             })
             .collect();
-        RepoFacts { answers }
+        RepoFacts {
+            answers,
+            commit_time: tree.commit_time(),
+        }
     }
 
     /// The answer to one query (unknown queries: unreadable).
@@ -89,16 +158,18 @@ impl RepoFacts {
 /// Opens entities' trees through their locations' sources, each tree once.
 pub struct RepoReader<'a> {
     sources: &'a Sources,
-    queries: &'a [FileQuery],
+    queries: &'a RepoQueries,
     locations: HashMap<&'a str, &'a LocationInfo>,
     /// By (location id, revision or descriptor file).
     read: HashMap<(String, String), Option<Arc<RepoFacts>>>,
+    /// By (location id, revision or descriptor file, docs folder).
+    docs: HashMap<(String, String, String), DocsState>,
 }
 
 impl<'a> RepoReader<'a> {
     pub fn new(
         sources: &'a Sources,
-        queries: &'a [FileQuery],
+        queries: &'a RepoQueries,
         locations: &'a [Arc<LocationInfo>],
     ) -> Self {
         RepoReader {
@@ -111,6 +182,7 @@ impl<'a> RepoReader<'a> {
                 locations.iter().map(|l| (l.id.as_str(), &**l)).collect()
             },
             read: HashMap::new(),
+            docs: HashMap::new(),
         }
     }
 
@@ -123,29 +195,96 @@ impl<'a> RepoReader<'a> {
 
     /// The facts of `r`'s tree (blocking work the first time a tree is asked).
     pub fn facts(&mut self, r: &Record) -> Option<Arc<RepoFacts>> {
-        let location = *self.locations.get(r.stored.location_id.as_str())?;
-        let files: Arc<dyn EntityFiles> = self
-            .sources
-            .of(location.location_type)
-            .ok()?
-            .files(location, &r.stored.source_file)?;
+        self.entity(r).files
+    }
+
+    /// What `r`'s repository says to every query (blocking work the first time a tree or a
+    /// docs folder is asked). The tree is opened at most once, and not at all when everything
+    /// asked is known.
+    pub fn entity(&mut self, r: &Record) -> EntityRepo {
+        let mut out = EntityRepo::default();
+        if self.queries.is_empty() {
+            return out;
+        }
+        let reference = if self.queries.docs {
+            let reference = crate::docs::service::techdocs_ref(r);
+            if reference.is_none() {
+                out.docs = Some(DocsState::NoRef);
+            }
+            reference
+        } else {
+            None
+        };
+        let location = self.locations.get(r.stored.location_id.as_str()).copied();
+        let files: Option<(&LocationInfo, Arc<dyn EntityFiles>)> = location.and_then(|location| {
+            let files = self
+                .sources
+                .of(location.location_type)
+                .ok()?
+                .files(location, &r.stored.source_file)?;
+            Some((location, files))
+        });
+        let Some((location, files)) = files else {
+            if reference.is_some() {
+                out.docs = Some(DocsState::Unreadable);
+            }
+            return out;
+        };
         let key = (
             location.id.clone(),
             files
                 .revision()
                 .map_or_else(|| r.stored.source_file.clone(), str::to_string),
         );
-        let queries = self.queries;
-        self.read
-            .entry(key)
-            .or_insert_with(|| match files.open() {
-                Ok(tree) => Some(Arc::new(RepoFacts::read(&*tree, queries))),
-                Err(e) => {
-                    tracing::debug!(entity = %r.stored.key, error = %e, "scorecards: files not readable");
-                    None
-                }
-            })
-            .clone()
+        let mut tree: Option<Result<Box<dyn SourceTree>, String>> = None;
+        if self.queries.reads_tree() {
+            if !self.read.contains_key(&key) {
+                let facts = opened(&mut tree, &*files, r)
+                    .map(|t| Arc::new(RepoFacts::read(t, &self.queries.files)));
+                self.read.insert(key.clone(), facts);
+            }
+            out.files = self.read.get(&key).cloned().flatten();
+        }
+        if let Some(reference) = reference {
+            out.docs = Some(
+                match crate::docs::service::docs_folder(files.descriptor(), &reference) {
+                    Err(why) => DocsState::Broken(why),
+                    Ok(dir) => {
+                        let docs_key = (key.0, key.1, dir);
+                        match self.docs.get(&docs_key) {
+                            Some(known) => known.clone(),
+                            None => {
+                                let state = match opened(&mut tree, &*files, r) {
+                                    None => DocsState::Unreadable,
+                                    Some(t) => match crate::docs::load_site(t, &docs_key.2, "") {
+                                        Ok(site) => DocsState::Pages(site.pages.len()),
+                                        Err(e) => DocsState::Broken(e.to_string()),
+                                    },
+                                };
+                                self.docs.insert(docs_key, state.clone());
+                                state
+                            }
+                        }
+                    }
+                },
+            );
+        }
+        out
+    }
+}
+
+/// The tree of `files`, opened on first use (`None`: it cannot be opened).
+fn opened<'t>(
+    tree: &'t mut Option<Result<Box<dyn SourceTree>, String>>,
+    files: &dyn EntityFiles,
+    r: &Record,
+) -> Option<&'t dyn SourceTree> {
+    match tree.get_or_insert_with(|| files.open()) {
+        Ok(t) => Some(&**t),
+        Err(e) => {
+            tracing::debug!(entity = %r.stored.key, error = %e, "scorecards: files not readable");
+            None
+        }
     }
 }
 

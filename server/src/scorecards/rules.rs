@@ -16,16 +16,31 @@
 //! rule: probes                      # readiness and liveness probes on every container
 //! rule: limits                      # CPU and memory limits on every container
 //! rule: {noCrashLoops: {hours: 24}} # no container crash-looping or restarted in 24 hours
+//! rule: {lastCommit: {withinDays: 90}}  # the repository's newest commit (its location's
+//!                                       # current one) is at most 90 days old
+//! rule: techdocs                    # backstage.io/techdocs-ref names docs with a page
+//! rule: {docsPages: {min: 3}}       # ... with at least 3 pages
+//! rule: onCallLink                  # an on-call link: in metadata.links (type or icon
+//! rule: dashboardLink               # oncall/on-call, dashboard) or from observability.links
 //! ```
 //!
-//! The cluster rules (the last five, also `{probes: readiness}`, `{limits: [memory]}`) are in
+//! The cluster rules (`runsIn` to `noCrashLoops`, also `{probes: readiness}`, `{limits: [memory]}`) are in
 //! [`super::cluster`], which says what each one measures; they fail for an entity with no
 //! workloads in any cluster.
+//!
+//! `lastCommit` fails for an entity read from files on disk (there is no commit to date); its
+//! results change with time, so the scorecards are evaluated again each day. `techdocs` and
+//! `docsPages` read the docs as the docs pages build them (`mkdocs.yml`, else `docs/*.md`,
+//! else `README.md`). The link rules read the observability templates with `scope: entity`
+//! (links per environment depend on where the workloads run, not on the entity).
 
 use super::cluster::ClusterRule;
-use super::repo::{FileQuery, FileState, RepoFacts};
+use super::repo::{DocsState, EntityRepo, FileQuery, FileState, RepoFacts, RepoQueries};
 use crate::catalog::snapshot::Record;
 use crate::k8s::facts::WorkloadFacts;
+use crate::observability::links::{catalog_link_type, EntityValues};
+use crate::observability::LinkTemplates;
+use app::observability::LinkType;
 use regex_lite::Regex;
 use serde_json::Value;
 use std::fmt;
@@ -54,6 +69,17 @@ pub enum Rule {
     File(FileQuery),
     /// Over the entity's workloads in the clusters ([`super::cluster`]).
     Cluster(ClusterRule),
+    /// The repository's newest commit (its location's current one) is at most this many days
+    /// old.
+    LastCommit {
+        within_days: u32,
+    },
+    /// TechDocs with at least this many pages (`techdocs`: 1).
+    Docs {
+        min_pages: u32,
+    },
+    /// A link of this type: in `metadata.links`, or from the observability link templates.
+    Link(LinkType),
     All(Vec<Rule>),
     Any(Vec<Rule>),
     Not(Box<Rule>),
@@ -85,7 +111,7 @@ const RELATIONS: &[&str] = &[
 ];
 
 const NAMES: &str =
-    "ownerSet, ownerExists, description, lifecycle, system, tags, links, probes, limits, noCrashLoops (or a map: lifecycle, tag, annotation, relation, file, runsIn, replicas, probes, limits, noCrashLoops, all, any, not)";
+    "ownerSet, ownerExists, description, lifecycle, system, tags, links, techdocs, onCallLink, dashboardLink, probes, limits, noCrashLoops (or a map: lifecycle, tag, annotation, relation, file, lastCommit, docsPages, runsIn, replicas, probes, limits, noCrashLoops, all, any, not)";
 
 /// Checks a repository path as a `file` rule names it.
 fn file_path(p: &str) -> Result<String, String> {
@@ -114,6 +140,9 @@ impl Rule {
                 "system" => Ok(Rule::System),
                 "tags" => Ok(Rule::Tags(None)),
                 "links" => Ok(Rule::Links),
+                "techdocs" => Ok(Rule::Docs { min_pages: 1 }),
+                "onCallLink" => Ok(Rule::Link(LinkType::Oncall)),
+                "dashboardLink" => Ok(Rule::Link(LinkType::Dashboard)),
                 other => ClusterRule::named(other).map(Rule::Cluster).ok_or_else(|| {
                     err(
                         field.into(),
@@ -269,6 +298,11 @@ impl Rule {
                         }
                         _ => Err(err(at, "expected a path, or {path, matches}".into())),
                     },
+                    "lastCommit" => count_arg(arg, &at, "withinDays")
+                        .map(|within_days| Rule::LastCommit { within_days }),
+                    "docsPages" => {
+                        count_arg(arg, &at, "min").map(|min_pages| Rule::Docs { min_pages })
+                    }
                     other => Err(err(
                         at,
                         format!("unknown rule {other:?}; expected one of {NAMES}"),
@@ -399,6 +433,9 @@ impl Rule {
                 }
             }
             Rule::Cluster(c) => c.evaluate(facts.clusters(), facts.record.stored.key.as_str()),
+            Rule::LastCommit { within_days } => last_commit_words(facts, *within_days),
+            Rule::Docs { min_pages } => docs_words(facts, *min_pages),
+            Rule::Link(t) => link_words(facts, *t),
             Rule::All(rules) => {
                 for rule in rules {
                     let (ok, why) = rule.evaluate(facts);
@@ -466,27 +503,27 @@ impl Rule {
             Rule::Relation(t) => r.related(t).next().is_some(),
             Rule::File(q) => matches!(facts.file(q), FileState::Present | FileState::Matched(_)),
             Rule::Cluster(c) => c.holds(facts.clusters(), facts.record.stored.key.as_str()),
+            Rule::LastCommit { within_days } => {
+                matches!(facts.commit_age(), Some(Ok(age)) if age <= i64::from(*within_days) * DAY_SECS)
+            }
+            Rule::Docs { min_pages } => {
+                matches!(facts.docs(), DocsState::Pages(n) if n >= *min_pages as usize && n > 0)
+            }
+            Rule::Link(t) => facts.link(*t).is_some(),
             Rule::All(rules) => rules.iter().all(|rule| rule.holds(facts)),
             Rule::Any(rules) => rules.iter().any(|rule| rule.holds(facts)),
             Rule::Not(rule) => !rule.holds(facts),
         }
     }
 
-    /// The files it asks of the entity's repository.
-    pub fn file_queries(&self, out: &mut Vec<FileQuery>) {
+    /// What it asks of the entity's repository: files, the commit's time, the docs.
+    pub fn repo_queries(&self, out: &mut RepoQueries) {
         match self {
-            Rule::File(q) => {
-                let known = out.iter().any(|o| {
-                    o.path == q.path
-                        && o.matches.as_ref().map(Regex::as_str)
-                            == q.matches.as_ref().map(Regex::as_str)
-                });
-                if !known {
-                    out.push(q.clone());
-                }
-            }
-            Rule::All(r) | Rule::Any(r) => r.iter().for_each(|r| r.file_queries(out)),
-            Rule::Not(r) => r.file_queries(out),
+            Rule::File(q) => out.add_file(q),
+            Rule::LastCommit { .. } => out.commit = true,
+            Rule::Docs { .. } => out.docs = true,
+            Rule::All(r) | Rule::Any(r) => r.iter().for_each(|r| r.repo_queries(out)),
+            Rule::Not(r) => r.repo_queries(out),
             _ => {}
         }
     }
@@ -516,7 +553,7 @@ impl Rule {
     /// Whether it reads the entity's body (annotations, links).
     pub fn reads_body(&self) -> bool {
         match self {
-            Rule::Links | Rule::Annotation { .. } => true,
+            Rule::Links | Rule::Annotation { .. } | Rule::Link(_) | Rule::Docs { .. } => true,
             Rule::All(r) | Rule::Any(r) => r.iter().any(Rule::reads_body),
             Rule::Not(r) => r.reads_body(),
             _ => false,
@@ -561,6 +598,14 @@ impl fmt::Display for Rule {
                 matches: Some(re),
             }) => write!(f, "file {path} matches {}", re.as_str()),
             Rule::Cluster(c) => write!(f, "{c}"),
+            Rule::LastCommit { within_days } => {
+                write!(f, "last commit within {within_days} days")
+            }
+            Rule::Docs { min_pages: 1 } => write!(f, "techdocs"),
+            Rule::Docs { min_pages } => write!(f, "docs pages >= {min_pages}"),
+            Rule::Link(LinkType::Oncall) => write!(f, "onCallLink"),
+            Rule::Link(LinkType::Dashboard) => write!(f, "dashboardLink"),
+            Rule::Link(t) => write!(f, "{} link", t.label()),
             Rule::All(r) => list(f, "all", r),
             Rule::Any(r) => list(f, "any", r),
             Rule::Not(r) => write!(f, "not({r})"),
@@ -569,22 +614,31 @@ impl fmt::Display for Rule {
 }
 
 /// One entity's facts: the stitched record, its body parsed when a rule first asks, its
-/// repository's files when a scorecard asks about them, and the clusters' workloads when a
-/// scorecard has cluster rules.
+/// repository's files and docs when a scorecard asks about them, the observability links in
+/// force, the time of the evaluation, and the clusters' workloads when a scorecard has cluster
+/// rules.
 pub struct Facts<'a> {
     pub record: &'a Record,
     body: std::cell::OnceCell<Value>,
     files: Option<&'a RepoFacts>,
     clusters: Option<&'a WorkloadFacts>,
+    docs: Option<&'a DocsState>,
+    links: Option<&'a LinkTemplates>,
+    /// Seconds since the epoch (`None`: the wall clock's, read when a rule asks).
+    now: Option<i64>,
 }
 
 impl<'a> Facts<'a> {
+    /// At the wall clock's time.
     pub fn new(record: &'a Record) -> Self {
         Facts {
             record,
             body: std::cell::OnceCell::new(),
             files: None,
             clusters: None,
+            docs: None,
+            links: None,
+            now: None,
         }
     }
 
@@ -608,6 +662,31 @@ impl<'a> Facts<'a> {
         }
     }
 
+    /// With what the entity's repository says (files, commit, docs).
+    pub fn with_repo(record: &'a Record, repo: &'a EntityRepo) -> Self {
+        Facts {
+            files: repo.files.as_deref(),
+            docs: repo.docs.as_ref(),
+            ..Facts::new(record)
+        }
+    }
+
+    /// At this time (milliseconds since the epoch) rather than the wall clock's.
+    pub fn at(self, now_ms: i64) -> Self {
+        Facts {
+            now: Some(now_ms.div_euclid(1000)),
+            ..self
+        }
+    }
+
+    /// With the observability link templates in force.
+    pub fn with_links(self, links: &'a LinkTemplates) -> Self {
+        Facts {
+            links: Some(links),
+            ..self
+        }
+    }
+
     fn body(&self) -> &Value {
         self.body
             .get_or_init(|| serde_json::from_str(&self.record.stored.body).unwrap_or(Value::Null))
@@ -618,4 +697,168 @@ impl<'a> Facts<'a> {
             f.get(&q.path, q.matches.as_ref())
         })
     }
+}
+
+// Git, docs and observability rules: what they read of the facts, and their words.
+
+const DAY_SECS: i64 = 86_400;
+
+/// A rule's count argument: `{key: N}`, N a whole number from 1 on.
+fn count_arg(arg: &Value, at: &str, key: &str) -> Result<u32, RuleError> {
+    let err = |field: String, message: String| RuleError { field, message };
+    let Value::Object(m) = arg else {
+        return Err(err(at.into(), format!("expected {{{key}: N}}")));
+    };
+    if let Some(other) = m.keys().find(|k| *k != key) {
+        return Err(err(
+            format!("{at}.{other}"),
+            format!("unknown field; expected {key}"),
+        ));
+    }
+    match m.get(key).map(|v| (v, v.as_u64())) {
+        Some((_, Some(n))) if n >= 1 => {
+            u32::try_from(n).map_err(|_| err(format!("{at}.{key}"), "too large".into()))
+        }
+        Some((v, _)) => Err(err(
+            format!("{at}.{key}"),
+            format!("expected a whole number from 1 on, found {v}"),
+        )),
+        None => Err(err(
+            format!("{at}.{key}"),
+            "missing; expected a number".into(),
+        )),
+    }
+}
+
+/// `n day(s)`.
+fn days(n: i64) -> String {
+    if n == 1 {
+        "1 day".into()
+    } else {
+        format!("{n} days")
+    }
+}
+
+impl Facts<'_> {
+    /// Seconds since the epoch.
+    fn now(&self) -> i64 {
+        self.now
+            .unwrap_or_else(|| crate::util::now_ms().div_euclid(1000))
+    }
+
+    /// The age of the repository's commit in seconds (never negative); `Err`: the entity is
+    /// read from files on disk (no commit); `None`: its repository cannot be read.
+    fn commit_age(&self) -> Option<Result<i64, ()>> {
+        let files = self.files?;
+        Some(files.commit_time.map(|t| (self.now() - t).max(0)).ok_or(()))
+    }
+
+    /// The entity's docs; not asked of the repository: what the annotation alone tells.
+    fn docs(&self) -> DocsState {
+        match self.docs {
+            Some(d) => d.clone(),
+            None if self.body()["metadata"]["annotations"][crate::docs::TECHDOCS_REF]
+                .as_str()
+                .is_some() =>
+            {
+                DocsState::Unreadable
+            }
+            None => DocsState::NoRef,
+        }
+    }
+
+    /// The entity's first link of this type: (title or URL, where it is from).
+    fn link(&self, t: LinkType) -> Option<(String, &'static str)> {
+        let body = self.body();
+        let own = body["metadata"]["links"].as_array().and_then(|links| {
+            links
+                .iter()
+                .find(|l| catalog_link_type(l) == Some(t))
+                .map(|l| {
+                    let shown = l["title"].as_str().or(l["url"].as_str()).unwrap_or("");
+                    (shown.to_string(), "metadata.links")
+                })
+        });
+        own.or_else(|| {
+            let links = self.links.filter(|l| !l.is_empty())?;
+            links
+                .entity_link_of_type(&EntityValues::of(body), t)
+                .map(|l| (l.title, "the observability links"))
+        })
+    }
+}
+
+fn last_commit_words(facts: &Facts<'_>, within_days: u32) -> (bool, String) {
+    match facts.commit_age() {
+        None => (false, "the entity's repository cannot be read".into()),
+        Some(Err(())) => (
+            false,
+            "read from files on disk, not from Git: there is no commit to date".into(),
+        ),
+        Some(Ok(age)) => {
+            let date = crate::util::format_rfc3339(facts.now() - age, 0);
+            let when = format!(
+                "the last commit is {} old ({})",
+                days(age / DAY_SECS),
+                &date[..10]
+            );
+            if age <= i64::from(within_days) * DAY_SECS {
+                (true, when)
+            } else {
+                (
+                    false,
+                    format!("{when}, more than {}", days(i64::from(within_days))),
+                )
+            }
+        }
+    }
+}
+
+fn docs_words(facts: &Facts<'_>, min_pages: u32) -> (bool, String) {
+    match facts.docs() {
+        DocsState::NoRef => (
+            false,
+            format!("annotation {} is not set", crate::docs::TECHDOCS_REF),
+        ),
+        DocsState::Unreadable => (false, "the entity's docs files cannot be read".into()),
+        DocsState::Broken(why) => (false, why),
+        DocsState::Pages(n) => {
+            let pages = if n == 1 {
+                "1 page".to_string()
+            } else {
+                format!("{n} pages")
+            };
+            if n >= min_pages as usize && n > 0 {
+                (true, format!("TechDocs with {pages}"))
+            } else {
+                (
+                    false,
+                    format!("TechDocs with {pages}, fewer than {min_pages}"),
+                )
+            }
+        }
+    }
+}
+
+fn link_words(facts: &Facts<'_>, t: LinkType) -> (bool, String) {
+    let label = t.label();
+    match facts.link(t) {
+        Some((title, from)) => (true, format!("{label} link {title:?} in {from}")),
+        None => (
+            false,
+            format!(
+                "no {label} link: no metadata.links entry has type or icon {}, and no observability link of type {} applies",
+                link_type_name(t),
+                link_type_name(t)
+            ),
+        ),
+    }
+}
+
+/// A link type as `type:` and `icon:` spell it.
+fn link_type_name(t: LinkType) -> String {
+    serde_json::to_value(t)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
 }

@@ -21,6 +21,11 @@
 //! ([`Outcome`]); the words of a check (why it passed or failed) are built when a page shows
 //! one entity, by evaluating its checks again.
 //!
+//! Rules that read the time (`lastCommit`) change with it and not with data: the loop also
+//! wakes a second after each midnight (UTC, by the service's clock, which tests set) and
+//! evaluates the same snapshot again; on that day's evaluation, when a scorecard has such a
+//! rule, no entity is carried over (the day is part of what tells an entity did not change).
+//!
 //! A reader whose snapshot is newer than the latest results (the loop is still at work, or
 //! not running, as in tests) evaluates what it shows on the spot: an entity, or a team's
 //! owned entities.
@@ -33,7 +38,7 @@
 use super::cluster::{self, WorkloadSource};
 use super::definition::{Outcome, Scorecard, ScorecardConfig};
 use super::history::{self, History};
-use super::repo::{FileQuery, RepoReader};
+use super::repo::{EntityRepo, RepoQueries, RepoReader};
 use super::rules::Facts;
 use crate::catalog::facade::Facade;
 use crate::catalog::reference::RefKey;
@@ -42,6 +47,7 @@ use crate::catalog::snapshot::{Record, Snapshot, StoredData};
 use crate::catalog::source::Sources;
 use crate::k8s::facts::WorkloadFacts;
 use crate::k8s::KubeService;
+use crate::observability::LinkTemplates;
 use crate::storage::Store;
 use app::model::Caller;
 use app::scorecards::{
@@ -65,6 +71,72 @@ pub struct ScorecardService {
     busy: std::sync::atomic::AtomicBool,
     /// Where the cluster rules read entities' workloads (none: no cluster is known).
     kube: Option<Arc<KubeService>>,
+    /// The observability link templates in force (`onCallLink`, `dashboardLink`).
+    links: Arc<LinkTemplates>,
+    /// What time it is (`None`: the wall clock).
+    clock: Option<Clock>,
+}
+
+/// Milliseconds since the epoch: the wall clock, or a test's.
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+/// What rules read besides the catalog: where entities' files are (`None`: nowhere, a `file`
+/// rule finds them unreadable), the observability links in force, and the time.
+#[derive(Clone, Copy)]
+pub struct Context<'a> {
+    pub sources: Option<&'a Sources>,
+    pub links: Option<&'a LinkTemplates>,
+    /// Milliseconds since the epoch.
+    pub now_ms: i64,
+    /// Where the cluster rules read entities' workloads (`None`: no cluster is known).
+    pub workloads: Option<&'a dyn WorkloadSource>,
+    /// The workloads as read for this evaluation.
+    pub clusters: Option<&'a WorkloadFacts>,
+}
+
+impl<'a> Context<'a> {
+    /// No files, no links, the wall clock's time.
+    pub fn bare() -> Context<'static> {
+        Context {
+            sources: None,
+            links: None,
+            now_ms: crate::util::now_ms(),
+            workloads: None,
+            clusters: None,
+        }
+    }
+
+    /// With the workloads as read for this evaluation.
+    pub fn with_clusters<'b>(self, clusters: Option<&'b WorkloadFacts>) -> Context<'b>
+    where
+        'a: 'b,
+    {
+        Context { clusters, ..self }
+    }
+
+    /// The day of its time.
+    pub fn day(&self) -> history::Day {
+        self.now_ms.div_euclid(DAY_MS)
+    }
+
+    /// One entity's facts in this context.
+    fn facts<'f>(&'f self, r: &'f Record, repo: &'f EntityRepo) -> Facts<'f> {
+        let facts = Facts::with_repo(r, repo)
+            .at(self.now_ms)
+            .with_clusters(self.clusters);
+        match self.links {
+            Some(l) => facts.with_links(l),
+            None => facts,
+        }
+    }
+}
+
+const DAY_MS: i64 = 86_400_000;
+
+/// How long from `now_ms` until a second past the next midnight (UTC).
+pub fn until_next_day(now_ms: i64) -> std::time::Duration {
+    let left = DAY_MS - now_ms.rem_euclid(DAY_MS) + 1000;
+    std::time::Duration::from_millis(u64::try_from(left).unwrap_or(1000))
 }
 
 /// After the clusters change, how long the loop waits for more changes before evaluating
@@ -100,6 +172,8 @@ pub struct Evaluated {
     outcomes: Vec<(u16, Outcome)>,
     /// How many entities were evaluated (the rest were carried over).
     pub evaluated: usize,
+    /// The day (UTC) they were evaluated on.
+    pub day: history::Day,
 }
 
 impl ScorecardService {
@@ -118,6 +192,41 @@ impl ScorecardService {
 
     fn workloads(&self) -> Option<&dyn WorkloadSource> {
         self.kube.as_deref().map(|k| k as &dyn WorkloadSource)
+    }
+
+    /// With the observability link templates in force.
+    pub fn with_links(self, links: Arc<LinkTemplates>) -> Self {
+        ScorecardService { links, ..self }
+    }
+
+    /// With this clock instead of the wall clock.
+    pub fn with_clock(self, clock: Clock) -> Self {
+        ScorecardService {
+            clock: Some(clock),
+            ..self
+        }
+    }
+
+    /// Milliseconds since the epoch, by the service's clock.
+    pub fn now_ms(&self) -> i64 {
+        self.clock
+            .as_ref()
+            .map_or_else(crate::util::now_ms, |c| c())
+    }
+
+    /// Today (UTC), by the service's clock.
+    fn today(&self) -> history::Day {
+        self.now_ms().div_euclid(DAY_MS)
+    }
+
+    fn context<'a>(&'a self, sources: &'a Sources) -> Context<'a> {
+        Context {
+            sources: Some(sources),
+            links: Some(&self.links),
+            now_ms: self.now_ms(),
+            workloads: self.workloads(),
+            clusters: None,
+        }
     }
 
     /// The latest results.
@@ -144,8 +253,8 @@ impl ScorecardService {
     }
 
     /// Evaluates `snapshot` (carrying over the latest results), makes it the latest, and
-    /// returns the teams' rollup; `None` when the latest results are already its (a snapshot
-    /// that only changed a location's status). Blocking work.
+    /// returns the teams' rollup; `None` when the latest results are already its, of today
+    /// (a snapshot that only changed a location's status). Blocking work.
     pub fn evaluate_now(
         &self,
         snapshot: &Arc<Snapshot>,
@@ -172,7 +281,10 @@ impl ScorecardService {
         workloads_moved: bool,
     ) -> Option<history::Rollup> {
         let previous = self.latest();
-        let same = previous.as_ref().is_some_and(|p| p.is_of(snapshot));
+        let context = self.context(sources);
+        let same = previous
+            .as_ref()
+            .is_some_and(|p| p.is_of(snapshot) && p.day == context.day());
         if same && !workloads_moved {
             return None;
         }
@@ -181,8 +293,7 @@ impl ScorecardService {
             &self.configured,
             snapshot,
             previous.as_deref(),
-            Some(sources),
-            self.workloads(),
+            &context,
         ));
         drop(previous);
         if same && next.evaluated == 0 {
@@ -210,7 +321,7 @@ impl ScorecardService {
     ) -> tokio::task::JoinHandle<()> {
         let this = self.clone();
         tokio::spawn(async move {
-            let today = history::today();
+            let today = this.today();
             match store
                 .scorecard_history(today - history::TREND_DAYS as i64)
                 .await
@@ -279,6 +390,8 @@ impl ScorecardService {
                             }
                         }
                         _ = tick.tick(), if windows => break true,
+                        // A new day: time-dependent rules, the history's day.
+                        _ = tokio::time::sleep(until_next_day(this.now_ms())) => break false,
                     }
                 };
             }
@@ -287,7 +400,7 @@ impl ScorecardService {
 
     /// Writes the days whose counts changed, then keeps them in memory.
     async fn record_history(&self, store: &Store, rollup: &history::Rollup) {
-        let today = history::today();
+        let today = self.today();
         let rows = self
             .history
             .lock()
@@ -348,17 +461,15 @@ impl ScorecardService {
         let record = visible.record(i);
         let cards = self.scorecards_of(visible.snapshot());
         let applies: Vec<&Arc<Scorecard>> = cards.iter().filter(|s| s.applies_to(record)).collect();
-        let queries = file_queries(applies.iter().copied());
+        let queries = repo_queries(applies.iter().copied());
         let clusters = cluster::needs(applies.iter().copied())
             .and(self.workloads())
             .map(|k| k.workload_facts(visible.snapshot(), Some(record.stored.key.as_str())));
-        let files = (!queries.is_empty())
-            .then(|| {
-                RepoReader::new(visible.sources(), &queries, &visible.snapshot().locations)
-                    .facts(record)
-            })
-            .flatten();
-        let facts = Facts::with_files(record, files.as_deref()).with_clusters(clusters.as_ref());
+        let repo = RepoReader::new(visible.sources(), &queries, &visible.snapshot().locations)
+            .entity(record);
+        let context = self.context(visible.sources());
+        let context = context.with_clusters(clusters.as_ref());
+        let facts = context.facts(record, &repo);
         let scorecards = applies.iter().map(|s| s.result(&facts)).collect();
         Some(EntityScorecards {
             entity: record.entity_ref().clone(),
@@ -385,7 +496,8 @@ impl ScorecardService {
             Some(e) => e.scorecards.clone(),
             None => scorecards_in(&self.configured, visible.snapshot()).0,
         };
-        let queries = file_queries(scorecards.iter());
+        let queries = repo_queries(scorecards.iter());
+        let context = self.context(visible.sources());
         let mut reader =
             RepoReader::new(visible.sources(), &queries, &visible.snapshot().locations);
         // Evaluated here only when the loop has not caught up.
@@ -404,12 +516,12 @@ impl ScorecardService {
             let outcomes: &[(u16, Outcome)] = match &current {
                 Some(e) => e.outcomes(i),
                 None => {
-                    let files = if queries.is_empty() {
-                        None
-                    } else {
-                        reader.facts(owned)
-                    };
-                    live = evaluate_record(&scorecards, owned, files.as_deref(), clusters.as_ref());
+                    live = evaluate_record(
+                        &scorecards,
+                        owned,
+                        &reader.entity(owned),
+                        &context.with_clusters(clusters.as_ref()),
+                    );
                     &live
                 }
             };
@@ -437,7 +549,7 @@ impl ScorecardService {
         });
         entities.dedup_by(|a, b| a.entity == b.entity && a.scorecard == b.scorecard);
         let owner = group.entity_ref().to_ref_string();
-        let today = history::today();
+        let today = self.today();
         let days: Vec<String> = (0..history::TREND_DAYS as i64)
             .rev()
             .map(|back| history::day_text(today - back))
@@ -595,41 +707,32 @@ fn relations_hash(r: &Record) -> u64 {
     h.finish()
 }
 
-/// Every file the scorecards ask of repositories, each once.
-fn file_queries<'a>(cards: impl Iterator<Item = &'a Arc<Scorecard>>) -> Vec<FileQuery> {
-    let mut out: Vec<FileQuery> = Vec::new();
-    for q in cards.flat_map(|c| c.file_queries.iter()) {
-        let known = out.iter().any(|o| {
-            o.path == q.path
-                && o.matches.as_ref().map(|r| r.as_str()) == q.matches.as_ref().map(|r| r.as_str())
-        });
-        if !known {
-            out.push(q.clone());
-        }
-    }
+/// Everything the scorecards ask of repositories, each file once.
+fn repo_queries<'a>(cards: impl Iterator<Item = &'a Arc<Scorecard>>) -> RepoQueries {
+    let mut out = RepoQueries::default();
+    cards.for_each(|c| out.merge(&c.repo_queries));
     out
 }
 
-/// [`evaluate_with`] without repositories (a `file` rule finds them unreadable) or clusters (a
-/// cluster rule finds no workloads).
+/// [`evaluate_with`] without repositories (a `file` rule finds them unreadable), links or
+/// clusters (a cluster rule finds no workloads), at the wall clock's time.
 pub fn evaluate(
     configured: &[Arc<Scorecard>],
     snapshot: &Arc<Snapshot>,
     previous: Option<&Evaluated>,
 ) -> Evaluated {
-    evaluate_with(configured, snapshot, previous, None, None)
+    evaluate_with(configured, snapshot, previous, &Context::bare())
 }
 
 /// Evaluates `snapshot`, carrying over `previous`'s results where nothing they read changed;
-/// `files`: the catalog's sources, to read entities' repositories when a rule asks;
-/// `workloads`: where the cluster rules read entities' workloads, read once for the whole
-/// evaluation when a check asks (an entity whose workloads' digest moved is evaluated again).
+/// `context`: where entities' files are, the links, the time, and where the cluster rules read
+/// entities' workloads (read once for the whole evaluation when a check asks; an entity whose
+/// workloads' digest moved is evaluated again).
 pub fn evaluate_with(
     configured: &[Arc<Scorecard>],
     snapshot: &Arc<Snapshot>,
     previous: Option<&Evaluated>,
-    files: Option<&Sources>,
-    workloads: Option<&dyn WorkloadSource>,
+    context: &Context<'_>,
 ) -> Evaluated {
     let (scorecards, problems, sources) = scorecards_in(configured, snapshot);
     for (reference, why) in &problems {
@@ -649,6 +752,7 @@ pub fn evaluate_with(
             offsets: Vec::new(),
             outcomes: Vec::new(),
             evaluated: 0,
+            day: context.day(),
         };
     }
     let reuse = previous.filter(|p| p.sources == sources && p.scorecards.len() == scorecards.len());
@@ -659,16 +763,27 @@ pub fn evaluate_with(
     let mut outcomes: Vec<(u16, Outcome)> = Vec::with_capacity(n);
     offsets.push(0u32);
     let mut evaluated = 0;
-    let queries = file_queries(scorecards.iter());
+    let queries = repo_queries(scorecards.iter());
     let no_sources = Sources::default();
-    let mut reader = RepoReader::new(files.unwrap_or(&no_sources), &queries, &snapshot.locations);
+    let mut reader = RepoReader::new(
+        context.sources.unwrap_or(&no_sources),
+        &queries,
+        &snapshot.locations,
+    );
+    // A commit's age changes with the day: every entity is evaluated again on a new one.
+    let day = if queries.commit {
+        key_hash(&context.day().to_string())
+    } else {
+        0
+    };
     let windows = cluster::needs(scorecards.iter());
     let clusters: Option<WorkloadFacts> = windows
         .as_ref()
-        .and(workloads)
+        .and(context.workloads)
         .map(|w| w.workload_facts(snapshot, None));
+    let context = &context.with_clusters(clusters.as_ref());
     for (i, r) in snapshot.records.iter().enumerate() {
-        let mut relations = relations_hash(r);
+        let mut relations = relations_hash(r) ^ day;
         if !queries.is_empty() {
             // A repository's files change with its commit: its entities are evaluated again.
             relations ^= key_hash(reader.revision(r).unwrap_or(""));
@@ -701,17 +816,14 @@ pub fn evaluate_with(
             Some(o) => outcomes.extend_from_slice(o),
             None => {
                 evaluated += 1;
-                let repo = if queries.is_empty() || files.is_none() {
-                    None
-                } else {
-                    reader.facts(r)
-                };
-                outcomes.extend(evaluate_record(
-                    &scorecards,
-                    r,
-                    repo.as_deref(),
-                    clusters.as_ref(),
-                ));
+                // No tree is opened for an entity no scorecard applies to.
+                let repo =
+                    if context.sources.is_none() || !scorecards.iter().any(|s| s.applies_to(r)) {
+                        EntityRepo::default()
+                    } else {
+                        reader.entity(r)
+                    };
+                outcomes.extend(evaluate_record(&scorecards, r, &repo, context));
             }
         }
         offsets.push(outcomes.len() as u32);
@@ -732,6 +844,7 @@ pub fn evaluate_with(
         offsets,
         outcomes,
         evaluated,
+        day: context.day(),
     }
 }
 
@@ -739,10 +852,10 @@ pub fn evaluate_with(
 pub fn evaluate_record(
     scorecards: &[Arc<Scorecard>],
     r: &Record,
-    files: Option<&super::repo::RepoFacts>,
-    clusters: Option<&WorkloadFacts>,
+    repo: &EntityRepo,
+    context: &Context<'_>,
 ) -> Vec<(u16, Outcome)> {
-    let facts = Facts::with_files(r, files).with_clusters(clusters);
+    let facts = context.facts(r, repo);
     scorecards
         .iter()
         .enumerate()

@@ -20,7 +20,7 @@ fn snapshot(entities: Vec<(&str, &str, Value)>) -> Arc<Snapshot> {
     ))
 }
 
-fn component(name: &str, spec: Value, metadata: Value) -> (&'static str, String, Value) {
+pub(super) fn component(name: &str, spec: Value, metadata: Value) -> (&'static str, String, Value) {
     let mut meta = json!({"name": name});
     if let (Some(m), Value::Object(extra)) = (meta.as_object_mut(), metadata) {
         m.extend(extra);
@@ -32,7 +32,7 @@ fn component(name: &str, spec: Value, metadata: Value) -> (&'static str, String,
     )
 }
 
-fn group(name: &str) -> (&'static str, String, Value) {
+pub(super) fn group(name: &str) -> (&'static str, String, Value) {
     (
         "Group",
         name.to_string(),
@@ -40,7 +40,7 @@ fn group(name: &str) -> (&'static str, String, Value) {
     )
 }
 
-fn build(entities: Vec<(&'static str, String, Value)>) -> Arc<Snapshot> {
+pub(super) fn build(entities: Vec<(&'static str, String, Value)>) -> Arc<Snapshot> {
     snapshot(
         entities
             .iter()
@@ -49,7 +49,7 @@ fn build(entities: Vec<(&'static str, String, Value)>) -> Arc<Snapshot> {
     )
 }
 
-fn rule(yaml: &str) -> Rule {
+pub(super) fn rule(yaml: &str) -> Rule {
     let v: Value = yaml_serde::from_str(yaml).expect("yaml");
     Rule::parse(&v, "rule").unwrap_or_else(|e| panic!("{yaml}: {e:?}"))
 }
@@ -200,7 +200,7 @@ fn bad_rules_name_the_field() {
         err("{annotation: {key: a, match: b}}"),
         "rule.annotation.match: unknown field; expected key or matches"
     );
-    assert_eq!(err("{not: 3}"), "rule.not: expected a rule name or a map; expected one of ownerSet, ownerExists, description, lifecycle, system, tags, links, probes, limits, noCrashLoops (or a map: lifecycle, tag, annotation, relation, file, runsIn, replicas, probes, limits, noCrashLoops, all, any, not)");
+    assert_eq!(err("{not: 3}"), "rule.not: expected a rule name or a map; expected one of ownerSet, ownerExists, description, lifecycle, system, tags, links, techdocs, onCallLink, dashboardLink, probes, limits, noCrashLoops (or a map: lifecycle, tag, annotation, relation, file, lastCommit, docsPages, runsIn, replicas, probes, limits, noCrashLoops, all, any, not)");
     assert!(err("{file: ../etc/passwd}")
         .starts_with("rule.file: \"../etc/passwd\": expected a path relative"));
     assert_eq!(
@@ -237,11 +237,13 @@ fn file_rules_over_a_repository() {
         "{file: {path: Dockerfile, matches: ':latest$'}}",
         "{any: [{file: .gitlab-ci.yml}, {file: .github/workflows/}]}",
     ];
-    let mut queries = Vec::new();
+    let mut queries = super::repo::RepoQueries::default();
     for r in rules {
-        rule(r).file_queries(&mut queries);
+        rule(r).repo_queries(&mut queries);
     }
-    assert_eq!(queries.len(), 6, "each file query once");
+    assert_eq!(queries.files.len(), 6, "each file query once");
+    assert!(!queries.commit && !queries.docs);
+    let queries = queries.files;
     let tree = SourceTreeForTests(vec![
         ("README.md", "# web\n"),
         (".github/workflows/ci.yml", "on: push\n"),
@@ -686,6 +688,19 @@ fn the_demo_scorecard_makes_sense() {
     assert_eq!(level("fraud-detection").level.as_deref(), Some("silver"));
     let legacy = level("legacy-payments");
     assert_eq!(legacy.level.as_deref(), Some("bronze"));
+    let links = legacy
+        .checks
+        .iter()
+        .find(|c| c.id == "tags-and-links")
+        .expect("the links check");
+    assert!(links.passed, "{links:?}");
+    assert_eq!(
+        check(&snap, "legacy-payments", "dashboardLink"),
+        (
+            true,
+            "dashboard link \"Grafana dashboard\" in metadata.links".into()
+        )
+    );
     let gift = level("gift-cards-service");
     assert_eq!(gift.level, None);
     assert_eq!(
@@ -781,7 +796,7 @@ fn the_readme_examples_are_valid() {
         .collect();
     assert_eq!(blocks.len(), 2, "{section}");
     let config = crate::config::Config::from_yaml(blocks[0]).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(config.scorecards.map(|s| s[0].checks.len()), Some(5));
+    assert_eq!(config.scorecards.map(|s| s[0].checks.len()), Some(6));
     let entity: Value = yaml_serde::from_str(blocks[1]).expect("yaml");
     from_entity(&entity)
         .expect("a scorecard")
