@@ -68,7 +68,8 @@ test.describe('scorecards', () => {
     const golds = Number(await gold.locator('.count').textContent());
     expect(golds).toBeGreaterThan(1);
     await gold.locator('input').check();
-    await expect(page).toHaveURL(/\/catalog\?kind=component&level=gold/);
+    // The form names the scorecard the levels are of.
+    await expect(page).toHaveURL(/\/catalog\?kind=component&scorecard=service-maturity&level=gold$/);
     await expect(page.locator('.active-filters')).toContainText('Level: gold');
     const cells = page.locator('tbody td.cell-level .level-badge');
     await expect(cells).toHaveCount(Math.min(golds, 25));
