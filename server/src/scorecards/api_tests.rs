@@ -1,7 +1,8 @@
 //! The scorecards through the full router, on SQLite and PostgreSQL: the list (configured and
 //! from the catalog), an entity's results, the error envelope, the read permission.
 
-use super::{compile_config, ScorecardConfig, ScorecardService};
+use super::tests::compiled;
+use super::ScorecardService;
 use crate::both_databases;
 use crate::http::caller::TestCaller;
 use crate::policy::{file, PolicyStore};
@@ -42,10 +43,7 @@ async fn seeded(db: TestDb) -> Harness {
 }
 
 fn service() -> Arc<ScorecardService> {
-    let configs: Vec<ScorecardConfig> = yaml_serde::from_str(CONFIG).expect("yaml");
-    Arc::new(ScorecardService::new(
-        compile_config(Some(&configs), false).expect("valid"),
-    ))
+    Arc::new(ScorecardService::new(compiled(CONFIG)))
 }
 
 async fn get_json(router: &axum::Router, uri: &str) -> (StatusCode, Value) {
@@ -417,7 +415,6 @@ both_databases!(
         h.write("local/README.md", "# Local\n");
         h.register_file(&path).await;
 
-        let configs: Vec<ScorecardConfig> = yaml_serde::from_str(OPERATED).expect("yaml");
         let settings: crate::observability::ObservabilitySettings = yaml_serde::from_str(
             "links:\n  - {title: PagerDuty, type: oncall, url: 'https://pd.example.com/{{ entity.annotations[\"pagerduty.com/service-id\"] }}'}\n",
         )
@@ -426,10 +423,8 @@ both_databases!(
             crate::observability::LinkTemplates::compile(&settings.links.unwrap_or_default())
                 .expect("templates");
         let mut state = h.state();
-        state.scorecards = Arc::new(
-            ScorecardService::new(compile_config(Some(&configs), false).expect("valid"))
-                .with_links(Arc::new(templates)),
-        );
+        state.scorecards =
+            Arc::new(ScorecardService::new(compiled(OPERATED)).with_links(Arc::new(templates)));
         let router = crate::http::router(state);
         let checks = |b: &Value| -> Vec<(String, bool, String)> {
             b["scorecards"][0]["checks"]

@@ -3,7 +3,8 @@
 //! them, another scorecard chosen, results read as last evaluated (never evaluated by a read),
 //! the page's column and facet, and the API's filter and errors.
 
-use super::{compile_config, ScorecardConfig, ScorecardService};
+use super::tests::compiled;
+use super::ScorecardService;
 use crate::both_databases;
 use crate::catalog::views::Reader;
 use crate::test_support::{send, Harness};
@@ -58,10 +59,7 @@ async fn seeded(db: crate::storage::testing::TestDb) -> Harness {
 
 /// The scorecards, evaluated over the harness's current snapshot.
 fn evaluated(h: &Harness) -> Arc<ScorecardService> {
-    let configs: Vec<ScorecardConfig> = yaml_serde::from_str(CONFIG).expect("yaml");
-    let s = Arc::new(ScorecardService::new(
-        compile_config(Some(&configs), false).expect("valid"),
-    ));
+    let s = Arc::new(ScorecardService::new(compiled(CONFIG)));
     s.evaluate_now(&h.catalog.snapshot(), h.catalog.sources());
     s
 }

@@ -3,11 +3,10 @@
 //! against full evaluation as commits move, days pass and entities change, and a new day's
 //! evaluation of an unchanged catalog, by an injected clock.
 
-use super::definition::ScorecardConfig;
 use super::repo::{DocsState, EntityRepo, RepoFacts, RepoQueries, RepoReader, SourceTreeForTests};
 use super::rules::Facts;
 use super::service::{evaluate_with, until_next_day, Context, Evaluated};
-use super::tests::{build, component, rule};
+use super::tests::{build, compiled, component, rule, shared};
 use super::*;
 use crate::catalog::snapshot::{LocationInfo, Snapshot, Stored};
 use crate::catalog::source::{
@@ -429,12 +428,7 @@ const OPS: &str = r#"
 "#;
 
 fn ops() -> Vec<Arc<Scorecard>> {
-    let configs: Vec<ScorecardConfig> = yaml_serde::from_str(OPS).expect("yaml");
-    compile_config(Some(&configs), false)
-        .expect("valid")
-        .into_iter()
-        .map(Arc::new)
-        .collect()
+    shared(OPS)
 }
 
 fn documented(name: &str, dir: &str, pager: bool) -> (&'static str, String, Value) {
@@ -722,8 +716,7 @@ fn a_new_day_evaluates_the_same_catalog_again() {
     ));
     let clock = Arc::new(AtomicI64::new(NOW + 3_600_000));
     let read = clock.clone();
-    let configs: Vec<ScorecardConfig> = yaml_serde::from_str(OPS).expect("yaml");
-    let service = ScorecardService::new(compile_config(Some(&configs), false).expect("valid"))
+    let service = ScorecardService::new(compiled(OPS))
         .with_links(Arc::new(templates()))
         .with_clock(Arc::new(move || read.load(Ordering::SeqCst)));
     let fresh = |service: &ScorecardService| {
@@ -777,12 +770,7 @@ fn cost_of_the_new_rules_at_10k() {
             format!("- name: s{c}\n  filter: {{kind: component}}\n  levels: [l0, l1, l2]\n  checks:\n{checks}")
         })
         .collect();
-    let configs: Vec<ScorecardConfig> = yaml_serde::from_str(&yaml).expect("yaml");
-    let cards: Vec<Arc<Scorecard>> = compile_config(Some(&configs), false)
-        .expect("valid")
-        .into_iter()
-        .map(Arc::new)
-        .collect();
+    let cards = shared(&yaml);
     let repos = Arc::new(Repos::default());
     let mut locations = Vec::new();
     for l in 0..100 {

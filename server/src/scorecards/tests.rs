@@ -303,13 +303,19 @@ const CARD: &str = r#"
     - {id: oncall, title: On call, level: gold, rule: {annotation: pagerduty.com/service-id}}
 "#;
 
+/// Scorecards from config YAML, compiled as the server compiles them.
+pub(super) fn compiled(yaml: &str) -> Vec<Scorecard> {
+    let configs: Vec<ScorecardConfig> = yaml_serde::from_str(yaml).expect("yaml");
+    compile_config(Some(&configs), false).expect("valid")
+}
+
+/// [`compiled`], each shared as evaluations take them.
+pub(super) fn shared(yaml: &str) -> Vec<Arc<Scorecard>> {
+    compiled(yaml).into_iter().map(Arc::new).collect()
+}
+
 fn cards() -> Vec<Arc<Scorecard>> {
-    let configs: Vec<ScorecardConfig> = yaml_serde::from_str(CARD).expect("yaml");
-    compile_config(Some(&configs), false)
-        .expect("valid")
-        .into_iter()
-        .map(Arc::new)
-        .collect()
+    shared(CARD)
 }
 
 /// A level is reached when every check of it and of the levels below passes; a failing lower
@@ -742,12 +748,7 @@ fn cost_at_10k_entities() {
     let yaml: String = (0..3)
         .map(|c| format!("- name: s{c}\n  filter: {{kind: component}}\n  levels: [l0, l1, l2]\n  checks:\n{}", checks(c)))
         .collect();
-    let configs: Vec<ScorecardConfig> = yaml_serde::from_str(&yaml).expect("yaml");
-    let cards: Vec<Arc<Scorecard>> = compile_config(Some(&configs), false)
-        .expect("valid")
-        .into_iter()
-        .map(Arc::new)
-        .collect();
+    let cards = shared(&yaml);
     let mut entities: Vec<_> = (0..100).map(|g| group(&format!("team-{g}"))).collect();
     for i in 0..9_900 {
         entities.push(component(
